@@ -1,0 +1,8 @@
+# Warnings are on for all of llmgw's own targets; the build is kept warning-clean.
+add_library(llmgw_warnings INTERFACE)
+target_compile_options(llmgw_warnings INTERFACE -Wall -Wextra -Wpedantic)
+
+if(LLMGW_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,0 +1,23 @@
+# Every third-party library llmgw uses comes from Debian packages (scripts/install-deps.sh).
+find_package(Threads REQUIRED)
+# Debian 12 ships Boost 1.74 by default; Beast needs the newer 1.81 packages.
+find_package(Boost 1.81 EXACT REQUIRED CONFIG)
+find_package(OpenSSL REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(prometheus-cpp REQUIRED COMPONENTS core)
+find_package(PkgConfig REQUIRED)
+# hiredis' own CMake config file is broken in Debian 12; pkg-config works.
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+
+# Asio and Beast are compiled once into this library instead of in every
+# translation unit that includes them: on two cores this halves build times.
+add_library(llmgw_asio STATIC ${PROJECT_SOURCE_DIR}/src/asio_impl.cpp)
+target_compile_definitions(llmgw_asio PUBLIC
+  BOOST_ASIO_SEPARATE_COMPILATION
+  BOOST_BEAST_SEPARATE_COMPILATION
+  BOOST_ASIO_NO_DEPRECATED
+  BOOST_ASIO_DISABLE_BOOST_ARRAY
+  BOOST_ASIO_DISABLE_BOOST_DATE_TIME)
+target_link_libraries(llmgw_asio PUBLIC Boost::headers Threads::Threads OpenSSL::SSL OpenSSL::Crypto)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages llmgw needs to build, test and benchmark.
+# Safe to run again: only missing packages are installed.
+set -euo pipefail
+
+packages=(
+  build-essential g++ cmake pkg-config ccache git curl
+  libboost1.81-dev libssl-dev libhiredis-dev nlohmann-json3-dev
+  libyaml-cpp-dev libspdlog-dev prometheus-cpp-dev
+  libgtest-dev libgmock-dev
+  redis-server prometheus nginx-light haproxy wrk
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "installing: ${missing[*]}"
+if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The packaged services must not keep running after install: tests start their own.
+for svc in nginx haproxy redis-server prometheus; do
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
+  $SUDO service "$svc" stop >/dev/null 2>&1 || true
+done
