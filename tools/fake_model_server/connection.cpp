@@ -1,0 +1,431 @@
+// One HTTP/1.1 keep-alive connection of the fake model server: reads each request, applies the
+// x-fake-* controls and writes a JSON answer or a paced SSE stream.
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <chrono>
+#include <ctime>
+#include <optional>
+#include <variant>
+
+#include "fake_model_server.hpp"
+#include "openai_bodies.hpp"
+
+namespace fake_model {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Request = http::request<http::string_body>;
+using std::chrono::milliseconds;
+
+// Kept whole (moved, never copied) so /fake/stats can build the echo object only when asked.
+struct RecordedRequest {
+    Request message;
+};
+
+ServerState::ServerState(ServerOptions server_options)
+    : options(std::move(server_options)), model_json(dump_json(options.model)) {}
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t max_header_bytes = 64 * 1024;
+constexpr std::uint64_t max_body_bytes = 64ull * 1024 * 1024;
+constexpr std::string_view json_type = "application/json";
+constexpr int max_words = 1'000'000;  // keeps a mistyped x-fake-chunks from exhausting memory
+
+// A whole answer, framed with Content-Length.
+struct FullAnswer {
+    http::status status = http::status::ok;
+    std::string_view content_type;
+    std::string body;
+    std::string_view allow;                       // the Allow header of a 405
+    const CompletionShape* completion = nullptr;  // counted in the metrics once written
+};
+
+// A completion streamed as server-sent events; the events are made as they are sent.
+struct StreamAnswer {
+    bool include_usage = false;
+};
+
+using Answer = std::variant<FullAnswer, StreamAnswer>;
+
+// The per-request x-fake-* headers.
+struct FakeControls {
+    std::optional<unsigned> status;
+    milliseconds delay{0};
+    int words = 0;
+    milliseconds chunk_interval{0};
+    std::optional<int> drop_after;
+    bool echo = false;
+};
+
+std::optional<int> header_number(const Request& request, std::string_view name) {
+    const auto found = request.find(name);
+    if (found == request.end()) return std::nullopt;
+    std::string_view text = found->value();
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+    int value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc{} || end != text.data() + text.size() || value < 0) return std::nullopt;
+    return value;
+}
+
+FakeControls read_controls(const Request& request, const ServerOptions& options) {
+    FakeControls controls;
+    if (const auto status = header_number(request, "x-fake-status");
+        status && *status >= 200 && *status <= 599) {
+        controls.status = static_cast<unsigned>(*status);
+    }
+    controls.delay = milliseconds(header_number(request, "x-fake-delay-ms").value_or(0));
+    controls.words =
+        std::min(header_number(request, "x-fake-chunks").value_or(options.chunks), max_words);
+    controls.chunk_interval = milliseconds(
+        header_number(request, "x-fake-chunk-interval-ms").value_or(options.chunk_interval_ms));
+    controls.drop_after = header_number(request, "x-fake-drop-after");
+    controls.echo = header_number(request, "x-fake-echo").value_or(0) == 1;
+    return controls;
+}
+
+std::string_view path_of(std::string_view target) {
+    return target.substr(0, target.find('?'));
+}
+
+EchoSource echo_source_of(const Request& request) {
+    EchoSource source{request.method_string(), request.target(), {}, request.body()};
+    for (const auto& field : request)
+        source.headers.emplace_back(field.name_string(), field.value());
+    return source;
+}
+
+std::string completion_id(CompletionKind kind) {
+    static std::atomic<std::uint64_t> next_id{1};
+    return (kind == CompletionKind::chat ? "chatcmpl-fake-" : "cmpl-fake-") +
+           std::to_string(next_id.fetch_add(1, std::memory_order_relaxed));
+}
+
+FullAnswer full_answer(http::status status, std::string_view content_type = {},
+                       std::string body = {}) {
+    FullAnswer answer;
+    answer.status = status;
+    answer.content_type = content_type;
+    answer.body = std::move(body);
+    return answer;
+}
+
+FullAnswer json_answer(http::status status, std::string body) {
+    return full_answer(status, json_type, std::move(body));
+}
+
+FullAnswer error_answer(http::status status, std::string_view message, std::string_view type) {
+    return json_answer(status, error_body(message, type));
+}
+
+FullAnswer method_not_allowed(std::string_view allow) {
+    FullAnswer answer = error_answer(http::status::method_not_allowed, "method not allowed",
+                                     "invalid_request_error");
+    answer.allow = allow;
+    return answer;
+}
+
+// Increments a gauge for the lifetime of a request.
+class GaugeIncrement {
+  public:
+    explicit GaugeIncrement(std::atomic<std::uint64_t>* gauge) : gauge_(gauge) {
+        if (gauge_) gauge_->fetch_add(1, std::memory_order_relaxed);
+    }
+    ~GaugeIncrement() {
+        if (gauge_) gauge_->fetch_sub(1, std::memory_order_relaxed);
+    }
+    GaugeIncrement(const GaugeIncrement&) = delete;
+    GaugeIncrement& operator=(const GaugeIncrement&) = delete;
+
+  private:
+    std::atomic<std::uint64_t>* gauge_;
+};
+
+void count_completion(ServerState& state, const CompletionShape& shape) {
+    state.prompt_tokens.fetch_add(shape.prompt_tokens, std::memory_order_relaxed);
+    state.generation_tokens.fetch_add(static_cast<std::uint64_t>(shape.words),
+                                      std::memory_order_relaxed);
+    state.completions_succeeded.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string stats_body(ServerState& state) {
+    nlohmann::json by_path = nlohmann::json::object();
+    std::shared_ptr<const RecordedRequest> last;
+    {
+        const std::scoped_lock lock(state.mutex);
+        for (const auto& [path, count] : state.requests_by_path) by_path[path] = count;
+        last = state.last_request;
+    }
+    nlohmann::json last_request = nullptr;
+    if (last) {
+        const bool with_body = last->message.body().size() <= echo_body_limit;
+        last_request = echo_object(echo_source_of(last->message), with_body);
+    }
+    return dump_json({{"requests_total", state.requests_total.load()},
+                      {"in_flight", state.in_flight.load()},
+                      {"healthy", state.healthy.load()},
+                      {"by_path", std::move(by_path)},
+                      {"last_request", std::move(last_request)}});
+}
+
+void reset_counters(ServerState& state) {
+    {
+        const std::scoped_lock lock(state.mutex);
+        state.requests_by_path.clear();
+        state.last_request.reset();
+    }
+    state.requests_total = 0;
+    state.prompt_tokens = 0;
+    state.generation_tokens = 0;
+    state.completions_succeeded = 0;
+}
+
+// /fake/*: test controls, not counted as requests and deaf to the x-fake-* headers.
+FullAnswer control_answer(const Request& request, std::string_view path, ServerState& state) {
+    const bool post = request.method() == http::verb::post;
+    if (path == "/fake/health/ok" || path == "/fake/health/fail") {
+        if (!post) return method_not_allowed("POST");
+        state.healthy = path == "/fake/health/ok";
+        return json_answer(http::status::ok,
+                           state.healthy ? R"({"healthy":true})" : R"({"healthy":false})");
+    }
+    if (path == "/fake/reset") {
+        if (!post) return method_not_allowed("POST");
+        reset_counters(state);
+        return json_answer(http::status::ok, R"({"reset":true})");
+    }
+    if (path == "/fake/stats") {
+        if (request.method() != http::verb::get) return method_not_allowed("GET");
+        return json_answer(http::status::ok, stats_body(state));
+    }
+    return error_answer(http::status::not_found, "no such control endpoint: " + std::string(path),
+                        "not_found_error");
+}
+
+// What a model endpoint answers, before any delay. `shape` is filled for completions.
+Answer model_answer(const Request& request, std::string_view path, const FakeControls& controls,
+                    ServerState& state, CompletionShape& shape) {
+    if (controls.status) {
+        const auto status = static_cast<http::status>(*controls.status);
+        return error_answer(status, "fake error: status " + std::to_string(*controls.status),
+                            "fake_error");
+    }
+    if (controls.echo) {
+        return json_answer(http::status::ok,
+                           dump_json(echo_object(echo_source_of(request), /*with_body=*/true)));
+    }
+    const bool get = request.method() == http::verb::get;
+    if (path == "/v1/chat/completions" || path == "/v1/completions") {
+        if (request.method() != http::verb::post) return method_not_allowed("POST");
+        const auto parsed = parse_completion_request(request.body());
+        if (!parsed) {
+            return error_answer(http::status::bad_request,
+                                "request body is not a valid JSON object", "invalid_request_error");
+        }
+        shape.kind = path == "/v1/completions" ? CompletionKind::text : CompletionKind::chat;
+        shape.id = completion_id(shape.kind);
+        shape.created = static_cast<std::int64_t>(std::time(nullptr));
+        shape.model_json = parsed->model_json.empty() ? state.model_json : parsed->model_json;
+        shape.words = controls.words;
+        shape.prompt_tokens = std::max<std::uint64_t>(1, request.body().size() / 4);
+        if (parsed->stream) return StreamAnswer{parsed->include_usage};
+        FullAnswer answer = json_answer(http::status::ok, completion_body(shape));
+        answer.completion = &shape;
+        return answer;
+    }
+    if (path == "/v1/models") {
+        if (!get) return method_not_allowed("GET");
+        return json_answer(http::status::ok, models_body(state.options.model, std::time(nullptr)));
+    }
+    if (path == "/health" || path == "/v2/health/ready") {
+        if (!get) return method_not_allowed("GET");
+        return full_answer(state.healthy ? http::status::ok : http::status::service_unavailable);
+    }
+    if (path == "/metrics") {
+        if (!get) return method_not_allowed("GET");
+        const MetricsSnapshot metrics{state.completions_running.load(), state.prompt_tokens.load(),
+                                      state.generation_tokens.load(),
+                                      state.completions_succeeded.load()};
+        return full_answer(http::status::ok, metrics_content_type,
+                           metrics_text(metrics, state.options.model));
+    }
+    return error_answer(
+        http::status::not_found,
+        "no such endpoint: " + std::string(request.method_string()) + " " + std::string(path),
+        "not_found_error");
+}
+
+// Writes a whole answer; returns whether the connection stays open.
+asio::awaitable<bool> write_full(WorkerSocket& socket, bool keep_alive, FullAnswer& answer,
+                                 const ServerState& state) {
+    http::response<http::string_body> response{answer.status, 11};
+    if (!answer.content_type.empty()) response.set(http::field::content_type, answer.content_type);
+    if (!answer.allow.empty()) response.set(http::field::allow, answer.allow);
+    response.set("x-fake-server", state.options.id);
+    response.keep_alive(keep_alive);
+    response.body() = std::move(answer.body);
+    response.prepare_payload();
+    const auto [error, written] = co_await http::async_write(socket, response, use_tuple);
+    co_return !error && keep_alive;
+}
+
+// Streams a completion: one SSE event per HTTP chunk, word events paced by the chunk interval,
+// then the stop event, the usage event if asked for, [DONE] and the last chunk.
+// x-fake-drop-after: N closes the connection after N events, without the last chunk.
+asio::awaitable<bool> write_stream(WorkerSocket& socket, bool keep_alive,
+                                   const StreamAnswer& stream, const CompletionShape& shape,
+                                   const FakeControls& controls, ServerState& state) {
+    http::response<http::empty_body> head{http::status::ok, 11};
+    head.set(http::field::content_type, "text/event-stream");
+    head.set(http::field::cache_control, "no-cache");
+    head.set("x-fake-server", state.options.id);
+    head.keep_alive(keep_alive);
+    head.chunked(true);
+    http::response_serializer<http::empty_body> serializer{head};
+    if (const auto [error, written] =
+            co_await http::async_write_header(socket, serializer, use_tuple);
+        error) {
+        co_return false;
+    }
+
+    const int words = shape.words;
+    const int events = words + 1 + (stream.include_usage ? 1 : 0) + 1;
+    const auto start = std::chrono::steady_clock::now();
+    asio::steady_timer pace{socket.get_executor()};
+    for (int index = 0; index < events; ++index) {
+        if (controls.drop_after && index == *controls.drop_after) co_return false;
+        if (index > 0 && index < words) {
+            pace.expires_at(start + index * controls.chunk_interval);
+            co_await pace.async_wait(use_tuple);
+        }
+        std::string data;
+        if (index < words) {
+            data = stream_word_event(shape, index);
+        } else if (index == words) {
+            data = stream_stop_event(shape);
+        } else if (index == events - 1) {
+            data = std::string(stream_done_event);
+        } else {
+            data = stream_usage_event(shape);
+        }
+        if (const auto [error, written] =
+                co_await asio::async_write(socket, http::make_chunk(asio::buffer(data)), use_tuple);
+            error) {
+            co_return false;
+        }
+    }
+    count_completion(state, shape);
+    const auto [error, written] =
+        co_await asio::async_write(socket, http::make_chunk_last(), use_tuple);
+    co_return !error && keep_alive;
+}
+
+// Answers one request; returns whether the connection stays open.
+asio::awaitable<bool> answer_request(WorkerSocket& socket,
+                                     std::shared_ptr<const RecordedRequest> recorded,
+                                     ServerState& state) {
+    const Request& request = recorded->message;
+    const std::string_view path = path_of(request.target());
+    if (path.starts_with("/fake/")) {
+        FullAnswer answer = control_answer(request, path, state);
+        co_return co_await write_full(socket, request.keep_alive(), answer, state);
+    }
+
+    state.requests_total.fetch_add(1, std::memory_order_relaxed);
+    {
+        const std::scoped_lock lock(state.mutex);
+        if (const auto found = state.requests_by_path.find(path);
+            found != state.requests_by_path.end()) {
+            ++found->second;
+        } else {
+            state.requests_by_path.emplace(path, 1);
+        }
+        state.last_request = recorded;
+    }
+    const GaugeIncrement in_flight{&state.in_flight};
+    const bool completion = path == "/v1/chat/completions" || path == "/v1/completions";
+    const GaugeIncrement running{completion ? &state.completions_running : nullptr};
+
+    const FakeControls controls = read_controls(request, state.options);
+    CompletionShape shape;
+    Answer answer = model_answer(request, path, controls, state, shape);
+    if (controls.delay.count() > 0) {
+        asio::steady_timer delay{socket.get_executor(), controls.delay};
+        co_await delay.async_wait(use_tuple);
+    }
+    if (auto* full = std::get_if<FullAnswer>(&answer)) {
+        if (controls.drop_after == 0) co_return false;  // close without any response
+        const bool count = full->completion != nullptr;
+        const bool keep_open = co_await write_full(socket, request.keep_alive(), *full, state);
+        if (count) count_completion(state, shape);
+        co_return keep_open;
+    }
+    co_return co_await write_stream(socket, request.keep_alive(), std::get<StreamAnswer>(answer),
+                                    shape, controls, state);
+}
+
+// A request that could not be read: answers what deserves an answer, then the connection closes.
+asio::awaitable<void> refuse_unreadable(WorkerSocket& socket, beast::error_code error,
+                                        const ServerState& state) {
+    FullAnswer answer;
+    if (error == http::error::body_limit) {
+        answer = error_answer(http::status::payload_too_large, "request body too large",
+                              "invalid_request_error");
+    } else if (error == http::error::header_limit) {
+        answer = error_answer(http::status::request_header_fields_too_large,
+                              "request header too large", "invalid_request_error");
+    } else if (error.category() == http::make_error_code(http::error::bad_target).category() &&
+               error != http::error::end_of_stream && error != http::error::partial_message) {
+        answer = error_answer(http::status::bad_request, "malformed HTTP request",
+                              "invalid_request_error");
+    } else {
+        co_return;  // the client went away
+    }
+    co_await write_full(socket, /*keep_alive=*/false, answer, state);
+}
+
+bool expects_100_continue(const Request& request) {
+    return request.version() >= 11 && beast::iequals(request[http::field::expect], "100-continue");
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_connection(WorkerSocket socket, ServerState& state) {
+    beast::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    beast::flat_buffer buffer;
+    for (;;) {
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(max_header_bytes);
+        parser.body_limit(max_body_bytes);
+        auto [error, read] = co_await http::async_read_header(socket, buffer, parser, use_tuple);
+        if (!error && expects_100_continue(parser.get())) {
+            http::response<http::empty_body> go_on{http::status::continue_, 11};
+            std::tie(error, read) = co_await http::async_write(socket, go_on, use_tuple);
+        }
+        if (!error) {
+            std::tie(error, read) = co_await http::async_read(socket, buffer, parser, use_tuple);
+        }
+        if (error) {
+            co_await refuse_unreadable(socket, error, state);
+            break;
+        }
+        auto recorded = std::make_shared<const RecordedRequest>(parser.release());
+        if (!co_await answer_request(socket, std::move(recorded), state)) break;
+    }
+    socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    socket.close(ignored);
+}
+
+}  // namespace fake_model

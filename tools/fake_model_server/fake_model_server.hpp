@@ -1,0 +1,57 @@
+// What the fake model server's parts share: its options, its counters and the connection entry.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace fake_model {
+
+// The command line, validated once.
+struct ServerOptions {
+    std::string listen_host;
+    std::uint16_t listen_port = 0;
+    int threads = 1;
+    std::string id = "fake";
+    std::string model = "fake-model";
+    int chunks = 8;
+    int chunk_interval_ms = 20;
+};
+
+// The last model request as it was read; defined where requests are read (connection.cpp).
+struct RecordedRequest;
+
+// Counters and switches shared by every connection on every worker thread.
+struct ServerState {
+    explicit ServerState(ServerOptions server_options);
+
+    const ServerOptions options;
+    const std::string model_json;  // options.model encoded once as a JSON string
+
+    std::atomic<bool> healthy{true};
+    std::atomic<std::uint64_t> requests_total{0};
+    std::atomic<std::uint64_t> in_flight{0};
+    std::atomic<std::uint64_t> completions_running{0};  // vllm:num_requests_running
+    std::atomic<std::uint64_t> prompt_tokens{0};
+    std::atomic<std::uint64_t> generation_tokens{0};
+    std::atomic<std::uint64_t> completions_succeeded{0};
+
+    std::mutex mutex;  // guards the two members below
+    std::map<std::string, std::uint64_t, std::less<>> requests_by_path;
+    std::shared_ptr<const RecordedRequest> last_request;
+};
+
+// A socket bound to one worker's io_context: no type-erased executor on the hot path.
+using WorkerSocket =
+    boost::asio::ip::tcp::socket::rebind_executor<boost::asio::io_context::executor_type>::other;
+
+// Serves one client connection (HTTP/1.1, keep-alive) until it closes or the server stops.
+boost::asio::awaitable<void> serve_connection(WorkerSocket socket, ServerState& state);
+
+}  // namespace fake_model
