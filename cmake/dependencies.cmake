@@ -1,7 +1,7 @@
 # Every third-party library llmgw uses comes from Debian packages (scripts/install-deps.sh).
 find_package(Threads REQUIRED)
 # Debian 12 ships Boost 1.74 by default; Beast needs the newer 1.81 packages.
-find_package(Boost 1.81 EXACT REQUIRED CONFIG)
+find_package(Boost 1.81.0 EXACT REQUIRED CONFIG)
 find_package(OpenSSL REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(yaml-cpp REQUIRED)

@@ -1,1 +1,91 @@
-int main() { return 0; }
+// llmgw: command line, configuration check, logging setup, and the server's run.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "llmgw/config/loader.hpp"
+#include "llmgw/gateway/server.hpp"
+
+namespace {
+
+constexpr const char* usage = R"(usage: llmgw --config FILE [--check]
+       llmgw --version
+
+  --config FILE   the YAML configuration (see docs/configuration.md)
+  --check         validate the configuration and exit: 0 when valid, 1 otherwise
+  --version       print the version
+)";
+
+spdlog::level::level_enum to_spdlog(llmgw::config::LogLevel level) {
+    using llmgw::config::LogLevel;
+    switch (level) {
+        case LogLevel::trace: return spdlog::level::trace;
+        case LogLevel::debug: return spdlog::level::debug;
+        case LogLevel::info: return spdlog::level::info;
+        case LogLevel::warn: return spdlog::level::warn;
+        case LogLevel::error: return spdlog::level::err;
+    }
+    return spdlog::level::info;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string config_path;
+    bool check_only = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--version") {
+            std::cout << "llmgw " << LLMGW_VERSION << "\n";
+            return 0;
+        } else if (arg == "--help" || arg == "-h") {
+            std::cout << usage;
+            return 0;
+        } else if (arg == "--check") {
+            check_only = true;
+        } else if (arg == "--config" && i + 1 < argc) {
+            config_path = argv[++i];
+        } else {
+            std::cerr << "llmgw: unknown argument \"" << arg << "\"\n" << usage;
+            return 2;
+        }
+    }
+    if (config_path.empty()) {
+        std::cerr << "llmgw: --config FILE is required\n" << usage;
+        return 2;
+    }
+
+    std::shared_ptr<const llmgw::config::Config> config;
+    try {
+        config = std::make_shared<const llmgw::config::Config>(llmgw::config::load_file(config_path));
+    } catch (const llmgw::config::ConfigError& e) {
+        std::cerr << "llmgw: invalid configuration: " << e.what() << "\n";
+        return 1;
+    }
+    if (check_only) {
+        std::cout << "llmgw: configuration " << config_path << " is valid\n";
+        return 0;
+    }
+
+    // Operational messages go to stderr; stdout carries the access log.
+    auto logger = spdlog::stderr_color_mt("llmgw");
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+    logger->set_level(to_spdlog(config->logging.level));
+    spdlog::set_default_logger(logger);
+
+    try {
+        llmgw::gateway::Server server(config);
+        server.start();
+        if (config->admin.token.empty())
+            spdlog::warn("admin.token is not set: /admin/* endpoints are open to anyone who reaches the admin listener");
+        server.run();
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -339,7 +339,8 @@ asio::awaitable<bool> answer_request(WorkerSocket& socket,
     const std::string_view path = path_of(request.target());
     if (path.starts_with("/fake/")) {
         FullAnswer answer = control_answer(request, path, state);
-        co_return co_await write_full(socket, request.keep_alive(), answer, state);
+        const bool keep_open = co_await write_full(socket, request.keep_alive(), answer, state);
+        co_return keep_open;
     }
 
     state.requests_total.fetch_add(1, std::memory_order_relaxed);
@@ -371,8 +372,9 @@ asio::awaitable<bool> answer_request(WorkerSocket& socket,
         if (count) count_completion(state, shape);
         co_return keep_open;
     }
-    co_return co_await write_stream(socket, request.keep_alive(), std::get<StreamAnswer>(answer),
-                                    shape, controls, state);
+    const bool keep_open = co_await write_stream(socket, request.keep_alive(),
+                                                 std::get<StreamAnswer>(answer), shape, controls, state);
+    co_return keep_open;
 }
 
 // A request that could not be read: answers what deserves an answer, then the connection closes.

@@ -1,0 +1,100 @@
+// The validated, immutable configuration: plain structs the hot path reads directly.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace llmgw::config {
+
+using Duration = std::chrono::milliseconds;
+
+struct ListenAddress {
+    std::string host;
+    std::uint16_t port = 0;
+};
+
+struct ServerConfig {
+    ListenAddress listen{"0.0.0.0", 8080};
+    unsigned workers = 0;  // resolved at load: 0 becomes the number of cores
+    std::size_t max_header_bytes = 16 * 1024;
+    std::size_t max_body_bytes = 8 * 1024 * 1024;
+    Duration header_timeout = std::chrono::seconds(10);
+    Duration body_timeout = std::chrono::seconds(60);
+    Duration idle_timeout = std::chrono::seconds(75);
+    Duration drain_timeout = std::chrono::seconds(30);
+};
+
+struct AdminConfig {
+    ListenAddress listen{"127.0.0.1", 9090};
+    std::string token;  // empty: /admin/* is open (a warning is logged)
+};
+
+// An upstream address parsed from "http://host:port[/base]".
+struct Endpoint {
+    std::string url;  // as written, for labels and logs
+    std::string host;
+    std::uint16_t port = 80;
+    unsigned weight = 1;
+};
+
+enum class BalancerKind { round_robin, weighted };
+
+struct BackendTimeouts {
+    Duration connect = std::chrono::seconds(2);
+    Duration first_byte = std::chrono::seconds(60);
+    Duration idle = std::chrono::seconds(30);
+    Duration total = std::chrono::minutes(10);
+};
+
+struct Backend {
+    std::string name;
+    std::vector<Endpoint> endpoints;
+    BalancerKind balancer = BalancerKind::round_robin;
+    BackendTimeouts timeouts;
+};
+
+struct RouteMatch {
+    std::string path_prefix = "/";
+    std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+    std::optional<std::string> model;
+};
+
+struct RouteRewrite {
+    std::optional<std::string> path_prefix;
+    std::optional<std::string> model;
+};
+
+struct HeaderEdits {
+    std::vector<std::pair<std::string, std::string>> set;  // names lower-cased
+    std::vector<std::string> remove;                       // names lower-cased
+};
+
+struct Route {
+    std::string name;
+    RouteMatch match;
+    std::size_t backend = 0;  // index into Config::backends
+    RouteRewrite rewrite;
+    HeaderEdits headers;
+};
+
+enum class LogLevel { trace, debug, info, warn, error };
+
+struct LoggingConfig {
+    LogLevel level = LogLevel::info;
+    std::string access_log = "stdout";  // "stdout", "off" or a file path
+};
+
+struct Config {
+    ServerConfig server;
+    AdminConfig admin;
+    std::vector<Backend> backends;
+    std::vector<Route> routes;
+    LoggingConfig logging;
+};
+
+}  // namespace llmgw::config

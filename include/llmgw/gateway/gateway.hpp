@@ -1,0 +1,39 @@
+// The state every worker shares: the config snapshot and what is built from it once,
+// plus the process-wide metrics and access log.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "llmgw/config/config.hpp"
+#include "llmgw/observability/access_log.hpp"
+#include "llmgw/observability/metrics.hpp"
+#include "llmgw/routing/route_table.hpp"
+#include "llmgw/upstream/balancer.hpp"
+
+namespace llmgw::gateway {
+
+class Gateway {
+public:
+    explicit Gateway(std::shared_ptr<const config::Config> config);
+
+    const config::Config& config() const { return *config_; }
+    const routing::RouteTable& routes() const { return routes_; }
+    upstream::Balancer& balancer(std::size_t backend) { return *balancers_[backend]; }
+    observability::Metrics& metrics() { return metrics_; }
+    observability::AccessLog& access_log() { return access_log_; }
+
+    std::atomic<std::int64_t> in_flight{0};
+    std::atomic<bool> draining{false};
+
+private:
+    std::shared_ptr<const config::Config> config_;
+    routing::RouteTable routes_;
+    std::vector<std::unique_ptr<upstream::Balancer>> balancers_;
+    observability::Metrics metrics_;
+    observability::AccessLog access_log_;
+};
+
+}  // namespace llmgw::gateway

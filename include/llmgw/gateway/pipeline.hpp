@@ -1,0 +1,38 @@
+// The fixed order every request goes through (see docs/architecture in the design):
+// authenticate → admit → route → transform → cache → forward → settle → record.
+#pragma once
+
+#include <optional>
+
+#include "llmgw/gateway/gateway.hpp"
+#include "llmgw/gateway/request_context.hpp"
+#include "llmgw/http/gateway_error.hpp"
+#include "llmgw/http/response_writer.hpp"
+#include "llmgw/upstream/connection_pool.hpp"
+#include "llmgw/upstream/forwarder.hpp"
+
+namespace llmgw::gateway {
+
+// What a step answers: nothing to continue with the next step, or the error
+// that finishes the request.
+using StepResult = std::optional<http::GatewayError>;
+
+// One per worker thread.
+class Pipeline {
+public:
+    Pipeline(Gateway& gateway, upstream::ConnectionPool& pool);
+
+    http::Task<void> handle(RequestContext& context, http::ResponseWriter& client);
+
+private:
+    void identify(RequestContext& context);
+    StepResult route(RequestContext& context);
+    void transform(RequestContext& context);
+    http::Task<StepResult> forward(RequestContext& context, http::ResponseWriter& client);
+    void record(RequestContext& context, const http::ResponseWriter& client);
+
+    Gateway& gateway_;
+    upstream::Forwarder forwarder_;
+};
+
+}  // namespace llmgw::gateway

@@ -1,0 +1,34 @@
+// Everything the pipeline's steps know about one request, passed from step to step.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "llmgw/config/config.hpp"
+#include "llmgw/http/beast.hpp"
+#include "llmgw/observability/access_record.hpp"
+
+namespace llmgw::gateway {
+
+struct RequestContext {
+    RequestContext(http::Request& request, std::string client_ip);
+
+    http::Request& request;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    const config::Route* route = nullptr;
+    // Filled in as the steps go; the record step writes it out.
+    observability::AccessRecord record;
+
+    // The body parsed as JSON, at most once and only when a step asks; null when not JSON.
+    const nlohmann::json* body_json();
+    nlohmann::json* mutable_body_json();
+
+private:
+    bool body_parsed_ = false;
+    std::optional<nlohmann::json> body_json_;
+};
+
+}  // namespace llmgw::gateway

@@ -1,0 +1,28 @@
+// The running daemon: worker threads with their listeners, the admin listener, signals and drain.
+#pragma once
+
+#include <memory>
+
+#include "llmgw/config/config.hpp"
+
+namespace llmgw::gateway {
+
+class Server {
+public:
+    explicit Server(std::shared_ptr<const config::Config> config);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Binds every listener; throws std::runtime_error naming the address that failed.
+    void start();
+    // Serves until SIGINT or SIGTERM, then stops accepting, lets in-flight requests
+    // finish (up to server.drain_timeout) and returns.
+    void run();
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace llmgw::gateway

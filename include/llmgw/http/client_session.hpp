@@ -1,0 +1,31 @@
+// The life of one client connection: read a request within the limits, hand it to the
+// handler, loop while keep-alive holds. Limits are enforced here, before any step runs.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "llmgw/config/config.hpp"
+#include "llmgw/http/beast.hpp"
+#include "llmgw/http/response_writer.hpp"
+
+namespace llmgw::http {
+
+struct SessionLimits {
+    std::size_t max_header_bytes;
+    std::size_t max_body_bytes;
+    std::chrono::milliseconds header_timeout;
+    std::chrono::milliseconds body_timeout;
+    std::chrono::milliseconds idle_timeout;  // also bounds each write to a slow reader
+
+    static SessionLimits from(const config::ServerConfig& server);
+};
+
+// Called once per complete request; answers through the writer.
+using RequestHandler = std::function<Task<void>(Request& request, const std::string& client_ip, ResponseWriter& writer)>;
+
+// Owns the socket until the connection ends. `limits` and `handler` must outlive it.
+Task<void> serve_connection(tcp::socket socket, const SessionLimits& limits, const RequestHandler& handler);
+
+}  // namespace llmgw::http

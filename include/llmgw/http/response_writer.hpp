@@ -1,0 +1,58 @@
+// Writes one answer to the client: a gateway error, or an upstream answer relayed piece by piece.
+// Pipeline steps hand their results to it; none of them touches the socket.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "llmgw/http/beast.hpp"
+#include "llmgw/http/connection_deadline.hpp"
+#include "llmgw/http/gateway_error.hpp"
+
+namespace llmgw::http {
+
+class ResponseWriter {
+public:
+    enum class Framing { content_length, chunked, none };
+
+    ResponseWriter(tcp::socket& socket, ConnectionDeadline& deadline, std::chrono::milliseconds write_timeout,
+                   unsigned client_version, bool client_keep_alive);
+
+    // A complete gateway-made error answer with its OpenAI-style body.
+    Task<bool> send_error(const GatewayError& error, std::string_view request_id);
+    // A complete small answer (the admin listener uses it too).
+    Task<bool> send_complete(ResponseHead& head, std::string_view body);
+
+    // Relaying: the head (framing headers are set here), then body pieces, then finish().
+    // For Framing::content_length the head must carry Content-Length already.
+    Task<bool> send_head(ResponseHead& head, Framing framing);
+    Task<bool> send_body(std::string_view data);
+    Task<bool> finish();
+    // Cuts the answer short: the client sees a broken stream, never a hang or a silent truncation.
+    void abort();
+
+    bool head_sent() const { return head_sent_; }
+    bool keep_alive() const { return keep_alive_ && !aborted_; }
+    bool chunked() const { return framing_ == Framing::chunked; }
+    int status() const { return status_; }
+    std::uint64_t body_bytes() const { return body_bytes_; }
+    // The connection must close after this answer (set before send_head / send_error).
+    void close_after() { keep_alive_ = false; }
+
+private:
+    Task<bool> write(const auto& buffers);
+
+    tcp::socket& socket_;
+    ConnectionDeadline& deadline_;
+    std::chrono::milliseconds write_timeout_;
+    unsigned version_;
+    bool keep_alive_;
+    Framing framing_ = Framing::none;
+    bool head_sent_ = false;
+    bool aborted_ = false;
+    int status_ = 0;
+    std::uint64_t body_bytes_ = 0;
+};
+
+}  // namespace llmgw::http

@@ -1,0 +1,29 @@
+// What one request did: the source of its access-log line and its metrics.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace llmgw::observability {
+
+struct AccessRecord {
+    std::chrono::system_clock::time_point time;  // when the request arrived
+    std::string request_id;
+    std::string client;  // peer address
+    std::string method;
+    std::string path;  // without the query: queries may carry secrets
+    std::string route;
+    std::string backend;
+    std::string endpoint;
+    int status = 0;
+    std::uint64_t bytes_in = 0;   // request body
+    std::uint64_t bytes_out = 0;  // response body
+    std::chrono::steady_clock::duration duration{};
+    std::optional<std::chrono::steady_clock::duration> upstream_first_byte;
+    bool stream = false;  // the answer was relayed with chunked framing
+    std::string error;    // kind of gateway error, empty when none
+};
+
+}  // namespace llmgw::observability

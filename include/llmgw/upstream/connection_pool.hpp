@@ -1,0 +1,56 @@
+// A worker's keep-alive connections to upstream endpoints. Owned by one worker thread: no locks.
+#pragma once
+
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <unordered_map>
+#include <utility>
+
+#include "llmgw/config/config.hpp"
+#include "llmgw/http/beast.hpp"
+
+namespace llmgw::upstream {
+
+struct UpstreamConnection {
+    explicit UpstreamConnection(http::net::any_io_executor executor) : stream(std::move(executor)) {}
+    http::beast::tcp_stream stream;
+    http::beast::flat_buffer buffer;
+    bool reused = false;  // came from the pool rather than a fresh connect
+    std::chrono::steady_clock::time_point idle_since{};
+};
+
+enum class ConnectFailure { none, refused, timeout, resolve };
+
+class ConnectionPool {
+public:
+    // Idle connections older than this are closed rather than reused: servers such as
+    // uvicorn (vLLM) close idle keep-alive connections after 5 s, and reusing one that
+    // the server is closing fails the request.
+    static constexpr auto max_idle_age = std::chrono::seconds(4);
+    static constexpr std::size_t max_idle_per_endpoint = 256;
+
+    explicit ConnectionPool(http::net::any_io_executor executor);
+
+    struct Acquired {
+        std::unique_ptr<UpstreamConnection> connection;
+        ConnectFailure failure = ConnectFailure::none;
+    };
+    // An idle pooled connection if one is usable (unless `fresh`), else a new one.
+    http::Task<Acquired> acquire(const config::Endpoint& endpoint, std::chrono::milliseconds connect_timeout,
+                                 bool fresh = false);
+    // Returns a connection whose last exchange ended cleanly and may be reused.
+    void release(const config::Endpoint& endpoint, std::unique_ptr<UpstreamConnection> connection);
+
+    std::size_t idle_count(const config::Endpoint& endpoint) const;
+
+private:
+    std::unique_ptr<UpstreamConnection> take_idle(const config::Endpoint& endpoint);
+
+    http::net::any_io_executor executor_;
+    std::unordered_map<const config::Endpoint*, std::deque<std::unique_ptr<UpstreamConnection>>> idle_;
+};
+
+}  // namespace llmgw::upstream

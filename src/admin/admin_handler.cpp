@@ -1,0 +1,59 @@
+// Serves the operator-facing endpoints on the admin listener.
+#include "llmgw/admin/admin_handler.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <boost/beast/http/field.hpp>
+
+#include "llmgw/http/hop_by_hop.hpp"
+
+namespace llmgw::admin {
+
+namespace bhttp = http::beast::http;
+
+bool admin_token_matches(std::string_view configured, std::string_view authorization) {
+    constexpr std::string_view scheme = "Bearer ";
+    if (authorization.size() <= scheme.size() || !http::iequals(authorization.substr(0, scheme.size()), scheme))
+        return false;
+    const auto presented = authorization.substr(scheme.size());
+    // Comparing digests keeps the time independent of both the contents and the lengths.
+    unsigned char a[SHA256_DIGEST_LENGTH];
+    unsigned char b[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(configured.data()), configured.size(), a);
+    SHA256(reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), b);
+    return CRYPTO_memcmp(a, b, sizeof a) == 0;
+}
+
+http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
+    return [&gateway](http::Request& request, const std::string&, http::ResponseWriter& writer) -> http::Task<void> {
+        const auto target = std::string_view(request.target());
+        const auto path = target.substr(0, target.find('?'));
+        const bool read_only = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
+        http::ResponseHead head;
+        head.result(bhttp::status::ok);
+        if (path == "/metrics" && read_only) {
+            head.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+            co_await writer.send_complete(head, gateway.metrics().serialize());
+        } else if (path == "/healthz" && read_only) {
+            head.set(bhttp::field::content_type, "application/json");
+            co_await writer.send_complete(head, R"({"status":"ok"})");
+        } else if (path == "/readyz" && read_only) {
+            const bool ready = !gateway.draining.load();
+            head.result(ready ? bhttp::status::ok : bhttp::status::service_unavailable);
+            head.set(bhttp::field::content_type, "application/json");
+            co_await writer.send_complete(head, ready ? R"({"status":"ready"})" : R"({"status":"draining"})");
+        } else if (path.starts_with("/admin/") && !gateway.config().admin.token.empty() &&
+                   !admin_token_matches(gateway.config().admin.token, request[bhttp::field::authorization])) {
+            http::GatewayError error{401, "invalid_request_error", "invalid_admin_token",
+                                     "the admin endpoints need the admin token as a Bearer credential"};
+            co_await writer.send_error(error, "");
+        } else {
+            http::GatewayError error{404, "invalid_request_error", "not_found",
+                                     "the admin listener serves /metrics, /healthz and /readyz"};
+            co_await writer.send_error(error, "");
+        }
+    };
+}
+
+}  // namespace llmgw::admin

@@ -1,0 +1,283 @@
+// The configuration schema: turns the YAML document into a validated Config.
+#include "llmgw/config/loader.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "yaml_node.hpp"
+
+namespace llmgw::config {
+namespace {
+
+std::string lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+bool valid_header_name(const std::string& name) {
+    static constexpr std::string_view tchar = "!#$%&'*+-.^_`|~";
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::isalnum(c) || tchar.find(static_cast<char>(c)) != std::string_view::npos;
+    });
+}
+
+bool valid_header_value(const std::string& value) {
+    return std::none_of(value.begin(), value.end(),
+                        [](unsigned char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+std::uint16_t parse_port(const YamlNode& node, std::string_view text) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value > 65535)
+        node.fail("invalid port \"" + std::string(text) + "\"");
+    return static_cast<std::uint16_t>(value);
+}
+
+// "host:port" or "[v6]:port".
+ListenAddress parse_listen(const YamlNode& node) {
+    const auto text = node.as_string();
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) node.fail("expected \"host:port\", got \"" + text + "\"");
+    std::string host = text.substr(0, colon);
+    if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    return ListenAddress{host, parse_port(node, std::string_view(text).substr(colon + 1))};
+}
+
+Endpoint parse_endpoint_url(const YamlNode& node) {
+    const auto url = node.as_string();
+    constexpr std::string_view scheme = "http://";
+    if (url.rfind("https://", 0) == 0) node.fail("https upstreams are not supported yet");
+    if (url.rfind(scheme, 0) != 0) node.fail("expected an http:// URL, got \"" + url + "\"");
+    auto authority = std::string_view(url).substr(scheme.size());
+    if (!authority.empty() && authority.back() == '/') authority.remove_suffix(1);
+    if (authority.find('/') != std::string_view::npos)
+        node.fail("an endpoint URL has no path (use routes[].rewrite.path_prefix)");
+    Endpoint endpoint;
+    endpoint.url = url;
+    const auto colon = authority.rfind(':');
+    if (colon == std::string_view::npos || authority.back() == ']') {
+        endpoint.host = std::string(authority);
+    } else {
+        endpoint.host = std::string(authority.substr(0, colon));
+        endpoint.port = parse_port(node, authority.substr(colon + 1));
+    }
+    if (endpoint.host.size() > 2 && endpoint.host.front() == '[')
+        endpoint.host = endpoint.host.substr(1, endpoint.host.size() - 2);
+    if (endpoint.host.empty()) node.fail("missing host in \"" + url + "\"");
+    return endpoint;
+}
+
+[[noreturn]] void not_supported_yet(const YamlNode& node) {
+    node.fail("not supported yet in this version of llmgw");
+}
+
+ServerConfig parse_server(const YamlNode& node) {
+    node.expect_keys({"listen", "workers", "tls", "max_header_bytes", "max_body_bytes",
+                      "header_timeout", "body_timeout", "idle_timeout", "drain_timeout"});
+    ServerConfig server;
+    if (node.has("listen")) server.listen = parse_listen(node["listen"]);
+    if (node.has("workers")) server.workers = static_cast<unsigned>(node["workers"].as_uint(0, 256));
+    if (node.has("tls")) not_supported_yet(node["tls"]);
+    if (node.has("max_header_bytes")) {
+        server.max_header_bytes = node["max_header_bytes"].as_size();
+        if (server.max_header_bytes < 1024) node["max_header_bytes"].fail("must be at least 1KiB");
+    }
+    if (node.has("max_body_bytes")) server.max_body_bytes = node["max_body_bytes"].as_size();
+    if (node.has("header_timeout")) server.header_timeout = node["header_timeout"].as_duration();
+    if (node.has("body_timeout")) server.body_timeout = node["body_timeout"].as_duration();
+    if (node.has("idle_timeout")) server.idle_timeout = node["idle_timeout"].as_duration();
+    if (node.has("drain_timeout")) server.drain_timeout = node["drain_timeout"].as_duration();
+    for (auto key : {"header_timeout", "body_timeout", "idle_timeout"})
+        if (node.has(key) && node[key].as_duration().count() == 0) node[key].fail("must be greater than 0");
+    return server;
+}
+
+AdminConfig parse_admin(const YamlNode& node) {
+    node.expect_keys({"listen", "token"});
+    AdminConfig admin;
+    if (node.has("listen")) admin.listen = parse_listen(node["listen"]);
+    if (node.has("token")) admin.token = node["token"].as_string();
+    return admin;
+}
+
+BackendTimeouts parse_timeouts(const YamlNode& node) {
+    node.expect_keys({"connect", "first_byte", "idle", "total"});
+    BackendTimeouts timeouts;
+    auto read = [&](std::string_view key, Duration& out) {
+        if (!node.has(key)) return;
+        out = node[key].as_duration();
+        if (out.count() == 0) node[key].fail("must be greater than 0");
+    };
+    read("connect", timeouts.connect);
+    read("first_byte", timeouts.first_byte);
+    read("idle", timeouts.idle);
+    read("total", timeouts.total);
+    return timeouts;
+}
+
+Backend parse_backend(const std::string& name, const YamlNode& node) {
+    node.expect_keys({"endpoints", "balancer", "health_check", "circuit_breaker", "timeouts", "retries"});
+    Backend backend;
+    backend.name = name;
+    if (!node.has("endpoints")) node.fail("missing required key \"endpoints\"");
+    node["endpoints"].for_each_item([&](const YamlNode& item) {
+        item.expect_keys({"url", "weight"});
+        if (!item.has("url")) item.fail("missing required key \"url\"");
+        auto endpoint = parse_endpoint_url(item["url"]);
+        if (item.has("weight")) endpoint.weight = static_cast<unsigned>(item["weight"].as_uint(1, 1000));
+        backend.endpoints.push_back(std::move(endpoint));
+    });
+    if (backend.endpoints.empty()) node["endpoints"].fail("needs at least one endpoint");
+    if (node.has("balancer")) {
+        const auto kind = node["balancer"].as_string();
+        if (kind == "round_robin") backend.balancer = BalancerKind::round_robin;
+        else if (kind == "weighted") backend.balancer = BalancerKind::weighted;
+        else if (kind == "least_request") not_supported_yet(node["balancer"]);
+        else node["balancer"].fail("expected round_robin, weighted or least_request, got \"" + kind + "\"");
+    }
+    for (auto key : {"health_check", "circuit_breaker", "retries"})
+        if (node.has(key)) not_supported_yet(node[key]);
+    if (node.has("timeouts")) backend.timeouts = parse_timeouts(node["timeouts"]);
+    return backend;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_header_map(const YamlNode& node) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    node.for_each_entry([&](const std::string& name, const YamlNode& value) {
+        if (!valid_header_name(name)) value.fail("invalid header name");
+        auto text = value.as_string();
+        if (!valid_header_value(text)) value.fail("header values cannot contain CR, LF or NUL");
+        headers.emplace_back(lower(name), std::move(text));
+    });
+    return headers;
+}
+
+std::string parse_path_prefix(const YamlNode& node) {
+    auto prefix = node.as_string();
+    if (prefix.empty() || prefix.front() != '/') node.fail("must start with \"/\"");
+    if (!valid_header_value(prefix) || prefix.find(' ') != std::string::npos)
+        node.fail("must not contain spaces or control characters");
+    return prefix;
+}
+
+Route parse_route(const YamlNode& node, const std::vector<Backend>& backends) {
+    node.expect_keys({"name", "match", "backend", "rewrite", "headers", "cache", "tiers"});
+    Route route;
+    if (!node.has("name")) node.fail("missing required key \"name\"");
+    route.name = node["name"].as_string();
+    if (route.name.empty()) node["name"].fail("must not be empty");
+    if (node.has("match")) {
+        const auto match = node["match"];
+        match.expect_keys({"path_prefix", "headers", "model"});
+        if (match.has("path_prefix")) route.match.path_prefix = parse_path_prefix(match["path_prefix"]);
+        if (match.has("headers")) route.match.headers = parse_header_map(match["headers"]);
+        if (match.has("model")) route.match.model = match["model"].as_string();
+    }
+    if (!node.has("backend")) node.fail("missing required key \"backend\"");
+    const auto backend_name = node["backend"].as_string();
+    const auto found = std::find_if(backends.begin(), backends.end(),
+                                    [&](const Backend& b) { return b.name == backend_name; });
+    if (found == backends.end()) node["backend"].fail("unknown backend \"" + backend_name + "\"");
+    route.backend = static_cast<std::size_t>(found - backends.begin());
+    if (node.has("rewrite")) {
+        const auto rewrite = node["rewrite"];
+        rewrite.expect_keys({"path_prefix", "model"});
+        if (rewrite.has("path_prefix")) route.rewrite.path_prefix = parse_path_prefix(rewrite["path_prefix"]);
+        if (rewrite.has("model")) route.rewrite.model = rewrite["model"].as_string();
+    }
+    if (node.has("headers")) {
+        const auto headers = node["headers"];
+        headers.expect_keys({"set", "remove"});
+        if (headers.has("set")) route.headers.set = parse_header_map(headers["set"]);
+        if (headers.has("remove")) {
+            headers["remove"].for_each_item([&](const YamlNode& item) {
+                auto name = item.as_string();
+                if (!valid_header_name(name)) item.fail("invalid header name");
+                route.headers.remove.push_back(lower(std::move(name)));
+            });
+        }
+    }
+    for (auto key : {"cache", "tiers"})
+        if (node.has(key)) not_supported_yet(node[key]);
+    return route;
+}
+
+LoggingConfig parse_logging(const YamlNode& node) {
+    node.expect_keys({"level", "access_log"});
+    LoggingConfig logging;
+    if (node.has("level")) {
+        const auto level = node["level"].as_string();
+        if (level == "trace") logging.level = LogLevel::trace;
+        else if (level == "debug") logging.level = LogLevel::debug;
+        else if (level == "info") logging.level = LogLevel::info;
+        else if (level == "warn") logging.level = LogLevel::warn;
+        else if (level == "error") logging.level = LogLevel::error;
+        else node["level"].fail("expected trace, debug, info, warn or error, got \"" + level + "\"");
+    }
+    if (node.has("access_log")) {
+        logging.access_log = node["access_log"].as_string();
+        if (logging.access_log.empty()) node["access_log"].fail("expected stdout, off or a file path");
+    }
+    return logging;
+}
+
+Config parse_document(const YAML::Node& document, const std::string& source) {
+    const YamlNode root(document, "", &source, 1);
+    if (root.is_null()) root.fail("the configuration is empty");
+    root.expect_keys({"server", "admin", "redis", "tiers", "consumers", "jwt", "backends", "routes",
+                      "cache", "logging"});
+    for (auto key : {"redis", "tiers", "consumers", "jwt", "cache"})
+        if (root.has(key)) not_supported_yet(root[key]);
+
+    Config config;
+    if (root.has("server")) config.server = parse_server(root["server"]);
+    if (config.server.workers == 0) config.server.workers = std::max(1u, std::thread::hardware_concurrency());
+    if (root.has("admin")) config.admin = parse_admin(root["admin"]);
+    if (root.has("logging")) config.logging = parse_logging(root["logging"]);
+
+    if (!root.has("backends")) root.fail("missing required key \"backends\"");
+    root["backends"].for_each_entry([&](const std::string& name, const YamlNode& node) {
+        config.backends.push_back(parse_backend(name, node));
+    });
+    if (config.backends.empty()) root["backends"].fail("needs at least one backend");
+
+    if (!root.has("routes")) root.fail("missing required key \"routes\"");
+    std::set<std::string> route_names;
+    root["routes"].for_each_item([&](const YamlNode& node) {
+        auto route = parse_route(node, config.backends);
+        if (!route_names.insert(route.name).second)
+            node["name"].fail("duplicate route name \"" + route.name + "\"");
+        config.routes.push_back(std::move(route));
+    });
+    if (config.routes.empty()) root["routes"].fail("needs at least one route");
+    return config;
+}
+
+}  // namespace
+
+Config load_string(const std::string& yaml, const std::string& source_name) {
+    YAML::Node document;
+    try {
+        document = YAML::Load(yaml);
+    } catch (const YAML::Exception& e) {
+        throw ConfigError(source_name + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+    }
+    return parse_document(document, source_name);
+}
+
+Config load_file(const std::string& path) {
+    std::ifstream file(path);
+    if (!file) throw ConfigError(path + ": cannot open the file");
+    std::stringstream text;
+    text << file.rdbuf();
+    return load_string(text.str(), path);
+}
+
+}  // namespace llmgw::config

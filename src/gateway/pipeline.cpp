@@ -1,0 +1,115 @@
+// The request pipeline: each step in the order of the design, each answering continue or an error.
+#include "llmgw/gateway/pipeline.hpp"
+
+#include "llmgw/observability/request_id.hpp"
+#include "llmgw/routing/rewrite.hpp"
+#include "llmgw/routing/route_table.hpp"
+#include "llmgw/upstream/upstream_request.hpp"
+
+namespace llmgw::gateway {
+
+namespace {
+
+// What routing may ask about the request, answered from the context.
+class ContextFacts final : public routing::RequestFacts {
+public:
+    explicit ContextFacts(RequestContext& context) : context_(context) {}
+
+    std::string_view path() const override { return context_.record.path; }
+
+    std::optional<std::string_view> header(std::string_view lower_name) const override {
+        const auto it = context_.request.find(lower_name);
+        if (it == context_.request.end()) return std::nullopt;
+        return std::string_view(it->value());
+    }
+
+    Model model() const override {
+        const auto* body = context_.body_json();
+        if (body == nullptr) return {ModelState::body_not_json, {}};
+        if (!body->is_object()) return {ModelState::absent, {}};
+        const auto it = body->find("model");
+        if (it == body->end() || !it->is_string()) return {ModelState::absent, {}};
+        return {ModelState::present, it->get_ref<const std::string&>()};
+    }
+
+private:
+    RequestContext& context_;
+};
+
+}  // namespace
+
+Pipeline::Pipeline(Gateway& gateway, upstream::ConnectionPool& pool)
+    : gateway_(gateway), forwarder_(pool, gateway.metrics()) {}
+
+http::Task<void> Pipeline::handle(RequestContext& context, http::ResponseWriter& client) {
+    gateway_.metrics().request_started();
+    ++gateway_.in_flight;
+    if (gateway_.draining) client.close_after();
+    identify(context);
+    // Steps 1 (authenticate), 2 (admit), 5 (cache) and 7 (settle) join here as they are built.
+    StepResult result = route(context);
+    if (!result) {
+        transform(context);
+        result = co_await forward(context, client);
+    }
+    if (result) {
+        context.record.error = result->code;
+        co_await client.send_error(*result, context.record.request_id);
+    }
+    record(context, client);
+    --gateway_.in_flight;
+}
+
+void Pipeline::identify(RequestContext& context) {
+    const auto it = context.request.find("x-request-id");
+    if (it != context.request.end() && observability::is_sane_request_id(it->value()))
+        context.record.request_id = std::string(it->value());
+    else context.record.request_id = observability::generate_request_id();
+}
+
+StepResult Pipeline::route(RequestContext& context) {
+    const auto decision = gateway_.routes().match(ContextFacts(context));
+    using Outcome = routing::RouteDecision::Outcome;
+    if (decision.outcome == Outcome::body_not_json)
+        return http::bad_request("the request body must be a JSON object with a \"model\" field", "invalid_json");
+    if (decision.outcome == Outcome::no_match) return http::route_not_found(context.record.method, context.record.path);
+    context.route = decision.route;
+    context.record.route = context.route->name;
+    context.record.backend = gateway_.config().backends[context.route->backend].name;
+    return std::nullopt;
+}
+
+void Pipeline::transform(RequestContext& context) {
+    auto& request = context.request;
+    const auto& route = *context.route;
+    request.target(routing::rewrite_target(route, request.target()));
+    if (route.rewrite.model) {
+        if (auto* body = context.mutable_body_json(); body != nullptr && body->is_object()) {
+            (*body)["model"] = *route.rewrite.model;
+            request.body() = body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        }
+    }
+    upstream::strip_hop_by_hop(request);
+    upstream::apply_header_edits(request, route.headers);
+    upstream::set_forwarding_headers(request, context.record.client, context.record.request_id);
+    request.prepare_payload();
+}
+
+http::Task<StepResult> Pipeline::forward(RequestContext& context, http::ResponseWriter& client) {
+    const auto backend_index = context.route->backend;
+    const auto& backend = gateway_.config().backends[backend_index];
+    auto outcome = co_await forwarder_.forward(context.request, backend, gateway_.balancer(backend_index), client,
+                                               context.record);
+    co_return outcome.error;
+}
+
+void Pipeline::record(RequestContext& context, const http::ResponseWriter& client) {
+    auto& record = context.record;
+    record.status = client.status();
+    record.bytes_out = client.body_bytes();
+    record.duration = std::chrono::steady_clock::now() - context.started;
+    gateway_.metrics().request_finished(record);
+    gateway_.access_log().write(record);
+}
+
+}  // namespace llmgw::gateway

@@ -1,0 +1,26 @@
+// Per-request state, including the lazily parsed JSON body.
+#include "llmgw/gateway/request_context.hpp"
+
+namespace llmgw::gateway {
+
+RequestContext::RequestContext(http::Request& req, std::string client_ip) : request(req) {
+    record.time = std::chrono::system_clock::now();
+    record.client = std::move(client_ip);
+    record.method = std::string(request.method_string());
+    const auto target = std::string_view(request.target());
+    record.path = std::string(target.substr(0, target.find('?')));
+    record.bytes_in = request.body().size();
+}
+
+nlohmann::json* RequestContext::mutable_body_json() {
+    if (!body_parsed_) {
+        body_parsed_ = true;
+        auto parsed = nlohmann::json::parse(request.body(), nullptr, /*allow_exceptions=*/false);
+        if (!parsed.is_discarded()) body_json_ = std::move(parsed);
+    }
+    return body_json_ ? &*body_json_ : nullptr;
+}
+
+const nlohmann::json* RequestContext::body_json() { return mutable_body_json(); }
+
+}  // namespace llmgw::gateway

@@ -1,0 +1,174 @@
+// Worker threads (one io_context and one SO_REUSEPORT acceptor each), the admin listener
+// on the main thread, and the SIGTERM drain.
+#include "llmgw/gateway/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <stdexcept>
+#include <thread>
+
+#include "llmgw/admin/admin_handler.hpp"
+#include "llmgw/gateway/gateway.hpp"
+#include "llmgw/gateway/pipeline.hpp"
+#include "llmgw/http/client_session.hpp"
+
+namespace llmgw::gateway {
+
+namespace net = http::net;
+using http::tcp;
+
+namespace {
+
+using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+tcp::endpoint resolve_listen(net::io_context& io, const config::ListenAddress& listen) {
+    boost::system::error_code ec;
+    auto address = net::ip::make_address(listen.host, ec);
+    if (!ec) return {address, listen.port};
+    tcp::resolver resolver(io);
+    auto results = resolver.resolve(listen.host, std::to_string(listen.port), ec);
+    if (ec || results.empty())
+        throw std::runtime_error("cannot resolve listen address " + listen.host + ": " + ec.message());
+    return *results.begin();
+}
+
+void open_listener(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, bool share_port) {
+    boost::system::error_code ec;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec && share_port) acceptor.set_option(reuse_port(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+        std::ostringstream where;
+        where << endpoint;
+        throw std::runtime_error("cannot listen on " + where.str() + ": " + ec.message());
+    }
+}
+
+net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLimits& limits,
+                                 const http::RequestHandler& handler) {
+    auto executor = co_await net::this_coro::executor;
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(net::as_tuple(net::use_awaitable));
+        if (!acceptor.is_open()) co_return;
+        if (ec) {
+            // Out of file descriptors and similar: pause instead of spinning.
+            spdlog::warn("accept failed: {}", ec.message());
+            net::steady_timer pause(executor, std::chrono::milliseconds(50));
+            co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+            continue;
+        }
+        net::co_spawn(executor, http::serve_connection(std::move(socket), limits, handler), net::detached);
+    }
+}
+
+}  // namespace
+
+struct Worker {
+    Worker(Gateway& gateway)
+        : io(1), acceptor(io), pool(io.get_executor()), pipeline(gateway, pool) {
+        handler = [this](http::Request& request, const std::string& client_ip,
+                         http::ResponseWriter& writer) -> http::Task<void> {
+            RequestContext context(request, client_ip);
+            co_await pipeline.handle(context, writer);
+        };
+    }
+    net::io_context io;
+    tcp::acceptor acceptor;
+    upstream::ConnectionPool pool;
+    Pipeline pipeline;
+    http::RequestHandler handler;
+    std::thread thread;
+};
+
+struct Server::State {
+    explicit State(std::shared_ptr<const config::Config> config)
+        : gateway(std::move(config)),
+          limits(http::SessionLimits::from(gateway.config().server)),
+          admin_acceptor(main_io),
+          admin_handler(admin::make_admin_handler(gateway)) {}
+
+    Gateway gateway;
+    http::SessionLimits limits;
+    net::io_context main_io{1};
+    tcp::acceptor admin_acceptor;
+    http::RequestHandler admin_handler;
+    std::vector<std::unique_ptr<Worker>> workers;
+};
+
+Server::Server(std::shared_ptr<const config::Config> config) : state_(std::make_unique<State>(std::move(config))) {}
+
+Server::~Server() {
+    for (auto& worker : state_->workers) {
+        worker->io.stop();
+        if (worker->thread.joinable()) worker->thread.join();
+    }
+}
+
+void Server::start() {
+    auto& s = *state_;
+    const auto& config = s.gateway.config();
+    const auto endpoint = resolve_listen(s.main_io, config.server.listen);
+    for (unsigned i = 0; i < config.server.workers; ++i) {
+        auto worker = std::make_unique<Worker>(s.gateway);
+        open_listener(worker->acceptor, endpoint, /*share_port=*/true);
+        s.workers.push_back(std::move(worker));
+    }
+    open_listener(s.admin_acceptor, resolve_listen(s.main_io, config.admin.listen), /*share_port=*/false);
+    for (auto& worker : s.workers) {
+        net::co_spawn(worker->io, accept_loop(worker->acceptor, s.limits, worker->handler), net::detached);
+        worker->thread = std::thread([io = &worker->io] { io->run(); });
+    }
+    net::co_spawn(s.main_io, accept_loop(s.admin_acceptor, s.limits, s.admin_handler), net::detached);
+    spdlog::info("llmgw listening on {}:{} with {} workers; admin on {}:{}", config.server.listen.host,
+                 s.workers.front()->acceptor.local_endpoint().port(), s.workers.size(), config.admin.listen.host,
+                 s.admin_acceptor.local_endpoint().port());
+}
+
+void Server::run() {
+    auto& s = *state_;
+    net::signal_set signals(s.main_io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        spdlog::info("signal {}: draining (up to {} ms)", signal, s.gateway.config().server.drain_timeout.count());
+        s.gateway.draining = true;
+        for (auto& worker : s.workers)
+            net::post(worker->io, [w = worker.get()] {
+                boost::system::error_code ignored;
+                w->acceptor.close(ignored);
+            });
+        net::co_spawn(
+            s.main_io,
+            [&]() -> net::awaitable<void> {
+                const auto deadline = std::chrono::steady_clock::now() + s.gateway.config().server.drain_timeout;
+                net::steady_timer tick(s.main_io);
+                while (s.gateway.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+                    tick.expires_after(std::chrono::milliseconds(20));
+                    co_await tick.async_wait(net::as_tuple(net::use_awaitable));
+                }
+                if (s.gateway.in_flight.load() > 0)
+                    spdlog::warn("drain timeout: {} requests still in flight are cut", s.gateway.in_flight.load());
+                s.main_io.stop();
+            },
+            net::detached);
+    });
+    s.main_io.run();
+    for (auto& worker : s.workers) {
+        worker->io.stop();
+        worker->thread.join();
+    }
+    s.gateway.access_log().flush();
+    spdlog::info("llmgw stopped");
+}
+
+}  // namespace llmgw::gateway

@@ -1,0 +1,131 @@
+// Reading requests off a client connection: header/body limits and timeouts, keep-alive.
+#include "llmgw/http/client_session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <array>
+
+#include "llmgw/http/connection_deadline.hpp"
+#include "llmgw/http/hop_by_hop.hpp"
+
+namespace llmgw::http {
+
+namespace bhttp = beast::http;
+using namespace net::experimental::awaitable_operators;
+
+SessionLimits SessionLimits::from(const config::ServerConfig& server) {
+    return {server.max_header_bytes, server.max_body_bytes, server.header_timeout, server.body_timeout,
+            server.idle_timeout};
+}
+
+namespace {
+
+bool is_disconnect(const boost::system::error_code& ec) {
+    return ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
+           ec == net::error::broken_pipe || ec == net::error::operation_aborted || ec == net::error::bad_descriptor;
+}
+
+// Sends a gateway error for a request that could not be read, then the connection closes.
+Task<void> refuse(tcp::socket& socket, ConnectionDeadline& deadline, const SessionLimits& limits,
+                  const GatewayError& error) {
+    ResponseWriter writer(socket, deadline, limits.idle_timeout, 11, false);
+    co_await writer.send_error(error, "");
+}
+
+Task<void> read_requests(tcp::socket& socket, ConnectionDeadline& deadline, const SessionLimits& limits,
+                         const RequestHandler& handler, std::string client_ip) {
+    beast::flat_buffer buffer;
+    for (bool first = true;; first = false) {
+        if (!first && buffer.size() == 0) {
+            // Between requests only the idle timeout applies; the header timeout starts
+            // with the first byte of the next request.
+            deadline.expires_after(limits.idle_timeout);
+            auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, net::as_tuple(net::use_awaitable));
+            if (ec) co_return;
+        }
+        deadline.expires_after(limits.header_timeout);
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
+        parser.body_limit(limits.max_body_bytes);
+        auto [ec, n] = co_await bhttp::async_read_header(socket, buffer, parser, net::as_tuple(net::use_awaitable));
+        if (ec) {
+            if (deadline.expired())
+                co_await refuse(socket, deadline, limits, request_timeout("the request head did not arrive in time"));
+            else if (ec == bhttp::error::header_limit)
+                co_await refuse(socket, deadline, limits, headers_too_large(limits.max_header_bytes));
+            else if (ec == bhttp::error::body_limit)  // a declared Content-Length over the limit
+                co_await refuse(socket, deadline, limits, payload_too_large(limits.max_body_bytes));
+            else if (!is_disconnect(ec))
+                co_await refuse(socket, deadline, limits, bad_request("malformed HTTP request: " + ec.message(),
+                                                                      "malformed_request"));
+            co_return;
+        }
+        if (const auto length = parser.content_length(); length && *length > limits.max_body_bytes) {
+            co_await refuse(socket, deadline, limits, payload_too_large(limits.max_body_bytes));
+            co_return;
+        }
+        const auto expect = parser.get()[bhttp::field::expect];
+        if (!parser.is_done() && iequals(expect, "100-continue")) {
+            static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+            auto [write_ec, written] =
+                co_await net::async_write(socket, net::buffer(go_on), net::as_tuple(net::use_awaitable));
+            if (write_ec) co_return;
+        }
+        if (!parser.is_done()) {
+            deadline.expires_after(limits.body_timeout);
+            auto [body_ec, body_n] = co_await bhttp::async_read(socket, buffer, parser, net::as_tuple(net::use_awaitable));
+            if (body_ec) {
+                if (deadline.expired())
+                    co_await refuse(socket, deadline, limits, request_timeout("the request body did not arrive in time"));
+                else if (body_ec == bhttp::error::body_limit)
+                    co_await refuse(socket, deadline, limits, payload_too_large(limits.max_body_bytes));
+                else if (!is_disconnect(body_ec))
+                    co_await refuse(socket, deadline, limits,
+                                    bad_request("malformed HTTP request body: " + body_ec.message(), "malformed_request"));
+                co_return;
+            }
+        }
+        deadline.never();
+        Request request = parser.release();
+        ResponseWriter writer(socket, deadline, limits.idle_timeout, request.version(), request.keep_alive());
+        co_await handler(request, client_ip, writer);
+        if (!writer.keep_alive()) co_return;
+    }
+}
+
+// Reads and drops what the client still sends, up to its close or a bound.
+Task<void> discard_input(tcp::socket& socket) {
+    std::array<char, 16 * 1024> sink;
+    for (std::size_t total = 0; total < 1024 * 1024;) {
+        auto [ec, n] = co_await socket.async_read_some(net::buffer(sink), net::as_tuple(net::use_awaitable));
+        if (ec) co_return;
+        total += n;
+    }
+}
+
+}  // namespace
+
+Task<void> serve_connection(tcp::socket socket, const SessionLimits& limits, const RequestHandler& handler) {
+    boost::system::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    if (ec) co_return;
+    socket.set_option(tcp::no_delay(true), ec);
+    ConnectionDeadline deadline(socket);
+    co_await (read_requests(socket, deadline, limits, handler, peer.address().to_string()) || deadline.watch());
+    if (!socket.is_open()) co_return;
+    // Lingering close: closing with unread request bytes makes the kernel send a reset,
+    // which can destroy an error answer (413, 408) before the client reads it.
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    net::steady_timer linger(socket.get_executor(), std::chrono::seconds(1));
+    co_await (discard_input(socket) || linger.async_wait(net::use_awaitable));
+    socket.close(ec);
+}
+
+}  // namespace llmgw::http

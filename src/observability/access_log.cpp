@@ -1,0 +1,127 @@
+// Formats access-log lines by hand (no JSON library on the hot path) and queues them to spdlog.
+#include "llmgw/observability/access_log.hpp"
+
+#include <spdlog/async.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+
+namespace llmgw::observability {
+namespace {
+
+void append_escaped(std::string& out, std::string_view text) {
+    out.push_back('"');
+    for (unsigned char c : text) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20 || c >= 0x7f) {
+                    // Non-ASCII bytes are escaped too: the line stays valid JSON whatever a client sent.
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out += buf;
+                } else {
+                    out.push_back(static_cast<char>(c));
+                }
+        }
+    }
+    out.push_back('"');
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+    out += ",\"";
+    out += name;
+    out += "\":";
+    append_escaped(out, value);
+}
+
+void append_number(std::string& out, std::string_view name, double value, const char* format) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, format, value);
+    out += ",\"";
+    out += name;
+    out += "\":";
+    out += buf;
+}
+
+double milliseconds(std::chrono::steady_clock::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+}
+
+std::string iso8601(std::chrono::system_clock::time_point time) {
+    const auto since_epoch = time.time_since_epoch();
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - seconds).count();
+    const std::time_t t = seconds.count();
+    std::tm utc{};
+    gmtime_r(&t, &utc);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
+                  utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(millis));
+    return buf;
+}
+
+}  // namespace
+
+std::string format_access_line(const AccessRecord& r) {
+    std::string out;
+    out.reserve(384);
+    out += "{\"time\":";
+    append_escaped(out, iso8601(r.time));
+    append_field(out, "request_id", r.request_id);
+    append_field(out, "client", r.client);
+    append_field(out, "method", r.method);
+    append_field(out, "path", r.path);
+    append_field(out, "route", r.route);
+    append_field(out, "backend", r.backend);
+    append_field(out, "endpoint", r.endpoint);
+    append_number(out, "status", r.status, "%.0f");
+    append_number(out, "bytes_in", static_cast<double>(r.bytes_in), "%.0f");
+    append_number(out, "bytes_out", static_cast<double>(r.bytes_out), "%.0f");
+    append_number(out, "duration_ms", milliseconds(r.duration), "%.3f");
+    if (r.upstream_first_byte) append_number(out, "upstream_first_byte_ms", milliseconds(*r.upstream_first_byte), "%.3f");
+    else out += ",\"upstream_first_byte_ms\":null";
+    out += r.stream ? ",\"stream\":true" : ",\"stream\":false";
+    append_field(out, "error", r.error);
+    out.push_back('}');
+    return out;
+}
+
+AccessLog::AccessLog(const std::string& destination) {
+    if (destination == "off") return;
+    static std::atomic<int> instance{0};
+    const auto name = "access-" + std::to_string(instance++);
+    spdlog::init_thread_pool(8192, 1);
+    if (destination == "stdout") {
+        logger_ = spdlog::create_async<spdlog::sinks::stdout_sink_mt>(name);
+    } else {
+        logger_ = spdlog::create_async<spdlog::sinks::basic_file_sink_mt>(name, destination);
+    }
+    logger_->set_pattern("%v");
+    logger_->set_level(spdlog::level::info);
+    logger_->flush_on(spdlog::level::info);
+}
+
+AccessLog::~AccessLog() {
+    if (!logger_) return;
+    logger_->flush();
+    spdlog::drop(logger_->name());
+}
+
+void AccessLog::write(const AccessRecord& record) {
+    if (logger_) logger_->info(format_access_line(record));
+}
+
+void AccessLog::flush() {
+    if (logger_) logger_->flush();
+}
+
+}  // namespace llmgw::observability

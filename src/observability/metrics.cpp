@@ -1,0 +1,113 @@
+// llmgw's core request metrics on a prometheus-cpp registry.
+#include "llmgw/observability/metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+#include <unordered_map>
+
+namespace llmgw::observability {
+
+namespace {
+const prometheus::Histogram::BucketBoundaries& latency_buckets() {
+    // LLM requests range from milliseconds (cache hits, errors) to minutes (long generations).
+    static const prometheus::Histogram::BucketBoundaries buckets = {
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
+    return buckets;
+}
+
+std::string status_label(int status) {
+    // Statuses outside 100..599 never reach here (an upstream sending one gets a 502),
+    // so this label has at most 500 values.
+    return std::to_string(status);
+}
+}  // namespace
+
+struct Metrics::Families {
+    prometheus::Family<prometheus::Counter>& requests;
+    prometheus::Family<prometheus::Histogram>& duration;
+    prometheus::Family<prometheus::Histogram>& first_byte;
+    prometheus::Family<prometheus::Counter>& upstream_errors;
+    prometheus::Gauge& in_flight;
+};
+
+Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+    auto& in_flight = prometheus::BuildGauge()
+                          .Name("llmgw_requests_in_flight")
+                          .Help("Requests being handled right now")
+                          .Register(*registry_);
+    families_ = std::make_unique<Families>(Families{
+        prometheus::BuildCounter()
+            .Name("llmgw_requests_total")
+            .Help("Requests handled, by route, backend and HTTP status code")
+            .Register(*registry_),
+        prometheus::BuildHistogram()
+            .Name("llmgw_request_duration_seconds")
+            .Help("Time from the request's arrival to the last byte of the answer, by route")
+            .Register(*registry_),
+        prometheus::BuildHistogram()
+            .Name("llmgw_upstream_first_byte_seconds")
+            .Help("Time from forwarding to the upstream's response head (time to first token), by backend")
+            .Register(*registry_),
+        prometheus::BuildCounter()
+            .Name("llmgw_upstream_errors_total")
+            .Help("Failed upstream attempts, by backend and kind (connect, timeout, reset, invalid)")
+            .Register(*registry_),
+        in_flight.Add({})});
+}
+
+Metrics::~Metrics() = default;
+
+void Metrics::request_started() { families_->in_flight.Increment(); }
+
+void Metrics::request_finished(const AccessRecord& r) {
+    families_->in_flight.Decrement();
+    // Family::Add locks and hashes the label set; each worker thread keeps the
+    // metric objects it already looked up.
+    struct Cached {
+        prometheus::Counter* requests;
+        prometheus::Histogram* duration;
+        prometheus::Histogram* first_byte;
+    };
+    thread_local std::unordered_map<std::string, Cached> cache;
+    thread_local const Families* cache_owner = nullptr;
+    if (cache_owner != families_.get()) {
+        cache.clear();
+        cache_owner = families_.get();
+    }
+    std::string key = r.route;
+    key.push_back('\0');
+    key += r.backend;
+    key.push_back('\0');
+    key += std::to_string(r.status);
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+        Cached entry{
+            &families_->requests.Add({{"route", r.route}, {"backend", r.backend}, {"code", status_label(r.status)}}),
+            &families_->duration.Add({{"route", r.route}}, latency_buckets()),
+            r.backend.empty() ? nullptr : &families_->first_byte.Add({{"backend", r.backend}}, latency_buckets())};
+        it = cache.emplace(std::move(key), entry).first;
+    }
+    it->second.requests->Increment();
+    it->second.duration->Observe(std::chrono::duration<double>(r.duration).count());
+    if (r.upstream_first_byte && it->second.first_byte)
+        it->second.first_byte->Observe(std::chrono::duration<double>(*r.upstream_first_byte).count());
+}
+
+void Metrics::upstream_error(std::string_view backend, std::string_view kind) {
+    families_->upstream_errors.Add({{"backend", std::string(backend)}, {"kind", std::string(kind)}}).Increment();
+}
+
+std::string Metrics::serialize() const {
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, registry_->Collect());
+    return out.str();
+}
+
+prometheus::Registry& Metrics::registry() { return *registry_; }
+
+}  // namespace llmgw::observability

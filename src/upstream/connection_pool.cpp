@@ -1,0 +1,91 @@
+// Connecting to endpoints and keeping their keep-alive connections per worker.
+#include "llmgw/upstream/connection_pool.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <sys/socket.h>
+
+namespace llmgw::upstream {
+
+namespace net = http::net;
+using http::tcp;
+
+namespace {
+// A pooled connection is usable only if the server has neither closed it nor sent
+// anything unasked (which would be garbage in front of the next answer).
+bool still_usable(UpstreamConnection& connection) {
+    auto& socket = connection.stream.socket();
+    if (!socket.is_open() || connection.buffer.size() != 0) return false;
+    char byte;
+    const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+}  // namespace
+
+ConnectionPool::ConnectionPool(net::any_io_executor executor) : executor_(std::move(executor)) {}
+
+std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(const config::Endpoint& endpoint) {
+    auto it = idle_.find(&endpoint);
+    if (it == idle_.end()) return nullptr;
+    auto& idle = it->second;
+    const auto now = std::chrono::steady_clock::now();
+    while (!idle.empty()) {
+        // Most recently used first: it is the least likely to have been closed by the server.
+        auto connection = std::move(idle.back());
+        idle.pop_back();
+        if (now - connection->idle_since < max_idle_age && still_usable(*connection)) {
+            connection->reused = true;
+            return connection;
+        }
+    }
+    return nullptr;
+}
+
+http::Task<ConnectionPool::Acquired> ConnectionPool::acquire(const config::Endpoint& endpoint,
+                                                             std::chrono::milliseconds connect_timeout,
+                                                             bool fresh) {
+    if (!fresh) {
+        if (auto connection = take_idle(endpoint)) co_return Acquired{std::move(connection)};
+    }
+    auto connection = std::make_unique<UpstreamConnection>(executor_);
+    boost::system::error_code ec;
+    const auto address = net::ip::make_address(endpoint.host, ec);
+    connection->stream.expires_after(connect_timeout);
+    if (!ec) {
+        auto [connect_ec] = co_await connection->stream.async_connect(tcp::endpoint(address, endpoint.port),
+                                                                      net::as_tuple(net::use_awaitable));
+        ec = connect_ec;
+    } else {
+        tcp::resolver resolver(executor_);
+        auto [resolve_ec, results] = co_await resolver.async_resolve(
+            endpoint.host, std::to_string(endpoint.port), net::as_tuple(net::use_awaitable));
+        if (resolve_ec) co_return Acquired{nullptr, ConnectFailure::resolve};
+        auto [connect_ec, ignored] =
+            co_await connection->stream.async_connect(results, net::as_tuple(net::use_awaitable));
+        ec = connect_ec;
+    }
+    if (ec == http::beast::error::timeout || ec == net::error::timed_out)
+        co_return Acquired{nullptr, ConnectFailure::timeout};
+    if (ec) co_return Acquired{nullptr, ConnectFailure::refused};
+    connection->stream.socket().set_option(tcp::no_delay(true), ec);
+    co_return Acquired{std::move(connection)};
+}
+
+void ConnectionPool::release(const config::Endpoint& endpoint, std::unique_ptr<UpstreamConnection> connection) {
+    auto& idle = idle_[&endpoint];
+    if (idle.size() >= max_idle_per_endpoint) {
+        idle.pop_front();  // the oldest goes
+    }
+    connection->idle_since = std::chrono::steady_clock::now();
+    connection->stream.expires_never();
+    idle.push_back(std::move(connection));
+}
+
+std::size_t ConnectionPool::idle_count(const config::Endpoint& endpoint) const {
+    auto it = idle_.find(&endpoint);
+    return it == idle_.end() ? 0 : it->second.size();
+}
+
+}  // namespace llmgw::upstream

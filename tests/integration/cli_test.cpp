@@ -1,0 +1,73 @@
+// The command line: --version, --check and start-up failures.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+#include "support/ports.hpp"
+
+using namespace std::chrono_literals;
+using namespace llmgw::testing;
+using testing::HasSubstr;
+
+TEST(Cli, PrintsItsVersion) {
+    std::string out;
+    EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--version"}, 5s, &out), 0);
+    EXPECT_THAT(out, testing::StartsWith("llmgw "));
+}
+
+TEST(Cli, CheckAcceptsTheShippedConfigs) {
+    for (const auto* file : {"config/quickstart.yaml", "config/llmgw.example.yaml", "bench/llmgw.yaml"}) {
+        std::string out, err;
+        EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--config", std::string(LLMGW_SOURCE_DIR) + "/" + file, "--check"}, 5s,
+                              &out, &err, {{"LLMGW_ADMIN_TOKEN", "t"}, {"UPSTREAM_PORT", "8000"}}),
+                  0)
+            << file << ": " << err;
+    }
+}
+
+TEST(Cli, CheckNamesTheFileLineAndKeyOfAMistake) {
+    TempDir dir;
+    const auto path = dir.write("bad.yaml", "backends:\n  vllm:\n    endpoints: [ { url: \"http://127.0.0.1:1\" } ]\n"
+                                            "routes:\n  - name: all\n    backend: vllm\n    timeout: 5s\n");
+    std::string out, err;
+    EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--config", path, "--check"}, 5s, &out, &err), 1);
+    EXPECT_THAT(err, HasSubstr("bad.yaml:7: routes[0].timeout: unknown key"));
+}
+
+TEST(Cli, CheckDoesNotBindPorts) {
+    const auto port = free_port();
+    TempDir dir;
+    const auto path = dir.write("ok.yaml", "server: { listen: \"127.0.0.1:" + std::to_string(port) +
+                                               "\" }\nbackends: { b: { endpoints: [ { url: \"http://127.0.0.1:1\" } ] } }\n"
+                                               "routes: [ { name: all, backend: b } ]\n");
+    EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--config", path, "--check"}, 5s), 0);
+    EXPECT_FALSE(wait_for_port(port, 50ms));
+}
+
+TEST(Cli, MissingConfigFileAndUnknownArgumentsFail) {
+    std::string out, err;
+    EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--config", "/nonexistent/llmgw.yaml", "--check"}, 5s, &out, &err), 1);
+    EXPECT_THAT(err, HasSubstr("cannot open"));
+    EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--frobnicate"}, 5s, &out, &err), 2);
+}
+
+TEST(Cli, APortInUseFailsAtStartNamingTheAddress) {
+    auto model = FakeModel::start("m1");
+    TempDir dir;
+    const auto path = dir.write("taken.yaml", "admin: { listen: \"127.0.0.1:" + std::to_string(model.port()) +
+                                                  "\" }\nserver: { listen: \"127.0.0.1:" +
+                                                  std::to_string(free_port()) +
+                                                  "\" }\nbackends: { b: { endpoints: [ { url: \"http://127.0.0.1:1\" } ] } }\n"
+                                                  "routes: [ { name: all, backend: b } ]\n");
+    std::string out, err;
+    EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--config", path}, 5s, &out, &err), 1);
+    EXPECT_THAT(err, HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(model.port())));
+}
+
+TEST(Cli, SigtermStopsTheGatewayCleanly) {
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start("backends: { b: { endpoints: [ { url: \"" + model.url() +
+                                         "\" } ] } }\nroutes: [ { name: all, backend: b } ]\n");
+    EXPECT_EQ(http_request(gateway.port(), {"GET", "/v1/models"}).status, 200);
+    EXPECT_EQ(gateway.process().terminate(5s), 0);
+}

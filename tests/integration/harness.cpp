@@ -1,0 +1,80 @@
+// Child-process plumbing for the integration tests: free ports, readiness waits, configs.
+#include "harness.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "support/ports.hpp"
+
+namespace llmgw::testing {
+
+using namespace std::chrono_literals;
+
+FakeModel FakeModel::start(const std::string& id, std::vector<std::string> extra_args) {
+    const auto port = free_port();
+    std::vector<std::string> args = {"--listen", "127.0.0.1:" + std::to_string(port), "--id", id};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    auto process = Process::start(FAKE_MODEL_BINARY, args);
+    if (!process.wait_for_output("listening on", 10s))
+        throw std::runtime_error("fake model server did not start: " + process.stderr_text());
+    return FakeModel(std::move(process), port);
+}
+
+nlohmann::json FakeModel::stats() const { return http_request(port_, {"GET", "/fake/stats"}).json(); }
+
+RunningGateway RunningGateway::start(const std::string& sections, const GatewayOptions& options) {
+    TempDir dir;
+    const auto port = free_port();
+    const auto admin_port = free_port();
+    std::ostringstream yaml;
+    yaml << "server:\n  listen: \"127.0.0.1:" << port << "\"\n  workers: " << options.workers << "\n"
+         << options.server_extra << "admin:\n  listen: \"127.0.0.1:" << admin_port << "\"\n"
+         << options.admin_extra
+         << "logging:\n  level: info\n  access_log: stdout\n"
+         << sections;
+    const auto config_path = dir.write("llmgw.yaml", yaml.str());
+    auto process = Process::start(LLMGW_BINARY, {"--config", config_path}, options.env);
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (!process.running())
+            throw std::runtime_error("llmgw exited at start: " + process.stderr_text() + "\nconfig:\n" + yaml.str());
+        if (wait_for_port(admin_port, 100ms)) {
+            if (http_request(admin_port, {"GET", "/readyz"}, 2s).status == 200)
+                return RunningGateway(std::move(dir), std::move(process), port, admin_port);
+        }
+    }
+    throw std::runtime_error("llmgw did not become ready: " + process.stderr_text());
+}
+
+std::vector<nlohmann::json> RunningGateway::access_log_lines() const {
+    std::vector<nlohmann::json> lines;
+    std::istringstream in(process_.stdout_text());
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
+    return lines;
+}
+
+bool RunningGateway::wait_for_access_lines(std::size_t count, std::chrono::milliseconds deadline) const {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    do {
+        if (access_log_lines().size() >= count) return true;
+        std::this_thread::sleep_for(10ms);  // polling a file; the wait is bounded by `deadline`
+    } while (std::chrono::steady_clock::now() < until);
+    return false;
+}
+
+HttpResponse RunningGateway::post(const std::string& target, const nlohmann::json& body, HttpHeaders headers) const {
+    headers.emplace_back("content-type", "application/json");
+    return http_request(port_, {"POST", target, headers, body.dump()});
+}
+
+nlohmann::json chat_body(const std::string& model, bool stream) {
+    nlohmann::json body = {{"model", model}, {"messages", {{{"role", "user"}, {"content", "Say hello"}}}}};
+    if (stream) body["stream"] = true;
+    return body;
+}
+
+}  // namespace llmgw::testing

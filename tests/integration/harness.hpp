@@ -1,0 +1,68 @@
+// Starting the real llmgw binary and fake model servers on free loopback ports for a test.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace llmgw::testing {
+
+// One llmgw-fake-model process; every answer carries x-fake-server: <id>.
+class FakeModel {
+public:
+    static FakeModel start(const std::string& id, std::vector<std::string> extra_args = {});
+
+    uint16_t port() const { return port_; }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    // GET /fake/stats: requests_total, by_path, last_request (the echo object).
+    nlohmann::json stats() const;
+
+private:
+    FakeModel(Process process, uint16_t port) : process_(std::move(process)), port_(port) {}
+    Process process_;
+    uint16_t port_;
+};
+
+struct GatewayOptions {
+    std::string server_extra;  // more lines under `server:`, each indented by two spaces
+    std::string admin_extra;   // more lines under `admin:`
+    std::map<std::string, std::string> env;
+    unsigned workers = 2;
+};
+
+// A running llmgw. `sections` is the YAML after server/admin/logging (backends, routes, ...),
+// which the harness writes with free ports for the listener and the admin listener.
+class RunningGateway {
+public:
+    static RunningGateway start(const std::string& sections, const GatewayOptions& options = {});
+
+    uint16_t port() const { return port_; }
+    uint16_t admin_port() const { return admin_port_; }
+    Process& process() { return process_; }
+    // The access log (llmgw's stdout), one JSON object per line.
+    std::vector<nlohmann::json> access_log_lines() const;
+    // Waits until the access log holds at least `count` lines.
+    bool wait_for_access_lines(std::size_t count, std::chrono::milliseconds deadline) const;
+
+    HttpResponse post(const std::string& target, const nlohmann::json& body, HttpHeaders headers = {}) const;
+
+private:
+    RunningGateway(TempDir dir, Process process, uint16_t port, uint16_t admin_port)
+        : dir_(std::move(dir)), process_(std::move(process)), port_(port), admin_port_(admin_port) {}
+    TempDir dir_;
+    Process process_;
+    uint16_t port_;
+    uint16_t admin_port_;
+};
+
+// A minimal chat request body.
+nlohmann::json chat_body(const std::string& model = "fake-model", bool stream = false);
+
+}  // namespace llmgw::testing

@@ -1,0 +1,118 @@
+// The listener's limits through raw sockets: 408, 413, 431, keep-alive and idle close.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+using namespace std::chrono_literals;
+using namespace llmgw::testing;
+using testing::HasSubstr;
+using testing::StartsWith;
+
+namespace {
+
+struct LimitsTest : ::testing::Test {
+    void SetUp() override {
+        model = std::make_unique<FakeModel>(FakeModel::start("m1"));
+        GatewayOptions options;
+        options.server_extra =
+            "  max_header_bytes: 4KiB\n  max_body_bytes: 64KiB\n  header_timeout: 500ms\n  body_timeout: 500ms\n"
+            "  idle_timeout: 700ms\n";
+        gateway = std::make_unique<RunningGateway>(RunningGateway::start(
+            "backends:\n  vllm: { endpoints: [ { url: \"" + model->url() +
+                "\" } ] }\nroutes:\n  - { name: all, backend: vllm }\n",
+            options));
+    }
+    std::unique_ptr<FakeModel> model;
+    std::unique_ptr<RunningGateway> gateway;
+};
+
+}  // namespace
+
+TEST_F(LimitsTest, SlowRequestHeadGets408AndClose) {
+    RawConnection raw(gateway->port());
+    const auto started = std::chrono::steady_clock::now();
+    ASSERT_TRUE(raw.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"));
+    const auto reply = raw.read_until_close(3s);
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_THAT(reply, StartsWith("HTTP/1.1 408"));
+    EXPECT_THAT(reply, HasSubstr("request_timeout"));
+    EXPECT_GE(took, 400ms);
+    EXPECT_LT(took, 1500ms);
+    EXPECT_EQ(model->stats()["requests_total"], 0);
+}
+
+TEST_F(LimitsTest, SlowRequestBodyGets408AndClose) {
+    RawConnection raw(gateway->port());
+    ASSERT_TRUE(raw.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"model\":"));
+    const auto reply = raw.read_until_close(3s);
+    EXPECT_THAT(reply, StartsWith("HTTP/1.1 408"));
+    EXPECT_EQ(model->stats()["requests_total"], 0);
+}
+
+TEST_F(LimitsTest, DeclaredBodyOverTheLimitGets413BeforeTheBodyIsSent) {
+    RawConnection raw(gateway->port());
+    ASSERT_TRUE(raw.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"));
+    const auto reply = raw.read_until_close(3s);
+    EXPECT_THAT(reply, StartsWith("HTTP/1.1 413"));
+    EXPECT_THAT(reply, HasSubstr("body_too_large"));
+    EXPECT_EQ(model->stats()["requests_total"], 0);
+}
+
+TEST_F(LimitsTest, ChunkedBodyGrowingOverTheLimitGets413) {
+    RawConnection raw(gateway->port());
+    std::string request = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const std::string piece(16 * 1024, 'a');
+    for (int i = 0; i < 5; ++i) request += "4000\r\n" + piece + "\r\n";
+    raw.send(request);
+    const auto reply = raw.read_until_close(3s);
+    EXPECT_THAT(reply, StartsWith("HTTP/1.1 413"));
+    EXPECT_EQ(model->stats()["requests_total"], 0);
+}
+
+TEST_F(LimitsTest, HeadersOverTheLimitGet431) {
+    const auto response = http_request(gateway->port(), {"GET", "/v1/models", {{"x-big", std::string(8000, 'b')}}});
+    EXPECT_EQ(response.status, 431);
+    EXPECT_EQ(response.json()["error"]["code"], "headers_too_large");
+    EXPECT_EQ(model->stats()["requests_total"], 0);
+}
+
+TEST_F(LimitsTest, MalformedRequestLineGets400) {
+    RawConnection raw(gateway->port());
+    raw.send("THIS IS NOT HTTP\r\n\r\n");
+    const auto reply = raw.read_until_close(3s);
+    EXPECT_THAT(reply, StartsWith("HTTP/1.1 400"));
+    EXPECT_EQ(model->stats()["requests_total"], 0);
+}
+
+TEST_F(LimitsTest, KeepAliveServesManyRequestsOnOneConnectionThenClosesWhenIdle) {
+    HttpConnection connection(gateway->port());
+    for (int i = 0; i < 5; ++i) {
+        const auto response = connection.send({"GET", "/v1/models"});
+        ASSERT_EQ(response.status, 200);
+        EXPECT_FALSE(response.has_header("connection"));
+    }
+    const auto idle_from = std::chrono::steady_clock::now();
+    EXPECT_TRUE(connection.closed_by_peer(3s));
+    const auto idle_for = std::chrono::steady_clock::now() - idle_from;
+    EXPECT_GE(idle_for, 500ms);
+    EXPECT_LT(idle_for, 2000ms);
+}
+
+TEST_F(LimitsTest, ConnectionCloseIsHonoured) {
+    HttpConnection connection(gateway->port());
+    const auto response = connection.send({"GET", "/v1/models", {{"connection", "close"}}});
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.header("connection"), "close");
+    EXPECT_TRUE(connection.closed_by_peer(1s));
+}
+
+TEST_F(LimitsTest, PipelinedRequestsAreAnsweredInOrder) {
+    RawConnection raw(gateway->port());
+    raw.send("GET /v1/models HTTP/1.1\r\nHost: x\r\nx-fake-delay-ms: 100\r\n\r\n"
+             "GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const auto reply = raw.read_until_close(5s);
+    const auto first = reply.find("HTTP/1.1 200");
+    ASSERT_NE(first, std::string::npos);
+    EXPECT_NE(reply.find("HTTP/1.1 200", first + 1), std::string::npos);
+}

@@ -1,0 +1,102 @@
+// Metrics (checked with promtool), the access log, and the admin listener's endpoints.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "harness.hpp"
+
+using namespace std::chrono_literals;
+using namespace llmgw::testing;
+using testing::HasSubstr;
+
+namespace {
+
+std::string backend_and_route(const FakeModel& model) {
+    return "backends:\n  vllm: { endpoints: [ { url: \"" + model.url() +
+           "\" } ] }\nroutes:\n  - { name: chat, backend: vllm, match: { path_prefix: /v1/ } }\n";
+}
+
+}  // namespace
+
+TEST(Observability, MetricsPassPromtoolAndCountRequestsByRouteBackendAndCode) {
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(backend_and_route(model));
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(gateway.post("/v1/chat/completions", chat_body()).status, 200);
+    ASSERT_EQ(http_request(gateway.port(), {"GET", "/nowhere"}).status, 404);
+
+    const auto metrics = http_request(gateway.admin_port(), {"GET", "/metrics"});
+    ASSERT_EQ(metrics.status, 200);
+    EXPECT_THAT(metrics.header("content-type"), HasSubstr("text/plain"));
+    EXPECT_THAT(metrics.body, HasSubstr(R"(llmgw_requests_total{backend="vllm",code="200",route="chat"} 3)"));
+    EXPECT_THAT(metrics.body, HasSubstr(R"(llmgw_requests_total{backend="",code="404",route=""} 1)"));
+    EXPECT_THAT(metrics.body, HasSubstr(R"(llmgw_request_duration_seconds_count{route="chat"} 3)"));
+    EXPECT_THAT(metrics.body, HasSubstr("llmgw_requests_in_flight 0"));
+    EXPECT_THAT(metrics.body, HasSubstr(R"(llmgw_upstream_first_byte_seconds_count{backend="vllm"} 3)"));
+
+    TempDir dir;
+    const auto file = dir.write("metrics.txt", metrics.body);
+    std::string out, err;
+    EXPECT_EQ(run_to_exit("/bin/sh", {"-c", "promtool check metrics < " + file}, 20s, &out, &err), 0) << out << err;
+}
+
+TEST(Observability, EveryRequestWritesOneJsonAccessLogLine) {
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(backend_and_route(model));
+    ASSERT_EQ(gateway.post("/v1/chat/completions?api_key=leaky", chat_body(), {{"x-request-id", "req-1"},
+                                                                              {"authorization", "Bearer sk-secret-1"}})
+                  .status,
+              200);
+    ASSERT_EQ(http_request(gateway.port(), {"GET", "/elsewhere"}).status, 404);
+    ASSERT_TRUE(gateway.wait_for_access_lines(2, 5s));
+    const auto lines = gateway.access_log_lines();
+    ASSERT_EQ(lines.size(), 2u);
+    const auto& ok = lines[0];
+    EXPECT_EQ(ok["request_id"], "req-1");
+    EXPECT_EQ(ok["method"], "POST");
+    EXPECT_EQ(ok["path"], "/v1/chat/completions");  // the query is not logged
+    EXPECT_EQ(ok["route"], "chat");
+    EXPECT_EQ(ok["backend"], "vllm");
+    EXPECT_EQ(ok["endpoint"], model.url());
+    EXPECT_EQ(ok["status"], 200);
+    EXPECT_EQ(ok["client"], "127.0.0.1");
+    EXPECT_GT(ok["bytes_in"].get<int>(), 0);
+    EXPECT_GT(ok["bytes_out"].get<int>(), 0);
+    EXPECT_GE(ok["duration_ms"].get<double>(), ok["upstream_first_byte_ms"].get<double>());
+    EXPECT_EQ(ok["error"], "");
+    EXPECT_THAT(ok["time"].get<std::string>(), testing::MatchesRegex(R"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z)"));
+    EXPECT_EQ(lines[1]["status"], 404);
+    EXPECT_EQ(lines[1]["error"], "route_not_found");
+
+    // Secrets sent by the client appear nowhere in the gateway's output.
+    const auto everything = gateway.process().stdout_text() + gateway.process().stderr_text();
+    EXPECT_THAT(everything, testing::Not(HasSubstr("sk-secret-1")));
+    EXPECT_THAT(everything, testing::Not(HasSubstr("leaky")));
+}
+
+TEST(Observability, HealthAndReadinessProbes) {
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(backend_and_route(model));
+    EXPECT_EQ(http_request(gateway.admin_port(), {"GET", "/healthz"}).status, 200);
+    EXPECT_EQ(http_request(gateway.admin_port(), {"GET", "/readyz"}).status, 200);
+    EXPECT_EQ(http_request(gateway.admin_port(), {"GET", "/nothing"}).status, 404);
+}
+
+TEST(Observability, AdminPathsNeedTheAdminTokenWhenOneIsSet) {
+    auto model = FakeModel::start("m1");
+    GatewayOptions options;
+    options.admin_extra = "  token: ${LLMGW_TEST_ADMIN_TOKEN}\n";
+    options.env = {{"LLMGW_TEST_ADMIN_TOKEN", "admin-secret-7"}};
+    auto gateway = RunningGateway::start(backend_and_route(model), options);
+    const auto without = http_request(gateway.admin_port(), {"GET", "/admin/backends"});
+    EXPECT_EQ(without.status, 401);
+    EXPECT_EQ(without.header("www-authenticate"), "Bearer");
+    EXPECT_EQ(http_request(gateway.admin_port(), {"GET", "/admin/backends", {{"authorization", "Bearer wrong"}}}).status,
+              401);
+    EXPECT_EQ(http_request(gateway.admin_port(),
+                           {"GET", "/admin/backends", {{"authorization", "Bearer admin-secret-7"}}})
+                  .status,
+              404);  // authorised; no admin endpoint of that name yet
+    EXPECT_EQ(http_request(gateway.admin_port(), {"GET", "/metrics"}).status, 200);  // probes and metrics stay open
+    EXPECT_THAT(gateway.process().stderr_text(), testing::Not(HasSubstr("admin-secret-7")));
+}

@@ -1,0 +1,86 @@
+// Loopback port helpers on plain POSIX sockets (no Asio needed for two syscalls).
+#include "support/ports.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+namespace llmgw::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+sockaddr_in loopback(uint16_t port) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return addr;
+}
+
+// Closes the descriptor on every path out of a function.
+struct Fd {
+    int fd = -1;
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+// One non-blocking connect attempt that gives up at `until`.
+bool try_connect(uint16_t port, Clock::time_point until) {
+    Fd sock{::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
+    if (sock.fd < 0) return false;
+    sockaddr_in addr = loopback(port);
+    if (::connect(sock.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return true;
+    if (errno != EINPROGRESS) return false;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+        if (left.count() <= 0) return false;
+        pollfd pfd{sock.fd, POLLOUT, 0};
+        int ready = ::poll(&pfd, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) continue;  // re-check the deadline
+        int error = 0;
+        socklen_t len = sizeof error;
+        if (::getsockopt(sock.fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) return false;
+        return error == 0;
+    }
+}
+
+}  // namespace
+
+uint16_t free_port() {
+    Fd sock{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    if (sock.fd < 0)
+        throw std::runtime_error(std::string("free_port: socket: ") + std::strerror(errno));
+    sockaddr_in addr = loopback(0);
+    if (::bind(sock.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        throw std::runtime_error(std::string("free_port: bind: ") + std::strerror(errno));
+    socklen_t len = sizeof addr;
+    if (::getsockname(sock.fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+        throw std::runtime_error(std::string("free_port: getsockname: ") + std::strerror(errno));
+    return ntohs(addr.sin_port);
+}
+
+bool wait_for_port(uint16_t port, std::chrono::milliseconds deadline) {
+    const auto until = Clock::now() + deadline;
+    for (;;) {
+        if (try_connect(port, until)) return true;
+        auto now = Clock::now();
+        if (now >= until) return false;
+        std::this_thread::sleep_for(
+            std::min<Clock::duration>(std::chrono::milliseconds(10), until - now));
+    }
+}
+
+}  // namespace llmgw::testing

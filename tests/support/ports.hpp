@@ -1,0 +1,17 @@
+// Loopback ports for tests: pick a free one, wait until something listens on one.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace llmgw::testing {
+
+// A port that was free on 127.0.0.1 a moment ago: binds port 0, reads the port the kernel
+// chose, closes the socket (SO_REUSEADDR not set). Throws std::runtime_error on failure.
+uint16_t free_port();
+
+// Tries to connect to 127.0.0.1:port every ~10 ms until a connection succeeds (true) or
+// the deadline passes (false). Never blocks longer than the deadline.
+bool wait_for_port(uint16_t port, std::chrono::milliseconds deadline);
+
+}  // namespace llmgw::testing
