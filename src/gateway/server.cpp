@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -39,6 +40,21 @@ tcp::endpoint resolve_listen(net::io_context& io, const config::ListenAddress& l
     if (ec || results.empty())
         throw std::runtime_error("cannot resolve listen address " + listen.host + ": " + ec.message());
     return *results.begin();
+}
+
+// With SO_REUSEPORT a second llmgw (same user) could bind the same port and silently
+// take half the connections; a probe bind without it fails while anyone holds the port.
+void ensure_port_free(net::io_context& io, const tcp::endpoint& endpoint) {
+    tcp::acceptor probe(io);
+    boost::system::error_code ec;
+    probe.open(endpoint.protocol(), ec);
+    if (!ec) probe.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(endpoint, ec);
+    if (ec) {
+        std::ostringstream where;
+        where << endpoint;
+        throw std::runtime_error("cannot listen on " + where.str() + ": " + ec.message());
+    }
 }
 
 void open_listener(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, bool share_port) {
@@ -119,6 +135,7 @@ void Server::start() {
     auto& s = *state_;
     const auto& config = s.gateway.config();
     const auto endpoint = resolve_listen(s.main_io, config.server.listen);
+    ensure_port_free(s.main_io, endpoint);
     for (unsigned i = 0; i < config.server.workers; ++i) {
         auto worker = std::make_unique<Worker>(s.gateway);
         open_listener(worker->acceptor, endpoint, /*share_port=*/true);

@@ -64,6 +64,20 @@ TEST(Cli, APortInUseFailsAtStartNamingTheAddress) {
     EXPECT_THAT(err, HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(model.port())));
 }
 
+TEST(Cli, ASecondGatewayCannotShareTheListenPort) {
+    auto model = FakeModel::start("m1");
+    auto first = RunningGateway::start("backends: { b: { endpoints: [ { url: \"" + model.url() +
+                                       "\" } ] } }\nroutes: [ { name: all, backend: b } ]\n");
+    TempDir dir;
+    const auto path = dir.write("second.yaml", "server: { listen: \"127.0.0.1:" + std::to_string(first.port()) +
+                                                   "\" }\nadmin: { listen: \"127.0.0.1:" + std::to_string(free_port()) +
+                                                   "\" }\nbackends: { b: { endpoints: [ { url: \"" + model.url() +
+                                                   "\" } ] } }\nroutes: [ { name: all, backend: b } ]\n");
+    std::string out, err;
+    EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--config", path}, 5s, &out, &err), 1);
+    EXPECT_THAT(err, HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(first.port())));
+}
+
 TEST(Cli, SigtermStopsTheGatewayCleanly) {
     auto model = FakeModel::start("m1");
     auto gateway = RunningGateway::start("backends: { b: { endpoints: [ { url: \"" + model.url() +
