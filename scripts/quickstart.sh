@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-cmake -S . -B build -DLLMGW_BUILD_TESTS=OFF >/dev/null
+cmake -S . -B build >/dev/null
 cmake --build build -j"${LLMGW_JOBS:-2}" --target llmgw llmgw-fake-model
 
 logs=$(mktemp -d /tmp/llmgw-quickstart.XXXXXX)

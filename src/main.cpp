@@ -7,18 +7,51 @@
 #include <memory>
 #include <string>
 
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "llmgw/auth/authenticator.hpp"
 #include "llmgw/config/loader.hpp"
 #include "llmgw/gateway/server.hpp"
 
 namespace {
 
 constexpr const char* usage = R"(usage: llmgw --config FILE [--check]
+       llmgw keygen
        llmgw --version
 
   --config FILE   the YAML configuration (see docs/configuration.md)
   --check         validate the configuration and exit: 0 when valid, 1 otherwise
   --version       print the version
+  keygen          print a new random API key and the sha256 line for the config
 )";
+
+// A new API key: 32 random bytes from OpenSSL's CSPRNG, hex-encoded behind a prefix
+// that makes leaked keys easy to find with secret scanners.
+int keygen() {
+    unsigned char random[32];
+    if (RAND_bytes(random, sizeof random) != 1) {
+        std::cerr << "llmgw: the random generator failed\n";
+        return 1;
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string key = "sk-llmgw-";
+    for (unsigned char byte : random) {
+        key.push_back(hex[byte >> 4]);
+        key.push_back(hex[byte & 0xf]);
+    }
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+    std::string digest_hex;
+    for (unsigned char byte : digest) {
+        digest_hex.push_back(hex[byte >> 4]);
+        digest_hex.push_back(hex[byte & 0xf]);
+    }
+    std::cout << "key:    " << key << "\n"
+              << "config: - sha256: \"" << digest_hex << "\"\n"
+              << "Give the key to the consumer; put only the sha256 line in the config.\n";
+    return 0;
+}
 
 spdlog::level::level_enum to_spdlog(llmgw::config::LogLevel level) {
     using llmgw::config::LogLevel;
@@ -39,7 +72,9 @@ int main(int argc, char** argv) {
     bool check_only = false;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
-        if (arg == "--version") {
+        if (arg == "keygen" && argc == 2) {
+            return keygen();
+        } else if (arg == "--version") {
             std::cout << "llmgw " << LLMGW_VERSION << "\n";
             return 0;
         } else if (arg == "--help" || arg == "-h") {
@@ -62,6 +97,7 @@ int main(int argc, char** argv) {
     std::shared_ptr<const llmgw::config::Config> config;
     try {
         config = std::make_shared<const llmgw::config::Config>(llmgw::config::load_file(config_path));
+        llmgw::auth::Authenticator validate_keys(*config);  // JWKS files are part of the config
     } catch (const llmgw::config::ConfigError& e) {
         std::cerr << "llmgw: invalid configuration: " << e.what() << "\n";
         return 1;
@@ -80,6 +116,8 @@ int main(int argc, char** argv) {
     try {
         llmgw::gateway::Server server(config);
         server.start();
+        if (config->consumers.empty() && config->jwt.empty())
+            spdlog::warn("authentication is off (no consumers, no jwt): every request is the anonymous consumer");
         if (config->admin.token.empty())
             spdlog::warn("admin.token is not set: /admin/* endpoints are open to anyone who reaches the admin listener");
         server.run();

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "auth_sections.hpp"
 #include "yaml_node.hpp"
 
 namespace llmgw::config {
@@ -204,8 +205,11 @@ Route parse_route(const YamlNode& node, const std::vector<Backend>& backends) {
             });
         }
     }
-    for (auto key : {"cache", "tiers"})
-        if (node.has(key)) not_supported_yet(node[key]);
+    if (node.has("cache")) not_supported_yet(node["cache"]);
+    if (node.has("tiers")) {
+        route.tiers.emplace();
+        node["tiers"].for_each_item([&](const YamlNode& item) { route.tiers->push_back(item.as_string()); });
+    }
     return route;
 }
 
@@ -233,7 +237,7 @@ Config parse_document(const YAML::Node& document, const std::string& source) {
     if (root.is_null()) root.fail("the configuration is empty");
     root.expect_keys({"server", "admin", "redis", "tiers", "consumers", "jwt", "backends", "routes",
                       "cache", "logging"});
-    for (auto key : {"redis", "tiers", "consumers", "jwt", "cache"})
+    for (auto key : {"redis", "cache"})
         if (root.has(key)) not_supported_yet(root[key]);
 
     Config config;
@@ -257,6 +261,14 @@ Config parse_document(const YAML::Node& document, const std::string& source) {
         config.routes.push_back(std::move(route));
     });
     if (config.routes.empty()) root["routes"].fail("needs at least one route");
+
+    if (root.has("tiers")) config.tiers = parse_tiers(root["tiers"]);
+    root["routes"].for_each_item([&](const YamlNode& node) {
+        if (!node.has("tiers")) return;
+        node["tiers"].for_each_item([&](const YamlNode& item) { require_tier(item, item.as_string(), config.tiers); });
+    });
+    if (root.has("consumers")) config.consumers = parse_consumers(root["consumers"], config.tiers, config.routes);
+    if (root.has("jwt")) config.jwt = parse_jwt(root["jwt"], config.tiers);
     return config;
 }
 

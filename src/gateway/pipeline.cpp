@@ -46,8 +46,9 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::ResponseWriter&
     ++gateway_.in_flight;
     if (gateway_.draining) client.close_after();
     identify(context);
-    // Steps 1 (authenticate), 2 (admit), 5 (cache) and 7 (settle) join here as they are built.
-    StepResult result = route(context);
+    // Steps 2 (admit), 5 (cache) and 7 (settle) join here as they are built.
+    StepResult result = authenticate(context);
+    if (!result) result = route(context);
     if (!result) {
         transform(context);
         result = co_await forward(context, client);
@@ -67,6 +68,32 @@ void Pipeline::identify(RequestContext& context) {
     else context.record.request_id = observability::generate_request_id();
 }
 
+StepResult Pipeline::authenticate(RequestContext& context) {
+    auto& request = context.request;
+    auto header = [&](std::string_view name) -> std::optional<std::string_view> {
+        const auto it = request.find(name);
+        if (it == request.end()) return std::nullopt;
+        return std::string_view(it->value());
+    };
+    const auto& authenticator = gateway_.authenticator();
+    auto result = authenticator.authenticate(header("authorization"), header("x-api-key"),
+                                             std::chrono::system_clock::now());
+    if (authenticator.enabled()) {
+        // The client's credentials are for the gateway, never for the upstream; a route
+        // that needs upstream credentials sets them with headers.set.
+        request.erase(http::beast::http::field::authorization);
+        request.erase("x-api-key");
+    }
+    if (result.error) {
+        gateway_.metrics().auth_failure(result.failure_reason);
+        return result.error;
+    }
+    context.identity = std::move(result.identity);
+    context.record.consumer = context.identity->consumer;
+    context.record.tier = context.identity->tier;
+    return std::nullopt;
+}
+
 StepResult Pipeline::route(RequestContext& context) {
     const auto decision = gateway_.routes().match(ContextFacts(context));
     using Outcome = routing::RouteDecision::Outcome;
@@ -76,7 +103,7 @@ StepResult Pipeline::route(RequestContext& context) {
     context.route = decision.route;
     context.record.route = context.route->name;
     context.record.backend = gateway_.config().backends[context.route->backend].name;
-    return std::nullopt;
+    return auth::authorize(*context.identity, *context.route);
 }
 
 void Pipeline::transform(RequestContext& context) {

@@ -136,6 +136,7 @@ void Server::start() {
     const auto& config = s.gateway.config();
     const auto endpoint = resolve_listen(s.main_io, config.server.listen);
     ensure_port_free(s.main_io, endpoint);
+    s.gateway.start_background_work();
     for (unsigned i = 0; i < config.server.workers; ++i) {
         auto worker = std::make_unique<Worker>(s.gateway);
         open_listener(worker->acceptor, endpoint, /*share_port=*/true);

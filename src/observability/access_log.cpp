@@ -80,6 +80,8 @@ std::string format_access_line(const AccessRecord& r) {
     append_field(out, "client", r.client);
     append_field(out, "method", r.method);
     append_field(out, "path", r.path);
+    append_field(out, "consumer", r.consumer);
+    append_field(out, "tier", r.tier);
     append_field(out, "route", r.route);
     append_field(out, "backend", r.backend);
     append_field(out, "endpoint", r.endpoint);

@@ -32,6 +32,7 @@ struct Metrics::Families {
     prometheus::Family<prometheus::Histogram>& duration;
     prometheus::Family<prometheus::Histogram>& first_byte;
     prometheus::Family<prometheus::Counter>& upstream_errors;
+    prometheus::Family<prometheus::Counter>& auth_failures;
     prometheus::Gauge& in_flight;
 };
 
@@ -43,7 +44,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
     families_ = std::make_unique<Families>(Families{
         prometheus::BuildCounter()
             .Name("llmgw_requests_total")
-            .Help("Requests handled, by route, backend and HTTP status code")
+            .Help("Requests handled, by route, backend, tier and HTTP status code")
             .Register(*registry_),
         prometheus::BuildHistogram()
             .Name("llmgw_request_duration_seconds")
@@ -56,6 +57,10 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
         prometheus::BuildCounter()
             .Name("llmgw_upstream_errors_total")
             .Help("Failed upstream attempts, by backend and kind (connect, timeout, reset, invalid)")
+            .Register(*registry_),
+        prometheus::BuildCounter()
+            .Name("llmgw_auth_failures_total")
+            .Help("Requests refused by authentication, by reason")
             .Register(*registry_),
         in_flight.Add({})});
 }
@@ -83,11 +88,14 @@ void Metrics::request_finished(const AccessRecord& r) {
     key.push_back('\0');
     key += r.backend;
     key.push_back('\0');
+    key += r.tier;
+    key.push_back('\0');
     key += std::to_string(r.status);
     auto it = cache.find(key);
     if (it == cache.end()) {
         Cached entry{
-            &families_->requests.Add({{"route", r.route}, {"backend", r.backend}, {"code", status_label(r.status)}}),
+            &families_->requests.Add(
+                {{"route", r.route}, {"backend", r.backend}, {"tier", r.tier}, {"code", status_label(r.status)}}),
             &families_->duration.Add({{"route", r.route}}, latency_buckets()),
             r.backend.empty() ? nullptr : &families_->first_byte.Add({{"backend", r.backend}}, latency_buckets())};
         it = cache.emplace(std::move(key), entry).first;
@@ -100,6 +108,10 @@ void Metrics::request_finished(const AccessRecord& r) {
 
 void Metrics::upstream_error(std::string_view backend, std::string_view kind) {
     families_->upstream_errors.Add({{"backend", std::string(backend)}, {"kind", std::string(kind)}}).Increment();
+}
+
+void Metrics::auth_failure(std::string_view reason) {
+    families_->auth_failures.Add({{"reason", std::string(reason)}}).Increment();
 }
 
 std::string Metrics::serialize() const {

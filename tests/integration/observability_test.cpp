@@ -28,8 +28,8 @@ TEST(Observability, MetricsPassPromtoolAndCountRequestsByRouteBackendAndCode) {
     const auto metrics = http_request(gateway.admin_port(), {"GET", "/metrics"});
     ASSERT_EQ(metrics.status, 200);
     EXPECT_THAT(metrics.header("content-type"), HasSubstr("text/plain"));
-    EXPECT_THAT(metrics.body, HasSubstr(R"(llmgw_requests_total{backend="vllm",code="200",route="chat"} 3)"));
-    EXPECT_THAT(metrics.body, HasSubstr(R"(llmgw_requests_total{backend="",code="404",route=""} 1)"));
+    EXPECT_THAT(metrics.body, HasSubstr(R"(llmgw_requests_total{backend="vllm",code="200",route="chat",tier="anonymous"} 3)"));
+    EXPECT_THAT(metrics.body, HasSubstr(R"(llmgw_requests_total{backend="",code="404",route="",tier="anonymous"} 1)"));
     EXPECT_THAT(metrics.body, HasSubstr(R"(llmgw_request_duration_seconds_count{route="chat"} 3)"));
     EXPECT_THAT(metrics.body, HasSubstr("llmgw_requests_in_flight 0"));
     EXPECT_THAT(metrics.body, HasSubstr(R"(llmgw_upstream_first_byte_seconds_count{backend="vllm"} 3)"));

@@ -11,6 +11,8 @@
 #include <charconv>
 #include <chrono>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 #include <optional>
 #include <variant>
 
@@ -243,6 +245,15 @@ Answer model_answer(const Request& request, std::string_view path, const FakeCon
         FullAnswer answer = json_answer(http::status::ok, completion_body(shape));
         answer.completion = &shape;
         return answer;
+    }
+    if (path == "/.well-known/jwks.json" && !state.options.jwks_file.empty()) {
+        // A stand-in identity provider: tests rewrite the file to rotate keys.
+        if (!get) return method_not_allowed("GET");
+        std::ifstream file(state.options.jwks_file);
+        if (!file) return full_answer(http::status::service_unavailable);
+        std::ostringstream text;
+        text << file.rdbuf();
+        return json_answer(http::status::ok, text.str());
     }
     if (path == "/v1/models") {
         if (!get) return method_not_allowed("GET");

@@ -22,6 +22,7 @@ struct ServerOptions {
     std::string model = "fake-model";
     int chunks = 8;
     int chunk_interval_ms = 20;
+    std::string jwks_file;  // served at /.well-known/jwks.json, read on every request
 };
 
 // The last model request as it was read; defined where requests are read (connection.cpp).

@@ -33,6 +33,7 @@ A fake vLLM/OpenAI-compatible model server for tests and benchmarks.
   --threads N               worker threads (default 1)
   --id NAME                 value of the x-fake-server header on every response (default "fake")
   --model NAME              model in /v1/models and in answers to requests without one
+  --jwks FILE               serve FILE at GET /.well-known/jwks.json (a stand-in identity provider)
                             (default "fake-model")
   --chunks N                words of an answer = SSE word events of a stream (default 8)
   --chunk-interval-ms N     pause between SSE word events (default 20)
@@ -117,6 +118,8 @@ std::optional<ServerOptions> parse_command_line(int argc, char** argv) {
             options.chunks = count(0);
         } else if (flag == "--chunk-interval-ms") {
             options.chunk_interval_ms = count(0);
+        } else if (flag == "--jwks") {
+            options.jwks_file = value();
         } else {
             throw CommandLineError{"unknown option '" + std::string(argv[i]) + "'"};
         }

@@ -1,6 +1,7 @@
 // The validated, immutable configuration: plain structs the hot path reads directly.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -80,6 +81,38 @@ struct Route {
     std::size_t backend = 0;  // index into Config::backends
     RouteRewrite rewrite;
     HeaderEdits headers;
+    std::optional<std::vector<std::string>> tiers;  // allow-list of tier names
+};
+
+// An API key as the config holds it: only its SHA-256, never the key itself.
+struct ApiKey {
+    std::array<unsigned char, 32> sha256{};
+};
+
+struct Consumer {
+    std::string name;
+    std::string tier;
+    std::vector<ApiKey> keys;
+    std::optional<std::vector<std::string>> routes;  // allow-list of route names
+};
+
+struct Tier {
+    std::string name;
+};
+
+// One trusted issuer of OAuth 2.0 access tokens (JWTs).
+struct JwtIssuer {
+    std::string issuer;                  // must equal the token's "iss"
+    std::vector<std::string> audiences;  // the token's "aud" must contain one of them
+    std::string jwks_file;               // exactly one of jwks_file, jwks_url, secret
+    std::string jwks_url;
+    std::string secret;                  // for HS256/384/512 only
+    std::vector<std::string> algorithms; // e.g. RS256, ES256, EdDSA; never "none"
+    std::string consumer_claim = "sub";
+    std::string tier_claim = "tier";
+    std::string default_tier;            // when the token has no tier claim
+    Duration leeway = std::chrono::seconds(30);
+    Duration jwks_refresh = std::chrono::minutes(5);  // jwks_url only
 };
 
 enum class LogLevel { trace, debug, info, warn, error };
@@ -94,6 +127,9 @@ struct Config {
     AdminConfig admin;
     std::vector<Backend> backends;
     std::vector<Route> routes;
+    std::vector<Tier> tiers;
+    std::vector<Consumer> consumers;
+    std::vector<JwtIssuer> jwt;
     LoggingConfig logging;
 };
 

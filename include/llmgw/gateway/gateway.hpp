@@ -7,6 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include "llmgw/auth/authenticator.hpp"
+#include "llmgw/auth/jwks_refresher.hpp"
 #include "llmgw/config/config.hpp"
 #include "llmgw/observability/access_log.hpp"
 #include "llmgw/observability/metrics.hpp"
@@ -18,8 +20,11 @@ namespace llmgw::gateway {
 class Gateway {
 public:
     explicit Gateway(std::shared_ptr<const config::Config> config);
+    // Fetches remote JWKS before the listeners open.
+    void start_background_work();
 
     const config::Config& config() const { return *config_; }
+    const auth::Authenticator& authenticator() const { return authenticator_; }
     const routing::RouteTable& routes() const { return routes_; }
     upstream::Balancer& balancer(std::size_t backend) { return *balancers_[backend]; }
     observability::Metrics& metrics() { return metrics_; }
@@ -30,6 +35,8 @@ public:
 
 private:
     std::shared_ptr<const config::Config> config_;
+    auth::Authenticator authenticator_;
+    auth::JwksRefresher jwks_refresher_;
     routing::RouteTable routes_;
     std::vector<std::unique_ptr<upstream::Balancer>> balancers_;
     observability::Metrics metrics_;

@@ -26,6 +26,7 @@ public:
 
 private:
     void identify(RequestContext& context);
+    StepResult authenticate(RequestContext& context);
     StepResult route(RequestContext& context);
     void transform(RequestContext& context);
     http::Task<StepResult> forward(RequestContext& context, http::ResponseWriter& client);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "llmgw/auth/authenticator.hpp"
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/observability/access_record.hpp"
@@ -18,6 +19,7 @@ struct RequestContext {
 
     http::Request& request;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::optional<auth::Identity> identity;  // set by the authenticate step
     const config::Route* route = nullptr;
     // Filled in as the steps go; the record step writes it out.
     observability::AccessRecord record;

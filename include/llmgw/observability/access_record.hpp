@@ -14,6 +14,8 @@ struct AccessRecord {
     std::string client;  // peer address
     std::string method;
     std::string path;  // without the query: queries may carry secrets
+    std::string consumer;
+    std::string tier;
     std::string route;
     std::string backend;
     std::string endpoint;

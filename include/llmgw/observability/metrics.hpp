@@ -26,6 +26,8 @@ public:
     // the status, never from raw client input.
     void request_finished(const AccessRecord& record);
     void upstream_error(std::string_view backend, std::string_view kind);
+    // `reason` comes from a fixed set (missing, unknown_key, expired, ...), never from the request.
+    void auth_failure(std::string_view reason);
 
     // The text exposition format.
     std::string serialize() const;

@@ -1,0 +1,72 @@
+// Step 1 of the pipeline: ties a request to a consumer and a tier (API key or JWT), or refuses it.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "llmgw/config/config.hpp"
+#include "llmgw/http/gateway_error.hpp"
+
+namespace llmgw::auth {
+
+class JwtVerifier;
+
+struct Identity {
+    std::string consumer;
+    std::string tier;
+    const config::Consumer* api_consumer = nullptr;  // set for API keys (its route allow-list)
+};
+
+struct AuthResult {
+    std::optional<Identity> identity;
+    std::optional<http::GatewayError> error;  // 401 when set
+    std::string_view failure_reason;          // bounded set, for the metric label
+};
+
+class Authenticator {
+  public:
+    // Loads JWKS files; throws config::ConfigError naming the issuer when one is unusable.
+    explicit Authenticator(const config::Config& config);
+    ~Authenticator();
+
+    // False without consumers and jwt: every request is the anonymous consumer.
+    bool enabled() const { return enabled_; }
+
+    // `authorization` is the Authorization header, `api_key` the x-api-key header.
+    AuthResult authenticate(std::optional<std::string_view> authorization,
+                            std::optional<std::string_view> api_key,
+                            std::chrono::system_clock::time_point now) const;
+
+    // The verifiers of issuers whose keys come from a URL, for the JWKS refresher.
+    std::vector<std::shared_ptr<JwtVerifier>> url_verifiers() const;
+    // Called (from worker threads) when a token names a kid that issuer's keys lack;
+    // set once before serving.
+    void on_unknown_kid(std::function<void(const JwtVerifier&)> callback) {
+        on_unknown_kid_ = std::move(callback);
+    }
+
+  private:
+    AuthResult by_api_key(std::string_view key) const;
+    AuthResult by_jwt(std::string_view token, std::chrono::system_clock::time_point now) const;
+
+    bool enabled_ = false;
+    const config::Config& config_;
+    std::unordered_map<std::string, std::size_t>
+        consumer_by_digest_;  // SHA-256 (raw bytes) → consumer index
+    std::vector<std::shared_ptr<JwtVerifier>> verifiers_;
+    std::function<void(const JwtVerifier&)> on_unknown_kid_;
+};
+
+// 403 unless the consumer's allow-list and the route's tier list both admit the request.
+std::optional<http::GatewayError> authorize(const Identity& identity, const config::Route& route);
+
+// The anonymous identity used when authentication is off.
+Identity anonymous();
+
+}  // namespace llmgw::auth

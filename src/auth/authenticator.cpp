@@ -1,0 +1,171 @@
+// API-key and JWT authentication, and the route/tier allow-lists.
+#include "llmgw/auth/authenticator.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "llmgw/auth/jwks.hpp"
+#include "llmgw/auth/jwt_verifier.hpp"
+#include "llmgw/config/loader.hpp"
+#include "llmgw/http/hop_by_hop.hpp"
+
+namespace llmgw::auth {
+
+namespace {
+
+http::GatewayError unauthorized(std::string code, std::string message) {
+    return {401, "invalid_request_error", std::move(code), std::move(message)};
+}
+
+std::string digest_of(std::string_view key) {
+    std::string digest(SHA256_DIGEST_LENGTH, '\0');
+    SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+           reinterpret_cast<unsigned char*>(digest.data()));
+    return digest;
+}
+
+// A compact JWS: three base64url parts, the first a JSON object ("eyJ" is base64url of '{"').
+bool looks_like_jwt(std::string_view token) {
+    return token.rfind("eyJ", 0) == 0 && std::count(token.begin(), token.end(), '.') == 2;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return {};
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+std::shared_ptr<const KeySet> initial_keys(const config::JwtIssuer& issuer) {
+    if (!issuer.secret.empty())
+        return std::make_shared<const KeySet>(KeySet::from_secret(issuer.secret));
+    if (!issuer.jwks_url.empty())
+        return std::make_shared<const KeySet>();  // fetched by the refresher
+    const auto text = read_file(issuer.jwks_file);
+    if (text.empty())
+        throw config::ConfigError("jwt issuer " + issuer.issuer + ": cannot read jwks_file " +
+                                  issuer.jwks_file);
+    std::string error;
+    auto keys = KeySet::parse(text, &error);
+    if (!keys)
+        throw config::ConfigError("jwt issuer " + issuer.issuer + ": jwks_file " +
+                                  issuer.jwks_file + ": " + error);
+    return std::make_shared<const KeySet>(std::move(*keys));
+}
+
+}  // namespace
+
+Authenticator::Authenticator(const config::Config& config)
+    : enabled_(!config.consumers.empty() || !config.jwt.empty()), config_(config) {
+    for (std::size_t i = 0; i < config.consumers.size(); ++i)
+        for (const auto& key : config.consumers[i].keys)
+            consumer_by_digest_.emplace(std::string(key.sha256.begin(), key.sha256.end()), i);
+    for (const auto& issuer : config.jwt)
+        verifiers_.push_back(std::make_shared<JwtVerifier>(issuer, initial_keys(issuer)));
+}
+
+Authenticator::~Authenticator() = default;
+
+AuthResult Authenticator::authenticate(std::optional<std::string_view> authorization,
+                                       std::optional<std::string_view> api_key,
+                                       std::chrono::system_clock::time_point now) const {
+    if (!enabled_) return {anonymous(), std::nullopt, {}};
+    if (authorization) {
+        constexpr std::string_view scheme = "Bearer ";
+        if (authorization->size() <= scheme.size() ||
+            !http::iequals(authorization->substr(0, scheme.size()), scheme))
+            return {std::nullopt,
+                    unauthorized("invalid_api_key",
+                                 "the Authorization header must be \"Bearer <key>\""),
+                    "malformed"};
+        auto credential = authorization->substr(scheme.size());
+        while (!credential.empty() && credential.front() == ' ') credential.remove_prefix(1);
+        if (!verifiers_.empty() && looks_like_jwt(credential)) return by_jwt(credential, now);
+        return by_api_key(credential);
+    }
+    if (api_key) return by_api_key(*api_key);
+    return {
+        std::nullopt,
+        unauthorized(
+            config_.consumers.empty() ? "invalid_token" : "invalid_api_key",
+            "missing credentials: send \"Authorization: Bearer <key>\" or \"x-api-key: <key>\""),
+        "missing"};
+}
+
+AuthResult Authenticator::by_api_key(std::string_view key) const {
+    const auto digest = digest_of(key);
+    const auto it = consumer_by_digest_.find(digest);
+    // The table is keyed by digests, so a lookup reveals nothing about the key; the
+    // final comparison is constant-time all the same.
+    if (it == consumer_by_digest_.end() ||
+        CRYPTO_memcmp(it->first.data(), digest.data(), SHA256_DIGEST_LENGTH) != 0)
+        return {std::nullopt, unauthorized("invalid_api_key", "the API key is not valid"),
+                "unknown_key"};
+    const auto& consumer = config_.consumers[it->second];
+    return {Identity{consumer.name, consumer.tier, &consumer}, std::nullopt, {}};
+}
+
+AuthResult Authenticator::by_jwt(std::string_view token,
+                                 std::chrono::system_clock::time_point now) const {
+    const auto issuer = peek_issuer(token);
+    const JwtVerifier* verifier = nullptr;
+    for (const auto& candidate : verifiers_)
+        if (issuer && candidate->issuer().issuer == *issuer) verifier = candidate.get();
+    if (verifier == nullptr)
+        return {std::nullopt,
+                unauthorized("invalid_token", issuer ? "the token's issuer is not trusted"
+                                                     : "the token is malformed"),
+                issuer ? "wrong_issuer" : "malformed"};
+    auto result = verifier->verify(token, now);
+    if (!result.token && result.failure == JwtFailure::unknown_key && on_unknown_kid_)
+        on_unknown_kid_(*verifier);
+    if (!result.token)
+        return {std::nullopt, unauthorized("invalid_token", result.message),
+                to_string(result.failure)};
+    const auto& config = verifier->issuer();
+    auto tier = result.token->tier.value_or(config.default_tier);
+    const bool known = std::any_of(config_.tiers.begin(), config_.tiers.end(),
+                                   [&](const config::Tier& t) { return t.name == tier; });
+    if (!known)
+        return {
+            std::nullopt,
+            unauthorized("invalid_token",
+                         tier.empty() ? "the token has no tier claim and the issuer no default_tier"
+                                      : "the token's tier is not one this gateway knows"),
+            "unknown_tier"};
+    return {
+        Identity{std::move(result.token->consumer), std::move(tier), nullptr}, std::nullopt, {}};
+}
+
+std::vector<std::shared_ptr<JwtVerifier>> Authenticator::url_verifiers() const {
+    std::vector<std::shared_ptr<JwtVerifier>> out;
+    for (const auto& verifier : verifiers_)
+        if (!verifier->issuer().jwks_url.empty()) out.push_back(verifier);
+    return out;
+}
+
+std::optional<http::GatewayError> authorize(const Identity& identity, const config::Route& route) {
+    auto forbidden = [](std::string message) {
+        return http::GatewayError{403, "permission_error", "route_not_allowed", std::move(message)};
+    };
+    if (identity.api_consumer && identity.api_consumer->routes) {
+        const auto& allowed = *identity.api_consumer->routes;
+        if (std::find(allowed.begin(), allowed.end(), route.name) == allowed.end())
+            return forbidden("this API key may not use route \"" + route.name + "\"");
+    }
+    if (route.tiers &&
+        std::find(route.tiers->begin(), route.tiers->end(), identity.tier) == route.tiers->end())
+        return forbidden("tier \"" + identity.tier + "\" may not use route \"" + route.name + "\"");
+    return std::nullopt;
+}
+
+Identity anonymous() {
+    return Identity{"anonymous", "anonymous", nullptr};
+}
+
+}  // namespace llmgw::auth
