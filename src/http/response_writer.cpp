@@ -1,32 +1,58 @@
 // Client-side framing: Content-Length, chunked (one chunk per upstream read), or close-delimited.
+// The head is serialized by hand so it can leave in the same write as the first body piece.
 #include "llmgw/http/response_writer.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/chunk_encode.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/beast/http/status.hpp>
+
+#include <cstdio>
 
 namespace llmgw::http {
 
 namespace bhttp = beast::http;
 
+namespace {
+constexpr std::string_view crlf = "\r\n";
+constexpr std::string_view last_chunk = "0\r\n\r\n";
+
+std::string serialize_head(const ResponseHead& head) {
+    std::string out;
+    out.reserve(256);
+    out += head.version() >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ";
+    out += std::to_string(head.result_int());
+    out += ' ';
+    out += bhttp::obsolete_reason(static_cast<bhttp::status>(head.result_int()));
+    out += crlf;
+    for (const auto& field : head) {
+        out += field.name_string();
+        out += ": ";
+        out += field.value();
+        out += crlf;
+    }
+    out += crlf;
+    return out;
+}
+}  // namespace
+
 ResponseWriter::ResponseWriter(tcp::socket& socket, ConnectionDeadline& deadline,
                                std::chrono::milliseconds write_timeout, unsigned client_version,
-                               bool client_keep_alive)
+                               bool client_keep_alive, bool head_request)
     : socket_(socket),
       deadline_(deadline),
       write_timeout_(write_timeout),
       version_(client_version),
-      keep_alive_(client_keep_alive) {}
+      keep_alive_(client_keep_alive),
+      head_request_(head_request) {}
 
-Task<bool> ResponseWriter::write(const auto& buffers) {
+Task<bool> ResponseWriter::write(Parts parts) {
     if (aborted_) co_return false;
+    const std::array<net::const_buffer, 4> all = {net::buffer(pending_head_), parts.first, parts.second, parts.third};
     deadline_.expires_after(write_timeout_);
-    auto [ec, n] = co_await net::async_write(socket_, buffers, net::as_tuple(net::use_awaitable));
+    auto [ec, n] = co_await net::async_write(socket_, all, net::as_tuple(net::use_awaitable));
     deadline_.never();
+    pending_head_.clear();
     if (ec) abort();
     co_return !ec;
 }
@@ -45,47 +71,51 @@ Task<bool> ResponseWriter::send_error(const GatewayError& error, std::string_vie
 
 Task<bool> ResponseWriter::send_complete(ResponseHead& head, std::string_view body) {
     head.set(bhttp::field::content_length, std::to_string(body.size()));
-    bool ok = co_await send_head(head, Framing::content_length);
-    if (ok && !body.empty()) ok = co_await send_body(body);
+    bool ok = co_await send_head(head, Framing::content_length, HeadTiming::with_first_piece);
+    if (ok) ok = co_await send_body(body);
     if (ok) ok = co_await finish();
     co_return ok;
 }
 
-Task<bool> ResponseWriter::send_head(ResponseHead& head, Framing framing) {
+Task<bool> ResponseWriter::send_head(ResponseHead& head, Framing framing, HeadTiming timing) {
     status_ = static_cast<int>(head.result_int());
     // HTTP/1.0 clients cannot read chunked encoding: the end of the body is the close.
     if (framing == Framing::chunked && version_ < 11) {
         framing = Framing::none;
         keep_alive_ = false;
     }
+    if (head_request_) framing = Framing::content_length;  // a HEAD answer has no body to frame
     framing_ = framing;
     head.version(version_ >= 11 ? 11 : 10);
-    if (framing == Framing::chunked) head.set(bhttp::field::transfer_encoding, "chunked");
+    if (framing == Framing::chunked && !head_request_) head.set(bhttp::field::transfer_encoding, "chunked");
     if (!keep_alive_) head.set(bhttp::field::connection, "close");
     else if (version_ < 11) head.set(bhttp::field::connection, "keep-alive");
-    head_sent_ = true;
-    bhttp::response<bhttp::empty_body> message(std::move(head));
-    bhttp::response_serializer<bhttp::empty_body> serializer(message);
-    if (aborted_) co_return false;
-    deadline_.expires_after(write_timeout_);
-    auto [ec, n] = co_await bhttp::async_write_header(socket_, serializer, net::as_tuple(net::use_awaitable));
-    deadline_.never();
-    if (ec) abort();
-    co_return !ec;
+    head_started_ = true;
+    pending_head_ = serialize_head(head);
+    if (timing == HeadTiming::with_first_piece) co_return !aborted_;
+    const bool ok = co_await write({});
+    co_return ok;
 }
 
 Task<bool> ResponseWriter::send_body(std::string_view data) {
-    if (data.empty()) co_return !aborted_;
+    if (data.empty() || head_request_) co_return !aborted_;
     body_bytes_ += data.size();
     bool ok = false;
-    if (framing_ == Framing::chunked) ok = co_await write(bhttp::make_chunk(net::buffer(data)));
-    else ok = co_await write(net::buffer(data));
+    if (framing_ == Framing::chunked) {
+        char size[24];
+        const int length = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+        chunk_prefix_.assign(size, static_cast<std::size_t>(length));
+        ok = co_await write({net::buffer(chunk_prefix_), net::buffer(data), net::buffer(crlf)});
+    } else {
+        ok = co_await write({net::buffer(data), {}, {}});
+    }
     co_return ok;
 }
 
 Task<bool> ResponseWriter::finish() {
     bool ok = !aborted_;
-    if (framing_ == Framing::chunked) ok = co_await write(bhttp::make_chunk_last());
+    if (framing_ == Framing::chunked && !head_request_) ok = co_await write({net::buffer(last_chunk), {}, {}});
+    else if (!pending_head_.empty()) ok = co_await write({});
     co_return ok;
 }
 

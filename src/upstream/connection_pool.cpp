@@ -35,7 +35,10 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(const config::Endp
         // Most recently used first: it is the least likely to have been closed by the server.
         auto connection = std::move(idle.back());
         idle.pop_back();
-        if (now - connection->idle_since < max_idle_age && still_usable(*connection)) {
+        const auto idle_for = now - connection->idle_since;
+        // A connection used a moment ago is checked only by its use (a failure before any
+        // answer is retried on a fresh one); older ones are probed first, one system call.
+        if (idle_for < max_idle_age && (idle_for < probe_after_idle || still_usable(*connection))) {
             connection->reused = true;
             return connection;
         }

@@ -135,7 +135,11 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, const conf
             head.set(bhttp::field::content_length, std::to_string(parser->content_length().value_or(0)));
     }
     record.stream = framing == http::ResponseWriter::Framing::chunked;
-    const bool head_sent = co_await client.send_head(head, framing);
+    // When body bytes came with the head, the head waits for them: one write, one segment.
+    const auto timing = parser->is_done() || connection->buffer.size() > 0
+                            ? http::ResponseWriter::HeadTiming::with_first_piece
+                            : http::ResponseWriter::HeadTiming::now;
+    const bool head_sent = co_await client.send_head(head, framing, timing);
     if (!head_sent) {
         record.error = "client_closed";
         co_return ForwardOutcome{};

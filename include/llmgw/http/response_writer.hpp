@@ -2,6 +2,7 @@
 // Pipeline steps hand their results to it; none of them touches the socket.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,9 +16,11 @@ namespace llmgw::http {
 class ResponseWriter {
 public:
     enum class Framing { content_length, chunked, none };
+    // Whether the head may wait for the first body piece so both leave in one write.
+    enum class HeadTiming { now, with_first_piece };
 
     ResponseWriter(tcp::socket& socket, ConnectionDeadline& deadline, std::chrono::milliseconds write_timeout,
-                   unsigned client_version, bool client_keep_alive);
+                   unsigned client_version, bool client_keep_alive, bool head_request);
 
     // A complete gateway-made error answer with its OpenAI-style body.
     Task<bool> send_error(const GatewayError& error, std::string_view request_id);
@@ -26,13 +29,13 @@ public:
 
     // Relaying: the head (framing headers are set here), then body pieces, then finish().
     // For Framing::content_length the head must carry Content-Length already.
-    Task<bool> send_head(ResponseHead& head, Framing framing);
+    Task<bool> send_head(ResponseHead& head, Framing framing, HeadTiming timing = HeadTiming::now);
     Task<bool> send_body(std::string_view data);
     Task<bool> finish();
     // Cuts the answer short: the client sees a broken stream, never a hang or a silent truncation.
     void abort();
 
-    bool head_sent() const { return head_sent_; }
+    bool head_sent() const { return head_started_; }
     bool keep_alive() const { return keep_alive_ && !aborted_; }
     bool chunked() const { return framing_ == Framing::chunked; }
     int status() const { return status_; }
@@ -41,18 +44,27 @@ public:
     void close_after() { keep_alive_ = false; }
 
 private:
-    Task<bool> write(const auto& buffers);
+    // Up to three buffers after the pending head. (A struct, not std::array: GCC 12 cannot
+    // copy an array parameter into a coroutine frame.)
+    struct Parts {
+        net::const_buffer first, second, third;
+    };
+    // Writes the pending head (if any) followed by `parts` in one gather write.
+    Task<bool> write(Parts parts);
 
     tcp::socket& socket_;
     ConnectionDeadline& deadline_;
     std::chrono::milliseconds write_timeout_;
     unsigned version_;
     bool keep_alive_;
+    bool head_request_;  // HEAD: the head only, never a body
     Framing framing_ = Framing::none;
-    bool head_sent_ = false;
+    bool head_started_ = false;
     bool aborted_ = false;
     int status_ = 0;
     std::uint64_t body_bytes_ = 0;
+    std::string pending_head_;  // serialized, not yet written
+    std::string chunk_prefix_;
 };
 
 }  // namespace llmgw::http

@@ -31,6 +31,7 @@ public:
     // the server is closing fails the request.
     static constexpr auto max_idle_age = std::chrono::seconds(4);
     static constexpr std::size_t max_idle_per_endpoint = 256;
+    static constexpr auto probe_after_idle = std::chrono::milliseconds(1000);
 
     explicit ConnectionPool(http::net::any_io_executor executor);
 
