@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "auth_sections.hpp"
+#include "llmgw/http/hop_by_hop.hpp"
 #include "yaml_node.hpp"
 
 namespace llmgw::config {
@@ -45,7 +46,7 @@ std::uint16_t parse_port(const YamlNode& node, std::string_view text) {
 ListenAddress parse_listen(const YamlNode& node) {
     const auto text = node.as_string();
     const auto colon = text.rfind(':');
-    if (colon == std::string::npos || colon == 0) node.fail("expected \"host:port\", got \"" + text + "\"");
+    if (colon == std::string::npos || colon == 0) node.fail("expected \"host:port\", got \"" + node.raw() + "\"");
     std::string host = text.substr(0, colon);
     if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     return ListenAddress{host, parse_port(node, std::string_view(text).substr(colon + 1))};
@@ -55,7 +56,7 @@ Endpoint parse_endpoint_url(const YamlNode& node) {
     const auto url = node.as_string();
     constexpr std::string_view scheme = "http://";
     if (url.rfind("https://", 0) == 0) node.fail("https upstreams are not supported yet");
-    if (url.rfind(scheme, 0) != 0) node.fail("expected an http:// URL, got \"" + url + "\"");
+    if (url.rfind(scheme, 0) != 0) node.fail("expected an http:// URL, got \"" + node.raw() + "\"");
     auto authority = std::string_view(url).substr(scheme.size());
     if (!authority.empty() && authority.back() == '/') authority.remove_suffix(1);
     if (authority.find('/') != std::string_view::npos)
@@ -68,10 +69,11 @@ Endpoint parse_endpoint_url(const YamlNode& node) {
     } else {
         endpoint.host = std::string(authority.substr(0, colon));
         endpoint.port = parse_port(node, authority.substr(colon + 1));
+        if (endpoint.port == 0) node.fail("an endpoint needs a port other than 0");
     }
     if (endpoint.host.size() > 2 && endpoint.host.front() == '[')
         endpoint.host = endpoint.host.substr(1, endpoint.host.size() - 2);
-    if (endpoint.host.empty()) node.fail("missing host in \"" + url + "\"");
+    if (endpoint.host.empty()) node.fail("missing host in \"" + node.raw() + "\"");
     return endpoint;
 }
 
@@ -127,6 +129,7 @@ Backend parse_backend(const std::string& name, const YamlNode& node) {
     node.expect_keys({"endpoints", "balancer", "health_check", "circuit_breaker", "timeouts", "retries"});
     Backend backend;
     backend.name = name;
+    if (name.empty()) node.fail("a backend needs a name");
     if (!node.has("endpoints")) node.fail("missing required key \"endpoints\"");
     node["endpoints"].for_each_item([&](const YamlNode& item) {
         item.expect_keys({"url", "weight"});
@@ -141,12 +144,18 @@ Backend parse_backend(const std::string& name, const YamlNode& node) {
         if (kind == "round_robin") backend.balancer = BalancerKind::round_robin;
         else if (kind == "weighted") backend.balancer = BalancerKind::weighted;
         else if (kind == "least_request") not_supported_yet(node["balancer"]);
-        else node["balancer"].fail("expected round_robin, weighted or least_request, got \"" + kind + "\"");
+        else node["balancer"].fail("expected round_robin, weighted or least_request, got \"" + node["balancer"].raw() + "\"");
     }
     for (auto key : {"health_check", "circuit_breaker", "retries"})
         if (node.has(key)) not_supported_yet(node[key]);
     if (node.has("timeouts")) backend.timeouts = parse_timeouts(node["timeouts"]);
     return backend;
+}
+
+// Headers the gateway owns on the upstream request (framing, hop-by-hop, forwarding):
+// a route editing them would be silently overridden or would corrupt the message.
+bool managed_by_gateway(const std::string& lower_name) {
+    return http::is_hop_by_hop(lower_name) || http::is_set_by_gateway(lower_name) || lower_name == "expect";
 }
 
 std::vector<std::pair<std::string, std::string>> parse_header_map(const YamlNode& node) {
@@ -185,7 +194,7 @@ Route parse_route(const YamlNode& node, const std::vector<Backend>& backends) {
     const auto backend_name = node["backend"].as_string();
     const auto found = std::find_if(backends.begin(), backends.end(),
                                     [&](const Backend& b) { return b.name == backend_name; });
-    if (found == backends.end()) node["backend"].fail("unknown backend \"" + backend_name + "\"");
+    if (found == backends.end()) node["backend"].fail("unknown backend \"" + node["backend"].raw() + "\"");
     route.backend = static_cast<std::size_t>(found - backends.begin());
     if (node.has("rewrite")) {
         const auto rewrite = node["rewrite"];
@@ -196,12 +205,18 @@ Route parse_route(const YamlNode& node, const std::vector<Backend>& backends) {
     if (node.has("headers")) {
         const auto headers = node["headers"];
         headers.expect_keys({"set", "remove"});
-        if (headers.has("set")) route.headers.set = parse_header_map(headers["set"]);
+        if (headers.has("set")) {
+            route.headers.set = parse_header_map(headers["set"]);
+            for (const auto& [name, value] : route.headers.set)
+                if (managed_by_gateway(name)) headers["set"][name].fail("this header is managed by the gateway");
+        }
         if (headers.has("remove")) {
             headers["remove"].for_each_item([&](const YamlNode& item) {
                 auto name = item.as_string();
                 if (!valid_header_name(name)) item.fail("invalid header name");
-                route.headers.remove.push_back(lower(std::move(name)));
+                name = lower(std::move(name));
+                if (managed_by_gateway(name)) item.fail("this header is managed by the gateway");
+                route.headers.remove.push_back(std::move(name));
             });
         }
     }
@@ -223,7 +238,7 @@ LoggingConfig parse_logging(const YamlNode& node) {
         else if (level == "info") logging.level = LogLevel::info;
         else if (level == "warn") logging.level = LogLevel::warn;
         else if (level == "error") logging.level = LogLevel::error;
-        else node["level"].fail("expected trace, debug, info, warn or error, got \"" + level + "\"");
+        else node["level"].fail("expected trace, debug, info, warn or error, got \"" + node["level"].raw() + "\"");
     }
     if (node.has("access_log")) {
         logging.access_log = node["access_log"].as_string();
@@ -257,7 +272,7 @@ Config parse_document(const YAML::Node& document, const std::string& source) {
     root["routes"].for_each_item([&](const YamlNode& node) {
         auto route = parse_route(node, config.backends);
         if (!route_names.insert(route.name).second)
-            node["name"].fail("duplicate route name \"" + route.name + "\"");
+            node["name"].fail("duplicate route name \"" + node["name"].raw() + "\"");
         config.routes.push_back(std::move(route));
     });
     if (config.routes.empty()) root["routes"].fail("needs at least one route");

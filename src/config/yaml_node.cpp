@@ -88,6 +88,8 @@ std::string YamlNode::as_string() const {
     return substitute_env(node_.Scalar(), [this](const std::string& msg) { fail(msg); });
 }
 
+std::string YamlNode::raw() const { return node_ && node_.IsScalar() ? node_.Scalar() : std::string(); }
+
 std::uint64_t YamlNode::as_uint(std::uint64_t min, std::uint64_t max) const {
     const auto text = as_string();
     std::uint64_t value = 0;

@@ -38,6 +38,9 @@ public:
 
     // Scalars; `${NAME}` is replaced by the environment variable NAME.
     std::string as_string() const;
+    // The scalar as written, before substitution: what error messages quote, so a
+    // misplaced ${SECRET} never ends up in a log.
+    std::string raw() const;
     std::uint64_t as_uint(std::uint64_t min, std::uint64_t max) const;
     bool as_bool() const;
     std::chrono::milliseconds as_duration() const;

@@ -130,6 +130,22 @@ http::Task<StepResult> Pipeline::forward(RequestContext& context, http::Response
     co_return outcome.error;
 }
 
+void Pipeline::record_refusal(const http::RefusedRequest& refused) {
+    observability::AccessRecord record;
+    record.time = std::chrono::system_clock::now() -
+                  std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::steady_clock::now() -
+                                                                                   refused.started);
+    record.request_id = refused.request_id;
+    record.client = refused.client_ip;
+    record.method = std::string(refused.method);
+    record.path = std::string(refused.target.substr(0, refused.target.find('?')));
+    record.status = refused.error.status;
+    record.error = refused.error.code;
+    record.duration = std::chrono::steady_clock::now() - refused.started;
+    gateway_.metrics().request_refused(record);
+    gateway_.access_log().write(record);
+}
+
 void Pipeline::record(RequestContext& context, const http::ResponseWriter& client) {
     auto& record = context.record;
     record.status = client.status();

@@ -72,7 +72,7 @@ void open_listener(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, bool 
 }
 
 net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLimits& limits,
-                                 const http::RequestHandler& handler) {
+                                 const http::ConnectionHandlers& handlers) {
     auto executor = co_await net::this_coro::executor;
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(net::as_tuple(net::use_awaitable));
@@ -84,7 +84,7 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLim
             co_await pause.async_wait(net::as_tuple(net::use_awaitable));
             continue;
         }
-        net::co_spawn(executor, http::serve_connection(std::move(socket), limits, handler), net::detached);
+        net::co_spawn(executor, http::serve_connection(std::move(socket), limits, handlers), net::detached);
     }
 }
 
@@ -93,17 +93,18 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLim
 struct Worker {
     Worker(Gateway& gateway)
         : io(1), acceptor(io), pool(io.get_executor()), pipeline(gateway, pool) {
-        handler = [this](http::Request& request, const std::string& client_ip,
-                         http::ResponseWriter& writer) -> http::Task<void> {
+        handlers.request = [this](http::Request& request, const std::string& client_ip,
+                                  http::ResponseWriter& writer) -> http::Task<void> {
             RequestContext context(request, client_ip);
             co_await pipeline.handle(context, writer);
         };
+        handlers.refused = [this](const http::RefusedRequest& refused) { pipeline.record_refusal(refused); };
     }
     net::io_context io;
     tcp::acceptor acceptor;
     upstream::ConnectionPool pool;
     Pipeline pipeline;
-    http::RequestHandler handler;
+    http::ConnectionHandlers handlers;
     std::thread thread;
 };
 
@@ -112,13 +113,13 @@ struct Server::State {
         : gateway(std::move(config)),
           limits(http::SessionLimits::from(gateway.config().server)),
           admin_acceptor(main_io),
-          admin_handler(admin::make_admin_handler(gateway)) {}
+          admin_handlers{admin::make_admin_handler(gateway), {}} {}
 
     Gateway gateway;
     http::SessionLimits limits;
     net::io_context main_io{1};
     tcp::acceptor admin_acceptor;
-    http::RequestHandler admin_handler;
+    http::ConnectionHandlers admin_handlers;
     std::vector<std::unique_ptr<Worker>> workers;
 };
 
@@ -144,10 +145,10 @@ void Server::start() {
     }
     open_listener(s.admin_acceptor, resolve_listen(s.main_io, config.admin.listen), /*share_port=*/false);
     for (auto& worker : s.workers) {
-        net::co_spawn(worker->io, accept_loop(worker->acceptor, s.limits, worker->handler), net::detached);
+        net::co_spawn(worker->io, accept_loop(worker->acceptor, s.limits, worker->handlers), net::detached);
         worker->thread = std::thread([io = &worker->io] { io->run(); });
     }
-    net::co_spawn(s.main_io, accept_loop(s.admin_acceptor, s.limits, s.admin_handler), net::detached);
+    net::co_spawn(s.main_io, accept_loop(s.admin_acceptor, s.limits, s.admin_handlers), net::detached);
     spdlog::info("llmgw listening on {}:{} with {} workers; admin on {}:{}", config.server.listen.host,
                  s.workers.front()->acceptor.local_endpoint().port(), s.workers.size(), config.admin.listen.host,
                  s.admin_acceptor.local_endpoint().port());
@@ -158,6 +159,12 @@ void Server::run() {
     net::signal_set signals(s.main_io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {
         if (ec) return;
+        // A second signal during the drain stops at once.
+        signals.async_wait([&](const boost::system::error_code& again, int) {
+            if (again) return;
+            spdlog::warn("second signal: stopping without waiting for in-flight requests");
+            s.main_io.stop();
+        });
         spdlog::info("signal {}: draining (up to {} ms)", signal, s.gateway.config().server.drain_timeout.count());
         s.gateway.draining = true;
         for (auto& worker : s.workers)

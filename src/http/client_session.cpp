@@ -11,9 +11,11 @@
 #include <boost/beast/http/read.hpp>
 
 #include <array>
+#include <optional>
 
 #include "llmgw/http/connection_deadline.hpp"
 #include "llmgw/http/hop_by_hop.hpp"
+#include "llmgw/observability/request_id.hpp"
 
 namespace llmgw::http {
 
@@ -34,13 +36,21 @@ bool is_disconnect(const boost::system::error_code& ec) {
 
 // Sends a gateway error for a request that could not be read, then the connection closes.
 Task<void> refuse(tcp::socket& socket, ConnectionDeadline& deadline, const SessionLimits& limits,
-                  const GatewayError& error) {
+                  const ConnectionHandlers& handlers, const std::string& client_ip,
+                  const bhttp::request_parser<bhttp::string_body>& parser,
+                  std::chrono::steady_clock::time_point started, GatewayError error) {
+    const auto request_id = observability::generate_request_id();
     ResponseWriter writer(socket, deadline, limits.idle_timeout, 11, false, false);
-    co_await writer.send_error(error, "");
+    co_await writer.send_error(error, request_id);
+    if (handlers.refused) {
+        // The request line is known once parsed, even when a later header failed; else empty.
+        handlers.refused(RefusedRequest{error, request_id, client_ip, std::string_view(parser.get().method_string()),
+                                        std::string_view(parser.get().target()), started});
+    }
 }
 
 Task<void> read_requests(tcp::socket& socket, ConnectionDeadline& deadline, const SessionLimits& limits,
-                         const RequestHandler& handler, std::string client_ip) {
+                         const ConnectionHandlers& handlers, std::string client_ip) {
     beast::flat_buffer buffer;
     for (bool first = true;; first = false) {
         if (!first && buffer.size() == 0) {
@@ -54,52 +64,44 @@ Task<void> read_requests(tcp::socket& socket, ConnectionDeadline& deadline, cons
             buffer.commit(n);
         }
         deadline.expires_after(limits.header_timeout);
+        const auto started = std::chrono::steady_clock::now();
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
         parser.body_limit(limits.max_body_bytes);
         auto [ec, n] = co_await bhttp::async_read_header(socket, buffer, parser, net::as_tuple(net::use_awaitable));
+        std::optional<GatewayError> refusal;
         if (ec) {
-            if (deadline.expired())
-                co_await refuse(socket, deadline, limits, request_timeout("the request head did not arrive in time"));
-            else if (ec == bhttp::error::header_limit)
-                co_await refuse(socket, deadline, limits, headers_too_large(limits.max_header_bytes));
-            else if (ec == bhttp::error::body_limit)  // a declared Content-Length over the limit
-                co_await refuse(socket, deadline, limits, payload_too_large(limits.max_body_bytes));
-            else if (!is_disconnect(ec))
-                co_await refuse(socket, deadline, limits, bad_request("malformed HTTP request: " + ec.message(),
-                                                                      "malformed_request"));
-            co_return;
-        }
-        if (const auto length = parser.content_length(); length && *length > limits.max_body_bytes) {
-            co_await refuse(socket, deadline, limits, payload_too_large(limits.max_body_bytes));
-            co_return;
-        }
-        const auto expect = parser.get()[bhttp::field::expect];
-        if (!parser.is_done() && iequals(expect, "100-continue")) {
-            static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-            auto [write_ec, written] =
-                co_await net::async_write(socket, net::buffer(go_on), net::as_tuple(net::use_awaitable));
-            if (write_ec) co_return;
-        }
-        if (!parser.is_done()) {
+            if (deadline.expired()) refusal = request_timeout("the request head did not arrive in time");
+            else if (ec == bhttp::error::header_limit) refusal = headers_too_large(limits.max_header_bytes);
+            else if (ec == bhttp::error::body_limit) refusal = payload_too_large(limits.max_body_bytes);  // declared length
+            else if (!is_disconnect(ec)) refusal = bad_request("malformed HTTP request: " + ec.message(), "malformed_request");
+        } else if (const auto length = parser.content_length(); length && *length > limits.max_body_bytes) {
+            refusal = payload_too_large(limits.max_body_bytes);
+        } else if (!parser.is_done()) {
+            if (iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+                static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+                auto [write_ec, written] =
+                    co_await net::async_write(socket, net::buffer(go_on), net::as_tuple(net::use_awaitable));
+                if (write_ec) co_return;
+            }
             deadline.expires_after(limits.body_timeout);
             auto [body_ec, body_n] = co_await bhttp::async_read(socket, buffer, parser, net::as_tuple(net::use_awaitable));
-            if (body_ec) {
-                if (deadline.expired())
-                    co_await refuse(socket, deadline, limits, request_timeout("the request body did not arrive in time"));
-                else if (body_ec == bhttp::error::body_limit)
-                    co_await refuse(socket, deadline, limits, payload_too_large(limits.max_body_bytes));
-                else if (!is_disconnect(body_ec))
-                    co_await refuse(socket, deadline, limits,
-                                    bad_request("malformed HTTP request body: " + body_ec.message(), "malformed_request"));
-                co_return;
-            }
+            ec = body_ec;
+            if (ec && deadline.expired()) refusal = request_timeout("the request body did not arrive in time");
+            else if (ec == bhttp::error::body_limit) refusal = payload_too_large(limits.max_body_bytes);
+            else if (ec && !is_disconnect(ec))
+                refusal = bad_request("malformed HTTP request body: " + ec.message(), "malformed_request");
         }
+        if (refusal) {
+            co_await refuse(socket, deadline, limits, handlers, client_ip, parser, started, *refusal);
+            co_return;
+        }
+        if (ec) co_return;  // the client went away
         deadline.never();
         Request request = parser.release();
         ResponseWriter writer(socket, deadline, limits.idle_timeout, request.version(), request.keep_alive(),
                               request.method() == bhttp::verb::head);
-        co_await handler(request, client_ip, writer);
+        co_await handlers.request(request, client_ip, writer);
         if (!writer.keep_alive()) co_return;
     }
 }
@@ -116,13 +118,13 @@ Task<void> discard_input(tcp::socket& socket) {
 
 }  // namespace
 
-Task<void> serve_connection(tcp::socket socket, const SessionLimits& limits, const RequestHandler& handler) {
+Task<void> serve_connection(tcp::socket socket, const SessionLimits& limits, const ConnectionHandlers& handlers) {
     boost::system::error_code ec;
     const auto peer = socket.remote_endpoint(ec);
     if (ec) co_return;
     socket.set_option(tcp::no_delay(true), ec);
     ConnectionDeadline deadline(socket);
-    co_await (read_requests(socket, deadline, limits, handler, peer.address().to_string()) || deadline.watch());
+    co_await (read_requests(socket, deadline, limits, handlers, peer.address().to_string()) || deadline.watch());
     if (!socket.is_open()) co_return;
     // Lingering close: closing with unread request bytes makes the kernel send a reset,
     // which can destroy an error answer (413, 408) before the client reads it.

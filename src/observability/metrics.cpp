@@ -71,6 +71,10 @@ void Metrics::request_started() { families_->in_flight.Increment(); }
 
 void Metrics::request_finished(const AccessRecord& r) {
     families_->in_flight.Decrement();
+    request_refused(r);
+}
+
+void Metrics::request_refused(const AccessRecord& r) {
     // Family::Add locks and hashes the label set; each worker thread keeps the
     // metric objects it already looked up.
     struct Cached {

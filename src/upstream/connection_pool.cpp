@@ -77,6 +77,9 @@ http::Task<ConnectionPool::Acquired> ConnectionPool::acquire(const config::Endpo
 }
 
 void ConnectionPool::release(const config::Endpoint& endpoint, std::unique_ptr<UpstreamConnection> connection) {
+    // Bytes beyond the answer (a server that sent a body with a HEAD answer, say) would be
+    // read as the start of the next answer.
+    if (connection->buffer.size() != 0) return;
     auto& idle = idle_[&endpoint];
     if (idle.size() >= max_idle_per_endpoint) {
         idle.pop_front();  // the oldest goes

@@ -44,8 +44,11 @@ clock::duration bounded(Duration timeout, clock::time_point total_deadline) {
 // The upstream's headers minus those that describe its own connection and framing.
 void copy_end_to_end_headers(const bhttp::fields& from, http::ResponseHead& to) {
     std::vector<std::string> listed;
-    if (auto it = from.find(bhttp::field::connection); it != from.end())
-        listed = http::connection_tokens(it->value());
+    for (const auto& field : from) {  // every Connection line counts
+        if (field.name() != bhttp::field::connection) continue;
+        auto tokens = http::connection_tokens(field.value());
+        listed.insert(listed.end(), tokens.begin(), tokens.end());
+    }
     for (const auto& field : from) {
         const auto name = field.name_string();
         if (http::is_hop_by_hop(name) || http::iequals(name, "content-length")) continue;
@@ -67,8 +70,9 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, const conf
     const auto total_deadline = started + timeouts.total;
     const auto& endpoint = backend.endpoints[balancer.pick()];
     record.endpoint = endpoint.url;
-    request.set(bhttp::field::host, endpoint.port == 80 ? endpoint.host
-                                                        : endpoint.host + ":" + std::to_string(endpoint.port));
+    const bool ipv6 = endpoint.host.find(':') != std::string::npos;
+    const auto host = ipv6 ? "[" + endpoint.host + "]" : endpoint.host;
+    request.set(bhttp::field::host, endpoint.port == 80 ? host : host + ":" + std::to_string(endpoint.port));
     request.version(11);
     request.keep_alive(true);
 
@@ -94,14 +98,16 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, const conf
         connection = std::move(acquired.connection);
         auto& stream = connection->stream;
 
-        stream.expires_after(bounded(timeouts.first_byte, total_deadline));
+        // first_byte covers sending the request and waiting for the answer's head.
+        const auto first_byte_deadline = std::min(clock::now() + timeouts.first_byte, total_deadline);
+        stream.expires_at(first_byte_deadline);
         auto [write_ec, written] = co_await bhttp::async_write(stream, request, net::as_tuple(net::use_awaitable));
         boost::system::error_code ec = write_ec;
         if (!ec) {
             parser.emplace();
             parser->body_limit(boost::none);  // the answer is relayed, never held whole
             if (request.method() == bhttp::verb::head) parser->skip(true);
-            stream.expires_after(bounded(timeouts.first_byte, total_deadline));
+            stream.expires_at(first_byte_deadline);
             auto [read_ec, n] = co_await bhttp::async_read_header(stream, connection->buffer, *parser,
                                                                    net::as_tuple(net::use_awaitable));
             ec = read_ec;

@@ -13,9 +13,9 @@ namespace bhttp = http::beast::http;
 
 void strip_hop_by_hop(http::Request& request) {
     std::vector<std::string> listed;
-    for (auto it = request.find(bhttp::field::connection); it != request.end() && it->name() == bhttp::field::connection;
-         ++it) {
-        auto tokens = http::connection_tokens(it->value());
+    for (const auto& field : request) {  // every Connection line counts
+        if (field.name() != bhttp::field::connection) continue;
+        auto tokens = http::connection_tokens(field.value());
         listed.insert(listed.end(), tokens.begin(), tokens.end());
     }
     for (const auto& name : listed)
@@ -32,6 +32,7 @@ void apply_header_edits(http::Request& request, const config::HeaderEdits& edits
 }
 
 void set_forwarding_headers(http::Request& request, const std::string& client_ip, const std::string& request_id) {
+    request.erase("x-forwarded-host");  // only ever the gateway's own account of the Host
     if (auto host = request.find(bhttp::field::host); host != request.end())
         request.set("x-forwarded-host", host->value());
     request.set("x-forwarded-for", client_ip);

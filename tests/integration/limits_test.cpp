@@ -116,3 +116,30 @@ TEST_F(LimitsTest, PipelinedRequestsAreAnsweredInOrder) {
     ASSERT_NE(first, std::string::npos);
     EXPECT_NE(reply.find("HTTP/1.1 200", first + 1), std::string::npos);
 }
+
+TEST_F(LimitsTest, RefusedRequestsStillGetARequestIdAnAccessLogLineAndACount) {
+    RawConnection raw(gateway->port());
+    ASSERT_TRUE(raw.send("POST /v1/chat/completions?key=x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"));
+    const auto reply = parse_response(raw.read_until_close(3s));
+    EXPECT_EQ(reply.status, 413);
+    EXPECT_EQ(reply.header("x-request-id").size(), 32u);
+    ASSERT_TRUE(gateway->wait_for_access_lines(1, 5s));
+    const auto line = gateway->access_log_lines()[0];
+    EXPECT_EQ(line["status"], 413);
+    EXPECT_EQ(line["request_id"], reply.header("x-request-id"));
+    EXPECT_EQ(line["method"], "POST");
+    EXPECT_EQ(line["path"], "/v1/chat/completions");
+    EXPECT_EQ(line["error"], "body_too_large");
+    const auto metrics = http_request(gateway->admin_port(), {"GET", "/metrics"}).body;
+    EXPECT_THAT(metrics, HasSubstr(R"(llmgw_requests_total{backend="",code="413",route="",tier=""} 1)"));
+    EXPECT_THAT(metrics, HasSubstr("llmgw_requests_in_flight 0"));
+}
+
+TEST_F(LimitsTest, HeadRequestsGetNoBodyEvenOnErrors) {
+    HttpConnection connection(gateway->port());
+    const auto missing = connection.send({"HEAD", "/nowhere"});
+    EXPECT_EQ(missing.status, 404);
+    EXPECT_TRUE(missing.body.empty());
+    // The connection is still usable: no stray body bytes were sent.
+    EXPECT_EQ(connection.send({"GET", "/v1/models"}).status, 200);
+}

@@ -166,7 +166,8 @@ TEST(Proxy, StripsHopByHopHeadersAndAddsForwardingHeaders) {
         gateway.port(), {"POST", "/v1/chat/completions",
                          {{"x-fake-echo", "1"}, {"connection", "keep-alive, x-private, x-forwarded-for"},
                           {"x-private", "do not forward"}, {"keep-alive", "timeout=5"}, {"te", "trailers"},
-                          {"x-forwarded-for", "6.6.6.6"}, {"x-request-id", "client-id-42"},
+                          {"x-forwarded-for", "6.6.6.6"}, {"x-forwarded-host", "evil.example"},
+                          {"x-request-id", "client-id-42"},
                           {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}},
                          chat_body().dump()});
     ASSERT_EQ(response.status, 200) << response.body;
@@ -176,6 +177,7 @@ TEST(Proxy, StripsHopByHopHeadersAndAddsForwardingHeaders) {
     EXPECT_FALSE(headers.contains("te"));
     EXPECT_EQ(headers["x-forwarded-for"], "127.0.0.1");  // the peer, not the client's claim
     EXPECT_EQ(headers["x-forwarded-proto"], "http");
+    EXPECT_EQ(headers["x-forwarded-host"], "127.0.0.1:" + std::to_string(gateway.port()));  // the client's Host
     EXPECT_EQ(headers["x-request-id"], "client-id-42");
     EXPECT_EQ(headers["traceparent"], "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
     EXPECT_EQ(response.header("x-request-id"), "client-id-42");

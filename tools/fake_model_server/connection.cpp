@@ -278,7 +278,7 @@ Answer model_answer(const Request& request, std::string_view path, const FakeCon
 }
 
 // Writes a whole answer; returns whether the connection stays open.
-asio::awaitable<bool> write_full(WorkerSocket& socket, bool keep_alive, FullAnswer& answer,
+asio::awaitable<bool> write_full(WorkerSocket& socket, bool keep_alive, bool head_only, FullAnswer& answer,
                                  const ServerState& state) {
     http::response<http::string_body> response{answer.status, 11};
     if (!answer.content_type.empty()) response.set(http::field::content_type, answer.content_type);
@@ -287,6 +287,11 @@ asio::awaitable<bool> write_full(WorkerSocket& socket, bool keep_alive, FullAnsw
     response.keep_alive(keep_alive);
     response.body() = std::move(answer.body);
     response.prepare_payload();
+    if (head_only) {  // HEAD: the same head, no body
+        http::response_serializer<http::string_body> serializer{response};
+        const auto [error, written] = co_await http::async_write_header(socket, serializer, use_tuple);
+        co_return !error && keep_alive;
+    }
     const auto [error, written] = co_await http::async_write(socket, response, use_tuple);
     co_return !error && keep_alive;
 }
@@ -350,7 +355,7 @@ asio::awaitable<bool> answer_request(WorkerSocket& socket,
     const std::string_view path = path_of(request.target());
     if (path.starts_with("/fake/")) {
         FullAnswer answer = control_answer(request, path, state);
-        const bool keep_open = co_await write_full(socket, request.keep_alive(), answer, state);
+        const bool keep_open = co_await write_full(socket, request.keep_alive(), request.method() == http::verb::head, answer, state);
         co_return keep_open;
     }
 
@@ -379,7 +384,7 @@ asio::awaitable<bool> answer_request(WorkerSocket& socket,
     if (auto* full = std::get_if<FullAnswer>(&answer)) {
         if (controls.drop_after == 0) co_return false;  // close without any response
         const bool count = full->completion != nullptr;
-        const bool keep_open = co_await write_full(socket, request.keep_alive(), *full, state);
+        const bool keep_open = co_await write_full(socket, request.keep_alive(), request.method() == http::verb::head, *full, state);
         if (count) count_completion(state, shape);
         co_return keep_open;
     }
@@ -405,7 +410,7 @@ asio::awaitable<void> refuse_unreadable(WorkerSocket& socket, beast::error_code 
     } else {
         co_return;  // the client went away
     }
-    co_await write_full(socket, /*keep_alive=*/false, answer, state);
+    co_await write_full(socket, /*keep_alive=*/false, /*head_only=*/false, answer, state);
 }
 
 bool expects_100_continue(const Request& request) {

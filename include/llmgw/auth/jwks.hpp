@@ -57,6 +57,7 @@ class Jwk {
 };
 
 // An immutable set of keys; shared between verifier threads through shared_ptr<const KeySet>.
+// A default-constructed set is empty: every token checked against it fails with unknown_key.
 class KeySet {
   public:
     // Parses a JWKS document ({"keys":[...]}). Keys that are malformed, unsupported, not for

@@ -6,6 +6,7 @@
 
 #include "llmgw/gateway/gateway.hpp"
 #include "llmgw/gateway/request_context.hpp"
+#include "llmgw/http/client_session.hpp"
 #include "llmgw/http/gateway_error.hpp"
 #include "llmgw/http/response_writer.hpp"
 #include "llmgw/upstream/connection_pool.hpp"
@@ -23,6 +24,8 @@ public:
     Pipeline(Gateway& gateway, upstream::ConnectionPool& pool);
 
     http::Task<void> handle(RequestContext& context, http::ResponseWriter& client);
+    // Records a request the session refused before it was read whole.
+    void record_refusal(const http::RefusedRequest& refused);
 
 private:
     void identify(RequestContext& context);

@@ -25,7 +25,23 @@ struct SessionLimits {
 // Called once per complete request; answers through the writer.
 using RequestHandler = std::function<Task<void>(Request& request, const std::string& client_ip, ResponseWriter& writer)>;
 
-// Owns the socket until the connection ends. `limits` and `handler` must outlive it.
-Task<void> serve_connection(tcp::socket socket, const SessionLimits& limits, const RequestHandler& handler);
+// A request refused before it could be read whole (408, 413, 431, 400): still one
+// access-log line and one count in the metrics.
+struct RefusedRequest {
+    const GatewayError& error;
+    const std::string& request_id;
+    const std::string& client_ip;
+    std::string_view method;  // empty when the head could not be read
+    std::string_view target;
+    std::chrono::steady_clock::time_point started;
+};
+
+struct ConnectionHandlers {
+    RequestHandler request;
+    std::function<void(const RefusedRequest&)> refused;  // may be empty
+};
+
+// Owns the socket until the connection ends. `limits` and `handlers` must outlive it.
+Task<void> serve_connection(tcp::socket socket, const SessionLimits& limits, const ConnectionHandlers& handlers);
 
 }  // namespace llmgw::http

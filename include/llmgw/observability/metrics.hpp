@@ -22,9 +22,11 @@ public:
     Metrics& operator=(const Metrics&) = delete;
 
     void request_started();
-    // Counts a finished request; labels come from the config (route, backend) and
+    // Counts a finished request; labels come from the config (route, backend, tier) and
     // the status, never from raw client input.
     void request_finished(const AccessRecord& record);
+    // Counts a request refused while it was being read (it never started).
+    void request_refused(const AccessRecord& record);
     void upstream_error(std::string_view backend, std::string_view kind);
     // `reason` comes from a fixed set (missing, unknown_key, expired, ...), never from the request.
     void auth_failure(std::string_view reason);

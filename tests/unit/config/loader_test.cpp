@@ -224,6 +224,30 @@ TEST(ConfigLoader, SectionsOfLaterReleasesAreRefusedNotIgnored) {
     }
 }
 
+TEST(ConfigLoader, RoutesCannotEditHeadersTheGatewayManages) {
+    auto with_headers = [](const std::string& headers) {
+        return load_error("backends: { b: { endpoints: [ { url: \"http://x:1\" } ] } }\n"
+                          "routes: [ { name: r, backend: b, headers: " + headers + " } ]\n");
+    };
+    EXPECT_THAT(with_headers("{ set: { host: evil } }"), HasSubstr("this header is managed by the gateway"));
+    EXPECT_THAT(with_headers("{ set: { x-forwarded-for: 1.2.3.4 } }"), HasSubstr("managed by the gateway"));
+    EXPECT_THAT(with_headers("{ remove: [Transfer-Encoding] }"), HasSubstr("managed by the gateway"));
+    EXPECT_THAT(with_headers("{ remove: [connection] }"), HasSubstr("managed by the gateway"));
+    EXPECT_EQ(with_headers("{ set: { authorization: \"Bearer upstream\" }, remove: [x-debug] }"), "");
+}
+
+TEST(ConfigLoader, ErrorsQuoteValuesAsWrittenNotAfterSubstitution) {
+    setenv("LLMGW_TEST_SECRET_BALANCER", "s3cr3t-balancer", 1);
+    const auto error = load_error(R"(backends:
+  b:
+    endpoints: [ { url: "http://x:1" } ]
+    balancer: ${LLMGW_TEST_SECRET_BALANCER}
+routes: [ { name: r, backend: b } ]
+)");
+    EXPECT_THAT(error, HasSubstr("${LLMGW_TEST_SECRET_BALANCER}"));
+    EXPECT_THAT(error, testing::Not(HasSubstr("s3cr3t-balancer")));
+}
+
 TEST(ConfigLoader, InvalidYamlAndEmptyFilesAreErrors) {
     EXPECT_THAT(load_error("server: [unclosed\n"), HasSubstr("test.yaml:2: invalid YAML"));
     EXPECT_THAT(load_error(""), HasSubstr("the configuration is empty"));
