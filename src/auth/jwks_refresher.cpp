@@ -146,7 +146,7 @@ struct JwksRefresher::State {
     net::io_context io{1};
     net::ssl::context tls{net::ssl::context::tls_client};
     std::vector<std::unique_ptr<net::steady_timer>> wakeups;
-    std::vector<clock::time_point> last_fetch;
+    std::vector<clock::time_point> last_early_fetch;  // the last one an unknown kid asked for
     std::thread thread;
     std::mutex mutex;
     std::condition_variable first_round_done;
@@ -160,7 +160,6 @@ net::awaitable<void> JwksRefresher::State::keep_fresh(std::size_t index) {
     const auto& issuer = verifier.issuer();
     bool first = true;
     for (;;) {
-        last_fetch[index] = clock::now();
         std::string error;
         std::optional<std::string> body;
         if (const auto url = parse_url(issuer.jwks_url); !url)
@@ -206,7 +205,7 @@ JwksRefresher::JwksRefresher(std::vector<std::shared_ptr<JwtVerifier>> verifiers
                             net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1);
     for (std::size_t i = 0; i < state_->verifiers.size(); ++i) {
         state_->wakeups.push_back(std::make_unique<net::steady_timer>(state_->io));
-        state_->last_fetch.push_back(clock::time_point{});
+        state_->last_early_fetch.push_back(clock::time_point{});
     }
 }
 
@@ -230,8 +229,12 @@ void JwksRefresher::unknown_kid_seen(const JwtVerifier& verifier) {
     net::post(state_->io, [s = state_.get(), target = &verifier] {
         for (std::size_t i = 0; i < s->verifiers.size(); ++i) {
             if (s->verifiers[i].get() != target) continue;
-            // A flood of tokens with made-up kids must not turn into a flood of fetches.
-            if (clock::now() - s->last_fetch[i] >= unknown_kid_cooldown) s->wakeups[i]->cancel();
+            // A rotation is picked up at once, but a flood of tokens with made-up kids
+            // costs the identity provider at most one fetch per cooldown.
+            const auto now = clock::now();
+            if (now - s->last_early_fetch[i] < unknown_kid_cooldown) continue;
+            s->last_early_fetch[i] = now;
+            s->wakeups[i]->cancel();
         }
     });
 }

@@ -2,6 +2,8 @@
 #include "llmgw/upstream/connection_pool.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
@@ -11,6 +13,7 @@ namespace llmgw::upstream {
 
 namespace net = http::net;
 using http::tcp;
+using namespace net::experimental::awaitable_operators;
 
 namespace {
 // A pooled connection is usable only if the server has neither closed it nor sent
@@ -61,9 +64,14 @@ http::Task<ConnectionPool::Acquired> ConnectionPool::acquire(const config::Endpo
                                                                       net::as_tuple(net::use_awaitable));
         ec = connect_ec;
     } else {
+        // Name lookups run on Asio's resolver thread; the connect timeout bounds them too.
         tcp::resolver resolver(executor_);
-        auto [resolve_ec, results] = co_await resolver.async_resolve(
-            endpoint.host, std::to_string(endpoint.port), net::as_tuple(net::use_awaitable));
+        net::steady_timer limit(executor_, connect_timeout);
+        auto lookup = co_await (resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
+                                                       net::as_tuple(net::use_awaitable)) ||
+                                limit.async_wait(net::as_tuple(net::use_awaitable)));
+        if (lookup.index() == 1) co_return Acquired{nullptr, ConnectFailure::timeout};
+        auto [resolve_ec, results] = std::get<0>(std::move(lookup));
         if (resolve_ec) co_return Acquired{nullptr, ConnectFailure::resolve};
         auto [connect_ec, ignored] =
             co_await connection->stream.async_connect(results, net::as_tuple(net::use_awaitable));
