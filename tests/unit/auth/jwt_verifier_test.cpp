@@ -579,7 +579,8 @@ TEST_F(JwtVerifierTest, RefusesAHeaderThatIsNotAJsonObject) {
 
 TEST_F(JwtVerifierTest, RefusesASignedPayloadThatIsNotAJsonObject) {
     const auto& rsa = shared_key(KeyKind::rsa2048);
-    for (const json& payload : {json::array({1, 2}), json("alice"), json(42), json(nullptr)})
+    const std::vector<json> payloads = {json::array({1, 2}), json("alice"), json(42), json(nullptr)};
+    for (const json& payload : payloads)
         expect_failure(verify(make_token({{"alg", "RS256"}, {"kid", "rsa"}}, payload, rsa)),
                        JwtFailure::malformed);
     const auto input =
