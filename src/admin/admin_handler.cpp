@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include <boost/beast/http/field.hpp>
+#include <nlohmann/json.hpp>
 
 #include "llmgw/http/hop_by_hop.hpp"
 
@@ -24,6 +25,33 @@ bool admin_token_matches(std::string_view configured, std::string_view authoriza
     SHA256(reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), b);
     return CRYPTO_memcmp(a, b, sizeof a) == 0;
 }
+
+namespace {
+
+std::string backends_json(gateway::Gateway& gateway) {
+    static constexpr const char* circuit_names[] = {"closed", "half_open", "open"};
+    const auto now = std::chrono::steady_clock::now();
+    nlohmann::json backends = nlohmann::json::array();
+    for (std::size_t b = 0; b < gateway.config().backends.size(); ++b) {
+        auto& backend = gateway.backend(b);
+        nlohmann::json endpoints = nlohmann::json::array();
+        for (std::size_t i = 0; i < backend.size(); ++i) {
+            auto& state = backend.endpoint(i);
+            endpoints.push_back({{"url", state.endpoint.url},
+                                 {"weight", state.endpoint.weight},
+                                 {"healthy", state.healthy.load()},
+                                 {"circuit", circuit_names[static_cast<int>(state.breaker.state(now))]},
+                                 {"in_flight", state.in_flight.load()}});
+        }
+        backends.push_back({{"name", backend.config().name},
+                            {"in_flight", backend.in_flight.load()},
+                            {"health_checked", backend.config().health_check.has_value()},
+                            {"endpoints", std::move(endpoints)}});
+    }
+    return nlohmann::json{{"backends", std::move(backends)}}.dump();
+}
+
+}  // namespace
 
 http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
     return [&gateway](http::Request& request, const std::string&, http::ResponseWriter& writer) -> http::Task<void> {
@@ -48,9 +76,12 @@ http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
             http::GatewayError error{401, "invalid_request_error", "invalid_admin_token",
                                      "the admin endpoints need the admin token as a Bearer credential"};
             co_await writer.send_error(error, "");
+        } else if (path == "/admin/backends" && read_only) {
+            head.set(bhttp::field::content_type, "application/json");
+            co_await writer.send_complete(head, backends_json(gateway));
         } else {
             http::GatewayError error{404, "invalid_request_error", "not_found",
-                                     "the admin listener serves /metrics, /healthz and /readyz"};
+                                     "the admin listener serves /metrics, /healthz, /readyz and /admin/backends"};
             co_await writer.send_error(error, "");
         }
     };

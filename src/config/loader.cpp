@@ -125,6 +125,54 @@ BackendTimeouts parse_timeouts(const YamlNode& node) {
     return timeouts;
 }
 
+std::string parse_path_prefix(const YamlNode& node);
+
+HealthCheck parse_health_check(const YamlNode& node) {
+    node.expect_keys({"path", "interval", "timeout", "unhealthy_after", "healthy_after"});
+    HealthCheck check;
+    if (node.has("path")) check.path = parse_path_prefix(node["path"]);
+    if (node.has("interval")) check.interval = node["interval"].as_duration();
+    if (node.has("timeout")) check.timeout = node["timeout"].as_duration();
+    if (node.has("unhealthy_after")) check.unhealthy_after = static_cast<unsigned>(node["unhealthy_after"].as_uint(1, 100));
+    if (node.has("healthy_after")) check.healthy_after = static_cast<unsigned>(node["healthy_after"].as_uint(1, 100));
+    if (check.interval.count() == 0) node["interval"].fail("must be greater than 0");
+    if (check.timeout.count() == 0) node["timeout"].fail("must be greater than 0");
+    return check;
+}
+
+CircuitBreakerConfig parse_circuit_breaker(const YamlNode& node) {
+    node.expect_keys({"failure_threshold", "open_for", "half_open_requests", "max_concurrent"});
+    CircuitBreakerConfig breaker;
+    if (node.has("failure_threshold"))
+        breaker.failure_threshold = static_cast<unsigned>(node["failure_threshold"].as_uint(1, 10000));
+    if (node.has("open_for")) breaker.open_for = node["open_for"].as_duration();
+    if (node.has("half_open_requests"))
+        breaker.half_open_requests = static_cast<unsigned>(node["half_open_requests"].as_uint(1, 1000));
+    if (node.has("max_concurrent"))
+        breaker.max_concurrent = static_cast<unsigned>(node["max_concurrent"].as_uint(1, 10'000'000));
+    if (breaker.open_for.count() == 0) node["open_for"].fail("must be greater than 0");
+    return breaker;
+}
+
+RetryPolicy parse_retries(const YamlNode& node) {
+    node.expect_keys({"attempts", "on"});
+    RetryPolicy retries;
+    if (node.has("attempts")) retries.attempts = static_cast<unsigned>(node["attempts"].as_uint(0, 10));
+    if (node.has("on")) {
+        retries.on = 0;
+        node["on"].for_each_item([&](const YamlNode& item) {
+            const auto kind = item.as_string();
+            if (kind == "connect_failure") retries.on |= static_cast<unsigned>(RetryOn::connect_failure);
+            else if (kind == "reset") retries.on |= static_cast<unsigned>(RetryOn::reset);
+            else if (kind == "502") retries.on |= static_cast<unsigned>(RetryOn::status_502);
+            else if (kind == "503") retries.on |= static_cast<unsigned>(RetryOn::status_503);
+            else if (kind == "timeout") retries.on |= static_cast<unsigned>(RetryOn::timeout);
+            else item.fail("expected connect_failure, reset, 502, 503 or timeout, got \"" + item.raw() + "\"");
+        });
+    }
+    return retries;
+}
+
 Backend parse_backend(const std::string& name, const YamlNode& node) {
     node.expect_keys({"endpoints", "balancer", "health_check", "circuit_breaker", "timeouts", "retries"});
     Backend backend;
@@ -143,12 +191,13 @@ Backend parse_backend(const std::string& name, const YamlNode& node) {
         const auto kind = node["balancer"].as_string();
         if (kind == "round_robin") backend.balancer = BalancerKind::round_robin;
         else if (kind == "weighted") backend.balancer = BalancerKind::weighted;
-        else if (kind == "least_request") not_supported_yet(node["balancer"]);
+        else if (kind == "least_request") backend.balancer = BalancerKind::least_request;
         else node["balancer"].fail("expected round_robin, weighted or least_request, got \"" + node["balancer"].raw() + "\"");
     }
-    for (auto key : {"health_check", "circuit_breaker", "retries"})
-        if (node.has(key)) not_supported_yet(node[key]);
     if (node.has("timeouts")) backend.timeouts = parse_timeouts(node["timeouts"]);
+    if (node.has("health_check")) backend.health_check = parse_health_check(node["health_check"]);
+    if (node.has("circuit_breaker")) backend.circuit_breaker = parse_circuit_breaker(node["circuit_breaker"]);
+    if (node.has("retries")) backend.retries = parse_retries(node["retries"]);
     return backend;
 }
 

@@ -7,12 +7,25 @@ Gateway::Gateway(std::shared_ptr<const config::Config> config)
     : config_(std::move(config)),
       authenticator_(*config_),
       jwks_refresher_(authenticator_.url_verifiers()),
-      routes_(config_->routes), access_log_(config_->logging.access_log) {
+      routes_(config_->routes),
+      health_checker_(backends_), access_log_(config_->logging.access_log) {
     for (const auto& backend : config_->backends)
-        balancers_.push_back(std::make_unique<upstream::Balancer>(backend.endpoints));
+        backends_.push_back(std::make_unique<upstream::BackendState>(backend));
     authenticator_.on_unknown_kid([this](const auth::JwtVerifier& verifier) { jwks_refresher_.unknown_kid_seen(verifier); });
 }
 
-void Gateway::start_background_work() { jwks_refresher_.start(); }
+void Gateway::start_background_work(http::net::any_io_executor executor) {
+    jwks_refresher_.start();
+    health_checker_.start(std::move(executor));
+    metrics_.on_scrape([this] {
+        const auto now = std::chrono::steady_clock::now();
+        for (auto& backend : backends_)
+            for (std::size_t i = 0; i < backend->size(); ++i) {
+                auto& state = backend->endpoint(i);
+                metrics_.endpoint_state(backend->config().name, state.endpoint.url, state.healthy.load(),
+                                        static_cast<int>(state.breaker.state(now)), state.in_flight.load());
+            }
+    });
+}
 
 }  // namespace llmgw::gateway

@@ -41,9 +41,20 @@ private:
 Pipeline::Pipeline(Gateway& gateway, upstream::ConnectionPool& pool)
     : gateway_(gateway), forwarder_(pool, gateway.metrics()) {}
 
+namespace {
+// Keeps the drain's count of requests in flight right whichever way handle() ends.
+struct InFlightRequest {
+    explicit InFlightRequest(std::atomic<std::int64_t>& count) : count_(count) { ++count_; }
+    ~InFlightRequest() { --count_; }
+    InFlightRequest(const InFlightRequest&) = delete;
+    InFlightRequest& operator=(const InFlightRequest&) = delete;
+    std::atomic<std::int64_t>& count_;
+};
+}  // namespace
+
 http::Task<void> Pipeline::handle(RequestContext& context, http::ResponseWriter& client) {
+    InFlightRequest in_flight(gateway_.in_flight);
     gateway_.metrics().request_started();
-    ++gateway_.in_flight;
     if (gateway_.draining) client.close_after();
     identify(context);
     // Steps 2 (admit), 5 (cache) and 7 (settle) join here as they are built.
@@ -58,7 +69,6 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::ResponseWriter&
         co_await client.send_error(*result, context.record.request_id);
     }
     record(context, client);
-    --gateway_.in_flight;
 }
 
 void Pipeline::identify(RequestContext& context) {
@@ -123,10 +133,8 @@ void Pipeline::transform(RequestContext& context) {
 }
 
 http::Task<StepResult> Pipeline::forward(RequestContext& context, http::ResponseWriter& client) {
-    const auto backend_index = context.route->backend;
-    const auto& backend = gateway_.config().backends[backend_index];
-    auto outcome = co_await forwarder_.forward(context.request, backend, gateway_.balancer(backend_index), client,
-                                               context.record);
+    auto outcome =
+        co_await forwarder_.forward(context.request, gateway_.backend(context.route->backend), client, context.record);
     co_return outcome.error;
 }
 

@@ -84,7 +84,18 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLim
             co_await pause.async_wait(net::as_tuple(net::use_awaitable));
             continue;
         }
-        net::co_spawn(executor, http::serve_connection(std::move(socket), limits, handlers), net::detached);
+        net::co_spawn(executor, http::serve_connection(std::move(socket), limits, handlers),
+                      [](std::exception_ptr failure) {
+                          // One connection's bug must not pass silently (nor take the worker down).
+                          if (!failure) return;
+                          try {
+                              std::rethrow_exception(failure);
+                          } catch (const std::exception& e) {
+                              spdlog::error("connection ended by an unexpected error: {}", e.what());
+                          } catch (...) {
+                              spdlog::error("connection ended by an unexpected error");
+                          }
+                      });
     }
 }
 
@@ -137,7 +148,7 @@ void Server::start() {
     const auto& config = s.gateway.config();
     const auto endpoint = resolve_listen(s.main_io, config.server.listen);
     ensure_port_free(s.main_io, endpoint);
-    s.gateway.start_background_work();
+    s.gateway.start_background_work(s.main_io.get_executor());
     for (unsigned i = 0; i < config.server.workers; ++i) {
         auto worker = std::make_unique<Worker>(s.gateway);
         open_listener(worker->acceptor, endpoint, /*share_port=*/true);

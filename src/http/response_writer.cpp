@@ -119,6 +119,15 @@ Task<bool> ResponseWriter::finish() {
     co_return ok;
 }
 
+Task<bool> ResponseWriter::wait_for_hang_up() {
+    if (aborted_ || !socket_.is_open()) co_return true;
+    char byte;
+    auto [ec, n] = co_await socket_.async_receive(net::buffer(&byte, 1), tcp::socket::message_peek,
+                                                  net::as_tuple(net::use_awaitable));
+    if (ec == net::error::operation_aborted) co_return false;  // cancelled, or the deadline fired
+    co_return ec || n == 0;
+}
+
 void ResponseWriter::abort() {
     aborted_ = true;
     keep_alive_ = false;

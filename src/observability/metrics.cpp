@@ -7,6 +7,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <map>
 #include <sstream>
 #include <unordered_map>
 
@@ -33,6 +34,10 @@ struct Metrics::Families {
     prometheus::Family<prometheus::Histogram>& first_byte;
     prometheus::Family<prometheus::Counter>& upstream_errors;
     prometheus::Family<prometheus::Counter>& auth_failures;
+    prometheus::Family<prometheus::Counter>& retries;
+    prometheus::Family<prometheus::Gauge>& endpoint_healthy;
+    prometheus::Family<prometheus::Gauge>& circuit_state;
+    prometheus::Family<prometheus::Gauge>& endpoint_in_flight;
     prometheus::Gauge& in_flight;
 };
 
@@ -56,11 +61,28 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
             .Register(*registry_),
         prometheus::BuildCounter()
             .Name("llmgw_upstream_errors_total")
-            .Help("Failed upstream attempts, by backend and kind (connect, timeout, reset, invalid)")
+            .Help("Failed upstream attempts by backend and kind: connect, connect_timeout, first_byte_timeout, "
+                  "idle_timeout, total_timeout, reset, invalid, no_endpoint, overloaded")
             .Register(*registry_),
         prometheus::BuildCounter()
             .Name("llmgw_auth_failures_total")
             .Help("Requests refused by authentication, by reason")
+            .Register(*registry_),
+        prometheus::BuildCounter()
+            .Name("llmgw_upstream_retries_total")
+            .Help("Retries on another endpoint, by backend and outcome (attempt, budget_exhausted)")
+            .Register(*registry_),
+        prometheus::BuildGauge()
+            .Name("llmgw_endpoint_healthy")
+            .Help("1 when the endpoint passes its health checks (always 1 without health checks)")
+            .Register(*registry_),
+        prometheus::BuildGauge()
+            .Name("llmgw_endpoint_circuit_state")
+            .Help("Circuit breaker state per endpoint: 0 closed, 1 half-open, 2 open")
+            .Register(*registry_),
+        prometheus::BuildGauge()
+            .Name("llmgw_endpoint_in_flight")
+            .Help("Requests in flight to the endpoint")
             .Register(*registry_),
         in_flight.Add({})});
 }
@@ -118,7 +140,23 @@ void Metrics::auth_failure(std::string_view reason) {
     families_->auth_failures.Add({{"reason", std::string(reason)}}).Increment();
 }
 
+void Metrics::retry(std::string_view backend, std::string_view outcome) {
+    families_->retries.Add({{"backend", std::string(backend)}, {"outcome", std::string(outcome)}}).Increment();
+}
+
+void Metrics::endpoint_state(std::string_view backend, std::string_view endpoint, bool healthy, int circuit_state,
+                             int in_flight) {
+    const std::map<std::string, std::string> labels = {{"backend", std::string(backend)},
+                                                       {"endpoint", std::string(endpoint)}};
+    families_->endpoint_healthy.Add(labels).Set(healthy ? 1 : 0);
+    families_->circuit_state.Add(labels).Set(circuit_state);
+    families_->endpoint_in_flight.Add(labels).Set(in_flight);
+}
+
+void Metrics::on_scrape(std::function<void()> hook) { scrape_hooks_.push_back(std::move(hook)); }
+
 std::string Metrics::serialize() const {
+    for (const auto& hook : scrape_hooks_) hook();
     std::ostringstream out;
     prometheus::TextSerializer().Serialize(out, registry_->Collect());
     return out.str();

@@ -1,7 +1,10 @@
-// The upstream exchange: connect (or reuse), send, read the head, relay the body piece by piece.
+// The upstream exchange: pick an endpoint, connect (or reuse), send, read the head, relay the
+// body piece by piece; retry elsewhere when it failed before anything reached the client.
 #include "llmgw/upstream/forwarder.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -12,6 +15,7 @@
 
 #include <algorithm>
 #include <array>
+#include <random>
 
 #include "llmgw/http/hop_by_hop.hpp"
 
@@ -21,6 +25,7 @@ namespace net = http::net;
 namespace beast = http::beast;
 namespace bhttp = beast::http;
 using clock = std::chrono::steady_clock;
+using namespace net::experimental::awaitable_operators;
 
 namespace {
 
@@ -33,12 +38,6 @@ bool is_timeout(const boost::system::error_code& ec) {
 bool is_stale_connection(const boost::system::error_code& ec) {
     return ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
            ec == net::error::broken_pipe;
-}
-
-template <typename Duration>
-clock::duration bounded(Duration timeout, clock::time_point total_deadline) {
-    return std::max<clock::duration>(std::min<clock::duration>(timeout, total_deadline - clock::now()),
-                                     clock::duration::zero());
 }
 
 // The upstream's headers minus those that describe its own connection and framing.
@@ -58,48 +57,169 @@ void copy_end_to_end_headers(const bhttp::fields& from, http::ResponseHead& to) 
     }
 }
 
+std::string host_header(const config::Endpoint& endpoint) {
+    const bool ipv6 = endpoint.host.find(':') != std::string::npos;
+    const auto host = ipv6 ? "[" + endpoint.host + "]" : endpoint.host;
+    return endpoint.port == 80 ? host : host + ":" + std::to_string(endpoint.port);
+}
+
+// Increments a counter for the lifetime of a scope.
+class InFlight {
+public:
+    explicit InFlight(std::atomic<int>& counter) : counter_(counter) { counter_.fetch_add(1, std::memory_order_relaxed); }
+    ~InFlight() { counter_.fetch_sub(1, std::memory_order_relaxed); }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+
+private:
+    std::atomic<int>& counter_;
+};
+
+std::chrono::milliseconds retry_backoff(unsigned retry) {
+    // 25 ms, 50 ms, 100 ms ... with ±50% jitter so retries from many clients spread out.
+    thread_local std::minstd_rand random{std::random_device{}()};
+    const auto base = 25 << std::min(retry, 5u);
+    return std::chrono::milliseconds(base / 2 + static_cast<int>(random() % static_cast<unsigned>(base)));
+}
+
 }  // namespace
+
+// The state of one forward, shared by the endpoint loop and the client watch.
+struct Forwarder::Exchange {
+    http::Request& request;
+    BackendState& backend;
+    http::ResponseWriter& client;
+    observability::AccessRecord& record;
+    clock::time_point started = clock::now();
+    clock::time_point total_deadline{};
+    UpstreamConnection* active = nullptr;  // the connection in use, for the client watch to close
+    bool client_gone = false;
+};
+
+struct Forwarder::AttemptResult {
+    bool finished = false;  // the client got an answer (whole or cut): nothing more to do
+    std::optional<http::GatewayError> error{};  // when not finished
+    std::optional<config::RetryOn> retry_kind{};  // when not finished and another endpoint may help
+    int upstream_status = 0;  // the status the endpoint answered, 0 when it did not
+};
 
 Forwarder::Forwarder(ConnectionPool& pool, observability::Metrics& metrics) : pool_(pool), metrics_(metrics) {}
 
-http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, const config::Backend& backend,
-                                              Balancer& balancer, http::ResponseWriter& client,
-                                              observability::AccessRecord& record) {
-    const auto& timeouts = backend.timeouts;
-    const auto started = clock::now();
-    const auto total_deadline = started + timeouts.total;
-    const auto& endpoint = backend.endpoints[balancer.pick()];
-    record.endpoint = endpoint.url;
-    const bool ipv6 = endpoint.host.find(':') != std::string::npos;
-    const auto host = ipv6 ? "[" + endpoint.host + "]" : endpoint.host;
-    request.set(bhttp::field::host, endpoint.port == 80 ? host : host + ":" + std::to_string(endpoint.port));
+http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendState& backend,
+                                              http::ResponseWriter& client, observability::AccessRecord& record) {
+    const auto& config = backend.config();
+    if (config.circuit_breaker.max_concurrent > 0 &&
+        backend.in_flight.load(std::memory_order_relaxed) >= static_cast<int>(config.circuit_breaker.max_concurrent)) {
+        metrics_.upstream_error(config.name, "overloaded");
+        record.error = "backend_overloaded";
+        co_return ForwardOutcome{http::GatewayError{503, "upstream_error", "backend_overloaded",
+                                                    "the backend has too many requests in flight", 1}};
+    }
+    InFlight backend_in_flight(backend.in_flight);
     request.version(11);
     request.keep_alive(true);
+    Exchange exchange{request, backend, client, record};
+    exchange.total_deadline = exchange.started + config.timeouts.total;
+    auto result = co_await (try_endpoints(exchange) || watch_client(exchange));
+    if (result.index() == 1 || exchange.client_gone) {
+        record.error = "client_closed";
+        co_return ForwardOutcome{};
+    }
+    co_return std::get<0>(std::move(result));
+}
 
-    auto fail = [&](std::string_view kind, http::GatewayError error) {
-        metrics_.upstream_error(backend.name, kind);
-        record.error = error.code;
-        return ForwardOutcome{std::move(error)};
+http::Task<ForwardOutcome> Forwarder::try_endpoints(Exchange& exchange) {
+    auto& backend = exchange.backend;
+    const auto& config = backend.config();
+    std::vector<bool> tried(backend.size(), false);
+    std::optional<http::GatewayError> last_error;
+    bool holding_retry = false;
+    for (unsigned attempt_number = 0;; ++attempt_number) {
+        const auto choice = backend.pick(tried, clock::now());
+        if (!choice) {
+            if (!last_error) {
+                metrics_.upstream_error(config.name, "no_endpoint");
+                last_error = http::GatewayError{503, "upstream_error", "no_healthy_endpoint",
+                                                "no endpoint of the backend is available",
+                                                backend.seconds_until_available(clock::now())};
+            }
+            break;
+        }
+        tried[choice->index] = true;
+        auto& endpoint = backend.endpoint(choice->index);
+        const bool more_attempts = attempt_number < config.retries.attempts;
+        auto result = co_await attempt(exchange, endpoint, more_attempts);
+        // The breaker hears about every answer: 5xx and transport failures count against it.
+        if (result.upstream_status > 0 && result.upstream_status < 500) endpoint.breaker.record_success(choice->ticket);
+        else if (!exchange.client_gone) endpoint.breaker.record_failure(choice->ticket, clock::now());
+        if (result.finished || exchange.client_gone) {
+            if (holding_retry) backend.end_retry();
+            co_return ForwardOutcome{};
+        }
+        last_error = std::move(result.error);
+        const bool retryable = more_attempts && result.retry_kind && config.retries.allows(*result.retry_kind);
+        if (!retryable) break;
+        if (!holding_retry) {
+            if (!backend.try_start_retry()) {
+                metrics_.retry(config.name, "budget_exhausted");
+                break;
+            }
+            holding_retry = true;
+        }
+        metrics_.retry(config.name, "attempt");
+        const auto pause = std::min<clock::duration>(retry_backoff(attempt_number), exchange.total_deadline - clock::now());
+        if (pause <= clock::duration::zero()) break;
+        net::steady_timer backoff(co_await net::this_coro::executor, pause);
+        co_await backoff.async_wait(net::as_tuple(net::use_awaitable));
+        if (exchange.client_gone) break;
+    }
+    if (holding_retry) backend.end_retry();
+    exchange.record.error = last_error ? last_error->code : "upstream_error";
+    co_return ForwardOutcome{std::move(last_error)};
+}
+
+http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, EndpointState& state,
+                                                        bool may_retry_answer) {
+    const auto& config = exchange.backend.config();
+    const auto& timeouts = config.timeouts;
+    const auto& endpoint = state.endpoint;
+    auto& request = exchange.request;
+    auto& record = exchange.record;
+    InFlight endpoint_in_flight(state.in_flight);
+    record.endpoint = endpoint.url;
+    request.set(bhttp::field::host, host_header(endpoint));
+
+    auto failure = [&](std::string_view kind, http::GatewayError error, std::optional<config::RetryOn> retry_kind) {
+        metrics_.upstream_error(config.name, kind);
+        return AttemptResult{false, std::move(error), retry_kind};
+    };
+    auto remaining = [&](clock::duration limit) {
+        return std::max<clock::duration>(std::min<clock::duration>(limit, exchange.total_deadline - clock::now()),
+                                         clock::duration::zero());
     };
 
     std::unique_ptr<UpstreamConnection> connection;
     std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
+    const auto attempt_started = clock::now();
     // One more try on a fresh connection only when a pooled one turns out to have
     // been closed by the server before it answered anything.
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        const auto connect_timeout =
-            std::chrono::ceil<std::chrono::milliseconds>(bounded(timeouts.connect, total_deadline));
-        auto acquired = co_await pool_.acquire(endpoint, connect_timeout, /*fresh=*/attempt > 0);
+    for (int fresh = 0; fresh < 2; ++fresh) {
+        const auto connect_timeout = std::chrono::ceil<std::chrono::milliseconds>(remaining(timeouts.connect));
+        auto acquired = co_await pool_.acquire(endpoint, connect_timeout, /*fresh=*/fresh > 0);
+        if (exchange.client_gone) co_return AttemptResult{true};
         if (acquired.failure == ConnectFailure::timeout)
-            co_return fail("connect_timeout", http::gateway_timeout("timed out connecting to the upstream",
-                                                                     "upstream_connect_timeout"));
+            co_return failure("connect_timeout",
+                              http::gateway_timeout("timed out connecting to the upstream", "upstream_connect_timeout"),
+                              config::RetryOn::connect_failure);
         if (acquired.failure != ConnectFailure::none)
-            co_return fail("connect", http::bad_gateway("could not connect to the upstream"));
+            co_return failure("connect", http::bad_gateway("could not connect to the upstream"),
+                              config::RetryOn::connect_failure);
         connection = std::move(acquired.connection);
+        exchange.active = connection.get();
         auto& stream = connection->stream;
 
         // first_byte covers sending the request and waiting for the answer's head.
-        const auto first_byte_deadline = std::min(clock::now() + timeouts.first_byte, total_deadline);
+        const auto first_byte_deadline = clock::now() + remaining(timeouts.first_byte);
         stream.expires_at(first_byte_deadline);
         auto [write_ec, written] = co_await bhttp::async_write(stream, request, net::as_tuple(net::use_awaitable));
         boost::system::error_code ec = write_ec;
@@ -112,22 +232,39 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, const conf
                                                                    net::as_tuple(net::use_awaitable));
             ec = read_ec;
         }
+        exchange.active = nullptr;
+        if (exchange.client_gone) co_return AttemptResult{true};
         if (!ec) break;
-        if (connection->reused && attempt == 0 && is_stale_connection(ec)) continue;
-        if (is_timeout(ec))
-            co_return fail("timeout", http::gateway_timeout("the upstream did not answer in time",
-                                                             "upstream_timeout"));
+        if (connection->reused && fresh == 0 && is_stale_connection(ec)) continue;
+        if (is_timeout(ec)) {
+            const bool total = clock::now() >= exchange.total_deadline;
+            co_return failure(total ? "total_timeout" : "first_byte_timeout",
+                              http::gateway_timeout("the upstream did not answer in time", "upstream_timeout"),
+                              config::RetryOn::timeout);
+        }
         if (is_stale_connection(ec))
-            co_return fail("reset", http::bad_gateway("the upstream closed the connection", "upstream_reset"));
-        co_return fail("invalid", http::bad_gateway("the upstream sent an invalid response", "upstream_invalid"));
+            co_return failure("reset", http::bad_gateway("the upstream closed the connection", "upstream_reset"),
+                              config::RetryOn::reset);
+        co_return failure("invalid", http::bad_gateway("the upstream sent an invalid response", "upstream_invalid"),
+                          std::nullopt);
     }
 
     auto& upstream = parser->get();
-    record.upstream_first_byte = clock::now() - started;
     const auto status = upstream.result_int();
+    record.upstream_first_byte = clock::now() - attempt_started;
     if (status < 200 || status > 599)
-        co_return fail("invalid", http::bad_gateway("the upstream sent an unsupported status",
-                                                    "upstream_invalid"));
+        co_return failure("invalid", http::bad_gateway("the upstream sent an unsupported status", "upstream_invalid"),
+                          std::nullopt);
+    // An overloaded or failing endpoint's 502/503 goes to another endpoint when allowed;
+    // otherwise (or on the last try) the upstream's own answer reaches the client unchanged.
+    if (may_retry_answer && (status == 502 || status == 503)) {
+        const auto kind = status == 502 ? config::RetryOn::status_502 : config::RetryOn::status_503;
+        if (config.retries.allows(kind))
+            co_return AttemptResult{false,
+                                    http::GatewayError{static_cast<int>(status), "upstream_error", "upstream_unavailable",
+                                                       "every endpoint tried answered " + std::to_string(status)},
+                                    kind, static_cast<int>(status)};
+    }
 
     http::ResponseHead head;
     head.result(status);
@@ -140,48 +277,87 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, const conf
         if (status != 204 && status != 304)
             head.set(bhttp::field::content_length, std::to_string(parser->content_length().value_or(0)));
     }
+    const bool event_stream = upstream[bhttp::field::content_type].starts_with("text/event-stream");
     record.stream = framing == http::ResponseWriter::Framing::chunked;
+    auto& client = exchange.client;
     // When body bytes came with the head, the head waits for them: one write, one segment.
     const auto timing = parser->is_done() || connection->buffer.size() > 0
                             ? http::ResponseWriter::HeadTiming::with_first_piece
                             : http::ResponseWriter::HeadTiming::now;
     const bool head_sent = co_await client.send_head(head, framing, timing);
     if (!head_sent) {
-        record.error = "client_closed";
-        co_return ForwardOutcome{};
+        exchange.client_gone = true;
+        co_return AttemptResult{true, std::nullopt, std::nullopt, static_cast<int>(status)};
     }
 
     // Each read's bytes go to the client before the next read: SSE events keep their pacing.
     std::array<char, 16 * 1024> piece;
     auto& stream = connection->stream;
+    exchange.active = connection.get();
     while (!parser->is_done()) {
         upstream.body().data = piece.data();
         upstream.body().size = piece.size();
-        stream.expires_after(bounded(timeouts.idle, total_deadline));
+        const auto idle_limit = remaining(timeouts.idle);
+        const bool total_bound = idle_limit < clock::duration(timeouts.idle);
+        stream.expires_after(idle_limit);
         auto [ec, n] = co_await bhttp::async_read_some(stream, connection->buffer, *parser,
                                                         net::as_tuple(net::use_awaitable));
         const auto got = piece.size() - upstream.body().size;
         if (ec == bhttp::error::need_buffer) ec = {};
-        bool relayed = true;
-        if (got > 0) relayed = co_await client.send_body(std::string_view(piece.data(), got));
+        bool relayed = !exchange.client_gone;
+        if (relayed && got > 0) relayed = co_await client.send_body(std::string_view(piece.data(), got));
         if (!relayed) {
-            record.error = "client_closed";
-            co_return ForwardOutcome{};  // the connection is dropped with its unique_ptr
+            exchange.client_gone = true;
+            co_return AttemptResult{true, std::nullopt, std::nullopt, static_cast<int>(status)};  // the connection is dropped with its unique_ptr
         }
         if (ec) {
-            metrics_.upstream_error(backend.name, is_timeout(ec) ? "timeout" : "reset");
+            const auto kind = !is_timeout(ec) ? "reset" : total_bound ? "total_timeout" : "idle_timeout";
+            metrics_.upstream_error(config.name, kind);
             record.error = is_timeout(ec) ? "upstream_timeout" : "upstream_reset";
+            // A cut stream must not look complete: no terminating chunk. SSE clients also get
+            // an error event, which OpenAI SDKs raise as an exception.
+            if (event_stream && client.chunked()) {
+                const auto event = "data: " +
+                                   http::error_body({502, "upstream_error", record.error,
+                                                     is_timeout(ec) ? "the upstream stopped sending in time"
+                                                                    : "the upstream connection broke"}) +
+                                   "\n\n";
+                co_await client.send_body(event);
+            }
             client.abort();
-            co_return ForwardOutcome{};
+            co_return AttemptResult{true, std::nullopt, std::nullopt, static_cast<int>(status)};
         }
     }
+    exchange.active = nullptr;
     const bool finished = co_await client.finish();
     if (!finished) {
-        record.error = "client_closed";
-        co_return ForwardOutcome{};
+        exchange.client_gone = true;
+        co_return AttemptResult{true, std::nullopt, std::nullopt, static_cast<int>(status)};
     }
     if (upstream.keep_alive()) pool_.release(endpoint, std::move(connection));
-    co_return ForwardOutcome{};
+    co_return AttemptResult{true, std::nullopt, std::nullopt, static_cast<int>(status)};
+}
+
+http::Task<void> Forwarder::watch_client(Exchange& exchange) {
+    net::steady_timer timer(co_await net::this_coro::executor, client_watch_delay);
+    auto [delay_ec] = co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+    if (delay_ec) co_return;  // the forward finished first
+    const bool gone = co_await exchange.client.wait_for_hang_up();
+    auto state = co_await net::this_coro::cancellation_state;
+    if (state.cancelled() != net::cancellation_type::none) co_return;
+    if (gone) {
+        // Closing the upstream connection is what tells the model server to stop generating.
+        exchange.client_gone = true;
+        if (exchange.active != nullptr) {
+            boost::system::error_code ignored;
+            exchange.active->stream.socket().shutdown(http::tcp::socket::shutdown_both, ignored);
+            exchange.active->stream.socket().close(ignored);
+        }
+        co_return;
+    }
+    // The client sent more (a pipelined request): nothing more to learn; wait to be cancelled.
+    timer.expires_at(clock::time_point::max());
+    co_await timer.async_wait(net::as_tuple(net::use_awaitable));
 }
 
 }  // namespace llmgw::upstream

@@ -250,5 +250,7 @@ TEST(Proxy, AStreamCutByTheUpstreamIsCutForTheClient) {
                                       5s);
     EXPECT_EQ(response.status, 200);
     EXPECT_FALSE(response.complete);  // no terminating chunk: the client knows it is cut
-    EXPECT_EQ(sse_data_lines(response.body()).size(), 2u);
+    const auto events = sse_data_lines(response.body());
+    ASSERT_EQ(events.size(), 3u);  // two words, then the gateway's error event
+    EXPECT_EQ(nlohmann::json::parse(events[2])["error"]["code"], "upstream_reset");
 }

@@ -2,6 +2,7 @@
 // x-fake-* controls and writes a JSON answer or a paced SSE stream.
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -81,8 +82,27 @@ std::optional<int> header_number(const Request& request, std::string_view name) 
     return value;
 }
 
-FakeControls read_controls(const Request& request, const ServerOptions& options) {
+// Waits for `timer`, or less if the client hangs up meanwhile (like vLLM, which aborts a
+// generation nobody is waiting for). True when the client left.
+asio::awaitable<bool> wait_unless_hung_up(WorkerSocket& socket, asio::steady_timer& timer, ServerState& state) {
+    using namespace asio::experimental::awaitable_operators;
+    char byte;
+    auto result = co_await (timer.async_wait(use_tuple) ||
+                            socket.async_receive(asio::buffer(&byte, 1), WorkerSocket::message_peek, use_tuple));
+    if (result.index() == 0) co_return false;
+    const auto [error, n] = std::get<1>(result);
+    if (!error && n > 0) {
+        // The client sent more (pipelining): just finish the wait.
+        co_await timer.async_wait(use_tuple);
+        co_return false;
+    }
+    ++state.hang_ups_seen;
+    co_return true;
+}
+
+FakeControls read_controls(const Request& request, const ServerOptions& options, unsigned forced_status) {
     FakeControls controls;
+    if (forced_status != 0) controls.status = forced_status;
     if (const auto status = header_number(request, "x-fake-status");
         status && *status >= 200 && *status <= 599) {
         controls.status = static_cast<unsigned>(*status);
@@ -177,6 +197,8 @@ std::string stats_body(ServerState& state) {
     return dump_json({{"requests_total", state.requests_total.load()},
                       {"in_flight", state.in_flight.load()},
                       {"healthy", state.healthy.load()},
+                      {"forced_status", state.forced_status.load()},
+                      {"hang_ups_seen", state.hang_ups_seen.load()},
                       {"by_path", std::move(by_path)},
                       {"last_request", std::move(last_request)}});
 }
@@ -201,6 +223,18 @@ FullAnswer control_answer(const Request& request, std::string_view path, ServerS
         state.healthy = path == "/fake/health/ok";
         return json_answer(http::status::ok,
                            state.healthy ? R"({"healthy":true})" : R"({"healthy":false})");
+    }
+    if (path.starts_with("/fake/status/")) {
+        // Makes this server fail every model request (0 turns it off): one bad endpoint in a pool.
+        if (!post) return method_not_allowed("POST");
+        const auto code = path.substr(std::string_view("/fake/status/").size());
+        unsigned value = 0;
+        const auto [end, error] = std::from_chars(code.data(), code.data() + code.size(), value);
+        if (error != std::errc{} || end != code.data() + code.size() || (value != 0 && (value < 200 || value > 599)))
+            return error_answer(http::status::bad_request, "expected /fake/status/NNN (200-599, or 0 for off)",
+                                "invalid_request_error");
+        state.forced_status = value;
+        return json_answer(http::status::ok, "{\"forced_status\":" + std::to_string(value) + "}");
     }
     if (path == "/fake/reset") {
         if (!post) return method_not_allowed("POST");
@@ -323,7 +357,8 @@ asio::awaitable<bool> write_stream(WorkerSocket& socket, bool keep_alive,
         if (controls.drop_after && index == *controls.drop_after) co_return false;
         if (index > 0 && index < words) {
             pace.expires_at(start + index * controls.chunk_interval);
-            co_await pace.async_wait(use_tuple);
+            const bool hung_up = co_await wait_unless_hung_up(socket, pace, state);
+            if (hung_up) co_return false;
         }
         std::string data;
         if (index < words) {
@@ -374,12 +409,13 @@ asio::awaitable<bool> answer_request(WorkerSocket& socket,
     const bool completion = path == "/v1/chat/completions" || path == "/v1/completions";
     const GaugeIncrement running{completion ? &state.completions_running : nullptr};
 
-    const FakeControls controls = read_controls(request, state.options);
+    const FakeControls controls = read_controls(request, state.options, state.forced_status.load());
     CompletionShape shape;
     Answer answer = model_answer(request, path, controls, state, shape);
     if (controls.delay.count() > 0) {
         asio::steady_timer delay{socket.get_executor(), controls.delay};
-        co_await delay.async_wait(use_tuple);
+        const bool hung_up = co_await wait_unless_hung_up(socket, delay, state);
+        if (hung_up) co_return false;
     }
     if (auto* full = std::get_if<FullAnswer>(&answer)) {
         if (controls.drop_after == 0) co_return false;  // close without any response

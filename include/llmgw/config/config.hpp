@@ -43,7 +43,7 @@ struct Endpoint {
     unsigned weight = 1;
 };
 
-enum class BalancerKind { round_robin, weighted };
+enum class BalancerKind { round_robin, weighted, least_request };
 
 struct BackendTimeouts {
     Duration connect = std::chrono::seconds(2);
@@ -52,11 +52,45 @@ struct BackendTimeouts {
     Duration total = std::chrono::minutes(10);
 };
 
+struct HealthCheck {
+    std::string path = "/health";  // vLLM; Triton: /v2/health/ready
+    Duration interval = std::chrono::seconds(5);
+    Duration timeout = std::chrono::seconds(1);
+    unsigned unhealthy_after = 2;  // consecutive failed checks
+    unsigned healthy_after = 1;    // consecutive passed checks
+};
+
+struct CircuitBreakerConfig {
+    unsigned failure_threshold = 5;  // consecutive failures that open the circuit
+    Duration open_for = std::chrono::seconds(30);  // doubles on each reopening, up to 8x
+    unsigned half_open_requests = 1;
+    unsigned max_concurrent = 0;  // in-flight requests per backend; 0 = unlimited
+};
+
+enum class RetryOn : unsigned {
+    connect_failure = 1,
+    reset = 2,
+    status_502 = 4,
+    status_503 = 8,
+    timeout = 16,  // before the first byte of the answer
+};
+
+struct RetryPolicy {
+    // Extra tries, each on a different endpoint. By default one more try when a connection
+    // could not be made: the request never reached the model, so it is always safe.
+    unsigned attempts = 1;
+    unsigned on = static_cast<unsigned>(RetryOn::connect_failure);
+    bool allows(RetryOn kind) const { return (on & static_cast<unsigned>(kind)) != 0; }
+};
+
 struct Backend {
     std::string name;
     std::vector<Endpoint> endpoints;
     BalancerKind balancer = BalancerKind::round_robin;
     BackendTimeouts timeouts;
+    std::optional<HealthCheck> health_check;
+    CircuitBreakerConfig circuit_breaker;
+    RetryPolicy retries;
 };
 
 struct RouteMatch {

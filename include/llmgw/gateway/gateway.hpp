@@ -13,20 +13,22 @@
 #include "llmgw/observability/access_log.hpp"
 #include "llmgw/observability/metrics.hpp"
 #include "llmgw/routing/route_table.hpp"
-#include "llmgw/upstream/balancer.hpp"
+#include "llmgw/http/beast.hpp"
+#include "llmgw/upstream/backend_state.hpp"
+#include "llmgw/upstream/health_checker.hpp"
 
 namespace llmgw::gateway {
 
 class Gateway {
 public:
     explicit Gateway(std::shared_ptr<const config::Config> config);
-    // Fetches remote JWKS before the listeners open.
-    void start_background_work();
+    // Fetches remote JWKS before the listeners open; starts health checks on `executor`.
+    void start_background_work(http::net::any_io_executor executor);
 
     const config::Config& config() const { return *config_; }
     const auth::Authenticator& authenticator() const { return authenticator_; }
     const routing::RouteTable& routes() const { return routes_; }
-    upstream::Balancer& balancer(std::size_t backend) { return *balancers_[backend]; }
+    upstream::BackendState& backend(std::size_t index) { return *backends_[index]; }
     observability::Metrics& metrics() { return metrics_; }
     observability::AccessLog& access_log() { return access_log_; }
 
@@ -38,7 +40,8 @@ private:
     auth::Authenticator authenticator_;
     auth::JwksRefresher jwks_refresher_;
     routing::RouteTable routes_;
-    std::vector<std::unique_ptr<upstream::Balancer>> balancers_;
+    std::vector<std::unique_ptr<upstream::BackendState>> backends_;
+    upstream::HealthChecker health_checker_;
     observability::Metrics metrics_;
     observability::AccessLog access_log_;
 };

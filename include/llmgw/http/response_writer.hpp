@@ -34,6 +34,9 @@ public:
     Task<bool> finish();
     // Cuts the answer short: the client sees a broken stream, never a hang or a silent truncation.
     void abort();
+    // Completes when the client hangs up (true) or sends more bytes (false, left unread);
+    // cancellable. Used to stop upstream work nobody is waiting for.
+    Task<bool> wait_for_hang_up();
 
     bool head_sent() const { return head_started_; }
     bool keep_alive() const { return keep_alive_ && !aborted_; }

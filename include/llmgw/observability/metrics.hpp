@@ -2,6 +2,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <vector>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,6 +30,13 @@ public:
     // Counts a request refused while it was being read (it never started).
     void request_refused(const AccessRecord& record);
     void upstream_error(std::string_view backend, std::string_view kind);
+    // `outcome`: attempt (a retry was made) or budget_exhausted (one was refused).
+    void retry(std::string_view backend, std::string_view outcome);
+    // Per-endpoint state, sampled when /metrics is scraped.
+    void endpoint_state(std::string_view backend, std::string_view endpoint, bool healthy, int circuit_state,
+                        int in_flight);
+    // Runs `hook` right before every scrape (to sample state kept elsewhere).
+    void on_scrape(std::function<void()> hook);
     // `reason` comes from a fixed set (missing, unknown_key, expired, ...), never from the request.
     void auth_failure(std::string_view reason);
 
@@ -39,6 +48,7 @@ private:
     struct Families;
     std::shared_ptr<prometheus::Registry> registry_;
     std::unique_ptr<Families> families_;
+    std::vector<std::function<void()>> scrape_hooks_;
 };
 
 }  // namespace llmgw::observability

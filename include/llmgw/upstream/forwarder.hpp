@@ -1,5 +1,7 @@
 // Step 6 of the pipeline: sends the request to one of the backend's endpoints and relays
-// the answer to the client as it arrives, without buffering it.
+// the answer to the client as it arrives, without buffering it. Unhealthy and open
+// endpoints are skipped, failures before the answer starts are retried elsewhere, and a
+// client that leaves cancels the upstream request.
 #pragma once
 
 #include <optional>
@@ -11,7 +13,7 @@
 #include "llmgw/http/response_writer.hpp"
 #include "llmgw/observability/access_record.hpp"
 #include "llmgw/observability/metrics.hpp"
-#include "llmgw/upstream/balancer.hpp"
+#include "llmgw/upstream/backend_state.hpp"
 #include "llmgw/upstream/connection_pool.hpp"
 
 namespace llmgw::upstream {
@@ -24,14 +26,24 @@ struct ForwardOutcome {
 
 class Forwarder {
 public:
+    // How long a forward runs before the client's connection is watched for a hang-up:
+    // quick answers never pay for the watch.
+    static constexpr auto client_watch_delay = std::chrono::milliseconds(200);
+
     Forwarder(ConnectionPool& pool, observability::Metrics& metrics);
 
     // `request` is the upstream request, already rewritten; it is sent as it is.
     // Fills record.endpoint, upstream_first_byte, stream and error.
-    http::Task<ForwardOutcome> forward(http::Request& request, const config::Backend& backend, Balancer& balancer,
-                                       http::ResponseWriter& client, observability::AccessRecord& record);
+    http::Task<ForwardOutcome> forward(http::Request& request, BackendState& backend, http::ResponseWriter& client,
+                                       observability::AccessRecord& record);
 
 private:
+    struct Exchange;
+    struct AttemptResult;
+    http::Task<ForwardOutcome> try_endpoints(Exchange& exchange);
+    http::Task<AttemptResult> attempt(Exchange& exchange, EndpointState& endpoint, bool may_retry_answer);
+    http::Task<void> watch_client(Exchange& exchange);
+
     ConnectionPool& pool_;
     observability::Metrics& metrics_;
 };

@@ -248,6 +248,31 @@ routes: [ { name: r, backend: b } ]
     EXPECT_THAT(error, testing::Not(HasSubstr("s3cr3t-balancer")));
 }
 
+TEST(ConfigLoader, ReadsResilienceSettings) {
+    const auto config = load_string(R"(backends:
+  b:
+    endpoints: [ { url: "http://x:1" } ]
+    balancer: least_request
+    health_check: { path: /v2/health/ready, interval: 2s, timeout: 500ms, unhealthy_after: 3, healthy_after: 2 }
+    circuit_breaker: { failure_threshold: 4, open_for: 15s, half_open_requests: 2, max_concurrent: 64 }
+    retries: { attempts: 2, on: [connect_failure, reset, 502, 503, timeout] }
+routes: [ { name: r, backend: b } ]
+)");
+    const auto& b = config.backends[0];
+    EXPECT_EQ(b.balancer, llmgw::config::BalancerKind::least_request);
+    ASSERT_TRUE(b.health_check);
+    EXPECT_EQ(b.health_check->path, "/v2/health/ready");
+    EXPECT_EQ(b.health_check->unhealthy_after, 3u);
+    EXPECT_EQ(b.circuit_breaker.max_concurrent, 64u);
+    EXPECT_EQ(b.circuit_breaker.open_for, 15s);
+    EXPECT_EQ(b.retries.attempts, 2u);
+    EXPECT_TRUE(b.retries.allows(llmgw::config::RetryOn::timeout));
+    EXPECT_THAT(load_error(R"(backends: { b: { endpoints: [ { url: "http://x:1" } ], retries: { on: [500] } } }
+routes: [ { name: r, backend: b } ]
+)"),
+                HasSubstr("expected connect_failure, reset, 502, 503 or timeout"));
+}
+
 TEST(ConfigLoader, InvalidYamlAndEmptyFilesAreErrors) {
     EXPECT_THAT(load_error("server: [unclosed\n"), HasSubstr("test.yaml:2: invalid YAML"));
     EXPECT_THAT(load_error(""), HasSubstr("the configuration is empty"));

@@ -1,0 +1,86 @@
+// Endpoint choice over shared health and circuit state; the retry budget.
+#include "llmgw/upstream/backend_state.hpp"
+
+#include <algorithm>
+#include <random>
+
+namespace llmgw::upstream {
+
+BackendState::BackendState(const config::Backend& backend) : config_(backend), balancer_(backend.endpoints) {
+    for (const auto& endpoint : backend.endpoints)
+        endpoints_.push_back(std::make_unique<EndpointState>(endpoint, backend.circuit_breaker));
+}
+
+bool BackendState::eligible(std::size_t index, const std::vector<bool>& tried, clock::time_point now) const {
+    const auto& state = *endpoints_[index];
+    return !tried[index] && state.healthy.load(std::memory_order_relaxed) && state.breaker.may_admit(now);
+}
+
+std::optional<BackendState::Choice> BackendState::admit(std::size_t index, clock::time_point now) {
+    const auto ticket = endpoints_[index]->breaker.admit(now);
+    if (!ticket.allowed) return std::nullopt;
+    return Choice{index, ticket};
+}
+
+std::optional<BackendState::Choice> BackendState::pick(const std::vector<bool>& tried, clock::time_point now) {
+    if (config_.balancer == config::BalancerKind::least_request) return pick_least_request(tried, now);
+    // Round-robin (weighted): walk the schedule from the shared position and take the
+    // first endpoint that can serve; a full lap means none can.
+    const auto& schedule = balancer_.schedule();
+    for (std::size_t step = 0; step < schedule.size(); ++step) {
+        const auto index = balancer_.pick();
+        if (!eligible(index, tried, now)) continue;
+        if (auto choice = admit(index, now)) return choice;
+    }
+    return std::nullopt;
+}
+
+std::optional<BackendState::Choice> BackendState::pick_least_request(const std::vector<bool>& tried,
+                                                                     clock::time_point now) {
+    // Power of two choices: two random candidates, the one with fewer requests in flight.
+    // It avoids both the herd that "always the least loaded" causes across workers and a
+    // scan of every endpoint per request.
+    std::vector<std::size_t> candidates;
+    candidates.reserve(endpoints_.size());
+    for (std::size_t i = 0; i < endpoints_.size(); ++i)
+        if (eligible(i, tried, now)) candidates.push_back(i);
+    thread_local std::minstd_rand random{std::random_device{}()};
+    while (!candidates.empty()) {
+        std::size_t pick_at = random() % candidates.size();
+        if (candidates.size() > 1) {
+            std::size_t other = random() % (candidates.size() - 1);
+            if (other >= pick_at) ++other;
+            if (endpoints_[candidates[other]]->in_flight.load(std::memory_order_relaxed) <
+                endpoints_[candidates[pick_at]]->in_flight.load(std::memory_order_relaxed))
+                pick_at = other;
+        }
+        if (auto choice = admit(candidates[pick_at], now)) return choice;
+        candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(pick_at));
+    }
+    return std::nullopt;
+}
+
+int BackendState::seconds_until_available(clock::time_point now) const {
+    auto soonest = clock::time_point::max();
+    for (const auto& state : endpoints_) {
+        if (!state->healthy.load()) continue;
+        soonest = std::min(soonest, std::max(now, state->breaker.open_until()));
+    }
+    if (soonest == clock::time_point::max()) return 1;  // waiting on health checks
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(soonest - now).count() + 1;
+    return static_cast<int>(std::clamp<long>(seconds, 1, 3600));
+}
+
+bool BackendState::try_start_retry() {
+    const auto allowed = std::max(retry_budget_floor,
+                                  static_cast<int>(in_flight.load(std::memory_order_relaxed) * retry_budget_ratio));
+    if (retries_in_flight_.fetch_add(1, std::memory_order_relaxed) >= allowed) {
+        retries_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+        return false;
+    }
+    return true;
+}
+
+void BackendState::end_retry() { retries_in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+
+}  // namespace llmgw::upstream
