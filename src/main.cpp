@@ -94,6 +94,11 @@ int main(int argc, char** argv) {
         return 2;
     }
 
+    // Operational messages go to stderr; stdout carries the access log.
+    auto logger = spdlog::stderr_color_mt("llmgw");
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+    spdlog::set_default_logger(logger);
+
     std::shared_ptr<const llmgw::config::Config> config;
     try {
         config = std::make_shared<const llmgw::config::Config>(llmgw::config::load_file(config_path));
@@ -107,17 +112,17 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    // Operational messages go to stderr; stdout carries the access log.
-    auto logger = spdlog::stderr_color_mt("llmgw");
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
     logger->set_level(to_spdlog(config->logging.level));
-    spdlog::set_default_logger(logger);
 
     try {
         llmgw::gateway::Server server(config);
         server.start();
-        if (config->consumers.empty() && config->jwt.empty())
+        if (config->consumers.empty() && config->jwt.empty()) {
             spdlog::warn("authentication is off (no consumers, no jwt): every request is the anonymous consumer");
+            for (const auto& route : config->routes)
+                if (route.tiers)
+                    spdlog::warn("route {} lists tiers but authentication is off: it refuses every request", route.name);
+        }
         if (config->admin.token.empty())
             spdlog::warn("admin.token is not set: /admin/* endpoints are open to anyone who reaches the admin listener");
         server.run();

@@ -2,6 +2,7 @@
 #include "llmgw/auth/authenticator.hpp"
 
 #include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -55,6 +56,11 @@ std::shared_ptr<const KeySet> initial_keys(const config::JwtIssuer& issuer) {
     if (!keys)
         throw config::ConfigError("jwt issuer " + issuer.issuer + ": jwks_file " +
                                   issuer.jwks_file + ": " + error);
+    for (const auto& warning : keys->warnings())
+        spdlog::warn("jwt issuer {}: jwks_file {}: {}", issuer.issuer, issuer.jwks_file, warning);
+    if (keys->keys().empty())
+        throw config::ConfigError("jwt issuer " + issuer.issuer + ": jwks_file " + issuer.jwks_file +
+                                  " has no usable key");
     return std::make_shared<const KeySet>(std::move(*keys));
 }
 
@@ -86,9 +92,12 @@ AuthResult Authenticator::authenticate(std::optional<std::string_view> authoriza
         auto credential = authorization->substr(scheme.size());
         while (!credential.empty() && credential.front() == ' ') credential.remove_prefix(1);
         if (!verifiers_.empty() && looks_like_jwt(credential)) return by_jwt(credential, now);
+        if (consumer_by_digest_.empty())
+            return {std::nullopt, unauthorized("invalid_token", "the bearer credential is not a JWT"),
+                    "malformed"};
         return by_api_key(credential);
     }
-    if (api_key) return by_api_key(*api_key);
+    if (api_key && !consumer_by_digest_.empty()) return by_api_key(*api_key);
     return {
         std::nullopt,
         unauthorized(
@@ -105,7 +114,7 @@ AuthResult Authenticator::by_api_key(std::string_view key) const {
     if (it == consumer_by_digest_.end() ||
         CRYPTO_memcmp(it->first.data(), digest.data(), SHA256_DIGEST_LENGTH) != 0)
         return {std::nullopt, unauthorized("invalid_api_key", "the API key is not valid"),
-                "unknown_key"};
+                "unknown_api_key"};
     const auto& consumer = config_.consumers[it->second];
     return {Identity{consumer.name, consumer.tier, &consumer}, std::nullopt, {}};
 }
@@ -124,9 +133,12 @@ AuthResult Authenticator::by_jwt(std::string_view token,
     auto result = verifier->verify(token, now);
     if (!result.token && result.failure == JwtFailure::unknown_key && on_unknown_kid_)
         on_unknown_kid_(*verifier);
-    if (!result.token)
-        return {std::nullopt, unauthorized("invalid_token", result.message),
-                to_string(result.failure)};
+    if (!result.token) {
+        // Unknown API keys and unknown signing keys are different problems (guessing vs. rotation).
+        const auto reason =
+            result.failure == JwtFailure::unknown_key ? "unknown_kid" : to_string(result.failure);
+        return {std::nullopt, unauthorized("invalid_token", result.message), reason};
+    }
     const auto& config = verifier->issuer();
     auto tier = result.token->tier.value_or(config.default_tier);
     const bool known = std::any_of(config_.tiers.begin(), config_.tiers.end(),

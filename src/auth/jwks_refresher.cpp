@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -30,6 +31,7 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = net::ip::tcp;
 using clock = std::chrono::steady_clock;
+using namespace net::experimental::awaitable_operators;
 
 namespace {
 
@@ -75,7 +77,9 @@ template <typename Stream>
 net::awaitable<std::optional<std::string>> exchange(Stream& stream, const Url& url,
                                                     std::string& error) {
     bhttp::request<bhttp::empty_body> request(bhttp::verb::get, url.target, 11);
-    request.set(bhttp::field::host, url.host);
+    const auto host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+    const bool default_port = url.port == (url.tls ? "443" : "80");
+    request.set(bhttp::field::host, default_port ? host : host + ":" + url.port);
     request.set(bhttp::field::accept, "application/json");
     request.set(bhttp::field::user_agent, "llmgw-jwks");
     auto [write_ec, written] =
@@ -105,8 +109,14 @@ net::awaitable<std::optional<std::string>> http_get(net::ssl::context& tls, cons
                                                     std::string& error) {
     auto executor = co_await net::this_coro::executor;
     tcp::resolver resolver(executor);
-    auto [resolve_ec, endpoints] =
-        co_await resolver.async_resolve(url.host, url.port, net::as_tuple(net::use_awaitable));
+    net::steady_timer limit(executor, JwksRefresher::fetch_timeout);
+    auto lookup = co_await (resolver.async_resolve(url.host, url.port, net::as_tuple(net::use_awaitable)) ||
+                            limit.async_wait(net::as_tuple(net::use_awaitable)));
+    if (lookup.index() == 1) {
+        error = "cannot resolve " + url.host + ": timed out";
+        co_return std::nullopt;
+    }
+    auto [resolve_ec, endpoints] = std::get<0>(std::move(lookup));
     if (resolve_ec) {
         error = "cannot resolve " + url.host + ": " + resolve_ec.message();
         co_return std::nullopt;

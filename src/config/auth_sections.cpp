@@ -137,8 +137,13 @@ std::vector<JwtIssuer> parse_jwt(const YamlNode& node, const std::vector<Tier>& 
         if (item.has("jwks_file")) issuer.jwks_file = item["jwks_file"].as_string();
         if (item.has("jwks_url")) {
             issuer.jwks_url = item["jwks_url"].as_string();
-            if (issuer.jwks_url.rfind("https://", 0) != 0 && issuer.jwks_url.rfind("http://", 0) != 0)
-                item["jwks_url"].fail("expected an https:// URL");
+            const bool https = issuer.jwks_url.rfind("https://", 0) == 0;
+            const bool loopback_http = issuer.jwks_url.rfind("http://127.", 0) == 0 ||
+                                       issuer.jwks_url.rfind("http://localhost", 0) == 0 ||
+                                       issuer.jwks_url.rfind("http://[::1]", 0) == 0;
+            // Keys fetched without TLS could be swapped by anyone on the path.
+            if (!https && !loopback_http)
+                item["jwks_url"].fail("expected an https:// URL (plain http only on loopback addresses)");
         }
         if (item.has("secret")) {
             issuer.secret = item["secret"].as_string();
@@ -163,7 +168,10 @@ std::vector<JwtIssuer> parse_jwt(const YamlNode& node, const std::vector<Tier>& 
             require_tier(item["default_tier"], issuer.default_tier, tiers);
         }
         if (item.has("leeway")) issuer.leeway = item["leeway"].as_duration();
-        if (item.has("jwks_refresh")) issuer.jwks_refresh = item["jwks_refresh"].as_duration();
+        if (item.has("jwks_refresh")) {
+            issuer.jwks_refresh = item["jwks_refresh"].as_duration();
+            if (issuer.jwks_refresh < std::chrono::seconds(1)) item["jwks_refresh"].fail("must be at least 1s");
+        }
         issuers.push_back(std::move(issuer));
     });
     return issuers;

@@ -273,6 +273,7 @@ Route parse_route(const YamlNode& node, const std::vector<Backend>& backends) {
     if (node.has("tiers")) {
         route.tiers.emplace();
         node["tiers"].for_each_item([&](const YamlNode& item) { route.tiers->push_back(item.as_string()); });
+        if (route.tiers->empty()) node["tiers"].fail("an empty list admits no one (leave tiers out to admit all)");
     }
     return route;
 }

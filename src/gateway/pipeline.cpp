@@ -149,6 +149,7 @@ void Pipeline::record_refusal(const http::RefusedRequest& refused) {
     record.path = std::string(refused.target.substr(0, refused.target.find('?')));
     record.status = refused.error.status;
     record.error = refused.error.code;
+    record.bytes_out = refused.bytes_out;
     record.duration = std::chrono::steady_clock::now() - refused.started;
     gateway_.metrics().request_refused(record);
     gateway_.access_log().write(record);

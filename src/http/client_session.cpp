@@ -30,7 +30,9 @@ SessionLimits SessionLimits::from(const config::ServerConfig& server) {
 namespace {
 
 bool is_disconnect(const boost::system::error_code& ec) {
-    return ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
+    // partial_message: the client closed in the middle of its own request.
+    return ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message || ec == net::error::eof ||
+           ec == net::error::connection_reset ||
            ec == net::error::broken_pipe || ec == net::error::operation_aborted || ec == net::error::bad_descriptor;
 }
 
@@ -39,13 +41,16 @@ Task<void> refuse(tcp::socket& socket, ConnectionDeadline& deadline, const Sessi
                   const ConnectionHandlers& handlers, const std::string& client_ip,
                   const bhttp::request_parser<bhttp::string_body>& parser,
                   std::chrono::steady_clock::time_point started, GatewayError error) {
-    const auto request_id = observability::generate_request_id();
+    // The client's own id when the head got that far and it is sane.
+    const auto client_id = parser.get()["x-request-id"];
+    const auto request_id = observability::is_sane_request_id(client_id) ? std::string(client_id)
+                                                                         : observability::generate_request_id();
     ResponseWriter writer(socket, deadline, limits.idle_timeout, 11, false, false);
     co_await writer.send_error(error, request_id);
     if (handlers.refused) {
         // The request line is known once parsed, even when a later header failed; else empty.
         handlers.refused(RefusedRequest{error, request_id, client_ip, std::string_view(parser.get().method_string()),
-                                        std::string_view(parser.get().target()), started});
+                                        std::string_view(parser.get().target()), started, writer.body_bytes()});
     }
 }
 

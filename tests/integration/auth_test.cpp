@@ -124,7 +124,7 @@ TEST_F(AuthTest, ConsumerAndTierReachTheAccessLogAndMetricsButSecretsDoNot) {
     EXPECT_EQ(lines[1]["error"], "invalid_api_key");
 
     const auto metrics = http_request(gateway->admin_port(), {"GET", "/metrics"}).body;
-    EXPECT_THAT(metrics, HasSubstr(R"(llmgw_auth_failures_total{reason="unknown_key"} 1)"));
+    EXPECT_THAT(metrics, HasSubstr(R"(llmgw_auth_failures_total{reason="unknown_api_key"} 1)"));
     EXPECT_THAT(metrics, HasSubstr(R"(llmgw_auth_failures_total{reason="missing"} 1)"));
     EXPECT_THAT(metrics, HasSubstr(R"(llmgw_requests_total{backend="vllm",code="200",route="chat",tier="pro"} 1)"));
 

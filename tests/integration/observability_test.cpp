@@ -24,6 +24,8 @@ TEST(Observability, MetricsPassPromtoolAndCountRequestsByRouteBackendAndCode) {
     auto gateway = RunningGateway::start(backend_and_route(model));
     for (int i = 0; i < 3; ++i) ASSERT_EQ(gateway.post("/v1/chat/completions", chat_body()).status, 200);
     ASSERT_EQ(http_request(gateway.port(), {"GET", "/nowhere"}).status, 404);
+    // A request is counted right after its answer is written: the log line comes last.
+    ASSERT_TRUE(gateway.wait_for_access_lines(4, 5s));
 
     const auto metrics = http_request(gateway.admin_port(), {"GET", "/metrics"});
     ASSERT_EQ(metrics.status, 200);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -34,6 +35,7 @@ struct RefusedRequest {
     std::string_view method;  // empty when the head could not be read
     std::string_view target;
     std::chrono::steady_clock::time_point started;
+    std::uint64_t bytes_out = 0;  // the error body sent
 };
 
 struct ConnectionHandlers {
