@@ -1,0 +1,71 @@
+// An asynchronous Redis client for one worker's event loop: pipelined, time-bounded calls.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "llmgw/redis/reply.hpp"
+#include "llmgw/redis/script.hpp"
+
+namespace llmgw::redis {
+
+namespace detail {
+class Connection;
+}
+
+// Same type as http::Task, without pulling Beast in.
+template <typename T>
+using Task = boost::asio::awaitable<T>;
+
+// One connection, owned by one worker: every member must be used from the executor's thread
+// (no locks by design). Calls never block and never wait for a connection: while there is
+// none they fail at once with not_connected, and a background loop reconnects.
+// Destroy the Client before its io_context.
+class Client {
+  public:
+    struct Options {
+        std::string host;
+        uint16_t port = 6379;
+        std::string username, password;         // AUTH on every connect when the password is set
+        int db = 0;                             // SELECT on every connect when not 0
+        std::chrono::milliseconds timeout{50};  // bound of every call, retries included
+        // Bound of resolve + connect + AUTH/SELECT. Also: a connection that answers nothing
+        // for this long while calls wait is treated as dead and replaced.
+        std::chrono::milliseconds connect_timeout{1000};
+        std::chrono::milliseconds reconnect_min{100}, reconnect_max{5000};  // backoff bounds
+    };
+
+    Client(boost::asio::any_io_executor executor, Options options);
+    ~Client();
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    // Connects in the background; connected() turns true once AUTH and SELECT succeeded.
+    void start();
+    // Closes the connection and stops reconnecting. Calls in flight complete with
+    // `disconnected`; later calls fail with not_connected. start() may be called again.
+    void stop();
+    bool connected() const;
+
+    // Sends one command, e.g. {"INCR", "k"}; pipelines with other calls in flight.
+    Task<Result> command(std::vector<std::string> args);
+    // EVALSHA; on NOSCRIPT, SCRIPT LOAD + EVALSHA once more, within the same time bound.
+    // `script` must outlive the call.
+    Task<Result> eval(const Script& script, std::vector<std::string> keys,
+                      std::vector<std::string> args);
+
+    // Called once per command()/eval() with its duration; ok is false for every Error.
+    std::function<void(std::chrono::steady_clock::duration latency, bool ok)> on_call;
+
+  private:
+    // Shared with the calls in flight, which may finish after the Client is gone.
+    std::shared_ptr<detail::Connection> connection_;
+};
+
+}  // namespace llmgw::redis
