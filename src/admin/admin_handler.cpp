@@ -7,6 +7,11 @@
 #include <boost/beast/http/field.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <optional>
+
+#include "llmgw/limits/usage_ledger.hpp"
+
 #include "llmgw/http/hop_by_hop.hpp"
 
 namespace llmgw::admin {
@@ -51,6 +56,59 @@ std::string backends_json(gateway::Gateway& gateway) {
     return nlohmann::json{{"backends", std::move(backends)}}.dump();
 }
 
+// The value of `name` in a query string ("" when absent); values here are plain tokens.
+std::string query_parameter(std::string_view target, std::string_view name) {
+    const auto question = target.find('?');
+    if (question == std::string_view::npos) return {};
+    auto query = target.substr(question + 1);
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto pair = query.substr(0, amp);
+        const auto eq = pair.find('=');
+        if (pair.substr(0, eq) == name && eq != std::string_view::npos) return std::string(pair.substr(eq + 1));
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
+    return {};
+}
+
+// YYYY-MM-DD naming a real calendar day.
+bool is_date(const std::string& text) {
+    if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
+    for (std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u})
+        if (text[i] < '0' || text[i] > '9') return false;
+    const std::chrono::year_month_day date{std::chrono::year(std::stoi(text.substr(0, 4))),
+                                           std::chrono::month(static_cast<unsigned>(std::stoi(text.substr(5, 2)))),
+                                           std::chrono::day(static_cast<unsigned>(std::stoi(text.substr(8, 2))))};
+    return date.ok();
+}
+
+std::optional<std::string> usage_json(gateway::Gateway& gateway, std::string_view target) {
+    const auto consumer = query_parameter(target, "consumer");
+    const auto today = limits::UsageLedger::day_of(std::chrono::system_clock::now());
+    auto from = query_parameter(target, "from");
+    auto to = query_parameter(target, "to");
+    if (from.empty()) from = today;
+    if (to.empty()) to = today;
+    if (consumer.empty() || !is_date(from) || !is_date(to)) return std::nullopt;
+    nlohmann::json days = nlohmann::json::array();
+    nlohmann::json total = {{"requests", 0}, {"prompt_tokens", 0}, {"completion_tokens", 0}, {"cached", 0}};
+    for (const auto& day : gateway.usage().query(consumer, from, to)) {
+        days.push_back({{"day", day.day},
+                        {"requests", day.requests},
+                        {"prompt_tokens", day.prompt_tokens},
+                        {"completion_tokens", day.completion_tokens},
+                        {"estimated_requests", day.estimated_requests},
+                        {"cached", day.cached}});
+        total["requests"] = total["requests"].get<std::uint64_t>() + day.requests;
+        total["prompt_tokens"] = total["prompt_tokens"].get<std::uint64_t>() + day.prompt_tokens;
+        total["completion_tokens"] = total["completion_tokens"].get<std::uint64_t>() + day.completion_tokens;
+        total["cached"] = total["cached"].get<std::uint64_t>() + day.cached;
+    }
+    return nlohmann::json{{"consumer", consumer}, {"from", from}, {"to", to}, {"days", days}, {"total", total}}
+        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace
 
 http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
@@ -76,6 +134,16 @@ http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
             http::GatewayError error{401, "invalid_request_error", "invalid_admin_token",
                                      "the admin endpoints need the admin token as a Bearer credential"};
             co_await writer.send_error(error, "");
+        } else if (path == "/admin/usage" && read_only) {
+            const auto body = usage_json(gateway, target);
+            if (body) {
+                head.set(bhttp::field::content_type, "application/json");
+                co_await writer.send_complete(head, *body);
+            } else {
+                http::GatewayError error{400, "invalid_request_error", "invalid_usage_query",
+                                         "use /admin/usage?consumer=NAME&from=YYYY-MM-DD&to=YYYY-MM-DD"};
+                co_await writer.send_error(error, "");
+            }
         } else if (path == "/admin/backends" && read_only) {
             head.set(bhttp::field::content_type, "application/json");
             co_await writer.send_complete(head, backends_json(gateway));

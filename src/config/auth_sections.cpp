@@ -5,6 +5,8 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <cstdlib>
 #include <set>
 
@@ -57,15 +59,82 @@ void require_tier(const YamlNode& node, const std::string& name, const std::vect
         node.fail("unknown tier \"" + name + "\" (define it under tiers)");
 }
 
+namespace {
+
+// One key of a tier's `rate` or `quota` mapping and the limit it stands for.
+struct LimitKey {
+    std::string_view name;
+    Limit::Unit unit;
+    Duration period;       // rates
+    Limit::Window window;  // quotas
+};
+
+// A tier's limits are kept in this order whatever the file's order: rates before quotas,
+// requests before tokens, shorter periods first (the order of refused_by and the states).
+constexpr std::array<LimitKey, 4> rate_keys = {{
+    {"requests_per_second", Limit::Unit::requests, std::chrono::seconds(1), Limit::Window::day},
+    {"requests_per_minute", Limit::Unit::requests, std::chrono::minutes(1), Limit::Window::day},
+    {"tokens_per_second", Limit::Unit::tokens, std::chrono::seconds(1), Limit::Window::day},
+    {"tokens_per_minute", Limit::Unit::tokens, std::chrono::minutes(1), Limit::Window::day},
+}};
+constexpr std::array<LimitKey, 4> quota_keys = {{
+    {"requests_per_day", Limit::Unit::requests, Duration{}, Limit::Window::day},
+    {"requests_per_month", Limit::Unit::requests, Duration{}, Limit::Window::month},
+    {"tokens_per_day", Limit::Unit::tokens, Duration{}, Limit::Window::day},
+    {"tokens_per_month", Limit::Unit::tokens, Duration{}, Limit::Window::month},
+}};
+
+// Buckets are doubles: amounts stay far below 2^53, where they would stop counting exactly.
+constexpr std::uint64_t max_limit_amount = 1'000'000'000'000;
+
+std::vector<Limit> parse_limits(const YamlNode& body) {
+    std::vector<Limit> limits;
+    if (body.has("rate")) {
+        const auto rate = body["rate"];
+        rate.expect_keys({"requests_per_second", "requests_per_minute", "tokens_per_second", "tokens_per_minute",
+                          "burst"});
+        for (const auto& key : rate_keys) {
+            if (!rate.has(key.name)) continue;
+            const auto amount = rate[key.name].as_uint(1, max_limit_amount);
+            limits.push_back(Limit{key.unit, Limit::Kind::rate, amount, key.period, amount, key.window});
+        }
+        if (rate.has("burst")) {
+            const auto burst = rate["burst"].as_uint(1, max_limit_amount);
+            bool applied = false;
+            for (auto& limit : limits) {
+                if (limit.unit != Limit::Unit::requests) continue;
+                limit.burst = burst;
+                applied = true;
+            }
+            if (!applied)
+                rate["burst"].fail("needs requests_per_second or requests_per_minute (burst is the capacity of "
+                                   "the request bucket)");
+        }
+    }
+    if (body.has("quota")) {
+        const auto quota = body["quota"];
+        quota.expect_keys({"requests_per_day", "requests_per_month", "tokens_per_day", "tokens_per_month"});
+        for (const auto& key : quota_keys) {
+            if (!quota.has(key.name)) continue;
+            const auto amount = quota[key.name].as_uint(1, max_limit_amount);
+            limits.push_back(Limit{key.unit, Limit::Kind::quota, amount, key.period, 0, key.window});
+        }
+    }
+    return limits;
+}
+
+}  // namespace
+
 std::vector<Tier> parse_tiers(const YamlNode& node) {
     std::vector<Tier> tiers;
     node.for_each_entry([&](const std::string& name, const YamlNode& body) {
+        Tier tier;
+        tier.name = name;
         if (!body.is_null()) {
             body.expect_keys({"rate", "quota"});
-            for (auto key : {"rate", "quota"})
-                if (body.has(key)) body[key].fail("not supported yet in this version of llmgw");
+            tier.limits = parse_limits(body);
         }
-        tiers.push_back(Tier{name});
+        tiers.push_back(std::move(tier));
     });
     return tiers;
 }

@@ -14,6 +14,12 @@ Gateway::Gateway(std::shared_ptr<const config::Config> config)
     authenticator_.on_unknown_kid([this](const auth::JwtVerifier& verifier) { jwks_refresher_.unknown_kid_seen(verifier); });
 }
 
+const config::Tier* Gateway::tier(const std::string& name) const {
+    for (const auto& tier : config_->tiers)
+        if (tier.name == name) return &tier;
+    return nullptr;
+}
+
 void Gateway::start_background_work(http::net::any_io_executor executor) {
     jwks_refresher_.start();
     health_checker_.start(std::move(executor));

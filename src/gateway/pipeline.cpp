@@ -1,6 +1,7 @@
 // The request pipeline: each step in the order of the design, each answering continue or an error.
 #include "llmgw/gateway/pipeline.hpp"
 
+#include "llmgw/limits/rate_limit_headers.hpp"
 #include "llmgw/observability/request_id.hpp"
 #include "llmgw/routing/rewrite.hpp"
 #include "llmgw/routing/route_table.hpp"
@@ -38,6 +39,23 @@ private:
 
 }  // namespace
 
+// A streamed (chat) completion reports its token usage only when asked to. The gateway asks
+// on the client's behalf, and then hides the extra usage-only event from a client that did not.
+void ask_for_stream_usage(RequestContext& context) {
+    const auto path = std::string_view(context.record.path);
+    if (context.request.method() != http::beast::http::verb::post || !path.ends_with("completions")) return;
+    auto* body = context.mutable_body_json();
+    if (body == nullptr || !body->is_object()) return;
+    const auto stream = body->find("stream");
+    if (stream == body->end() || *stream != true) return;
+    auto& options = (*body)["stream_options"];
+    if (options.is_object() && options.value("include_usage", false)) return;
+    if (!options.is_object()) options = nlohmann::json::object();
+    options["include_usage"] = true;
+    context.usage.drop_usage_only_event = true;
+    context.request.body() = body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 Pipeline::Pipeline(Gateway& gateway, upstream::ConnectionPool& pool)
     : gateway_(gateway), forwarder_(pool, gateway.metrics()) {}
 
@@ -57,8 +75,9 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::ResponseWriter&
     gateway_.metrics().request_started();
     if (gateway_.draining) client.close_after();
     identify(context);
-    // Steps 2 (admit), 5 (cache) and 7 (settle) join here as they are built.
+    // Step 5 (cache) joins here when it is built.
     StepResult result = authenticate(context);
+    if (!result) result = admit(context);
     if (!result) result = route(context);
     if (!result) {
         transform(context);
@@ -68,6 +87,7 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::ResponseWriter&
         context.record.error = result->code;
         co_await client.send_error(*result, context.record.request_id);
     }
+    settle(context, client);
     record(context, client);
 }
 
@@ -104,6 +124,19 @@ StepResult Pipeline::authenticate(RequestContext& context) {
     return std::nullopt;
 }
 
+StepResult Pipeline::admit(RequestContext& context) {
+    const auto* tier = gateway_.tier(context.identity->tier);
+    if (tier == nullptr || tier->limits.empty()) return std::nullopt;
+    context.tier = tier;
+    const auto decision =
+        gateway_.limiter().admit(context.identity->consumer, *tier, std::chrono::system_clock::now());
+    context.response_headers = limits::rate_limit_headers(decision);
+    context.record.rate_limit = decision.admitted ? "admitted" : "refused";
+    if (decision.admitted) return std::nullopt;
+    gateway_.metrics().rate_limited(tier->name, limits::limit_name(*decision.refused_by));
+    return limits::rate_limited(decision, tier->name);
+}
+
 StepResult Pipeline::route(RequestContext& context) {
     const auto decision = gateway_.routes().match(ContextFacts(context));
     using Outcome = routing::RouteDecision::Outcome;
@@ -126,6 +159,7 @@ void Pipeline::transform(RequestContext& context) {
             request.body() = body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         }
     }
+    ask_for_stream_usage(context);
     upstream::strip_hop_by_hop(request);
     upstream::apply_header_edits(request, route.headers);
     upstream::set_forwarding_headers(request, context.record.client, context.record.request_id);
@@ -133,9 +167,31 @@ void Pipeline::transform(RequestContext& context) {
 }
 
 http::Task<StepResult> Pipeline::forward(RequestContext& context, http::ResponseWriter& client) {
-    auto outcome =
-        co_await forwarder_.forward(context.request, gateway_.backend(context.route->backend), client, context.record);
+    auto outcome = co_await forwarder_.forward(context.request, gateway_.backend(context.route->backend), client,
+                                               context.record, context.response_headers, &context.usage);
     co_return outcome.error;
+}
+
+void Pipeline::settle(RequestContext& context, const http::ResponseWriter& client) {
+    // Only answers the model produced cost tokens: a relayed 2xx.
+    const auto& scanner = context.usage.scanner;
+    if (!scanner || client.status() < 200 || client.status() >= 300) return;
+    const auto usage = scanner->usage().value_or(
+        limits::UsageScanner::estimate(context.record.bytes_in, scanner->body_bytes()));
+    auto& record = context.record;
+    record.prompt_tokens = usage.prompt_tokens;
+    record.completion_tokens = usage.completion_tokens;
+    record.tokens_estimated = usage.estimated;
+    const auto now = std::chrono::system_clock::now();
+    const auto& identity = *context.identity;
+    if (context.tier != nullptr) gateway_.limiter().settle(identity.consumer, *context.tier, usage.total(), now);
+    gateway_.usage().record(identity.consumer, now, usage.prompt_tokens, usage.completion_tokens, usage.estimated,
+                            false);
+    // Labels stay bounded: JWT subjects are not configured, so they share one label.
+    const auto label = identity.api_consumer != nullptr ? identity.consumer
+                       : identity.consumer == "anonymous" ? "anonymous"
+                                                          : "jwt";
+    gateway_.metrics().tokens(label, usage.prompt_tokens, usage.completion_tokens);
 }
 
 void Pipeline::record_refusal(const http::RefusedRequest& refused) {
@@ -157,7 +213,8 @@ void Pipeline::record_refusal(const http::RefusedRequest& refused) {
 
 void Pipeline::record(RequestContext& context, const http::ResponseWriter& client) {
     auto& record = context.record;
-    record.status = client.status();
+    // 499 (nginx's convention): the client closed the connection before it got an answer.
+    record.status = client.status() == 0 && record.error == "client_closed" ? 499 : client.status();
     record.bytes_out = client.body_bytes();
     record.duration = std::chrono::steady_clock::now() - context.started;
     gateway_.metrics().request_finished(record);

@@ -64,6 +64,7 @@ Task<bool> ResponseWriter::send_error(const GatewayError& error, std::string_vie
     if (!request_id.empty()) head.set("x-request-id", request_id);
     if (error.status == 401) head.set(bhttp::field::www_authenticate, "Bearer");
     if (error.retry_after_seconds > 0) head.set(bhttp::field::retry_after, std::to_string(error.retry_after_seconds));
+    for (const auto& [name, value] : error.headers) head.set(name, value);
     const auto body = error_body(error);
     const bool sent = co_await send_complete(head, body);
     co_return sent;

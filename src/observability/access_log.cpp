@@ -92,6 +92,12 @@ std::string format_access_line(const AccessRecord& r) {
     if (r.upstream_first_byte) append_number(out, "upstream_first_byte_ms", milliseconds(*r.upstream_first_byte), "%.3f");
     else out += ",\"upstream_first_byte_ms\":null";
     out += r.stream ? ",\"stream\":true" : ",\"stream\":false";
+    if (r.prompt_tokens) append_number(out, "prompt_tokens", static_cast<double>(*r.prompt_tokens), "%.0f");
+    else out += ",\"prompt_tokens\":null";
+    if (r.completion_tokens) append_number(out, "completion_tokens", static_cast<double>(*r.completion_tokens), "%.0f");
+    else out += ",\"completion_tokens\":null";
+    out += r.tokens_estimated ? ",\"tokens_estimated\":true" : ",\"tokens_estimated\":false";
+    append_field(out, "rate_limit", r.rate_limit);
     append_field(out, "error", r.error);
     out.push_back('}');
     return out;

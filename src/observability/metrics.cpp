@@ -35,6 +35,8 @@ struct Metrics::Families {
     prometheus::Family<prometheus::Counter>& upstream_errors;
     prometheus::Family<prometheus::Counter>& auth_failures;
     prometheus::Family<prometheus::Counter>& retries;
+    prometheus::Family<prometheus::Counter>& tokens;
+    prometheus::Family<prometheus::Counter>& rate_limited;
     prometheus::Family<prometheus::Gauge>& endpoint_healthy;
     prometheus::Family<prometheus::Gauge>& circuit_state;
     prometheus::Family<prometheus::Gauge>& endpoint_in_flight;
@@ -71,6 +73,14 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
         prometheus::BuildCounter()
             .Name("llmgw_upstream_retries_total")
             .Help("Retries on another endpoint, by backend and outcome (attempt, budget_exhausted)")
+            .Register(*registry_),
+        prometheus::BuildCounter()
+            .Name("llmgw_tokens_total")
+            .Help("LLM tokens by consumer and kind (prompt, completion), as reported or estimated")
+            .Register(*registry_),
+        prometheus::BuildCounter()
+            .Name("llmgw_rate_limited_total")
+            .Help("Requests refused by a rate limit or quota, by tier and limit")
             .Register(*registry_),
         prometheus::BuildGauge()
             .Name("llmgw_endpoint_healthy")
@@ -151,6 +161,16 @@ void Metrics::endpoint_state(std::string_view backend, std::string_view endpoint
     families_->endpoint_healthy.Add(labels).Set(healthy ? 1 : 0);
     families_->circuit_state.Add(labels).Set(circuit_state);
     families_->endpoint_in_flight.Add(labels).Set(in_flight);
+}
+
+void Metrics::tokens(std::string_view consumer, std::uint64_t prompt, std::uint64_t completion) {
+    const std::string name(consumer);
+    families_->tokens.Add({{"consumer", name}, {"kind", "prompt"}}).Increment(static_cast<double>(prompt));
+    families_->tokens.Add({{"consumer", name}, {"kind", "completion"}}).Increment(static_cast<double>(completion));
+}
+
+void Metrics::rate_limited(std::string_view tier, std::string_view limit) {
+    families_->rate_limited.Add({{"tier", std::string(tier)}, {"limit", std::string(limit)}}).Increment();
 }
 
 void Metrics::on_scrape(std::function<void()> hook) { scrape_hooks_.push_back(std::move(hook)); }

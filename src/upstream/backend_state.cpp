@@ -71,6 +71,18 @@ int BackendState::seconds_until_available(clock::time_point now) const {
     return static_cast<int>(std::clamp<long>(seconds, 1, 3600));
 }
 
+bool BackendState::has_candidate(const std::vector<bool>& tried, clock::time_point now) const {
+    for (std::size_t i = 0; i < endpoints_.size(); ++i)
+        if (eligible(i, tried, now)) return true;
+    return false;
+}
+
+bool BackendState::retry_budget_left() const {
+    const auto allowed = std::max(retry_budget_floor,
+                                  static_cast<int>(in_flight.load(std::memory_order_relaxed) * retry_budget_ratio));
+    return retries_in_flight_.load(std::memory_order_relaxed) < allowed;
+}
+
 bool BackendState::try_start_retry() {
     const auto allowed = std::max(retry_budget_floor,
                                   static_cast<int>(in_flight.load(std::memory_order_relaxed) * retry_budget_ratio));

@@ -42,7 +42,15 @@ bool CircuitBreaker::may_admit(clock::time_point now) const {
     std::lock_guard lock(mutex_);
     if (state_ == State::closed) return true;
     if (state_ == State::open) return now >= open_until_;
+    // A hung probe is resolved in admit(), so it must be reachable then.
+    if (probes_in_flight_ > 0 && now - probes_started_ > config_.open_for) return true;
     return probes_in_flight_ < config_.half_open_requests;
+}
+
+void CircuitBreaker::release(const Ticket& ticket) {
+    std::lock_guard lock(mutex_);
+    if (ticket.probe && ticket.generation == generation_ && state_ == State::half_open && probes_in_flight_ > 0)
+        --probes_in_flight_;
 }
 
 void CircuitBreaker::record_success(const Ticket& ticket) {

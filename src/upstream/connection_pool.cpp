@@ -27,6 +27,12 @@ bool still_usable(UpstreamConnection& connection) {
 }
 }  // namespace
 
+std::string host_header(const config::Endpoint& endpoint) {
+    const bool ipv6 = endpoint.host.find(':') != std::string::npos;
+    const auto host = ipv6 ? "[" + endpoint.host + "]" : endpoint.host;
+    return endpoint.port == 80 ? host : host + ":" + std::to_string(endpoint.port);
+}
+
 ConnectionPool::ConnectionPool(net::any_io_executor executor) : executor_(std::move(executor)) {}
 
 std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(const config::Endpoint& endpoint) {

@@ -57,12 +57,6 @@ void copy_end_to_end_headers(const bhttp::fields& from, http::ResponseHead& to) 
     }
 }
 
-std::string host_header(const config::Endpoint& endpoint) {
-    const bool ipv6 = endpoint.host.find(':') != std::string::npos;
-    const auto host = ipv6 ? "[" + endpoint.host + "]" : endpoint.host;
-    return endpoint.port == 80 ? host : host + ":" + std::to_string(endpoint.port);
-}
-
 // Increments a counter for the lifetime of a scope.
 class InFlight {
 public:
@@ -90,6 +84,8 @@ struct Forwarder::Exchange {
     BackendState& backend;
     http::ResponseWriter& client;
     observability::AccessRecord& record;
+    const std::vector<std::pair<std::string, std::string>>& extra_headers;
+    UsageWatch* usage;
     clock::time_point started = clock::now();
     clock::time_point total_deadline{};
     UpstreamConnection* active = nullptr;  // the connection in use, for the client watch to close
@@ -106,7 +102,9 @@ struct Forwarder::AttemptResult {
 Forwarder::Forwarder(ConnectionPool& pool, observability::Metrics& metrics) : pool_(pool), metrics_(metrics) {}
 
 http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendState& backend,
-                                              http::ResponseWriter& client, observability::AccessRecord& record) {
+                                              http::ResponseWriter& client, observability::AccessRecord& record,
+                                              const std::vector<std::pair<std::string, std::string>>& extra_headers,
+                                              UsageWatch* usage) {
     const auto& config = backend.config();
     if (config.circuit_breaker.max_concurrent > 0 &&
         backend.in_flight.load(std::memory_order_relaxed) >= static_cast<int>(config.circuit_breaker.max_concurrent)) {
@@ -118,11 +116,12 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
     InFlight backend_in_flight(backend.in_flight);
     request.version(11);
     request.keep_alive(true);
-    Exchange exchange{request, backend, client, record};
+    Exchange exchange{request, backend, client, record, extra_headers, usage};
     exchange.total_deadline = exchange.started + config.timeouts.total;
     auto result = co_await (try_endpoints(exchange) || watch_client(exchange));
     if (result.index() == 1 || exchange.client_gone) {
         record.error = "client_closed";
+        client.abort();  // nobody reads this connection any more
         co_return ForwardOutcome{};
     }
     co_return std::get<0>(std::move(result));
@@ -146,12 +145,19 @@ http::Task<ForwardOutcome> Forwarder::try_endpoints(Exchange& exchange) {
             break;
         }
         tried[choice->index] = true;
+        if (attempt_number > 0) metrics_.retry(config.name, "attempt");
         auto& endpoint = backend.endpoint(choice->index);
         const bool more_attempts = attempt_number < config.retries.attempts;
-        auto result = co_await attempt(exchange, endpoint, more_attempts);
+        // An upstream 502/503 is held back for a retry only when one can really happen;
+        // otherwise the upstream's own answer goes to the client.
+        const bool may_retry_answer = more_attempts && backend.has_candidate(tried, clock::now()) &&
+                                      (holding_retry || backend.retry_budget_left()) &&
+                                      clock::now() < exchange.total_deadline;
+        auto result = co_await attempt(exchange, endpoint, may_retry_answer);
         // The breaker hears about every answer: 5xx and transport failures count against it.
-        if (result.upstream_status > 0 && result.upstream_status < 500) endpoint.breaker.record_success(choice->ticket);
-        else if (!exchange.client_gone) endpoint.breaker.record_failure(choice->ticket, clock::now());
+        if (exchange.client_gone && result.upstream_status == 0) endpoint.breaker.release(choice->ticket);
+        else if (result.upstream_status > 0 && result.upstream_status < 500) endpoint.breaker.record_success(choice->ticket);
+        else endpoint.breaker.record_failure(choice->ticket, clock::now());
         if (result.finished || exchange.client_gone) {
             if (holding_retry) backend.end_retry();
             co_return ForwardOutcome{};
@@ -166,7 +172,6 @@ http::Task<ForwardOutcome> Forwarder::try_endpoints(Exchange& exchange) {
             }
             holding_retry = true;
         }
-        metrics_.retry(config.name, "attempt");
         const auto pause = std::min<clock::duration>(retry_backoff(attempt_number), exchange.total_deadline - clock::now());
         if (pause <= clock::duration::zero()) break;
         net::steady_timer backoff(co_await net::this_coro::executor, pause);
@@ -270,6 +275,7 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
     head.result(status);
     copy_end_to_end_headers(upstream.base(), head);
     head.set("x-request-id", request["x-request-id"]);
+    for (const auto& [name, value] : exchange.extra_headers) head.set(name, value);
     auto framing = http::ResponseWriter::Framing::chunked;
     if (parser->is_done() || parser->content_length()) {
         // A known length (or no body at all) is passed on as it is.
@@ -279,6 +285,10 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
     }
     const bool event_stream = upstream[bhttp::field::content_type].starts_with("text/event-stream");
     record.stream = framing == http::ResponseWriter::Framing::chunked;
+    auto* scanner = exchange.usage != nullptr
+                        ? &exchange.usage->scanner.emplace(event_stream,
+                                                           exchange.usage->drop_usage_only_event && record.stream)
+                        : nullptr;
     auto& client = exchange.client;
     // When body bytes came with the head, the head waits for them: one write, one segment.
     const auto timing = parser->is_done() || connection->buffer.size() > 0
@@ -305,7 +315,11 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
         const auto got = piece.size() - upstream.body().size;
         if (ec == bhttp::error::need_buffer) ec = {};
         bool relayed = !exchange.client_gone;
-        if (relayed && got > 0) relayed = co_await client.send_body(std::string_view(piece.data(), got));
+        if (relayed && got > 0) {
+            const std::string_view received(piece.data(), got);
+            const auto relay = scanner != nullptr ? scanner->feed(received) : received;
+            if (!relay.empty()) relayed = co_await client.send_body(relay);
+        }
         if (!relayed) {
             exchange.client_gone = true;
             co_return AttemptResult{true, std::nullopt, std::nullopt, static_cast<int>(status)};  // the connection is dropped with its unique_ptr
@@ -329,6 +343,15 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
         }
     }
     exchange.active = nullptr;
+    if (scanner != nullptr) {
+        const auto rest = scanner->finish();
+        bool sent = true;
+        if (!rest.empty()) sent = co_await client.send_body(rest);
+        if (!sent) {
+            exchange.client_gone = true;
+            co_return AttemptResult{true, std::nullopt, std::nullopt, static_cast<int>(status)};
+        }
+    }
     const bool finished = co_await client.finish();
     if (!finished) {
         exchange.client_gone = true;

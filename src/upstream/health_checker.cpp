@@ -1,6 +1,8 @@
 // One coroutine per checked endpoint: GET the health path, count passes and failures.
 #include "llmgw/upstream/health_checker.hpp"
 
+#include "llmgw/upstream/connection_pool.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -40,7 +42,7 @@ net::awaitable<bool> check_once(const config::Endpoint& endpoint, const config::
         if (connect_ec) co_return false;
     }
     bhttp::request<bhttp::empty_body> request(bhttp::verb::get, check.path, 11);
-    request.set(bhttp::field::host, endpoint.host);
+    request.set(bhttp::field::host, host_header(endpoint));
     request.set(bhttp::field::user_agent, "llmgw-health-check");
     request.keep_alive(false);
     auto [write_ec, written] = co_await bhttp::async_write(stream, request, net::as_tuple(net::use_awaitable));

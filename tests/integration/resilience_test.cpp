@@ -299,3 +299,15 @@ TEST(Resilience, TwoHundredConcurrentSlowRequestsAreAllServed) {
     for (auto& f : requests) ok += f.get() == 200;
     EXPECT_EQ(ok, 200);
 }
+
+TEST(Resilience, AnUnretryable503IsTheUpstreamsOwnAnswer) {
+    auto only = FakeModel::start("only");
+    ASSERT_EQ(http_request(only.port(), {"POST", "/fake/status/503"}).status, 200);
+    auto gateway = RunningGateway::start(one_route(endpoint_list({only.url()}) +
+                                                   "    retries: { attempts: 2, on: [503] }\n"
+                                                   "    circuit_breaker: { failure_threshold: 1000 }\n"));
+    const auto response = gateway.post("/v1/chat/completions", chat_body());
+    EXPECT_EQ(response.status, 503);
+    EXPECT_EQ(response.json()["error"]["type"], "fake_error");  // not replaced by the gateway's
+    EXPECT_EQ(response.header("x-fake-server"), "only");
+}

@@ -130,8 +130,22 @@ struct Consumer {
     std::optional<std::vector<std::string>> routes;  // allow-list of route names
 };
 
+// One limit of a tier. Rates are token buckets; quotas are fixed UTC calendar windows.
+struct Limit {
+    enum class Unit { requests, tokens };
+    enum class Kind { rate, quota };
+    enum class Window { day, month };  // quotas only
+    Unit unit = Unit::requests;
+    Kind kind = Kind::rate;
+    std::uint64_t amount = 0;          // per period (rate) or per window (quota)
+    Duration period{};                 // rate: 1s or 1m
+    std::uint64_t burst = 0;           // rate: bucket capacity (defaults to amount)
+    Window window = Window::day;       // quota
+};
+
 struct Tier {
     std::string name;
+    std::vector<Limit> limits;  // empty: unlimited
 };
 
 // One trusted issuer of OAuth 2.0 access tokens (JWTs).

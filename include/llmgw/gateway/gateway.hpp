@@ -14,6 +14,8 @@
 #include "llmgw/observability/metrics.hpp"
 #include "llmgw/routing/route_table.hpp"
 #include "llmgw/http/beast.hpp"
+#include "llmgw/limits/limiter.hpp"
+#include "llmgw/limits/usage_ledger.hpp"
 #include "llmgw/upstream/backend_state.hpp"
 #include "llmgw/upstream/health_checker.hpp"
 
@@ -30,6 +32,10 @@ public:
     const routing::RouteTable& routes() const { return routes_; }
     upstream::BackendState& backend(std::size_t index) { return *backends_[index]; }
     observability::Metrics& metrics() { return metrics_; }
+    limits::LocalLimiter& limiter() { return limiter_; }
+    limits::UsageLedger& usage() { return usage_; }
+    // The tier of that name, or nullptr.
+    const config::Tier* tier(const std::string& name) const;
     observability::AccessLog& access_log() { return access_log_; }
 
     std::atomic<std::int64_t> in_flight{0};
@@ -43,6 +49,8 @@ private:
     std::vector<std::unique_ptr<upstream::BackendState>> backends_;
     upstream::HealthChecker health_checker_;
     observability::Metrics metrics_;
+    limits::LocalLimiter limiter_;
+    limits::UsageLedger usage_;
     observability::AccessLog access_log_;
 };
 

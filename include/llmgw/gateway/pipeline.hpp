@@ -30,9 +30,11 @@ public:
 private:
     void identify(RequestContext& context);
     StepResult authenticate(RequestContext& context);
+    StepResult admit(RequestContext& context);
     StepResult route(RequestContext& context);
     void transform(RequestContext& context);
     http::Task<StepResult> forward(RequestContext& context, http::ResponseWriter& client);
+    void settle(RequestContext& context, const http::ResponseWriter& client);
     void record(RequestContext& context, const http::ResponseWriter& client);
 
     Gateway& gateway_;

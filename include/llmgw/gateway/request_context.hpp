@@ -11,6 +11,7 @@
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/observability/access_record.hpp"
+#include "llmgw/upstream/forwarder.hpp"
 
 namespace llmgw::gateway {
 
@@ -21,6 +22,9 @@ struct RequestContext {
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::optional<auth::Identity> identity;  // set by the authenticate step
     const config::Route* route = nullptr;
+    const config::Tier* tier = nullptr;  // set by the admit step when the tier has limits
+    std::vector<std::pair<std::string, std::string>> response_headers;  // rate-limit headers
+    upstream::UsageWatch usage;
     // Filled in as the steps go; the record step writes it out.
     observability::AccessRecord record;
 

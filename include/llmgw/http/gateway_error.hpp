@@ -2,6 +2,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace llmgw::http {
 
@@ -11,6 +13,7 @@ struct GatewayError {
     std::string code;     // machine-readable kind, e.g. "route_not_found"
     std::string message;  // for people; never contains credentials
     int retry_after_seconds = 0;  // > 0 adds Retry-After
+    std::vector<std::pair<std::string, std::string>> headers{};  // more response headers (rate limits)
 };
 
 // {"error":{"message":...,"type":...,"code":...}}

@@ -25,6 +25,10 @@ struct AccessRecord {
     std::chrono::steady_clock::duration duration{};
     std::optional<std::chrono::steady_clock::duration> upstream_first_byte;
     bool stream = false;  // the answer was relayed with chunked framing
+    std::optional<std::uint64_t> prompt_tokens;
+    std::optional<std::uint64_t> completion_tokens;
+    bool tokens_estimated = false;
+    std::string rate_limit;  // "admitted", "refused", or empty when the tier has no limits
     std::string error;    // kind of gateway error, empty when none
 };
 

@@ -35,6 +35,11 @@ public:
     // Per-endpoint state, sampled when /metrics is scraped.
     void endpoint_state(std::string_view backend, std::string_view endpoint, bool healthy, int circuit_state,
                         int in_flight);
+    // LLM tokens by consumer (configured API-key consumers; "jwt" and "anonymous" otherwise)
+    // and kind (prompt, completion).
+    void tokens(std::string_view consumer, std::uint64_t prompt, std::uint64_t completion);
+    // A request refused by a limit: tier and limit (requests_rate, tokens_quota, ...).
+    void rate_limited(std::string_view tier, std::string_view limit);
     // Runs `hook` right before every scrape (to sample state kept elsewhere).
     void on_scrape(std::function<void()> hook);
     // `reason` comes from a fixed set (missing, unknown_key, expired, ...), never from the request.

@@ -45,12 +45,15 @@ public:
     // The next endpoint by the backend's balancer among those that are healthy, whose
     // circuit admits a request, and that are not in `tried`; nullopt when there is none.
     std::optional<Choice> pick(const std::vector<bool>& tried, clock::time_point now);
+    // Whether pick() could find an endpoint now (without taking a probe slot).
+    bool has_candidate(const std::vector<bool>& tried, clock::time_point now) const;
     // Seconds until an endpoint may be available again (for Retry-After), at least 1.
     int seconds_until_available(clock::time_point now) const;
 
     std::atomic<int> in_flight{0};
     // Takes a retry from the budget; false when retries already use their share.
     bool try_start_retry();
+    bool retry_budget_left() const;
     void end_retry();
 
 private:

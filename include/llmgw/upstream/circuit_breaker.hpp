@@ -30,6 +30,9 @@ public:
     bool may_admit(clock::time_point now) const;
     void record_success(const Ticket& ticket);
     void record_failure(const Ticket& ticket, clock::time_point now);
+    // The request ended without telling anything about the endpoint (its client left):
+    // a probe gives its slot back.
+    void release(const Ticket& ticket);
 
     State state(clock::time_point now) const;
     // When an open circuit half-opens (for Retry-After).

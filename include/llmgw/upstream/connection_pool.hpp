@@ -24,6 +24,9 @@ struct UpstreamConnection {
 
 enum class ConnectFailure { none, refused, timeout, resolve };
 
+// The Host header for an endpoint: host[:port], IPv6 addresses in brackets.
+std::string host_header(const config::Endpoint& endpoint);
+
 class ConnectionPool {
 public:
     // Idle connections older than this are closed rather than reused: servers such as

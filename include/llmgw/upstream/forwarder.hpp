@@ -11,12 +11,19 @@
 #include "llmgw/http/beast.hpp"
 #include "llmgw/http/gateway_error.hpp"
 #include "llmgw/http/response_writer.hpp"
+#include "llmgw/limits/usage_scanner.hpp"
 #include "llmgw/observability/access_record.hpp"
 #include "llmgw/observability/metrics.hpp"
 #include "llmgw/upstream/backend_state.hpp"
 #include "llmgw/upstream/connection_pool.hpp"
 
 namespace llmgw::upstream {
+
+// Watches the answer for LLM token usage while it is relayed.
+struct UsageWatch {
+    bool drop_usage_only_event = false;  // the gateway asked for usage the client did not
+    std::optional<limits::UsageScanner> scanner{};  // set once the answer's head is known
+};
 
 struct ForwardOutcome {
     // Set when the upstream failed before anything was sent to the client:
@@ -34,8 +41,12 @@ public:
 
     // `request` is the upstream request, already rewritten; it is sent as it is.
     // Fills record.endpoint, upstream_first_byte, stream and error.
+    // `extra_headers` are added to a relayed answer (rate-limit headers); `usage`, when
+    // given, sees the body as it goes.
     http::Task<ForwardOutcome> forward(http::Request& request, BackendState& backend, http::ResponseWriter& client,
-                                       observability::AccessRecord& record);
+                                       observability::AccessRecord& record,
+                                       const std::vector<std::pair<std::string, std::string>>& extra_headers,
+                                       UsageWatch* usage);
 
 private:
     struct Exchange;

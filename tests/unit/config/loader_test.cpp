@@ -218,7 +218,6 @@ routes: [ { backend: b } ]
 
 TEST(ConfigLoader, SectionsOfLaterReleasesAreRefusedNotIgnored) {
     for (const std::string section : {"redis: { url: \"redis://127.0.0.1:6379\" }\n",
-                                      "tiers: { free: { rate: { requests_per_minute: 1 } } }\n",
                                       "cache: { max_bytes: 1MiB }\n"}) {
         EXPECT_THAT(load_error(std::string(minimal) + section), HasSubstr("not supported yet")) << section;
     }

@@ -83,3 +83,22 @@ TEST_F(CircuitBreakerTest, AHangingProbeCannotKeepItHalfOpen) {
     breaker.record_success(next);
     EXPECT_EQ(breaker.state(t0 + 41s), State::closed);
 }
+
+TEST_F(CircuitBreakerTest, AProbeWhoseClientLeftGivesItsSlotBack) {
+    CircuitBreaker breaker(config);
+    fail_times(breaker, 3);
+    const auto probe = breaker.admit(t0 + 10s);
+    ASSERT_TRUE(probe.probe);
+    EXPECT_FALSE(breaker.may_admit(t0 + 10s));
+    breaker.release(probe);
+    EXPECT_TRUE(breaker.may_admit(t0 + 10s));
+    EXPECT_TRUE(breaker.admit(t0 + 10s).probe);
+}
+
+TEST_F(CircuitBreakerTest, AHungProbeIsReachableThroughMayAdmit) {
+    CircuitBreaker breaker(config);
+    fail_times(breaker, 3);
+    ASSERT_TRUE(breaker.admit(t0 + 10s).probe);
+    EXPECT_FALSE(breaker.may_admit(t0 + 15s));
+    EXPECT_TRUE(breaker.may_admit(t0 + 21s));  // so admit() gets to count it as failed
+}

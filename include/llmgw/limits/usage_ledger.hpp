@@ -1,0 +1,39 @@
+// Per-consumer, per-UTC-day usage (requests, prompt and completion tokens, cached answers):
+// what billing reads through GET /admin/usage.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace llmgw::limits {
+
+struct DayUsage {
+    std::string day;  // YYYY-MM-DD (UTC)
+    std::uint64_t requests = 0;
+    std::uint64_t prompt_tokens = 0;
+    std::uint64_t completion_tokens = 0;
+    std::uint64_t estimated_requests = 0;  // requests whose tokens were estimated
+    std::uint64_t cached = 0;
+};
+
+// In process, shared by all workers.
+class UsageLedger {
+public:
+    void record(const std::string& consumer, std::chrono::system_clock::time_point when, std::uint64_t prompt_tokens,
+                std::uint64_t completion_tokens, bool estimated, bool cached);
+    // Days from `from` to `to` (inclusive, YYYY-MM-DD) with any usage, in order.
+    std::vector<DayUsage> query(const std::string& consumer, const std::string& from, const std::string& to) const;
+
+    static std::string day_of(std::chrono::system_clock::time_point when);
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::pair<std::string, std::string>, DayUsage> days_;  // (consumer, day)
+};
+
+}  // namespace llmgw::limits

@@ -1,0 +1,73 @@
+// Rate-limit headers and the 429 answer.
+#include "llmgw/limits/rate_limit_headers.hpp"
+
+namespace llmgw::limits {
+
+namespace {
+
+using Unit = config::Limit::Unit;
+
+// The state closest to exhaustion, by share of the limit left; nullptr when none.
+const LimitState* tightest(const Decision& decision, const Unit* unit) {
+    const LimitState* best = nullptr;
+    double best_share = 2.0;
+    for (const auto& state : decision.states) {
+        if (unit != nullptr && state.limit->unit != *unit) continue;
+        const double share = static_cast<double>(state.remaining) / static_cast<double>(std::max<std::uint64_t>(1, state.limit->amount));
+        if (share < best_share) {
+            best_share = share;
+            best = &state;
+        }
+    }
+    return best;
+}
+
+std::string describe(const config::Limit& limit) {
+    const std::string unit = limit.unit == Unit::requests ? "requests" : "tokens";
+    if (limit.kind == config::Limit::Kind::rate)
+        return std::to_string(limit.amount) + " " + unit + " per " +
+               (limit.period >= std::chrono::minutes(1) ? "minute" : "second");
+    return std::to_string(limit.amount) + " " + unit + " per " +
+           (limit.window == config::Limit::Window::day ? "day" : "month") + " (UTC)";
+}
+
+}  // namespace
+
+std::string limit_name(const config::Limit& limit) {
+    return std::string(limit.unit == Unit::requests ? "requests" : "tokens") +
+           (limit.kind == config::Limit::Kind::rate ? "_rate" : "_quota");
+}
+
+Headers rate_limit_headers(const Decision& decision) {
+    Headers headers;
+    for (const auto unit : {Unit::requests, Unit::tokens}) {
+        const auto* state = tightest(decision, &unit);
+        if (state == nullptr) continue;
+        const std::string suffix = unit == Unit::requests ? "requests" : "tokens";
+        headers.emplace_back("x-ratelimit-limit-" + suffix, std::to_string(state->limit->amount));
+        headers.emplace_back("x-ratelimit-remaining-" + suffix, std::to_string(state->remaining));
+        headers.emplace_back("x-ratelimit-reset-" + suffix, std::to_string(state->reset.count()) + "s");
+    }
+    if (const auto* state = tightest(decision, nullptr)) {
+        headers.emplace_back("ratelimit-limit", std::to_string(state->limit->amount));
+        headers.emplace_back("ratelimit-remaining", std::to_string(state->remaining));
+        headers.emplace_back("ratelimit-reset", std::to_string(state->reset.count()));
+    }
+    return headers;
+}
+
+http::GatewayError rate_limited(const Decision& decision, const std::string& tier) {
+    const auto& limit = *decision.refused_by;
+    const bool quota = limit.kind == config::Limit::Kind::quota;
+    http::GatewayError error;
+    error.status = 429;
+    error.type = limit.unit == Unit::requests ? "requests" : "tokens";
+    error.code = quota ? "quota_exceeded" : "rate_limit_exceeded";
+    error.message = std::string(quota ? "quota" : "rate limit") + " reached for tier " + tier + ": " + describe(limit) +
+                    "; retry in " + std::to_string(decision.retry_after.count()) + " s";
+    error.retry_after_seconds = static_cast<int>(std::max<std::int64_t>(1, decision.retry_after.count()));
+    error.headers = rate_limit_headers(decision);
+    return error;
+}
+
+}  // namespace llmgw::limits

@@ -1,0 +1,108 @@
+// Finding "usage" in JSON answers and SSE streams without slowing the relay.
+#include "llmgw/limits/usage_scanner.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace llmgw::limits {
+
+namespace {
+// The end of the first complete event in `text` (past its blank line), or npos.
+std::size_t event_end(std::string_view text) {
+    const auto lf = text.find("\n\n");
+    const auto crlf = text.find("\r\n\r\n");
+    if (lf == std::string_view::npos && crlf == std::string_view::npos) return std::string_view::npos;
+    if (crlf == std::string_view::npos || (lf != std::string_view::npos && lf < crlf)) return lf + 2;
+    return crlf + 4;
+}
+}  // namespace
+
+UsageScanner::UsageScanner(bool event_stream, bool drop_usage_only_event)
+    : event_stream_(event_stream), drop_(event_stream && drop_usage_only_event) {}
+
+void UsageScanner::read_usage(std::string_view json_text, bool* usage_only) {
+    const auto value = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+    if (!value.is_object()) return;
+    const auto usage = value.find("usage");
+    if (usage == value.end() || !usage->is_object()) return;
+    TokenUsage found;
+    if (auto p = usage->find("prompt_tokens"); p != usage->end() && p->is_number_unsigned())
+        found.prompt_tokens = p->get<std::uint64_t>();
+    if (auto c = usage->find("completion_tokens"); c != usage->end() && c->is_number_unsigned())
+        found.completion_tokens = c->get<std::uint64_t>();
+    usage_ = found;
+    if (usage_only != nullptr) {
+        const auto choices = value.find("choices");
+        *usage_only = choices != value.end() && choices->is_array() && choices->empty();
+    }
+}
+
+void UsageScanner::scan_event(std::string_view event, bool& keep) {
+    keep = true;
+    // Cheap test first: most events are tokens, not usage.
+    if (event.find("\"usage\"") == std::string_view::npos) return;
+    std::string data;
+    std::size_t pos = 0;
+    while (pos < event.size()) {
+        auto end = event.find('\n', pos);
+        if (end == std::string_view::npos) end = event.size();
+        auto line = event.substr(pos, end - pos);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.rfind("data:", 0) == 0) {
+            line.remove_prefix(5);
+            if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+            data.append(line);
+        }
+        pos = end + 1;
+    }
+    bool usage_only = false;
+    read_usage(data, &usage_only);
+    if (drop_ && usage_only) keep = false;
+}
+
+std::string_view UsageScanner::feed(std::string_view piece) {
+    body_bytes_ += piece.size();
+    if (!event_stream_) {
+        if (!json_too_large_) {
+            if (pending_.size() + piece.size() > max_json_bytes) {
+                json_too_large_ = true;
+                pending_.clear();
+                pending_.shrink_to_fit();
+            } else {
+                pending_.append(piece);
+            }
+        }
+        return piece;
+    }
+    pending_.append(piece);
+    out_.clear();
+    for (auto end = event_end(pending_); end != std::string::npos; end = event_end(pending_)) {
+        bool keep = true;
+        scan_event(std::string_view(pending_).substr(0, end), keep);
+        if (keep && drop_) out_.append(pending_, 0, end);
+        pending_.erase(0, end);
+    }
+    // An endless event (no blank line) must not grow without bound.
+    if (pending_.size() > max_json_bytes) {
+        if (drop_) out_.append(pending_);
+        pending_.clear();
+    }
+    return drop_ ? std::string_view(out_) : piece;
+}
+
+std::string_view UsageScanner::finish() {
+    if (!event_stream_) {
+        if (!json_too_large_ && !pending_.empty()) read_usage(pending_, nullptr);
+        pending_.clear();
+        return {};
+    }
+    out_.clear();
+    if (drop_) out_.swap(pending_);
+    pending_.clear();
+    return out_;
+}
+
+TokenUsage UsageScanner::estimate(std::uint64_t request_bytes, std::uint64_t answer_bytes) {
+    return TokenUsage{std::max<std::uint64_t>(1, request_bytes / 4), answer_bytes / 4, true};
+}
+
+}  // namespace llmgw::limits

@@ -1,0 +1,28 @@
+// Usage per consumer and UTC day.
+#include "llmgw/limits/usage_ledger.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace std::chrono;
+using llmgw::limits::UsageLedger;
+
+TEST(UsageLedger, SumsPerConsumerAndUtcDay) {
+    UsageLedger ledger;
+    const auto day1 = sys_days{2026y / November / 24} + 23h + 59min;
+    const auto day2 = sys_days{2026y / November / 25} + 1min;
+    ledger.record("acme", day1, 10, 20, false, false);
+    ledger.record("acme", day1, 1, 2, true, false);
+    ledger.record("acme", day2, 5, 5, false, true);
+    ledger.record("beta", day2, 100, 100, false, false);
+    const auto usage = ledger.query("acme", "2026-11-01", "2026-11-30");
+    ASSERT_EQ(usage.size(), 2u);
+    EXPECT_EQ(usage[0].day, "2026-11-24");
+    EXPECT_EQ(usage[0].requests, 2u);
+    EXPECT_EQ(usage[0].prompt_tokens, 11u);
+    EXPECT_EQ(usage[0].completion_tokens, 22u);
+    EXPECT_EQ(usage[0].estimated_requests, 1u);
+    EXPECT_EQ(usage[1].day, "2026-11-25");
+    EXPECT_EQ(usage[1].cached, 1u);
+    EXPECT_EQ(ledger.query("acme", "2026-11-25", "2026-11-25").size(), 1u);
+    EXPECT_TRUE(ledger.query("nobody", "2026-01-01", "2026-12-31").empty());
+}
