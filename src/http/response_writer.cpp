@@ -3,6 +3,7 @@
 #include "llmgw/http/response_writer.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/status.hpp>
@@ -120,13 +121,18 @@ Task<bool> ResponseWriter::finish() {
     co_return ok;
 }
 
-Task<bool> ResponseWriter::wait_for_hang_up() {
-    if (aborted_ || !socket_.is_open()) co_return true;
-    char byte;
-    auto [ec, n] = co_await socket_.async_receive(net::buffer(&byte, 1), tcp::socket::message_peek,
-                                                  net::as_tuple(net::use_awaitable));
-    if (ec == net::error::operation_aborted) co_return false;  // cancelled, or the deadline fired
-    co_return ec || n == 0;
+void ResponseWriter::watch_for_hang_up(char& byte, net::cancellation_slot slot, std::function<void(bool)> done) {
+    if (aborted_ || !socket_.is_open()) {
+        done(true);
+        return;
+    }
+    socket_.async_receive(net::buffer(&byte, 1), tcp::socket::message_peek,
+                          net::bind_cancellation_slot(slot, [done = std::move(done)](const boost::system::error_code& ec,
+                                                                                      std::size_t n) {
+                              // Cancelled: the forward ended, or the connection's deadline fired.
+                              if (ec == net::error::operation_aborted) return;
+                              done(ec || n == 0);
+                          }));
 }
 
 void ResponseWriter::abort() {

@@ -3,7 +3,7 @@
 #include "llmgw/upstream/forwarder.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
@@ -25,7 +25,6 @@ namespace net = http::net;
 namespace beast = http::beast;
 namespace bhttp = beast::http;
 using clock = std::chrono::steady_clock;
-using namespace net::experimental::awaitable_operators;
 
 namespace {
 
@@ -89,7 +88,19 @@ struct Forwarder::Exchange {
     clock::time_point started = clock::now();
     clock::time_point total_deadline{};
     UpstreamConnection* active = nullptr;  // the connection in use, for the client watch to close
+    net::steady_timer* backoff = nullptr;  // the retry pause in progress, for the watch to cut short
     bool client_gone = false;
+    Exchange* previous{nullptr};  // Forwarder::in_progress_ list
+    Exchange* next{nullptr};
+    std::shared_ptr<HangUpWatch> watch{};  // made only for forwards that run long
+};
+
+// The pending peek at a client's connection; shared with the peek's completion handler,
+// which may run after the forward has ended.
+struct Forwarder::HangUpWatch {
+    Exchange* exchange = nullptr;  // null once the forward ended
+    net::cancellation_signal cancel;
+    char byte = 0;
 };
 
 struct Forwarder::AttemptResult {
@@ -99,7 +110,66 @@ struct Forwarder::AttemptResult {
     int upstream_status = 0;  // the status the endpoint answered, 0 when it did not
 };
 
-Forwarder::Forwarder(ConnectionPool& pool, observability::Metrics& metrics) : pool_(pool), metrics_(metrics) {}
+Forwarder::Forwarder(ConnectionPool& pool, observability::Metrics& metrics)
+    : pool_(pool), metrics_(metrics), sweep_timer_(std::make_unique<net::steady_timer>(pool.executor())) {}
+
+Forwarder::~Forwarder() = default;
+
+void Forwarder::enlist(Exchange& exchange) {
+    exchange.next = in_progress_;
+    if (in_progress_ != nullptr) in_progress_->previous = &exchange;
+    in_progress_ = &exchange;
+    if (sweeping_) return;
+    sweeping_ = true;
+    sweep_timer_->expires_after(client_watch_sweep);
+    sweep_timer_->async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) sweep();
+    });
+}
+
+void Forwarder::delist(Exchange& exchange) {
+    if (exchange.previous != nullptr) exchange.previous->next = exchange.next;
+    else in_progress_ = exchange.next;
+    if (exchange.next != nullptr) exchange.next->previous = exchange.previous;
+    if (exchange.watch) {
+        exchange.watch->exchange = nullptr;
+        exchange.watch->cancel.emit(net::cancellation_type::terminal);
+    }
+}
+
+// Every forward older than client_watch_delay gets a peek at its client's connection:
+// a read of zero bytes (or an error) means the client hung up.
+void Forwarder::sweep() {
+    const auto now = clock::now();
+    for (auto* exchange = in_progress_; exchange != nullptr; exchange = exchange->next) {
+        if (exchange->watch || now - exchange->started < client_watch_delay) continue;
+        auto watch = std::make_shared<HangUpWatch>();
+        watch->exchange = exchange;
+        exchange->watch = watch;
+        exchange->client.watch_for_hang_up(watch->byte, watch->cancel.slot(), [watch](bool gone) {
+            if (gone && watch->exchange != nullptr) client_hung_up(*watch->exchange);
+        });
+    }
+    if (in_progress_ == nullptr) {
+        sweeping_ = false;
+        return;
+    }
+    sweep_timer_->expires_after(client_watch_sweep);
+    sweep_timer_->async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) sweep();
+    });
+}
+
+void Forwarder::client_hung_up(Exchange& exchange) {
+    // Closing the upstream connection is what tells the model server to stop generating.
+    exchange.client_gone = true;
+    boost::system::error_code ignored;
+    if (exchange.active != nullptr) {
+        exchange.active->stream.socket().shutdown(http::tcp::socket::shutdown_both, ignored);
+        exchange.active->stream.socket().close(ignored);
+    }
+    if (exchange.backoff != nullptr) exchange.backoff->cancel();
+}
 
 http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendState& backend,
                                               http::ResponseWriter& client, observability::AccessRecord& record,
@@ -118,13 +188,15 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
     request.keep_alive(true);
     Exchange exchange{request, backend, client, record, extra_headers, usage};
     exchange.total_deadline = exchange.started + config.timeouts.total;
-    auto result = co_await (try_endpoints(exchange) || watch_client(exchange));
-    if (result.index() == 1 || exchange.client_gone) {
+    enlist(exchange);
+    auto result = co_await try_endpoints(exchange);
+    delist(exchange);
+    if (exchange.client_gone) {
         record.error = "client_closed";
         client.abort();  // nobody reads this connection any more
         co_return ForwardOutcome{};
     }
-    co_return std::get<0>(std::move(result));
+    co_return result;
 }
 
 http::Task<ForwardOutcome> Forwarder::try_endpoints(Exchange& exchange) {
@@ -175,7 +247,9 @@ http::Task<ForwardOutcome> Forwarder::try_endpoints(Exchange& exchange) {
         const auto pause = std::min<clock::duration>(retry_backoff(attempt_number), exchange.total_deadline - clock::now());
         if (pause <= clock::duration::zero()) break;
         net::steady_timer backoff(co_await net::this_coro::executor, pause);
+        exchange.backoff = &backoff;
         co_await backoff.async_wait(net::as_tuple(net::use_awaitable));
+        exchange.backoff = nullptr;
         if (exchange.client_gone) break;
     }
     if (holding_retry) backend.end_retry();
@@ -359,28 +433,6 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
     }
     if (upstream.keep_alive()) pool_.release(endpoint, std::move(connection));
     co_return AttemptResult{true, std::nullopt, std::nullopt, static_cast<int>(status)};
-}
-
-http::Task<void> Forwarder::watch_client(Exchange& exchange) {
-    net::steady_timer timer(co_await net::this_coro::executor, client_watch_delay);
-    auto [delay_ec] = co_await timer.async_wait(net::as_tuple(net::use_awaitable));
-    if (delay_ec) co_return;  // the forward finished first
-    const bool gone = co_await exchange.client.wait_for_hang_up();
-    auto state = co_await net::this_coro::cancellation_state;
-    if (state.cancelled() != net::cancellation_type::none) co_return;
-    if (gone) {
-        // Closing the upstream connection is what tells the model server to stop generating.
-        exchange.client_gone = true;
-        if (exchange.active != nullptr) {
-            boost::system::error_code ignored;
-            exchange.active->stream.socket().shutdown(http::tcp::socket::shutdown_both, ignored);
-            exchange.active->stream.socket().close(ignored);
-        }
-        co_return;
-    }
-    // The client sent more (a pipelined request): nothing more to learn; wait to be cancelled.
-    timer.expires_at(clock::time_point::max());
-    co_await timer.async_wait(net::as_tuple(net::use_awaitable));
 }
 
 }  // namespace llmgw::upstream

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -34,9 +35,9 @@ public:
     Task<bool> finish();
     // Cuts the answer short: the client sees a broken stream, never a hang or a silent truncation.
     void abort();
-    // Completes when the client hangs up (true) or sends more bytes (false, left unread);
-    // cancellable. Used to stop upstream work nobody is waiting for.
-    Task<bool> wait_for_hang_up();
+    // Calls `done(true)` when the client hangs up, `done(false)` when it sends more bytes (left
+    // unread); nothing when cancelled through `slot`. `byte` must outlive the wait.
+    void watch_for_hang_up(char& byte, net::cancellation_slot slot, std::function<void(bool)> done);
 
     bool head_sent() const { return head_started_; }
     bool keep_alive() const { return keep_alive_ && !aborted_; }

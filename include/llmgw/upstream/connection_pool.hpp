@@ -49,6 +49,7 @@ public:
     void release(const config::Endpoint& endpoint, std::unique_ptr<UpstreamConnection> connection);
 
     std::size_t idle_count(const config::Endpoint& endpoint) const;
+    const http::net::any_io_executor& executor() const { return executor_; }
 
 private:
     std::unique_ptr<UpstreamConnection> take_idle(const config::Endpoint& endpoint);

@@ -4,10 +4,13 @@
 // client that leaves cancels the upstream request.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "llmgw/config/config.hpp"
+#include <boost/asio/steady_timer.hpp>
+
 #include "llmgw/http/beast.hpp"
 #include "llmgw/http/gateway_error.hpp"
 #include "llmgw/http/response_writer.hpp"
@@ -33,11 +36,13 @@ struct ForwardOutcome {
 
 class Forwarder {
 public:
-    // How long a forward runs before the client's connection is watched for a hang-up:
-    // quick answers never pay for the watch.
+    // How long a forward runs before the client's connection is watched for a hang-up, and
+    // how often the worker looks: quick answers never pay for the watch.
     static constexpr auto client_watch_delay = std::chrono::milliseconds(200);
+    static constexpr auto client_watch_sweep = std::chrono::milliseconds(100);
 
     Forwarder(ConnectionPool& pool, observability::Metrics& metrics);
+    ~Forwarder();
 
     // `request` is the upstream request, already rewritten; it is sent as it is.
     // Fills record.endpoint, upstream_first_byte, stream and error.
@@ -53,10 +58,18 @@ private:
     struct AttemptResult;
     http::Task<ForwardOutcome> try_endpoints(Exchange& exchange);
     http::Task<AttemptResult> attempt(Exchange& exchange, EndpointState& endpoint, bool may_retry_answer);
-    http::Task<void> watch_client(Exchange& exchange);
+    struct HangUpWatch;
+    // Forwards in progress on this worker, in an intrusive list the sweep walks.
+    void enlist(Exchange& exchange);
+    void delist(Exchange& exchange);
+    void sweep();
+    static void client_hung_up(Exchange& exchange);
 
     ConnectionPool& pool_;
     observability::Metrics& metrics_;
+    Exchange* in_progress_ = nullptr;
+    std::unique_ptr<http::net::steady_timer> sweep_timer_;
+    bool sweeping_ = false;
 };
 
 }  // namespace llmgw::upstream
