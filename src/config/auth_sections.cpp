@@ -91,12 +91,13 @@ std::vector<Limit> parse_limits(const YamlNode& body) {
     std::vector<Limit> limits;
     if (body.has("rate")) {
         const auto rate = body["rate"];
-        rate.expect_keys({"requests_per_second", "requests_per_minute", "tokens_per_second", "tokens_per_minute",
-                          "burst"});
+        rate.expect_keys({"requests_per_second", "requests_per_minute", "tokens_per_second",
+                          "tokens_per_minute", "burst"});
         for (const auto& key : rate_keys) {
             if (!rate.has(key.name)) continue;
             const auto amount = rate[key.name].as_uint(1, max_limit_amount);
-            limits.push_back(Limit{key.unit, Limit::Kind::rate, amount, key.period, amount, key.window});
+            limits.push_back(
+                Limit{key.unit, Limit::Kind::rate, amount, key.period, amount, key.window});
         }
         if (rate.has("burst")) {
             const auto burst = rate["burst"].as_uint(1, max_limit_amount);
@@ -107,17 +108,20 @@ std::vector<Limit> parse_limits(const YamlNode& body) {
                 applied = true;
             }
             if (!applied)
-                rate["burst"].fail("needs requests_per_second or requests_per_minute (burst is the capacity of "
-                                   "the request bucket)");
+                rate["burst"].fail(
+                    "needs requests_per_second or requests_per_minute (burst is the capacity of "
+                    "the request bucket)");
         }
     }
     if (body.has("quota")) {
         const auto quota = body["quota"];
-        quota.expect_keys({"requests_per_day", "requests_per_month", "tokens_per_day", "tokens_per_month"});
+        quota.expect_keys(
+            {"requests_per_day", "requests_per_month", "tokens_per_day", "tokens_per_month"});
         for (const auto& key : quota_keys) {
             if (!quota.has(key.name)) continue;
             const auto amount = quota[key.name].as_uint(1, max_limit_amount);
-            limits.push_back(Limit{key.unit, Limit::Kind::quota, amount, key.period, 0, key.window});
+            limits.push_back(
+                Limit{key.unit, Limit::Kind::quota, amount, key.period, 0, key.window});
         }
     }
     return limits;

@@ -21,8 +21,8 @@ constexpr std::size_t shard_count = 64;
 constexpr auto sweep_interval = std::chrono::minutes(1);
 // Slack for the rounding of continuous refills: a bucket refilled to 0.9999999999 holds a request.
 constexpr double epsilon = 1e-9;
-// Waits are clamped before they become integers: a huge token debt must not overflow.
-constexpr double max_wait_seconds = 1e12;
+// Waits are clamped (about 30 years) so that a huge token debt cannot overflow a time_point.
+constexpr double max_wait_seconds = 1e9;
 
 // Where one limit of one consumer stands.
 struct Slot {
@@ -33,24 +33,35 @@ struct Slot {
     std::uint64_t used = 0;        // quota: requests or tokens used in that window
 };
 
-bool is_rate(const Limit& limit) { return limit.kind == Limit::Kind::rate; }
-bool counts_requests(const Limit& limit) { return limit.unit == Limit::Unit::requests; }
+bool is_rate(const Limit& limit) {
+    return limit.kind == Limit::Kind::rate;
+}
+bool counts_requests(const Limit& limit) {
+    return limit.unit == Limit::Unit::requests;
+}
 
-double capacity(const Limit& limit) { return static_cast<double>(limit.burst != 0 ? limit.burst : limit.amount); }
+double capacity(const Limit& limit) {
+    return static_cast<double>(limit.burst != 0 ? limit.burst : limit.amount);
+}
 
 // The config only has 1s and 1m periods; the floor keeps a hand-made zero period finite.
-double period_seconds(const Limit& limit) { return std::max(Seconds(limit.period).count(), 1e-3); }
+double period_seconds(const Limit& limit) {
+    return std::max(Seconds(limit.period).count(), 1e-3);
+}
 
 // Seconds it takes the bucket to refill `amount`.
 double seconds_for(const Limit& limit, double amount) {
-    return amount * period_seconds(limit) / static_cast<double>(std::max<std::uint64_t>(limit.amount, 1));
+    return amount * period_seconds(limit) /
+           static_cast<double>(std::max<std::uint64_t>(limit.amount, 1));
 }
 
 // The bucket's level at `now`; the clock never refills backwards.
 double level_at(const Slot& slot, Clock::time_point now) {
     const double elapsed = std::max(Seconds(now - slot.refilled).count(), 0.0);
-    // elapsed * amount / period, in this order: whole seconds give whole refills (30s of 100/min = 50).
-    const double refill = elapsed * static_cast<double>(slot.limit.amount) / period_seconds(slot.limit);
+    // elapsed * amount / period, in this order: whole seconds refill whole amounts (30 s of 100/min
+    // is exactly 50).
+    const double refill =
+        elapsed * static_cast<double>(slot.limit.amount) / period_seconds(slot.limit);
     return std::min(capacity(slot.limit), slot.level + refill);
 }
 
@@ -64,7 +75,7 @@ bool admits(const Slot& slot) {
     return slot.used < slot.limit.amount;
 }
 
-// The end of the window `used` counts in (after a clock step back, the stored window is the later one).
+// The end of the window `used` counts in (the stored one is later if the clock stepped back).
 Clock::time_point counted_window_end(const Slot& slot, Clock::time_point now) {
     return window_end(slot.limit.window, std::max(now, slot.window));
 }
@@ -83,12 +94,14 @@ std::chrono::seconds whole_seconds_up(Clock::duration duration) {
 // Whole seconds until a refusing slot admits, at least 1.
 std::chrono::seconds wait_until_admitted(const Slot& slot, Clock::time_point now) {
     const std::chrono::seconds one(1);
-    if (!is_rate(slot.limit)) return std::max(whole_seconds_up(counted_window_end(slot, now) - now), one);
+    if (!is_rate(slot.limit))
+        return std::max(whole_seconds_up(counted_window_end(slot, now) - now), one);
     const double target = counts_requests(slot.limit) ? 1.0 : 0.0;
     auto wait = std::max(whole_seconds_up(seconds_for(slot.limit, target - slot.level)), one);
     // A token bucket needs strictly more than 0, so a whole-second wait to exactly 0 is one short;
     // checking with the refill's own arithmetic also catches a wait rounded a second short.
-    for (int i = 0; i < 2 && !bucket_admits(slot.limit, level_at(slot, now + wait)); ++i) wait += one;
+    for (int i = 0; i < 2 && !bucket_admits(slot.limit, level_at(slot, now + wait)); ++i)
+        wait += one;
     return wait;
 }
 
@@ -96,7 +109,8 @@ LimitState state_of(const Slot& slot, const Limit& limit, Clock::time_point now)
     LimitState state;
     state.limit = &limit;
     if (is_rate(slot.limit)) {
-        state.remaining = slot.level > 0 ? static_cast<std::uint64_t>(std::floor(slot.level + epsilon)) : 0;
+        state.remaining =
+            slot.level > 0 ? static_cast<std::uint64_t>(std::floor(slot.level + epsilon)) : 0;
         state.reset = whole_seconds_up(seconds_for(slot.limit, capacity(slot.limit) - slot.level));
     } else {
         state.remaining = slot.limit.amount > slot.used ? slot.limit.amount - slot.used : 0;
@@ -157,7 +171,8 @@ struct LocalLimiter::Shard {
     Clock::time_point next_sweep{};
 
     // The consumer's slots, created or reshaped to match `tier` and brought up to date at `now`.
-    std::vector<Slot>& slots_for(const std::string& consumer, const config::Tier& tier, Clock::time_point now) {
+    std::vector<Slot>& slots_for(const std::string& consumer, const config::Tier& tier,
+                                 Clock::time_point now) {
         sweep(now);
         auto& slots = consumers[consumer];
         const auto& limits = tier.limits;
@@ -193,7 +208,8 @@ LocalLimiter::LocalLimiter() {
 
 LocalLimiter::~LocalLimiter() = default;
 
-Decision LocalLimiter::admit(const std::string& consumer, const config::Tier& tier, Clock::time_point now) {
+Decision LocalLimiter::admit(const std::string& consumer, const config::Tier& tier,
+                             Clock::time_point now) {
     Decision decision;
     if (tier.limits.empty()) return decision;
     decision.states.reserve(tier.limits.size());
@@ -213,25 +229,30 @@ Decision LocalLimiter::admit(const std::string& consumer, const config::Tier& ti
     if (decision.admitted) {
         for (auto& slot : slots) {
             if (!counts_requests(slot.limit)) continue;  // tokens are taken by settle
-            if (is_rate(slot.limit)) slot.level -= 1.0;
-            else slot.used = saturating_add(slot.used, 1);
+            if (is_rate(slot.limit))
+                slot.level -= 1.0;
+            else
+                slot.used = saturating_add(slot.used, 1);
         }
     }
-    for (std::size_t i = 0; i < slots.size(); ++i) decision.states.push_back(state_of(slots[i], tier.limits[i], now));
+    for (std::size_t i = 0; i < slots.size(); ++i)
+        decision.states.push_back(state_of(slots[i], tier.limits[i], now));
     return decision;
 }
 
-void LocalLimiter::settle(const std::string& consumer, const config::Tier& tier, std::uint64_t tokens,
-                          Clock::time_point now) {
+void LocalLimiter::settle(const std::string& consumer, const config::Tier& tier,
+                          std::uint64_t tokens, Clock::time_point now) {
     if (tokens == 0 || std::all_of(tier.limits.begin(), tier.limits.end(), counts_requests)) return;
 
     auto& shard = *shards_[std::hash<std::string>{}(consumer) % shards_.size()];
     const std::lock_guard lock(shard.mutex);
     for (auto& slot : shard.slots_for(consumer, tier, now)) {
         if (counts_requests(slot.limit)) continue;
-        // A token bucket may go into debt: the answer was already given, the debt blocks what follows.
-        if (is_rate(slot.limit)) slot.level -= static_cast<double>(tokens);
-        else slot.used = saturating_add(slot.used, tokens);
+        // A token bucket may go into debt: the answer was already given; the debt blocks the next.
+        if (is_rate(slot.limit))
+            slot.level -= static_cast<double>(tokens);
+        else
+            slot.used = saturating_add(slot.used, tokens);
     }
 }
 

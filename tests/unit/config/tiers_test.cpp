@@ -1,4 +1,4 @@
-// Tiers in the configuration: each rate and quota key becomes one limit, every mistake names its line.
+// Tiers in the configuration: each rate or quota key is one limit; mistakes name key and line.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -90,9 +90,10 @@ TEST(TierConfig, LimitsAreOrderedRatesFirstWhateverTheFileOrder) {
 }
 
 TEST(TierConfig, BurstSetsTheCapacityOfEveryRequestBucket) {
-    const auto config = load_string(
-        base + "tiers: { t: { rate: { requests_per_second: 10, requests_per_minute: 100, tokens_per_minute: 5, "
-               "burst: 20 } } }\n");
+    const auto config = load_string(base +
+                                    "tiers: { t: { rate: { requests_per_second: 10, "
+                                    "requests_per_minute: 100, tokens_per_minute: 5, "
+                                    "burst: 20 } } }\n");
     const auto& limits = config.tiers[0].limits;
     ASSERT_EQ(limits.size(), 3u);
     EXPECT_EQ(limits[0].burst, 20u);
@@ -109,10 +110,15 @@ TEST(TierConfig, EmptyOrNullTiersAreUnlimited) {
 TEST(TierConfig, RefusesUnknownKeysNamingKeyAndLine) {
     EXPECT_THAT(load_error(base + "tiers:\n  free:\n    rate: { requests_per_hour: 10 }\n"),
                 HasSubstr("t.yaml:5: tiers.free.rate.requests_per_hour: unknown key"));
-    EXPECT_THAT(load_error(base + "tiers:\n  free:\n    quota:\n      requests_per_day: 1\n      tokens_per_week: 10\n"),
-                HasSubstr("t.yaml:7: tiers.free.quota.tokens_per_week: unknown key"));
-    EXPECT_THAT(load_error(base + "tiers:\n  free:\n    rate: { requests_per_minute: 1 }\n    limits: {}\n"),
-                HasSubstr("t.yaml:6: tiers.free.limits: unknown key"));
+    EXPECT_THAT(
+        load_error(
+            base +
+            "tiers:\n  free:\n    quota:\n      requests_per_day: 1\n      tokens_per_week: 10\n"),
+        HasSubstr("t.yaml:7: tiers.free.quota.tokens_per_week: unknown key"));
+    EXPECT_THAT(
+        load_error(base +
+                   "tiers:\n  free:\n    rate: { requests_per_minute: 1 }\n    limits: {}\n"),
+        HasSubstr("t.yaml:6: tiers.free.limits: unknown key"));
     // Quota keys under rate (and the other way round) are not silently accepted.
     EXPECT_THAT(load_error(base + "tiers: { free: { rate: { requests_per_day: 1 } } }\n"),
                 HasSubstr("tiers.free.rate.requests_per_day: unknown key"));
@@ -121,24 +127,30 @@ TEST(TierConfig, RefusesUnknownKeysNamingKeyAndLine) {
 }
 
 TEST(TierConfig, RefusesAmountsThatAreNotPositiveIntegers) {
-    EXPECT_THAT(load_error(base + "tiers:\n  free:\n    rate: { requests_per_minute: 0 }\n"),
-                HasSubstr("t.yaml:5: tiers.free.rate.requests_per_minute: expected an integer from 1 to "
-                          "1000000000000, got \"0\""));
+    EXPECT_THAT(
+        load_error(base + "tiers:\n  free:\n    rate: { requests_per_minute: 0 }\n"),
+        HasSubstr("t.yaml:5: tiers.free.rate.requests_per_minute: expected an integer from 1 to "
+                  "1000000000000, got \"0\""));
     EXPECT_THAT(load_error(base + "tiers:\n  free:\n    quota:\n      tokens_per_day: 1.5\n"),
                 HasSubstr("t.yaml:6: tiers.free.quota.tokens_per_day: expected an integer from 1"));
     EXPECT_THAT(load_error(base + "tiers: { free: { quota: { requests_per_month: -3 } } }\n"),
                 HasSubstr("tiers.free.quota.requests_per_month: expected an integer from 1"));
     EXPECT_THAT(load_error(base + "tiers: { free: { rate: { tokens_per_second: lots } } }\n"),
                 HasSubstr("tiers.free.rate.tokens_per_second: expected an integer from 1"));
-    EXPECT_THAT(load_error(base + "tiers: { free: { quota: { tokens_per_month: 1000000000001 } } }\n"),
-                HasSubstr("expected an integer from 1 to 1000000000000"));
+    EXPECT_THAT(
+        load_error(base + "tiers: { free: { quota: { tokens_per_month: 1000000000001 } } }\n"),
+        HasSubstr("expected an integer from 1 to 1000000000000"));
 }
 
 TEST(TierConfig, BurstNeedsARequestRateAndAtLeastOne) {
-    EXPECT_THAT(load_error(base + "tiers:\n  free:\n    rate: { tokens_per_minute: 100, burst: 5 }\n"),
-                HasSubstr("t.yaml:5: tiers.free.rate.burst: needs requests_per_second or requests_per_minute"));
-    EXPECT_THAT(load_error(base + "tiers:\n  free:\n    rate:\n      requests_per_minute: 100\n      burst: 0\n"),
-                HasSubstr("t.yaml:7: tiers.free.rate.burst: expected an integer from 1"));
+    EXPECT_THAT(
+        load_error(base + "tiers:\n  free:\n    rate: { tokens_per_minute: 100, burst: 5 }\n"),
+        HasSubstr(
+            "t.yaml:5: tiers.free.rate.burst: needs requests_per_second or requests_per_minute"));
+    EXPECT_THAT(
+        load_error(base +
+                   "tiers:\n  free:\n    rate:\n      requests_per_minute: 100\n      burst: 0\n"),
+        HasSubstr("t.yaml:7: tiers.free.rate.burst: expected an integer from 1"));
 }
 
 TEST(TierConfig, RateAndQuotaMustBeMappings) {

@@ -1,4 +1,4 @@
-// LocalLimiter: token buckets and UTC quotas per consumer, decided all-or-nothing, at injected times.
+// LocalLimiter: buckets and UTC quotas per consumer, all-or-nothing, at injected times.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -24,7 +24,8 @@ Clock::time_point at(year_month_day date, Clock::duration time_of_day = {}) {
 
 const Clock::time_point t0 = at(2024y / March / 10, 12h);
 
-Limit rate(Limit::Unit unit, std::uint64_t amount, llmgw::config::Duration period, std::uint64_t burst = 0) {
+Limit rate(Limit::Unit unit, std::uint64_t amount, llmgw::config::Duration period,
+           std::uint64_t burst = 0) {
     Limit limit;
     limit.unit = unit;
     limit.kind = Limit::Kind::rate;
@@ -197,7 +198,8 @@ TEST(LimiterRequestQuota, MonthlyWindowsFollowTheCalendar) {
         EXPECT_EQ(refused.retry_after, wait);
         EXPECT_TRUE(limiter.admit("acme", tier, next_month).admitted);
     };
-    exhaust_then_check(at(2023y / January / 31, 1h), at(2023y / January / 31, 23h), 1h, at(2023y / February / 1));
+    exhaust_then_check(at(2023y / January / 31, 1h), at(2023y / January / 31, 23h), 1h,
+                       at(2023y / February / 1));
     // Feb 1 was the first request of February.
     const auto feb_28 = limiter.admit("acme", tier, at(2023y / February / 28, 12h));
     EXPECT_EQ(feb_28.retry_after, 12h);
@@ -211,7 +213,8 @@ TEST(LimiterRequestQuota, MonthlyWindowsFollowTheCalendar) {
 
     LocalLimiter new_year;
     EXPECT_TRUE(new_year.admit("acme", tier, at(2024y / December / 1)).admitted);
-    EXPECT_EQ(new_year.admit("acme", tier, at(2024y / December / 31, 23h + 59min + 59s)).retry_after, 1s);
+    EXPECT_EQ(
+        new_year.admit("acme", tier, at(2024y / December / 31, 23h + 59min + 59s)).retry_after, 1s);
     EXPECT_TRUE(new_year.admit("acme", tier, at(2025y / January / 1)).admitted);
 }
 
@@ -236,7 +239,8 @@ TEST(LimiterTokenQuota, SettledTokensCountAgainstTheMonth) {
 
 TEST(LimiterAllOrNothing, ARequestRefusedByTheQuotaDoesNotConsumeTheRate) {
     LocalLimiter limiter;
-    const auto tier = tier_of({rate(requests, 10, minutes(1)), quota(requests, 2, Limit::Window::day)});
+    const auto tier =
+        tier_of({rate(requests, 10, minutes(1)), quota(requests, 2, Limit::Window::day)});
     EXPECT_EQ(admitted(limiter, tier, t0, 10), 2);
     const auto refused = limiter.admit("acme", tier, t0);
     EXPECT_EQ(refused.refused_by, &tier.limits[1]);
@@ -246,7 +250,8 @@ TEST(LimiterAllOrNothing, ARequestRefusedByTheQuotaDoesNotConsumeTheRate) {
 
 TEST(LimiterAllOrNothing, ARequestRefusedByTheRateDoesNotConsumeTheQuota) {
     LocalLimiter limiter;
-    const auto tier = tier_of({rate(requests, 2, minutes(1)), quota(requests, 10, Limit::Window::day)});
+    const auto tier =
+        tier_of({rate(requests, 2, minutes(1)), quota(requests, 10, Limit::Window::day)});
     EXPECT_EQ(admitted(limiter, tier, t0, 10), 2);
     EXPECT_EQ(limiter.admit("acme", tier, t0).states[1].remaining, 8u);
 }
@@ -264,7 +269,8 @@ TEST(LimiterConcurrency, EightThreadsGetExactlyTheLimitBetweenThem) {
 
 TEST(LimiterConsumers, AreLimitedIndependently) {
     LocalLimiter limiter;
-    const auto tier = tier_of({rate(requests, 5, minutes(1)), quota(requests, 5, Limit::Window::day)});
+    const auto tier =
+        tier_of({rate(requests, 5, minutes(1)), quota(requests, 5, Limit::Window::day)});
     EXPECT_EQ(admitted(limiter, tier, t0, 10, "alice"), 5);
     EXPECT_EQ(admitted(limiter, tier, t0, 10, "bob"), 5);
     EXPECT_FALSE(limiter.admit("alice", tier, t0).admitted);
@@ -288,10 +294,11 @@ TEST(LimiterStates, ReportRemainingAndResetPerLimit) {
     limiter.settle("acme", tier, 1500, now);
     EXPECT_EQ(admitted(limiter, tier, now, 1), 0);
     const auto refused = limiter.admit("acme", tier, now + 30s);
-    EXPECT_EQ(refused.states[0].remaining, 100u);  // refilled to the cap; refused requests took nothing
+    // Refilled to the cap; the refused requests took nothing.
+    EXPECT_EQ(refused.states[0].remaining, 100u);
     EXPECT_EQ(refused.states[0].reset, 0s);
-    EXPECT_EQ(refused.states[1].remaining, 0u);   // -500 + 500 = 0
-    EXPECT_EQ(refused.states[1].reset, 60s);      // 1000 tokens to refill
+    EXPECT_EQ(refused.states[1].remaining, 0u);  // -500 + 500 = 0
+    EXPECT_EQ(refused.states[1].reset, 60s);     // 1000 tokens to refill
     EXPECT_EQ(refused.states[2].remaining, 9u);
     EXPECT_EQ(refused.states[2].reset, 6h - 30s);
 }
@@ -310,10 +317,12 @@ TEST(LimiterTiers, WithoutLimitsAdmitEverythingAndReportNothing) {
 
 TEST(LimiterTiers, ChangedAmountsKeepTheStateAndNewLimitsStartFresh) {
     LocalLimiter limiter;
-    const auto one_per_minute = tier_of({rate(requests, 1, minutes(1)), quota(requests, 5, Limit::Window::day)});
+    const auto one_per_minute =
+        tier_of({rate(requests, 1, minutes(1)), quota(requests, 5, Limit::Window::day)});
     EXPECT_EQ(admitted(limiter, one_per_minute, t0, 2), 1);
     // A reload raises the rate: the bucket is still empty, the day's count is kept.
-    const auto two_per_minute = tier_of({rate(requests, 2, minutes(1)), quota(requests, 5, Limit::Window::day)});
+    const auto two_per_minute =
+        tier_of({rate(requests, 2, minutes(1)), quota(requests, 5, Limit::Window::day)});
     const auto refused = limiter.admit("acme", two_per_minute, t0);
     EXPECT_FALSE(refused.admitted);
     EXPECT_EQ(refused.states[1].remaining, 4u);
@@ -324,7 +333,8 @@ TEST(LimiterTiers, ChangedAmountsKeepTheStateAndNewLimitsStartFresh) {
 
 TEST(LimiterMemory, ForgettingIdleConsumersNeverChangesADecision) {
     LocalLimiter limiter;
-    const auto tier = tier_of({rate(tokens, 1000, minutes(1)), quota(requests, 2, Limit::Window::day)});
+    const auto tier =
+        tier_of({rate(tokens, 1000, minutes(1)), quota(requests, 2, Limit::Window::day)});
     EXPECT_TRUE(limiter.admit("acme", tier, t0).admitted);
     limiter.settle("acme", tier, 5000, t0);  // 4000 in debt
     // Minutes later, shards sweep on access; a debt and a used quota are still there.

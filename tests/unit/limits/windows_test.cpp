@@ -33,7 +33,8 @@ TEST(WindowDay, MidnightBelongsToTheNewDay) {
 }
 
 TEST(WindowDay, RoundsDownBeforeTheEpochToo) {
-    EXPECT_EQ(window_start(Limit::Window::day, at(1969y / December / 31, 12h)), at(1969y / December / 31));
+    EXPECT_EQ(window_start(Limit::Window::day, at(1969y / December / 31, 12h)),
+              at(1969y / December / 31));
 }
 
 TEST(WindowMonth, RunsFromTheFirstToTheFirstOfTheNextMonth) {
@@ -43,9 +44,12 @@ TEST(WindowMonth, RunsFromTheFirstToTheFirstOfTheNextMonth) {
 }
 
 TEST(WindowMonth, FebruaryEndsAfterThe28thOrInALeapYearThe29th) {
-    EXPECT_EQ(window_end(Limit::Window::month, at(2023y / February / 28, 23h)), at(2023y / March / 1));
-    EXPECT_EQ(window_end(Limit::Window::month, at(2024y / February / 28, 23h)), at(2024y / March / 1));
-    EXPECT_EQ(window_start(Limit::Window::month, at(2024y / February / 29, 23h)), at(2024y / February / 1));
+    EXPECT_EQ(window_end(Limit::Window::month, at(2023y / February / 28, 23h)),
+              at(2023y / March / 1));
+    EXPECT_EQ(window_end(Limit::Window::month, at(2024y / February / 28, 23h)),
+              at(2024y / March / 1));
+    EXPECT_EQ(window_start(Limit::Window::month, at(2024y / February / 29, 23h)),
+              at(2024y / February / 1));
     EXPECT_EQ(window_start(Limit::Window::month, at(2024y / March / 1)), at(2024y / March / 1));
 }
 
