@@ -11,6 +11,7 @@
 
 #include "auth_sections.hpp"
 #include "llmgw/http/hop_by_hop.hpp"
+#include "llmgw/redis/redis_url.hpp"
 #include "yaml_node.hpp"
 
 namespace llmgw::config {
@@ -297,13 +298,37 @@ LoggingConfig parse_logging(const YamlNode& node) {
     return logging;
 }
 
+RedisConfig parse_redis(const YamlNode& node) {
+    node.expect_keys({"url", "timeout", "failure_mode"});
+    RedisConfig redis;
+    if (!node.has("url")) node.fail("missing required key \"url\"");
+    std::string error;
+    const auto url = redis::parse_redis_url(node["url"].as_string(), error);
+    if (!url) node["url"].fail(error);  // the message never quotes the URL: it may hold a password
+    redis.host = url->host;
+    redis.port = url->port;
+    redis.username = url->username;
+    redis.password = url->password;
+    redis.db = url->db;
+    if (node.has("timeout")) {
+        redis.timeout = node["timeout"].as_duration();
+        if (redis.timeout.count() == 0) node["timeout"].fail("must be greater than 0");
+    }
+    if (node.has("failure_mode")) {
+        const auto mode = node["failure_mode"].as_string();
+        if (mode == "open") redis.failure_mode = RedisConfig::FailureMode::open;
+        else if (mode == "closed") redis.failure_mode = RedisConfig::FailureMode::closed;
+        else node["failure_mode"].fail("expected open or closed, got \"" + node["failure_mode"].raw() + "\"");
+    }
+    return redis;
+}
+
 Config parse_document(const YAML::Node& document, const std::string& source) {
     const YamlNode root(document, "", &source, 1);
     if (root.is_null()) root.fail("the configuration is empty");
     root.expect_keys({"server", "admin", "redis", "tiers", "consumers", "jwt", "backends", "routes",
                       "cache", "logging"});
-    for (auto key : {"redis", "cache"})
-        if (root.has(key)) not_supported_yet(root[key]);
+    if (root.has("cache")) not_supported_yet(root["cache"]);
 
     Config config;
     if (root.has("server")) config.server = parse_server(root["server"]);
@@ -332,6 +357,7 @@ Config parse_document(const YAML::Node& document, const std::string& source) {
         if (!node.has("tiers")) return;
         node["tiers"].for_each_item([&](const YamlNode& item) { require_tier(item, item.as_string(), config.tiers); });
     });
+    if (root.has("redis")) config.redis = parse_redis(root["redis"]);
     if (root.has("consumers")) config.consumers = parse_consumers(root["consumers"], config.tiers, config.routes);
     if (root.has("jwt")) config.jwt = parse_jwt(root["jwt"], config.tiers);
     return config;

@@ -56,8 +56,8 @@ void ask_for_stream_usage(RequestContext& context) {
     context.request.body() = body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-Pipeline::Pipeline(Gateway& gateway, upstream::ConnectionPool& pool)
-    : gateway_(gateway), forwarder_(pool, gateway.metrics()) {}
+Pipeline::Pipeline(Gateway& gateway, upstream::ConnectionPool& pool, limits::Admission& admission)
+    : gateway_(gateway), admission_(admission), forwarder_(pool, gateway.metrics()) {}
 
 namespace {
 // Keeps the drain's count of requests in flight right whichever way handle() ends.
@@ -77,7 +77,7 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::ResponseWriter&
     identify(context);
     // Step 5 (cache) joins here when it is built.
     StepResult result = authenticate(context);
-    if (!result) result = admit(context);
+    if (!result) result = co_await admit(context);
     if (!result) result = route(context);
     if (!result) {
         transform(context);
@@ -124,17 +124,23 @@ StepResult Pipeline::authenticate(RequestContext& context) {
     return std::nullopt;
 }
 
-StepResult Pipeline::admit(RequestContext& context) {
+http::Task<StepResult> Pipeline::admit(RequestContext& context) {
     const auto* tier = gateway_.tier(context.identity->tier);
-    if (tier == nullptr || tier->limits.empty()) return std::nullopt;
+    if (tier == nullptr || tier->limits.empty()) co_return std::nullopt;
     context.tier = tier;
-    const auto decision =
-        gateway_.limiter().admit(context.identity->consumer, *tier, std::chrono::system_clock::now());
+    const auto outcome = co_await admission_.admit(context.identity->consumer, *tier);
+    if (!outcome.decision) {
+        // Redis is unavailable and failure_mode is closed: no request without its limits.
+        context.record.rate_limit = "unavailable";
+        co_return http::GatewayError{503, "rate_limit_error", "limits_unavailable",
+                                     "the rate-limit store is unavailable; try again shortly", 1};
+    }
+    const auto& decision = *outcome.decision;
     context.response_headers = limits::rate_limit_headers(decision);
     context.record.rate_limit = decision.admitted ? "admitted" : "refused";
-    if (decision.admitted) return std::nullopt;
+    if (decision.admitted) co_return std::nullopt;
     gateway_.metrics().rate_limited(tier->name, limits::limit_name(*decision.refused_by));
-    return limits::rate_limited(decision, tier->name);
+    co_return limits::rate_limited(decision, tier->name);
 }
 
 StepResult Pipeline::route(RequestContext& context) {
@@ -184,7 +190,7 @@ void Pipeline::settle(RequestContext& context, const http::ResponseWriter& clien
     record.tokens_estimated = usage.estimated;
     const auto now = std::chrono::system_clock::now();
     const auto& identity = *context.identity;
-    if (context.tier != nullptr) gateway_.limiter().settle(identity.consumer, *context.tier, usage.total(), now);
+    if (context.tier != nullptr) admission_.settle(identity.consumer, *context.tier, usage.total());
     gateway_.usage().record(identity.consumer, now, usage.prompt_tokens, usage.completion_tokens, usage.estimated,
                             false);
     // Labels stay bounded: JWT subjects are not configured, so they share one label.

@@ -21,6 +21,7 @@
 #include "llmgw/gateway/gateway.hpp"
 #include "llmgw/gateway/pipeline.hpp"
 #include "llmgw/http/client_session.hpp"
+#include "llmgw/limits/admission.hpp"
 
 namespace llmgw::gateway {
 
@@ -103,7 +104,11 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLim
 
 struct Worker {
     Worker(Gateway& gateway)
-        : io(1), acceptor(io), pool(io.get_executor()), pipeline(gateway, pool) {
+        : io(1),
+          acceptor(io),
+          pool(io.get_executor()),
+          admission(gateway.limiter(), gateway.config(), io.get_executor(), gateway.metrics()),
+          pipeline(gateway, pool, admission) {
         handlers.request = [this](http::Request& request, const std::string& client_ip,
                                   http::ResponseWriter& writer) -> http::Task<void> {
             RequestContext context(request, client_ip);
@@ -114,6 +119,7 @@ struct Worker {
     net::io_context io;
     tcp::acceptor acceptor;
     upstream::ConnectionPool pool;
+    limits::Admission admission;  // this worker's Redis connection, when Redis is configured
     Pipeline pipeline;
     http::ConnectionHandlers handlers;
     std::thread thread;

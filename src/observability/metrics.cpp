@@ -37,6 +37,9 @@ struct Metrics::Families {
     prometheus::Family<prometheus::Counter>& retries;
     prometheus::Family<prometheus::Counter>& tokens;
     prometheus::Family<prometheus::Counter>& rate_limited;
+    prometheus::Family<prometheus::Histogram>& redis_latency;
+    prometheus::Family<prometheus::Counter>& redis_errors;
+    prometheus::Family<prometheus::Counter>& redis_fail_open;
     prometheus::Family<prometheus::Gauge>& endpoint_healthy;
     prometheus::Family<prometheus::Gauge>& circuit_state;
     prometheus::Family<prometheus::Gauge>& endpoint_in_flight;
@@ -81,6 +84,18 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
         prometheus::BuildCounter()
             .Name("llmgw_rate_limited_total")
             .Help("Requests refused by a rate limit or quota, by tier and limit")
+            .Register(*registry_),
+        prometheus::BuildHistogram()
+            .Name("llmgw_redis_call_duration_seconds")
+            .Help("Latency of Redis calls (limits), successful or not")
+            .Register(*registry_),
+        prometheus::BuildCounter()
+            .Name("llmgw_redis_errors_total")
+            .Help("Redis calls that failed (timeout, not connected, error reply)")
+            .Register(*registry_),
+        prometheus::BuildCounter()
+            .Name("llmgw_redis_fail_open_total")
+            .Help("Requests admitted by the in-process limiter because Redis was unavailable")
             .Register(*registry_),
         prometheus::BuildGauge()
             .Name("llmgw_endpoint_healthy")
@@ -172,6 +187,15 @@ void Metrics::tokens(std::string_view consumer, std::uint64_t prompt, std::uint6
 void Metrics::rate_limited(std::string_view tier, std::string_view limit) {
     families_->rate_limited.Add({{"tier", std::string(tier)}, {"limit", std::string(limit)}}).Increment();
 }
+
+void Metrics::redis_call(std::chrono::steady_clock::duration latency, bool ok) {
+    static const prometheus::Histogram::BucketBoundaries buckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                                    0.005,  0.01,    0.025,  0.05,  0.1};
+    families_->redis_latency.Add({}, buckets).Observe(std::chrono::duration<double>(latency).count());
+    if (!ok) families_->redis_errors.Add({}).Increment();
+}
+
+void Metrics::redis_fail_open() { families_->redis_fail_open.Add({}).Increment(); }
 
 void Metrics::on_scrape(std::function<void()> hook) { scrape_hooks_.push_back(std::move(hook)); }
 

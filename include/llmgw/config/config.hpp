@@ -163,6 +163,18 @@ struct JwtIssuer {
     Duration jwks_refresh = std::chrono::minutes(5);  // jwks_url only
 };
 
+struct RedisConfig {
+    std::string host;
+    std::uint16_t port = 6379;
+    std::string username;
+    std::string password;
+    int db = 0;
+    Duration timeout = std::chrono::milliseconds(50);  // bounds every call
+    enum class FailureMode { open, closed };
+    // open: admit on the in-process limiter while Redis is unavailable; closed: answer 503.
+    FailureMode failure_mode = FailureMode::open;
+};
+
 enum class LogLevel { trace, debug, info, warn, error };
 
 struct LoggingConfig {
@@ -178,6 +190,7 @@ struct Config {
     std::vector<Tier> tiers;
     std::vector<Consumer> consumers;
     std::vector<JwtIssuer> jwt;
+    std::optional<RedisConfig> redis;
     LoggingConfig logging;
 };
 

@@ -8,6 +8,7 @@
 #include "llmgw/gateway/request_context.hpp"
 #include "llmgw/http/client_session.hpp"
 #include "llmgw/http/gateway_error.hpp"
+#include "llmgw/limits/admission.hpp"
 #include "llmgw/http/response_writer.hpp"
 #include "llmgw/upstream/connection_pool.hpp"
 #include "llmgw/upstream/forwarder.hpp"
@@ -21,7 +22,7 @@ using StepResult = std::optional<http::GatewayError>;
 // One per worker thread.
 class Pipeline {
 public:
-    Pipeline(Gateway& gateway, upstream::ConnectionPool& pool);
+    Pipeline(Gateway& gateway, upstream::ConnectionPool& pool, limits::Admission& admission);
 
     http::Task<void> handle(RequestContext& context, http::ResponseWriter& client);
     // Records a request the session refused before it was read whole.
@@ -30,7 +31,7 @@ public:
 private:
     void identify(RequestContext& context);
     StepResult authenticate(RequestContext& context);
-    StepResult admit(RequestContext& context);
+    http::Task<StepResult> admit(RequestContext& context);
     StepResult route(RequestContext& context);
     void transform(RequestContext& context);
     http::Task<StepResult> forward(RequestContext& context, http::ResponseWriter& client);
@@ -38,6 +39,7 @@ private:
     void record(RequestContext& context, const http::ResponseWriter& client);
 
     Gateway& gateway_;
+    limits::Admission& admission_;
     upstream::Forwarder forwarder_;
 };
 

@@ -40,6 +40,10 @@ public:
     void tokens(std::string_view consumer, std::uint64_t prompt, std::uint64_t completion);
     // A request refused by a limit: tier and limit (requests_rate, tokens_quota, ...).
     void rate_limited(std::string_view tier, std::string_view limit);
+    // One Redis call: its latency, and whether it succeeded.
+    void redis_call(std::chrono::steady_clock::duration latency, bool ok);
+    // A request admitted by the in-process limiter because Redis was unavailable.
+    void redis_fail_open();
     // Runs `hook` right before every scrape (to sample state kept elsewhere).
     void on_scrape(std::function<void()> hook);
     // `reason` comes from a fixed set (missing, unknown_key, expired, ...), never from the request.

@@ -217,8 +217,7 @@ routes: [ { backend: b } ]
 }
 
 TEST(ConfigLoader, SectionsOfLaterReleasesAreRefusedNotIgnored) {
-    for (const std::string section : {"redis: { url: \"redis://127.0.0.1:6379\" }\n",
-                                      "cache: { max_bytes: 1MiB }\n"}) {
+    for (const std::string section : {"cache: { max_bytes: 1MiB }\n"}) {
         EXPECT_THAT(load_error(std::string(minimal) + section), HasSubstr("not supported yet")) << section;
     }
 }
@@ -270,6 +269,23 @@ routes: [ { name: r, backend: b } ]
 routes: [ { name: r, backend: b } ]
 )"),
                 HasSubstr("expected connect_failure, reset, 502, 503 or timeout"));
+}
+
+TEST(ConfigLoader, ReadsRedisAndNeverQuotesItsUrl) {
+    const auto config = load_string(std::string(minimal) +
+                                    "redis: { url: \"redis://:pw@10.0.0.5:6380/2\", timeout: 20ms, failure_mode: closed }\n");
+    ASSERT_TRUE(config.redis);
+    EXPECT_EQ(config.redis->host, "10.0.0.5");
+    EXPECT_EQ(config.redis->port, 6380);
+    EXPECT_EQ(config.redis->password, "pw");
+    EXPECT_EQ(config.redis->db, 2);
+    EXPECT_EQ(config.redis->timeout, 20ms);
+    EXPECT_EQ(config.redis->failure_mode, llmgw::config::RedisConfig::FailureMode::closed);
+    const auto error = load_error(std::string(minimal) + "redis: { url: \"redis://:hunter2@host:notaport\" }\n");
+    EXPECT_THAT(error, HasSubstr("redis.url:"));
+    EXPECT_THAT(error, testing::Not(HasSubstr("hunter2")));
+    EXPECT_THAT(load_error(std::string(minimal) + "redis: { url: \"redis://h:1\", failure_mode: maybe }\n"),
+                HasSubstr("expected open or closed"));
 }
 
 TEST(ConfigLoader, InvalidYamlAndEmptyFilesAreErrors) {

@@ -1,0 +1,55 @@
+// One worker's way to the limits: Redis when configured (shared by every instance), the
+// in-process limiter otherwise — and, with failure_mode open, while Redis is unavailable.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "llmgw/config/config.hpp"
+#include "llmgw/http/beast.hpp"
+#include "llmgw/limits/limiter.hpp"
+#include "llmgw/observability/metrics.hpp"
+
+namespace llmgw::redis {
+class Client;
+}
+
+namespace llmgw::limits {
+
+class RedisLimiter;
+
+class Admission {
+public:
+    // After this many Redis failures in a row, Redis is not asked for a while, so a hung
+    // Redis does not add its timeout to every request.
+    static constexpr int failures_before_pause = 3;
+    static constexpr auto pause = std::chrono::seconds(1);
+
+    Admission(LocalLimiter& local, const config::Config& config, http::net::any_io_executor executor,
+              observability::Metrics& metrics);
+    ~Admission();
+
+    struct Outcome {
+        std::optional<Decision> decision;  // nullopt: Redis is unavailable and failure_mode is closed
+    };
+    http::Task<Outcome> admit(const std::string& consumer, const config::Tier& tier);
+    // Runs in the background: the answer has already gone to the client.
+    void settle(const std::string& consumer, const config::Tier& tier, std::uint64_t tokens);
+
+private:
+    bool redis_usable();
+    void redis_result(bool ok);
+
+    LocalLimiter& local_;
+    const config::Config& config_;
+    http::net::any_io_executor executor_;
+    observability::Metrics& metrics_;
+    std::unique_ptr<redis::Client> client_;
+    std::unique_ptr<RedisLimiter> redis_;
+    int consecutive_failures_ = 0;
+    std::chrono::steady_clock::time_point paused_until_{};
+};
+
+}  // namespace llmgw::limits

@@ -1,0 +1,84 @@
+// Redis first, the in-process limiter as the fallback (or a 503, as configured).
+#include "llmgw/limits/admission.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <algorithm>
+
+#include "llmgw/limits/redis_limiter.hpp"
+#include "llmgw/redis/client.hpp"
+
+namespace llmgw::limits {
+
+Admission::Admission(LocalLimiter& local, const config::Config& config, http::net::any_io_executor executor,
+                     observability::Metrics& metrics)
+    : local_(local), config_(config), executor_(std::move(executor)), metrics_(metrics) {
+    if (!config.redis) return;
+    const auto& redis = *config.redis;
+    redis::Client::Options options;
+    options.host = redis.host;
+    options.port = redis.port;
+    options.username = redis.username;
+    options.password = redis.password;
+    options.db = redis.db;
+    options.timeout = redis.timeout;
+    client_ = std::make_unique<redis::Client>(executor_, options);
+    client_->on_call = [this](std::chrono::steady_clock::duration latency, bool ok) {
+        metrics_.redis_call(latency, ok);
+    };
+    client_->start();
+    redis_ = std::make_unique<RedisLimiter>(*client_);
+}
+
+Admission::~Admission() {
+    if (client_) client_->stop();
+}
+
+bool Admission::redis_usable() {
+    return redis_ && std::chrono::steady_clock::now() >= paused_until_;
+}
+
+void Admission::redis_result(bool ok) {
+    if (ok) {
+        consecutive_failures_ = 0;
+        return;
+    }
+    if (++consecutive_failures_ >= failures_before_pause) {
+        paused_until_ = std::chrono::steady_clock::now() + pause;
+        consecutive_failures_ = 0;
+    }
+}
+
+http::Task<Admission::Outcome> Admission::admit(const std::string& consumer, const config::Tier& tier) {
+    if (redis_usable()) {
+        auto decision = co_await redis_->admit(consumer, tier);
+        redis_result(decision.has_value());
+        if (decision) co_return Outcome{std::move(decision)};
+    }
+    if (redis_ && config_.redis->failure_mode == config::RedisConfig::FailureMode::closed) co_return Outcome{};
+    if (redis_) metrics_.redis_fail_open();
+    co_return Outcome{local_.admit(consumer, tier, Clock::now())};
+}
+
+void Admission::settle(const std::string& consumer, const config::Tier& tier, std::uint64_t tokens) {
+    const bool token_limits = std::any_of(tier.limits.begin(), tier.limits.end(), [](const config::Limit& limit) {
+        return limit.unit == config::Limit::Unit::tokens;
+    });
+    if (tokens == 0 || !token_limits) return;
+    // The in-process limiter always learns the usage, so a fail-open period starts from
+    // realistic buckets instead of full ones.
+    local_.settle(consumer, tier, tokens, Clock::now());
+    if (!redis_usable()) return;
+    http::net::co_spawn(
+        executor_,
+        [this, consumer, &tier, tokens]() -> http::Task<void> {
+            const bool ok = co_await redis_->settle(consumer, tier, tokens);
+            if (!ok) redis_result(false);  // only admissions prove Redis healthy again
+        },
+        http::net::detached);
+}
+
+}  // namespace llmgw::limits

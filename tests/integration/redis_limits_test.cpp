@@ -1,0 +1,125 @@
+// Limits kept in a real redis-server: shared by two gateways, and Redis trouble under both
+// failure modes (killed, paused, restarted) with bounded latency.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
+
+#include <thread>
+
+#include "harness.hpp"
+#include "support/redis_server.hpp"
+
+using namespace std::chrono_literals;
+using namespace llmgw::testing;
+using testing::HasSubstr;
+
+namespace {
+
+constexpr const char* key = "sk-redis-limits-test-key";
+using clock_type = std::chrono::steady_clock;
+
+std::string sha256_hex(std::string_view text) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+    std::string hex;
+    for (unsigned char b : digest) {
+        static constexpr char digits[] = "0123456789abcdef";
+        hex.push_back(digits[b >> 4]);
+        hex.push_back(digits[b & 0xf]);
+    }
+    return hex;
+}
+
+std::string config(const FakeModel& model, uint16_t redis_port, const std::string& limits,
+                   const std::string& failure_mode = "open") {
+    return "redis: { url: \"redis://127.0.0.1:" + std::to_string(redis_port) + "/0\", timeout: 50ms, failure_mode: " +
+           failure_mode + " }\n"
+           "tiers:\n  metered: " + limits + "\n"
+           "consumers: [ { name: acme, tier: metered, keys: [ { sha256: \"" + sha256_hex(key) + "\" } ] } ]\n"
+           "backends: { vllm: { endpoints: [ { url: \"" + model.url() + "\" } ] } }\n"
+           "routes: [ { name: chat, backend: vllm } ]\n";
+}
+
+int chat(const RunningGateway& gateway) {
+    return gateway.post("/v1/chat/completions", chat_body(), {{"authorization", std::string("Bearer ") + key}}).status;
+}
+
+}  // namespace
+
+TEST(RedisLimits, TwoGatewaysSharingRedisEnforceOneLimit) {
+    auto redis = RedisServer::start();
+    auto model = FakeModel::start("m1");
+    const auto yaml = config(model, redis.port(), "{ quota: { requests_per_day: 10 } }");
+    auto first = RunningGateway::start(yaml);
+    auto second = RunningGateway::start(yaml);
+    int admitted = 0;
+    for (int i = 0; i < 10; ++i) {
+        admitted += chat(first) == 200;
+        admitted += chat(second) == 200;
+    }
+    EXPECT_EQ(admitted, 10);
+    EXPECT_EQ(model.stats()["requests_total"], 10);
+}
+
+TEST(RedisLimits, FailOpenAdmitsOnLocalBucketsWhileRedisIsDownAndLimitsHoldWhenItIsBack) {
+    auto redis = RedisServer::start();
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(config(model, redis.port(), "{ rate: { requests_per_second: 1000 } }"));
+    ASSERT_EQ(chat(gateway), 200);
+    redis.kill();
+    for (int i = 0; i < 5; ++i) {
+        const auto started = clock_type::now();
+        EXPECT_EQ(chat(gateway), 200);
+        EXPECT_LT(clock_type::now() - started, 300ms);
+    }
+    EXPECT_THAT(http_request(gateway.admin_port(), {"GET", "/metrics"}).body, HasSubstr("llmgw_redis_fail_open_total"));
+    redis.restart();
+    // Back within a second or two: the limit state lives in Redis again.
+    const auto deadline = clock_type::now() + 5s;
+    bool used_redis = false;
+    while (clock_type::now() < deadline && !used_redis) {
+        EXPECT_EQ(chat(gateway), 200);
+        used_redis = redis.cli({"--scan", "--pattern", "llmgw:*"}).find("llmgw:") != std::string::npos;
+        if (!used_redis) std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_TRUE(used_redis);
+}
+
+TEST(RedisLimits, FailClosedAnswers503WhileRedisIsDown) {
+    auto redis = RedisServer::start();
+    auto model = FakeModel::start("m1");
+    auto gateway =
+        RunningGateway::start(config(model, redis.port(), "{ rate: { requests_per_second: 1000 } }", "closed"));
+    ASSERT_EQ(chat(gateway), 200);
+    redis.kill();
+    const auto started = clock_type::now();
+    const auto refused =
+        gateway.post("/v1/chat/completions", chat_body(), {{"authorization", std::string("Bearer ") + key}});
+    EXPECT_EQ(refused.status, 503);
+    EXPECT_EQ(refused.json()["error"]["code"], "limits_unavailable");
+    EXPECT_LT(clock_type::now() - started, 300ms);
+    redis.restart();
+    const auto deadline = clock_type::now() + 5s;
+    int status = 0;
+    while (clock_type::now() < deadline && (status = chat(gateway)) != 200) std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(status, 200);
+}
+
+TEST(RedisLimits, AHungRedisCostsAtMostItsTimeoutAndThenNothing) {
+    auto redis = RedisServer::start();
+    auto model = FakeModel::start("m1");
+    GatewayOptions options;
+    options.workers = 1;  // one worker: one Redis connection, one breaker
+    auto gateway = RunningGateway::start(config(model, redis.port(), "{ rate: { requests_per_second: 1000 } }"), options);
+    ASSERT_EQ(chat(gateway), 200);
+    redis.pause(3000ms);
+    std::vector<clock_type::duration> latencies;
+    for (int i = 0; i < 8; ++i) {
+        const auto started = clock_type::now();
+        EXPECT_EQ(chat(gateway), 200);
+        latencies.push_back(clock_type::now() - started);
+    }
+    for (const auto& latency : latencies) EXPECT_LT(latency, 250ms);
+    // After a few timeouts Redis is not asked for a while: the last requests pay nothing.
+    EXPECT_LT(latencies.back(), 40ms);
+}

@@ -1,0 +1,493 @@
+// RedisLimiter against a real redis-server: parity with LocalLimiter, keys, concurrency, failures, UTC windows.
+#include "llmgw/limits/redis_limiter.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../../../src/limits/limit_scripts.hpp"
+#include "support/redis_server.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono;
+using namespace std::chrono_literals;
+using llmgw::config::Limit;
+using llmgw::config::Tier;
+using llmgw::limits::Decision;
+using llmgw::limits::LocalLimiter;
+using llmgw::limits::RedisLimiter;
+using llmgw::redis::Client;
+using llmgw::redis::Task;
+using llmgw::testing::RedisServer;
+using Wall = llmgw::limits::Clock;
+using Steady = std::chrono::steady_clock;
+
+constexpr auto requests = Limit::Unit::requests;
+constexpr auto tokens = Limit::Unit::tokens;
+
+Limit rate(Limit::Unit unit, std::uint64_t amount, llmgw::config::Duration period, std::uint64_t burst = 0) {
+    Limit limit;
+    limit.unit = unit;
+    limit.kind = Limit::Kind::rate;
+    limit.amount = amount;
+    limit.period = period;
+    limit.burst = burst;
+    return limit;
+}
+
+Limit quota(Limit::Unit unit, std::uint64_t amount, Limit::Window window) {
+    Limit limit;
+    limit.unit = unit;
+    limit.kind = Limit::Kind::quota;
+    limit.amount = amount;
+    limit.window = window;
+    return limit;
+}
+
+Tier tier_of(std::vector<Limit> limits) {
+    Tier tier;
+    tier.name = "test";
+    tier.limits = std::move(limits);
+    return tier;
+}
+
+Client::Options options_for(uint16_t port) {
+    Client::Options o;
+    o.host = "127.0.0.1";
+    o.port = port;
+    o.timeout = 1s;  // generous: a loaded test machine must not turn into failures
+    o.reconnect_min = 20ms;
+    o.reconnect_max = 200ms;
+    return o;
+}
+
+// Pumps `io` on this thread until `done()` or the deadline.
+bool run_until(asio::io_context& io, const std::function<bool()>& done, Steady::duration deadline = 5s) {
+    const auto until = Steady::now() + deadline;
+    while (!done()) {
+        if (Steady::now() >= until) return false;
+        io.run_one_for(10ms);
+    }
+    return true;
+}
+
+// The seconds until the UTC window holding `now` ends, as LocalLimiter rounds them.
+seconds until_window_end(Limit::Window window, Wall::time_point now = Wall::now()) {
+    return ceil<seconds>(llmgw::limits::window_end(window, now) - now);
+}
+
+std::string utc_suffix(Limit::Window window, Wall::time_point now = Wall::now()) {
+    const year_month_day date{floor<days>(now)};
+    char text[16];
+    if (window == Limit::Window::day)
+        std::snprintf(text, sizeof text, "d%04d%02u%02u", static_cast<int>(date.year()),
+                      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+    else
+        std::snprintf(text, sizeof text, "m%04d%02u", static_cast<int>(date.year()), static_cast<unsigned>(date.month()));
+    return text;
+}
+
+void expect_near(seconds actual, seconds expected, seconds tolerance, const char* what) {
+    EXPECT_LE(actual, expected + tolerance) << what;
+    EXPECT_GE(actual, expected - tolerance) << what;
+}
+
+// The same decision, allowing `tolerance` on times (real time passes between the two calls).
+void expect_same(const Decision& redis, const Decision& local, seconds tolerance = 1s) {
+    EXPECT_EQ(redis.admitted, local.admitted);
+    EXPECT_EQ(redis.refused_by, local.refused_by);
+    expect_near(redis.retry_after, local.retry_after, tolerance, "retry_after");
+    ASSERT_EQ(redis.states.size(), local.states.size());
+    for (std::size_t i = 0; i < redis.states.size(); ++i) {
+        EXPECT_EQ(redis.states[i].limit, local.states[i].limit) << "limit " << i;
+        EXPECT_EQ(redis.states[i].remaining, local.states[i].remaining) << "remaining of limit " << i;
+        expect_near(redis.states[i].reset, local.states[i].reset, tolerance, "reset");
+    }
+}
+
+class RedisLimiterTest : public ::testing::Test {
+  protected:
+    RedisServer server = RedisServer::start();
+    asio::io_context io;
+    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+    std::unique_ptr<Client> client = started();
+    RedisLimiter limiter{*client};
+    LocalLimiter local;
+
+    std::unique_ptr<Client> started() {
+        auto c = std::make_unique<Client>(io.get_executor(), options_for(server.port()));
+        c->start();
+        if (!run_until(io, [&] { return c->connected(); })) throw std::runtime_error("never connected");
+        return c;
+    }
+
+    // Runs one task to completion, pumping the io_context.
+    template <typename T>
+    T run(Task<T> task) {
+        auto out = std::make_shared<std::optional<T>>();
+        asio::co_spawn(io, std::move(task), [out](std::exception_ptr error, T value) {
+            if (error) std::rethrow_exception(error);
+            *out = std::move(value);
+        });
+        if (!run_until(io, [&] { return out->has_value(); })) throw std::runtime_error("call never finished");
+        return std::move(**out);
+    }
+
+    Decision admit(const Tier& tier, const std::string& consumer = "acme") {
+        auto decision = run(limiter.admit(consumer, tier));
+        if (!decision) throw std::runtime_error("admit failed");
+        return *decision;
+    }
+
+    // Admits on both limiters and expects the same decision; returns Redis's.
+    Decision both(const Tier& tier, const std::string& consumer = "acme") {
+        const auto redis = admit(tier, consumer);
+        expect_same(redis, local.admit(consumer, tier, Wall::now()));
+        return redis;
+    }
+
+    void settle_both(const Tier& tier, std::uint64_t used, const std::string& consumer = "acme") {
+        EXPECT_TRUE(run(limiter.settle(consumer, tier, used)));
+        local.settle(consumer, tier, used, Wall::now());
+    }
+
+    int admitted_both(const Tier& tier, int attempts, const std::string& consumer = "acme") {
+        int count = 0;
+        for (int i = 0; i < attempts; ++i) count += both(tier, consumer).admitted ? 1 : 0;
+        return count;
+    }
+};
+
+class RedisLimiterParity : public RedisLimiterTest {};
+class RedisLimiterAllOrNothing : public RedisLimiterTest {};
+class RedisLimiterKeys : public RedisLimiterTest {};
+class RedisLimiterConcurrency : public RedisLimiterTest {};
+class RedisLimiterFailure : public RedisLimiterTest {};
+class RedisLimiterWindows : public RedisLimiterTest {};
+
+TEST_F(RedisLimiterParity, RequestRateAdmitsExactlyTheBucketThenRetryAfterOne) {
+    const auto tier = tier_of({rate(requests, 100, minutes(1))});
+    EXPECT_EQ(admitted_both(tier, 100), 100);
+    const auto refused = both(tier);
+    EXPECT_FALSE(refused.admitted);
+    EXPECT_EQ(refused.refused_by, &tier.limits[0]);
+    EXPECT_EQ(refused.retry_after, 1s);  // one request refills in 0.6 s
+    EXPECT_EQ(refused.states[0].remaining, 0u);
+}
+
+TEST_F(RedisLimiterParity, BurstIsTheBucketCapacity) {
+    const auto tier = tier_of({rate(requests, 1000, minutes(1), 50)});
+    EXPECT_EQ(admitted_both(tier, 60), 50);
+    EXPECT_EQ(both(tier).retry_after, 1s);
+}
+
+TEST_F(RedisLimiterParity, TwoRatesTogether) {
+    const auto tier = tier_of({rate(requests, 10, minutes(1)), rate(requests, 12, hours(1))});
+    EXPECT_EQ(admitted_both(tier, 11), 10);
+    const auto refused = both(tier);
+    EXPECT_EQ(refused.refused_by, &tier.limits[0]);
+    EXPECT_EQ(refused.retry_after, 6s);
+    EXPECT_EQ(refused.states[1].remaining, 2u);
+}
+
+TEST_F(RedisLimiterParity, ReportsTheFirstRefusingLimitButTheLongestWait) {
+    const auto tier = tier_of({rate(requests, 1, seconds(1)), rate(requests, 1, minutes(1))});
+    EXPECT_TRUE(both(tier).admitted);
+    const auto refused = both(tier);
+    EXPECT_EQ(refused.refused_by, &tier.limits[0]);
+    EXPECT_EQ(refused.retry_after, 60s);
+}
+
+TEST_F(RedisLimiterParity, TokenRateAdmitsWhileTokensAreLeftAndSettleDebtBlocks) {
+    // An hour's period: the refill during the test stays far below one token.
+    const auto slow = tier_of({rate(tokens, 1000, hours(1))});
+    EXPECT_EQ(admitted_both(slow, 5), 5);
+    settle_both(slow, 999);
+    EXPECT_EQ(both(slow).states[0].remaining, 1u);
+
+    const auto tier = tier_of({rate(tokens, 1000, minutes(1))});
+    EXPECT_TRUE(both(tier).admitted);
+    settle_both(tier, 5000);  // 4000 in debt: 240 s to reach 0, 241 s to be above it
+    const auto refused = both(tier);
+    EXPECT_FALSE(refused.admitted);
+    EXPECT_EQ(refused.refused_by, &tier.limits[0]);
+    EXPECT_EQ(refused.states[0].remaining, 0u);
+    EXPECT_GE(refused.retry_after, 240s);
+    EXPECT_LE(refused.retry_after, 241s);
+}
+
+TEST_F(RedisLimiterParity, RequestQuotaPerUtcDay) {
+    const auto tier = tier_of({quota(requests, 3, Limit::Window::day)});
+    EXPECT_EQ(admitted_both(tier, 5), 3);
+    const auto refused = both(tier);
+    EXPECT_EQ(refused.refused_by, &tier.limits[0]);
+    expect_near(refused.retry_after, std::max(until_window_end(Limit::Window::day), 1s), 1s, "until midnight");
+}
+
+TEST_F(RedisLimiterParity, TokenQuotaCountsSettledTokens) {
+    const auto tier = tier_of({quota(tokens, 1000, Limit::Window::month)});
+    EXPECT_TRUE(both(tier).admitted);
+    settle_both(tier, 600);
+    const auto second = both(tier);
+    EXPECT_TRUE(second.admitted);
+    EXPECT_EQ(second.states[0].remaining, 400u);
+    settle_both(tier, 600);
+    const auto refused = both(tier);
+    EXPECT_FALSE(refused.admitted);
+    EXPECT_EQ(refused.states[0].remaining, 0u);
+    expect_near(refused.retry_after, until_window_end(Limit::Window::month), 1s, "until the 1st");
+}
+
+TEST_F(RedisLimiterParity, StatesReportRemainingAndReset) {
+    const auto tier = tier_of({rate(requests, 100, minutes(1)), rate(tokens, 1000, minutes(1)),
+                               quota(requests, 10, Limit::Window::day)});
+    const auto first = both(tier);
+    ASSERT_EQ(first.states.size(), 3u);
+    for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(first.states[i].limit, &tier.limits[i]);
+    EXPECT_EQ(first.states[0].remaining, 99u);
+    EXPECT_EQ(first.states[0].reset, 1s);  // 0.6 s until full again
+    EXPECT_EQ(first.states[1].remaining, 1000u);
+    EXPECT_EQ(first.states[1].reset, 0s);  // full
+    EXPECT_EQ(first.states[2].remaining, 9u);
+    expect_near(first.states[2].reset, until_window_end(Limit::Window::day), 1s, "until midnight");
+
+    settle_both(tier, 1500);
+    const auto refused = both(tier);
+    EXPECT_FALSE(refused.admitted);
+    EXPECT_EQ(refused.refused_by, &tier.limits[1]);
+    EXPECT_EQ(refused.states[0].remaining, 99u);  // the refused request took nothing
+    EXPECT_EQ(refused.states[1].remaining, 0u);
+    expect_near(refused.states[1].reset, 90s, 1s, "1500 tokens to refill");
+    EXPECT_EQ(refused.states[2].remaining, 9u);
+}
+
+TEST_F(RedisLimiterParity, UnlimitedTiersAdmitWithoutStates) {
+    const auto unlimited = tier_of({});
+    const auto decision = both(unlimited);
+    EXPECT_TRUE(decision.admitted);
+    EXPECT_TRUE(decision.states.empty());
+    EXPECT_TRUE(run(limiter.settle("acme", unlimited, 1000)));
+    EXPECT_EQ(server.cli({"DBSIZE"}), "0");
+}
+
+TEST_F(RedisLimiterParity, ChangedAmountsKeepTheStateAndNewLimitsStartFresh) {
+    const auto one_per_minute = tier_of({rate(requests, 1, minutes(1)), quota(requests, 5, Limit::Window::day)});
+    EXPECT_EQ(admitted_both(one_per_minute, 2), 1);
+    const auto two_per_minute = tier_of({rate(requests, 2, minutes(1)), quota(requests, 5, Limit::Window::day)});
+    const auto refused = both(two_per_minute);
+    EXPECT_FALSE(refused.admitted);
+    EXPECT_EQ(refused.states[1].remaining, 4u);
+    const auto daily = tier_of({quota(requests, 1, Limit::Window::day)});
+    EXPECT_TRUE(both(daily).admitted);
+}
+
+TEST_F(RedisLimiterParity, RefillsOverRealTime) {
+    const auto tier = tier_of({rate(requests, 4, seconds(1))});
+    EXPECT_EQ(admitted_both(tier, 5), 4);
+    // One request refills in 250 ms; poll for up to 2 s.
+    const auto start = Steady::now();
+    bool again = false;
+    while (!again && Steady::now() - start < 2s) {
+        std::this_thread::sleep_for(20ms);
+        again = admit(tier).admitted;
+    }
+    EXPECT_TRUE(again);
+    EXPECT_GE(Steady::now() - start, 50ms);
+}
+
+TEST_F(RedisLimiterAllOrNothing, ARequestRefusedByTheQuotaDoesNotConsumeTheRate) {
+    const auto tier = tier_of({rate(requests, 10, minutes(1)), quota(requests, 2, Limit::Window::day)});
+    EXPECT_EQ(admitted_both(tier, 10), 2);
+    const auto refused = both(tier);
+    EXPECT_EQ(refused.refused_by, &tier.limits[1]);
+    EXPECT_EQ(refused.states[0].remaining, 8u);
+    EXPECT_EQ(refused.states[1].remaining, 0u);
+}
+
+TEST_F(RedisLimiterAllOrNothing, ARequestRefusedByTheRateDoesNotConsumeTheQuota) {
+    const auto tier = tier_of({rate(requests, 2, minutes(1)), quota(requests, 10, Limit::Window::day)});
+    EXPECT_EQ(admitted_both(tier, 10), 2);
+    EXPECT_EQ(both(tier).states[1].remaining, 8u);
+}
+
+TEST_F(RedisLimiterAllOrNothing, TokenDebtBlocksWithoutTakingRequests) {
+    const auto tier = tier_of({rate(requests, 10, minutes(1)), rate(tokens, 600, minutes(1))});
+    EXPECT_TRUE(both(tier).admitted);
+    settle_both(tier, 1200);  // 600 in debt: 60 s
+    EXPECT_EQ(admitted_both(tier, 20), 0);
+    EXPECT_EQ(both(tier).states[0].remaining, 9u);
+}
+
+TEST_F(RedisLimiterKeys, LayoutWindowsAndExpiry) {
+    const auto tier = tier_of({rate(requests, 10, minutes(1)), rate(tokens, 1000, minutes(1)),
+                               quota(requests, 5, Limit::Window::day), quota(tokens, 100, Limit::Window::month)});
+    const auto now = Wall::now();
+    EXPECT_TRUE(admit(tier).admitted);
+    EXPECT_TRUE(run(limiter.settle("acme", tier, 10)));
+
+    const auto bucket = limiter.key("acme", tier, 0);
+    EXPECT_EQ(bucket, "llmgw:rl:{acme}:test:0:requests.rate.60000ms");
+    EXPECT_EQ(limiter.key("acme", tier, 1), "llmgw:rl:{acme}:test:1:tokens.rate.60000ms");
+    const auto day = limiter.key("acme", tier, 2) + ":" + utc_suffix(Limit::Window::day, now);
+    const auto month = limiter.key("acme", tier, 3) + ":" + utc_suffix(Limit::Window::month, now);
+    EXPECT_EQ(limiter.key("acme", tier, 2), "llmgw:rl:{acme}:test:2:requests.quota.day");
+    EXPECT_EQ(limiter.key("acme", tier, 3), "llmgw:rl:{acme}:test:3:tokens.quota.month");
+    EXPECT_EQ(server.cli({"DBSIZE"}), "4");
+
+    EXPECT_EQ(std::stod(server.cli({"HGET", bucket, "level"})), 9.0);  // rounding aside: it refills
+    const auto bucket_ttl = std::stol(server.cli({"PTTL", bucket}));
+    EXPECT_GT(bucket_ttl, 5000);  // 6 s to be full again, plus 1 s
+    EXPECT_LE(bucket_ttl, 7000);
+    const auto tokens_ttl = std::stol(server.cli({"PTTL", limiter.key("acme", tier, 1)}));
+    EXPECT_GT(tokens_ttl, 1000);  // 10 tokens in 0.6 s, plus 1 s
+    EXPECT_LE(tokens_ttl, 1600);
+
+    EXPECT_EQ(server.cli({"GET", day}), "1");
+    expect_near(seconds(std::stol(server.cli({"TTL", day}))), until_window_end(Limit::Window::day, now) + 24h, 2s,
+                "day key TTL");
+    EXPECT_EQ(server.cli({"GET", month}), "10");
+    expect_near(seconds(std::stol(server.cli({"TTL", month}))), until_window_end(Limit::Window::month, now) + 24h,
+                2s, "month key TTL");
+}
+
+TEST_F(RedisLimiterKeys, IdleBucketsVanish) {
+    const auto tier = tier_of({rate(requests, 10, seconds(1))});
+    EXPECT_TRUE(admit(tier).admitted);
+    const auto key = limiter.key("acme", tier, 0);
+    EXPECT_EQ(server.cli({"EXISTS", key}), "1");
+    const auto start = Steady::now();
+    while (server.cli({"EXISTS", key}) == "1" && Steady::now() - start < 3s) std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(server.cli({"EXISTS", key}), "0");
+}
+
+TEST_F(RedisLimiterKeys, ConsumerNamesAreEscapedSoTheyCannotCollide) {
+    const auto tier = tier_of({rate(requests, 5, minutes(1))});
+    for (const std::string consumer : {"x:1", "x", "x%3A1", "x}:{1", "caf\xc3\xa9 bar"}) {
+        EXPECT_EQ(admitted_both(tier, 10, consumer), 5) << consumer;
+    }
+    EXPECT_EQ(server.cli({"DBSIZE"}), "5");
+    EXPECT_EQ(limiter.key("x:1", tier, 0), "llmgw:rl:{x%3A1}:test:0:requests.rate.60000ms");
+    EXPECT_EQ(limiter.key("x%3A1", tier, 0), "llmgw:rl:{x%253A1}:test:0:requests.rate.60000ms");
+    EXPECT_EQ(limiter.key("x}:{1", tier, 0), "llmgw:rl:{x%7D%3A%7B1}:test:0:requests.rate.60000ms");
+    RedisLimiter prefixed(*client, "other:");
+    EXPECT_EQ(prefixed.key("x", tier, 0), "other:rl:{x}:test:0:requests.rate.60000ms");
+}
+
+// Counts one admit's outcome.
+Task<void> count_admit(RedisLimiter& limiter, const std::string& consumer, const Tier& tier, int& admitted,
+                       int& failed, int& finished) {
+    auto decision = co_await limiter.admit(consumer, tier);
+    if (!decision) ++failed;
+    else if (decision->admitted) ++admitted;
+    ++finished;
+}
+
+TEST_F(RedisLimiterConcurrency, ThreeHundredPipelinedAdmitsGetExactlyTheQuota) {
+    const auto tier = tier_of({quota(requests, 100, Limit::Window::day)});
+    const std::string consumer = "acme";
+    int admitted = 0, failed = 0, finished = 0;
+    for (int i = 0; i < 300; ++i)
+        asio::co_spawn(io, count_admit(limiter, consumer, tier, admitted, failed, finished), asio::detached);
+    ASSERT_TRUE(run_until(io, [&] { return finished == 300; }, 10s)) << finished;
+    EXPECT_EQ(failed, 0);
+    EXPECT_EQ(admitted, 100);
+}
+
+TEST_F(RedisLimiterConcurrency, TwoInstancesShareOneLimit) {
+    // An hour's period: nothing refills while the two instances race.
+    const auto tier = tier_of({rate(requests, 100, hours(1))});
+    const std::string consumer = "acme";
+    int admitted[2] = {0, 0}, failed[2] = {0, 0};
+    bool done[2] = {false, false};
+    auto instance = [&](int n) {
+        asio::io_context own;
+        auto guard = asio::make_work_guard(own);
+        Client c(own.get_executor(), options_for(server.port()));
+        c.start();
+        if (!run_until(own, [&] { return c.connected(); })) return;
+        RedisLimiter l(c);
+        int finished = 0;
+        for (int i = 0; i < 100; ++i)
+            asio::co_spawn(own, count_admit(l, consumer, tier, admitted[n], failed[n], finished), asio::detached);
+        done[n] = run_until(own, [&] { return finished == 100; }, 10s);
+    };
+    std::thread first(instance, 0), second(instance, 1);
+    first.join();
+    second.join();
+    EXPECT_TRUE(done[0] && done[1]);
+    EXPECT_EQ(failed[0] + failed[1], 0);
+    EXPECT_EQ(admitted[0] + admitted[1], 100);
+}
+
+TEST_F(RedisLimiterFailure, RedisDownIsNulloptAtOnce) {
+    const auto tier = tier_of({rate(requests, 10, minutes(1))});
+    EXPECT_TRUE(admit(tier).admitted);
+    server.stop();
+    ASSERT_TRUE(run_until(io, [&] { return !client->connected(); }));
+    const auto start = Steady::now();
+    EXPECT_FALSE(run(limiter.admit("acme", tier)).has_value());
+    EXPECT_LT(Steady::now() - start, 50ms);
+    const auto token_tier = tier_of({rate(tokens, 10, minutes(1))});
+    EXPECT_FALSE(run(limiter.settle("acme", token_tier, 5)));
+    EXPECT_TRUE(run(limiter.admit("acme", tier_of({})))->admitted) << "an unlimited tier needs no Redis";
+}
+
+TEST_F(RedisLimiterFailure, ScriptErrorIsNullopt) {
+    const auto tier = tier_of({rate(tokens, 10, minutes(1))});
+    ASSERT_EQ(server.cli({"SET", limiter.key("acme", tier, 0), "not a hash"}), "OK");
+    EXPECT_FALSE(run(limiter.admit("acme", tier)).has_value());
+    EXPECT_FALSE(run(limiter.settle("acme", tier, 5)));
+}
+
+// The Lua calendar against windows.cpp, around every month start of three centuries.
+TEST_F(RedisLimiterWindows, LuaCalendarMatchesTheUtcWindows) {
+    std::vector<Wall::time_point> times;
+    for (int y = 1901; y <= 2199; ++y) {
+        for (unsigned m = 1; m <= 12; ++m) {
+            const Wall::time_point first = sys_days{year{y} / month{m} / 1};
+            times.insert(times.end(), {first - 1s, first, first + 14 * 24h + 13h + 7s});
+        }
+    }
+    std::vector<std::string> args;
+    for (const auto t : times) args.push_back(std::to_string(floor<seconds>(t.time_since_epoch()).count()));
+    const auto result = run(client->eval(llmgw::limits::detail::utc_window_script(), {}, std::move(args)));
+    ASSERT_TRUE(result) << result.error().message;
+    ASSERT_EQ(result->elements.size(), 6 * times.size());
+    auto unix_seconds = [](Wall::time_point t) { return floor<seconds>(t.time_since_epoch()).count(); };
+    int mismatches = 0;
+    for (std::size_t i = 0; i < times.size() && mismatches < 5; ++i) {
+        const auto* e = &result->elements[6 * i];
+        const auto t = times[i];
+        const bool same = e[0].integer == unix_seconds(llmgw::limits::window_start(Limit::Window::day, t)) &&
+                          e[1].integer == unix_seconds(llmgw::limits::window_end(Limit::Window::day, t)) &&
+                          e[2].str == utc_suffix(Limit::Window::day, t) &&
+                          e[3].integer == unix_seconds(llmgw::limits::window_start(Limit::Window::month, t)) &&
+                          e[4].integer == unix_seconds(llmgw::limits::window_end(Limit::Window::month, t)) &&
+                          e[5].str == utc_suffix(Limit::Window::month, t);
+        if (!same) ++mismatches;
+        EXPECT_TRUE(same) << "at unix " << unix_seconds(t) << ": " << e[2].str << " " << e[5].str;
+    }
+}
+
+TEST_F(RedisLimiterWindows, QuotaKeysNameTodayInUtc) {
+    const auto tier = tier_of({quota(requests, 5, Limit::Window::day), quota(requests, 5, Limit::Window::month)});
+    EXPECT_TRUE(admit(tier).admitted);
+    EXPECT_EQ(server.cli({"EXISTS", limiter.key("acme", tier, 0) + ":" + utc_suffix(Limit::Window::day)}), "1");
+    EXPECT_EQ(server.cli({"EXISTS", limiter.key("acme", tier, 1) + ":" + utc_suffix(Limit::Window::month)}), "1");
+}
+
+}  // namespace
