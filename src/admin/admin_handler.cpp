@@ -83,29 +83,43 @@ bool is_date(const std::string& text) {
     return date.ok();
 }
 
-std::optional<std::string> usage_json(gateway::Gateway& gateway, std::string_view target) {
-    const auto consumer = query_parameter(target, "consumer");
+struct UsageQuery {
+    std::string consumer, from, to;
+};
+
+std::optional<UsageQuery> usage_query(std::string_view target) {
+    UsageQuery query{query_parameter(target, "consumer"), query_parameter(target, "from"), query_parameter(target, "to")};
     const auto today = limits::UsageLedger::day_of(std::chrono::system_clock::now());
-    auto from = query_parameter(target, "from");
-    auto to = query_parameter(target, "to");
-    if (from.empty()) from = today;
-    if (to.empty()) to = today;
-    if (consumer.empty() || !is_date(from) || !is_date(to)) return std::nullopt;
+    if (query.from.empty()) query.from = today;
+    if (query.to.empty()) query.to = today;
+    if (query.consumer.empty() || !is_date(query.from) || !is_date(query.to)) return std::nullopt;
+    return query;
+}
+
+std::string usage_json(const UsageQuery& query, const std::vector<limits::DayUsage>& usage) {
     nlohmann::json days = nlohmann::json::array();
-    nlohmann::json total = {{"requests", 0}, {"prompt_tokens", 0}, {"completion_tokens", 0}, {"cached", 0}};
-    for (const auto& day : gateway.usage().query(consumer, from, to)) {
+    std::uint64_t requests = 0, prompt = 0, completion = 0, cached = 0;
+    for (const auto& day : usage) {
         days.push_back({{"day", day.day},
                         {"requests", day.requests},
                         {"prompt_tokens", day.prompt_tokens},
                         {"completion_tokens", day.completion_tokens},
                         {"estimated_requests", day.estimated_requests},
                         {"cached", day.cached}});
-        total["requests"] = total["requests"].get<std::uint64_t>() + day.requests;
-        total["prompt_tokens"] = total["prompt_tokens"].get<std::uint64_t>() + day.prompt_tokens;
-        total["completion_tokens"] = total["completion_tokens"].get<std::uint64_t>() + day.completion_tokens;
-        total["cached"] = total["cached"].get<std::uint64_t>() + day.cached;
+        requests += day.requests;
+        prompt += day.prompt_tokens;
+        completion += day.completion_tokens;
+        cached += day.cached;
     }
-    return nlohmann::json{{"consumer", consumer}, {"from", from}, {"to", to}, {"days", days}, {"total", total}}
+    return nlohmann::json{{"consumer", query.consumer},
+                          {"from", query.from},
+                          {"to", query.to},
+                          {"days", days},
+                          {"total",
+                           {{"requests", requests},
+                            {"prompt_tokens", prompt},
+                            {"completion_tokens", completion},
+                            {"cached", cached}}}}
         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -135,14 +149,25 @@ http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
                                      "the admin endpoints need the admin token as a Bearer credential"};
             co_await writer.send_error(error, "");
         } else if (path == "/admin/usage" && read_only) {
-            const auto body = usage_json(gateway, target);
-            if (body) {
-                head.set(bhttp::field::content_type, "application/json");
-                co_await writer.send_complete(head, *body);
-            } else {
+            const auto query = usage_query(target);
+            if (!query) {
                 http::GatewayError error{400, "invalid_request_error", "invalid_usage_query",
                                          "use /admin/usage?consumer=NAME&from=YYYY-MM-DD&to=YYYY-MM-DD"};
                 co_await writer.send_error(error, "");
+            } else if (auto* redis = gateway.redis_usage()) {
+                // With Redis, usage from every instance is there.
+                auto usage = co_await redis->query(query->consumer, query->from, query->to);
+                if (usage) {
+                    head.set(bhttp::field::content_type, "application/json");
+                    co_await writer.send_complete(head, usage_json(*query, *usage));
+                } else {
+                    http::GatewayError error{503, "api_error", "usage_unavailable", "Redis did not answer", 1};
+                    co_await writer.send_error(error, "");
+                }
+            } else {
+                head.set(bhttp::field::content_type, "application/json");
+                const auto usage = gateway.usage().query(query->consumer, query->from, query->to);
+                co_await writer.send_complete(head, usage_json(*query, usage));
             }
         } else if (path == "/admin/backends" && read_only) {
             head.set(bhttp::field::content_type, "application/json");

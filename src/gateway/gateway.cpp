@@ -20,7 +20,28 @@ const config::Tier* Gateway::tier(const std::string& name) const {
     return nullptr;
 }
 
+Gateway::~Gateway() = default;
+
+void Gateway::stop_background_work() {
+    redis_usage_.reset();
+    if (admin_redis_) admin_redis_->stop();
+    admin_redis_.reset();
+}
+
 void Gateway::start_background_work(http::net::any_io_executor executor) {
+    if (config_->redis) {
+        const auto& redis = *config_->redis;
+        redis::Client::Options options;
+        options.host = redis.host;
+        options.port = redis.port;
+        options.username = redis.username;
+        options.password = redis.password;
+        options.db = redis.db;
+        options.timeout = std::chrono::seconds(2);  // an operator's query, not the request path
+        admin_redis_ = std::make_unique<redis::Client>(executor, options);
+        admin_redis_->start();
+        redis_usage_ = std::make_unique<limits::RedisUsage>(*admin_redis_);
+    }
     jwks_refresher_.start();
     health_checker_.start(std::move(executor));
     metrics_.on_scrape([this] {

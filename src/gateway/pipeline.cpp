@@ -188,11 +188,9 @@ void Pipeline::settle(RequestContext& context, const http::ResponseWriter& clien
     record.prompt_tokens = usage.prompt_tokens;
     record.completion_tokens = usage.completion_tokens;
     record.tokens_estimated = usage.estimated;
-    const auto now = std::chrono::system_clock::now();
     const auto& identity = *context.identity;
     if (context.tier != nullptr) admission_.settle(identity.consumer, *context.tier, usage.total());
-    gateway_.usage().record(identity.consumer, now, usage.prompt_tokens, usage.completion_tokens, usage.estimated,
-                            false);
+    admission_.record_usage(identity.consumer, usage.prompt_tokens, usage.completion_tokens, usage.estimated, false);
     // Labels stay bounded: JWT subjects are not configured, so they share one label.
     const auto label = identity.api_consumer != nullptr ? identity.consumer
                        : identity.consumer == "anonymous" ? "anonymous"

@@ -107,7 +107,7 @@ struct Worker {
         : io(1),
           acceptor(io),
           pool(io.get_executor()),
-          admission(gateway.limiter(), gateway.config(), io.get_executor(), gateway.metrics()),
+          admission(gateway.limiter(), gateway.usage(), gateway.config(), io.get_executor(), gateway.metrics()),
           pipeline(gateway, pool, admission) {
         handlers.request = [this](http::Request& request, const std::string& client_ip,
                                   http::ResponseWriter& writer) -> http::Task<void> {
@@ -209,6 +209,7 @@ void Server::run() {
         worker->io.stop();
         worker->thread.join();
     }
+    s.gateway.stop_background_work();
     s.gateway.access_log().flush();
     spdlog::info("llmgw stopped");
 }

@@ -9,13 +9,14 @@
 #include <algorithm>
 
 #include "llmgw/limits/redis_limiter.hpp"
+#include "llmgw/limits/redis_usage.hpp"
 #include "llmgw/redis/client.hpp"
 
 namespace llmgw::limits {
 
-Admission::Admission(LocalLimiter& local, const config::Config& config, http::net::any_io_executor executor,
-                     observability::Metrics& metrics)
-    : local_(local), config_(config), executor_(std::move(executor)), metrics_(metrics) {
+Admission::Admission(LocalLimiter& local, UsageLedger& ledger, const config::Config& config,
+                     http::net::any_io_executor executor, observability::Metrics& metrics)
+    : local_(local), ledger_(ledger), config_(config), executor_(std::move(executor)), metrics_(metrics) {
     if (!config.redis) return;
     const auto& redis = *config.redis;
     redis::Client::Options options;
@@ -25,12 +26,31 @@ Admission::Admission(LocalLimiter& local, const config::Config& config, http::ne
     options.password = redis.password;
     options.db = redis.db;
     options.timeout = redis.timeout;
+    // Limits must hold again soon after Redis comes back: retry connecting at least twice a second.
+    options.reconnect_max = std::chrono::milliseconds(500);
     client_ = std::make_unique<redis::Client>(executor_, options);
     client_->on_call = [this](std::chrono::steady_clock::duration latency, bool ok) {
         metrics_.redis_call(latency, ok);
     };
     client_->start();
     redis_ = std::make_unique<RedisLimiter>(*client_);
+    redis_usage_ = std::make_unique<RedisUsage>(*client_);
+}
+
+void Admission::record_usage(const std::string& consumer, std::uint64_t prompt_tokens,
+                             std::uint64_t completion_tokens, bool estimated, bool cached) {
+    const auto now = Clock::now();
+    ledger_.record(consumer, now, prompt_tokens, completion_tokens, estimated, cached);
+    if (!redis_usage_ || !redis_usable()) return;
+    http::net::co_spawn(
+        executor_,
+        [this, consumer, day = UsageLedger::day_of(now), prompt_tokens, completion_tokens, estimated,
+         cached]() -> http::Task<void> {
+            const bool ok =
+                co_await redis_usage_->record(consumer, day, prompt_tokens, completion_tokens, estimated, cached);
+            if (!ok) redis_result(false);
+        },
+        http::net::detached);
 }
 
 Admission::~Admission() {

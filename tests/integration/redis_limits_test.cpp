@@ -123,3 +123,24 @@ TEST(RedisLimits, AHungRedisCostsAtMostItsTimeoutAndThenNothing) {
     // After a few timeouts Redis is not asked for a while: the last requests pay nothing.
     EXPECT_LT(latencies.back(), 40ms);
 }
+
+TEST(RedisLimits, UsageFromEveryInstanceIsReportedFromRedis) {
+    auto redis = RedisServer::start();
+    auto model = FakeModel::start("m1");
+    const auto yaml = config(model, redis.port(), "{ rate: { requests_per_second: 1000 } }");
+    auto first = RunningGateway::start(yaml);
+    auto second = RunningGateway::start(yaml);
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(chat(first), 200);
+    for (int i = 0; i < 2; ++i) ASSERT_EQ(chat(second), 200);
+    // Usage is written after each answer, in the background: wait for all five.
+    nlohmann::json usage;
+    const auto deadline = clock_type::now() + 5s;
+    do {
+        usage = http_request(first.admin_port(), {"GET", "/admin/usage?consumer=acme"}).json();
+        if (!usage["days"].empty() && usage["days"][0]["requests"] == 5) break;
+        std::this_thread::sleep_for(20ms);
+    } while (clock_type::now() < deadline);
+    ASSERT_EQ(usage["days"].size(), 1u);
+    EXPECT_EQ(usage["days"][0]["requests"], 5);
+    EXPECT_EQ(usage["days"][0]["completion_tokens"], 5 * 8);  // the fake's default: 8 words
+}

@@ -15,6 +15,7 @@
 #include "llmgw/routing/route_table.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/limits/limiter.hpp"
+#include "llmgw/limits/redis_usage.hpp"
 #include "llmgw/limits/usage_ledger.hpp"
 #include "llmgw/upstream/backend_state.hpp"
 #include "llmgw/upstream/health_checker.hpp"
@@ -24,8 +25,11 @@ namespace llmgw::gateway {
 class Gateway {
 public:
     explicit Gateway(std::shared_ptr<const config::Config> config);
+    ~Gateway();
     // Fetches remote JWKS before the listeners open; starts health checks on `executor`.
     void start_background_work(http::net::any_io_executor executor);
+    // Ends what start_background_work began on that executor, while it still runs.
+    void stop_background_work();
 
     const config::Config& config() const { return *config_; }
     const auth::Authenticator& authenticator() const { return authenticator_; }
@@ -34,6 +38,8 @@ public:
     observability::Metrics& metrics() { return metrics_; }
     limits::LocalLimiter& limiter() { return limiter_; }
     limits::UsageLedger& usage() { return usage_; }
+    // The usage kept in Redis (for /admin/usage), when Redis is configured; admin thread only.
+    limits::RedisUsage* redis_usage() { return redis_usage_.get(); }
     // The tier of that name, or nullptr.
     const config::Tier* tier(const std::string& name) const;
     observability::AccessLog& access_log() { return access_log_; }
@@ -51,6 +57,8 @@ private:
     observability::Metrics metrics_;
     limits::LocalLimiter limiter_;
     limits::UsageLedger usage_;
+    std::unique_ptr<redis::Client> admin_redis_;
+    std::unique_ptr<limits::RedisUsage> redis_usage_;
     observability::AccessLog access_log_;
 };
 

@@ -10,6 +10,7 @@
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/limits/limiter.hpp"
+#include "llmgw/limits/usage_ledger.hpp"
 #include "llmgw/observability/metrics.hpp"
 
 namespace llmgw::redis {
@@ -19,6 +20,7 @@ class Client;
 namespace llmgw::limits {
 
 class RedisLimiter;
+class RedisUsage;
 
 class Admission {
 public:
@@ -27,8 +29,8 @@ public:
     static constexpr int failures_before_pause = 3;
     static constexpr auto pause = std::chrono::seconds(1);
 
-    Admission(LocalLimiter& local, const config::Config& config, http::net::any_io_executor executor,
-              observability::Metrics& metrics);
+    Admission(LocalLimiter& local, UsageLedger& ledger, const config::Config& config,
+              http::net::any_io_executor executor, observability::Metrics& metrics);
     ~Admission();
 
     struct Outcome {
@@ -37,17 +39,23 @@ public:
     http::Task<Outcome> admit(const std::string& consumer, const config::Tier& tier);
     // Runs in the background: the answer has already gone to the client.
     void settle(const std::string& consumer, const config::Tier& tier, std::uint64_t tokens);
+    // Adds one answered request to the consumer's usage for today (in process, and in Redis
+    // when configured), also in the background.
+    void record_usage(const std::string& consumer, std::uint64_t prompt_tokens, std::uint64_t completion_tokens,
+                      bool estimated, bool cached);
 
 private:
     bool redis_usable();
     void redis_result(bool ok);
 
     LocalLimiter& local_;
+    UsageLedger& ledger_;
     const config::Config& config_;
     http::net::any_io_executor executor_;
     observability::Metrics& metrics_;
     std::unique_ptr<redis::Client> client_;
     std::unique_ptr<RedisLimiter> redis_;
+    std::unique_ptr<RedisUsage> redis_usage_;
     int consecutive_failures_ = 0;
     std::chrono::steady_clock::time_point paused_until_{};
 };
