@@ -25,10 +25,12 @@ std::optional<BackendState::Choice> BackendState::admit(std::size_t index, clock
 std::optional<BackendState::Choice> BackendState::pick(const std::vector<bool>& tried, clock::time_point now) {
     if (config_.balancer == config::BalancerKind::least_request) return pick_least_request(tried, now);
     // Round-robin (weighted): walk the schedule from the shared position and take the
-    // first endpoint that can serve; a full lap means none can.
+    // first endpoint that can serve; a full lap means none can. The lap is walked locally:
+    // other workers moving the shared position meanwhile cannot make it skip an endpoint.
     const auto& schedule = balancer_.schedule();
+    const auto start = balancer_.take_position();
     for (std::size_t step = 0; step < schedule.size(); ++step) {
-        const auto index = balancer_.pick();
+        const auto index = schedule[(start + step) % schedule.size()];
         if (!eligible(index, tried, now)) continue;
         if (auto choice = admit(index, now)) return choice;
     }

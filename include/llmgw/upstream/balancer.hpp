@@ -21,6 +21,9 @@ public:
 
     // Index into the backend's endpoints.
     std::size_t pick();
+    // Takes the next position in the schedule; a caller that must skip endpoints walks on
+    // from it (schedule()[(start + k) % size]) without moving the shared position again.
+    std::size_t take_position();
     const std::vector<std::size_t>& schedule() const { return schedule_; }
 
 private:
