@@ -58,7 +58,9 @@ Admission::~Admission() {
 }
 
 bool Admission::redis_usable() {
-    return redis_ && std::chrono::steady_clock::now() >= paused_until_;
+    // Disconnected costs nothing to detect (calls would fail at once), so only a Redis that
+    // answers slowly is paused; a restarted Redis is used again as soon as it is reconnected.
+    return redis_ && client_->connected() && std::chrono::steady_clock::now() >= paused_until_;
 }
 
 void Admission::redis_result(bool ok) {
