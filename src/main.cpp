@@ -1,4 +1,6 @@
 // llmgw: command line, configuration check, logging setup, and the server's run.
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -6,9 +8,6 @@
 #include <iostream>
 #include <memory>
 #include <string>
-
-#include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include "llmgw/auth/authenticator.hpp"
 #include "llmgw/config/loader.hpp"
@@ -56,11 +55,16 @@ int keygen() {
 spdlog::level::level_enum to_spdlog(llmgw::config::LogLevel level) {
     using llmgw::config::LogLevel;
     switch (level) {
-        case LogLevel::trace: return spdlog::level::trace;
-        case LogLevel::debug: return spdlog::level::debug;
-        case LogLevel::info: return spdlog::level::info;
-        case LogLevel::warn: return spdlog::level::warn;
-        case LogLevel::error: return spdlog::level::err;
+        case LogLevel::trace:
+            return spdlog::level::trace;
+        case LogLevel::debug:
+            return spdlog::level::debug;
+        case LogLevel::info:
+            return spdlog::level::info;
+        case LogLevel::warn:
+            return spdlog::level::warn;
+        case LogLevel::error:
+            return spdlog::level::err;
     }
     return spdlog::level::info;
 }
@@ -101,7 +105,8 @@ int main(int argc, char** argv) {
 
     std::shared_ptr<const llmgw::config::Config> config;
     try {
-        config = std::make_shared<const llmgw::config::Config>(llmgw::config::load_file(config_path));
+        config =
+            std::make_shared<const llmgw::config::Config>(llmgw::config::load_file(config_path));
         llmgw::auth::Authenticator validate_keys(*config);  // JWKS files are part of the config
     } catch (const llmgw::config::ConfigError& e) {
         std::cerr << "llmgw: invalid configuration: " << e.what() << "\n";
@@ -118,13 +123,19 @@ int main(int argc, char** argv) {
         llmgw::gateway::Server server(config);
         server.start();
         if (config->consumers.empty() && config->jwt.empty()) {
-            spdlog::warn("authentication is off (no consumers, no jwt): every request is the anonymous consumer");
+            spdlog::warn(
+                "authentication is off (no consumers, no jwt): every request is the anonymous "
+                "consumer");
             for (const auto& route : config->routes)
                 if (route.tiers)
-                    spdlog::warn("route {} lists tiers but authentication is off: it refuses every request", route.name);
+                    spdlog::warn(
+                        "route {} lists tiers but authentication is off: it refuses every request",
+                        route.name);
         }
         if (config->admin.token.empty())
-            spdlog::warn("admin.token is not set: /admin/* endpoints are open to anyone who reaches the admin listener");
+            spdlog::warn(
+                "admin.token is not set: /admin/* endpoints are open to anyone who reaches the "
+                "admin listener");
         server.run();
     } catch (const std::exception& e) {
         spdlog::error("{}", e.what());

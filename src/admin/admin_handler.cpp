@@ -4,15 +4,13 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <boost/beast/http/field.hpp>
 #include <nlohmann/json.hpp>
-
-#include <algorithm>
 #include <optional>
 
-#include "llmgw/limits/usage_ledger.hpp"
-
 #include "llmgw/http/hop_by_hop.hpp"
+#include "llmgw/limits/usage_ledger.hpp"
 
 namespace llmgw::admin {
 
@@ -20,7 +18,8 @@ namespace bhttp = http::beast::http;
 
 bool admin_token_matches(std::string_view configured, std::string_view authorization) {
     constexpr std::string_view scheme = "Bearer ";
-    if (authorization.size() <= scheme.size() || !http::iequals(authorization.substr(0, scheme.size()), scheme))
+    if (authorization.size() <= scheme.size() ||
+        !http::iequals(authorization.substr(0, scheme.size()), scheme))
         return false;
     const auto presented = authorization.substr(scheme.size());
     // Comparing digests keeps the time independent of both the contents and the lengths.
@@ -42,11 +41,12 @@ std::string backends_json(gateway::Gateway& gateway) {
         nlohmann::json endpoints = nlohmann::json::array();
         for (std::size_t i = 0; i < backend.size(); ++i) {
             auto& state = backend.endpoint(i);
-            endpoints.push_back({{"url", state.endpoint.url},
-                                 {"weight", state.endpoint.weight},
-                                 {"healthy", state.healthy.load()},
-                                 {"circuit", circuit_names[static_cast<int>(state.breaker.state(now))]},
-                                 {"in_flight", state.in_flight.load()}});
+            endpoints.push_back(
+                {{"url", state.endpoint.url},
+                 {"weight", state.endpoint.weight},
+                 {"healthy", state.healthy.load()},
+                 {"circuit", circuit_names[static_cast<int>(state.breaker.state(now))]},
+                 {"in_flight", state.in_flight.load()}});
         }
         backends.push_back({{"name", backend.config().name},
                             {"in_flight", backend.in_flight.load()},
@@ -65,7 +65,8 @@ std::string query_parameter(std::string_view target, std::string_view name) {
         const auto amp = query.find('&');
         const auto pair = query.substr(0, amp);
         const auto eq = pair.find('=');
-        if (pair.substr(0, eq) == name && eq != std::string_view::npos) return std::string(pair.substr(eq + 1));
+        if (pair.substr(0, eq) == name && eq != std::string_view::npos)
+            return std::string(pair.substr(eq + 1));
         if (amp == std::string_view::npos) break;
         query.remove_prefix(amp + 1);
     }
@@ -77,9 +78,10 @@ bool is_date(const std::string& text) {
     if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
     for (std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u})
         if (text[i] < '0' || text[i] > '9') return false;
-    const std::chrono::year_month_day date{std::chrono::year(std::stoi(text.substr(0, 4))),
-                                           std::chrono::month(static_cast<unsigned>(std::stoi(text.substr(5, 2)))),
-                                           std::chrono::day(static_cast<unsigned>(std::stoi(text.substr(8, 2))))};
+    const std::chrono::year_month_day date{
+        std::chrono::year(std::stoi(text.substr(0, 4))),
+        std::chrono::month(static_cast<unsigned>(std::stoi(text.substr(5, 2)))),
+        std::chrono::day(static_cast<unsigned>(std::stoi(text.substr(8, 2))))};
     return date.ok();
 }
 
@@ -88,7 +90,8 @@ struct UsageQuery {
 };
 
 std::optional<UsageQuery> usage_query(std::string_view target) {
-    UsageQuery query{query_parameter(target, "consumer"), query_parameter(target, "from"), query_parameter(target, "to")};
+    UsageQuery query{query_parameter(target, "consumer"), query_parameter(target, "from"),
+                     query_parameter(target, "to")};
     const auto today = limits::UsageLedger::day_of(std::chrono::system_clock::now());
     if (query.from.empty()) query.from = today;
     if (query.to.empty()) query.to = today;
@@ -126,10 +129,12 @@ std::string usage_json(const UsageQuery& query, const std::vector<limits::DayUsa
 }  // namespace
 
 http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
-    return [&gateway](http::Request& request, const std::string&, http::ResponseWriter& writer) -> http::Task<void> {
+    return [&gateway](http::Request& request, const std::string&,
+                      http::ResponseWriter& writer) -> http::Task<void> {
         const auto target = std::string_view(request.target());
         const auto path = target.substr(0, target.find('?'));
-        const bool read_only = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
+        const bool read_only =
+            request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
         http::ResponseHead head;
         head.result(bhttp::status::ok);
         if (path == "/metrics" && read_only) {
@@ -142,17 +147,21 @@ http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
             const bool ready = !gateway.draining.load();
             head.result(ready ? bhttp::status::ok : bhttp::status::service_unavailable);
             head.set(bhttp::field::content_type, "application/json");
-            co_await writer.send_complete(head, ready ? R"({"status":"ready"})" : R"({"status":"draining"})");
+            co_await writer.send_complete(
+                head, ready ? R"({"status":"ready"})" : R"({"status":"draining"})");
         } else if (path.starts_with("/admin/") && !gateway.config().admin.token.empty() &&
-                   !admin_token_matches(gateway.config().admin.token, request[bhttp::field::authorization])) {
-            http::GatewayError error{401, "invalid_request_error", "invalid_admin_token",
-                                     "the admin endpoints need the admin token as a Bearer credential"};
+                   !admin_token_matches(gateway.config().admin.token,
+                                        request[bhttp::field::authorization])) {
+            http::GatewayError error{
+                401, "invalid_request_error", "invalid_admin_token",
+                "the admin endpoints need the admin token as a Bearer credential"};
             co_await writer.send_error(error, "");
         } else if (path == "/admin/usage" && read_only) {
             const auto query = usage_query(target);
             if (!query) {
-                http::GatewayError error{400, "invalid_request_error", "invalid_usage_query",
-                                         "use /admin/usage?consumer=NAME&from=YYYY-MM-DD&to=YYYY-MM-DD"};
+                http::GatewayError error{
+                    400, "invalid_request_error", "invalid_usage_query",
+                    "use /admin/usage?consumer=NAME&from=YYYY-MM-DD&to=YYYY-MM-DD"};
                 co_await writer.send_error(error, "");
             } else if (auto* redis = gateway.redis_usage()) {
                 // With Redis, usage from every instance is there.
@@ -161,7 +170,8 @@ http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
                     head.set(bhttp::field::content_type, "application/json");
                     co_await writer.send_complete(head, usage_json(*query, *usage));
                 } else {
-                    http::GatewayError error{503, "api_error", "usage_unavailable", "Redis did not answer", 1};
+                    http::GatewayError error{503, "api_error", "usage_unavailable",
+                                             "Redis did not answer", 1};
                     co_await writer.send_error(error, "");
                 }
             } else {
@@ -173,8 +183,9 @@ http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
             head.set(bhttp::field::content_type, "application/json");
             co_await writer.send_complete(head, backends_json(gateway));
         } else {
-            http::GatewayError error{404, "invalid_request_error", "not_found",
-                                     "the admin listener serves /metrics, /healthz, /readyz and /admin/backends"};
+            http::GatewayError error{
+                404, "invalid_request_error", "not_found",
+                "the admin listener serves /metrics, /healthz, /readyz and /admin/backends"};
             co_await writer.send_error(error, "");
         }
     };

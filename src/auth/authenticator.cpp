@@ -2,8 +2,8 @@
 #include "llmgw/auth/authenticator.hpp"
 
 #include <openssl/crypto.h>
-#include <spdlog/spdlog.h>
 #include <openssl/sha.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <fstream>
@@ -59,8 +59,8 @@ std::shared_ptr<const KeySet> initial_keys(const config::JwtIssuer& issuer) {
     for (const auto& warning : keys->warnings())
         spdlog::warn("jwt issuer {}: jwks_file {}: {}", issuer.issuer, issuer.jwks_file, warning);
     if (keys->keys().empty())
-        throw config::ConfigError("jwt issuer " + issuer.issuer + ": jwks_file " + issuer.jwks_file +
-                                  " has no usable key");
+        throw config::ConfigError("jwt issuer " + issuer.issuer + ": jwks_file " +
+                                  issuer.jwks_file + " has no usable key");
     return std::make_shared<const KeySet>(std::move(*keys));
 }
 
@@ -93,7 +93,8 @@ AuthResult Authenticator::authenticate(std::optional<std::string_view> authoriza
         while (!credential.empty() && credential.front() == ' ') credential.remove_prefix(1);
         if (!verifiers_.empty() && looks_like_jwt(credential)) return by_jwt(credential, now);
         if (consumer_by_digest_.empty())
-            return {std::nullopt, unauthorized("invalid_token", "the bearer credential is not a JWT"),
+            return {std::nullopt,
+                    unauthorized("invalid_token", "the bearer credential is not a JWT"),
                     "malformed"};
         return by_api_key(credential);
     }

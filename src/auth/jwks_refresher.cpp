@@ -4,9 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
@@ -110,8 +110,9 @@ net::awaitable<std::optional<std::string>> http_get(net::ssl::context& tls, cons
     auto executor = co_await net::this_coro::executor;
     tcp::resolver resolver(executor);
     net::steady_timer limit(executor, JwksRefresher::fetch_timeout);
-    auto lookup = co_await (resolver.async_resolve(url.host, url.port, net::as_tuple(net::use_awaitable)) ||
-                            limit.async_wait(net::as_tuple(net::use_awaitable)));
+    auto lookup =
+        co_await (resolver.async_resolve(url.host, url.port, net::as_tuple(net::use_awaitable)) ||
+                  limit.async_wait(net::as_tuple(net::use_awaitable)));
     if (lookup.index() == 1) {
         error = "cannot resolve " + url.host + ": timed out";
         co_return std::nullopt;

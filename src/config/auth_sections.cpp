@@ -15,12 +15,15 @@ namespace llmgw::config {
 namespace {
 
 const std::set<std::string>& supported_algorithms() {
-    static const std::set<std::string> algorithms = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
-                                                     "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512"};
+    static const std::set<std::string> algorithms = {"RS256", "RS384", "RS512", "PS256", "PS384",
+                                                     "PS512", "ES256", "ES384", "ES512", "EdDSA",
+                                                     "HS256", "HS384", "HS512"};
     return algorithms;
 }
 
-bool is_hmac(const std::string& algorithm) { return algorithm.rfind("HS", 0) == 0; }
+bool is_hmac(const std::string& algorithm) {
+    return algorithm.rfind("HS", 0) == 0;
+}
 
 std::optional<std::array<unsigned char, 32>> parse_hex_digest(std::string_view hex) {
     if (hex.size() != 64) return std::nullopt;
@@ -30,10 +33,14 @@ std::optional<std::array<unsigned char, 32>> parse_hex_digest(std::string_view h
         for (std::size_t j = 0; j < 2; ++j) {
             const char c = hex[2 * i + j];
             value <<= 4;
-            if (c >= '0' && c <= '9') value |= static_cast<unsigned>(c - '0');
-            else if (c >= 'a' && c <= 'f') value |= static_cast<unsigned>(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F') value |= static_cast<unsigned>(c - 'A' + 10);
-            else return std::nullopt;
+            if (c >= '0' && c <= '9')
+                value |= static_cast<unsigned>(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                value |= static_cast<unsigned>(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F')
+                value |= static_cast<unsigned>(c - 'A' + 10);
+            else
+                return std::nullopt;
         }
         digest[i] = static_cast<unsigned char>(value);
     }
@@ -154,7 +161,8 @@ std::vector<Consumer> parse_consumers(const YamlNode& node, const std::vector<Ti
         if (!item.has("name")) item.fail("missing required key \"name\"");
         consumer.name = item["name"].as_string();
         if (consumer.name.empty()) item["name"].fail("must not be empty");
-        if (!names.insert(consumer.name).second) item["name"].fail("duplicate consumer \"" + consumer.name + "\"");
+        if (!names.insert(consumer.name).second)
+            item["name"].fail("duplicate consumer \"" + consumer.name + "\"");
         if (!item.has("tier")) item.fail("missing required key \"tier\"");
         consumer.tier = item["tier"].as_string();
         require_tier(item["tier"], consumer.tier, tiers);
@@ -165,7 +173,8 @@ std::vector<Consumer> parse_consumers(const YamlNode& node, const std::vector<Ti
             ApiKey api_key;
             if (key.has("sha256")) {
                 const auto digest = parse_hex_digest(key["sha256"].as_string());
-                if (!digest) key["sha256"].fail("expected 64 hexadecimal digits (llmgw keygen prints them)");
+                if (!digest)
+                    key["sha256"].fail("expected 64 hexadecimal digits (llmgw keygen prints them)");
                 api_key.sha256 = *digest;
             } else {
                 const auto variable = key["env"].as_string();
@@ -184,7 +193,8 @@ std::vector<Consumer> parse_consumers(const YamlNode& node, const std::vector<Ti
         if (item.has("routes")) {
             consumer.routes = string_list(item["routes"]);
             for (const auto& name : *consumer.routes)
-                if (std::none_of(routes.begin(), routes.end(), [&](const Route& r) { return r.name == name; }))
+                if (std::none_of(routes.begin(), routes.end(),
+                                 [&](const Route& r) { return r.name == name; }))
                     item["routes"].fail("unknown route \"" + name + "\"");
         }
         consumers.push_back(std::move(consumer));
@@ -195,8 +205,9 @@ std::vector<Consumer> parse_consumers(const YamlNode& node, const std::vector<Ti
 std::vector<JwtIssuer> parse_jwt(const YamlNode& node, const std::vector<Tier>& tiers) {
     std::vector<JwtIssuer> issuers;
     node.for_each_item([&](const YamlNode& item) {
-        item.expect_keys({"issuer", "audiences", "jwks_file", "jwks_url", "secret", "algorithms", "consumer_claim",
-                          "tier_claim", "default_tier", "leeway", "jwks_refresh"});
+        item.expect_keys({"issuer", "audiences", "jwks_file", "jwks_url", "secret", "algorithms",
+                          "consumer_claim", "tier_claim", "default_tier", "leeway",
+                          "jwks_refresh"});
         JwtIssuer issuer;
         if (!item.has("issuer")) item.fail("missing required key \"issuer\"");
         issuer.issuer = item["issuer"].as_string();
@@ -205,7 +216,8 @@ std::vector<JwtIssuer> parse_jwt(const YamlNode& node, const std::vector<Tier>& 
         if (!item.has("audiences")) item.fail("missing required key \"audiences\"");
         issuer.audiences = string_list(item["audiences"]);
         if (issuer.audiences.empty()) item["audiences"].fail("needs at least one audience");
-        const int sources = int(item.has("jwks_file")) + int(item.has("jwks_url")) + int(item.has("secret"));
+        const int sources =
+            int(item.has("jwks_file")) + int(item.has("jwks_url")) + int(item.has("secret"));
         if (sources != 1) item.fail("give exactly one of jwks_file, jwks_url or secret");
         if (item.has("jwks_file")) issuer.jwks_file = item["jwks_file"].as_string();
         if (item.has("jwks_url")) {
@@ -216,23 +228,27 @@ std::vector<JwtIssuer> parse_jwt(const YamlNode& node, const std::vector<Tier>& 
                                        issuer.jwks_url.rfind("http://[::1]", 0) == 0;
             // Keys fetched without TLS could be swapped by anyone on the path.
             if (!https && !loopback_http)
-                item["jwks_url"].fail("expected an https:// URL (plain http only on loopback addresses)");
+                item["jwks_url"].fail(
+                    "expected an https:// URL (plain http only on loopback addresses)");
         }
         if (item.has("secret")) {
             issuer.secret = item["secret"].as_string();
-            if (issuer.secret.size() < 32) item["secret"].fail("an HMAC secret needs at least 32 bytes");
+            if (issuer.secret.size() < 32)
+                item["secret"].fail("an HMAC secret needs at least 32 bytes");
         }
         if (!item.has("algorithms")) item.fail("missing required key \"algorithms\"");
         issuer.algorithms = string_list(item["algorithms"]);
         if (issuer.algorithms.empty()) item["algorithms"].fail("needs at least one algorithm");
         for (const auto& algorithm : issuer.algorithms) {
             if (!supported_algorithms().count(algorithm))
-                item["algorithms"].fail("unsupported algorithm \"" + algorithm +
-                                        "\" (RS*, PS*, ES*, EdDSA, or HS* with a secret; never none)");
+                item["algorithms"].fail(
+                    "unsupported algorithm \"" + algorithm +
+                    "\" (RS*, PS*, ES*, EdDSA, or HS* with a secret; never none)");
             // Keys and shared secrets never mix: that is what makes HS/RS confusion impossible.
             if (is_hmac(algorithm) != !issuer.secret.empty())
-                item["algorithms"].fail(is_hmac(algorithm) ? "HS algorithms need `secret` (and nothing else)"
-                                                           : "with `secret` only HS256/HS384/HS512 are allowed");
+                item["algorithms"].fail(is_hmac(algorithm)
+                                            ? "HS algorithms need `secret` (and nothing else)"
+                                            : "with `secret` only HS256/HS384/HS512 are allowed");
         }
         if (item.has("consumer_claim")) issuer.consumer_claim = item["consumer_claim"].as_string();
         if (item.has("tier_claim")) issuer.tier_claim = item["tier_claim"].as_string();
@@ -243,7 +259,8 @@ std::vector<JwtIssuer> parse_jwt(const YamlNode& node, const std::vector<Tier>& 
         if (item.has("leeway")) issuer.leeway = item["leeway"].as_duration();
         if (item.has("jwks_refresh")) {
             issuer.jwks_refresh = item["jwks_refresh"].as_duration();
-            if (issuer.jwks_refresh < std::chrono::seconds(1)) item["jwks_refresh"].fail("must be at least 1s");
+            if (issuer.jwks_refresh < std::chrono::seconds(1))
+                item["jwks_refresh"].fail("must be at least 1s");
         }
         issuers.push_back(std::move(issuer));
     });

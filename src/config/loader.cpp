@@ -47,7 +47,8 @@ std::uint16_t parse_port(const YamlNode& node, std::string_view text) {
 ListenAddress parse_listen(const YamlNode& node) {
     const auto text = node.as_string();
     const auto colon = text.rfind(':');
-    if (colon == std::string::npos || colon == 0) node.fail("expected \"host:port\", got \"" + node.raw() + "\"");
+    if (colon == std::string::npos || colon == 0)
+        node.fail("expected \"host:port\", got \"" + node.raw() + "\"");
     std::string host = text.substr(0, colon);
     if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     return ListenAddress{host, parse_port(node, std::string_view(text).substr(colon + 1))};
@@ -87,7 +88,8 @@ ServerConfig parse_server(const YamlNode& node) {
                       "header_timeout", "body_timeout", "idle_timeout", "drain_timeout"});
     ServerConfig server;
     if (node.has("listen")) server.listen = parse_listen(node["listen"]);
-    if (node.has("workers")) server.workers = static_cast<unsigned>(node["workers"].as_uint(0, 256));
+    if (node.has("workers"))
+        server.workers = static_cast<unsigned>(node["workers"].as_uint(0, 256));
     if (node.has("tls")) not_supported_yet(node["tls"]);
     if (node.has("max_header_bytes")) {
         server.max_header_bytes = node["max_header_bytes"].as_size();
@@ -99,7 +101,8 @@ ServerConfig parse_server(const YamlNode& node) {
     if (node.has("idle_timeout")) server.idle_timeout = node["idle_timeout"].as_duration();
     if (node.has("drain_timeout")) server.drain_timeout = node["drain_timeout"].as_duration();
     for (auto key : {"header_timeout", "body_timeout", "idle_timeout"})
-        if (node.has(key) && node[key].as_duration().count() == 0) node[key].fail("must be greater than 0");
+        if (node.has(key) && node[key].as_duration().count() == 0)
+            node[key].fail("must be greater than 0");
     return server;
 }
 
@@ -134,8 +137,10 @@ HealthCheck parse_health_check(const YamlNode& node) {
     if (node.has("path")) check.path = parse_path_prefix(node["path"]);
     if (node.has("interval")) check.interval = node["interval"].as_duration();
     if (node.has("timeout")) check.timeout = node["timeout"].as_duration();
-    if (node.has("unhealthy_after")) check.unhealthy_after = static_cast<unsigned>(node["unhealthy_after"].as_uint(1, 100));
-    if (node.has("healthy_after")) check.healthy_after = static_cast<unsigned>(node["healthy_after"].as_uint(1, 100));
+    if (node.has("unhealthy_after"))
+        check.unhealthy_after = static_cast<unsigned>(node["unhealthy_after"].as_uint(1, 100));
+    if (node.has("healthy_after"))
+        check.healthy_after = static_cast<unsigned>(node["healthy_after"].as_uint(1, 100));
     if (check.interval.count() == 0) node["interval"].fail("must be greater than 0");
     if (check.timeout.count() == 0) node["timeout"].fail("must be greater than 0");
     return check;
@@ -145,12 +150,15 @@ CircuitBreakerConfig parse_circuit_breaker(const YamlNode& node) {
     node.expect_keys({"failure_threshold", "open_for", "half_open_requests", "max_concurrent"});
     CircuitBreakerConfig breaker;
     if (node.has("failure_threshold"))
-        breaker.failure_threshold = static_cast<unsigned>(node["failure_threshold"].as_uint(1, 10000));
+        breaker.failure_threshold =
+            static_cast<unsigned>(node["failure_threshold"].as_uint(1, 10000));
     if (node.has("open_for")) breaker.open_for = node["open_for"].as_duration();
     if (node.has("half_open_requests"))
-        breaker.half_open_requests = static_cast<unsigned>(node["half_open_requests"].as_uint(1, 1000));
+        breaker.half_open_requests =
+            static_cast<unsigned>(node["half_open_requests"].as_uint(1, 1000));
     if (node.has("max_concurrent"))
-        breaker.max_concurrent = static_cast<unsigned>(node["max_concurrent"].as_uint(1, 10'000'000));
+        breaker.max_concurrent =
+            static_cast<unsigned>(node["max_concurrent"].as_uint(1, 10'000'000));
     if (breaker.open_for.count() == 0) node["open_for"].fail("must be greater than 0");
     return breaker;
 }
@@ -158,24 +166,33 @@ CircuitBreakerConfig parse_circuit_breaker(const YamlNode& node) {
 RetryPolicy parse_retries(const YamlNode& node) {
     node.expect_keys({"attempts", "on"});
     RetryPolicy retries;
-    if (node.has("attempts")) retries.attempts = static_cast<unsigned>(node["attempts"].as_uint(0, 10));
+    if (node.has("attempts"))
+        retries.attempts = static_cast<unsigned>(node["attempts"].as_uint(0, 10));
     if (node.has("on")) {
         retries.on = 0;
         node["on"].for_each_item([&](const YamlNode& item) {
             const auto kind = item.as_string();
-            if (kind == "connect_failure") retries.on |= static_cast<unsigned>(RetryOn::connect_failure);
-            else if (kind == "reset") retries.on |= static_cast<unsigned>(RetryOn::reset);
-            else if (kind == "502") retries.on |= static_cast<unsigned>(RetryOn::status_502);
-            else if (kind == "503") retries.on |= static_cast<unsigned>(RetryOn::status_503);
-            else if (kind == "timeout") retries.on |= static_cast<unsigned>(RetryOn::timeout);
-            else item.fail("expected connect_failure, reset, 502, 503 or timeout, got \"" + item.raw() + "\"");
+            if (kind == "connect_failure")
+                retries.on |= static_cast<unsigned>(RetryOn::connect_failure);
+            else if (kind == "reset")
+                retries.on |= static_cast<unsigned>(RetryOn::reset);
+            else if (kind == "502")
+                retries.on |= static_cast<unsigned>(RetryOn::status_502);
+            else if (kind == "503")
+                retries.on |= static_cast<unsigned>(RetryOn::status_503);
+            else if (kind == "timeout")
+                retries.on |= static_cast<unsigned>(RetryOn::timeout);
+            else
+                item.fail("expected connect_failure, reset, 502, 503 or timeout, got \"" +
+                          item.raw() + "\"");
         });
     }
     return retries;
 }
 
 Backend parse_backend(const std::string& name, const YamlNode& node) {
-    node.expect_keys({"endpoints", "balancer", "health_check", "circuit_breaker", "timeouts", "retries"});
+    node.expect_keys(
+        {"endpoints", "balancer", "health_check", "circuit_breaker", "timeouts", "retries"});
     Backend backend;
     backend.name = name;
     if (name.empty()) node.fail("a backend needs a name");
@@ -184,20 +201,27 @@ Backend parse_backend(const std::string& name, const YamlNode& node) {
         item.expect_keys({"url", "weight"});
         if (!item.has("url")) item.fail("missing required key \"url\"");
         auto endpoint = parse_endpoint_url(item["url"]);
-        if (item.has("weight")) endpoint.weight = static_cast<unsigned>(item["weight"].as_uint(1, 1000));
+        if (item.has("weight"))
+            endpoint.weight = static_cast<unsigned>(item["weight"].as_uint(1, 1000));
         backend.endpoints.push_back(std::move(endpoint));
     });
     if (backend.endpoints.empty()) node["endpoints"].fail("needs at least one endpoint");
     if (node.has("balancer")) {
         const auto kind = node["balancer"].as_string();
-        if (kind == "round_robin") backend.balancer = BalancerKind::round_robin;
-        else if (kind == "weighted") backend.balancer = BalancerKind::weighted;
-        else if (kind == "least_request") backend.balancer = BalancerKind::least_request;
-        else node["balancer"].fail("expected round_robin, weighted or least_request, got \"" + node["balancer"].raw() + "\"");
+        if (kind == "round_robin")
+            backend.balancer = BalancerKind::round_robin;
+        else if (kind == "weighted")
+            backend.balancer = BalancerKind::weighted;
+        else if (kind == "least_request")
+            backend.balancer = BalancerKind::least_request;
+        else
+            node["balancer"].fail("expected round_robin, weighted or least_request, got \"" +
+                                  node["balancer"].raw() + "\"");
     }
     if (node.has("timeouts")) backend.timeouts = parse_timeouts(node["timeouts"]);
     if (node.has("health_check")) backend.health_check = parse_health_check(node["health_check"]);
-    if (node.has("circuit_breaker")) backend.circuit_breaker = parse_circuit_breaker(node["circuit_breaker"]);
+    if (node.has("circuit_breaker"))
+        backend.circuit_breaker = parse_circuit_breaker(node["circuit_breaker"]);
     if (node.has("retries")) backend.retries = parse_retries(node["retries"]);
     return backend;
 }
@@ -205,7 +229,8 @@ Backend parse_backend(const std::string& name, const YamlNode& node) {
 // Headers the gateway owns on the upstream request (framing, hop-by-hop, forwarding):
 // a route editing them would be silently overridden or would corrupt the message.
 bool managed_by_gateway(const std::string& lower_name) {
-    return http::is_hop_by_hop(lower_name) || http::is_set_by_gateway(lower_name) || lower_name == "expect";
+    return http::is_hop_by_hop(lower_name) || http::is_set_by_gateway(lower_name) ||
+           lower_name == "expect";
 }
 
 std::vector<std::pair<std::string, std::string>> parse_header_map(const YamlNode& node) {
@@ -236,7 +261,8 @@ Route parse_route(const YamlNode& node, const std::vector<Backend>& backends) {
     if (node.has("match")) {
         const auto match = node["match"];
         match.expect_keys({"path_prefix", "headers", "model"});
-        if (match.has("path_prefix")) route.match.path_prefix = parse_path_prefix(match["path_prefix"]);
+        if (match.has("path_prefix"))
+            route.match.path_prefix = parse_path_prefix(match["path_prefix"]);
         if (match.has("headers")) route.match.headers = parse_header_map(match["headers"]);
         if (match.has("model")) route.match.model = match["model"].as_string();
     }
@@ -244,12 +270,14 @@ Route parse_route(const YamlNode& node, const std::vector<Backend>& backends) {
     const auto backend_name = node["backend"].as_string();
     const auto found = std::find_if(backends.begin(), backends.end(),
                                     [&](const Backend& b) { return b.name == backend_name; });
-    if (found == backends.end()) node["backend"].fail("unknown backend \"" + node["backend"].raw() + "\"");
+    if (found == backends.end())
+        node["backend"].fail("unknown backend \"" + node["backend"].raw() + "\"");
     route.backend = static_cast<std::size_t>(found - backends.begin());
     if (node.has("rewrite")) {
         const auto rewrite = node["rewrite"];
         rewrite.expect_keys({"path_prefix", "model"});
-        if (rewrite.has("path_prefix")) route.rewrite.path_prefix = parse_path_prefix(rewrite["path_prefix"]);
+        if (rewrite.has("path_prefix"))
+            route.rewrite.path_prefix = parse_path_prefix(rewrite["path_prefix"]);
         if (rewrite.has("model")) route.rewrite.model = rewrite["model"].as_string();
     }
     if (node.has("headers")) {
@@ -258,7 +286,8 @@ Route parse_route(const YamlNode& node, const std::vector<Backend>& backends) {
         if (headers.has("set")) {
             route.headers.set = parse_header_map(headers["set"]);
             for (const auto& [name, value] : route.headers.set)
-                if (managed_by_gateway(name)) headers["set"][name].fail("this header is managed by the gateway");
+                if (managed_by_gateway(name))
+                    headers["set"][name].fail("this header is managed by the gateway");
         }
         if (headers.has("remove")) {
             headers["remove"].for_each_item([&](const YamlNode& item) {
@@ -273,8 +302,10 @@ Route parse_route(const YamlNode& node, const std::vector<Backend>& backends) {
     if (node.has("cache")) not_supported_yet(node["cache"]);
     if (node.has("tiers")) {
         route.tiers.emplace();
-        node["tiers"].for_each_item([&](const YamlNode& item) { route.tiers->push_back(item.as_string()); });
-        if (route.tiers->empty()) node["tiers"].fail("an empty list admits no one (leave tiers out to admit all)");
+        node["tiers"].for_each_item(
+            [&](const YamlNode& item) { route.tiers->push_back(item.as_string()); });
+        if (route.tiers->empty())
+            node["tiers"].fail("an empty list admits no one (leave tiers out to admit all)");
     }
     return route;
 }
@@ -284,16 +315,24 @@ LoggingConfig parse_logging(const YamlNode& node) {
     LoggingConfig logging;
     if (node.has("level")) {
         const auto level = node["level"].as_string();
-        if (level == "trace") logging.level = LogLevel::trace;
-        else if (level == "debug") logging.level = LogLevel::debug;
-        else if (level == "info") logging.level = LogLevel::info;
-        else if (level == "warn") logging.level = LogLevel::warn;
-        else if (level == "error") logging.level = LogLevel::error;
-        else node["level"].fail("expected trace, debug, info, warn or error, got \"" + node["level"].raw() + "\"");
+        if (level == "trace")
+            logging.level = LogLevel::trace;
+        else if (level == "debug")
+            logging.level = LogLevel::debug;
+        else if (level == "info")
+            logging.level = LogLevel::info;
+        else if (level == "warn")
+            logging.level = LogLevel::warn;
+        else if (level == "error")
+            logging.level = LogLevel::error;
+        else
+            node["level"].fail("expected trace, debug, info, warn or error, got \"" +
+                               node["level"].raw() + "\"");
     }
     if (node.has("access_log")) {
         logging.access_log = node["access_log"].as_string();
-        if (logging.access_log.empty()) node["access_log"].fail("expected stdout, off or a file path");
+        if (logging.access_log.empty())
+            node["access_log"].fail("expected stdout, off or a file path");
     }
     return logging;
 }
@@ -316,9 +355,13 @@ RedisConfig parse_redis(const YamlNode& node) {
     }
     if (node.has("failure_mode")) {
         const auto mode = node["failure_mode"].as_string();
-        if (mode == "open") redis.failure_mode = RedisConfig::FailureMode::open;
-        else if (mode == "closed") redis.failure_mode = RedisConfig::FailureMode::closed;
-        else node["failure_mode"].fail("expected open or closed, got \"" + node["failure_mode"].raw() + "\"");
+        if (mode == "open")
+            redis.failure_mode = RedisConfig::FailureMode::open;
+        else if (mode == "closed")
+            redis.failure_mode = RedisConfig::FailureMode::closed;
+        else
+            node["failure_mode"].fail("expected open or closed, got \"" +
+                                      node["failure_mode"].raw() + "\"");
     }
     return redis;
 }
@@ -332,7 +375,8 @@ Config parse_document(const YAML::Node& document, const std::string& source) {
 
     Config config;
     if (root.has("server")) config.server = parse_server(root["server"]);
-    if (config.server.workers == 0) config.server.workers = std::max(1u, std::thread::hardware_concurrency());
+    if (config.server.workers == 0)
+        config.server.workers = std::max(1u, std::thread::hardware_concurrency());
     if (root.has("admin")) config.admin = parse_admin(root["admin"]);
     if (root.has("logging")) config.logging = parse_logging(root["logging"]);
 
@@ -355,10 +399,12 @@ Config parse_document(const YAML::Node& document, const std::string& source) {
     if (root.has("tiers")) config.tiers = parse_tiers(root["tiers"]);
     root["routes"].for_each_item([&](const YamlNode& node) {
         if (!node.has("tiers")) return;
-        node["tiers"].for_each_item([&](const YamlNode& item) { require_tier(item, item.as_string(), config.tiers); });
+        node["tiers"].for_each_item(
+            [&](const YamlNode& item) { require_tier(item, item.as_string(), config.tiers); });
     });
     if (root.has("redis")) config.redis = parse_redis(root["redis"]);
-    if (root.has("consumers")) config.consumers = parse_consumers(root["consumers"], config.tiers, config.routes);
+    if (root.has("consumers"))
+        config.consumers = parse_consumers(root["consumers"], config.tiers, config.routes);
     if (root.has("jwt")) config.jwt = parse_jwt(root["jwt"], config.tiers);
     return config;
 }
@@ -370,7 +416,8 @@ Config load_string(const std::string& yaml, const std::string& source_name) {
     try {
         document = YAML::Load(yaml);
     } catch (const YAML::Exception& e) {
-        throw ConfigError(source_name + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+        throw ConfigError(source_name + ":" + std::to_string(e.mark.line + 1) +
+                          ": invalid YAML: " + e.msg);
     }
     return parse_document(document, source_name);
 }

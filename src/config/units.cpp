@@ -32,14 +32,21 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     std::string_view unit;
     if (!split_number(text, n, unit)) return std::nullopt;
     std::uint64_t factor = 0;
-    if (unit == "ms") factor = 1;
-    else if (unit == "s") factor = 1000;
-    else if (unit == "m") factor = 60'000;
-    else if (unit == "h") factor = 3'600'000;
-    else if (unit == "d") factor = 86'400'000;
-    else return std::nullopt;
+    if (unit == "ms")
+        factor = 1;
+    else if (unit == "s")
+        factor = 1000;
+    else if (unit == "m")
+        factor = 60'000;
+    else if (unit == "h")
+        factor = 3'600'000;
+    else if (unit == "d")
+        factor = 86'400'000;
+    else
+        return std::nullopt;
     std::uint64_t ms = 0;
-    if (!multiply(n, factor, ms) || ms > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    if (!multiply(n, factor, ms) ||
+        ms > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
         return std::nullopt;
     return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }
@@ -49,13 +56,19 @@ std::optional<std::size_t> parse_size(std::string_view text) {
     std::string_view unit;
     if (!split_number(text, n, unit)) return std::nullopt;
     std::uint64_t factor = 0;
-    if (unit.empty() || unit == "B") factor = 1;
-    else if (unit == "KiB") factor = 1024;
-    else if (unit == "MiB") factor = 1024 * 1024;
-    else if (unit == "GiB") factor = 1024ull * 1024 * 1024;
-    else return std::nullopt;
+    if (unit.empty() || unit == "B")
+        factor = 1;
+    else if (unit == "KiB")
+        factor = 1024;
+    else if (unit == "MiB")
+        factor = 1024 * 1024;
+    else if (unit == "GiB")
+        factor = 1024ull * 1024 * 1024;
+    else
+        return std::nullopt;
     std::uint64_t bytes = 0;
-    if (!multiply(n, factor, bytes) || bytes > std::numeric_limits<std::size_t>::max()) return std::nullopt;
+    if (!multiply(n, factor, bytes) || bytes > std::numeric_limits<std::size_t>::max())
+        return std::nullopt;
     return static_cast<std::size_t>(bytes);
 }
 

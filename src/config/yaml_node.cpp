@@ -78,7 +78,8 @@ void YamlNode::for_each_entry(
         if (!entry.first.IsScalar()) key_node.fail("keys must be strings");
         const auto name = entry.first.Scalar();
         const auto child_key = key_ + "." + name;
-        if (!seen.insert(name).second) YamlNode(entry.first, child_key, source_, line_).fail("duplicate key");
+        if (!seen.insert(name).second)
+            YamlNode(entry.first, child_key, source_, line_).fail("duplicate key");
         visit(name, YamlNode(entry.second, child_key, source_, line_of(entry.first, line_)));
     }
 }
@@ -88,7 +89,9 @@ std::string YamlNode::as_string() const {
     return substitute_env(node_.Scalar(), [this](const std::string& msg) { fail(msg); });
 }
 
-std::string YamlNode::raw() const { return node_ && node_.IsScalar() ? node_.Scalar() : std::string(); }
+std::string YamlNode::raw() const {
+    return node_ && node_.IsScalar() ? node_.Scalar() : std::string();
+}
 
 std::uint64_t YamlNode::as_uint(std::uint64_t min, std::uint64_t max) const {
     const auto text = as_string();
@@ -110,18 +113,22 @@ bool YamlNode::as_bool() const {
 std::chrono::milliseconds YamlNode::as_duration() const {
     const auto text = as_string();
     const auto value = parse_duration(text);
-    if (!value) fail("invalid duration \"" + node_.Scalar() + "\" (use a number with ms, s, m, h or d)");
+    if (!value)
+        fail("invalid duration \"" + node_.Scalar() + "\" (use a number with ms, s, m, h or d)");
     return *value;
 }
 
 std::size_t YamlNode::as_size() const {
     const auto text = as_string();
     const auto value = parse_size(text);
-    if (!value) fail("invalid size \"" + node_.Scalar() + "\" (use bytes or a number with KiB, MiB or GiB)");
+    if (!value)
+        fail("invalid size \"" + node_.Scalar() +
+             "\" (use bytes or a number with KiB, MiB or GiB)");
     return *value;
 }
 
-std::string substitute_env(std::string_view text, const std::function<void(const std::string&)>& fail) {
+std::string substitute_env(std::string_view text,
+                           const std::function<void(const std::string&)>& fail) {
     std::string out;
     out.reserve(text.size());
     std::size_t pos = 0;

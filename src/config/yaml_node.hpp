@@ -34,7 +34,8 @@ public:
     // Calls `visit` on each element of a sequence.
     void for_each_item(const std::function<void(const YamlNode&)>& visit) const;
     // Calls `visit(key, value)` on each entry of a mapping.
-    void for_each_entry(const std::function<void(const std::string&, const YamlNode&)>& visit) const;
+    void for_each_entry(
+        const std::function<void(const std::string&, const YamlNode&)>& visit) const;
 
     // Scalars; `${NAME}` is replaced by the environment variable NAME.
     std::string as_string() const;
@@ -54,6 +55,7 @@ private:
 };
 
 // Replaces every ${NAME}; calls `fail` naming the first unset variable.
-std::string substitute_env(std::string_view text, const std::function<void(const std::string&)>& fail);
+std::string substitute_env(std::string_view text,
+                           const std::function<void(const std::string&)>& fail);
 
 }  // namespace llmgw::config

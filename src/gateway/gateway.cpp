@@ -8,10 +8,12 @@ Gateway::Gateway(std::shared_ptr<const config::Config> config)
       authenticator_(*config_),
       jwks_refresher_(authenticator_.url_verifiers()),
       routes_(config_->routes),
-      health_checker_(backends_), access_log_(config_->logging.access_log) {
+      health_checker_(backends_),
+      access_log_(config_->logging.access_log) {
     for (const auto& backend : config_->backends)
         backends_.push_back(std::make_unique<upstream::BackendState>(backend));
-    authenticator_.on_unknown_kid([this](const auth::JwtVerifier& verifier) { jwks_refresher_.unknown_kid_seen(verifier); });
+    authenticator_.on_unknown_kid(
+        [this](const auth::JwtVerifier& verifier) { jwks_refresher_.unknown_kid_seen(verifier); });
 }
 
 const config::Tier* Gateway::tier(const std::string& name) const {
@@ -49,8 +51,9 @@ void Gateway::start_background_work(http::net::any_io_executor executor) {
         for (auto& backend : backends_)
             for (std::size_t i = 0; i < backend->size(); ++i) {
                 auto& state = backend->endpoint(i);
-                metrics_.endpoint_state(backend->config().name, state.endpoint.url, state.healthy.load(),
-                                        static_cast<int>(state.breaker.state(now)), state.in_flight.load());
+                metrics_.endpoint_state(
+                    backend->config().name, state.endpoint.url, state.healthy.load(),
+                    static_cast<int>(state.breaker.state(now)), state.in_flight.load());
             }
     });
 }

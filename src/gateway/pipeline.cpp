@@ -43,7 +43,10 @@ private:
 // on the client's behalf, and then hides the extra usage-only event from a client that did not.
 void ask_for_stream_usage(RequestContext& context) {
     const auto path = std::string_view(context.record.path);
-    if (context.request.method() != http::beast::http::verb::post || !path.ends_with("completions")) return;
+    if (context.request.method() != http::beast::http::verb::post || !path.ends_with("completions"))
+        return;
+    // Most requests are not streamed: a substring test spares them a JSON parse.
+    if (context.request.body().find("\"stream\"") == std::string::npos) return;
     auto* body = context.mutable_body_json();
     if (body == nullptr || !body->is_object()) return;
     const auto stream = body->find("stream");
@@ -95,7 +98,8 @@ void Pipeline::identify(RequestContext& context) {
     const auto it = context.request.find("x-request-id");
     if (it != context.request.end() && observability::is_sane_request_id(it->value()))
         context.record.request_id = std::string(it->value());
-    else context.record.request_id = observability::generate_request_id();
+    else
+        context.record.request_id = observability::generate_request_id();
 }
 
 StepResult Pipeline::authenticate(RequestContext& context) {
@@ -147,8 +151,10 @@ StepResult Pipeline::route(RequestContext& context) {
     const auto decision = gateway_.routes().match(ContextFacts(context));
     using Outcome = routing::RouteDecision::Outcome;
     if (decision.outcome == Outcome::body_not_json)
-        return http::bad_request("the request body must be a JSON object with a \"model\" field", "invalid_json");
-    if (decision.outcome == Outcome::no_match) return http::route_not_found(context.record.method, context.record.path);
+        return http::bad_request("the request body must be a JSON object with a \"model\" field",
+                                 "invalid_json");
+    if (decision.outcome == Outcome::no_match)
+        return http::route_not_found(context.record.method, context.record.path);
     context.route = decision.route;
     context.record.route = context.route->name;
     context.record.backend = gateway_.config().backends[context.route->backend].name;
@@ -173,8 +179,9 @@ void Pipeline::transform(RequestContext& context) {
 }
 
 http::Task<StepResult> Pipeline::forward(RequestContext& context, http::ResponseWriter& client) {
-    auto outcome = co_await forwarder_.forward(context.request, gateway_.backend(context.route->backend), client,
-                                               context.record, context.response_headers, &context.usage);
+    auto outcome = co_await forwarder_.forward(
+        context.request, gateway_.backend(context.route->backend), client, context.record,
+        context.response_headers, &context.usage);
     co_return outcome.error;
 }
 
@@ -190,9 +197,10 @@ void Pipeline::settle(RequestContext& context, const http::ResponseWriter& clien
     record.tokens_estimated = usage.estimated;
     const auto& identity = *context.identity;
     if (context.tier != nullptr) admission_.settle(identity.consumer, *context.tier, usage.total());
-    admission_.record_usage(identity.consumer, usage.prompt_tokens, usage.completion_tokens, usage.estimated, false);
+    admission_.record_usage(identity.consumer, usage.prompt_tokens, usage.completion_tokens,
+                            usage.estimated, false);
     // Labels stay bounded: JWT subjects are not configured, so they share one label.
-    const auto label = identity.api_consumer != nullptr ? identity.consumer
+    const auto label = identity.api_consumer != nullptr   ? identity.consumer
                        : identity.consumer == "anonymous" ? "anonymous"
                                                           : "jwt";
     gateway_.metrics().tokens(label, usage.prompt_tokens, usage.completion_tokens);
@@ -201,8 +209,8 @@ void Pipeline::settle(RequestContext& context, const http::ResponseWriter& clien
 void Pipeline::record_refusal(const http::RefusedRequest& refused) {
     observability::AccessRecord record;
     record.time = std::chrono::system_clock::now() -
-                  std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::steady_clock::now() -
-                                                                                   refused.started);
+                  std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                      std::chrono::steady_clock::now() - refused.started);
     record.request_id = refused.request_id;
     record.client = refused.client_ip;
     record.method = std::string(refused.method);

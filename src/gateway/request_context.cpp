@@ -21,6 +21,8 @@ nlohmann::json* RequestContext::mutable_body_json() {
     return body_json_ ? &*body_json_ : nullptr;
 }
 
-const nlohmann::json* RequestContext::body_json() { return mutable_body_json(); }
+const nlohmann::json* RequestContext::body_json() {
+    return mutable_body_json();
+}
 
 }  // namespace llmgw::gateway

@@ -12,7 +12,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -39,7 +38,8 @@ tcp::endpoint resolve_listen(net::io_context& io, const config::ListenAddress& l
     tcp::resolver resolver(io);
     auto results = resolver.resolve(listen.host, std::to_string(listen.port), ec);
     if (ec || results.empty())
-        throw std::runtime_error("cannot resolve listen address " + listen.host + ": " + ec.message());
+        throw std::runtime_error("cannot resolve listen address " + listen.host + ": " +
+                                 ec.message());
     return *results.begin();
 }
 
@@ -92,7 +92,8 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLim
                           try {
                               std::rethrow_exception(failure);
                           } catch (const std::exception& e) {
-                              spdlog::error("connection ended by an unexpected error: {}", e.what());
+                              spdlog::error("connection ended by an unexpected error: {}",
+                                            e.what());
                           } catch (...) {
                               spdlog::error("connection ended by an unexpected error");
                           }
@@ -107,14 +108,17 @@ struct Worker {
         : io(1),
           acceptor(io),
           pool(io.get_executor()),
-          admission(gateway.limiter(), gateway.usage(), gateway.config(), io.get_executor(), gateway.metrics()),
+          admission(gateway.limiter(), gateway.usage(), gateway.config(), io.get_executor(),
+                    gateway.metrics()),
           pipeline(gateway, pool, admission) {
         handlers.request = [this](http::Request& request, const std::string& client_ip,
                                   http::ResponseWriter& writer) -> http::Task<void> {
             RequestContext context(request, client_ip);
             co_await pipeline.handle(context, writer);
         };
-        handlers.refused = [this](const http::RefusedRequest& refused) { pipeline.record_refusal(refused); };
+        handlers.refused = [this](const http::RefusedRequest& refused) {
+            pipeline.record_refusal(refused);
+        };
     }
     net::io_context io;
     tcp::acceptor acceptor;
@@ -140,7 +144,8 @@ struct Server::State {
     std::vector<std::unique_ptr<Worker>> workers;
 };
 
-Server::Server(std::shared_ptr<const config::Config> config) : state_(std::make_unique<State>(std::move(config))) {}
+Server::Server(std::shared_ptr<const config::Config> config)
+    : state_(std::make_unique<State>(std::move(config))) {}
 
 Server::~Server() {
     for (auto& worker : state_->workers) {
@@ -160,14 +165,18 @@ void Server::start() {
         open_listener(worker->acceptor, endpoint, /*share_port=*/true);
         s.workers.push_back(std::move(worker));
     }
-    open_listener(s.admin_acceptor, resolve_listen(s.main_io, config.admin.listen), /*share_port=*/false);
+    open_listener(s.admin_acceptor, resolve_listen(s.main_io, config.admin.listen),
+                  /*share_port=*/false);
     for (auto& worker : s.workers) {
-        net::co_spawn(worker->io, accept_loop(worker->acceptor, s.limits, worker->handlers), net::detached);
+        net::co_spawn(worker->io, accept_loop(worker->acceptor, s.limits, worker->handlers),
+                      net::detached);
         worker->thread = std::thread([io = &worker->io] { io->run(); });
     }
-    net::co_spawn(s.main_io, accept_loop(s.admin_acceptor, s.limits, s.admin_handlers), net::detached);
-    spdlog::info("llmgw listening on {}:{} with {} workers; admin on {}:{}", config.server.listen.host,
-                 s.workers.front()->acceptor.local_endpoint().port(), s.workers.size(), config.admin.listen.host,
+    net::co_spawn(s.main_io, accept_loop(s.admin_acceptor, s.limits, s.admin_handlers),
+                  net::detached);
+    spdlog::info("llmgw listening on {}:{} with {} workers; admin on {}:{}",
+                 config.server.listen.host, s.workers.front()->acceptor.local_endpoint().port(),
+                 s.workers.size(), config.admin.listen.host,
                  s.admin_acceptor.local_endpoint().port());
 }
 
@@ -182,7 +191,8 @@ void Server::run() {
             spdlog::warn("second signal: stopping without waiting for in-flight requests");
             s.main_io.stop();
         });
-        spdlog::info("signal {}: draining (up to {} ms)", signal, s.gateway.config().server.drain_timeout.count());
+        spdlog::info("signal {}: draining (up to {} ms)", signal,
+                     s.gateway.config().server.drain_timeout.count());
         s.gateway.draining = true;
         for (auto& worker : s.workers)
             net::post(worker->io, [w = worker.get()] {
@@ -192,14 +202,17 @@ void Server::run() {
         net::co_spawn(
             s.main_io,
             [&]() -> net::awaitable<void> {
-                const auto deadline = std::chrono::steady_clock::now() + s.gateway.config().server.drain_timeout;
+                const auto deadline =
+                    std::chrono::steady_clock::now() + s.gateway.config().server.drain_timeout;
                 net::steady_timer tick(s.main_io);
-                while (s.gateway.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+                while (s.gateway.in_flight.load() > 0 &&
+                       std::chrono::steady_clock::now() < deadline) {
                     tick.expires_after(std::chrono::milliseconds(20));
                     co_await tick.async_wait(net::as_tuple(net::use_awaitable));
                 }
                 if (s.gateway.in_flight.load() > 0)
-                    spdlog::warn("drain timeout: {} requests still in flight are cut", s.gateway.in_flight.load());
+                    spdlog::warn("drain timeout: {} requests still in flight are cut",
+                                 s.gateway.in_flight.load());
                 s.main_io.stop();
             },
             net::detached);

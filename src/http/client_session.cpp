@@ -1,16 +1,15 @@
 // Reading requests off a client connection: header/body limits and timeouts, keep-alive.
 #include "llmgw/http/client_session.hpp"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-
-#include <array>
 #include <optional>
 
 #include "llmgw/http/connection_deadline.hpp"
@@ -23,17 +22,18 @@ namespace bhttp = beast::http;
 using namespace net::experimental::awaitable_operators;
 
 SessionLimits SessionLimits::from(const config::ServerConfig& server) {
-    return {server.max_header_bytes, server.max_body_bytes, server.header_timeout, server.body_timeout,
-            server.idle_timeout};
+    return {server.max_header_bytes, server.max_body_bytes, server.header_timeout,
+            server.body_timeout, server.idle_timeout};
 }
 
 namespace {
 
 bool is_disconnect(const boost::system::error_code& ec) {
     // partial_message: the client closed in the middle of its own request.
-    return ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message || ec == net::error::eof ||
-           ec == net::error::connection_reset ||
-           ec == net::error::broken_pipe || ec == net::error::operation_aborted || ec == net::error::bad_descriptor;
+    return ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+           ec == net::error::eof || ec == net::error::connection_reset ||
+           ec == net::error::broken_pipe || ec == net::error::operation_aborted ||
+           ec == net::error::bad_descriptor;
 }
 
 // Sends a gateway error for a request that could not be read, then the connection closes.
@@ -43,19 +43,22 @@ Task<void> refuse(tcp::socket& socket, ConnectionDeadline& deadline, const Sessi
                   std::chrono::steady_clock::time_point started, GatewayError error) {
     // The client's own id when the head got that far and it is sane.
     const auto client_id = parser.get()["x-request-id"];
-    const auto request_id = observability::is_sane_request_id(client_id) ? std::string(client_id)
-                                                                         : observability::generate_request_id();
+    const auto request_id = observability::is_sane_request_id(client_id)
+                                ? std::string(client_id)
+                                : observability::generate_request_id();
     ResponseWriter writer(socket, deadline, limits.idle_timeout, 11, false, false);
     co_await writer.send_error(error, request_id);
     if (handlers.refused) {
         // The request line is known once parsed, even when a later header failed; else empty.
-        handlers.refused(RefusedRequest{error, request_id, client_ip, std::string_view(parser.get().method_string()),
-                                        std::string_view(parser.get().target()), started, writer.body_bytes()});
+        handlers.refused(RefusedRequest{
+            error, request_id, client_ip, std::string_view(parser.get().method_string()),
+            std::string_view(parser.get().target()), started, writer.body_bytes()});
     }
 }
 
-Task<void> read_requests(tcp::socket& socket, ConnectionDeadline& deadline, const SessionLimits& limits,
-                         const ConnectionHandlers& handlers, std::string client_ip) {
+Task<void> read_requests(tcp::socket& socket, ConnectionDeadline& deadline,
+                         const SessionLimits& limits, const ConnectionHandlers& handlers,
+                         std::string client_ip) {
     beast::flat_buffer buffer;
     for (bool first = true;; first = false) {
         if (!first && buffer.size() == 0) {
@@ -64,48 +67,62 @@ Task<void> read_requests(tcp::socket& socket, ConnectionDeadline& deadline, cons
             // Reading (rather than waiting for readability) gets a pipelined or quick next
             // request in the same system call.
             deadline.expires_after(limits.idle_timeout);
-            auto [ec, n] = co_await socket.async_read_some(buffer.prepare(8192), net::as_tuple(net::use_awaitable));
+            auto [ec, n] = co_await socket.async_read_some(buffer.prepare(8192),
+                                                           net::as_tuple(net::use_awaitable));
             if (ec) co_return;
             buffer.commit(n);
         }
         deadline.expires_after(limits.header_timeout);
         const auto started = std::chrono::steady_clock::now();
         bhttp::request_parser<bhttp::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
+        parser.header_limit(
+            static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
         parser.body_limit(limits.max_body_bytes);
-        auto [ec, n] = co_await bhttp::async_read_header(socket, buffer, parser, net::as_tuple(net::use_awaitable));
+        auto [ec, n] = co_await bhttp::async_read_header(socket, buffer, parser,
+                                                         net::as_tuple(net::use_awaitable));
         std::optional<GatewayError> refusal;
         if (ec) {
-            if (deadline.expired()) refusal = request_timeout("the request head did not arrive in time");
-            else if (ec == bhttp::error::header_limit) refusal = headers_too_large(limits.max_header_bytes);
-            else if (ec == bhttp::error::body_limit) refusal = payload_too_large(limits.max_body_bytes);  // declared length
-            else if (!is_disconnect(ec)) refusal = bad_request("malformed HTTP request: " + ec.message(), "malformed_request");
-        } else if (const auto length = parser.content_length(); length && *length > limits.max_body_bytes) {
+            if (deadline.expired())
+                refusal = request_timeout("the request head did not arrive in time");
+            else if (ec == bhttp::error::header_limit)
+                refusal = headers_too_large(limits.max_header_bytes);
+            else if (ec == bhttp::error::body_limit)
+                refusal = payload_too_large(limits.max_body_bytes);  // declared length
+            else if (!is_disconnect(ec))
+                refusal =
+                    bad_request("malformed HTTP request: " + ec.message(), "malformed_request");
+        } else if (const auto length = parser.content_length();
+                   length && *length > limits.max_body_bytes) {
             refusal = payload_too_large(limits.max_body_bytes);
         } else if (!parser.is_done()) {
             if (iequals(parser.get()[bhttp::field::expect], "100-continue")) {
                 static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-                auto [write_ec, written] =
-                    co_await net::async_write(socket, net::buffer(go_on), net::as_tuple(net::use_awaitable));
+                auto [write_ec, written] = co_await net::async_write(
+                    socket, net::buffer(go_on), net::as_tuple(net::use_awaitable));
                 if (write_ec) co_return;
             }
             deadline.expires_after(limits.body_timeout);
-            auto [body_ec, body_n] = co_await bhttp::async_read(socket, buffer, parser, net::as_tuple(net::use_awaitable));
+            auto [body_ec, body_n] = co_await bhttp::async_read(socket, buffer, parser,
+                                                                net::as_tuple(net::use_awaitable));
             ec = body_ec;
-            if (ec && deadline.expired()) refusal = request_timeout("the request body did not arrive in time");
-            else if (ec == bhttp::error::body_limit) refusal = payload_too_large(limits.max_body_bytes);
+            if (ec && deadline.expired())
+                refusal = request_timeout("the request body did not arrive in time");
+            else if (ec == bhttp::error::body_limit)
+                refusal = payload_too_large(limits.max_body_bytes);
             else if (ec && !is_disconnect(ec))
-                refusal = bad_request("malformed HTTP request body: " + ec.message(), "malformed_request");
+                refusal = bad_request("malformed HTTP request body: " + ec.message(),
+                                      "malformed_request");
         }
         if (refusal) {
-            co_await refuse(socket, deadline, limits, handlers, client_ip, parser, started, *refusal);
+            co_await refuse(socket, deadline, limits, handlers, client_ip, parser, started,
+                            *refusal);
             co_return;
         }
         if (ec) co_return;  // the client went away
         deadline.never();
         Request request = parser.release();
-        ResponseWriter writer(socket, deadline, limits.idle_timeout, request.version(), request.keep_alive(),
-                              request.method() == bhttp::verb::head);
+        ResponseWriter writer(socket, deadline, limits.idle_timeout, request.version(),
+                              request.keep_alive(), request.method() == bhttp::verb::head);
         co_await handlers.request(request, client_ip, writer);
         if (!writer.keep_alive()) co_return;
     }
@@ -115,7 +132,8 @@ Task<void> read_requests(tcp::socket& socket, ConnectionDeadline& deadline, cons
 Task<void> discard_input(tcp::socket& socket) {
     std::array<char, 16 * 1024> sink;
     for (std::size_t total = 0; total < 1024 * 1024;) {
-        auto [ec, n] = co_await socket.async_read_some(net::buffer(sink), net::as_tuple(net::use_awaitable));
+        auto [ec, n] =
+            co_await socket.async_read_some(net::buffer(sink), net::as_tuple(net::use_awaitable));
         if (ec) co_return;
         total += n;
     }
@@ -123,13 +141,15 @@ Task<void> discard_input(tcp::socket& socket) {
 
 }  // namespace
 
-Task<void> serve_connection(tcp::socket socket, const SessionLimits& limits, const ConnectionHandlers& handlers) {
+Task<void> serve_connection(tcp::socket socket, const SessionLimits& limits,
+                            const ConnectionHandlers& handlers) {
     boost::system::error_code ec;
     const auto peer = socket.remote_endpoint(ec);
     if (ec) co_return;
     socket.set_option(tcp::no_delay(true), ec);
     ConnectionDeadline deadline(socket);
-    co_await (read_requests(socket, deadline, limits, handlers, peer.address().to_string()) || deadline.watch());
+    co_await (read_requests(socket, deadline, limits, handlers, peer.address().to_string()) ||
+              deadline.watch());
     if (!socket.is_open()) co_return;
     // Lingering close: closing with unread request bytes makes the kernel send a reset,
     // which can destroy an error answer (413, 408) before the client reads it.

@@ -7,7 +7,8 @@
 
 namespace llmgw::http {
 
-ConnectionDeadline::ConnectionDeadline(tcp::socket& socket) : socket_(socket), timer_(socket.get_executor()) {}
+ConnectionDeadline::ConnectionDeadline(tcp::socket& socket)
+    : socket_(socket), timer_(socket.get_executor()) {}
 
 void ConnectionDeadline::expires_after(clock::duration d) {
     expired_ = false;

@@ -6,8 +6,8 @@
 namespace llmgw::http {
 
 std::string error_body(const GatewayError& error) {
-    nlohmann::json body = {{"error",
-                            {{"message", error.message}, {"type", error.type}, {"code", error.code}}}};
+    nlohmann::json body = {
+        {"error", {{"message", error.message}, {"type", error.type}, {"code", error.code}}}};
     // Replace invalid UTF-8 (e.g. a path echoed back) instead of throwing.
     return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

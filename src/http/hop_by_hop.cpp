@@ -9,7 +9,8 @@ namespace llmgw::http {
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
            });
 }
 
@@ -20,8 +21,10 @@ std::vector<std::string> connection_tokens(std::string_view value) {
         auto comma = value.find(',', pos);
         if (comma == std::string_view::npos) comma = value.size();
         auto token = value.substr(pos, comma - pos);
-        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
-        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+        while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+            token.remove_prefix(1);
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
+            token.remove_suffix(1);
         if (!token.empty()) {
             std::string name(token);
             std::transform(name.begin(), name.end(), name.begin(),
@@ -35,15 +38,19 @@ std::vector<std::string> connection_tokens(std::string_view value) {
 
 bool is_hop_by_hop(std::string_view name) {
     static constexpr std::array<std::string_view, 9> names = {
-        "connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
+        "connection",       "keep-alive",         "te",
+        "trailer",          "transfer-encoding",  "upgrade",
         "proxy-connection", "proxy-authenticate", "proxy-authorization"};
-    return std::any_of(names.begin(), names.end(), [&](std::string_view n) { return iequals(n, name); });
+    return std::any_of(names.begin(), names.end(),
+                       [&](std::string_view n) { return iequals(n, name); });
 }
 
 bool is_set_by_gateway(std::string_view name) {
     static constexpr std::array<std::string_view, 6> names = {
-        "host", "content-length", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-request-id"};
-    return std::any_of(names.begin(), names.end(), [&](std::string_view n) { return iequals(n, name); });
+        "host",        "content-length", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+        "x-request-id"};
+    return std::any_of(names.begin(), names.end(),
+                       [&](std::string_view n) { return iequals(n, name); });
 }
 
 }  // namespace llmgw::http

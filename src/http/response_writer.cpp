@@ -7,7 +7,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/status.hpp>
-
 #include <cstdio>
 
 namespace llmgw::http {
@@ -49,7 +48,8 @@ ResponseWriter::ResponseWriter(tcp::socket& socket, ConnectionDeadline& deadline
 
 Task<bool> ResponseWriter::write(Parts parts) {
     if (aborted_) co_return false;
-    const std::array<net::const_buffer, 4> all = {net::buffer(pending_head_), parts.first, parts.second, parts.third};
+    const std::array<net::const_buffer, 4> all = {net::buffer(pending_head_), parts.first,
+                                                  parts.second, parts.third};
     deadline_.expires_after(write_timeout_);
     auto [ec, n] = co_await net::async_write(socket_, all, net::as_tuple(net::use_awaitable));
     deadline_.never();
@@ -64,7 +64,8 @@ Task<bool> ResponseWriter::send_error(const GatewayError& error, std::string_vie
     head.set(bhttp::field::content_type, "application/json");
     if (!request_id.empty()) head.set("x-request-id", request_id);
     if (error.status == 401) head.set(bhttp::field::www_authenticate, "Bearer");
-    if (error.retry_after_seconds > 0) head.set(bhttp::field::retry_after, std::to_string(error.retry_after_seconds));
+    if (error.retry_after_seconds > 0)
+        head.set(bhttp::field::retry_after, std::to_string(error.retry_after_seconds));
     for (const auto& [name, value] : error.headers) head.set(name, value);
     const auto body = error_body(error);
     const bool sent = co_await send_complete(head, body);
@@ -89,9 +90,12 @@ Task<bool> ResponseWriter::send_head(ResponseHead& head, Framing framing, HeadTi
     if (head_request_) framing = Framing::content_length;  // a HEAD answer has no body to frame
     framing_ = framing;
     head.version(version_ >= 11 ? 11 : 10);
-    if (framing == Framing::chunked && !head_request_) head.set(bhttp::field::transfer_encoding, "chunked");
-    if (!keep_alive_) head.set(bhttp::field::connection, "close");
-    else if (version_ < 11) head.set(bhttp::field::connection, "keep-alive");
+    if (framing == Framing::chunked && !head_request_)
+        head.set(bhttp::field::transfer_encoding, "chunked");
+    if (!keep_alive_)
+        head.set(bhttp::field::connection, "close");
+    else if (version_ < 11)
+        head.set(bhttp::field::connection, "keep-alive");
     head_started_ = true;
     pending_head_ = serialize_head(head);
     if (timing == HeadTiming::with_first_piece) co_return !aborted_;
@@ -116,23 +120,27 @@ Task<bool> ResponseWriter::send_body(std::string_view data) {
 
 Task<bool> ResponseWriter::finish() {
     bool ok = !aborted_;
-    if (framing_ == Framing::chunked && !head_request_) ok = co_await write({net::buffer(last_chunk), {}, {}});
-    else if (!pending_head_.empty()) ok = co_await write({});
+    if (framing_ == Framing::chunked && !head_request_)
+        ok = co_await write({net::buffer(last_chunk), {}, {}});
+    else if (!pending_head_.empty())
+        ok = co_await write({});
     co_return ok;
 }
 
-void ResponseWriter::watch_for_hang_up(char& byte, net::cancellation_slot slot, std::function<void(bool)> done) {
+void ResponseWriter::watch_for_hang_up(char& byte, net::cancellation_slot slot,
+                                       std::function<void(bool)> done) {
     if (aborted_ || !socket_.is_open()) {
         done(true);
         return;
     }
-    socket_.async_receive(net::buffer(&byte, 1), tcp::socket::message_peek,
-                          net::bind_cancellation_slot(slot, [done = std::move(done)](const boost::system::error_code& ec,
-                                                                                      std::size_t n) {
-                              // Cancelled: the forward ended, or the connection's deadline fired.
-                              if (ec == net::error::operation_aborted) return;
-                              done(ec || n == 0);
-                          }));
+    socket_.async_receive(
+        net::buffer(&byte, 1), tcp::socket::message_peek,
+        net::bind_cancellation_slot(
+            slot, [done = std::move(done)](const boost::system::error_code& ec, std::size_t n) {
+                // Cancelled: the forward ended, or the connection's deadline fired.
+                if (ec == net::error::operation_aborted) return;
+                done(ec || n == 0);
+            }));
 }
 
 void ResponseWriter::abort() {

@@ -3,10 +3,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-
-#include <algorithm>
 
 #include "llmgw/limits/redis_limiter.hpp"
 #include "llmgw/limits/redis_usage.hpp"
@@ -16,7 +15,11 @@ namespace llmgw::limits {
 
 Admission::Admission(LocalLimiter& local, UsageLedger& ledger, const config::Config& config,
                      http::net::any_io_executor executor, observability::Metrics& metrics)
-    : local_(local), ledger_(ledger), config_(config), executor_(std::move(executor)), metrics_(metrics) {
+    : local_(local),
+      ledger_(ledger),
+      config_(config),
+      executor_(std::move(executor)),
+      metrics_(metrics) {
     if (!config.redis) return;
     const auto& redis = *config.redis;
     redis::Client::Options options;
@@ -44,10 +47,10 @@ void Admission::record_usage(const std::string& consumer, std::uint64_t prompt_t
     if (!redis_usage_ || !redis_usable()) return;
     http::net::co_spawn(
         executor_,
-        [this, consumer, day = UsageLedger::day_of(now), prompt_tokens, completion_tokens, estimated,
-         cached]() -> http::Task<void> {
-            const bool ok =
-                co_await redis_usage_->record(consumer, day, prompt_tokens, completion_tokens, estimated, cached);
+        [this, consumer, day = UsageLedger::day_of(now), prompt_tokens, completion_tokens,
+         estimated, cached]() -> http::Task<void> {
+            const bool ok = co_await redis_usage_->record(consumer, day, prompt_tokens,
+                                                          completion_tokens, estimated, cached);
             if (!ok) redis_result(false);
         },
         http::net::detached);
@@ -74,21 +77,24 @@ void Admission::redis_result(bool ok) {
     }
 }
 
-http::Task<Admission::Outcome> Admission::admit(const std::string& consumer, const config::Tier& tier) {
+http::Task<Admission::Outcome> Admission::admit(const std::string& consumer,
+                                                const config::Tier& tier) {
     if (redis_usable()) {
         auto decision = co_await redis_->admit(consumer, tier);
         redis_result(decision.has_value());
         if (decision) co_return Outcome{std::move(decision)};
     }
-    if (redis_ && config_.redis->failure_mode == config::RedisConfig::FailureMode::closed) co_return Outcome{};
+    if (redis_ && config_.redis->failure_mode == config::RedisConfig::FailureMode::closed)
+        co_return Outcome{};
     if (redis_) metrics_.redis_fail_open();
     co_return Outcome{local_.admit(consumer, tier, Clock::now())};
 }
 
-void Admission::settle(const std::string& consumer, const config::Tier& tier, std::uint64_t tokens) {
-    const bool token_limits = std::any_of(tier.limits.begin(), tier.limits.end(), [](const config::Limit& limit) {
-        return limit.unit == config::Limit::Unit::tokens;
-    });
+void Admission::settle(const std::string& consumer, const config::Tier& tier,
+                       std::uint64_t tokens) {
+    const bool token_limits = std::any_of(
+        tier.limits.begin(), tier.limits.end(),
+        [](const config::Limit& limit) { return limit.unit == config::Limit::Unit::tokens; });
     if (tokens == 0 || !token_limits) return;
     // The in-process limiter always learns the usage, so a fail-open period starts from
     // realistic buckets instead of full ones.
@@ -96,7 +102,8 @@ void Admission::settle(const std::string& consumer, const config::Tier& tier, st
     if (!redis_usable()) return;
     http::net::co_spawn(
         executor_,
-        [this, consumer, &tier, tokens]() -> http::Task<void> {
+        // The tier is copied: the config it belongs to may be replaced before Redis answers.
+        [this, consumer, tier, tokens]() -> http::Task<void> {
             const bool ok = co_await redis_->settle(consumer, tier, tokens);
             if (!ok) redis_result(false);  // only admissions prove Redis healthy again
         },

@@ -13,7 +13,8 @@ const LimitState* tightest(const Decision& decision, const Unit* unit) {
     double best_share = 2.0;
     for (const auto& state : decision.states) {
         if (unit != nullptr && state.limit->unit != *unit) continue;
-        const double share = static_cast<double>(state.remaining) / static_cast<double>(std::max<std::uint64_t>(1, state.limit->amount));
+        const double share = static_cast<double>(state.remaining) /
+                             static_cast<double>(std::max<std::uint64_t>(1, state.limit->amount));
         if (share < best_share) {
             best_share = share;
             best = &state;
@@ -46,7 +47,8 @@ Headers rate_limit_headers(const Decision& decision) {
         const std::string suffix = unit == Unit::requests ? "requests" : "tokens";
         headers.emplace_back("x-ratelimit-limit-" + suffix, std::to_string(state->limit->amount));
         headers.emplace_back("x-ratelimit-remaining-" + suffix, std::to_string(state->remaining));
-        headers.emplace_back("x-ratelimit-reset-" + suffix, std::to_string(state->reset.count()) + "s");
+        headers.emplace_back("x-ratelimit-reset-" + suffix,
+                             std::to_string(state->reset.count()) + "s");
     }
     if (const auto* state = tightest(decision, nullptr)) {
         headers.emplace_back("ratelimit-limit", std::to_string(state->limit->amount));
@@ -63,9 +65,11 @@ http::GatewayError rate_limited(const Decision& decision, const std::string& tie
     error.status = 429;
     error.type = limit.unit == Unit::requests ? "requests" : "tokens";
     error.code = quota ? "quota_exceeded" : "rate_limit_exceeded";
-    error.message = std::string(quota ? "quota" : "rate limit") + " reached for tier " + tier + ": " + describe(limit) +
-                    "; retry in " + std::to_string(decision.retry_after.count()) + " s";
-    error.retry_after_seconds = static_cast<int>(std::max<std::int64_t>(1, decision.retry_after.count()));
+    error.message = std::string(quota ? "quota" : "rate limit") + " reached for tier " + tier +
+                    ": " + describe(limit) + "; retry in " +
+                    std::to_string(decision.retry_after.count()) + " s";
+    error.retry_after_seconds =
+        static_cast<int>(std::max<std::int64_t>(1, decision.retry_after.count()));
     error.headers = rate_limit_headers(decision);
     return error;
 }

@@ -42,15 +42,18 @@ std::string escape(const std::string& text) {
 std::optional<std::chrono::sys_days> parse_day(const std::string& text) {
     int y = 0;
     unsigned m = 0, d = 0;
-    if (text.size() != 10 || std::sscanf(text.c_str(), "%4d-%2u-%2u", &y, &m, &d) != 3) return std::nullopt;
-    const std::chrono::year_month_day date{std::chrono::year(y), std::chrono::month(m), std::chrono::day(d)};
+    if (text.size() != 10 || std::sscanf(text.c_str(), "%4d-%2u-%2u", &y, &m, &d) != 3)
+        return std::nullopt;
+    const std::chrono::year_month_day date{std::chrono::year(y), std::chrono::month(m),
+                                           std::chrono::day(d)};
     if (!date.ok()) return std::nullopt;
     return std::chrono::sys_days(date);
 }
 
 }  // namespace
 
-std::vector<std::string> days_between(const std::string& from, const std::string& to, std::size_t limit) {
+std::vector<std::string> days_between(const std::string& from, const std::string& to,
+                                      std::size_t limit) {
     std::vector<std::string> days;
     const auto first = parse_day(from);
     const auto last = parse_day(to);
@@ -60,23 +63,27 @@ std::vector<std::string> days_between(const std::string& from, const std::string
     return days;
 }
 
-RedisUsage::RedisUsage(redis::Client& client, std::string prefix) : client_(client), prefix_(std::move(prefix)) {}
+RedisUsage::RedisUsage(redis::Client& client, std::string prefix)
+    : client_(client), prefix_(std::move(prefix)) {}
 
 std::string RedisUsage::key(const std::string& consumer, const std::string& day) const {
     return prefix_ + "usage:{" + escape(consumer) + "}:" + day;
 }
 
-redis::Task<bool> RedisUsage::record(std::string consumer, std::string day, std::uint64_t prompt_tokens,
-                                     std::uint64_t completion_tokens, bool estimated, bool cached) {
+redis::Task<bool> RedisUsage::record(std::string consumer, std::string day,
+                                     std::uint64_t prompt_tokens, std::uint64_t completion_tokens,
+                                     bool estimated, bool cached) {
     std::vector<std::string> keys{key(consumer, day)};
     std::vector<std::string> args{std::to_string(prompt_tokens), std::to_string(completion_tokens),
-                                  estimated ? "1" : "0", cached ? "1" : "0", std::to_string(400 * 86400)};
+                                  estimated ? "1" : "0", cached ? "1" : "0",
+                                  std::to_string(400 * 86400)};
     const auto result = co_await client_.eval(record_script(), std::move(keys), std::move(args));
     co_return result.has_value();
 }
 
-redis::Task<std::optional<std::vector<DayUsage>>> RedisUsage::query(std::string consumer, std::string from,
-                                                                     std::string to) {
+redis::Task<std::optional<std::vector<DayUsage>>> RedisUsage::query(std::string consumer,
+                                                                    std::string from,
+                                                                    std::string to) {
     std::vector<DayUsage> out;
     for (const auto& day : days_between(from, to)) {
         std::vector<std::string> command{"HGETALL", key(consumer, day)};
@@ -89,11 +96,16 @@ redis::Task<std::optional<std::vector<DayUsage>>> RedisUsage::query(std::string 
         for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
             const auto value = std::strtoull(fields[i + 1].str.c_str(), nullptr, 10);
             const auto& name = fields[i].str;
-            if (name == "requests") usage.requests = value;
-            else if (name == "prompt_tokens") usage.prompt_tokens = value;
-            else if (name == "completion_tokens") usage.completion_tokens = value;
-            else if (name == "estimated_requests") usage.estimated_requests = value;
-            else if (name == "cached") usage.cached = value;
+            if (name == "requests")
+                usage.requests = value;
+            else if (name == "prompt_tokens")
+                usage.prompt_tokens = value;
+            else if (name == "completion_tokens")
+                usage.completion_tokens = value;
+            else if (name == "estimated_requests")
+                usage.estimated_requests = value;
+            else if (name == "cached")
+                usage.cached = value;
         }
         out.push_back(std::move(usage));
     }

@@ -8,13 +8,14 @@ namespace llmgw::limits {
 std::string UsageLedger::day_of(std::chrono::system_clock::time_point when) {
     const std::chrono::year_month_day date{std::chrono::floor<std::chrono::days>(when)};
     char buf[16];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                  static_cast<unsigned>(date.day()));
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(date.year()),
+                  static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
     return buf;
 }
 
 void UsageLedger::record(const std::string& consumer, std::chrono::system_clock::time_point when,
-                         std::uint64_t prompt_tokens, std::uint64_t completion_tokens, bool estimated, bool cached) {
+                         std::uint64_t prompt_tokens, std::uint64_t completion_tokens,
+                         bool estimated, bool cached) {
     const auto day = day_of(when);
     std::lock_guard lock(mutex_);
     auto& usage = days_[{consumer, day}];
@@ -31,7 +32,8 @@ std::vector<DayUsage> UsageLedger::query(const std::string& consumer, const std:
     std::vector<DayUsage> out;
     std::lock_guard lock(mutex_);
     // ISO dates sort as strings, so the map range is the date range.
-    for (auto it = days_.lower_bound({consumer, from}); it != days_.end() && it->first.first == consumer; ++it) {
+    for (auto it = days_.lower_bound({consumer, from});
+         it != days_.end() && it->first.first == consumer; ++it) {
         if (it->first.second > to) break;
         out.push_back(it->second);
     }

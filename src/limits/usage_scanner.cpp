@@ -10,8 +10,10 @@ namespace {
 std::size_t event_end(std::string_view text) {
     const auto lf = text.find("\n\n");
     const auto crlf = text.find("\r\n\r\n");
-    if (lf == std::string_view::npos && crlf == std::string_view::npos) return std::string_view::npos;
-    if (crlf == std::string_view::npos || (lf != std::string_view::npos && lf < crlf)) return lf + 2;
+    if (lf == std::string_view::npos && crlf == std::string_view::npos)
+        return std::string_view::npos;
+    if (crlf == std::string_view::npos || (lf != std::string_view::npos && lf < crlf))
+        return lf + 2;
     return crlf + 4;
 }
 }  // namespace
@@ -89,9 +91,41 @@ std::string_view UsageScanner::feed(std::string_view piece) {
     return drop_ ? std::string_view(out_) : piece;
 }
 
+namespace {
+
+// The "usage" object of a JSON answer, cut out by matching braces, so that only it is parsed
+// (OpenAI-style answers put it last; the texts before it can be long).
+std::string_view usage_object(std::string_view json) {
+    const auto key = json.rfind("\"usage\"");
+    if (key == std::string_view::npos) return {};
+    const auto open = json.find('{', key);
+    if (open == std::string_view::npos) return {};
+    int depth = 0;
+    bool in_string = false;
+    for (auto i = open; i < json.size(); ++i) {
+        const char c = json[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{') {
+            ++depth;
+        } else if (c == '}' && --depth == 0) {
+            return json.substr(open, i - open + 1);
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
 std::string_view UsageScanner::finish() {
     if (!event_stream_) {
-        if (!json_too_large_ && !pending_.empty()) read_usage(pending_, nullptr);
+        if (!json_too_large_ && !pending_.empty()) {
+            const auto object = usage_object(pending_);
+            if (!object.empty()) read_usage("{\"usage\":" + std::string(object) + "}", nullptr);
+        }
         pending_.clear();
         return {};
     }

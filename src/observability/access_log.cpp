@@ -17,14 +17,25 @@ void append_escaped(std::string& out, std::string_view text) {
     out.push_back('"');
     for (unsigned char c : text) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (c < 0x20 || c >= 0x7f) {
-                    // Non-ASCII bytes are escaped too: the line stays valid JSON whatever a client sent.
+                    // Non-ASCII bytes are escaped too: the line stays valid JSON whatever a client
+                    // sent.
                     char buf[8];
                     std::snprintf(buf, sizeof buf, "\\u%04x", c);
                     out += buf;
@@ -59,13 +70,15 @@ double milliseconds(std::chrono::steady_clock::duration d) {
 std::string iso8601(std::chrono::system_clock::time_point time) {
     const auto since_epoch = time.time_since_epoch();
     const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - seconds).count();
+    const auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - seconds).count();
     const std::time_t t = seconds.count();
     std::tm utc{};
     gmtime_r(&t, &utc);
     char buf[96];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
-                  utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(millis));
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                  static_cast<int>(millis));
     return buf;
 }
 
@@ -89,13 +102,19 @@ std::string format_access_line(const AccessRecord& r) {
     append_number(out, "bytes_in", static_cast<double>(r.bytes_in), "%.0f");
     append_number(out, "bytes_out", static_cast<double>(r.bytes_out), "%.0f");
     append_number(out, "duration_ms", milliseconds(r.duration), "%.3f");
-    if (r.upstream_first_byte) append_number(out, "upstream_first_byte_ms", milliseconds(*r.upstream_first_byte), "%.3f");
-    else out += ",\"upstream_first_byte_ms\":null";
+    if (r.upstream_first_byte)
+        append_number(out, "upstream_first_byte_ms", milliseconds(*r.upstream_first_byte), "%.3f");
+    else
+        out += ",\"upstream_first_byte_ms\":null";
     out += r.stream ? ",\"stream\":true" : ",\"stream\":false";
-    if (r.prompt_tokens) append_number(out, "prompt_tokens", static_cast<double>(*r.prompt_tokens), "%.0f");
-    else out += ",\"prompt_tokens\":null";
-    if (r.completion_tokens) append_number(out, "completion_tokens", static_cast<double>(*r.completion_tokens), "%.0f");
-    else out += ",\"completion_tokens\":null";
+    if (r.prompt_tokens)
+        append_number(out, "prompt_tokens", static_cast<double>(*r.prompt_tokens), "%.0f");
+    else
+        out += ",\"prompt_tokens\":null";
+    if (r.completion_tokens)
+        append_number(out, "completion_tokens", static_cast<double>(*r.completion_tokens), "%.0f");
+    else
+        out += ",\"completion_tokens\":null";
     out += r.tokens_estimated ? ",\"tokens_estimated\":true" : ",\"tokens_estimated\":false";
     append_field(out, "rate_limit", r.rate_limit);
     append_field(out, "error", r.error);

@@ -17,7 +17,8 @@ namespace {
 const prometheus::Histogram::BucketBoundaries& latency_buckets() {
     // LLM requests range from milliseconds (cache hits, errors) to minutes (long generations).
     static const prometheus::Histogram::BucketBoundaries buckets = {
-        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+        1,     2.5,    5,     10,   30,    60,   120, 300,  600};
     return buckets;
 }
 
@@ -62,11 +63,13 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
             .Register(*registry_),
         prometheus::BuildHistogram()
             .Name("llmgw_upstream_first_byte_seconds")
-            .Help("Time from forwarding to the upstream's response head (time to first token), by backend")
+            .Help("Time from forwarding to the upstream's response head (time to first token), by "
+                  "backend")
             .Register(*registry_),
         prometheus::BuildCounter()
             .Name("llmgw_upstream_errors_total")
-            .Help("Failed upstream attempts by backend and kind: connect, connect_timeout, first_byte_timeout, "
+            .Help("Failed upstream attempts by backend and kind: connect, connect_timeout, "
+                  "first_byte_timeout, "
                   "idle_timeout, total_timeout, reset, invalid, no_endpoint, overloaded")
             .Register(*registry_),
         prometheus::BuildCounter()
@@ -114,7 +117,9 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
 
 Metrics::~Metrics() = default;
 
-void Metrics::request_started() { families_->in_flight.Increment(); }
+void Metrics::request_started() {
+    families_->in_flight.Increment();
+}
 
 void Metrics::request_finished(const AccessRecord& r) {
     families_->in_flight.Decrement();
@@ -144,21 +149,26 @@ void Metrics::request_refused(const AccessRecord& r) {
     key += std::to_string(r.status);
     auto it = cache.find(key);
     if (it == cache.end()) {
-        Cached entry{
-            &families_->requests.Add(
-                {{"route", r.route}, {"backend", r.backend}, {"tier", r.tier}, {"code", status_label(r.status)}}),
-            &families_->duration.Add({{"route", r.route}}, latency_buckets()),
-            r.backend.empty() ? nullptr : &families_->first_byte.Add({{"backend", r.backend}}, latency_buckets())};
+        Cached entry{&families_->requests.Add({{"route", r.route},
+                                               {"backend", r.backend},
+                                               {"tier", r.tier},
+                                               {"code", status_label(r.status)}}),
+                     &families_->duration.Add({{"route", r.route}}, latency_buckets()),
+                     r.backend.empty()
+                         ? nullptr
+                         : &families_->first_byte.Add({{"backend", r.backend}}, latency_buckets())};
         it = cache.emplace(std::move(key), entry).first;
     }
     it->second.requests->Increment();
     it->second.duration->Observe(std::chrono::duration<double>(r.duration).count());
     if (r.upstream_first_byte && it->second.first_byte)
-        it->second.first_byte->Observe(std::chrono::duration<double>(*r.upstream_first_byte).count());
+        it->second.first_byte->Observe(
+            std::chrono::duration<double>(*r.upstream_first_byte).count());
 }
 
 void Metrics::upstream_error(std::string_view backend, std::string_view kind) {
-    families_->upstream_errors.Add({{"backend", std::string(backend)}, {"kind", std::string(kind)}}).Increment();
+    families_->upstream_errors.Add({{"backend", std::string(backend)}, {"kind", std::string(kind)}})
+        .Increment();
 }
 
 void Metrics::auth_failure(std::string_view reason) {
@@ -166,11 +176,12 @@ void Metrics::auth_failure(std::string_view reason) {
 }
 
 void Metrics::retry(std::string_view backend, std::string_view outcome) {
-    families_->retries.Add({{"backend", std::string(backend)}, {"outcome", std::string(outcome)}}).Increment();
+    families_->retries.Add({{"backend", std::string(backend)}, {"outcome", std::string(outcome)}})
+        .Increment();
 }
 
-void Metrics::endpoint_state(std::string_view backend, std::string_view endpoint, bool healthy, int circuit_state,
-                             int in_flight) {
+void Metrics::endpoint_state(std::string_view backend, std::string_view endpoint, bool healthy,
+                             int circuit_state, int in_flight) {
     const std::map<std::string, std::string> labels = {{"backend", std::string(backend)},
                                                        {"endpoint", std::string(endpoint)}};
     families_->endpoint_healthy.Add(labels).Set(healthy ? 1 : 0);
@@ -180,24 +191,32 @@ void Metrics::endpoint_state(std::string_view backend, std::string_view endpoint
 
 void Metrics::tokens(std::string_view consumer, std::uint64_t prompt, std::uint64_t completion) {
     const std::string name(consumer);
-    families_->tokens.Add({{"consumer", name}, {"kind", "prompt"}}).Increment(static_cast<double>(prompt));
-    families_->tokens.Add({{"consumer", name}, {"kind", "completion"}}).Increment(static_cast<double>(completion));
+    families_->tokens.Add({{"consumer", name}, {"kind", "prompt"}})
+        .Increment(static_cast<double>(prompt));
+    families_->tokens.Add({{"consumer", name}, {"kind", "completion"}})
+        .Increment(static_cast<double>(completion));
 }
 
 void Metrics::rate_limited(std::string_view tier, std::string_view limit) {
-    families_->rate_limited.Add({{"tier", std::string(tier)}, {"limit", std::string(limit)}}).Increment();
+    families_->rate_limited.Add({{"tier", std::string(tier)}, {"limit", std::string(limit)}})
+        .Increment();
 }
 
 void Metrics::redis_call(std::chrono::steady_clock::duration latency, bool ok) {
-    static const prometheus::Histogram::BucketBoundaries buckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                                    0.005,  0.01,    0.025,  0.05,  0.1};
-    families_->redis_latency.Add({}, buckets).Observe(std::chrono::duration<double>(latency).count());
+    static const prometheus::Histogram::BucketBoundaries buckets = {
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1};
+    families_->redis_latency.Add({}, buckets)
+        .Observe(std::chrono::duration<double>(latency).count());
     if (!ok) families_->redis_errors.Add({}).Increment();
 }
 
-void Metrics::redis_fail_open() { families_->redis_fail_open.Add({}).Increment(); }
+void Metrics::redis_fail_open() {
+    families_->redis_fail_open.Add({}).Increment();
+}
 
-void Metrics::on_scrape(std::function<void()> hook) { scrape_hooks_.push_back(std::move(hook)); }
+void Metrics::on_scrape(std::function<void()> hook) {
+    scrape_hooks_.push_back(std::move(hook));
+}
 
 std::string Metrics::serialize() const {
     for (const auto& hook : scrape_hooks_) hook();
@@ -206,6 +225,8 @@ std::string Metrics::serialize() const {
     return out.str();
 }
 
-prometheus::Registry& Metrics::registry() { return *registry_; }
+prometheus::Registry& Metrics::registry() {
+    return *registry_;
+}
 
 }  // namespace llmgw::observability

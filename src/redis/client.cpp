@@ -99,7 +99,7 @@ const char kPing[] = "PING";
 namespace detail {
 
 class Connection : public std::enable_shared_from_this<Connection> {
-  public:
+public:
     Connection(asio::any_io_executor executor, Client::Options options)
         : executor_(std::move(executor)),
           options_(std::move(options)),
@@ -179,7 +179,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         if (owner && owner->on_call) owner->on_call(now - start, result.has_value());
     }
 
-  private:
+private:
     void connect() {
         const auto generation = ++generation_;
         connect_timer_.expires_after(options_.connect_timeout);

@@ -17,7 +17,7 @@ using Wait = asio::posix::stream_descriptor::wait_type;
 // it alive until cleanup, and each pending wait's handler holds its own reference, so a handler
 // that completes after cleanup finds `context == nullptr` instead of freed memory.
 class Watcher : public std::enable_shared_from_this<Watcher> {
-  public:
+public:
     Watcher(redisAsyncContext* context, const asio::any_io_executor& executor)
         : context_(context), socket_(executor, context->c.fd) {}
 
@@ -41,7 +41,7 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
         owned_by_hiredis.reset();  // *this lives on while a handler holds it
     }
 
-  private:
+private:
     struct Direction {
         bool wanted = false;
         bool waiting = false;

@@ -24,7 +24,9 @@ RouteDecision RouteTable::match(const RequestFacts& request) const {
             // answer 400 rather than silently sending it to a later catch-all route.
             if (model.state == RequestFacts::ModelState::body_not_json)
                 return {RouteDecision::Outcome::body_not_json, &route};
-            if (model.state != RequestFacts::ModelState::present || model.name != *route.match.model) continue;
+            if (model.state != RequestFacts::ModelState::present ||
+                model.name != *route.match.model)
+                continue;
         }
         return {RouteDecision::Outcome::matched, &route};
     }

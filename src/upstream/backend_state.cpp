@@ -6,14 +6,17 @@
 
 namespace llmgw::upstream {
 
-BackendState::BackendState(const config::Backend& backend) : config_(backend), balancer_(backend.endpoints) {
+BackendState::BackendState(const config::Backend& backend)
+    : config_(backend), balancer_(backend.endpoints) {
     for (const auto& endpoint : backend.endpoints)
         endpoints_.push_back(std::make_unique<EndpointState>(endpoint, backend.circuit_breaker));
 }
 
-bool BackendState::eligible(std::size_t index, const std::vector<bool>& tried, clock::time_point now) const {
+bool BackendState::eligible(std::size_t index, const std::vector<bool>& tried,
+                            clock::time_point now) const {
     const auto& state = *endpoints_[index];
-    return !tried[index] && state.healthy.load(std::memory_order_relaxed) && state.breaker.may_admit(now);
+    return !tried[index] && state.healthy.load(std::memory_order_relaxed) &&
+           state.breaker.may_admit(now);
 }
 
 std::optional<BackendState::Choice> BackendState::admit(std::size_t index, clock::time_point now) {
@@ -22,8 +25,10 @@ std::optional<BackendState::Choice> BackendState::admit(std::size_t index, clock
     return Choice{index, ticket};
 }
 
-std::optional<BackendState::Choice> BackendState::pick(const std::vector<bool>& tried, clock::time_point now) {
-    if (config_.balancer == config::BalancerKind::least_request) return pick_least_request(tried, now);
+std::optional<BackendState::Choice> BackendState::pick(const std::vector<bool>& tried,
+                                                       clock::time_point now) {
+    if (config_.balancer == config::BalancerKind::least_request)
+        return pick_least_request(tried, now);
     // Round-robin (weighted): walk the schedule from the shared position and take the
     // first endpoint that can serve; a full lap means none can. The lap is walked locally:
     // other workers moving the shared position meanwhile cannot make it skip an endpoint.
@@ -69,7 +74,8 @@ int BackendState::seconds_until_available(clock::time_point now) const {
         soonest = std::min(soonest, std::max(now, state->breaker.open_until()));
     }
     if (soonest == clock::time_point::max()) return 1;  // waiting on health checks
-    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(soonest - now).count() + 1;
+    const auto seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(soonest - now).count() + 1;
     return static_cast<int>(std::clamp<long>(seconds, 1, 3600));
 }
 
@@ -80,14 +86,16 @@ bool BackendState::has_candidate(const std::vector<bool>& tried, clock::time_poi
 }
 
 bool BackendState::retry_budget_left() const {
-    const auto allowed = std::max(retry_budget_floor,
-                                  static_cast<int>(in_flight.load(std::memory_order_relaxed) * retry_budget_ratio));
+    const auto allowed =
+        std::max(retry_budget_floor,
+                 static_cast<int>(in_flight.load(std::memory_order_relaxed) * retry_budget_ratio));
     return retries_in_flight_.load(std::memory_order_relaxed) < allowed;
 }
 
 bool BackendState::try_start_retry() {
-    const auto allowed = std::max(retry_budget_floor,
-                                  static_cast<int>(in_flight.load(std::memory_order_relaxed) * retry_budget_ratio));
+    const auto allowed =
+        std::max(retry_budget_floor,
+                 static_cast<int>(in_flight.load(std::memory_order_relaxed) * retry_budget_ratio));
     if (retries_in_flight_.fetch_add(1, std::memory_order_relaxed) >= allowed) {
         retries_in_flight_.fetch_sub(1, std::memory_order_relaxed);
         return false;
@@ -95,6 +103,8 @@ bool BackendState::try_start_retry() {
     return true;
 }
 
-void BackendState::end_retry() { retries_in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+void BackendState::end_retry() {
+    retries_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+}
 
 }  // namespace llmgw::upstream

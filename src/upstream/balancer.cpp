@@ -22,7 +22,9 @@ Balancer::Balancer(const std::vector<config::Endpoint>& endpoints) {
     }
 }
 
-std::size_t Balancer::take_position() { return position_.fetch_add(1, std::memory_order_relaxed); }
+std::size_t Balancer::take_position() {
+    return position_.fetch_add(1, std::memory_order_relaxed);
+}
 
 std::size_t Balancer::pick() {
     const auto n = position_.fetch_add(1, std::memory_order_relaxed);

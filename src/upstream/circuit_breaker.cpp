@@ -49,7 +49,8 @@ bool CircuitBreaker::may_admit(clock::time_point now) const {
 
 void CircuitBreaker::release(const Ticket& ticket) {
     std::lock_guard lock(mutex_);
-    if (ticket.probe && ticket.generation == generation_ && state_ == State::half_open && probes_in_flight_ > 0)
+    if (ticket.probe && ticket.generation == generation_ && state_ == State::half_open &&
+        probes_in_flight_ > 0)
         --probes_in_flight_;
 }
 

@@ -1,13 +1,14 @@
 // Connecting to endpoints and keeping their keep-alive connections per worker.
 #include "llmgw/upstream/connection_pool.hpp"
 
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
-#include <sys/socket.h>
 
 namespace llmgw::upstream {
 
@@ -55,9 +56,8 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(const config::Endp
     return nullptr;
 }
 
-http::Task<ConnectionPool::Acquired> ConnectionPool::acquire(const config::Endpoint& endpoint,
-                                                             std::chrono::milliseconds connect_timeout,
-                                                             bool fresh) {
+http::Task<ConnectionPool::Acquired> ConnectionPool::acquire(
+    const config::Endpoint& endpoint, std::chrono::milliseconds connect_timeout, bool fresh) {
     if (!fresh) {
         if (auto connection = take_idle(endpoint)) co_return Acquired{std::move(connection)};
     }
@@ -66,8 +66,8 @@ http::Task<ConnectionPool::Acquired> ConnectionPool::acquire(const config::Endpo
     const auto address = net::ip::make_address(endpoint.host, ec);
     connection->stream.expires_after(connect_timeout);
     if (!ec) {
-        auto [connect_ec] = co_await connection->stream.async_connect(tcp::endpoint(address, endpoint.port),
-                                                                      net::as_tuple(net::use_awaitable));
+        auto [connect_ec] = co_await connection->stream.async_connect(
+            tcp::endpoint(address, endpoint.port), net::as_tuple(net::use_awaitable));
         ec = connect_ec;
     } else {
         // Name lookups run on Asio's resolver thread; the connect timeout bounds them too.
@@ -90,7 +90,8 @@ http::Task<ConnectionPool::Acquired> ConnectionPool::acquire(const config::Endpo
     co_return Acquired{std::move(connection)};
 }
 
-void ConnectionPool::release(const config::Endpoint& endpoint, std::unique_ptr<UpstreamConnection> connection) {
+void ConnectionPool::release(const config::Endpoint& endpoint,
+                             std::unique_ptr<UpstreamConnection> connection) {
     // Bytes beyond the answer (a server that sent a body with a HEAD answer, say) would be
     // read as the start of the next answer.
     if (connection->buffer.size() != 0) return;

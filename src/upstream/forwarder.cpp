@@ -2,6 +2,8 @@
 // body piece by piece; retry elsewhere when it failed before anything reached the client.
 #include "llmgw/upstream/forwarder.hpp"
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -12,9 +14,6 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-
-#include <algorithm>
-#include <array>
 #include <random>
 
 #include "llmgw/http/hop_by_hop.hpp"
@@ -35,8 +34,8 @@ bool is_timeout(const boost::system::error_code& ec) {
 // Errors that mean the server closed a kept-alive connection before reading our
 // request; the request can go again on a fresh connection.
 bool is_stale_connection(const boost::system::error_code& ec) {
-    return ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
-           ec == net::error::broken_pipe;
+    return ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+           ec == net::error::connection_reset || ec == net::error::broken_pipe;
 }
 
 // The upstream's headers minus those that describe its own connection and framing.
@@ -50,7 +49,8 @@ void copy_end_to_end_headers(const bhttp::fields& from, http::ResponseHead& to) 
     for (const auto& field : from) {
         const auto name = field.name_string();
         if (http::is_hop_by_hop(name) || http::iequals(name, "content-length")) continue;
-        if (std::any_of(listed.begin(), listed.end(), [&](const std::string& t) { return http::iequals(t, name); }))
+        if (std::any_of(listed.begin(), listed.end(),
+                        [&](const std::string& t) { return http::iequals(t, name); }))
             continue;
         to.insert(field.name(), name, field.value());
     }
@@ -59,7 +59,9 @@ void copy_end_to_end_headers(const bhttp::fields& from, http::ResponseHead& to) 
 // Increments a counter for the lifetime of a scope.
 class InFlight {
 public:
-    explicit InFlight(std::atomic<int>& counter) : counter_(counter) { counter_.fetch_add(1, std::memory_order_relaxed); }
+    explicit InFlight(std::atomic<int>& counter) : counter_(counter) {
+        counter_.fetch_add(1, std::memory_order_relaxed);
+    }
     ~InFlight() { counter_.fetch_sub(1, std::memory_order_relaxed); }
     InFlight(const InFlight&) = delete;
     InFlight& operator=(const InFlight&) = delete;
@@ -72,7 +74,8 @@ std::chrono::milliseconds retry_backoff(unsigned retry) {
     // 25 ms, 50 ms, 100 ms ... with ±50% jitter so retries from many clients spread out.
     thread_local std::minstd_rand random{std::random_device{}()};
     const auto base = 25 << std::min(retry, 5u);
-    return std::chrono::milliseconds(base / 2 + static_cast<int>(random() % static_cast<unsigned>(base)));
+    return std::chrono::milliseconds(base / 2 +
+                                     static_cast<int>(random() % static_cast<unsigned>(base)));
 }
 
 }  // namespace
@@ -88,7 +91,8 @@ struct Forwarder::Exchange {
     clock::time_point started = clock::now();
     clock::time_point total_deadline{};
     UpstreamConnection* active = nullptr;  // the connection in use, for the client watch to close
-    net::steady_timer* backoff = nullptr;  // the retry pause in progress, for the watch to cut short
+    net::steady_timer* backoff =
+        nullptr;  // the retry pause in progress, for the watch to cut short
     bool client_gone = false;
     Exchange* previous{nullptr};  // Forwarder::in_progress_ list
     Exchange* next{nullptr};
@@ -105,13 +109,15 @@ struct Forwarder::HangUpWatch {
 
 struct Forwarder::AttemptResult {
     bool finished = false;  // the client got an answer (whole or cut): nothing more to do
-    std::optional<http::GatewayError> error{};  // when not finished
+    std::optional<http::GatewayError> error{};    // when not finished
     std::optional<config::RetryOn> retry_kind{};  // when not finished and another endpoint may help
     int upstream_status = 0;  // the status the endpoint answered, 0 when it did not
 };
 
 Forwarder::Forwarder(ConnectionPool& pool, observability::Metrics& metrics)
-    : pool_(pool), metrics_(metrics), sweep_timer_(std::make_unique<net::steady_timer>(pool.executor())) {}
+    : pool_(pool),
+      metrics_(metrics),
+      sweep_timer_(std::make_unique<net::steady_timer>(pool.executor())) {}
 
 Forwarder::~Forwarder() = default;
 
@@ -128,8 +134,10 @@ void Forwarder::enlist(Exchange& exchange) {
 }
 
 void Forwarder::delist(Exchange& exchange) {
-    if (exchange.previous != nullptr) exchange.previous->next = exchange.next;
-    else in_progress_ = exchange.next;
+    if (exchange.previous != nullptr)
+        exchange.previous->next = exchange.next;
+    else
+        in_progress_ = exchange.next;
     if (exchange.next != nullptr) exchange.next->previous = exchange.previous;
     if (exchange.watch) {
         exchange.watch->exchange = nullptr;
@@ -171,17 +179,19 @@ void Forwarder::client_hung_up(Exchange& exchange) {
     if (exchange.backoff != nullptr) exchange.backoff->cancel();
 }
 
-http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendState& backend,
-                                              http::ResponseWriter& client, observability::AccessRecord& record,
-                                              const std::vector<std::pair<std::string, std::string>>& extra_headers,
-                                              UsageWatch* usage) {
+http::Task<ForwardOutcome> Forwarder::forward(
+    http::Request& request, BackendState& backend, http::ResponseWriter& client,
+    observability::AccessRecord& record,
+    const std::vector<std::pair<std::string, std::string>>& extra_headers, UsageWatch* usage) {
     const auto& config = backend.config();
     if (config.circuit_breaker.max_concurrent > 0 &&
-        backend.in_flight.load(std::memory_order_relaxed) >= static_cast<int>(config.circuit_breaker.max_concurrent)) {
+        backend.in_flight.load(std::memory_order_relaxed) >=
+            static_cast<int>(config.circuit_breaker.max_concurrent)) {
         metrics_.upstream_error(config.name, "overloaded");
         record.error = "backend_overloaded";
         co_return ForwardOutcome{http::GatewayError{503, "upstream_error", "backend_overloaded",
-                                                    "the backend has too many requests in flight", 1}};
+                                                    "the backend has too many requests in flight",
+                                                    1}};
     }
     InFlight backend_in_flight(backend.in_flight);
     request.version(11);
@@ -227,15 +237,19 @@ http::Task<ForwardOutcome> Forwarder::try_endpoints(Exchange& exchange) {
                                       clock::now() < exchange.total_deadline;
         auto result = co_await attempt(exchange, endpoint, may_retry_answer);
         // The breaker hears about every answer: 5xx and transport failures count against it.
-        if (exchange.client_gone && result.upstream_status == 0) endpoint.breaker.release(choice->ticket);
-        else if (result.upstream_status > 0 && result.upstream_status < 500) endpoint.breaker.record_success(choice->ticket);
-        else endpoint.breaker.record_failure(choice->ticket, clock::now());
+        if (exchange.client_gone && result.upstream_status == 0)
+            endpoint.breaker.release(choice->ticket);
+        else if (result.upstream_status > 0 && result.upstream_status < 500)
+            endpoint.breaker.record_success(choice->ticket);
+        else
+            endpoint.breaker.record_failure(choice->ticket, clock::now());
         if (result.finished || exchange.client_gone) {
             if (holding_retry) backend.end_retry();
             co_return ForwardOutcome{};
         }
         last_error = std::move(result.error);
-        const bool retryable = more_attempts && result.retry_kind && config.retries.allows(*result.retry_kind);
+        const bool retryable =
+            more_attempts && result.retry_kind && config.retries.allows(*result.retry_kind);
         if (!retryable) break;
         if (!holding_retry) {
             if (!backend.try_start_retry()) {
@@ -244,7 +258,8 @@ http::Task<ForwardOutcome> Forwarder::try_endpoints(Exchange& exchange) {
             }
             holding_retry = true;
         }
-        const auto pause = std::min<clock::duration>(retry_backoff(attempt_number), exchange.total_deadline - clock::now());
+        const auto pause = std::min<clock::duration>(retry_backoff(attempt_number),
+                                                     exchange.total_deadline - clock::now());
         if (pause <= clock::duration::zero()) break;
         net::steady_timer backoff(co_await net::this_coro::executor, pause);
         exchange.backoff = &backoff;
@@ -268,13 +283,15 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
     record.endpoint = endpoint.url;
     request.set(bhttp::field::host, host_header(endpoint));
 
-    auto failure = [&](std::string_view kind, http::GatewayError error, std::optional<config::RetryOn> retry_kind) {
+    auto failure = [&](std::string_view kind, http::GatewayError error,
+                       std::optional<config::RetryOn> retry_kind) {
         metrics_.upstream_error(config.name, kind);
         return AttemptResult{false, std::move(error), retry_kind};
     };
     auto remaining = [&](clock::duration limit) {
-        return std::max<clock::duration>(std::min<clock::duration>(limit, exchange.total_deadline - clock::now()),
-                                         clock::duration::zero());
+        return std::max<clock::duration>(
+            std::min<clock::duration>(limit, exchange.total_deadline - clock::now()),
+            clock::duration::zero());
     };
 
     std::unique_ptr<UpstreamConnection> connection;
@@ -283,12 +300,14 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
     // One more try on a fresh connection only when a pooled one turns out to have
     // been closed by the server before it answered anything.
     for (int fresh = 0; fresh < 2; ++fresh) {
-        const auto connect_timeout = std::chrono::ceil<std::chrono::milliseconds>(remaining(timeouts.connect));
+        const auto connect_timeout =
+            std::chrono::ceil<std::chrono::milliseconds>(remaining(timeouts.connect));
         auto acquired = co_await pool_.acquire(endpoint, connect_timeout, /*fresh=*/fresh > 0);
         if (exchange.client_gone) co_return AttemptResult{true};
         if (acquired.failure == ConnectFailure::timeout)
             co_return failure("connect_timeout",
-                              http::gateway_timeout("timed out connecting to the upstream", "upstream_connect_timeout"),
+                              http::gateway_timeout("timed out connecting to the upstream",
+                                                    "upstream_connect_timeout"),
                               config::RetryOn::connect_failure);
         if (acquired.failure != ConnectFailure::none)
             co_return failure("connect", http::bad_gateway("could not connect to the upstream"),
@@ -300,15 +319,16 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
         // first_byte covers sending the request and waiting for the answer's head.
         const auto first_byte_deadline = clock::now() + remaining(timeouts.first_byte);
         stream.expires_at(first_byte_deadline);
-        auto [write_ec, written] = co_await bhttp::async_write(stream, request, net::as_tuple(net::use_awaitable));
+        auto [write_ec, written] =
+            co_await bhttp::async_write(stream, request, net::as_tuple(net::use_awaitable));
         boost::system::error_code ec = write_ec;
         if (!ec) {
             parser.emplace();
             parser->body_limit(boost::none);  // the answer is relayed, never held whole
             if (request.method() == bhttp::verb::head) parser->skip(true);
             stream.expires_at(first_byte_deadline);
-            auto [read_ec, n] = co_await bhttp::async_read_header(stream, connection->buffer, *parser,
-                                                                   net::as_tuple(net::use_awaitable));
+            auto [read_ec, n] = co_await bhttp::async_read_header(
+                stream, connection->buffer, *parser, net::as_tuple(net::use_awaitable));
             ec = read_ec;
         }
         exchange.active = nullptr;
@@ -317,32 +337,40 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
         if (connection->reused && fresh == 0 && is_stale_connection(ec)) continue;
         if (is_timeout(ec)) {
             const bool total = clock::now() >= exchange.total_deadline;
-            co_return failure(total ? "total_timeout" : "first_byte_timeout",
-                              http::gateway_timeout("the upstream did not answer in time", "upstream_timeout"),
-                              config::RetryOn::timeout);
+            co_return failure(
+                total ? "total_timeout" : "first_byte_timeout",
+                http::gateway_timeout("the upstream did not answer in time", "upstream_timeout"),
+                config::RetryOn::timeout);
         }
         if (is_stale_connection(ec))
-            co_return failure("reset", http::bad_gateway("the upstream closed the connection", "upstream_reset"),
-                              config::RetryOn::reset);
-        co_return failure("invalid", http::bad_gateway("the upstream sent an invalid response", "upstream_invalid"),
-                          std::nullopt);
+            co_return failure(
+                "reset", http::bad_gateway("the upstream closed the connection", "upstream_reset"),
+                config::RetryOn::reset);
+        co_return failure(
+            "invalid",
+            http::bad_gateway("the upstream sent an invalid response", "upstream_invalid"),
+            std::nullopt);
     }
 
     auto& upstream = parser->get();
     const auto status = upstream.result_int();
     record.upstream_first_byte = clock::now() - attempt_started;
     if (status < 200 || status > 599)
-        co_return failure("invalid", http::bad_gateway("the upstream sent an unsupported status", "upstream_invalid"),
-                          std::nullopt);
+        co_return failure(
+            "invalid",
+            http::bad_gateway("the upstream sent an unsupported status", "upstream_invalid"),
+            std::nullopt);
     // An overloaded or failing endpoint's 502/503 goes to another endpoint when allowed;
     // otherwise (or on the last try) the upstream's own answer reaches the client unchanged.
     if (may_retry_answer && (status == 502 || status == 503)) {
         const auto kind = status == 502 ? config::RetryOn::status_502 : config::RetryOn::status_503;
         if (config.retries.allows(kind))
-            co_return AttemptResult{false,
-                                    http::GatewayError{static_cast<int>(status), "upstream_error", "upstream_unavailable",
-                                                       "every endpoint tried answered " + std::to_string(status)},
-                                    kind, static_cast<int>(status)};
+            co_return AttemptResult{
+                false,
+                http::GatewayError{static_cast<int>(status), "upstream_error",
+                                   "upstream_unavailable",
+                                   "every endpoint tried answered " + std::to_string(status)},
+                kind, static_cast<int>(status)};
     }
 
     http::ResponseHead head;
@@ -355,13 +383,14 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
         // A known length (or no body at all) is passed on as it is.
         framing = http::ResponseWriter::Framing::content_length;
         if (status != 204 && status != 304)
-            head.set(bhttp::field::content_length, std::to_string(parser->content_length().value_or(0)));
+            head.set(bhttp::field::content_length,
+                     std::to_string(parser->content_length().value_or(0)));
     }
     const bool event_stream = upstream[bhttp::field::content_type].starts_with("text/event-stream");
     record.stream = framing == http::ResponseWriter::Framing::chunked;
     auto* scanner = exchange.usage != nullptr
-                        ? &exchange.usage->scanner.emplace(event_stream,
-                                                           exchange.usage->drop_usage_only_event && record.stream)
+                        ? &exchange.usage->scanner.emplace(
+                              event_stream, exchange.usage->drop_usage_only_event && record.stream)
                         : nullptr;
     auto& client = exchange.client;
     // When body bytes came with the head, the head waits for them: one write, one segment.
@@ -385,7 +414,7 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
         const bool total_bound = idle_limit < clock::duration(timeouts.idle);
         stream.expires_after(idle_limit);
         auto [ec, n] = co_await bhttp::async_read_some(stream, connection->buffer, *parser,
-                                                        net::as_tuple(net::use_awaitable));
+                                                       net::as_tuple(net::use_awaitable));
         const auto got = piece.size() - upstream.body().size;
         if (ec == bhttp::error::need_buffer) ec = {};
         bool relayed = !exchange.client_gone;
@@ -396,20 +425,25 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
         }
         if (!relayed) {
             exchange.client_gone = true;
-            co_return AttemptResult{true, std::nullopt, std::nullopt, static_cast<int>(status)};  // the connection is dropped with its unique_ptr
+            co_return AttemptResult{
+                true, std::nullopt, std::nullopt,
+                static_cast<int>(status)};  // the connection is dropped with its unique_ptr
         }
         if (ec) {
-            const auto kind = !is_timeout(ec) ? "reset" : total_bound ? "total_timeout" : "idle_timeout";
+            const auto kind = !is_timeout(ec) ? "reset"
+                              : total_bound   ? "total_timeout"
+                                              : "idle_timeout";
             metrics_.upstream_error(config.name, kind);
             record.error = is_timeout(ec) ? "upstream_timeout" : "upstream_reset";
             // A cut stream must not look complete: no terminating chunk. SSE clients also get
             // an error event, which OpenAI SDKs raise as an exception.
             if (event_stream && client.chunked()) {
-                const auto event = "data: " +
-                                   http::error_body({502, "upstream_error", record.error,
-                                                     is_timeout(ec) ? "the upstream stopped sending in time"
-                                                                    : "the upstream connection broke"}) +
-                                   "\n\n";
+                const auto event =
+                    "data: " +
+                    http::error_body({502, "upstream_error", record.error,
+                                      is_timeout(ec) ? "the upstream stopped sending in time"
+                                                     : "the upstream connection broke"}) +
+                    "\n\n";
                 co_await client.send_body(event);
             }
             client.abort();

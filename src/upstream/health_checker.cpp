@@ -1,8 +1,6 @@
 // One coroutine per checked endpoint: GET the health path, count passes and failures.
 #include "llmgw/upstream/health_checker.hpp"
 
-#include "llmgw/upstream/connection_pool.hpp"
-
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -12,6 +10,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+
+#include "llmgw/upstream/connection_pool.hpp"
 
 namespace llmgw::upstream {
 
@@ -23,7 +23,8 @@ using http::tcp;
 namespace {
 
 // One check on a fresh connection: passes on a 2xx answer within the timeout.
-net::awaitable<bool> check_once(const config::Endpoint& endpoint, const config::HealthCheck& check) {
+net::awaitable<bool> check_once(const config::Endpoint& endpoint,
+                                const config::HealthCheck& check) {
     auto executor = co_await net::this_coro::executor;
     beast::tcp_stream stream(executor);
     stream.expires_after(check.timeout);
@@ -31,10 +32,11 @@ net::awaitable<bool> check_once(const config::Endpoint& endpoint, const config::
     const auto address = net::ip::make_address(endpoint.host, ec);
     if (ec) {
         tcp::resolver resolver(executor);
-        auto [resolve_ec, results] = co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
-                                                                     net::as_tuple(net::use_awaitable));
+        auto [resolve_ec, results] = co_await resolver.async_resolve(
+            endpoint.host, std::to_string(endpoint.port), net::as_tuple(net::use_awaitable));
         if (resolve_ec) co_return false;
-        auto [connect_ec, connected] = co_await stream.async_connect(results, net::as_tuple(net::use_awaitable));
+        auto [connect_ec, connected] =
+            co_await stream.async_connect(results, net::as_tuple(net::use_awaitable));
         if (connect_ec) co_return false;
     } else {
         auto [connect_ec] = co_await stream.async_connect(tcp::endpoint(address, endpoint.port),
@@ -45,18 +47,21 @@ net::awaitable<bool> check_once(const config::Endpoint& endpoint, const config::
     request.set(bhttp::field::host, host_header(endpoint));
     request.set(bhttp::field::user_agent, "llmgw-health-check");
     request.keep_alive(false);
-    auto [write_ec, written] = co_await bhttp::async_write(stream, request, net::as_tuple(net::use_awaitable));
+    auto [write_ec, written] =
+        co_await bhttp::async_write(stream, request, net::as_tuple(net::use_awaitable));
     if (write_ec) co_return false;
     beast::flat_buffer buffer;
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64 * 1024);
-    auto [read_ec, read] = co_await bhttp::async_read(stream, buffer, parser, net::as_tuple(net::use_awaitable));
+    auto [read_ec, read] =
+        co_await bhttp::async_read(stream, buffer, parser, net::as_tuple(net::use_awaitable));
     if (read_ec) co_return false;
     const auto status = parser.get().result_int();
     co_return status >= 200 && status < 300;
 }
 
-net::awaitable<void> keep_checking(const std::string& backend, EndpointState& state, const config::HealthCheck& check) {
+net::awaitable<void> keep_checking(const std::string& backend, EndpointState& state,
+                                   const config::HealthCheck& check) {
     net::steady_timer timer(co_await net::this_coro::executor);
     unsigned passes = 0;
     unsigned failures = 0;
@@ -67,8 +72,10 @@ net::awaitable<void> keep_checking(const std::string& backend, EndpointState& st
         const bool healthy = state.healthy.load();
         if (healthy && failures >= check.unhealthy_after) {
             state.healthy = false;
-            spdlog::warn("backend {}: endpoint {} failed {} health checks: no more traffic until it recovers",
-                         backend, state.endpoint.url, failures);
+            spdlog::warn(
+                "backend {}: endpoint {} failed {} health checks: no more traffic until it "
+                "recovers",
+                backend, state.endpoint.url, failures);
         } else if (!healthy && passes >= check.healthy_after) {
             state.healthy = true;
             spdlog::info("backend {}: endpoint {} is healthy again", backend, state.endpoint.url);
@@ -81,14 +88,17 @@ net::awaitable<void> keep_checking(const std::string& backend, EndpointState& st
 
 }  // namespace
 
-HealthChecker::HealthChecker(std::vector<std::unique_ptr<BackendState>>& backends) : backends_(backends) {}
+HealthChecker::HealthChecker(std::vector<std::unique_ptr<BackendState>>& backends)
+    : backends_(backends) {}
 
 void HealthChecker::start(net::any_io_executor executor) {
     for (auto& backend : backends_) {
         const auto& check = backend->config().health_check;
         if (!check) continue;
         for (std::size_t i = 0; i < backend->size(); ++i)
-            net::co_spawn(executor, keep_checking(backend->config().name, backend->endpoint(i), *check), net::detached);
+            net::co_spawn(executor,
+                          keep_checking(backend->config().name, backend->endpoint(i), *check),
+                          net::detached);
     }
 }
 

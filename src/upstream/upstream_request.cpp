@@ -1,9 +1,8 @@
 // Header rules for the request that goes upstream.
 #include "llmgw/upstream/upstream_request.hpp"
 
-#include <boost/beast/http/field.hpp>
-
 #include <algorithm>
+#include <boost/beast/http/field.hpp>
 
 #include "llmgw/http/hop_by_hop.hpp"
 
@@ -21,8 +20,10 @@ void strip_hop_by_hop(http::Request& request) {
     for (const auto& name : listed)
         if (!http::is_set_by_gateway(name)) request.erase(name);
     for (auto it = request.begin(); it != request.end();) {
-        if (http::is_hop_by_hop(it->name_string()) || it->name() == bhttp::field::expect) it = request.erase(it);
-        else ++it;
+        if (http::is_hop_by_hop(it->name_string()) || it->name() == bhttp::field::expect)
+            it = request.erase(it);
+        else
+            ++it;
     }
 }
 
@@ -31,7 +32,8 @@ void apply_header_edits(http::Request& request, const config::HeaderEdits& edits
     for (const auto& [name, value] : edits.set) request.set(name, value);
 }
 
-void set_forwarding_headers(http::Request& request, const std::string& client_ip, const std::string& request_id) {
+void set_forwarding_headers(http::Request& request, const std::string& client_ip,
+                            const std::string& request_id) {
     request.erase("x-forwarded-host");  // only ever the gateway's own account of the Host
     if (auto host = request.find(bhttp::field::host); host != request.end())
         request.set("x-forwarded-host", host->value());

@@ -36,15 +36,22 @@ struct AuthTest : ::testing::Test {
         gateway = std::make_unique<RunningGateway>(RunningGateway::start(
             "tiers:\n  free: {}\n  pro: {}\n"
             "consumers:\n"
-            "  - name: acme\n    tier: pro\n    keys:\n      - sha256: \"" + sha256_hex(acme_key) + "\"\n"
-            "  - name: beta\n    tier: free\n    keys: [ { env: BETA_KEY } ]\n    routes: [chat, premium]\n"
-            "backends:\n  vllm: { endpoints: [ { url: \"" + model->url() + "\" } ] }\n"
-            "routes:\n"
-            "  - { name: chat, backend: vllm, match: { path_prefix: /v1/chat/ } }\n"
-            "  - { name: premium, backend: vllm, match: { path_prefix: /v1/completions }, tiers: [pro] }\n"
-            "  - name: upstream-key\n    backend: vllm\n    match: { path_prefix: /v1/embeddings }\n"
-            "    headers: { set: { authorization: \"Bearer vllm-server-key\" } }\n"
-            "  - { name: models, backend: vllm, match: { path_prefix: /v1/models } }\n",
+            "  - name: acme\n    tier: pro\n    keys:\n      - sha256: \"" +
+                sha256_hex(acme_key) +
+                "\"\n"
+                "  - name: beta\n    tier: free\n    keys: [ { env: BETA_KEY } ]\n    routes: "
+                "[chat, premium]\n"
+                "backends:\n  vllm: { endpoints: [ { url: \"" +
+                model->url() +
+                "\" } ] }\n"
+                "routes:\n"
+                "  - { name: chat, backend: vllm, match: { path_prefix: /v1/chat/ } }\n"
+                "  - { name: premium, backend: vllm, match: { path_prefix: /v1/completions }, "
+                "tiers: [pro] }\n"
+                "  - name: upstream-key\n    backend: vllm\n    match: { path_prefix: "
+                "/v1/embeddings }\n"
+                "    headers: { set: { authorization: \"Bearer vllm-server-key\" } }\n"
+                "  - { name: models, backend: vllm, match: { path_prefix: /v1/models } }\n",
             options));
     }
 
@@ -64,14 +71,17 @@ TEST_F(AuthTest, MissingCredentialsGet401WithBearerChallenge) {
     EXPECT_EQ(response.status, 401);
     EXPECT_EQ(response.header("www-authenticate"), "Bearer");
     EXPECT_EQ(response.json()["error"]["code"], "invalid_api_key");
-    EXPECT_THAT(response.json()["error"]["message"].get<std::string>(), HasSubstr("missing credentials"));
+    EXPECT_THAT(response.json()["error"]["message"].get<std::string>(),
+                HasSubstr("missing credentials"));
     EXPECT_EQ(model->stats()["requests_total"], 0);
 }
 
 TEST_F(AuthTest, UnknownOrMalformedKeysGet401WithoutEchoingThem) {
     for (const auto& header : std::vector<std::pair<std::string, std::string>>{
-             {"authorization", "Bearer sk-wrong-key-123"}, {"authorization", "Basic YWxhZGRpbjpvcGVu"},
-             {"authorization", "Bearer"}, {"x-api-key", "sk-wrong-key-456"},
+             {"authorization", "Bearer sk-wrong-key-123"},
+             {"authorization", "Basic YWxhZGRpbjpvcGVu"},
+             {"authorization", "Bearer"},
+             {"x-api-key", "sk-wrong-key-456"},
              {"authorization", std::string("Bearer ") + acme_key + "x"}}) {
         const auto response = chat({header});
         EXPECT_EQ(response.status, 401) << header.second;
@@ -92,7 +102,8 @@ TEST_F(AuthTest, ValidKeysInEitherHeaderPassAndNeverTravelUpstream) {
 }
 
 TEST_F(AuthTest, ARouteCanSetItsOwnUpstreamAuthorization) {
-    const auto response = chat({{"authorization", std::string("Bearer ") + acme_key}}, "/v1/embeddings");
+    const auto response =
+        chat({{"authorization", std::string("Bearer ") + acme_key}}, "/v1/embeddings");
     ASSERT_EQ(response.status, 200) << response.body;
     EXPECT_EQ(response.json()["headers"]["authorization"], "Bearer vllm-server-key");
 }
@@ -104,11 +115,14 @@ TEST_F(AuthTest, TierAndAllowListsGive403) {
     EXPECT_EQ(tier.json()["error"]["type"], "permission_error");
     EXPECT_THAT(tier.json()["error"]["message"].get<std::string>(), HasSubstr("tier \"free\""));
     // beta's allow-list does not include the models route.
-    const auto listed = http_request(gateway->port(), {"GET", "/v1/models", {{"x-api-key", beta_key}}});
+    const auto listed =
+        http_request(gateway->port(), {"GET", "/v1/models", {{"x-api-key", beta_key}}});
     EXPECT_EQ(listed.status, 403);
     // acme (pro, no allow-list) may use both.
     EXPECT_EQ(chat({{"x-api-key", acme_key}}, "/v1/completions").status, 200);
-    EXPECT_EQ(http_request(gateway->port(), {"GET", "/v1/models", {{"x-api-key", acme_key}}}).status, 200);
+    EXPECT_EQ(
+        http_request(gateway->port(), {"GET", "/v1/models", {{"x-api-key", acme_key}}}).status,
+        200);
     EXPECT_EQ(model->stats()["requests_total"], 2);
 }
 
@@ -126,9 +140,12 @@ TEST_F(AuthTest, ConsumerAndTierReachTheAccessLogAndMetricsButSecretsDoNot) {
     const auto metrics = http_request(gateway->admin_port(), {"GET", "/metrics"}).body;
     EXPECT_THAT(metrics, HasSubstr(R"(llmgw_auth_failures_total{reason="unknown_api_key"} 1)"));
     EXPECT_THAT(metrics, HasSubstr(R"(llmgw_auth_failures_total{reason="missing"} 1)"));
-    EXPECT_THAT(metrics, HasSubstr(R"(llmgw_requests_total{backend="vllm",code="200",route="chat",tier="pro"} 1)"));
+    EXPECT_THAT(
+        metrics,
+        HasSubstr(R"(llmgw_requests_total{backend="vllm",code="200",route="chat",tier="pro"} 1)"));
 
-    const auto everything = gateway->process().stdout_text() + gateway->process().stderr_text() + metrics;
+    const auto everything =
+        gateway->process().stdout_text() + gateway->process().stderr_text() + metrics;
     for (const auto* secret : {acme_key, beta_key, "sk-wrong-key-789"})
         EXPECT_THAT(everything, testing::Not(HasSubstr(secret))) << secret;
 }
@@ -149,9 +166,11 @@ TEST(AuthOff, WithoutConsumersEveryoneIsAnonymousAndAWarningIsLogged) {
     auto model = FakeModel::start("m1");
     auto gateway = RunningGateway::start("backends: { b: { endpoints: [ { url: \"" + model.url() +
                                          "\" } ] } }\nroutes: [ { name: all, backend: b } ]\n");
-    const auto response = http_request(gateway.port(), {"POST", "/v1/chat/completions",
-                                                        {{"authorization", "Bearer passed-through"}, {"x-fake-echo", "1"}},
-                                                        chat_body().dump()});
+    const auto response = http_request(
+        gateway.port(), {"POST",
+                         "/v1/chat/completions",
+                         {{"authorization", "Bearer passed-through"}, {"x-fake-echo", "1"}},
+                         chat_body().dump()});
     ASSERT_EQ(response.status, 200);
     // With authentication off the gateway is transparent: the header is the upstream's business.
     EXPECT_EQ(response.json()["headers"]["authorization"], "Bearer passed-through");

@@ -16,19 +16,24 @@ TEST(Cli, PrintsItsVersion) {
 }
 
 TEST(Cli, CheckAcceptsTheShippedConfigs) {
-    for (const auto* file : {"config/quickstart.yaml", "config/llmgw.example.yaml", "bench/llmgw.yaml"}) {
+    for (const auto* file :
+         {"config/quickstart.yaml", "config/llmgw.example.yaml", "bench/llmgw.yaml"}) {
         std::string out, err;
-        EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--config", std::string(LLMGW_SOURCE_DIR) + "/" + file, "--check"}, 5s,
-                              &out, &err, {{"LLMGW_ADMIN_TOKEN", "t"}, {"UPSTREAM_PORT", "8000"}}),
-                  0)
+        EXPECT_EQ(
+            run_to_exit(LLMGW_BINARY,
+                        {"--config", std::string(LLMGW_SOURCE_DIR) + "/" + file, "--check"}, 5s,
+                        &out, &err, {{"LLMGW_ADMIN_TOKEN", "t"}, {"UPSTREAM_PORT", "8000"}}),
+            0)
             << file << ": " << err;
     }
 }
 
 TEST(Cli, CheckNamesTheFileLineAndKeyOfAMistake) {
     TempDir dir;
-    const auto path = dir.write("bad.yaml", "backends:\n  vllm:\n    endpoints: [ { url: \"http://127.0.0.1:1\" } ]\n"
-                                            "routes:\n  - name: all\n    backend: vllm\n    timeout: 5s\n");
+    const auto path =
+        dir.write("bad.yaml",
+                  "backends:\n  vllm:\n    endpoints: [ { url: \"http://127.0.0.1:1\" } ]\n"
+                  "routes:\n  - name: all\n    backend: vllm\n    timeout: 5s\n");
     std::string out, err;
     EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--config", path, "--check"}, 5s, &out, &err), 1);
     EXPECT_THAT(err, HasSubstr("bad.yaml:7: routes[0].timeout: unknown key"));
@@ -37,16 +42,19 @@ TEST(Cli, CheckNamesTheFileLineAndKeyOfAMistake) {
 TEST(Cli, CheckDoesNotBindPorts) {
     const auto port = free_port();
     TempDir dir;
-    const auto path = dir.write("ok.yaml", "server: { listen: \"127.0.0.1:" + std::to_string(port) +
-                                               "\" }\nbackends: { b: { endpoints: [ { url: \"http://127.0.0.1:1\" } ] } }\n"
-                                               "routes: [ { name: all, backend: b } ]\n");
+    const auto path = dir.write(
+        "ok.yaml", "server: { listen: \"127.0.0.1:" + std::to_string(port) +
+                       "\" }\nbackends: { b: { endpoints: [ { url: \"http://127.0.0.1:1\" } ] } }\n"
+                       "routes: [ { name: all, backend: b } ]\n");
     EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--config", path, "--check"}, 5s), 0);
     EXPECT_FALSE(wait_for_port(port, 50ms));
 }
 
 TEST(Cli, MissingConfigFileAndUnknownArgumentsFail) {
     std::string out, err;
-    EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--config", "/nonexistent/llmgw.yaml", "--check"}, 5s, &out, &err), 1);
+    EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--config", "/nonexistent/llmgw.yaml", "--check"}, 5s,
+                          &out, &err),
+              1);
     EXPECT_THAT(err, HasSubstr("cannot open"));
     EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--frobnicate"}, 5s, &out, &err), 2);
 }
@@ -54,11 +62,12 @@ TEST(Cli, MissingConfigFileAndUnknownArgumentsFail) {
 TEST(Cli, APortInUseFailsAtStartNamingTheAddress) {
     auto model = FakeModel::start("m1");
     TempDir dir;
-    const auto path = dir.write("taken.yaml", "admin: { listen: \"127.0.0.1:" + std::to_string(model.port()) +
-                                                  "\" }\nserver: { listen: \"127.0.0.1:" +
-                                                  std::to_string(free_port()) +
-                                                  "\" }\nbackends: { b: { endpoints: [ { url: \"http://127.0.0.1:1\" } ] } }\n"
-                                                  "routes: [ { name: all, backend: b } ]\n");
+    const auto path =
+        dir.write("taken.yaml",
+                  "admin: { listen: \"127.0.0.1:" + std::to_string(model.port()) +
+                      "\" }\nserver: { listen: \"127.0.0.1:" + std::to_string(free_port()) +
+                      "\" }\nbackends: { b: { endpoints: [ { url: \"http://127.0.0.1:1\" } ] } }\n"
+                      "routes: [ { name: all, backend: b } ]\n");
     std::string out, err;
     EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--config", path}, 5s, &out, &err), 1);
     EXPECT_THAT(err, HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(model.port())));
@@ -69,10 +78,11 @@ TEST(Cli, ASecondGatewayCannotShareTheListenPort) {
     auto first = RunningGateway::start("backends: { b: { endpoints: [ { url: \"" + model.url() +
                                        "\" } ] } }\nroutes: [ { name: all, backend: b } ]\n");
     TempDir dir;
-    const auto path = dir.write("second.yaml", "server: { listen: \"127.0.0.1:" + std::to_string(first.port()) +
-                                                   "\" }\nadmin: { listen: \"127.0.0.1:" + std::to_string(free_port()) +
-                                                   "\" }\nbackends: { b: { endpoints: [ { url: \"" + model.url() +
-                                                   "\" } ] } }\nroutes: [ { name: all, backend: b } ]\n");
+    const auto path = dir.write(
+        "second.yaml", "server: { listen: \"127.0.0.1:" + std::to_string(first.port()) +
+                           "\" }\nadmin: { listen: \"127.0.0.1:" + std::to_string(free_port()) +
+                           "\" }\nbackends: { b: { endpoints: [ { url: \"" + model.url() +
+                           "\" } ] } }\nroutes: [ { name: all, backend: b } ]\n");
     std::string out, err;
     EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--config", path}, 5s, &out, &err), 1);
     EXPECT_THAT(err, HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(first.port())));

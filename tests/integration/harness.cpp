@@ -23,24 +23,27 @@ FakeModel FakeModel::start(const std::string& id, std::vector<std::string> extra
     return FakeModel(std::move(process), port);
 }
 
-nlohmann::json FakeModel::stats() const { return http_request(port_, {"GET", "/fake/stats"}).json(); }
+nlohmann::json FakeModel::stats() const {
+    return http_request(port_, {"GET", "/fake/stats"}).json();
+}
 
 RunningGateway RunningGateway::start(const std::string& sections, const GatewayOptions& options) {
     TempDir dir;
     const auto port = free_port();
     const auto admin_port = free_port();
     std::ostringstream yaml;
-    yaml << "server:\n  listen: \"127.0.0.1:" << port << "\"\n  workers: " << options.workers << "\n"
+    yaml << "server:\n  listen: \"127.0.0.1:" << port << "\"\n  workers: " << options.workers
+         << "\n"
          << options.server_extra << "admin:\n  listen: \"127.0.0.1:" << admin_port << "\"\n"
-         << options.admin_extra
-         << "logging:\n  level: info\n  access_log: stdout\n"
+         << options.admin_extra << "logging:\n  level: info\n  access_log: stdout\n"
          << sections;
     const auto config_path = dir.write("llmgw.yaml", yaml.str());
     auto process = Process::start(LLMGW_BINARY, {"--config", config_path}, options.env);
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     while (std::chrono::steady_clock::now() < deadline) {
         if (!process.running())
-            throw std::runtime_error("llmgw exited at start: " + process.stderr_text() + "\nconfig:\n" + yaml.str());
+            throw std::runtime_error("llmgw exited at start: " + process.stderr_text() +
+                                     "\nconfig:\n" + yaml.str());
         if (wait_for_port(admin_port, 100ms)) {
             if (http_request(admin_port, {"GET", "/readyz"}, 2s).status == 200)
                 return RunningGateway(std::move(dir), std::move(process), port, admin_port);
@@ -57,7 +60,8 @@ std::vector<nlohmann::json> RunningGateway::access_log_lines() const {
     return lines;
 }
 
-bool RunningGateway::wait_for_access_lines(std::size_t count, std::chrono::milliseconds deadline) const {
+bool RunningGateway::wait_for_access_lines(std::size_t count,
+                                           std::chrono::milliseconds deadline) const {
     const auto until = std::chrono::steady_clock::now() + deadline;
     do {
         if (access_log_lines().size() >= count) return true;
@@ -66,13 +70,15 @@ bool RunningGateway::wait_for_access_lines(std::size_t count, std::chrono::milli
     return false;
 }
 
-HttpResponse RunningGateway::post(const std::string& target, const nlohmann::json& body, HttpHeaders headers) const {
+HttpResponse RunningGateway::post(const std::string& target, const nlohmann::json& body,
+                                  HttpHeaders headers) const {
     headers.emplace_back("content-type", "application/json");
     return http_request(port_, {"POST", target, headers, body.dump()});
 }
 
 nlohmann::json chat_body(const std::string& model, bool stream) {
-    nlohmann::json body = {{"model", model}, {"messages", {{{"role", "user"}, {"content", "Say hello"}}}}};
+    nlohmann::json body = {{"model", model},
+                           {"messages", {{{"role", "user"}, {"content", "Say hello"}}}}};
     if (stream) body["stream"] = true;
     return body;
 }

@@ -1,10 +1,9 @@
 // Starting the real llmgw binary and fake model servers on free loopback ports for a test.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -51,11 +50,15 @@ public:
     // Waits until the access log holds at least `count` lines.
     bool wait_for_access_lines(std::size_t count, std::chrono::milliseconds deadline) const;
 
-    HttpResponse post(const std::string& target, const nlohmann::json& body, HttpHeaders headers = {}) const;
+    HttpResponse post(const std::string& target, const nlohmann::json& body,
+                      HttpHeaders headers = {}) const;
 
 private:
     RunningGateway(TempDir dir, Process process, uint16_t port, uint16_t admin_port)
-        : dir_(std::move(dir)), process_(std::move(process)), port_(port), admin_port_(admin_port) {}
+        : dir_(std::move(dir)),
+          process_(std::move(process)),
+          port_(port),
+          admin_port_(admin_port) {}
     TempDir dir_;
     Process process_;
     uint16_t port_;

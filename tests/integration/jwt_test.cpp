@@ -21,18 +21,21 @@ namespace {
 constexpr const char* issuer = "https://auth.example.test/";
 
 std::int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
 json claims(const std::string& subject, std::int64_t expires_in = 300) {
-    return {{"iss", issuer}, {"aud", "llmgw"}, {"sub", subject}, {"exp", now_seconds() + expires_in},
+    return {{"iss", issuer},        {"aud", "llmgw"},
+            {"sub", subject},       {"exp", now_seconds() + expires_in},
             {"iat", now_seconds()}, {"tier", "pro"}};
 }
 
-std::string token(const json& payload, const std::string& kid, KeyKind kind = KeyKind::rsa2048, int generation = 0,
-                  const std::string& alg = "RS256") {
-    return make_token({{"alg", alg}, {"typ", "JWT"}, {"kid", kid}}, payload, shared_key(kind, generation));
+std::string token(const json& payload, const std::string& kid, KeyKind kind = KeyKind::rsa2048,
+                  int generation = 0, const std::string& alg = "RS256") {
+    return make_token({{"alg", alg}, {"typ", "JWT"}, {"kid", kid}}, payload,
+                      shared_key(kind, generation));
 }
 
 std::string jwks_with(const std::string& kid, KeyKind kind = KeyKind::rsa2048, int generation = 0) {
@@ -40,14 +43,17 @@ std::string jwks_with(const std::string& kid, KeyKind kind = KeyKind::rsa2048, i
 }
 
 std::string routes_for(const FakeModel& model) {
-    return "backends: { b: { endpoints: [ { url: \"" + model.url() + "\" } ] } }\n"
+    return "backends: { b: { endpoints: [ { url: \"" + model.url() +
+           "\" } ] } }\n"
            "routes: [ { name: chat, backend: b, match: { path_prefix: /v1/ } } ]\n";
 }
 
 HttpResponse call(const RunningGateway& gateway, const std::string& bearer) {
-    return http_request(gateway.port(), {"POST", "/v1/chat/completions",
-                                         {{"authorization", "Bearer " + bearer}, {"x-fake-echo", "1"}},
-                                         chat_body().dump()});
+    return http_request(gateway.port(),
+                        {"POST",
+                         "/v1/chat/completions",
+                         {{"authorization", "Bearer " + bearer}, {"x-fake-echo", "1"}},
+                         chat_body().dump()});
 }
 
 }  // namespace
@@ -58,7 +64,8 @@ TEST(JwtThroughGateway, TokensVerifiedWithAJwksFileAndRefusedForEveryBadReason) 
     const auto jwks = dir.write("jwks.json", jwks_with("k1"));
     auto gateway = RunningGateway::start(
         "tiers: { free: {}, pro: {} }\n"
-        "jwt:\n  - issuer: \"" + std::string(issuer) + "\"\n    audiences: [llmgw]\n    jwks_file: " + jwks +
+        "jwt:\n  - issuer: \"" +
+        std::string(issuer) + "\"\n    audiences: [llmgw]\n    jwks_file: " + jwks +
         "\n    algorithms: [RS256]\n    default_tier: free\n    leeway: 5s\n" + routes_for(model));
 
     const auto good = token(claims("user-42"), "k1");
@@ -71,15 +78,18 @@ TEST(JwtThroughGateway, TokensVerifiedWithAJwksFileAndRefusedForEveryBadReason) 
         EXPECT_EQ(response.status, 401) << why;
         EXPECT_EQ(response.header("www-authenticate"), "Bearer") << why;
         EXPECT_EQ(response.json()["error"]["code"], "invalid_token") << why;
-        EXPECT_THAT(response.body, testing::Not(HasSubstr(bearer.substr(bearer.size() - 20)))) << why;
+        EXPECT_THAT(response.body, testing::Not(HasSubstr(bearer.substr(bearer.size() - 20))))
+            << why;
         return response.json()["error"]["message"].get<std::string>();
     };
-    EXPECT_THAT(expect_refused(token(claims("user-42", -60), "k1"), "expired"), HasSubstr("expired"));
+    EXPECT_THAT(expect_refused(token(claims("user-42", -60), "k1"), "expired"),
+                HasSubstr("expired"));
     auto wrong_audience = claims("user-42");
     wrong_audience["aud"] = "someone-else";
     EXPECT_THAT(expect_refused(token(wrong_audience, "k1"), "audience"), HasSubstr("audience"));
-    auto unsigned_token = llmgw::auth::testing::make_token({{"alg", "none"}, {"kid", "k1"}}, claims("user-42"),
-                                                           [](std::string_view) { return std::string(); });
+    auto unsigned_token =
+        llmgw::auth::testing::make_token({{"alg", "none"}, {"kid", "k1"}}, claims("user-42"),
+                                         [](std::string_view) { return std::string(); });
     expect_refused(unsigned_token, "alg none");
     expect_refused(token(claims("user-42"), "k1", KeyKind::rsa2048, 1), "signed by another key");
     expect_refused(token(claims("user-42"), "../../etc/passwd"), "kid with path characters");
@@ -106,8 +116,10 @@ TEST(JwtThroughGateway, KeysFromAUrlFollowRotationAndSurviveTheProviderGoingAway
     auto idp = std::make_unique<FakeModel>(FakeModel::start("idp", {"--jwks", jwks_path}));
     auto gateway = RunningGateway::start(
         "tiers: { pro: {} }\n"
-        "jwt:\n  - issuer: \"" + std::string(issuer) + "\"\n    audiences: [llmgw]\n    jwks_url: \"" + idp->url() +
-        "/.well-known/jwks.json\"\n    algorithms: [RS256, ES256]\n    default_tier: pro\n    jwks_refresh: 1h\n" +
+        "jwt:\n  - issuer: \"" +
+        std::string(issuer) + "\"\n    audiences: [llmgw]\n    jwks_url: \"" + idp->url() +
+        "/.well-known/jwks.json\"\n    algorithms: [RS256, ES256]\n    default_tier: pro\n    "
+        "jwks_refresh: 1h\n" +
         routes_for(model));
     ASSERT_EQ(call(gateway, token(claims("alice"), "old")).status, 200);
 
@@ -116,15 +128,18 @@ TEST(JwtThroughGateway, KeysFromAUrlFollowRotationAndSurviveTheProviderGoingAway
     const auto rotated = token(claims("alice"), "new", KeyKind::p256, 0, "ES256");
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     int status = 0;
-    while (std::chrono::steady_clock::now() < deadline && (status = call(gateway, rotated).status) != 200)
-        std::this_thread::sleep_for(20ms);  // bounded by the deadline: the refetch runs in the background
+    while (std::chrono::steady_clock::now() < deadline &&
+           (status = call(gateway, rotated).status) != 200)
+        std::this_thread::sleep_for(
+            20ms);  // bounded by the deadline: the refetch runs in the background
     ASSERT_EQ(status, 200);
     const auto fetches = idp->stats()["by_path"]["/.well-known/jwks.json"].get<int>();
     EXPECT_EQ(fetches, 2);
 
     // Made-up kids do not turn into a flood of fetches (one per cooldown at most).
     for (int i = 0; i < 20; ++i)
-        EXPECT_EQ(call(gateway, token(claims("mallory"), "made-up-" + std::to_string(i))).status, 401);
+        EXPECT_EQ(call(gateway, token(claims("mallory"), "made-up-" + std::to_string(i))).status,
+                  401);
     EXPECT_EQ(idp->stats()["by_path"]["/.well-known/jwks.json"].get<int>(), fetches);
 
     // The provider goes away: the keys already fetched stay in use.

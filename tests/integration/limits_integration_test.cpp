@@ -31,9 +31,15 @@ constexpr const char* pro_key = "sk-pro-consumer-key-2";
 std::string config_with(const std::string& tiers, const FakeModel& model) {
     return "tiers:\n" + tiers +
            "consumers:\n"
-           "  - { name: freebie, tier: free, keys: [ { sha256: \"" + sha256_hex(free_key) + "\" } ] }\n"
-           "  - { name: acme, tier: pro, keys: [ { sha256: \"" + sha256_hex(pro_key) + "\" } ] }\n"
-           "backends: { vllm: { endpoints: [ { url: \"" + model.url() + "\" } ] } }\n"
+           "  - { name: freebie, tier: free, keys: [ { sha256: \"" +
+           sha256_hex(free_key) +
+           "\" } ] }\n"
+           "  - { name: acme, tier: pro, keys: [ { sha256: \"" +
+           sha256_hex(pro_key) +
+           "\" } ] }\n"
+           "backends: { vllm: { endpoints: [ { url: \"" +
+           model.url() +
+           "\" } ] } }\n"
            "routes: [ { name: chat, backend: vllm, match: { path_prefix: /v1/ } } ]\n";
 }
 
@@ -62,7 +68,8 @@ TEST(RateLimits, RequestsPerMinuteRefuseWith429AndHeaders) {
     EXPECT_EQ(refused.header("x-ratelimit-remaining-requests"), "0");
     EXPECT_EQ(refused.json()["error"]["type"], "requests");
     EXPECT_EQ(refused.json()["error"]["code"], "rate_limit_exceeded");
-    EXPECT_THAT(refused.json()["error"]["message"].get<std::string>(), HasSubstr("3 requests per minute"));
+    EXPECT_THAT(refused.json()["error"]["message"].get<std::string>(),
+                HasSubstr("3 requests per minute"));
     EXPECT_EQ(model.stats()["requests_total"], 3);
     // Another consumer (and an unlimited tier) is not affected.
     EXPECT_EQ(chat_as(gateway, pro_key).status, 200);
@@ -74,10 +81,12 @@ TEST(RateLimits, RequestsPerMinuteRefuseWith429AndHeaders) {
 
 TEST(RateLimits, ExactlyTheQuotaIsAdmittedUnderConcurrency) {
     auto model = FakeModel::start("m1", {"--threads", "2"});
-    auto gateway = RunningGateway::start(config_with("  free: { quota: { requests_per_day: 100 } }\n  pro: {}\n", model));
+    auto gateway = RunningGateway::start(
+        config_with("  free: { quota: { requests_per_day: 100 } }\n  pro: {}\n", model));
     std::vector<std::future<int>> requests;
     for (int i = 0; i < 200; ++i)
-        requests.push_back(std::async(std::launch::async, [&] { return chat_as(gateway, free_key).status; }));
+        requests.push_back(
+            std::async(std::launch::async, [&] { return chat_as(gateway, free_key).status; }));
     int admitted = 0, refused = 0;
     for (auto& f : requests) {
         const auto status = f.get();
@@ -109,10 +118,12 @@ TEST(RateLimits, StreamedUsageIsCountedAndTheExtraChunkHiddenUnlessAskedFor) {
     auto model = FakeModel::start("m1");
     auto gateway = RunningGateway::start(config_with("  free: {}\n  pro: {}\n", model));
     auto body = chat_body("fake-model", true);
-    const auto hidden = http_stream(gateway.port(),
-                                    {"POST", "/v1/chat/completions",
+    const auto hidden =
+        http_stream(gateway.port(), {"POST",
+                                     "/v1/chat/completions",
                                      {{"authorization", std::string("Bearer ") + pro_key},
-                                      {"x-fake-chunks", "4"}, {"x-fake-chunk-interval-ms", "1"}},
+                                      {"x-fake-chunks", "4"},
+                                      {"x-fake-chunk-interval-ms", "1"}},
                                      body.dump()});
     ASSERT_TRUE(hidden.complete) << hidden.error;
     for (const auto& line : sse_data_lines(hidden.body()))
@@ -120,10 +131,13 @@ TEST(RateLimits, StreamedUsageIsCountedAndTheExtraChunkHiddenUnlessAskedFor) {
     EXPECT_EQ(sse_data_lines(hidden.body()).back(), "[DONE]");
 
     body["stream_options"] = {{"include_usage", true}};
-    const auto shown = http_stream(gateway.port(), {"POST", "/v1/chat/completions",
-                                                    {{"authorization", std::string("Bearer ") + pro_key},
-                                                     {"x-fake-chunks", "4"}, {"x-fake-chunk-interval-ms", "1"}},
-                                                    body.dump()});
+    const auto shown =
+        http_stream(gateway.port(), {"POST",
+                                     "/v1/chat/completions",
+                                     {{"authorization", std::string("Bearer ") + pro_key},
+                                      {"x-fake-chunks", "4"},
+                                      {"x-fake-chunk-interval-ms", "1"}},
+                                     body.dump()});
     ASSERT_TRUE(shown.complete);
     EXPECT_NE(shown.body().find("\"usage\""), std::string::npos);
 
@@ -140,7 +154,8 @@ TEST(RateLimits, UsageIsReportedPerConsumerAndDay) {
     auto model = FakeModel::start("m1");
     GatewayOptions options;
     auto gateway = RunningGateway::start(config_with("  free: {}\n  pro: {}\n", model), options);
-    for (int i = 0; i < 3; ++i) ASSERT_EQ(chat_as(gateway, pro_key, {{"x-fake-chunks", "10"}}).status, 200);
+    for (int i = 0; i < 3; ++i)
+        ASSERT_EQ(chat_as(gateway, pro_key, {{"x-fake-chunks", "10"}}).status, 200);
     ASSERT_EQ(chat_as(gateway, free_key).status, 200);
     ASSERT_TRUE(gateway.wait_for_access_lines(4, 5s));
     const auto usage = http_request(gateway.admin_port(), {"GET", "/admin/usage?consumer=acme"});
@@ -151,8 +166,12 @@ TEST(RateLimits, UsageIsReportedPerConsumerAndDay) {
     EXPECT_EQ(json["days"][0]["completion_tokens"], 30);
     EXPECT_GT(json["days"][0]["prompt_tokens"].get<int>(), 0);
     EXPECT_EQ(json["total"]["requests"], 3);
-    EXPECT_EQ(http_request(gateway.admin_port(), {"GET", "/admin/usage?consumer=acme&from=2026-13-01"}).status, 400);
-    EXPECT_EQ(http_request(gateway.admin_port(), {"GET", "/admin/usage?consumer=acme&from=2000-01-01&to=2000-01-31"})
+    EXPECT_EQ(
+        http_request(gateway.admin_port(), {"GET", "/admin/usage?consumer=acme&from=2026-13-01"})
+            .status,
+        400);
+    EXPECT_EQ(http_request(gateway.admin_port(),
+                           {"GET", "/admin/usage?consumer=acme&from=2000-01-01&to=2000-01-31"})
                   .json()["days"]
                   .size(),
               0u);

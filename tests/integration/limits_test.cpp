@@ -16,12 +16,13 @@ struct LimitsTest : ::testing::Test {
         model = std::make_unique<FakeModel>(FakeModel::start("m1"));
         GatewayOptions options;
         options.server_extra =
-            "  max_header_bytes: 4KiB\n  max_body_bytes: 64KiB\n  header_timeout: 500ms\n  body_timeout: 500ms\n"
+            "  max_header_bytes: 4KiB\n  max_body_bytes: 64KiB\n  header_timeout: 500ms\n  "
+            "body_timeout: 500ms\n"
             "  idle_timeout: 700ms\n";
-        gateway = std::make_unique<RunningGateway>(RunningGateway::start(
-            "backends:\n  vllm: { endpoints: [ { url: \"" + model->url() +
-                "\" } ] }\nroutes:\n  - { name: all, backend: vllm }\n",
-            options));
+        gateway = std::make_unique<RunningGateway>(
+            RunningGateway::start("backends:\n  vllm: { endpoints: [ { url: \"" + model->url() +
+                                      "\" } ] }\nroutes:\n  - { name: all, backend: vllm }\n",
+                                  options));
     }
     std::unique_ptr<FakeModel> model;
     std::unique_ptr<RunningGateway> gateway;
@@ -44,7 +45,8 @@ TEST_F(LimitsTest, SlowRequestHeadGets408AndClose) {
 
 TEST_F(LimitsTest, SlowRequestBodyGets408AndClose) {
     RawConnection raw(gateway->port());
-    ASSERT_TRUE(raw.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"model\":"));
+    ASSERT_TRUE(raw.send(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"model\":"));
     const auto reply = raw.read_until_close(3s);
     EXPECT_THAT(reply, StartsWith("HTTP/1.1 408"));
     EXPECT_EQ(model->stats()["requests_total"], 0);
@@ -52,7 +54,8 @@ TEST_F(LimitsTest, SlowRequestBodyGets408AndClose) {
 
 TEST_F(LimitsTest, DeclaredBodyOverTheLimitGets413BeforeTheBodyIsSent) {
     RawConnection raw(gateway->port());
-    ASSERT_TRUE(raw.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"));
+    ASSERT_TRUE(raw.send(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"));
     const auto reply = raw.read_until_close(3s);
     EXPECT_THAT(reply, StartsWith("HTTP/1.1 413"));
     EXPECT_THAT(reply, HasSubstr("body_too_large"));
@@ -61,7 +64,8 @@ TEST_F(LimitsTest, DeclaredBodyOverTheLimitGets413BeforeTheBodyIsSent) {
 
 TEST_F(LimitsTest, ChunkedBodyGrowingOverTheLimitGets413) {
     RawConnection raw(gateway->port());
-    std::string request = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    std::string request =
+        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
     const std::string piece(16 * 1024, 'a');
     for (int i = 0; i < 5; ++i) request += "4000\r\n" + piece + "\r\n";
     raw.send(request);
@@ -71,7 +75,8 @@ TEST_F(LimitsTest, ChunkedBodyGrowingOverTheLimitGets413) {
 }
 
 TEST_F(LimitsTest, HeadersOverTheLimitGet431) {
-    const auto response = http_request(gateway->port(), {"GET", "/v1/models", {{"x-big", std::string(8000, 'b')}}});
+    const auto response =
+        http_request(gateway->port(), {"GET", "/v1/models", {{"x-big", std::string(8000, 'b')}}});
     EXPECT_EQ(response.status, 431);
     EXPECT_EQ(response.json()["error"]["code"], "headers_too_large");
     EXPECT_EQ(model->stats()["requests_total"], 0);
@@ -109,8 +114,9 @@ TEST_F(LimitsTest, ConnectionCloseIsHonoured) {
 
 TEST_F(LimitsTest, PipelinedRequestsAreAnsweredInOrder) {
     RawConnection raw(gateway->port());
-    raw.send("GET /v1/models HTTP/1.1\r\nHost: x\r\nx-fake-delay-ms: 100\r\n\r\n"
-             "GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    raw.send(
+        "GET /v1/models HTTP/1.1\r\nHost: x\r\nx-fake-delay-ms: 100\r\n\r\n"
+        "GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     const auto reply = raw.read_until_close(5s);
     const auto first = reply.find("HTTP/1.1 200");
     ASSERT_NE(first, std::string::npos);
@@ -119,7 +125,8 @@ TEST_F(LimitsTest, PipelinedRequestsAreAnsweredInOrder) {
 
 TEST_F(LimitsTest, RefusedRequestsStillGetARequestIdAnAccessLogLineAndACount) {
     RawConnection raw(gateway->port());
-    ASSERT_TRUE(raw.send("POST /v1/chat/completions?key=x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"));
+    ASSERT_TRUE(raw.send(
+        "POST /v1/chat/completions?key=x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"));
     const auto reply = parse_response(raw.read_until_close(3s));
     EXPECT_EQ(reply.status, 413);
     EXPECT_EQ(reply.header("x-request-id").size(), 32u);
@@ -131,7 +138,8 @@ TEST_F(LimitsTest, RefusedRequestsStillGetARequestIdAnAccessLogLineAndACount) {
     EXPECT_EQ(line["path"], "/v1/chat/completions");
     EXPECT_EQ(line["error"], "body_too_large");
     const auto metrics = http_request(gateway->admin_port(), {"GET", "/metrics"}).body;
-    EXPECT_THAT(metrics, HasSubstr(R"(llmgw_requests_total{backend="",code="413",route="",tier=""} 1)"));
+    EXPECT_THAT(metrics,
+                HasSubstr(R"(llmgw_requests_total{backend="",code="413",route="",tier=""} 1)"));
     EXPECT_THAT(metrics, HasSubstr("llmgw_requests_in_flight 0"));
 }
 

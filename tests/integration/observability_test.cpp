@@ -22,7 +22,8 @@ std::string backend_and_route(const FakeModel& model) {
 TEST(Observability, MetricsPassPromtoolAndCountRequestsByRouteBackendAndCode) {
     auto model = FakeModel::start("m1");
     auto gateway = RunningGateway::start(backend_and_route(model));
-    for (int i = 0; i < 3; ++i) ASSERT_EQ(gateway.post("/v1/chat/completions", chat_body()).status, 200);
+    for (int i = 0; i < 3; ++i)
+        ASSERT_EQ(gateway.post("/v1/chat/completions", chat_body()).status, 200);
     ASSERT_EQ(http_request(gateway.port(), {"GET", "/nowhere"}).status, 404);
     // A request is counted right after its answer is written: the log line comes last.
     ASSERT_TRUE(gateway.wait_for_access_lines(4, 5s));
@@ -30,23 +31,32 @@ TEST(Observability, MetricsPassPromtoolAndCountRequestsByRouteBackendAndCode) {
     const auto metrics = http_request(gateway.admin_port(), {"GET", "/metrics"});
     ASSERT_EQ(metrics.status, 200);
     EXPECT_THAT(metrics.header("content-type"), HasSubstr("text/plain"));
-    EXPECT_THAT(metrics.body, HasSubstr(R"(llmgw_requests_total{backend="vllm",code="200",route="chat",tier="anonymous"} 3)"));
-    EXPECT_THAT(metrics.body, HasSubstr(R"(llmgw_requests_total{backend="",code="404",route="",tier="anonymous"} 1)"));
+    EXPECT_THAT(
+        metrics.body,
+        HasSubstr(
+            R"(llmgw_requests_total{backend="vllm",code="200",route="chat",tier="anonymous"} 3)"));
+    EXPECT_THAT(
+        metrics.body,
+        HasSubstr(R"(llmgw_requests_total{backend="",code="404",route="",tier="anonymous"} 1)"));
     EXPECT_THAT(metrics.body, HasSubstr(R"(llmgw_request_duration_seconds_count{route="chat"} 3)"));
     EXPECT_THAT(metrics.body, HasSubstr("llmgw_requests_in_flight 0"));
-    EXPECT_THAT(metrics.body, HasSubstr(R"(llmgw_upstream_first_byte_seconds_count{backend="vllm"} 3)"));
+    EXPECT_THAT(metrics.body,
+                HasSubstr(R"(llmgw_upstream_first_byte_seconds_count{backend="vllm"} 3)"));
 
     TempDir dir;
     const auto file = dir.write("metrics.txt", metrics.body);
     std::string out, err;
-    EXPECT_EQ(run_to_exit("/bin/sh", {"-c", "promtool check metrics < " + file}, 20s, &out, &err), 0) << out << err;
+    EXPECT_EQ(run_to_exit("/bin/sh", {"-c", "promtool check metrics < " + file}, 20s, &out, &err),
+              0)
+        << out << err;
 }
 
 TEST(Observability, EveryRequestWritesOneJsonAccessLogLine) {
     auto model = FakeModel::start("m1");
     auto gateway = RunningGateway::start(backend_and_route(model));
-    ASSERT_EQ(gateway.post("/v1/chat/completions?api_key=leaky", chat_body(), {{"x-request-id", "req-1"},
-                                                                              {"authorization", "Bearer sk-secret-1"}})
+    ASSERT_EQ(gateway
+                  .post("/v1/chat/completions?api_key=leaky", chat_body(),
+                        {{"x-request-id", "req-1"}, {"authorization", "Bearer sk-secret-1"}})
                   .status,
               200);
     ASSERT_EQ(http_request(gateway.port(), {"GET", "/elsewhere"}).status, 404);
@@ -66,7 +76,9 @@ TEST(Observability, EveryRequestWritesOneJsonAccessLogLine) {
     EXPECT_GT(ok["bytes_out"].get<int>(), 0);
     EXPECT_GE(ok["duration_ms"].get<double>(), ok["upstream_first_byte_ms"].get<double>());
     EXPECT_EQ(ok["error"], "");
-    EXPECT_THAT(ok["time"].get<std::string>(), testing::MatchesRegex(R"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z)"));
+    EXPECT_THAT(ok["time"].get<std::string>(),
+                testing::MatchesRegex(
+                    R"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z)"));
     EXPECT_EQ(lines[1]["status"], 404);
     EXPECT_EQ(lines[1]["error"], "route_not_found");
 
@@ -93,15 +105,19 @@ TEST(Observability, AdminPathsNeedTheAdminTokenWhenOneIsSet) {
     const auto without = http_request(gateway.admin_port(), {"GET", "/admin/backends"});
     EXPECT_EQ(without.status, 401);
     EXPECT_EQ(without.header("www-authenticate"), "Bearer");
-    EXPECT_EQ(http_request(gateway.admin_port(), {"GET", "/admin/backends", {{"authorization", "Bearer wrong"}}}).status,
+    EXPECT_EQ(http_request(gateway.admin_port(),
+                           {"GET", "/admin/backends", {{"authorization", "Bearer wrong"}}})
+                  .status,
               401);
     EXPECT_EQ(http_request(gateway.admin_port(),
                            {"GET", "/admin/backends", {{"authorization", "Bearer admin-secret-7"}}})
                   .status,
               200);
-    EXPECT_EQ(http_request(gateway.admin_port(), {"GET", "/admin/nothing", {{"authorization", "Bearer admin-secret-7"}}})
+    EXPECT_EQ(http_request(gateway.admin_port(),
+                           {"GET", "/admin/nothing", {{"authorization", "Bearer admin-secret-7"}}})
                   .status,
               404);
-    EXPECT_EQ(http_request(gateway.admin_port(), {"GET", "/metrics"}).status, 200);  // probes and metrics stay open
+    EXPECT_EQ(http_request(gateway.admin_port(), {"GET", "/metrics"}).status,
+              200);  // probes and metrics stay open
     EXPECT_THAT(gateway.process().stderr_text(), testing::Not(HasSubstr("admin-secret-7")));
 }

@@ -1,4 +1,5 @@
-// Forwarding through the real binary: JSON and SSE relayed, routing, rewrites, balancing, upstream errors.
+// Forwarding through the real binary: JSON and SSE relayed, routing, rewrites, balancing, upstream
+// errors.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -15,7 +16,8 @@ namespace {
 
 std::string one_backend(const FakeModel& model, const std::string& extra_route = "") {
     return "backends:\n  vllm:\n    endpoints:\n      - url: \"" + model.url() +
-           "\"\n    timeouts: { connect: 1s, total: 3s }\nroutes:\n  - name: chat\n    match: { path_prefix: /v1/ }\n"
+           "\"\n    timeouts: { connect: 1s, total: 3s }\nroutes:\n  - name: chat\n    match: { "
+           "path_prefix: /v1/ }\n"
            "    backend: vllm\n" +
            extra_route;
 }
@@ -40,12 +42,14 @@ TEST(Proxy, StreamsServerSentEventsAsTheyArrive) {
     auto model = FakeModel::start("m1");
     auto gateway = RunningGateway::start(one_backend(model));
     auto body = chat_body("fake-model", true);
-    const auto response = http_stream(
-        gateway.port(),
-        {"POST", "/v1/chat/completions",
-         {{"content-type", "application/json"}, {"x-fake-chunks", "5"}, {"x-fake-chunk-interval-ms", "300"}},
-         body.dump()},
-        10s);
+    const auto response = http_stream(gateway.port(),
+                                      {"POST",
+                                       "/v1/chat/completions",
+                                       {{"content-type", "application/json"},
+                                        {"x-fake-chunks", "5"},
+                                        {"x-fake-chunk-interval-ms", "300"}},
+                                       body.dump()},
+                                      10s);
     ASSERT_EQ(response.status, 200);
     EXPECT_TRUE(response.complete) << response.error;
     EXPECT_EQ(response.header("content-type"), "text/event-stream");
@@ -69,8 +73,9 @@ TEST(Proxy, UsageChunkPassesThroughWhenTheClientAskedForIt) {
     auto gateway = RunningGateway::start(one_backend(model));
     auto body = chat_body("fake-model", true);
     body["stream_options"] = {{"include_usage", true}};
-    const auto response =
-        http_stream(gateway.port(), {"POST", "/v1/chat/completions", {{"x-fake-chunk-interval-ms", "1"}}, body.dump()});
+    const auto response = http_stream(
+        gateway.port(),
+        {"POST", "/v1/chat/completions", {{"x-fake-chunk-interval-ms", "1"}}, body.dump()});
     ASSERT_TRUE(response.complete) << response.error;
     bool saw_usage = false;
     for (const auto& line : sse_data_lines(response.body()))
@@ -82,11 +87,14 @@ TEST(Proxy, RoundRobinSpreadsRequestsEvenly) {
     auto a = FakeModel::start("a");
     auto b = FakeModel::start("b");
     auto c = FakeModel::start("c");
-    auto gateway = RunningGateway::start("backends:\n  pool:\n    endpoints:\n      - url: \"" + a.url() +
-                                         "\"\n      - url: \"" + b.url() + "\"\n      - url: \"" + c.url() +
-                                         "\"\nroutes:\n  - { name: all, backend: pool }\n");
+    auto gateway =
+        RunningGateway::start("backends:\n  pool:\n    endpoints:\n      - url: \"" + a.url() +
+                              "\"\n      - url: \"" + b.url() + "\"\n      - url: \"" + c.url() +
+                              "\"\nroutes:\n  - { name: all, backend: pool }\n");
     std::map<std::string, int> hits;
-    for (int i = 0; i < 30; ++i) ++hits[gateway.post("/v1/completions", {{"model", "x"}, {"prompt", "p"}}).header("x-fake-server")];
+    for (int i = 0; i < 30; ++i)
+        ++hits[gateway.post("/v1/completions", {{"model", "x"}, {"prompt", "p"}})
+                   .header("x-fake-server")];
     EXPECT_EQ(hits["a"], 10);
     EXPECT_EQ(hits["b"], 10);
     EXPECT_EQ(hits["c"], 10);
@@ -95,11 +103,13 @@ TEST(Proxy, RoundRobinSpreadsRequestsEvenly) {
 TEST(Proxy, WeightsSetTheShareOfEachEndpoint) {
     auto heavy = FakeModel::start("heavy");
     auto light = FakeModel::start("light");
-    auto gateway = RunningGateway::start("backends:\n  pool:\n    balancer: weighted\n    endpoints:\n      - { url: \"" +
-                                         heavy.url() + "\", weight: 3 }\n      - { url: \"" + light.url() +
-                                         "\", weight: 1 }\nroutes:\n  - { name: all, backend: pool }\n");
+    auto gateway = RunningGateway::start(
+        "backends:\n  pool:\n    balancer: weighted\n    endpoints:\n      - { url: \"" +
+        heavy.url() + "\", weight: 3 }\n      - { url: \"" + light.url() +
+        "\", weight: 1 }\nroutes:\n  - { name: all, backend: pool }\n");
     std::map<std::string, int> hits;
-    for (int i = 0; i < 40; ++i) ++hits[http_request(gateway.port(), {"GET", "/v1/models"}).header("x-fake-server")];
+    for (int i = 0; i < 40; ++i)
+        ++hits[http_request(gateway.port(), {"GET", "/v1/models"}).header("x-fake-server")];
     EXPECT_EQ(hits["heavy"], 30);
     EXPECT_EQ(hits["light"], 10);
 }
@@ -110,19 +120,30 @@ TEST(Proxy, RoutesByModelThenHeaderThenPath) {
     auto fallback = FakeModel::start("fallback");
     auto gateway = RunningGateway::start(
         "backends:\n"
-        "  llama: { endpoints: [ { url: \"" + llama.url() + "\" } ] }\n"
-        "  canary: { endpoints: [ { url: \"" + canary.url() + "\" } ] }\n"
-        "  fallback: { endpoints: [ { url: \"" + fallback.url() + "\" } ] }\n"
+        "  llama: { endpoints: [ { url: \"" +
+        llama.url() +
+        "\" } ] }\n"
+        "  canary: { endpoints: [ { url: \"" +
+        canary.url() +
+        "\" } ] }\n"
+        "  fallback: { endpoints: [ { url: \"" +
+        fallback.url() +
+        "\" } ] }\n"
         "routes:\n"
         "  - { name: by-model, backend: llama, match: { path_prefix: /v1/, model: llama-3-8b } }\n"
-        "  - { name: by-header, backend: canary, match: { path_prefix: /v1/, headers: { x-model-version: \"2\" } } }\n"
+        "  - { name: by-header, backend: canary, match: { path_prefix: /v1/, headers: { "
+        "x-model-version: \"2\" } } }\n"
         "  - { name: rest, backend: fallback, match: { path_prefix: /v1/ } }\n");
-    EXPECT_EQ(gateway.post("/v1/chat/completions", chat_body("llama-3-8b")).header("x-fake-server"), "llama");
-    EXPECT_EQ(gateway.post("/v1/chat/completions", chat_body("other"), {{"X-Model-Version", "2"}}).header("x-fake-server"),
+    EXPECT_EQ(gateway.post("/v1/chat/completions", chat_body("llama-3-8b")).header("x-fake-server"),
+              "llama");
+    EXPECT_EQ(gateway.post("/v1/chat/completions", chat_body("other"), {{"X-Model-Version", "2"}})
+                  .header("x-fake-server"),
               "canary");
-    EXPECT_EQ(gateway.post("/v1/chat/completions", chat_body("other"), {{"x-model-version", "3"}}).header("x-fake-server"),
+    EXPECT_EQ(gateway.post("/v1/chat/completions", chat_body("other"), {{"x-model-version", "3"}})
+                  .header("x-fake-server"),
               "fallback");
-    EXPECT_EQ(gateway.post("/v1/chat/completions", chat_body("other")).header("x-fake-server"), "fallback");
+    EXPECT_EQ(gateway.post("/v1/chat/completions", chat_body("other")).header("x-fake-server"),
+              "fallback");
 
     const auto missing = http_request(gateway.port(), {"GET", "/v2/models"});
     EXPECT_EQ(missing.status, 404);
@@ -131,22 +152,27 @@ TEST(Proxy, RoutesByModelThenHeaderThenPath) {
     EXPECT_FALSE(missing.header("x-request-id").empty());
 
     // A route that selects by model cannot judge a body that is not JSON.
-    const auto not_json = http_request(gateway.port(), {"POST", "/v1/chat/completions", {}, "model=llama"});
+    const auto not_json =
+        http_request(gateway.port(), {"POST", "/v1/chat/completions", {}, "model=llama"});
     EXPECT_EQ(not_json.status, 400);
     EXPECT_EQ(not_json.json()["error"]["code"], "invalid_json");
 }
 
 TEST(Proxy, RewritesPathModelAndHeaders) {
     auto model = FakeModel::start("m1");
-    auto gateway = RunningGateway::start("backends:\n  vllm: { endpoints: [ { url: \"" + model.url() +
-                                         "\" } ] }\nroutes:\n"
-                                         "  - name: public\n"
-                                         "    match: { path_prefix: /openai/v1/ }\n"
-                                         "    backend: vllm\n"
-                                         "    rewrite: { path_prefix: /v1/, model: meta-llama/Meta-Llama-3-8B-Instruct }\n"
-                                         "    headers: { set: { x-team: ml, authorization: \"Bearer upstream-key\" }, remove: [x-debug] }\n");
+    auto gateway = RunningGateway::start(
+        "backends:\n  vllm: { endpoints: [ { url: \"" + model.url() +
+        "\" } ] }\nroutes:\n"
+        "  - name: public\n"
+        "    match: { path_prefix: /openai/v1/ }\n"
+        "    backend: vllm\n"
+        "    rewrite: { path_prefix: /v1/, model: meta-llama/Meta-Llama-3-8B-Instruct }\n"
+        "    headers: { set: { x-team: ml, authorization: \"Bearer upstream-key\" }, remove: "
+        "[x-debug] }\n");
     const auto response = gateway.post("/openai/v1/chat/completions?trace=1", chat_body("llama"),
-                                       {{"x-fake-echo", "1"}, {"x-debug", "yes"}, {"x-team", "client-value"},
+                                       {{"x-fake-echo", "1"},
+                                        {"x-debug", "yes"},
+                                        {"x-team", "client-value"},
                                         {"authorization", "Bearer client-key"}});
     ASSERT_EQ(response.status, 200) << response.body;
     const auto echo = response.json();
@@ -156,20 +182,27 @@ TEST(Proxy, RewritesPathModelAndHeaders) {
     EXPECT_EQ(echo["headers"]["authorization"], "Bearer upstream-key");
     EXPECT_FALSE(echo["headers"].contains("x-debug"));
     // The rest of the body is untouched.
-    EXPECT_EQ(nlohmann::json::parse(echo["body"].get<std::string>())["messages"][0]["content"], "Say hello");
+    EXPECT_EQ(nlohmann::json::parse(echo["body"].get<std::string>())["messages"][0]["content"],
+              "Say hello");
 }
 
 TEST(Proxy, StripsHopByHopHeadersAndAddsForwardingHeaders) {
     auto model = FakeModel::start("m1");
     auto gateway = RunningGateway::start(one_backend(model));
-    const auto response = http_request(
-        gateway.port(), {"POST", "/v1/chat/completions",
-                         {{"x-fake-echo", "1"}, {"connection", "keep-alive, x-private, x-forwarded-for"},
-                          {"x-private", "do not forward"}, {"keep-alive", "timeout=5"}, {"te", "trailers"},
-                          {"x-forwarded-for", "6.6.6.6"}, {"x-forwarded-host", "evil.example"},
-                          {"x-request-id", "client-id-42"},
-                          {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}},
-                         chat_body().dump()});
+    const auto response =
+        http_request(gateway.port(),
+                     {"POST",
+                      "/v1/chat/completions",
+                      {{"x-fake-echo", "1"},
+                       {"connection", "keep-alive, x-private, x-forwarded-for"},
+                       {"x-private", "do not forward"},
+                       {"keep-alive", "timeout=5"},
+                       {"te", "trailers"},
+                       {"x-forwarded-for", "6.6.6.6"},
+                       {"x-forwarded-host", "evil.example"},
+                       {"x-request-id", "client-id-42"},
+                       {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}},
+                      chat_body().dump()});
     ASSERT_EQ(response.status, 200) << response.body;
     const auto headers = response.json()["headers"];
     EXPECT_FALSE(headers.contains("x-private"));
@@ -177,7 +210,8 @@ TEST(Proxy, StripsHopByHopHeadersAndAddsForwardingHeaders) {
     EXPECT_FALSE(headers.contains("te"));
     EXPECT_EQ(headers["x-forwarded-for"], "127.0.0.1");  // the peer, not the client's claim
     EXPECT_EQ(headers["x-forwarded-proto"], "http");
-    EXPECT_EQ(headers["x-forwarded-host"], "127.0.0.1:" + std::to_string(gateway.port()));  // the client's Host
+    EXPECT_EQ(headers["x-forwarded-host"],
+              "127.0.0.1:" + std::to_string(gateway.port()));  // the client's Host
     EXPECT_EQ(headers["x-request-id"], "client-id-42");
     EXPECT_EQ(headers["traceparent"], "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
     EXPECT_EQ(response.header("x-request-id"), "client-id-42");
@@ -186,9 +220,11 @@ TEST(Proxy, StripsHopByHopHeadersAndAddsForwardingHeaders) {
 TEST(Proxy, ReplacesAnInsaneRequestIdAndSendsTheSameIdUpstream) {
     auto model = FakeModel::start("m1");
     auto gateway = RunningGateway::start(one_backend(model));
-    const auto response = http_request(gateway.port(), {"POST", "/v1/chat/completions",
-                                                        {{"x-fake-echo", "1"}, {"x-request-id", "bad id with spaces"}},
-                                                        chat_body().dump()});
+    const auto response = http_request(
+        gateway.port(), {"POST",
+                         "/v1/chat/completions",
+                         {{"x-fake-echo", "1"}, {"x-request-id", "bad id with spaces"}},
+                         chat_body().dump()});
     const auto id = response.header("x-request-id");
     EXPECT_NE(id, "bad id with spaces");
     EXPECT_EQ(id.size(), 32u);
@@ -202,7 +238,8 @@ TEST(Proxy, AOneMebibytePromptArrivesIntact) {
     for (int i = 0; prompt.size() < 1024 * 1024; ++i) prompt += "token" + std::to_string(i) + " ";
     nlohmann::json body = {{"model", "fake-model"}, {"prompt", prompt}};
     const auto text = body.dump();
-    const auto response = http_request(gateway.port(), {"POST", "/v1/completions", {{"x-fake-echo", "1"}}, text}, 20s);
+    const auto response = http_request(
+        gateway.port(), {"POST", "/v1/completions", {{"x-fake-echo", "1"}}, text}, 20s);
     ASSERT_EQ(response.status, 200);
     const auto echo = response.json();
     EXPECT_EQ(echo["body_bytes"], text.size());
@@ -212,16 +249,17 @@ TEST(Proxy, AOneMebibytePromptArrivesIntact) {
 TEST(Proxy, UpstreamErrorsPassThroughUnchanged) {
     auto model = FakeModel::start("m1");
     auto gateway = RunningGateway::start(one_backend(model));
-    const auto response = gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-status", "429"}});
+    const auto response =
+        gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-status", "429"}});
     EXPECT_EQ(response.status, 429);
     EXPECT_EQ(response.json()["error"]["type"], "fake_error");
 }
 
 TEST(Proxy, UnreachableUpstreamIs502) {
     const auto dead_port = free_port();
-    auto gateway = RunningGateway::start("backends:\n  dead: { endpoints: [ { url: \"http://127.0.0.1:" +
-                                         std::to_string(dead_port) +
-                                         "\" } ] }\nroutes:\n  - { name: all, backend: dead }\n");
+    auto gateway = RunningGateway::start(
+        "backends:\n  dead: { endpoints: [ { url: \"http://127.0.0.1:" + std::to_string(dead_port) +
+        "\" } ] }\nroutes:\n  - { name: all, backend: dead }\n");
     const auto response = gateway.post("/v1/chat/completions", chat_body());
     EXPECT_EQ(response.status, 502);
     EXPECT_EQ(response.json()["error"]["type"], "upstream_error");
@@ -229,10 +267,12 @@ TEST(Proxy, UnreachableUpstreamIs502) {
 
 TEST(Proxy, TotalTimeoutIs504BeforeTheAnswerStarts) {
     auto model = FakeModel::start("m1");
-    auto gateway = RunningGateway::start("backends:\n  slow:\n    endpoints: [ { url: \"" + model.url() +
-                                         "\" } ]\n    timeouts: { total: 500ms }\nroutes:\n  - { name: all, backend: slow }\n");
+    auto gateway = RunningGateway::start(
+        "backends:\n  slow:\n    endpoints: [ { url: \"" + model.url() +
+        "\" } ]\n    timeouts: { total: 500ms }\nroutes:\n  - { name: all, backend: slow }\n");
     const auto started = std::chrono::steady_clock::now();
-    const auto response = gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-delay-ms", "3000"}});
+    const auto response =
+        gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-delay-ms", "3000"}});
     const auto took = std::chrono::steady_clock::now() - started;
     EXPECT_EQ(response.status, 504);
     EXPECT_EQ(response.json()["error"]["code"], "upstream_timeout");
@@ -243,11 +283,13 @@ TEST(Proxy, TotalTimeoutIs504BeforeTheAnswerStarts) {
 TEST(Proxy, AStreamCutByTheUpstreamIsCutForTheClient) {
     auto model = FakeModel::start("m1");
     auto gateway = RunningGateway::start(one_backend(model));
-    const auto response = http_stream(gateway.port(),
-                                      {"POST", "/v1/chat/completions",
-                                       {{"x-fake-drop-after", "2"}, {"x-fake-chunk-interval-ms", "10"}},
-                                       chat_body("fake-model", true).dump()},
-                                      5s);
+    const auto response =
+        http_stream(gateway.port(),
+                    {"POST",
+                     "/v1/chat/completions",
+                     {{"x-fake-drop-after", "2"}, {"x-fake-chunk-interval-ms", "10"}},
+                     chat_body("fake-model", true).dump()},
+                    5s);
     EXPECT_EQ(response.status, 200);
     EXPECT_FALSE(response.complete);  // no terminating chunk: the client knows it is cut
     const auto events = sse_data_lines(response.body());

@@ -32,16 +32,26 @@ std::string sha256_hex(std::string_view text) {
 
 std::string config(const FakeModel& model, uint16_t redis_port, const std::string& limits,
                    const std::string& failure_mode = "open") {
-    return "redis: { url: \"redis://127.0.0.1:" + std::to_string(redis_port) + "/0\", timeout: 50ms, failure_mode: " +
-           failure_mode + " }\n"
-           "tiers:\n  metered: " + limits + "\n"
-           "consumers: [ { name: acme, tier: metered, keys: [ { sha256: \"" + sha256_hex(key) + "\" } ] } ]\n"
-           "backends: { vllm: { endpoints: [ { url: \"" + model.url() + "\" } ] } }\n"
+    return "redis: { url: \"redis://127.0.0.1:" + std::to_string(redis_port) +
+           "/0\", timeout: 50ms, failure_mode: " + failure_mode +
+           " }\n"
+           "tiers:\n  metered: " +
+           limits +
+           "\n"
+           "consumers: [ { name: acme, tier: metered, keys: [ { sha256: \"" +
+           sha256_hex(key) +
+           "\" } ] } ]\n"
+           "backends: { vllm: { endpoints: [ { url: \"" +
+           model.url() +
+           "\" } ] } }\n"
            "routes: [ { name: chat, backend: vllm } ]\n";
 }
 
 int chat(const RunningGateway& gateway) {
-    return gateway.post("/v1/chat/completions", chat_body(), {{"authorization", std::string("Bearer ") + key}}).status;
+    return gateway
+        .post("/v1/chat/completions", chat_body(),
+              {{"authorization", std::string("Bearer ") + key}})
+        .status;
 }
 
 }  // namespace
@@ -64,7 +74,8 @@ TEST(RedisLimits, TwoGatewaysSharingRedisEnforceOneLimit) {
 TEST(RedisLimits, FailOpenAdmitsOnLocalBucketsWhileRedisIsDownAndLimitsHoldWhenItIsBack) {
     auto redis = RedisServer::start();
     auto model = FakeModel::start("m1");
-    auto gateway = RunningGateway::start(config(model, redis.port(), "{ rate: { requests_per_second: 1000 } }"));
+    auto gateway = RunningGateway::start(
+        config(model, redis.port(), "{ rate: { requests_per_second: 1000 } }"));
     ASSERT_EQ(chat(gateway), 200);
     redis.kill();
     for (int i = 0; i < 5; ++i) {
@@ -72,14 +83,16 @@ TEST(RedisLimits, FailOpenAdmitsOnLocalBucketsWhileRedisIsDownAndLimitsHoldWhenI
         EXPECT_EQ(chat(gateway), 200);
         EXPECT_LT(clock_type::now() - started, 300ms);
     }
-    EXPECT_THAT(http_request(gateway.admin_port(), {"GET", "/metrics"}).body, HasSubstr("llmgw_redis_fail_open_total"));
+    EXPECT_THAT(http_request(gateway.admin_port(), {"GET", "/metrics"}).body,
+                HasSubstr("llmgw_redis_fail_open_total"));
     redis.restart();
     // Back within a second or two: the limit state lives in Redis again.
     const auto deadline = clock_type::now() + 5s;
     bool used_redis = false;
     while (clock_type::now() < deadline && !used_redis) {
         EXPECT_EQ(chat(gateway), 200);
-        used_redis = redis.cli({"--scan", "--pattern", "llmgw:*"}).find("llmgw:") != std::string::npos;
+        used_redis =
+            redis.cli({"--scan", "--pattern", "llmgw:*"}).find("llmgw:") != std::string::npos;
         if (!used_redis) std::this_thread::sleep_for(50ms);
     }
     EXPECT_TRUE(used_redis);
@@ -88,20 +101,21 @@ TEST(RedisLimits, FailOpenAdmitsOnLocalBucketsWhileRedisIsDownAndLimitsHoldWhenI
 TEST(RedisLimits, FailClosedAnswers503WhileRedisIsDown) {
     auto redis = RedisServer::start();
     auto model = FakeModel::start("m1");
-    auto gateway =
-        RunningGateway::start(config(model, redis.port(), "{ rate: { requests_per_second: 1000 } }", "closed"));
+    auto gateway = RunningGateway::start(
+        config(model, redis.port(), "{ rate: { requests_per_second: 1000 } }", "closed"));
     ASSERT_EQ(chat(gateway), 200);
     redis.kill();
     const auto started = clock_type::now();
-    const auto refused =
-        gateway.post("/v1/chat/completions", chat_body(), {{"authorization", std::string("Bearer ") + key}});
+    const auto refused = gateway.post("/v1/chat/completions", chat_body(),
+                                      {{"authorization", std::string("Bearer ") + key}});
     EXPECT_EQ(refused.status, 503);
     EXPECT_EQ(refused.json()["error"]["code"], "limits_unavailable");
     EXPECT_LT(clock_type::now() - started, 300ms);
     redis.restart();
     const auto deadline = clock_type::now() + 5s;
     int status = 0;
-    while (clock_type::now() < deadline && (status = chat(gateway)) != 200) std::this_thread::sleep_for(50ms);
+    while (clock_type::now() < deadline && (status = chat(gateway)) != 200)
+        std::this_thread::sleep_for(50ms);
     EXPECT_EQ(status, 200);
 }
 
@@ -110,7 +124,8 @@ TEST(RedisLimits, AHungRedisCostsAtMostItsTimeoutAndThenNothing) {
     auto model = FakeModel::start("m1");
     GatewayOptions options;
     options.workers = 1;  // one worker: one Redis connection, one breaker
-    auto gateway = RunningGateway::start(config(model, redis.port(), "{ rate: { requests_per_second: 1000 } }"), options);
+    auto gateway = RunningGateway::start(
+        config(model, redis.port(), "{ rate: { requests_per_second: 1000 } }"), options);
     ASSERT_EQ(chat(gateway), 200);
     redis.pause(3000ms);
     std::vector<clock_type::duration> latencies;

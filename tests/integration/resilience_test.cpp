@@ -71,7 +71,8 @@ bool eventually(Predicate predicate, std::chrono::milliseconds deadline) {
 }
 
 std::string post_to(const RunningGateway& gateway, HttpHeaders headers = {}) {
-    return gateway.post("/v1/chat/completions", chat_body(), std::move(headers)).header("x-fake-server");
+    return gateway.post("/v1/chat/completions", chat_body(), std::move(headers))
+        .header("x-fake-server");
 }
 
 }  // namespace
@@ -79,8 +80,9 @@ std::string post_to(const RunningGateway& gateway, HttpHeaders headers = {}) {
 TEST(Resilience, ADeadPortInThePoolCostsClientsNothing) {
     auto live = FakeModel::start("live");
     const auto dead = "http://127.0.0.1:" + std::to_string(free_port());
-    auto gateway = RunningGateway::start(one_route(endpoint_list({dead, live.url()}) +
-                                                   "    circuit_breaker: { failure_threshold: 2, open_for: 30s }\n"));
+    auto gateway = RunningGateway::start(
+        one_route(endpoint_list({dead, live.url()}) +
+                  "    circuit_breaker: { failure_threshold: 2, open_for: 30s }\n"));
     for (int i = 0; i < 20; ++i) {
         const auto response = gateway.post("/v1/chat/completions", chat_body());
         ASSERT_EQ(response.status, 200) << "request " << i << ": " << response.body;
@@ -94,32 +96,38 @@ TEST(Resilience, ADeadPortInThePoolCostsClientsNothing) {
 TEST(Resilience, HealthChecksDrainAnEndpointAndBringItBack) {
     auto a = FakeModel::start("a");
     auto b = FakeModel::start("b");
-    auto gateway = RunningGateway::start(one_route(
-        endpoint_list({a.url(), b.url()}) +
-        "    health_check: { path: /health, interval: 100ms, timeout: 200ms, unhealthy_after: 2, healthy_after: 1 }\n"));
+    auto gateway = RunningGateway::start(
+        one_route(endpoint_list({a.url(), b.url()}) +
+                  "    health_check: { path: /health, interval: 100ms, timeout: 200ms, "
+                  "unhealthy_after: 2, healthy_after: 1 }\n"));
     ASSERT_EQ(http_request(b.port(), {"POST", "/fake/health/fail"}).status, 200);
-    ASSERT_TRUE(eventually([&] { return admin_backends(gateway)["backends"][0]["endpoints"][1]["healthy"] == false; },
-                           3s));
+    ASSERT_TRUE(eventually(
+        [&] { return admin_backends(gateway)["backends"][0]["endpoints"][1]["healthy"] == false; },
+        3s));
     for (int i = 0; i < 10; ++i) EXPECT_EQ(post_to(gateway), "a");
 
     ASSERT_EQ(http_request(b.port(), {"POST", "/fake/health/ok"}).status, 200);
-    ASSERT_TRUE(eventually([&] { return admin_backends(gateway)["backends"][0]["endpoints"][1]["healthy"] == true; },
-                           3s));
+    ASSERT_TRUE(eventually(
+        [&] { return admin_backends(gateway)["backends"][0]["endpoints"][1]["healthy"] == true; },
+        3s));
     std::map<std::string, int> hits;
     for (int i = 0; i < 10; ++i) ++hits[post_to(gateway)];
     EXPECT_EQ(hits["a"], 5);
     EXPECT_EQ(hits["b"], 5);
     const auto metrics = http_request(gateway.admin_port(), {"GET", "/metrics"}).body;
-    EXPECT_THAT(metrics, HasSubstr("llmgw_endpoint_healthy{backend=\"pool\",endpoint=\"" + b.url() + "\"} 1"));
+    EXPECT_THAT(metrics, HasSubstr("llmgw_endpoint_healthy{backend=\"pool\",endpoint=\"" + b.url() +
+                                   "\"} 1"));
 }
 
 TEST(Resilience, TritonStyleHealthPathWorksToo) {
     auto a = FakeModel::start("a");
     auto gateway = RunningGateway::start(one_route(
-        endpoint_list({a.url()}) + "    health_check: { path: /v2/health/ready, interval: 100ms, unhealthy_after: 1 }\n"));
+        endpoint_list({a.url()}) +
+        "    health_check: { path: /v2/health/ready, interval: 100ms, unhealthy_after: 1 }\n"));
     ASSERT_EQ(http_request(a.port(), {"POST", "/fake/health/fail"}).status, 200);
-    ASSERT_TRUE(eventually([&] { return admin_backends(gateway)["backends"][0]["endpoints"][0]["healthy"] == false; },
-                           3s));
+    ASSERT_TRUE(eventually(
+        [&] { return admin_backends(gateway)["backends"][0]["endpoints"][0]["healthy"] == false; },
+        3s));
     // Nothing healthy: a fast 503 with Retry-After instead of a wait.
     const auto started = clock_type::now();
     const auto response = gateway.post("/v1/chat/completions", chat_body());
@@ -133,15 +141,18 @@ TEST(Resilience, Consistent500sOpenTheCircuitAndTrafficMoves) {
     auto failing = FakeModel::start("failing");
     auto good = FakeModel::start("good");
     ASSERT_EQ(http_request(failing.port(), {"POST", "/fake/status/500"}).status, 200);
-    auto gateway = RunningGateway::start(one_route(
-        endpoint_list({failing.url(), good.url()}) +
-        "    circuit_breaker: { failure_threshold: 3, open_for: 500ms }\n    retries: { attempts: 0 }\n"));
+    auto gateway =
+        RunningGateway::start(one_route(endpoint_list({failing.url(), good.url()}) +
+                                        "    circuit_breaker: { failure_threshold: 3, open_for: "
+                                        "500ms }\n    retries: { attempts: 0 }\n"));
     int errors = 0;
-    for (int i = 0; i < 20; ++i) errors += gateway.post("/v1/chat/completions", chat_body()).status == 500;
+    for (int i = 0; i < 20; ++i)
+        errors += gateway.post("/v1/chat/completions", chat_body()).status == 500;
     EXPECT_EQ(errors, 3);  // the upstream's own 500s pass through until the circuit opens
     EXPECT_EQ(failing.stats()["requests_total"], 3);
     EXPECT_THAT(http_request(gateway.admin_port(), {"GET", "/metrics"}).body,
-                HasSubstr("llmgw_endpoint_circuit_state{backend=\"pool\",endpoint=\"" + failing.url() + "\"} 2"));
+                HasSubstr("llmgw_endpoint_circuit_state{backend=\"pool\",endpoint=\"" +
+                          failing.url() + "\"} 2"));
 
     // Repaired: after open_for a probe gets through, succeeds, and the circuit closes.
     ASSERT_EQ(http_request(failing.port(), {"POST", "/fake/status/0"}).status, 200);
@@ -157,9 +168,10 @@ TEST(Resilience, Retries502And503OnAnotherEndpointWithinTheBudget) {
     auto failing = FakeModel::start("failing");
     auto good = FakeModel::start("good");
     ASSERT_EQ(http_request(failing.port(), {"POST", "/fake/status/503"}).status, 200);
-    auto gateway = RunningGateway::start(one_route(endpoint_list({failing.url(), good.url()}) +
-                                                   "    retries: { attempts: 1, on: [connect_failure, 502, 503] }\n"
-                                                   "    circuit_breaker: { failure_threshold: 1000 }\n"));
+    auto gateway = RunningGateway::start(
+        one_route(endpoint_list({failing.url(), good.url()}) +
+                  "    retries: { attempts: 1, on: [connect_failure, 502, 503] }\n"
+                  "    circuit_breaker: { failure_threshold: 1000 }\n"));
     for (int i = 0; i < 10; ++i) {
         const auto response = gateway.post("/v1/chat/completions", chat_body());
         EXPECT_EQ(response.status, 200);
@@ -175,10 +187,12 @@ TEST(Resilience, Retries502And503OnAnotherEndpointWithinTheBudget) {
 
 TEST(Resilience, FirstByteTimeoutIs504AtTheConfiguredTime) {
     auto slow = FakeModel::start("slow");
-    auto gateway = RunningGateway::start(one_route(endpoint_list({slow.url()}) +
-                                                   "    timeouts: { first_byte: 500ms }\n    retries: { attempts: 0 }\n"));
+    auto gateway = RunningGateway::start(
+        one_route(endpoint_list({slow.url()}) +
+                  "    timeouts: { first_byte: 500ms }\n    retries: { attempts: 0 }\n"));
     const auto started = clock_type::now();
-    const auto response = gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-delay-ms", "3000"}});
+    const auto response =
+        gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-delay-ms", "3000"}});
     const auto took = clock_type::now() - started;
     EXPECT_EQ(response.status, 504);
     EXPECT_GE(took, 400ms);
@@ -187,8 +201,9 @@ TEST(Resilience, FirstByteTimeoutIs504AtTheConfiguredTime) {
 
 TEST(Resilience, AnEndpointThatAcceptsButNeverAnswersGives504) {
     SilentListener silent;
-    auto gateway = RunningGateway::start(one_route(endpoint_list({"http://127.0.0.1:" + std::to_string(silent.port())}) +
-                                                   "    timeouts: { first_byte: 300ms }\n"));
+    auto gateway = RunningGateway::start(
+        one_route(endpoint_list({"http://127.0.0.1:" + std::to_string(silent.port())}) +
+                  "    timeouts: { first_byte: 300ms }\n"));
     const auto started = clock_type::now();
     const auto response = gateway.post("/v1/chat/completions", chat_body());
     EXPECT_EQ(response.status, 504);
@@ -197,17 +212,21 @@ TEST(Resilience, AnEndpointThatAcceptsButNeverAnswersGives504) {
 
 TEST(Resilience, IdleTimeoutCutsAStreamAtTheConfiguredTime) {
     auto slow = FakeModel::start("slow");
-    auto gateway = RunningGateway::start(one_route(endpoint_list({slow.url()}) + "    timeouts: { idle: 400ms }\n"));
-    const auto response = http_stream(gateway.port(),
-                                      {"POST", "/v1/chat/completions",
-                                       {{"x-fake-chunks", "5"}, {"x-fake-chunk-interval-ms", "2000"}},
-                                       chat_body("fake-model", true).dump()},
-                                      5s);
+    auto gateway = RunningGateway::start(
+        one_route(endpoint_list({slow.url()}) + "    timeouts: { idle: 400ms }\n"));
+    const auto response =
+        http_stream(gateway.port(),
+                    {"POST",
+                     "/v1/chat/completions",
+                     {{"x-fake-chunks", "5"}, {"x-fake-chunk-interval-ms", "2000"}},
+                     chat_body("fake-model", true).dump()},
+                    5s);
     EXPECT_EQ(response.status, 200);
     EXPECT_FALSE(response.complete);
     ASSERT_GE(response.chunks.size(), 2u);
     const auto first = response.chunks.front().arrived_after;
-    const auto cut = response.chunks.back().arrived_after;  // the gateway's error event, then the close
+    const auto cut =
+        response.chunks.back().arrived_after;  // the gateway's error event, then the close
     EXPECT_GE(cut - first, 320ms);
     EXPECT_LE(cut - first, 480ms + 100ms);
     const auto events = sse_data_lines(response.body());
@@ -221,9 +240,10 @@ TEST(Resilience, AClientThatLeavesCancelsTheUpstreamRequest) {
         // Waiting for the first token (5 s away), the client gives up.
         RawConnection raw(gateway.port());
         const auto body = chat_body("fake-model", true).dump();
-        ASSERT_TRUE(raw.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nx-fake-delay-ms: 5000\r\n"
-                             "Content-Type: application/json\r\nContent-Length: " +
-                             std::to_string(body.size()) + "\r\n\r\n" + body));
+        ASSERT_TRUE(
+            raw.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nx-fake-delay-ms: 5000\r\n"
+                     "Content-Type: application/json\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n" + body));
         ASSERT_TRUE(eventually([&] { return model.stats()["in_flight"] == 1; }, 2s));
     }
     const auto left = clock_type::now();
@@ -235,27 +255,31 @@ TEST(Resilience, AClientThatLeavesCancelsTheUpstreamRequest) {
         // Mid-stream, between slow chunks.
         RawConnection raw(gateway.port());
         const auto body = chat_body("fake-model", true).dump();
-        ASSERT_TRUE(raw.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nx-fake-chunk-interval-ms: 3000\r\n"
-                             "Content-Type: application/json\r\nContent-Length: " +
-                             std::to_string(body.size()) + "\r\n\r\n" + body));
+        ASSERT_TRUE(raw.send(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nx-fake-chunk-interval-ms: 3000\r\n"
+            "Content-Type: application/json\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body));
         ASSERT_FALSE(raw.read_some(2s).empty());
     }
     const auto left_stream = clock_type::now();
     ASSERT_TRUE(eventually([&] { return model.stats()["hang_ups_seen"] == 2; }, 2s));
     EXPECT_LT(clock_type::now() - left_stream, 1s);
-    EXPECT_TRUE(eventually([&] { return admin_backends(gateway)["backends"][0]["in_flight"] == 0; }, 1s));
+    EXPECT_TRUE(
+        eventually([&] { return admin_backends(gateway)["backends"][0]["in_flight"] == 0; }, 1s));
 }
 
 TEST(Resilience, TheConcurrencyLimitGivesFast503s) {
     auto model = FakeModel::start("m1");
-    auto gateway = RunningGateway::start(one_route(endpoint_list({model.url()}) +
-                                                   "    circuit_breaker: { max_concurrent: 2 }\n"));
+    auto gateway = RunningGateway::start(
+        one_route(endpoint_list({model.url()}) + "    circuit_breaker: { max_concurrent: 2 }\n"));
     std::vector<std::future<int>> slow;
     for (int i = 0; i < 2; ++i)
         slow.push_back(std::async(std::launch::async, [&] {
-            return gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-delay-ms", "1500"}}).status;
+            return gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-delay-ms", "1500"}})
+                .status;
         }));
-    ASSERT_TRUE(eventually([&] { return admin_backends(gateway)["backends"][0]["in_flight"] == 2; }, 2s));
+    ASSERT_TRUE(
+        eventually([&] { return admin_backends(gateway)["backends"][0]["in_flight"] == 2; }, 2s));
     const auto started = clock_type::now();
     const auto refused = gateway.post("/v1/chat/completions", chat_body());
     EXPECT_EQ(refused.status, 503);
@@ -268,15 +292,17 @@ TEST(Resilience, TheConcurrencyLimitGivesFast503s) {
 TEST(Resilience, LeastRequestPrefersTheIdleEndpoint) {
     auto busy = FakeModel::start("busy");
     auto idle = FakeModel::start("idle");
-    auto gateway = RunningGateway::start(one_route(endpoint_list({busy.url(), idle.url()}) +
-                                                   "    balancer: least_request\n"));
+    auto gateway = RunningGateway::start(
+        one_route(endpoint_list({busy.url(), idle.url()}) + "    balancer: least_request\n"));
     // Three long requests split two and one: the endpoint with one is the less loaded.
     std::vector<std::future<int>> long_requests;
     for (int i = 0; i < 3; ++i)
         long_requests.push_back(std::async(std::launch::async, [&] {
-            return gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-delay-ms", "1500"}}).status;
+            return gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-delay-ms", "1500"}})
+                .status;
         }));
-    ASSERT_TRUE(eventually([&] { return admin_backends(gateway)["backends"][0]["in_flight"] == 3; }, 2s));
+    ASSERT_TRUE(
+        eventually([&] { return admin_backends(gateway)["backends"][0]["in_flight"] == 3; }, 2s));
     const auto endpoints = admin_backends(gateway)["backends"][0]["endpoints"];
     const int busy_load = endpoints[0]["in_flight"].get<int>();
     const int idle_load = endpoints[1]["in_flight"].get<int>();
@@ -293,7 +319,8 @@ TEST(Resilience, TwoHundredConcurrentSlowRequestsAreAllServed) {
     std::vector<std::future<int>> requests;
     for (int i = 0; i < 200; ++i)
         requests.push_back(std::async(std::launch::async, [&] {
-            return gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-delay-ms", "500"}}).status;
+            return gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-delay-ms", "500"}})
+                .status;
         }));
     int ok = 0;
     for (auto& f : requests) ok += f.get() == 200;
@@ -303,9 +330,10 @@ TEST(Resilience, TwoHundredConcurrentSlowRequestsAreAllServed) {
 TEST(Resilience, AnUnretryable503IsTheUpstreamsOwnAnswer) {
     auto only = FakeModel::start("only");
     ASSERT_EQ(http_request(only.port(), {"POST", "/fake/status/503"}).status, 200);
-    auto gateway = RunningGateway::start(one_route(endpoint_list({only.url()}) +
-                                                   "    retries: { attempts: 2, on: [503] }\n"
-                                                   "    circuit_breaker: { failure_threshold: 1000 }\n"));
+    auto gateway =
+        RunningGateway::start(one_route(endpoint_list({only.url()}) +
+                                        "    retries: { attempts: 2, on: [503] }\n"
+                                        "    circuit_breaker: { failure_threshold: 1000 }\n"));
     const auto response = gateway.post("/v1/chat/completions", chat_body());
     EXPECT_EQ(response.status, 503);
     EXPECT_EQ(response.json()["error"]["type"], "fake_error");  // not replaced by the gateway's

@@ -71,7 +71,7 @@ std::string excerpt(std::string_view raw, std::size_t limit = 400) {
 // is started asynchronously and its io_context run until the deadline; an operation still
 // pending then is cancelled (the socket stays usable).
 class Socket {
-  public:
+public:
     void connect(uint16_t port, Clock::time_point until) {
         const tcp::endpoint endpoint(asio::ip::address_v4::loopback(), port);
         std::size_t unused = 0;
@@ -129,7 +129,7 @@ class Socket {
         return ec ? 0 : endpoint.port();
     }
 
-  private:
+private:
     template <class Initiate>
     error_code run(Initiate&& initiate, Clock::time_point until, std::size_t& bytes) {
         std::optional<error_code> result;
@@ -159,7 +159,7 @@ class Socket {
 
 // Parses one response fed in pieces; interim 1xx responses are skipped.
 class ResponseParser {
-  public:
+public:
     explicit ResponseParser(bool head_request) : head_request_(head_request) { reset(); }
 
     // Consumes what it can from the front of `pending`. Returns a parse error, if any.
@@ -205,7 +205,7 @@ class ResponseParser {
         return head;
     }
 
-  private:
+private:
     bool interim() const {
         if (!parser_->is_done()) return false;
         unsigned status = parser_->get().result_int();

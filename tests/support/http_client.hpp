@@ -20,7 +20,7 @@
 namespace llmgw::testing {
 
 class HttpError : public std::runtime_error {
-  public:
+public:
     using std::runtime_error::runtime_error;
 };
 
@@ -70,7 +70,7 @@ HttpResponse http_request(uint16_t port, const HttpRequest& request,
 
 // A keep-alive connection: several requests in sequence on one socket.
 class HttpConnection {
-  public:
+public:
     explicit HttpConnection(uint16_t port,
                             std::chrono::milliseconds connect_deadline = std::chrono::seconds(10));
     HttpConnection(HttpConnection&&) noexcept;
@@ -84,7 +84,7 @@ class HttpConnection {
     bool closed_by_peer(std::chrono::milliseconds deadline);
     uint16_t local_port() const;
 
-  private:
+private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
@@ -125,7 +125,7 @@ std::optional<std::chrono::steady_clock::duration> sse_event_arrival(const Strea
 // A plain TCP connection for requests that HttpRequest cannot express (malformed heads,
 // slow or partial sends, pipelining).
 class RawConnection {
-  public:
+public:
     explicit RawConnection(uint16_t port,
                            std::chrono::milliseconds connect_deadline = std::chrono::seconds(10));
     RawConnection(RawConnection&&) noexcept;
@@ -146,7 +146,7 @@ class RawConnection {
     bool closed_by_peer(std::chrono::milliseconds deadline);
     uint16_t local_port() const;
 
-  private:
+private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -46,7 +46,7 @@ inline std::string bignum_bytes(const BIGNUM* bn, std::size_t width = 0) {
 
 // A freshly generated private key that exports its public JWK and signs like a JOSE issuer.
 class TestKey {
-  public:
+public:
     explicit TestKey(KeyKind kind) : kind_(kind) {
         EVP_PKEY* key = nullptr;
         switch (kind) {
@@ -156,7 +156,7 @@ class TestKey {
         return out;
     }
 
-  private:
+private:
     std::size_t coordinate() const {
         switch (kind_) {
             case KeyKind::p256:

@@ -16,7 +16,7 @@ namespace llmgw::testing {
 // blocks on a full pipe and the output can be read at any time. Every wait has a deadline.
 // The destructor SIGKILLs and reaps a child still running and removes the temp files.
 class Process {
-  public:
+public:
     // Starts `path` with `args` (argv[0] is `path`), stdin from /dev/null, the parent's
     // environment plus `extra_env` (which overrides); a `path` without '/' is looked up in
     // PATH. The child is SIGKILLed if the thread that started it dies (so a crashed test
@@ -55,7 +55,7 @@ class Process {
     // as wait_exit does.
     int terminate(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
-  private:
+private:
     Process() = default;
     bool reap(bool block);  // true once the child has been reaped and status_ is set
     void release() noexcept;

@@ -14,7 +14,7 @@ namespace llmgw::testing {
 // The server keeps nothing on disk (no RDB, no AOF). The destructor SIGKILLs a server still
 // running. Start it from the test's own thread (see Process::start).
 class RedisServer {
-  public:
+public:
     // Starts `redis-server` with `extra_args` appended (e.g. {"--requirepass", "secret"});
     // returns once it answers PING. Throws std::runtime_error (with the server's output) if
     // it does not within 10 s.
@@ -36,7 +36,7 @@ class RedisServer {
     // trailing newline (raw values: "OK", "5", "" for nil). Throws if it fails or hangs.
     std::string cli(std::vector<std::string> args);
 
-  private:
+private:
     RedisServer(uint16_t port, std::vector<std::string> extra_args);
     void launch();
 

@@ -7,7 +7,7 @@
 namespace llmgw::testing {
 
 class TempDir {
-  public:
+public:
     // Creates /tmp/llmgw-test-XXXXXX. Throws std::runtime_error on failure.
     TempDir();
     TempDir(TempDir&& other) noexcept;
@@ -24,7 +24,7 @@ class TempDir {
     // path. Throws std::runtime_error on failure.
     std::string write(std::string name, std::string_view content);
 
-  private:
+private:
     void remove() noexcept;
     std::string path_;
 };

@@ -13,8 +13,8 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
-#include <sstream>
 #include <optional>
+#include <sstream>
 #include <variant>
 
 #include "fake_model_server.hpp"
@@ -84,11 +84,13 @@ std::optional<int> header_number(const Request& request, std::string_view name) 
 
 // Waits for `timer`, or less if the client hangs up meanwhile (like vLLM, which aborts a
 // generation nobody is waiting for). True when the client left.
-asio::awaitable<bool> wait_unless_hung_up(WorkerSocket& socket, asio::steady_timer& timer, ServerState& state) {
+asio::awaitable<bool> wait_unless_hung_up(WorkerSocket& socket, asio::steady_timer& timer,
+                                          ServerState& state) {
     using namespace asio::experimental::awaitable_operators;
     char byte;
-    auto result = co_await (timer.async_wait(use_tuple) ||
-                            socket.async_receive(asio::buffer(&byte, 1), WorkerSocket::message_peek, use_tuple));
+    auto result = co_await (
+        timer.async_wait(use_tuple) ||
+        socket.async_receive(asio::buffer(&byte, 1), WorkerSocket::message_peek, use_tuple));
     if (result.index() == 0) co_return false;
     const auto [error, n] = std::get<1>(result);
     if (!error && n > 0) {
@@ -100,7 +102,8 @@ asio::awaitable<bool> wait_unless_hung_up(WorkerSocket& socket, asio::steady_tim
     co_return true;
 }
 
-FakeControls read_controls(const Request& request, const ServerOptions& options, unsigned forced_status) {
+FakeControls read_controls(const Request& request, const ServerOptions& options,
+                           unsigned forced_status) {
     FakeControls controls;
     if (forced_status != 0) controls.status = forced_status;
     if (const auto status = header_number(request, "x-fake-status");
@@ -160,7 +163,7 @@ FullAnswer method_not_allowed(std::string_view allow) {
 
 // Increments a gauge for the lifetime of a request.
 class GaugeIncrement {
-  public:
+public:
     explicit GaugeIncrement(std::atomic<std::uint64_t>* gauge) : gauge_(gauge) {
         if (gauge_) gauge_->fetch_add(1, std::memory_order_relaxed);
     }
@@ -170,7 +173,7 @@ class GaugeIncrement {
     GaugeIncrement(const GaugeIncrement&) = delete;
     GaugeIncrement& operator=(const GaugeIncrement&) = delete;
 
-  private:
+private:
     std::atomic<std::uint64_t>* gauge_;
 };
 
@@ -230,8 +233,10 @@ FullAnswer control_answer(const Request& request, std::string_view path, ServerS
         const auto code = path.substr(std::string_view("/fake/status/").size());
         unsigned value = 0;
         const auto [end, error] = std::from_chars(code.data(), code.data() + code.size(), value);
-        if (error != std::errc{} || end != code.data() + code.size() || (value != 0 && (value < 200 || value > 599)))
-            return error_answer(http::status::bad_request, "expected /fake/status/NNN (200-599, or 0 for off)",
+        if (error != std::errc{} || end != code.data() + code.size() ||
+            (value != 0 && (value < 200 || value > 599)))
+            return error_answer(http::status::bad_request,
+                                "expected /fake/status/NNN (200-599, or 0 for off)",
                                 "invalid_request_error");
         state.forced_status = value;
         return json_answer(http::status::ok, "{\"forced_status\":" + std::to_string(value) + "}");
@@ -312,8 +317,8 @@ Answer model_answer(const Request& request, std::string_view path, const FakeCon
 }
 
 // Writes a whole answer; returns whether the connection stays open.
-asio::awaitable<bool> write_full(WorkerSocket& socket, bool keep_alive, bool head_only, FullAnswer& answer,
-                                 const ServerState& state) {
+asio::awaitable<bool> write_full(WorkerSocket& socket, bool keep_alive, bool head_only,
+                                 FullAnswer& answer, const ServerState& state) {
     http::response<http::string_body> response{answer.status, 11};
     if (!answer.content_type.empty()) response.set(http::field::content_type, answer.content_type);
     if (!answer.allow.empty()) response.set(http::field::allow, answer.allow);
@@ -323,7 +328,8 @@ asio::awaitable<bool> write_full(WorkerSocket& socket, bool keep_alive, bool hea
     response.prepare_payload();
     if (head_only) {  // HEAD: the same head, no body
         http::response_serializer<http::string_body> serializer{response};
-        const auto [error, written] = co_await http::async_write_header(socket, serializer, use_tuple);
+        const auto [error, written] =
+            co_await http::async_write_header(socket, serializer, use_tuple);
         co_return !error && keep_alive;
     }
     const auto [error, written] = co_await http::async_write(socket, response, use_tuple);
@@ -390,7 +396,8 @@ asio::awaitable<bool> answer_request(WorkerSocket& socket,
     const std::string_view path = path_of(request.target());
     if (path.starts_with("/fake/")) {
         FullAnswer answer = control_answer(request, path, state);
-        const bool keep_open = co_await write_full(socket, request.keep_alive(), request.method() == http::verb::head, answer, state);
+        const bool keep_open = co_await write_full(
+            socket, request.keep_alive(), request.method() == http::verb::head, answer, state);
         co_return keep_open;
     }
 
@@ -420,12 +427,13 @@ asio::awaitable<bool> answer_request(WorkerSocket& socket,
     if (auto* full = std::get_if<FullAnswer>(&answer)) {
         if (controls.drop_after == 0) co_return false;  // close without any response
         const bool count = full->completion != nullptr;
-        const bool keep_open = co_await write_full(socket, request.keep_alive(), request.method() == http::verb::head, *full, state);
+        const bool keep_open = co_await write_full(
+            socket, request.keep_alive(), request.method() == http::verb::head, *full, state);
         if (count) count_completion(state, shape);
         co_return keep_open;
     }
-    const bool keep_open = co_await write_stream(socket, request.keep_alive(),
-                                                 std::get<StreamAnswer>(answer), shape, controls, state);
+    const bool keep_open = co_await write_stream(
+        socket, request.keep_alive(), std::get<StreamAnswer>(answer), shape, controls, state);
     co_return keep_open;
 }
 

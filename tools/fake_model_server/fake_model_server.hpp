@@ -36,8 +36,8 @@ struct ServerState {
     const std::string model_json;  // options.model encoded once as a JSON string
 
     std::atomic<bool> healthy{true};
-    std::atomic<unsigned> forced_status{0};         // POST /fake/status/NNN: every model answer fails
-    std::atomic<std::uint64_t> hang_ups_seen{0};   // clients that left while an answer was pending
+    std::atomic<unsigned> forced_status{0};       // POST /fake/status/NNN: every model answer fails
+    std::atomic<std::uint64_t> hang_ups_seen{0};  // clients that left while an answer was pending
     std::atomic<std::uint64_t> requests_total{0};
     std::atomic<std::uint64_t> in_flight{0};
     std::atomic<std::uint64_t> completions_running{0};  // vllm:num_requests_running

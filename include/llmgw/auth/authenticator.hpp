@@ -30,7 +30,7 @@ struct AuthResult {
 };
 
 class Authenticator {
-  public:
+public:
     // Loads JWKS files; throws config::ConfigError naming the issuer when one is unusable.
     explicit Authenticator(const config::Config& config);
     ~Authenticator();
@@ -51,7 +51,7 @@ class Authenticator {
         on_unknown_kid_ = std::move(callback);
     }
 
-  private:
+private:
     AuthResult by_api_key(std::string_view key) const;
     AuthResult by_jwt(std::string_view token, std::chrono::system_clock::time_point now) const;
 

@@ -25,7 +25,7 @@ enum class Curve { none, p256, p384, p521, ed25519 };
 
 // One verification key: a JWK from a JWKS document or the issuer's configured secret.
 class Jwk {
-  public:
+public:
     Jwk(Jwk&&) noexcept = default;
     Jwk& operator=(Jwk&&) noexcept = default;
 
@@ -44,7 +44,7 @@ class Jwk {
     bool verify(std::string_view alg, std::string_view signing_input,
                 std::string_view signature) const;
 
-  private:
+private:
     friend class KeySet;
     Jwk() = default;
 
@@ -59,7 +59,7 @@ class Jwk {
 // An immutable set of keys; shared between verifier threads through shared_ptr<const KeySet>.
 // A default-constructed set is empty: every token checked against it fails with unknown_key.
 class KeySet {
-  public:
+public:
     // Parses a JWKS document ({"keys":[...]}). Keys that are malformed, unsupported, not for
     // signatures ("use" other than "sig"), symmetric ("oct": configure `secret` instead), RSA
     // below 2048 bits, or EC points not on their curve are skipped, each with a warning.
@@ -79,7 +79,7 @@ class KeySet {
     const std::vector<Jwk>& keys() const { return keys_; }
     const std::vector<std::string>& warnings() const { return warnings_; }
 
-  private:
+private:
     std::vector<Jwk> keys_;
     std::vector<std::string> warnings_;
 };

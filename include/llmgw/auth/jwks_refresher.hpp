@@ -12,7 +12,7 @@ namespace llmgw::auth {
 class JwtVerifier;
 
 class JwksRefresher {
-  public:
+public:
     static constexpr auto unknown_kid_cooldown = std::chrono::seconds(30);
     static constexpr auto fetch_timeout = std::chrono::seconds(5);
 
@@ -27,7 +27,7 @@ class JwksRefresher {
     // Asks for an early refetch of this issuer's keys (thread-safe; rate-limited).
     void unknown_kid_seen(const JwtVerifier& verifier);
 
-  private:
+private:
     struct State;
     std::unique_ptr<State> state_;
 };

@@ -48,7 +48,7 @@ struct JwtResult {
 };
 
 class JwtVerifier {
-  public:
+public:
     // Only the issuer's configured `algorithms` are ever accepted ("none" never is); an empty
     // list accepts nothing. An empty `audiences` list means "aud" is not checked.
     JwtVerifier(const config::JwtIssuer& issuer, std::shared_ptr<const KeySet> keys);
@@ -60,7 +60,7 @@ class JwtVerifier {
 
     const config::JwtIssuer& issuer() const { return issuer_; }
 
-  private:
+private:
     std::shared_ptr<const KeySet> current_keys() const;
 
     config::JwtIssuer issuer_;

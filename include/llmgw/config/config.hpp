@@ -61,7 +61,7 @@ struct HealthCheck {
 };
 
 struct CircuitBreakerConfig {
-    unsigned failure_threshold = 5;  // consecutive failures that open the circuit
+    unsigned failure_threshold = 5;                // consecutive failures that open the circuit
     Duration open_for = std::chrono::seconds(30);  // doubles on each reopening, up to 8x
     unsigned half_open_requests = 1;
     unsigned max_concurrent = 0;  // in-flight requests per backend; 0 = unlimited
@@ -137,10 +137,10 @@ struct Limit {
     enum class Window { day, month };  // quotas only
     Unit unit = Unit::requests;
     Kind kind = Kind::rate;
-    std::uint64_t amount = 0;          // per period (rate) or per window (quota)
-    Duration period{};                 // rate: 1s or 1m
-    std::uint64_t burst = 0;           // rate: bucket capacity (defaults to amount)
-    Window window = Window::day;       // quota
+    std::uint64_t amount = 0;     // per period (rate) or per window (quota)
+    Duration period{};            // rate: 1s or 1m
+    std::uint64_t burst = 0;      // rate: bucket capacity (defaults to amount)
+    Window window = Window::day;  // quota
 };
 
 struct Tier {
@@ -154,11 +154,11 @@ struct JwtIssuer {
     std::vector<std::string> audiences;  // the token's "aud" must contain one of them
     std::string jwks_file;               // exactly one of jwks_file, jwks_url, secret
     std::string jwks_url;
-    std::string secret;                  // for HS256/384/512 only
-    std::vector<std::string> algorithms; // e.g. RS256, ES256, EdDSA; never "none"
+    std::string secret;                   // for HS256/384/512 only
+    std::vector<std::string> algorithms;  // e.g. RS256, ES256, EdDSA; never "none"
     std::string consumer_claim = "sub";
     std::string tier_claim = "tier";
-    std::string default_tier;            // when the token has no tier claim
+    std::string default_tier;  // when the token has no tier claim
     Duration leeway = std::chrono::seconds(30);
     Duration jwks_refresh = std::chrono::minutes(5);  // jwks_url only
 };

@@ -8,8 +8,8 @@
 #include "llmgw/gateway/request_context.hpp"
 #include "llmgw/http/client_session.hpp"
 #include "llmgw/http/gateway_error.hpp"
-#include "llmgw/limits/admission.hpp"
 #include "llmgw/http/response_writer.hpp"
+#include "llmgw/limits/admission.hpp"
 #include "llmgw/upstream/connection_pool.hpp"
 #include "llmgw/upstream/forwarder.hpp"
 

@@ -1,9 +1,8 @@
 // Everything the pipeline's steps know about one request, passed from step to step.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 

@@ -24,7 +24,8 @@ struct SessionLimits {
 };
 
 // Called once per complete request; answers through the writer.
-using RequestHandler = std::function<Task<void>(Request& request, const std::string& client_ip, ResponseWriter& writer)>;
+using RequestHandler = std::function<Task<void>(Request& request, const std::string& client_ip,
+                                                ResponseWriter& writer)>;
 
 // A request refused before it could be read whole (408, 413, 431, 400): still one
 // access-log line and one count in the metrics.
@@ -44,6 +45,7 @@ struct ConnectionHandlers {
 };
 
 // Owns the socket until the connection ends. `limits` and `handlers` must outlive it.
-Task<void> serve_connection(tcp::socket socket, const SessionLimits& limits, const ConnectionHandlers& handlers);
+Task<void> serve_connection(tcp::socket socket, const SessionLimits& limits,
+                            const ConnectionHandlers& handlers);
 
 }  // namespace llmgw::http

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
-
 #include <chrono>
 
 #include "llmgw/http/beast.hpp"

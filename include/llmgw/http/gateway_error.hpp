@@ -9,11 +9,12 @@ namespace llmgw::http {
 
 struct GatewayError {
     int status = 500;
-    std::string type;     // e.g. "invalid_request_error", "upstream_error"
-    std::string code;     // machine-readable kind, e.g. "route_not_found"
-    std::string message;  // for people; never contains credentials
+    std::string type;             // e.g. "invalid_request_error", "upstream_error"
+    std::string code;             // machine-readable kind, e.g. "route_not_found"
+    std::string message;          // for people; never contains credentials
     int retry_after_seconds = 0;  // > 0 adds Retry-After
-    std::vector<std::pair<std::string, std::string>> headers{};  // more response headers (rate limits)
+    std::vector<std::pair<std::string, std::string>>
+        headers{};  // more response headers (rate limits)
 };
 
 // {"error":{"message":...,"type":...,"code":...}}

@@ -20,8 +20,9 @@ public:
     // Whether the head may wait for the first body piece so both leave in one write.
     enum class HeadTiming { now, with_first_piece };
 
-    ResponseWriter(tcp::socket& socket, ConnectionDeadline& deadline, std::chrono::milliseconds write_timeout,
-                   unsigned client_version, bool client_keep_alive, bool head_request);
+    ResponseWriter(tcp::socket& socket, ConnectionDeadline& deadline,
+                   std::chrono::milliseconds write_timeout, unsigned client_version,
+                   bool client_keep_alive, bool head_request);
 
     // A complete gateway-made error answer with its OpenAI-style body.
     Task<bool> send_error(const GatewayError& error, std::string_view request_id);

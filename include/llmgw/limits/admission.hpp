@@ -34,15 +34,16 @@ public:
     ~Admission();
 
     struct Outcome {
-        std::optional<Decision> decision;  // nullopt: Redis is unavailable and failure_mode is closed
+        std::optional<Decision>
+            decision;  // nullopt: Redis is unavailable and failure_mode is closed
     };
     http::Task<Outcome> admit(const std::string& consumer, const config::Tier& tier);
     // Runs in the background: the answer has already gone to the client.
     void settle(const std::string& consumer, const config::Tier& tier, std::uint64_t tokens);
     // Adds one answered request to the consumer's usage for today (in process, and in Redis
     // when configured), also in the background.
-    void record_usage(const std::string& consumer, std::uint64_t prompt_tokens, std::uint64_t completion_tokens,
-                      bool estimated, bool cached);
+    void record_usage(const std::string& consumer, std::uint64_t prompt_tokens,
+                      std::uint64_t completion_tokens, bool estimated, bool cached);
 
 private:
     bool redis_usable();

@@ -3,8 +3,8 @@
 #pragma once
 
 #include <chrono>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,15 +18,15 @@ using Clock = std::chrono::system_clock;
 // Where one limit stands after a decision (for the RateLimit-* / x-ratelimit-* headers).
 struct LimitState {
     const config::Limit* limit = nullptr;
-    std::uint64_t remaining = 0;     // requests or tokens left now (0 when exhausted)
-    std::chrono::seconds reset{0};   // until the bucket is full again / the window ends
+    std::uint64_t remaining = 0;    // requests or tokens left now (0 when exhausted)
+    std::chrono::seconds reset{0};  // until the bucket is full again / the window ends
 };
 
 struct Decision {
     bool admitted = true;
     const config::Limit* refused_by = nullptr;  // the first limit that refused, when not admitted
-    std::chrono::seconds retry_after{0};        // whole seconds until it would admit, >= 1 when refused
-    std::vector<LimitState> states;             // one per limit of the tier, in the tier's order
+    std::chrono::seconds retry_after{0};  // whole seconds until it would admit, >= 1 when refused
+    std::vector<LimitState> states;       // one per limit of the tier, in the tier's order
 };
 
 // The in-process store: shared by all workers of one instance (sharded by consumer, each
@@ -42,7 +42,8 @@ public:
     // request quotas. Token limits admit while anything is left (they are debited by settle).
     Decision admit(const std::string& consumer, const config::Tier& tier, Clock::time_point now);
     // Debits the LLM tokens a finished request used from the token buckets and token quotas.
-    void settle(const std::string& consumer, const config::Tier& tier, std::uint64_t tokens, Clock::time_point now);
+    void settle(const std::string& consumer, const config::Tier& tier, std::uint64_t tokens,
+                Clock::time_point now);
 
 private:
     struct Shard;

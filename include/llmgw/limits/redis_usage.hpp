@@ -19,7 +19,8 @@ public:
     redis::Task<bool> record(std::string consumer, std::string day, std::uint64_t prompt_tokens,
                              std::uint64_t completion_tokens, bool estimated, bool cached);
     // The days from `from` to `to` (inclusive) with usage; nullopt when Redis failed.
-    redis::Task<std::optional<std::vector<DayUsage>>> query(std::string consumer, std::string from, std::string to);
+    redis::Task<std::optional<std::vector<DayUsage>>> query(std::string consumer, std::string from,
+                                                            std::string to);
 
 private:
     std::string key(const std::string& consumer, const std::string& day) const;
@@ -29,6 +30,7 @@ private:
 };
 
 // The days from `from` to `to` (YYYY-MM-DD, inclusive), at most `limit` of them.
-std::vector<std::string> days_between(const std::string& from, const std::string& to, std::size_t limit = 366);
+std::vector<std::string> days_between(const std::string& from, const std::string& to,
+                                      std::size_t limit = 366);
 
 }  // namespace llmgw::limits

@@ -24,10 +24,12 @@ struct DayUsage {
 // In process, shared by all workers.
 class UsageLedger {
 public:
-    void record(const std::string& consumer, std::chrono::system_clock::time_point when, std::uint64_t prompt_tokens,
-                std::uint64_t completion_tokens, bool estimated, bool cached);
+    void record(const std::string& consumer, std::chrono::system_clock::time_point when,
+                std::uint64_t prompt_tokens, std::uint64_t completion_tokens, bool estimated,
+                bool cached);
     // Days from `from` to `to` (inclusive, YYYY-MM-DD) with any usage, in order.
-    std::vector<DayUsage> query(const std::string& consumer, const std::string& from, const std::string& to) const;
+    std::vector<DayUsage> query(const std::string& consumer, const std::string& from,
+                                const std::string& to) const;
 
     static std::string day_of(std::chrono::system_clock::time_point when);
 

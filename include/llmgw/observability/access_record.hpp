@@ -29,7 +29,7 @@ struct AccessRecord {
     std::optional<std::uint64_t> completion_tokens;
     bool tokens_estimated = false;
     std::string rate_limit;  // "admitted", "refused", or empty when the tier has no limits
-    std::string error;    // kind of gateway error, empty when none
+    std::string error;       // kind of gateway error, empty when none
 };
 
 }  // namespace llmgw::observability

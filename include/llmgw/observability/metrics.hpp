@@ -3,10 +3,10 @@
 
 #include <chrono>
 #include <functional>
-#include <vector>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "llmgw/observability/access_record.hpp"
 
@@ -33,8 +33,8 @@ public:
     // `outcome`: attempt (a retry was made) or budget_exhausted (one was refused).
     void retry(std::string_view backend, std::string_view outcome);
     // Per-endpoint state, sampled when /metrics is scraped.
-    void endpoint_state(std::string_view backend, std::string_view endpoint, bool healthy, int circuit_state,
-                        int in_flight);
+    void endpoint_state(std::string_view backend, std::string_view endpoint, bool healthy,
+                        int circuit_state, int in_flight);
     // LLM tokens by consumer (configured API-key consumers; "jwt" and "anonymous" otherwise)
     // and kind (prompt, completion).
     void tokens(std::string_view consumer, std::uint64_t prompt, std::uint64_t completion);

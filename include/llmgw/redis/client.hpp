@@ -28,7 +28,7 @@ using Task = boost::asio::awaitable<T>;
 // none they fail at once with not_connected, and a background loop reconnects.
 // Destroy the Client before its io_context.
 class Client {
-  public:
+public:
     struct Options {
         std::string host;
         uint16_t port = 6379;
@@ -63,7 +63,7 @@ class Client {
     // Called once per command()/eval() with its duration; ok is false for every Error.
     std::function<void(std::chrono::steady_clock::duration latency, bool ok)> on_call;
 
-  private:
+private:
     // Shared with the calls in flight, which may finish after the Client is gone.
     std::shared_ptr<detail::Connection> connection_;
 };

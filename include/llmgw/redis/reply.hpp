@@ -44,7 +44,7 @@ std::string_view to_string(Error::Kind kind);
 // Expected-like: holds a Reply or an Error. Top-level error replies are Errors
 // (server_error); error elements nested in an array stay Replies.
 class Result {
-  public:
+public:
     Result() = default;  // a nil Reply, as std::expected<Reply, Error> would hold
     Result(Reply reply) : value_(std::move(reply)) {}
     Result(Error error) : value_(std::move(error)) {}
@@ -58,7 +58,7 @@ class Result {
     const Reply* operator->() const { return &value(); }
     const Error& error() const { return std::get<Error>(value_); }
 
-  private:
+private:
     std::variant<Reply, Error> value_;
 };
 

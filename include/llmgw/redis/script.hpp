@@ -6,14 +6,14 @@
 namespace llmgw::redis {
 
 class Script {
-  public:
+public:
     // Computes the SHA1 once, here (scripts are built at startup, not per request).
     explicit Script(std::string source);
 
     const std::string& source() const { return source_; }
     const std::string& sha1() const { return sha1_; }  // 40 lowercase hex digits
 
-  private:
+private:
     std::string source_;
     std::string sha1_;
 };

@@ -15,7 +15,8 @@
 namespace llmgw::upstream {
 
 struct EndpointState {
-    EndpointState(const config::Endpoint& endpoint, const config::CircuitBreakerConfig& breaker_config)
+    EndpointState(const config::Endpoint& endpoint,
+                  const config::CircuitBreakerConfig& breaker_config)
         : endpoint(endpoint), breaker(breaker_config) {}
 
     const config::Endpoint& endpoint;

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <boost/beast/core/tcp_stream.hpp>
-
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -15,7 +14,8 @@
 namespace llmgw::upstream {
 
 struct UpstreamConnection {
-    explicit UpstreamConnection(http::net::any_io_executor executor) : stream(std::move(executor)) {}
+    explicit UpstreamConnection(http::net::any_io_executor executor)
+        : stream(std::move(executor)) {}
     http::beast::tcp_stream stream;
     http::beast::flat_buffer buffer;
     bool reused = false;  // came from the pool rather than a fresh connect
@@ -43,8 +43,8 @@ public:
         ConnectFailure failure = ConnectFailure::none;
     };
     // An idle pooled connection if one is usable (unless `fresh`), else a new one.
-    http::Task<Acquired> acquire(const config::Endpoint& endpoint, std::chrono::milliseconds connect_timeout,
-                                 bool fresh = false);
+    http::Task<Acquired> acquire(const config::Endpoint& endpoint,
+                                 std::chrono::milliseconds connect_timeout, bool fresh = false);
     // Returns a connection whose last exchange ended cleanly and may be reused.
     void release(const config::Endpoint& endpoint, std::unique_ptr<UpstreamConnection> connection);
 
@@ -55,7 +55,8 @@ private:
     std::unique_ptr<UpstreamConnection> take_idle(const config::Endpoint& endpoint);
 
     http::net::any_io_executor executor_;
-    std::unordered_map<const config::Endpoint*, std::deque<std::unique_ptr<UpstreamConnection>>> idle_;
+    std::unordered_map<const config::Endpoint*, std::deque<std::unique_ptr<UpstreamConnection>>>
+        idle_;
 };
 
 }  // namespace llmgw::upstream

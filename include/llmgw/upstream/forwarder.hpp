@@ -4,13 +4,12 @@
 // client that leaves cancels the upstream request.
 #pragma once
 
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "llmgw/config/config.hpp"
-#include <boost/asio/steady_timer.hpp>
-
 #include "llmgw/http/beast.hpp"
 #include "llmgw/http/gateway_error.hpp"
 #include "llmgw/http/response_writer.hpp"
@@ -48,16 +47,17 @@ public:
     // Fills record.endpoint, upstream_first_byte, stream and error.
     // `extra_headers` are added to a relayed answer (rate-limit headers); `usage`, when
     // given, sees the body as it goes.
-    http::Task<ForwardOutcome> forward(http::Request& request, BackendState& backend, http::ResponseWriter& client,
-                                       observability::AccessRecord& record,
-                                       const std::vector<std::pair<std::string, std::string>>& extra_headers,
-                                       UsageWatch* usage);
+    http::Task<ForwardOutcome> forward(
+        http::Request& request, BackendState& backend, http::ResponseWriter& client,
+        observability::AccessRecord& record,
+        const std::vector<std::pair<std::string, std::string>>& extra_headers, UsageWatch* usage);
 
 private:
     struct Exchange;
     struct AttemptResult;
     http::Task<ForwardOutcome> try_endpoints(Exchange& exchange);
-    http::Task<AttemptResult> attempt(Exchange& exchange, EndpointState& endpoint, bool may_retry_answer);
+    http::Task<AttemptResult> attempt(Exchange& exchange, EndpointState& endpoint,
+                                      bool may_retry_answer);
     struct HangUpWatch;
     // Forwards in progress on this worker, in an intrusive list the sweep walks.
     void enlist(Exchange& exchange);

@@ -17,6 +17,7 @@ void apply_header_edits(http::Request& request, const config::HeaderEdits& edits
 
 // x-forwarded-for (the peer: client-sent values are not trusted), x-forwarded-proto,
 // x-forwarded-host (the client's Host), x-request-id.
-void set_forwarding_headers(http::Request& request, const std::string& client_ip, const std::string& request_id);
+void set_forwarding_headers(http::Request& request, const std::string& client_ip,
+                            const std::string& request_id);
 
 }  // namespace llmgw::upstream

@@ -103,7 +103,7 @@ json claims_without(const std::string& name) {
 }
 
 class JwtVerifierTest : public ::testing::Test {
-  protected:
+protected:
     JwtResult verify(std::string_view token) const { return verifier.verify(token, kNow); }
 
     JwtVerifier verifier{issuer_config(), issuer_keys()};
@@ -121,7 +121,7 @@ void expect_failure(const JwtResult& result, JwtFailure failure) {
 // --- Every algorithm -----------------------------------------------------------------------
 
 class JwtVerifierAlgorithm : public ::testing::TestWithParam<std::string> {
-  protected:
+protected:
     JwtVerifier verifier() const {
         if (GetParam()[0] == 'H')
             return JwtVerifier(issuer_config(),
@@ -579,7 +579,8 @@ TEST_F(JwtVerifierTest, RefusesAHeaderThatIsNotAJsonObject) {
 
 TEST_F(JwtVerifierTest, RefusesASignedPayloadThatIsNotAJsonObject) {
     const auto& rsa = shared_key(KeyKind::rsa2048);
-    const std::vector<json> payloads = {json::array({1, 2}), json("alice"), json(42), json(nullptr)};
+    const std::vector<json> payloads = {json::array({1, 2}), json("alice"), json(42),
+                                        json(nullptr)};
     for (const json& payload : payloads)
         expect_failure(verify(make_token({{"alg", "RS256"}, {"kid", "rsa"}}, payload, rsa)),
                        JwtFailure::malformed);

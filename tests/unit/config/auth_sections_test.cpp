@@ -33,7 +33,9 @@ std::string load_error(const std::string& yaml) {
 
 TEST(AuthConfig, EnvKeysAreHashedAtLoad) {
     setenv("LLMGW_TEST_CONSUMER_KEY", "test-key", 1);
-    const auto config = load_string(base + "consumers:\n  - { name: beta, tier: free, keys: [ { env: LLMGW_TEST_CONSUMER_KEY } ], routes: [chat] }\n");
+    const auto config = load_string(base +
+                                    "consumers:\n  - { name: beta, tier: free, keys: [ { env: "
+                                    "LLMGW_TEST_CONSUMER_KEY } ], routes: [chat] }\n");
     ASSERT_EQ(config.consumers.size(), 1u);
     const auto& digest = config.consumers[0].keys[0].sha256;
     char hex[65];
@@ -43,22 +45,32 @@ TEST(AuthConfig, EnvKeysAreHashedAtLoad) {
 }
 
 TEST(AuthConfig, RefusesBadConsumers) {
-    EXPECT_THAT(load_error(base + "consumers: [ { name: a, tier: gold, keys: [ { sha256: \"" + test_key_sha + "\" } ] } ]\n"),
+    EXPECT_THAT(load_error(base + "consumers: [ { name: a, tier: gold, keys: [ { sha256: \"" +
+                           test_key_sha + "\" } ] } ]\n"),
                 HasSubstr("consumers[0].tier: unknown tier \"gold\""));
-    EXPECT_THAT(load_error(base + "consumers: [ { name: a, tier: free, keys: [ { sha256: \"abc\" } ] } ]\n"),
-                HasSubstr("expected 64 hexadecimal digits"));
-    EXPECT_THAT(load_error(base + "consumers: [ { name: a, tier: free, keys: [ { key: plaintext } ] } ]\n"),
-                HasSubstr("consumers[0].keys[0].key: unknown key"));
-    EXPECT_THAT(load_error(base + "consumers: [ { name: a, tier: free, keys: [] } ]\n"), HasSubstr("needs at least one key"));
-    EXPECT_THAT(load_error(base + "consumers: [ { name: a, tier: free, keys: [ { sha256: \"" + test_key_sha +
-                           "\" } ], routes: [nope] } ]\n"),
+    EXPECT_THAT(
+        load_error(base +
+                   "consumers: [ { name: a, tier: free, keys: [ { sha256: \"abc\" } ] } ]\n"),
+        HasSubstr("expected 64 hexadecimal digits"));
+    EXPECT_THAT(
+        load_error(base + "consumers: [ { name: a, tier: free, keys: [ { key: plaintext } ] } ]\n"),
+        HasSubstr("consumers[0].keys[0].key: unknown key"));
+    EXPECT_THAT(load_error(base + "consumers: [ { name: a, tier: free, keys: [] } ]\n"),
+                HasSubstr("needs at least one key"));
+    EXPECT_THAT(load_error(base + "consumers: [ { name: a, tier: free, keys: [ { sha256: \"" +
+                           test_key_sha + "\" } ], routes: [nope] } ]\n"),
                 HasSubstr("unknown route \"nope\""));
-    EXPECT_THAT(load_error(base + "consumers:\n  - { name: a, tier: free, keys: [ { sha256: \"" + test_key_sha +
-                           "\" } ] }\n  - { name: b, tier: free, keys: [ { sha256: \"" + test_key_sha + "\" } ] }\n"),
-                HasSubstr("this key is listed twice"));
+    EXPECT_THAT(
+        load_error(base + "consumers:\n  - { name: a, tier: free, keys: [ { sha256: \"" +
+                   test_key_sha + "\" } ] }\n  - { name: b, tier: free, keys: [ { sha256: \"" +
+                   test_key_sha + "\" } ] }\n"),
+        HasSubstr("this key is listed twice"));
     unsetenv("LLMGW_TEST_UNSET_KEY");
-    EXPECT_THAT(load_error(base + "consumers: [ { name: a, tier: free, keys: [ { env: LLMGW_TEST_UNSET_KEY } ] } ]\n"),
-                HasSubstr("LLMGW_TEST_UNSET_KEY is not set"));
+    EXPECT_THAT(
+        load_error(
+            base +
+            "consumers: [ { name: a, tier: free, keys: [ { env: LLMGW_TEST_UNSET_KEY } ] } ]\n"),
+        HasSubstr("LLMGW_TEST_UNSET_KEY is not set"));
 }
 
 TEST(AuthConfig, RouteTiersMustBeDefined) {
@@ -87,12 +99,18 @@ TEST(AuthConfig, JwtIssuersAreValidated) {
     auto issuer = [&](const std::string& body) {
         return load_error(base + "jwt:\n  - issuer: i\n    audiences: [a]\n" + body);
     };
-    EXPECT_THAT(issuer("    jwks_file: f\n    algorithms: [none]\n"), HasSubstr("unsupported algorithm \"none\""));
-    EXPECT_THAT(issuer("    jwks_file: f\n    algorithms: [HS256]\n"), HasSubstr("HS algorithms need `secret`"));
-    EXPECT_THAT(issuer("    secret: \"0123456789abcdef0123456789abcdef\"\n    algorithms: [RS256]\n"),
-                HasSubstr("with `secret` only HS256"));
-    EXPECT_THAT(issuer("    secret: short\n    algorithms: [HS256]\n"), HasSubstr("at least 32 bytes"));
-    EXPECT_THAT(issuer("    jwks_file: f\n    jwks_url: \"https://x/jwks\"\n    algorithms: [RS256]\n"),
-                HasSubstr("exactly one of jwks_file, jwks_url or secret"));
-    EXPECT_THAT(issuer("    jwks_file: f\n    algorithms: [RS256]\n    default_tier: gold\n"), HasSubstr("unknown tier"));
+    EXPECT_THAT(issuer("    jwks_file: f\n    algorithms: [none]\n"),
+                HasSubstr("unsupported algorithm \"none\""));
+    EXPECT_THAT(issuer("    jwks_file: f\n    algorithms: [HS256]\n"),
+                HasSubstr("HS algorithms need `secret`"));
+    EXPECT_THAT(
+        issuer("    secret: \"0123456789abcdef0123456789abcdef\"\n    algorithms: [RS256]\n"),
+        HasSubstr("with `secret` only HS256"));
+    EXPECT_THAT(issuer("    secret: short\n    algorithms: [HS256]\n"),
+                HasSubstr("at least 32 bytes"));
+    EXPECT_THAT(
+        issuer("    jwks_file: f\n    jwks_url: \"https://x/jwks\"\n    algorithms: [RS256]\n"),
+        HasSubstr("exactly one of jwks_file, jwks_url or secret"));
+    EXPECT_THAT(issuer("    jwks_file: f\n    algorithms: [RS256]\n    default_tier: gold\n"),
+                HasSubstr("unknown tier"));
 }

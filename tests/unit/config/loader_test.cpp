@@ -117,7 +117,8 @@ logging: { level: debug, access_log: off }
 TEST(ConfigLoader, SubstitutesEnvironmentVariables) {
     setenv("LLMGW_TEST_UPSTREAM_PORT", "8123", 1);
     setenv("LLMGW_TEST_TOKEN", "tok-from-env", 1);
-    const auto config = load_string(std::string(minimal) + "admin: { token: \"${LLMGW_TEST_TOKEN}\" }\n");
+    const auto config =
+        load_string(std::string(minimal) + "admin: { token: \"${LLMGW_TEST_TOKEN}\" }\n");
     EXPECT_EQ(config.admin.token, "tok-from-env");
     const auto with_port = load_string(R"(backends:
   vllm:
@@ -135,9 +136,11 @@ TEST(ConfigLoader, UnsetVariableIsAnErrorNamingVariableKeyAndLine) {
 }
 
 TEST(ConfigLoader, UnknownKeyNamesTheKeyAndItsLine) {
-    EXPECT_THAT(load_error(std::string(minimal) + "server:\n  listen: \"0.0.0.0:1\"\n  max_body: 1MiB\n"),
-                HasSubstr("test.yaml:10: server.max_body: unknown key"));
-    EXPECT_THAT(load_error(std::string("colour: blue\n") + minimal), HasSubstr("test.yaml:1: colour: unknown key"));
+    EXPECT_THAT(
+        load_error(std::string(minimal) + "server:\n  listen: \"0.0.0.0:1\"\n  max_body: 1MiB\n"),
+        HasSubstr("test.yaml:10: server.max_body: unknown key"));
+    EXPECT_THAT(load_error(std::string("colour: blue\n") + minimal),
+                HasSubstr("test.yaml:1: colour: unknown key"));
 }
 
 TEST(ConfigLoader, UnknownKeyInsideAListItemNamesTheItem) {
@@ -155,7 +158,8 @@ routes:
 TEST(ConfigLoader, WrongTypesAreErrors) {
     EXPECT_THAT(load_error(std::string(minimal) + "server:\n  workers: many\n"),
                 HasSubstr("test.yaml:9: server.workers: expected an integer"));
-    EXPECT_THAT(load_error(std::string(minimal) + "server: [1, 2]\n"), HasSubstr("server: expected a mapping"));
+    EXPECT_THAT(load_error(std::string(minimal) + "server: [1, 2]\n"),
+                HasSubstr("server: expected a mapping"));
     EXPECT_THAT(load_error(std::string(minimal) + "admin:\n  token: { a: b }\n"),
                 HasSubstr("admin.token: expected a string"));
     EXPECT_THAT(load_error(R"(backends:
@@ -195,7 +199,8 @@ TEST(ConfigLoader, RefusesBadEndpointsListenAddressesAndPrefixes) {
     EXPECT_THAT(with_url("http://x:99999"), HasSubstr("invalid port"));
     EXPECT_THAT(with_url("http://x:1/v1"), HasSubstr("an endpoint URL has no path"));
     EXPECT_THAT(with_url("https://x:1"), HasSubstr("not supported yet"));
-    EXPECT_THAT(load_error(std::string(minimal) + "server: { listen: \"8080\" }\n"), HasSubstr("expected \"host:port\""));
+    EXPECT_THAT(load_error(std::string(minimal) + "server: { listen: \"8080\" }\n"),
+                HasSubstr("expected \"host:port\""));
     EXPECT_THAT(load_error(R"(backends: { b: { endpoints: [ { url: "http://x:1" } ] } }
 routes: [ { name: r, backend: b, match: { path_prefix: v1 } } ]
 )"),
@@ -218,20 +223,27 @@ routes: [ { backend: b } ]
 
 TEST(ConfigLoader, SectionsOfLaterReleasesAreRefusedNotIgnored) {
     for (const std::string section : {"cache: { max_bytes: 1MiB }\n"}) {
-        EXPECT_THAT(load_error(std::string(minimal) + section), HasSubstr("not supported yet")) << section;
+        EXPECT_THAT(load_error(std::string(minimal) + section), HasSubstr("not supported yet"))
+            << section;
     }
 }
 
 TEST(ConfigLoader, RoutesCannotEditHeadersTheGatewayManages) {
     auto with_headers = [](const std::string& headers) {
-        return load_error("backends: { b: { endpoints: [ { url: \"http://x:1\" } ] } }\n"
-                          "routes: [ { name: r, backend: b, headers: " + headers + " } ]\n");
+        return load_error(
+            "backends: { b: { endpoints: [ { url: \"http://x:1\" } ] } }\n"
+            "routes: [ { name: r, backend: b, headers: " +
+            headers + " } ]\n");
     };
-    EXPECT_THAT(with_headers("{ set: { host: evil } }"), HasSubstr("this header is managed by the gateway"));
-    EXPECT_THAT(with_headers("{ set: { x-forwarded-for: 1.2.3.4 } }"), HasSubstr("managed by the gateway"));
-    EXPECT_THAT(with_headers("{ remove: [Transfer-Encoding] }"), HasSubstr("managed by the gateway"));
+    EXPECT_THAT(with_headers("{ set: { host: evil } }"),
+                HasSubstr("this header is managed by the gateway"));
+    EXPECT_THAT(with_headers("{ set: { x-forwarded-for: 1.2.3.4 } }"),
+                HasSubstr("managed by the gateway"));
+    EXPECT_THAT(with_headers("{ remove: [Transfer-Encoding] }"),
+                HasSubstr("managed by the gateway"));
     EXPECT_THAT(with_headers("{ remove: [connection] }"), HasSubstr("managed by the gateway"));
-    EXPECT_EQ(with_headers("{ set: { authorization: \"Bearer upstream\" }, remove: [x-debug] }"), "");
+    EXPECT_EQ(with_headers("{ set: { authorization: \"Bearer upstream\" }, remove: [x-debug] }"),
+              "");
 }
 
 TEST(ConfigLoader, ErrorsQuoteValuesAsWrittenNotAfterSubstitution) {
@@ -265,15 +277,18 @@ routes: [ { name: r, backend: b } ]
     EXPECT_EQ(b.circuit_breaker.open_for, 15s);
     EXPECT_EQ(b.retries.attempts, 2u);
     EXPECT_TRUE(b.retries.allows(llmgw::config::RetryOn::timeout));
-    EXPECT_THAT(load_error(R"(backends: { b: { endpoints: [ { url: "http://x:1" } ], retries: { on: [500] } } }
+    EXPECT_THAT(
+        load_error(
+            R"(backends: { b: { endpoints: [ { url: "http://x:1" } ], retries: { on: [500] } } }
 routes: [ { name: r, backend: b } ]
 )"),
-                HasSubstr("expected connect_failure, reset, 502, 503 or timeout"));
+        HasSubstr("expected connect_failure, reset, 502, 503 or timeout"));
 }
 
 TEST(ConfigLoader, ReadsRedisAndNeverQuotesItsUrl) {
-    const auto config = load_string(std::string(minimal) +
-                                    "redis: { url: \"redis://:pw@10.0.0.5:6380/2\", timeout: 20ms, failure_mode: closed }\n");
+    const auto config = load_string(
+        std::string(minimal) +
+        "redis: { url: \"redis://:pw@10.0.0.5:6380/2\", timeout: 20ms, failure_mode: closed }\n");
     ASSERT_TRUE(config.redis);
     EXPECT_EQ(config.redis->host, "10.0.0.5");
     EXPECT_EQ(config.redis->port, 6380);
@@ -281,11 +296,13 @@ TEST(ConfigLoader, ReadsRedisAndNeverQuotesItsUrl) {
     EXPECT_EQ(config.redis->db, 2);
     EXPECT_EQ(config.redis->timeout, 20ms);
     EXPECT_EQ(config.redis->failure_mode, llmgw::config::RedisConfig::FailureMode::closed);
-    const auto error = load_error(std::string(minimal) + "redis: { url: \"redis://:hunter2@host:notaport\" }\n");
+    const auto error =
+        load_error(std::string(minimal) + "redis: { url: \"redis://:hunter2@host:notaport\" }\n");
     EXPECT_THAT(error, HasSubstr("redis.url:"));
     EXPECT_THAT(error, testing::Not(HasSubstr("hunter2")));
-    EXPECT_THAT(load_error(std::string(minimal) + "redis: { url: \"redis://h:1\", failure_mode: maybe }\n"),
-                HasSubstr("expected open or closed"));
+    EXPECT_THAT(
+        load_error(std::string(minimal) + "redis: { url: \"redis://h:1\", failure_mode: maybe }\n"),
+        HasSubstr("expected open or closed"));
 }
 
 TEST(ConfigLoader, InvalidYamlAndEmptyFilesAreErrors) {
@@ -295,7 +312,8 @@ TEST(ConfigLoader, InvalidYamlAndEmptyFilesAreErrors) {
 
 TEST(ConfigLoader, ErrorsDoNotEchoSubstitutedSecrets) {
     setenv("LLMGW_TEST_SECRET", "s3cr3t-value", 1);
-    const auto error = load_error(std::string(minimal) + "server:\n  workers: ${LLMGW_TEST_SECRET}\n");
+    const auto error =
+        load_error(std::string(minimal) + "server:\n  workers: ${LLMGW_TEST_SECRET}\n");
     EXPECT_THAT(error, HasSubstr("server.workers"));
     EXPECT_THAT(error, testing::Not(HasSubstr("s3cr3t-value")));
 }

@@ -2,6 +2,7 @@
 #include "llmgw/http/gateway_error.hpp"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 using namespace llmgw::http;

@@ -12,8 +12,8 @@ TEST(HopByHop, ConnectionTokensAreTrimmedLowerCasedAndEmptyOnesDropped) {
 }
 
 TEST(HopByHop, KnowsTheFixedSetCaseInsensitively) {
-    for (auto name : {"Connection", "keep-alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Proxy-Connection",
-                      "proxy-authorization"})
+    for (auto name : {"Connection", "keep-alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
+                      "Proxy-Connection", "proxy-authorization"})
         EXPECT_TRUE(is_hop_by_hop(name)) << name;
     for (auto name : {"content-type", "authorization", "x-request-id", "traceparent"})
         EXPECT_FALSE(is_hop_by_hop(name)) << name;

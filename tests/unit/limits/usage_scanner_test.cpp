@@ -11,13 +11,16 @@ const std::string json_answer =
 const std::string stream =
     "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
     "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
-    "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":7,\"total_tokens\":12}}\n\n"
+    "data: "
+    "{\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":7,\"total_tokens\":12}}"
+    "\n\n"
     "data: [DONE]\n\n";
 
 // Feeds `text` in pieces of `size` bytes and returns what would reach the client.
 std::string relay(UsageScanner& scanner, const std::string& text, std::size_t size) {
     std::string out;
-    for (std::size_t i = 0; i < text.size(); i += size) out += scanner.feed(std::string_view(text).substr(i, size));
+    for (std::size_t i = 0; i < text.size(); i += size)
+        out += scanner.feed(std::string_view(text).substr(i, size));
     out += scanner.finish();
     return out;
 }
@@ -56,7 +59,8 @@ TEST(UsageScanner, DropsOnlyTheUsageOnlyEventWhenAsked) {
 
 TEST(UsageScanner, HandlesCrLfEventsAndMissingUsage) {
     UsageScanner with_crlf(true, true);
-    const std::string crlf = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}\r\n\r\n";
+    const std::string crlf =
+        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}\r\n\r\n";
     EXPECT_EQ(relay(with_crlf, crlf, 5), "");
     EXPECT_EQ(with_crlf.usage()->total(), 3u);
 
@@ -71,7 +75,8 @@ TEST(UsageScanner, HandlesCrLfEventsAndMissingUsage) {
 
 TEST(UsageScanner, GivesUpOnJsonLargerThanTheBound) {
     UsageScanner scanner(false, false);
-    std::string big = R"({"pad":")" + std::string(UsageScanner::max_json_bytes, 'x') + R"(","usage":{"prompt_tokens":1}})";
+    std::string big = R"({"pad":")" + std::string(UsageScanner::max_json_bytes, 'x') +
+                      R"(","usage":{"prompt_tokens":1}})";
     EXPECT_EQ(relay(scanner, big, 65536).size(), big.size());
     EXPECT_FALSE(scanner.usage());
 }

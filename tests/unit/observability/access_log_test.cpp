@@ -1,9 +1,11 @@
 // Access-log lines are valid JSON with the documented fields, whatever the client sent.
 #include "llmgw/observability/access_log.hpp"
-#include "llmgw/observability/request_id.hpp"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
+
+#include "llmgw/observability/request_id.hpp"
 
 using namespace std::chrono_literals;
 using namespace llmgw::observability;

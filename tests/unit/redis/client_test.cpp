@@ -43,7 +43,7 @@ Task<void> incr(Client& client, std::string key, int& succeeded, int& finished) 
 }
 
 class RedisClient : public ::testing::Test {
-  protected:
+protected:
     RedisServer server = RedisServer::start();
     asio::io_context io;
     asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);

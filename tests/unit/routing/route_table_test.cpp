@@ -104,7 +104,8 @@ TEST(RouteTable, ADifferentOrMissingModelFallsThrough) {
 
 TEST(Rewrite, ReplacesTheMatchedPrefixAndKeepsTheQuery) {
     const auto& openai = config().routes[3];
-    EXPECT_EQ(llmgw::routing::rewrite_target(openai, "/openai/v1/chat/completions?x=1"), "/v1/chat/completions?x=1");
+    EXPECT_EQ(llmgw::routing::rewrite_target(openai, "/openai/v1/chat/completions?x=1"),
+              "/v1/chat/completions?x=1");
     const auto& plain = config().routes[2];
     EXPECT_EQ(llmgw::routing::rewrite_target(plain, "/v1/models"), "/v1/models");
 }

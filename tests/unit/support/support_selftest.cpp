@@ -46,7 +46,7 @@ bool file_exists(const std::string& path) {
 // A tiny HTTP server for the client tests: one thread running an io_context, accepting
 // connections one after another and handing each, synchronously, to `handle`.
 class TinyServer {
-  public:
+public:
     using Handler = std::function<void(tcp::socket&)>;
 
     explicit TinyServer(Handler handle) : handle_(std::move(handle)) {
@@ -68,7 +68,7 @@ class TinyServer {
     uint16_t port() const { return acceptor_.local_endpoint().port(); }
     int connections() const { return connections_.load(); }
 
-  private:
+private:
     void accept_next() {
         acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
             if (ec) return;

@@ -25,7 +25,8 @@ TEST(BackendState, SkipsUnhealthyEndpoints) {
     BackendState backend(config.backends[0]);
     backend.endpoint(1).healthy = false;
     const std::vector<bool> none(3, false);
-    for (int i = 0; i < 6; ++i) EXPECT_NE(backend.pick(none, BackendState::clock::now())->index, 1u);
+    for (int i = 0; i < 6; ++i)
+        EXPECT_NE(backend.pick(none, BackendState::clock::now())->index, 1u);
 }
 
 TEST(BackendState, SkipsOpenCircuitsAndTriedEndpoints) {
@@ -55,7 +56,8 @@ TEST(BackendState, LeastRequestTakesTheLessLoadedOfTwo) {
     backend.endpoint(2).in_flight = 0;
     const std::vector<bool> none(3, false);
     int idle_picked = 0;
-    for (int i = 0; i < 300; ++i) idle_picked += backend.pick(none, BackendState::clock::now())->index == 2;
+    for (int i = 0; i < 300; ++i)
+        idle_picked += backend.pick(none, BackendState::clock::now())->index == 2;
     // Endpoint 2 loses only when both random candidates are the two busy ones (1 in 3).
     EXPECT_GT(idle_picked, 150);
 }
@@ -63,7 +65,8 @@ TEST(BackendState, LeastRequestTakesTheLessLoadedOfTwo) {
 TEST(BackendState, RetryBudgetAllowsAFloorThenAShareOfInFlight) {
     const auto config = three_endpoints();
     BackendState backend(config.backends[0]);
-    for (int i = 0; i < BackendState::retry_budget_floor; ++i) EXPECT_TRUE(backend.try_start_retry());
+    for (int i = 0; i < BackendState::retry_budget_floor; ++i)
+        EXPECT_TRUE(backend.try_start_retry());
     EXPECT_FALSE(backend.try_start_retry());
     backend.in_flight = 100;  // 20% of 100
     int more = 0;
