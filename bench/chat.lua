@@ -1,6 +1,11 @@
 -- wrk script for bench/run.sh: one small, non-streamed OpenAI chat completion,
 -- the same request for every setup (direct backend, llmgw, nginx, HAProxy).
 --
+-- With BENCH_API_KEY set and not empty in wrk's environment (run.sh sets it for the
+-- llmgw+limits and llmgw+redis setups only), every request also carries
+-- `Authorization: Bearer <key>`. The key comes from the environment, not from wrk's
+-- command line, so it never shows in the process list.
+--
 -- It also
 --   * counts responses whose status is not 2xx (wrk's own counter only sees >= 400),
 --   * prints one machine-readable line at the end, so run.sh does not have to parse
@@ -12,6 +17,11 @@ wrk.method = "POST"
 wrk.path = "/v1/chat/completions"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"model":"fake-model","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16}'
+
+local api_key = os.getenv("BENCH_API_KEY")
+if api_key and api_key ~= "" then
+  wrk.headers["Authorization"] = "Bearer " .. api_key
+end
 
 -- Each wrk thread runs in its own Lua state: keep the threads to read their
 -- counters in done(), which runs in the main state.

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Benchmarks llmgw against the direct backend, nginx and HAProxy on one machine.
+# Benchmarks llmgw against the direct backend, nginx and HAProxy on one machine,
+# and what llmgw's API-key authentication and rate limits cost.
 #
-# Four setups serve the same small, non-streamed OpenAI chat completion
+# Six setups serve the same small, non-streamed OpenAI chat completion
 # (bench/chat.lua) from the fake model server:
-#   direct   wrk -> fake model server
-#   llmgw    wrk -> llmgw (bench/llmgw.yaml, one worker) -> fake
-#   nginx    wrk -> nginx (one worker, upstream keep-alive) -> fake
-#   haproxy  wrk -> HAProxy (one thread, connection reuse) -> fake
+#   direct        wrk -> fake model server
+#   llmgw         wrk -> llmgw (bench/llmgw.yaml, one worker) -> fake
+#   nginx         wrk -> nginx (one worker, upstream keep-alive) -> fake
+#   haproxy       wrk -> HAProxy (one thread, connection reuse) -> fake
+#   llmgw+limits  wrk -> llmgw (bench/llmgw-limits.yaml: API key, request and token
+#                 rates, request quota; in-process store) -> fake
+#   llmgw+redis   the same, with the limits kept in a redis-server started here
 # The proxy under test runs alone on CPU 0; wrk and the fake server share CPU 1,
 # so every proxy gets the same single core and the load side does not eat into it.
+# The redis-server of llmgw+redis runs on CPU 1 too.
 #
 # Usage: bench/run.sh [--quick]
 #   --quick          2 s measurements (a smoke check, not a result)
@@ -23,6 +28,7 @@ BENCH_DIR=$ROOT/bench
 LLMGW_BIN=$ROOT/build/src/llmgw
 FAKE_BIN=$ROOT/build/tools/fake_model_server/llmgw-fake-model
 LUA_SCRIPT=$BENCH_DIR/chat.lua
+LIMITS_CONFIG=$BENCH_DIR/llmgw-limits.yaml
 RESULTS_DIR=$BENCH_DIR/results
 
 HOST=127.0.0.1
@@ -90,6 +96,7 @@ cleanup() {
   local rc=$? pid
   trap - EXIT INT TERM
   for pid in "${PIDS[@]+"${PIDS[@]}"}"; do stop_pid "$pid"; done
+  rm -f "$WORK_DIR/auth.header" # the run's API key: never left behind, even in a kept dir
   if ((rc == 0 || rc == 130 || rc == 143)); then # success or interrupted: nothing to debug
     rm -rf "$WORK_DIR"
   else
@@ -143,12 +150,14 @@ wait_listening() { # wait_listening NAME PID PORT: until PORT listens, or fail i
 # The request body lives in chat.lua only; curl sends the very same bytes.
 REQUEST_BODY=$(sed -n "s/^wrk.body = '\(.*\)'\$/\1/p" "$LUA_SCRIPT")
 
-verify() { # verify NAME PORT: one request must get 200 and the fake server's chat completion
-  local name=$1 port=$2 code
+verify() { # verify NAME PORT [auth]: one request must get 200 and the fake server's chat completion
+  local name=$1 port=$2 code auth=()
+  # The key is read from a file (curl -H @FILE), so it never shows in the process list.
+  [[ ${3-} == auth ]] && auth=(-H "@$WORK_DIR/auth.header")
   # --noproxy: an http_proxy in the environment must never send this elsewhere.
   code=$(curl --noproxy '*' -sS --max-time 5 -o "$WORK_DIR/$name.verify.body" \
     -D "$WORK_DIR/$name.verify.headers" -w '%{http_code}' \
-    -X POST -H 'Content-Type: application/json' --data-binary "$REQUEST_BODY" \
+    -X POST -H 'Content-Type: application/json' "${auth[@]+"${auth[@]}"}" --data-binary "$REQUEST_BODY" \
     "http://$HOST:$port/v1/chat/completions") || die "$name: request failed"
   if [[ $code != 200 ]] ||
     ! grep -qi "^x-fake-server: $FAKE_ID" "$WORK_DIR/$name.verify.headers" ||
@@ -159,14 +168,30 @@ verify() { # verify NAME PORT: one request must get 200 and the fake server's ch
   log "$name: verified (200, answer from the fake server)"
 }
 
+verify_auth_required() { # verify_auth_required NAME PORT: the same request without the key must get 401
+  local name=$1 port=$2 code
+  code=$(curl --noproxy '*' -sS --max-time 5 -o "$WORK_DIR/$name.noauth.body" -w '%{http_code}' \
+    -X POST -H 'Content-Type: application/json' --data-binary "$REQUEST_BODY" \
+    "http://$HOST:$port/v1/chat/completions") || die "$name: request without a key failed"
+  if [[ $code != 401 ]]; then
+    sed 's/^/    /' "$WORK_DIR/$name.noauth.body" >&2 || true
+    die "$name: a request without the API key got HTTP $code, expected 401 (authentication is not on)"
+  fi
+  log "$name: verified (401 without the API key)"
+}
+
 # Results per setup, filled by measure().
-declare -A RPS P50 P90 P99
+declare -A RPS P50 P90 P99 CPU_PCT CPU_US
+CLK_TCK=$(getconf CLK_TCK)
 SETUPS=()
 
+WRK_API_KEY= # set around the measurement of a setup with authentication: chat.lua sends it
 run_wrk() { # run_wrk NAME PORT SECONDS OUTFILE: wrk pinned to the load core; fails on any error
   local name=$1 port=$2 seconds=$3 out=$4 pid line
   # In the background + wait, so Ctrl-C reaches the trap at once instead of after wrk.
-  taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" --latency -s "$LUA_SCRIPT" \
+  # The key goes through the environment (always set, empty when unused, so one in the
+  # caller's environment cannot leak into the other setups).
+  BENCH_API_KEY=$WRK_API_KEY taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" --latency -s "$LUA_SCRIPT" \
     "http://$HOST:$port/v1/chat/completions" >"$out" 2>&1 &
   pid=$!
   PIDS+=("$pid")
@@ -192,18 +217,37 @@ field() { # field KEY "BENCH k=v ...": the value of KEY
   die "missing $1 in: $2"
 }
 
-measure() { # measure NAME PORT: warm-up, then the measured run
-  local name=$1 port=$2
+cpu_ticks() { # cpu_ticks PID: user + system CPU time (clock ticks) of PID and its children (nginx's worker)
+  local p total=0 stat f
+  for p in "$1" $(pgrep -P "$1" || true); do
+    stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+    read -r -a f <<<"${stat##*) }" # the fields after "(comm) ": f[0] is field 3 (state)
+    total=$((total + f[11] + f[12]))  # fields 14 (utime) and 15 (stime)
+  done
+  echo "$total"
+}
+
+measure() { # measure NAME PORT [PID]: warm-up, then the measured run; PID: the proxy, for its CPU time
+  local name=$1 port=$2 pid=${3-} t0=0 t1=0
   log "$name: warm-up ${WARMUP_SECONDS}s"
   run_wrk "$name" "$port" "$WARMUP_SECONDS" "$WORK_DIR/$name.warmup.txt"
   log "$name: measuring ${DURATION}s with $CONNECTIONS connections"
+  [[ -n $pid ]] && t0=$(cpu_ticks "$pid")
   run_wrk "$name" "$port" "$DURATION" "$WORK_DIR/$name.wrk.txt"
+  [[ -n $pid ]] && t1=$(cpu_ticks "$pid")
   SETUPS+=("$name")
   RPS[$name]=$(field rps "$BENCH_LINE")
   P50[$name]=$(field p50_us "$BENCH_LINE")
   P90[$name]=$(field p90_us "$BENCH_LINE")
   P99[$name]=$(field p99_us "$BENCH_LINE")
-  log "$name: ${RPS[$name]} req/s, p99 ${P99[$name]} us"
+  if [[ -n $pid ]]; then
+    # The proxy's CPU time over wrk's measured run: share of its core, and per request.
+    CPU_PCT[$name]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v us="$(field duration_us "$BENCH_LINE")" \
+      'BEGIN { printf "%.0f", (us > 0 ? 100 * t / hz / (us / 1e6) : 0) }')
+    CPU_US[$name]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$(field requests "$BENCH_LINE")" \
+      'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+  fi
+  log "$name: ${RPS[$name]} req/s, p99 ${P99[$name]} us${pid:+, proxy CPU ${CPU_PCT[$name]}% (${CPU_US[$name]} us/request)}"
 }
 
 # ---------------------------------------------------------------------------
@@ -232,26 +276,120 @@ bench_direct() {
   measure direct "$UPSTREAM_PORT"
 }
 
-bench_llmgw() {
-  local port admin_port conf=$WORK_DIR/llmgw.yaml
-  pick_port; port=$PORT
-  pick_port; admin_port=$PORT
-  # bench/llmgw.yaml names fixed ports (so `--check` works on it as is); the run
-  # uses a copy with free ones, as anything else may already listen there.
-  sed -e "/^server:/,/^[^ #]/ s/^\( *listen:\).*/\1 \"$HOST:$port\"/" \
-    -e "/^admin:/,/^[^ #]/ s/^\( *listen:\).*/\1 \"$HOST:$admin_port\"/" \
-    "$BENCH_DIR/llmgw.yaml" >"$conf"
-  if ! grep -q "\"$HOST:$port\"" "$conf" || ! grep -q "\"$HOST:$admin_port\"" "$conf"; then
-    die "could not set the listen ports in a copy of bench/llmgw.yaml"
+LLMGW_PORT=
+LLMGW_ADMIN_PORT=
+LLMGW_PID=
+start_llmgw() { # start_llmgw NAME SOURCE_CONFIG [EXTRA_YAML]: llmgw on PROXY_CPU with free ports
+  local name=$1 source=$2 extra=${3-} conf=$WORK_DIR/$1.yaml
+  pick_port; LLMGW_PORT=$PORT
+  pick_port; LLMGW_ADMIN_PORT=$PORT
+  # The files in bench/ name fixed ports (so `--check` works on them as they are);
+  # the run uses a copy with free ones, as anything else may already listen there.
+  sed -e "/^server:/,/^[^ #]/ s/^\( *listen:\).*/\1 \"$HOST:$LLMGW_PORT\"/" \
+    -e "/^admin:/,/^[^ #]/ s/^\( *listen:\).*/\1 \"$HOST:$LLMGW_ADMIN_PORT\"/" \
+    "$source" >"$conf"
+  if ! grep -q "\"$HOST:$LLMGW_PORT\"" "$conf" || ! grep -q "\"$HOST:$LLMGW_ADMIN_PORT\"" "$conf"; then
+    die "could not set the listen ports in a copy of ${source#"$ROOT"/}"
   fi
-  "$LLMGW_BIN" --config "$conf" --check >/dev/null ||
-    die "llmgw rejects its benchmark configuration"
-  start_bg llmgw taskset -c "$PROXY_CPU" "$LLMGW_BIN" --config "$conf"
-  local pid=$LAST_PID
-  wait_listening llmgw "$pid" "$port"
-  verify llmgw "$port"
-  measure llmgw "$port"
-  stop_pid "$pid"
+  [[ -n $extra ]] && printf '%s\n' "$extra" >>"$conf"
+  "$LLMGW_BIN" --config "$conf" --check >"$WORK_DIR/$name.check.log" 2>&1 ||
+    { sed 's/^/    /' "$WORK_DIR/$name.check.log" >&2; die "llmgw rejects the configuration of $name"; }
+  start_bg "$name" taskset -c "$PROXY_CPU" "$LLMGW_BIN" --config "$conf"
+  LLMGW_PID=$LAST_PID
+  wait_listening "$name" "$LLMGW_PID" "$LLMGW_PORT"
+}
+
+bench_llmgw() {
+  start_llmgw llmgw "$BENCH_DIR/llmgw.yaml"
+  verify llmgw "$LLMGW_PORT"
+  measure llmgw "$LLMGW_PORT" "$LLMGW_PID"
+  stop_pid "$LLMGW_PID"
+}
+
+# --- llmgw with authentication and limits -----------------------------------
+# A fresh API key per run, made here and never written outside the 0700 temp dir
+# (the curl header file, removed on exit); the configs only hold its SHA-256.
+API_KEY=
+make_api_key() {
+  export -n API_KEY # a shell variable only: no child process inherits the key
+  API_KEY="sk-llmgw-$(openssl rand -hex 32)" || die "openssl rand failed"
+  [[ $API_KEY =~ ^sk-llmgw-[0-9a-f]{64}$ ]] || die "openssl rand gave no key"
+  BENCH_KEY_SHA256=$(printf %s "$API_KEY" | sha256sum | cut -d' ' -f1)
+  export BENCH_KEY_SHA256 # bench/llmgw-limits.yaml reads it as ${BENCH_KEY_SHA256}
+  (umask 077 && printf 'Authorization: Bearer %s\n' "$API_KEY" >"$WORK_DIR/auth.header")
+}
+
+metric_sum() { # metric_sum FILE NAME: sum of the samples of metric NAME in a Prometheus text file
+  awk -v n="$2" 'index($0, n) == 1 && (substr($0, length(n) + 1, 1) == "{" || substr($0, length(n) + 1, 1) == " ") { s += $NF }
+    END { printf "%.0f", s }' "$1"
+}
+
+declare -A CHECKS # per setup: what the checks after the run found, for the report
+CHECKS_REQUESTS=0 # llmgw_requests_total of the last setup checked
+check_limits_metrics() { # check_limits_metrics NAME: after the run, from llmgw's /metrics
+  local name=$1 file=$WORK_DIR/$1.metrics limited tokens requests
+  curl --noproxy '*' -sS --max-time 5 -o "$file" "http://$HOST:$LLMGW_ADMIN_PORT/metrics" ||
+    die "$name: could not read /metrics"
+  limited=$(metric_sum "$file" llmgw_rate_limited_total)
+  tokens=$(metric_sum "$file" llmgw_tokens_total)
+  requests=$(metric_sum "$file" llmgw_requests_total)
+  ((limited == 0)) || die "$name: $limited requests were refused by a limit (llmgw_rate_limited_total)"
+  ((tokens > 0)) || die "$name: no tokens counted (llmgw_tokens_total is 0): the token limit was not exercised"
+  CHECKS[$name]="$requests requests (warm-up and checks included), $tokens tokens counted, 0 rate-limited"
+  CHECKS_REQUESTS=$requests
+}
+
+bench_llmgw_limits() {
+  start_llmgw llmgw+limits "$LIMITS_CONFIG"
+  verify_auth_required llmgw+limits "$LLMGW_PORT"
+  verify llmgw+limits "$LLMGW_PORT" auth
+  WRK_API_KEY=$API_KEY
+  measure llmgw+limits "$LLMGW_PORT" "$LLMGW_PID"
+  WRK_API_KEY=
+  check_limits_metrics llmgw+limits
+  stop_pid "$LLMGW_PID"
+}
+
+bench_llmgw_redis() {
+  local redis_port redis_pid keys file calls errors fail_open r0 r1 n redis_us
+  pick_port; redis_port=$PORT
+  mkdir -p "$WORK_DIR/redis"
+  # No persistence (nothing written, nothing loaded); loopback only; its own dir.
+  start_bg redis taskset -c "$LOAD_CPU" redis-server --bind "$HOST" --port "$redis_port" \
+    --save '' --appendonly no --dir "$WORK_DIR/redis" --daemonize no --logfile ''
+  redis_pid=$LAST_PID
+  wait_listening redis "$redis_pid" "$redis_port"
+  [[ $(redis-cli -h "$HOST" -p "$redis_port" ping 2>&1) == PONG ]] || die "redis-server does not answer PING"
+  log "redis-server on $HOST:$redis_port (CPU $LOAD_CPU)"
+
+  start_llmgw llmgw+redis "$LIMITS_CONFIG" "$(printf 'redis:\n  url: "redis://%s:%s/0"' "$HOST" "$redis_port")"
+  verify_auth_required llmgw+redis "$LLMGW_PORT"
+  verify llmgw+redis "$LLMGW_PORT" auth
+  WRK_API_KEY=$API_KEY
+  r0=$(cpu_ticks "$redis_pid")
+  measure llmgw+redis "$LLMGW_PORT" "$LLMGW_PID"
+  r1=$(cpu_ticks "$redis_pid")
+  WRK_API_KEY=
+  # redis-server's own CPU time per request, over warm-up and measured run together.
+  n=$(($(field requests "$(grep '^BENCH ' "$WORK_DIR/llmgw+redis.warmup.txt")") + $(field requests "$BENCH_LINE")))
+  redis_us=$(awk -v t=$((r1 - r0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+  check_limits_metrics llmgw+redis
+  # The limits really were in Redis: its keys are there, and llmgw called it.
+  keys=$(redis-cli -h "$HOST" -p "$redis_port" --scan --pattern 'llmgw:*' | wc -l) ||
+    die "llmgw+redis: redis-cli --scan failed"
+  ((keys > 0)) || die "llmgw+redis: redis-server holds no llmgw:* key after the run"
+  file=$WORK_DIR/llmgw+redis.metrics
+  calls=$(metric_sum "$file" llmgw_redis_call_duration_seconds_count)
+  errors=$(metric_sum "$file" llmgw_redis_errors_total)
+  fail_open=$(metric_sum "$file" llmgw_redis_fail_open_total)
+  ((calls > 0)) || die "llmgw+redis: llmgw made no Redis call"
+  # A few Redis timeouts (50 ms) on a busy machine are admitted in-process (fail open):
+  # reported, not fatal; any refusal already failed the run above.
+  ((errors == 0 && fail_open == 0)) ||
+    log "llmgw+redis: warning: $errors Redis errors, $fail_open requests admitted without Redis (fail open)"
+  CHECKS[llmgw+redis]="${CHECKS[llmgw+redis]}; $calls Redis calls ($(ratio "$calls" "${CHECKS_REQUESTS}") per request), $errors Redis errors, $fail_open admitted without Redis; $keys llmgw:* keys in Redis; redis-server CPU $redis_us us per request (on CPU $LOAD_CPU)"
+  stop_pid "$LLMGW_PID"
+  stop_pid "$redis_pid"
 }
 
 bench_nginx() {
@@ -275,7 +413,7 @@ bench_nginx() {
   local pid=$LAST_PID
   wait_listening nginx "$pid" "$port"
   verify nginx "$port"
-  measure nginx "$port"
+  measure nginx "$port" "$pid"
   stop_pid "$pid"
 }
 
@@ -291,7 +429,7 @@ bench_haproxy() {
   local pid=$LAST_PID
   wait_listening haproxy "$pid" "$port"
   verify haproxy "$port"
-  measure haproxy "$port"
+  measure haproxy "$port" "$pid"
   stop_pid "$pid"
 }
 
@@ -321,36 +459,64 @@ report() {
   echo "- llmgw: commit $commit, $(first_line "$LLMGW_BIN" --version)"
   echo "- nginx: $(first_line nginx -v | sed 's/^nginx version: //'); haproxy: $(first_line haproxy -v | awk '{print $3}'); wrk: $(first_line wrk -v | awk '{print $2}')"
   echo "- load: wrk -t1 -c$CONNECTIONS, ${DURATION}s per setup after a ${WARMUP_SECONDS}s warm-up; POST /v1/chat/completions, ${#REQUEST_BODY}-byte body, non-streamed"
-  echo "- pinning: proxy on CPU $PROXY_CPU; wrk and fake model server (1 thread) on CPU $LOAD_CPU; all on $HOST"
+  echo "- pinning: proxy on CPU $PROXY_CPU; wrk and fake model server (1 thread) on CPU $LOAD_CPU, and for llmgw+redis its redis-server ($(first_line redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p'), no persistence) on CPU $LOAD_CPU too; all on $HOST"
+  echo "- llmgw+limits / llmgw+redis: bench/llmgw-limits.yaml, one API key (Authorization: Bearer, made for this run), one tier with requests_per_second, tokens_per_second and requests_per_day set far above the load (no request may be refused); llmgw+redis adds redis.url (defaults: timeout 50ms, failure_mode open)"
   echo
-  echo "| setup | requests/s | p50 (ms) | p90 (ms) | p99 (ms) |"
-  echo "| --- | ---: | ---: | ---: | ---: |"
+  echo "| setup | requests/s | p50 (ms) | p90 (ms) | p99 (ms) | proxy CPU (% of its core) | proxy CPU per request (us) |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
   for s in "${SETUPS[@]}"; do
-    printf '| %s | %.0f | %s | %s | %s |\n' "$s" "${RPS[$s]}" "$(ms "${P50[$s]}")" "$(ms "${P90[$s]}")" "$(ms "${P99[$s]}")"
+    printf '| %s | %.0f | %s | %s | %s | %s | %s |\n' "$s" "${RPS[$s]}" "$(ms "${P50[$s]}")" "$(ms "${P90[$s]}")" \
+      "$(ms "${P99[$s]}")" "${CPU_PCT[$s]:-—}" "${CPU_US[$s]:-—}"
   done
+  echo
+  echo "Proxy CPU: user + system time of the proxy process (and its children) during the"
+  echo "measured run, from /proc. Below 100% the proxy waited for the load side, its backend"
+  echo "or Redis, or other processes on the machine took turns on its core."
   echo
   echo "| llmgw vs | requests/s ratio (higher is better) | p99 latency ratio (lower is better) |"
   echo "| --- | ---: | ---: |"
   for s in nginx haproxy; do
     echo "| $s | $(ratio "${RPS[llmgw]}" "${RPS[$s]}") | $(ratio "${P99[llmgw]}" "${P99[$s]}") |"
   done
+  echo
+  echo "Ratios are llmgw / other: a requests/s ratio of 0.80 means llmgw served 80% of"
+  echo "the other proxy's throughput; a p99 ratio of 1.50 means llmgw's p99 was 1.5x theirs."
+  echo
+  echo "## Cost of limits"
+  echo
+  echo "| setup / plain llmgw | requests/s ratio (higher is better) | p50 ratio | p90 ratio | p99 ratio (lower is better) | proxy CPU per request ratio | proxy CPU per request added (us) |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for s in llmgw+limits llmgw+redis; do
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$s" "$(ratio "${RPS[$s]}" "${RPS[llmgw]}")" \
+      "$(ratio "${P50[$s]}" "${P50[llmgw]}")" "$(ratio "${P90[$s]}" "${P90[llmgw]}")" \
+      "$(ratio "${P99[$s]}" "${P99[llmgw]}")" "$(ratio "${CPU_US[$s]}" "${CPU_US[llmgw]}")" \
+      "$(awk -v a="${CPU_US[$s]}" -v b="${CPU_US[llmgw]}" 'BEGIN { printf "%+.1f", a - b }')"
+  done
+  echo
+  echo "Ratios are setup / plain llmgw: a requests/s ratio of 0.90 means the setup served 90%"
+  echo "of plain llmgw's throughput; a p99 ratio of 1.20 means its p99 was 1.2x plain llmgw's."
+  echo "\"Proxy CPU per request added\" is what the API-key check and the limits cost llmgw's"
+  echo "core per request, whether or not that core was the bottleneck. For llmgw+redis,"
+  echo "redis-server runs on CPU $LOAD_CPU with wrk and the fake server: its own work (not counted"
+  echo "here) takes CPU from the load side, and each request waits for Redis round trips."
+  echo
+  echo "Checks after the run (llmgw's /metrics and redis-cli; any refusal or non-2xx answer fails the run):"
+  echo
+  for s in llmgw+limits llmgw+redis; do echo "- $s: ${CHECKS[$s]}"; done
   # Near the direct backend's rate, the load core (wrk + fake server) is the limit,
   # not the proxy: that proxy's real headroom, and llmgw's gap to it, is larger.
-  for s in llmgw nginx haproxy; do
+  for s in llmgw nginx haproxy llmgw+limits llmgw+redis; do
     if awk -v a="${RPS[$s]}" -v d="${RPS[direct]}" 'BEGIN { exit !(a >= 0.9 * d) }'; then
       echo
       echo "Note: $s reached $(ratio "${RPS[$s]}" "${RPS[direct]}")x the direct backend's requests/s: the load side (CPU $LOAD_CPU) likely limited it, not the proxy."
     fi
   done
-  echo
-  echo "Ratios are llmgw / other: a requests/s ratio of 0.80 means llmgw served 80% of"
-  echo "the other proxy's throughput; a p99 ratio of 1.50 means llmgw's p99 was 1.5x theirs."
 }
 
 # ---------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------
-for cmd in wrk nginx haproxy taskset curl ss pgrep awk; do
+for cmd in wrk nginx haproxy taskset curl ss pgrep awk openssl sha256sum redis-server redis-cli; do
   command -v "$cmd" >/dev/null || die "$cmd not found (scripts/install-deps.sh installs it)"
 done
 [[ -x $LLMGW_BIN && -x $FAKE_BIN ]] ||
@@ -359,11 +525,14 @@ taskset -c "$LOAD_CPU" true 2>/dev/null || die "needs at least 2 CPUs (pins to C
 [[ -n $REQUEST_BODY ]] || die "could not read wrk.body from $LUA_SCRIPT"
 
 LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
+make_api_key
 start_fake_server
 bench_direct
 bench_llmgw
 bench_nginx
 bench_haproxy
+bench_llmgw_limits
+bench_llmgw_redis
 
 mkdir -p "$RESULTS_DIR"
 report >"$WORK_DIR/report.md"
