@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <cctype>
 #include <boost/beast/http/field.hpp>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -56,6 +57,24 @@ std::string backends_json(gateway::Gateway& gateway) {
     return nlohmann::json{{"backends", std::move(backends)}}.dump();
 }
 
+// %XX and '+' decoded (consumer names may hold any character).
+std::string percent_decode(std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '+') {
+            out.push_back(' ');
+        } else if (c == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+                   std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+            out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16)));
+            i += 2;
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
 // The value of `name` in a query string ("" when absent); values here are plain tokens.
 std::string query_parameter(std::string_view target, std::string_view name) {
     const auto question = target.find('?');
@@ -66,7 +85,7 @@ std::string query_parameter(std::string_view target, std::string_view name) {
         const auto pair = query.substr(0, amp);
         const auto eq = pair.find('=');
         if (pair.substr(0, eq) == name && eq != std::string_view::npos)
-            return std::string(pair.substr(eq + 1));
+            return percent_decode(pair.substr(eq + 1));
         if (amp == std::string_view::npos) break;
         query.remove_prefix(amp + 1);
     }
@@ -144,7 +163,7 @@ http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
             head.set(bhttp::field::content_type, "application/json");
             co_await writer.send_complete(head, R"({"status":"ok"})");
         } else if (path == "/readyz" && read_only) {
-            const bool ready = !gateway.draining.load();
+            const bool ready = !gateway.draining.load() && gateway.workers_ready();
             head.result(ready ? bhttp::status::ok : bhttp::status::service_unavailable);
             head.set(bhttp::field::content_type, "application/json");
             co_await writer.send_complete(
@@ -185,7 +204,7 @@ http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
         } else {
             http::GatewayError error{
                 404, "invalid_request_error", "not_found",
-                "the admin listener serves /metrics, /healthz, /readyz and /admin/backends"};
+                "the admin listener serves /metrics, /healthz, /readyz, /admin/backends and /admin/usage"};
             co_await writer.send_error(error, "");
         }
     };

@@ -1,6 +1,8 @@
 // Builds the shared gateway state from a validated config.
 #include "llmgw/gateway/gateway.hpp"
 
+#include "llmgw/limits/redis_options.hpp"
+
 namespace llmgw::gateway {
 
 Gateway::Gateway(std::shared_ptr<const config::Config> config)
@@ -32,13 +34,7 @@ void Gateway::stop_background_work() {
 
 void Gateway::start_background_work(http::net::any_io_executor executor) {
     if (config_->redis) {
-        const auto& redis = *config_->redis;
-        redis::Client::Options options;
-        options.host = redis.host;
-        options.port = redis.port;
-        options.username = redis.username;
-        options.password = redis.password;
-        options.db = redis.db;
+        auto options = limits::redis_client_options(*config_->redis);
         options.timeout = std::chrono::seconds(2);  // an operator's query, not the request path
         admin_redis_ = std::make_unique<redis::Client>(executor, options);
         admin_redis_->start();

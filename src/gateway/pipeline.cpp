@@ -132,7 +132,7 @@ http::Task<StepResult> Pipeline::admit(RequestContext& context) {
     const auto* tier = gateway_.tier(context.identity->tier);
     if (tier == nullptr || tier->limits.empty()) co_return std::nullopt;
     context.tier = tier;
-    const auto outcome = co_await admission_.admit(context.identity->consumer, *tier);
+    const auto outcome = co_await admission_.admit(context.identity->account(), *tier);
     if (!outcome.decision) {
         // Redis is unavailable and failure_mode is closed: no request without its limits.
         context.record.rate_limit = "unavailable";
@@ -189,15 +189,20 @@ void Pipeline::settle(RequestContext& context, const http::ResponseWriter& clien
     // Only answers the model produced cost tokens: a relayed 2xx.
     const auto& scanner = context.usage.scanner;
     if (!scanner || client.status() < 200 || client.status() >= 300) return;
+    // Without a reported usage, only model calls (completions, embeddings) are estimated;
+    // other answers (a model list, say) cost no tokens.
+    const auto path = std::string_view(context.record.path);
+    const bool model_call = path.ends_with("completions") || path.ends_with("embeddings");
     const auto usage = scanner->usage().value_or(
-        limits::UsageScanner::estimate(context.record.bytes_in, scanner->body_bytes()));
+        model_call ? limits::UsageScanner::estimate(context.record.bytes_in, scanner->body_bytes())
+                   : limits::TokenUsage{});
     auto& record = context.record;
     record.prompt_tokens = usage.prompt_tokens;
     record.completion_tokens = usage.completion_tokens;
     record.tokens_estimated = usage.estimated;
     const auto& identity = *context.identity;
-    if (context.tier != nullptr) admission_.settle(identity.consumer, *context.tier, usage.total());
-    admission_.record_usage(identity.consumer, usage.prompt_tokens, usage.completion_tokens,
+    if (context.tier != nullptr) admission_.settle(identity.account(), *context.tier, usage.total());
+    admission_.record_usage(identity.account(), usage.prompt_tokens, usage.completion_tokens,
                             usage.estimated, false);
     // Labels stay bounded: JWT subjects are not configured, so they share one label.
     const auto label = identity.api_consumer != nullptr   ? identity.consumer

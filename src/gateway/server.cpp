@@ -167,6 +167,11 @@ void Server::start() {
     }
     open_listener(s.admin_acceptor, resolve_listen(s.main_io, config.admin.listen),
                   /*share_port=*/false);
+    s.gateway.workers_ready = [&s] {
+        for (const auto& worker : s.workers)
+            if (!worker->admission.ready()) return false;
+        return true;
+    };
     for (auto& worker : s.workers) {
         net::co_spawn(worker->io, accept_loop(worker->acceptor, s.limits, worker->handlers),
                       net::detached);

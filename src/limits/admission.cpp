@@ -5,9 +5,13 @@
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "llmgw/limits/redis_limiter.hpp"
+#include "llmgw/limits/redis_options.hpp"
 #include "llmgw/limits/redis_usage.hpp"
 #include "llmgw/redis/client.hpp"
 
@@ -21,23 +25,29 @@ Admission::Admission(LocalLimiter& local, UsageLedger& ledger, const config::Con
       executor_(std::move(executor)),
       metrics_(metrics) {
     if (!config.redis) return;
-    const auto& redis = *config.redis;
-    redis::Client::Options options;
-    options.host = redis.host;
-    options.port = redis.port;
-    options.username = redis.username;
-    options.password = redis.password;
-    options.db = redis.db;
-    options.timeout = redis.timeout;
-    // Limits must hold again soon after Redis comes back: retry connecting at least twice a second.
-    options.reconnect_max = std::chrono::milliseconds(500);
-    client_ = std::make_unique<redis::Client>(executor_, options);
+    client_ = std::make_unique<redis::Client>(executor_, redis_client_options(*config.redis));
     client_->on_call = [this](std::chrono::steady_clock::duration latency, bool ok) {
         metrics_.redis_call(latency, ok);
     };
     client_->start();
     redis_ = std::make_unique<RedisLimiter>(*client_);
     redis_usage_ = std::make_unique<RedisUsage>(*client_);
+    ready_ = false;
+    http::net::co_spawn(executor_, wait_until_connected(), http::net::detached);
+}
+
+// Polls on the worker's own thread (the client is not thread-safe); stops once connected.
+http::Task<void> Admission::wait_until_connected() {
+    const auto started = std::chrono::steady_clock::now();
+    const bool open = config_.redis->failure_mode == config::RedisConfig::FailureMode::open;
+    http::net::steady_timer tick(executor_);
+    while (!client_->connected()) {
+        if (open && std::chrono::steady_clock::now() - started > open_mode_grace) break;
+        tick.expires_after(std::chrono::milliseconds(10));
+        auto [ec] = co_await tick.async_wait(http::net::as_tuple(http::net::use_awaitable));
+        if (ec) co_return;
+    }
+    ready_ = true;
 }
 
 void Admission::record_usage(const std::string& consumer, std::uint64_t prompt_tokens,

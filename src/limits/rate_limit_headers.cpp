@@ -10,12 +10,15 @@ using Unit = config::Limit::Unit;
 // The state closest to exhaustion, by share of the limit left; nullptr when none.
 const LimitState* tightest(const Decision& decision, const Unit* unit) {
     const LimitState* best = nullptr;
-    double best_share = 2.0;
+    double best_share = 0;
     for (const auto& state : decision.states) {
         if (unit != nullptr && state.limit->unit != *unit) continue;
-        const double share = static_cast<double>(state.remaining) /
-                             static_cast<double>(std::max<std::uint64_t>(1, state.limit->amount));
-        if (share < best_share) {
+        // Share of what the limit can hold: a bucket's capacity is its burst.
+        const auto& limit = *state.limit;
+        const auto capacity = limit.kind == config::Limit::Kind::rate && limit.burst != 0 ? limit.burst : limit.amount;
+        const double share =
+            static_cast<double>(state.remaining) / static_cast<double>(std::max<std::uint64_t>(1, capacity));
+        if (best == nullptr || share < best_share) {
             best_share = share;
             best = &state;
         }

@@ -1,7 +1,6 @@
 // Authentication through the real binary: API keys, 401/403, credentials never forwarded or logged.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <openssl/sha.h>
 
 #include <regex>
 
@@ -15,18 +14,6 @@ namespace {
 
 constexpr const char* acme_key = "sk-test-acme-0123456789abcdef";
 constexpr const char* beta_key = "sk-test-beta-fedcba9876543210";
-
-std::string sha256_hex(std::string_view text) {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-    std::string hex;
-    for (unsigned char b : digest) {
-        static constexpr char digits[] = "0123456789abcdef";
-        hex.push_back(digits[b >> 4]);
-        hex.push_back(digits[b & 0xf]);
-    }
-    return hex;
-}
 
 struct AuthTest : ::testing::Test {
     void SetUp() override {

@@ -2,6 +2,7 @@
 #include "harness.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/sha.h>
 
 #include <sstream>
 #include <stdexcept>
@@ -74,6 +75,18 @@ HttpResponse RunningGateway::post(const std::string& target, const nlohmann::jso
                                   HttpHeaders headers) const {
     headers.emplace_back("content-type", "application/json");
     return http_request(port_, {"POST", target, headers, body.dump()});
+}
+
+std::string sha256_hex(std::string_view text) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned char b : digest) {
+        hex.push_back(digits[b >> 4]);
+        hex.push_back(digits[b & 0xf]);
+    }
+    return hex;
 }
 
 nlohmann::json chat_body(const std::string& model, bool stream) {

@@ -65,6 +65,9 @@ private:
     uint16_t admin_port_;
 };
 
+// Lower-case hex SHA-256, as the config's `sha256:` keys are written.
+std::string sha256_hex(std::string_view text);
+
 // A minimal chat request body.
 nlohmann::json chat_body(const std::string& model = "fake-model", bool stream = false);
 

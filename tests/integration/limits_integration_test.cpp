@@ -1,7 +1,6 @@
 // Rate limits, quotas and usage metering through the real binary (in-process store).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <openssl/sha.h>
 
 #include <future>
 
@@ -12,18 +11,6 @@ using namespace llmgw::testing;
 using testing::HasSubstr;
 
 namespace {
-
-std::string sha256_hex(std::string_view text) {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-    std::string hex;
-    for (unsigned char b : digest) {
-        static constexpr char digits[] = "0123456789abcdef";
-        hex.push_back(digits[b >> 4]);
-        hex.push_back(digits[b & 0xf]);
-    }
-    return hex;
-}
 
 constexpr const char* free_key = "sk-free-consumer-key-1";
 constexpr const char* pro_key = "sk-pro-consumer-key-2";

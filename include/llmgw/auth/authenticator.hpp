@@ -21,6 +21,10 @@ struct Identity {
     std::string consumer;
     std::string tier;
     const config::Consumer* api_consumer = nullptr;  // set for API keys (its route allow-list)
+
+    // Who limits and usage are counted for: the API-key consumer's name, or "jwt:" and the
+    // token's subject, so a subject can never share a configured consumer's budget.
+    std::string account() const { return api_consumer != nullptr || consumer == "anonymous" ? consumer : "jwt:" + consumer; }
 };
 
 struct AuthResult {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -46,6 +47,8 @@ public:
 
     std::atomic<std::int64_t> in_flight{0};
     std::atomic<bool> draining{false};
+    // Whether every worker can serve (its limits store is reachable); set by the server.
+    std::function<bool()> workers_ready = [] { return true; };
 
 private:
     std::shared_ptr<const config::Config> config_;

@@ -2,6 +2,7 @@
 // in-process limiter otherwise — and, with failure_mode open, while Redis is unavailable.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -38,6 +39,10 @@ public:
             decision;  // nullopt: Redis is unavailable and failure_mode is closed
     };
     http::Task<Outcome> admit(const std::string& consumer, const config::Tier& tier);
+    // For /readyz (any thread): without Redis, at once; with it, once this worker's connection
+    // is up (failure_mode open also after open_mode_grace, to start on local buckets).
+    bool ready() const { return ready_.load(); }
+    static constexpr auto open_mode_grace = std::chrono::seconds(2);
     // Runs in the background: the answer has already gone to the client.
     void settle(const std::string& consumer, const config::Tier& tier, std::uint64_t tokens);
     // Adds one answered request to the consumer's usage for today (in process, and in Redis
@@ -47,6 +52,7 @@ public:
 
 private:
     bool redis_usable();
+    http::Task<void> wait_until_connected();
     void redis_result(bool ok);
 
     LocalLimiter& local_;
@@ -57,6 +63,7 @@ private:
     std::unique_ptr<redis::Client> client_;
     std::unique_ptr<RedisLimiter> redis_;
     std::unique_ptr<RedisUsage> redis_usage_;
+    std::atomic<bool> ready_{true};
     int consecutive_failures_ = 0;
     std::chrono::steady_clock::time_point paused_until_{};
 };

@@ -5,10 +5,13 @@
 #include <cstdlib>
 
 #include "llmgw/config/loader.hpp"
+#include "load_error.hpp"
 
 using llmgw::config::ConfigError;
 using llmgw::config::load_string;
 using testing::HasSubstr;
+
+using llmgw::config::testing::load_error;
 
 namespace {
 
@@ -19,15 +22,6 @@ routes:
 )";
 // sha256("test-key")
 const std::string test_key_sha = "62af8704764faf8ea82fc61ce9c4c3908b6cb97d463a634e9e587d7c885db0ef";
-
-std::string load_error(const std::string& yaml) {
-    try {
-        load_string(yaml, "t.yaml");
-    } catch (const ConfigError& e) {
-        return e.what();
-    }
-    return "";
-}
 
 }  // namespace
 

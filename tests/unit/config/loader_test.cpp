@@ -1,5 +1,6 @@
 // The configuration contract: what loads, and how every mistake is reported (file, line, key).
 #include "llmgw/config/loader.hpp"
+#include "load_error.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -22,15 +23,7 @@ routes:
     backend: vllm
 )";
 
-// The message of the ConfigError that loading `yaml` throws, or "" when it loads.
-std::string load_error(const std::string& yaml) {
-    try {
-        load_string(yaml, "test.yaml");
-    } catch (const ConfigError& e) {
-        return e.what();
-    }
-    return "";
-}
+std::string load_error(const std::string& yaml) { return llmgw::config::testing::load_error(yaml, "test.yaml"); }
 
 }  // namespace
 

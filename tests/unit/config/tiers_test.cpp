@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "llmgw/config/loader.hpp"
+#include "load_error.hpp"
 
 using namespace std::chrono_literals;
 using llmgw::config::ConfigError;
@@ -12,21 +13,14 @@ using llmgw::config::Limit;
 using llmgw::config::load_string;
 using testing::HasSubstr;
 
+using llmgw::config::testing::load_error;
+
 namespace {
 
 // Two lines, so the tiers start on line 3.
 const std::string base = R"(backends: { b: { endpoints: [ { url: "http://127.0.0.1:1" } ] } }
 routes: [ { name: chat, backend: b } ]
 )";
-
-std::string load_error(const std::string& yaml) {
-    try {
-        load_string(yaml, "t.yaml");
-    } catch (const ConfigError& e) {
-        return e.what();
-    }
-    return "";
-}
 
 void expect_limit(const Limit& limit, Limit::Unit unit, Limit::Kind kind, std::uint64_t amount) {
     EXPECT_EQ(limit.unit, unit);
