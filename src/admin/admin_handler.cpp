@@ -166,8 +166,10 @@ http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
             const bool ready = !gateway.draining.load() && gateway.workers_ready();
             head.result(ready ? bhttp::status::ok : bhttp::status::service_unavailable);
             head.set(bhttp::field::content_type, "application/json");
-            co_await writer.send_complete(
-                head, ready ? R"({"status":"ready"})" : R"({"status":"draining"})");
+            const auto* status = ready                     ? R"({"status":"ready"})"
+                                 : gateway.draining.load() ? R"({"status":"draining"})"
+                                                           : R"({"status":"waiting_for_redis"})";
+            co_await writer.send_complete(head, status);
         } else if (path.starts_with("/admin/") && !gateway.config().admin.token.empty() &&
                    !admin_token_matches(gateway.config().admin.token,
                                         request[bhttp::field::authorization])) {

@@ -152,7 +152,7 @@ AuthResult Authenticator::by_jwt(std::string_view token,
                                       : "the token's tier is not one this gateway knows"),
             "unknown_tier"};
     return {
-        Identity{std::move(result.token->consumer), std::move(tier), nullptr}, std::nullopt, {}};
+        Identity{std::move(result.token->consumer), std::move(tier), nullptr, true}, std::nullopt, {}};
 }
 
 std::vector<std::shared_ptr<JwtVerifier>> Authenticator::url_verifiers() const {

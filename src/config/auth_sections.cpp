@@ -161,6 +161,9 @@ std::vector<Consumer> parse_consumers(const YamlNode& node, const std::vector<Ti
         if (!item.has("name")) item.fail("missing required key \"name\"");
         consumer.name = item["name"].as_string();
         if (consumer.name.empty()) item["name"].fail("must not be empty");
+        // Those names are how JWT subjects and unauthenticated requests are counted.
+        if (consumer.name == "anonymous" || consumer.name.rfind("jwt:", 0) == 0)
+            item["name"].fail("\"anonymous\" and names starting with \"jwt:\" are reserved");
         if (!names.insert(consumer.name).second)
             item["name"].fail("duplicate consumer \"" + consumer.name + "\"");
         if (!item.has("tier")) item.fail("missing required key \"tier\"");

@@ -205,9 +205,7 @@ void Pipeline::settle(RequestContext& context, const http::ResponseWriter& clien
     admission_.record_usage(identity.account(), usage.prompt_tokens, usage.completion_tokens,
                             usage.estimated, false);
     // Labels stay bounded: JWT subjects are not configured, so they share one label.
-    const auto label = identity.api_consumer != nullptr   ? identity.consumer
-                       : identity.consumer == "anonymous" ? "anonymous"
-                                                          : "jwt";
+    const std::string label = identity.from_jwt ? "jwt" : identity.consumer;
     gateway_.metrics().tokens(label, usage.prompt_tokens, usage.completion_tokens);
 }
 

@@ -235,14 +235,13 @@ http::Task<ForwardOutcome> Forwarder::try_endpoints(Exchange& exchange) {
         const bool may_retry_answer = more_attempts && backend.has_candidate(tried, clock::now()) &&
                                       (holding_retry || backend.retry_budget_left()) &&
                                       clock::now() < exchange.total_deadline;
-        auto result = co_await attempt(exchange, endpoint, may_retry_answer);
-        // The breaker hears about every answer: 5xx and transport failures count against it.
-        if (exchange.client_gone && result.upstream_status == 0)
-            endpoint.breaker.release(choice->ticket);
-        else if (result.upstream_status > 0 && result.upstream_status < 500)
-            endpoint.breaker.record_success(choice->ticket);
-        else
-            endpoint.breaker.record_failure(choice->ticket, clock::now());
+        auto result = co_await attempt(exchange, endpoint, choice->ticket, may_retry_answer);
+        // An answer's status was told to the breaker when the head arrived (before the client
+        // saw it); what is left are failures without an answer.
+        if (result.upstream_status == 0) {
+            if (exchange.client_gone) endpoint.breaker.release(choice->ticket);
+            else endpoint.breaker.record_failure(choice->ticket, clock::now());
+        }
         if (result.finished || exchange.client_gone) {
             if (holding_retry) backend.end_retry();
             co_return ForwardOutcome{};
@@ -273,6 +272,7 @@ http::Task<ForwardOutcome> Forwarder::try_endpoints(Exchange& exchange) {
 }
 
 http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, EndpointState& state,
+                                                        const CircuitBreaker::Ticket& ticket,
                                                         bool may_retry_answer) {
     const auto& config = exchange.backend.config();
     const auto& timeouts = config.timeouts;
@@ -360,6 +360,10 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
             "invalid",
             http::bad_gateway("the upstream sent an unsupported status", "upstream_invalid"),
             std::nullopt);
+    // The breaker learns of 5xx answers before the client sees them: the next request
+    // already goes elsewhere.
+    if (status >= 500) state.breaker.record_failure(ticket, clock::now());
+    else state.breaker.record_success(ticket);
     // An overloaded or failing endpoint's 502/503 goes to another endpoint when allowed;
     // otherwise (or on the last try) the upstream's own answer reaches the client unchanged.
     if (may_retry_answer && (status == 502 || status == 503)) {

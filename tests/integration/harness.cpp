@@ -61,6 +61,12 @@ std::vector<nlohmann::json> RunningGateway::access_log_lines() const {
     return lines;
 }
 
+nlohmann::json RunningGateway::access_line_where(const std::string& field, const nlohmann::json& value) const {
+    for (auto& line : access_log_lines())
+        if (line.contains(field) && line[field] == value) return line;
+    return nullptr;
+}
+
 bool RunningGateway::wait_for_access_lines(std::size_t count,
                                            std::chrono::milliseconds deadline) const {
     const auto until = std::chrono::steady_clock::now() + deadline;

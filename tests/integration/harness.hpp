@@ -47,6 +47,9 @@ public:
     Process& process() { return process_; }
     // The access log (llmgw's stdout), one JSON object per line.
     std::vector<nlohmann::json> access_log_lines() const;
+    // The first access-log line whose `field` equals `value` (null when none). Lines of
+    // requests answered one after another may be written in either order: two workers.
+    nlohmann::json access_line_where(const std::string& field, const nlohmann::json& value) const;
     // Waits until the access log holds at least `count` lines.
     bool wait_for_access_lines(std::size_t count, std::chrono::milliseconds deadline) const;
 

@@ -61,7 +61,7 @@ TEST(RateLimits, RequestsPerMinuteRefuseWith429AndHeaders) {
     // Another consumer (and an unlimited tier) is not affected.
     EXPECT_EQ(chat_as(gateway, pro_key).status, 200);
     ASSERT_TRUE(gateway.wait_for_access_lines(5, 5s));
-    EXPECT_EQ(gateway.access_log_lines()[3]["rate_limit"], "refused");
+    EXPECT_EQ(gateway.access_line_where("status", 429)["rate_limit"], "refused");
     EXPECT_THAT(http_request(gateway.admin_port(), {"GET", "/metrics"}).body,
                 HasSubstr(R"(llmgw_rate_limited_total{limit="requests_rate",tier="free"} 1)"));
 }
@@ -92,11 +92,13 @@ TEST(RateLimits, TokenLimitsAreDebitedWithTheRealUsage) {
     // 150 completion tokens: admitted (the bucket had something left), then the bucket is in debt.
     const auto first = chat_as(gateway, free_key, {{"x-fake-chunks", "150"}});
     ASSERT_EQ(first.status, 200);
+    // Tokens are debited once the answer has ended (the log line follows the debit).
+    ASSERT_TRUE(gateway.wait_for_access_lines(1, 5s));
     const auto second = chat_as(gateway, free_key);
     EXPECT_EQ(second.status, 429);
     EXPECT_EQ(second.json()["error"]["type"], "tokens");
     ASSERT_TRUE(gateway.wait_for_access_lines(2, 5s));
-    const auto line = gateway.access_log_lines()[0];
+    const auto line = gateway.access_line_where("status", 200);
     EXPECT_EQ(line["completion_tokens"], 150);
     EXPECT_EQ(line["tokens_estimated"], false);
 }

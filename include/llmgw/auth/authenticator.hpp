@@ -24,7 +24,8 @@ struct Identity {
 
     // Who limits and usage are counted for: the API-key consumer's name, or "jwt:" and the
     // token's subject, so a subject can never share a configured consumer's budget.
-    std::string account() const { return api_consumer != nullptr || consumer == "anonymous" ? consumer : "jwt:" + consumer; }
+    bool from_jwt = false;
+    std::string account() const { return from_jwt ? "jwt:" + consumer : consumer; }
 };
 
 struct AuthResult {

@@ -57,7 +57,7 @@ private:
     struct AttemptResult;
     http::Task<ForwardOutcome> try_endpoints(Exchange& exchange);
     http::Task<AttemptResult> attempt(Exchange& exchange, EndpointState& endpoint,
-                                      bool may_retry_answer);
+                                      const CircuitBreaker::Ticket& ticket, bool may_retry_answer);
     struct HangUpWatch;
     // Forwards in progress on this worker, in an intrusive list the sweep walks.
     void enlist(Exchange& exchange);

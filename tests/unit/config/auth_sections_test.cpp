@@ -67,6 +67,14 @@ TEST(AuthConfig, RefusesBadConsumers) {
         HasSubstr("LLMGW_TEST_UNSET_KEY is not set"));
 }
 
+TEST(AuthConfig, ReservedConsumerNamesAreRefused) {
+    for (const std::string name : {"anonymous", "\"jwt:alice\""})
+        EXPECT_THAT(load_error(base + "consumers: [ { name: " + name + ", tier: free, keys: [ { sha256: \"" +
+                               test_key_sha + "\" } ] } ]\n"),
+                    HasSubstr("reserved"))
+            << name;
+}
+
 TEST(AuthConfig, RouteTiersMustBeDefined) {
     EXPECT_THAT(load_error(R"(tiers: { free: {} }
 backends: { b: { endpoints: [ { url: "http://127.0.0.1:1" } ] } }
