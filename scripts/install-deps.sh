@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential g++ cmake pkg-config ccache git curl
+  build-essential g++ cmake pkg-config ccache git curl ca-certificates openssl
   libboost1.81-dev libssl-dev libhiredis-dev nlohmann-json3-dev
   libyaml-cpp-dev libspdlog-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev
