@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "llmgw/limits/limiter.hpp"
+#include "test_limits.hpp"
 
 using namespace std::chrono;
 using llmgw::config::Limit;
@@ -15,6 +16,8 @@ using llmgw::config::Tier;
 using llmgw::limits::Clock;
 using llmgw::limits::Decision;
 using llmgw::limits::LocalLimiter;
+
+using namespace llmgw::limits::testing;
 
 namespace {
 
@@ -24,35 +27,6 @@ Clock::time_point at(year_month_day date, Clock::duration time_of_day = {}) {
 
 const Clock::time_point t0 = at(2024y / March / 10, 12h);
 
-Limit rate(Limit::Unit unit, std::uint64_t amount, llmgw::config::Duration period,
-           std::uint64_t burst = 0) {
-    Limit limit;
-    limit.unit = unit;
-    limit.kind = Limit::Kind::rate;
-    limit.amount = amount;
-    limit.period = period;
-    limit.burst = burst;
-    return limit;
-}
-
-Limit quota(Limit::Unit unit, std::uint64_t amount, Limit::Window window) {
-    Limit limit;
-    limit.unit = unit;
-    limit.kind = Limit::Kind::quota;
-    limit.amount = amount;
-    limit.window = window;
-    return limit;
-}
-
-Tier tier_of(std::vector<Limit> limits) {
-    Tier tier;
-    tier.name = "test";
-    tier.limits = std::move(limits);
-    return tier;
-}
-
-constexpr auto requests = Limit::Unit::requests;
-constexpr auto tokens = Limit::Unit::tokens;
 
 // How many of `attempts` admits at `now` pass.
 int admitted(LocalLimiter& limiter, const Tier& tier, Clock::time_point now, int attempts,

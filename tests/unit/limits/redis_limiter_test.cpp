@@ -1,6 +1,8 @@
 // RedisLimiter against a real redis-server: parity with LocalLimiter, keys, concurrency, failures, UTC windows.
 #include "llmgw/limits/redis_limiter.hpp"
 
+#include "test_limits.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -20,6 +22,8 @@
 #include "../../../src/limits/limit_scripts.hpp"
 #include "support/redis_server.hpp"
 
+using namespace llmgw::limits::testing;
+
 namespace {
 
 namespace asio = boost::asio;
@@ -36,34 +40,6 @@ using llmgw::testing::RedisServer;
 using Wall = llmgw::limits::Clock;
 using Steady = std::chrono::steady_clock;
 
-constexpr auto requests = Limit::Unit::requests;
-constexpr auto tokens = Limit::Unit::tokens;
-
-Limit rate(Limit::Unit unit, std::uint64_t amount, llmgw::config::Duration period, std::uint64_t burst = 0) {
-    Limit limit;
-    limit.unit = unit;
-    limit.kind = Limit::Kind::rate;
-    limit.amount = amount;
-    limit.period = period;
-    limit.burst = burst;
-    return limit;
-}
-
-Limit quota(Limit::Unit unit, std::uint64_t amount, Limit::Window window) {
-    Limit limit;
-    limit.unit = unit;
-    limit.kind = Limit::Kind::quota;
-    limit.amount = amount;
-    limit.window = window;
-    return limit;
-}
-
-Tier tier_of(std::vector<Limit> limits) {
-    Tier tier;
-    tier.name = "test";
-    tier.limits = std::move(limits);
-    return tier;
-}
 
 Client::Options options_for(uint16_t port) {
     Client::Options o;
