@@ -167,9 +167,13 @@ for i = 1, #KEYS do
   if lim.rate then load_bucket(KEYS[i], lim, now) else load_quota(KEYS[i], lim, now) end
   limits[i] = lim
   if not admits(lim) then
-    if admitted == 1 then refused = i end
+    -- The limit named is the one with the longest wait (the first such): what Retry-After is for.
+    local wait = wait_until_admitted(lim, now)
+    if admitted == 1 or wait > retry_after then
+      refused = i
+      retry_after = wait
+    end
     admitted = 0
-    retry_after = math.max(retry_after, wait_until_admitted(lim, now))
   end
 end
 if admitted == 1 then

@@ -9,7 +9,7 @@ namespace llmgw::limits::detail {
 // ("requests"|"tokens"), amount, then for rates the period in ms and the bucket capacity,
 // for quotas the window ("day"|"month") and "".
 
-// ARGV = the limits. Returns {admitted 0|1, first refusing limit (1-based, 0 = none),
+// ARGV = the limits. Returns {admitted 0|1, refusing limit with the longest wait (1-based, 0 = none),
 // retry_after s, then remaining and reset s for each limit}.
 const redis::Script& admit_script();
 // ARGV[1] = tokens, then the token limits. Returns 1.

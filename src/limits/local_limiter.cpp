@@ -218,13 +218,17 @@ Decision LocalLimiter::admit(const std::string& consumer, const config::Tier& ti
     const std::lock_guard lock(shard.mutex);
     auto& slots = shard.slots_for(consumer, tier, now);
 
-    // All or nothing: a refused request takes from no limit.
+    // All or nothing: a refused request takes from no limit. It cannot pass before every
+    // refusing limit admits, so the limit named is the one with the longest wait (the first
+    // such in tier order): the 429 then names what Retry-After waits for.
     for (std::size_t i = 0; i < slots.size(); ++i) {
         if (admits(slots[i])) continue;
-        if (decision.admitted) decision.refused_by = &tier.limits[i];
+        const auto wait = wait_until_admitted(slots[i], now);
+        if (decision.admitted || wait > decision.retry_after) {
+            decision.refused_by = &tier.limits[i];
+            decision.retry_after = wait;
+        }
         decision.admitted = false;
-        // It cannot pass before every refusing limit admits.
-        decision.retry_after = std::max(decision.retry_after, wait_until_admitted(slots[i], now));
     }
     if (decision.admitted) {
         for (auto& slot : slots) {

@@ -24,7 +24,8 @@ struct LimitState {
 
 struct Decision {
     bool admitted = true;
-    const config::Limit* refused_by = nullptr;  // the first limit that refused, when not admitted
+    // When not admitted: the refusing limit with the longest wait (the first such in tier order).
+    const config::Limit* refused_by = nullptr;
     std::chrono::seconds retry_after{0};  // whole seconds until it would admit, >= 1 when refused
     std::vector<LimitState> states;       // one per limit of the tier, in the tier's order
 };

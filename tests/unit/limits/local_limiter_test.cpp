@@ -89,14 +89,14 @@ TEST(LimiterRequestRate, EnforcesPerSecondAndPerMinuteTogether) {
     EXPECT_TRUE(limiter.admit("acme", tier, t0 + 5s).admitted);
 }
 
-TEST(LimiterRequestRate, ReportsTheFirstRefusingLimitButTheLongestWait) {
+TEST(LimiterRequestRate, NamesTheRefusingLimitWithTheLongestWait) {
     LocalLimiter limiter;
     const auto tier = tier_of({rate(requests, 1, seconds(1)), rate(requests, 2, minutes(1))});
     EXPECT_TRUE(limiter.admit("acme", tier, t0).admitted);
     EXPECT_TRUE(limiter.admit("acme", tier, t0 + 1s).admitted);
     // Both are empty: the second bucket holds 1/30 of a request and needs 29 s more.
     const auto refused = limiter.admit("acme", tier, t0 + 1s);
-    EXPECT_EQ(refused.refused_by, &tier.limits[0]);
+    EXPECT_EQ(refused.refused_by, &tier.limits[1]);  // the per-minute bucket is what takes 29 s
     EXPECT_EQ(refused.retry_after, 29s);
     EXPECT_FALSE(limiter.admit("acme", tier, t0 + 29s).admitted);
     EXPECT_TRUE(limiter.admit("acme", tier, t0 + 1s + refused.retry_after).admitted);

@@ -180,11 +180,11 @@ TEST_F(RedisLimiterParity, TwoRatesTogether) {
     EXPECT_EQ(refused.states[1].remaining, 2u);
 }
 
-TEST_F(RedisLimiterParity, ReportsTheFirstRefusingLimitButTheLongestWait) {
+TEST_F(RedisLimiterParity, NamesTheRefusingLimitWithTheLongestWait) {
     const auto tier = tier_of({rate(requests, 1, seconds(1)), rate(requests, 1, minutes(1))});
     EXPECT_TRUE(both(tier).admitted);
     const auto refused = both(tier);
-    EXPECT_EQ(refused.refused_by, &tier.limits[0]);
+    EXPECT_EQ(refused.refused_by, &tier.limits[1]);
     EXPECT_EQ(refused.retry_after, 60s);
 }
 
