@@ -18,6 +18,12 @@ void UsageLedger::record(const std::string& consumer, std::chrono::system_clock:
                          bool estimated, bool cached) {
     const auto day = day_of(when);
     std::lock_guard lock(mutex_);
+    if (pruned_on_ != day) {
+        // Once a day, the days older than kept_days go: the ledger stays bounded.
+        pruned_on_ = day;
+        const auto oldest = day_of(when - std::chrono::days(kept_days));
+        std::erase_if(days_, [&](const auto& entry) { return entry.first.second < oldest; });
+    }
     auto& usage = days_[{consumer, day}];
     usage.day = day;
     ++usage.requests;

@@ -32,10 +32,13 @@ public:
                                 const std::string& to) const;
 
     static std::string day_of(std::chrono::system_clock::time_point when);
+    // Days kept: as long as Redis keeps them (400), so reports agree whichever store they use.
+    static constexpr int kept_days = 400;
 
 private:
     mutable std::mutex mutex_;
     std::map<std::pair<std::string, std::string>, DayUsage> days_;  // (consumer, day)
+    std::string pruned_on_;  // the day the ledger last dropped expired days
 };
 
 }  // namespace llmgw::limits

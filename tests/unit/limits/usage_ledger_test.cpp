@@ -26,3 +26,12 @@ TEST(UsageLedger, SumsPerConsumerAndUtcDay) {
     EXPECT_EQ(ledger.query("acme", "2026-11-25", "2026-11-25").size(), 1u);
     EXPECT_TRUE(ledger.query("nobody", "2026-01-01", "2026-12-31").empty());
 }
+
+TEST(UsageLedger, ForgetsDaysOlderThanItKeeps) {
+    UsageLedger ledger;
+    const auto long_ago = sys_days{2025y / January / 1};
+    ledger.record("acme", long_ago, 1, 1, false, false);
+    ledger.record("acme", long_ago + days(UsageLedger::kept_days + 1), 1, 1, false, false);
+    EXPECT_TRUE(ledger.query("acme", "2025-01-01", "2025-01-01").empty());
+    EXPECT_EQ(ledger.query("acme", "2025-01-01", "2027-12-31").size(), 1u);
+}
