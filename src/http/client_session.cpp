@@ -14,6 +14,7 @@
 
 #include "llmgw/http/connection_deadline.hpp"
 #include "llmgw/http/hop_by_hop.hpp"
+#include "llmgw/http/request_validation.hpp"
 #include "llmgw/observability/request_id.hpp"
 
 namespace llmgw::http {
@@ -91,6 +92,9 @@ Task<void> read_requests(tcp::socket& socket, ConnectionDeadline& deadline,
             else if (!is_disconnect(ec))
                 refusal =
                     bad_request("malformed HTTP request: " + ec.message(), "malformed_request");
+        } else if (auto invalid = validate_request_head(parser.get().base())) {
+            // Before the body is read: an ambiguous message is never forwarded.
+            refusal = std::move(invalid);
         } else if (const auto length = parser.content_length();
                    length && *length > limits.max_body_bytes) {
             refusal = payload_too_large(limits.max_body_bytes);
