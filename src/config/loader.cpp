@@ -85,7 +85,8 @@ Endpoint parse_endpoint_url(const YamlNode& node) {
 
 ServerConfig parse_server(const YamlNode& node) {
     node.expect_keys({"listen", "workers", "tls", "max_header_bytes", "max_body_bytes",
-                      "header_timeout", "body_timeout", "idle_timeout", "drain_timeout"});
+                      "header_timeout", "body_timeout", "idle_timeout", "drain_timeout",
+                      "max_connections"});
     ServerConfig server;
     if (node.has("listen")) server.listen = parse_listen(node["listen"]);
     if (node.has("workers"))
@@ -100,6 +101,8 @@ ServerConfig parse_server(const YamlNode& node) {
     if (node.has("body_timeout")) server.body_timeout = node["body_timeout"].as_duration();
     if (node.has("idle_timeout")) server.idle_timeout = node["idle_timeout"].as_duration();
     if (node.has("drain_timeout")) server.drain_timeout = node["drain_timeout"].as_duration();
+    if (node.has("max_connections"))
+        server.max_connections = static_cast<unsigned>(node["max_connections"].as_uint(1, 10'000'000));
     for (auto key : {"header_timeout", "body_timeout", "idle_timeout"})
         if (node.has(key) && node[key].as_duration().count() == 0)
             node[key].fail("must be greater than 0");

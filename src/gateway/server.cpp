@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <sstream>
+#include <atomic>
 #include <stdexcept>
 #include <thread>
 
@@ -72,8 +73,15 @@ void open_listener(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, bool 
     }
 }
 
+// Open connections across workers, against server.max_connections.
+struct ConnectionBudget {
+    std::atomic<unsigned> open{0};
+    unsigned max = 0;
+    observability::Metrics* metrics = nullptr;
+};
+
 net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLimits& limits,
-                                 const http::ConnectionHandlers& handlers) {
+                                 const http::ConnectionHandlers& handlers, ConnectionBudget* budget) {
     auto executor = co_await net::this_coro::executor;
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(net::as_tuple(net::use_awaitable));
@@ -85,8 +93,16 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLim
             co_await pause.async_wait(net::as_tuple(net::use_awaitable));
             continue;
         }
+        if (budget != nullptr && budget->open.fetch_add(1, std::memory_order_relaxed) >= budget->max) {
+            budget->open.fetch_sub(1, std::memory_order_relaxed);
+            budget->metrics->connection_refused();
+            boost::system::error_code ignored;
+            socket.close(ignored);
+            continue;
+        }
         net::co_spawn(executor, http::serve_connection(std::move(socket), limits, handlers),
-                      [](std::exception_ptr failure) {
+                      [budget](std::exception_ptr failure) {
+                          if (budget != nullptr) budget->open.fetch_sub(1, std::memory_order_relaxed);
                           // One connection's bug must not pass silently (nor take the worker down).
                           if (!failure) return;
                           try {
@@ -142,6 +158,7 @@ struct Server::State {
     tcp::acceptor admin_acceptor;
     http::ConnectionHandlers admin_handlers;
     std::vector<std::unique_ptr<Worker>> workers;
+    ConnectionBudget connections;
 };
 
 Server::Server(std::shared_ptr<const config::Config> config)
@@ -156,6 +173,8 @@ Server::~Server() {
 
 void Server::start() {
     auto& s = *state_;
+    s.connections.max = s.gateway.config().server.max_connections;
+    s.connections.metrics = &s.gateway.metrics();
     const auto& config = s.gateway.config();
     const auto endpoint = resolve_listen(s.main_io, config.server.listen);
     ensure_port_free(s.main_io, endpoint);
@@ -173,11 +192,11 @@ void Server::start() {
         return true;
     };
     for (auto& worker : s.workers) {
-        net::co_spawn(worker->io, accept_loop(worker->acceptor, s.limits, worker->handlers),
+        net::co_spawn(worker->io, accept_loop(worker->acceptor, s.limits, worker->handlers, &s.connections),
                       net::detached);
         worker->thread = std::thread([io = &worker->io] { io->run(); });
     }
-    net::co_spawn(s.main_io, accept_loop(s.admin_acceptor, s.limits, s.admin_handlers),
+    net::co_spawn(s.main_io, accept_loop(s.admin_acceptor, s.limits, s.admin_handlers, nullptr),
                   net::detached);
     spdlog::info("llmgw listening on {}:{} with {} workers; admin on {}:{}",
                  config.server.listen.host, s.workers.front()->acceptor.local_endpoint().port(),

@@ -41,6 +41,7 @@ struct Metrics::Families {
     prometheus::Family<prometheus::Histogram>& redis_latency;
     prometheus::Family<prometheus::Counter>& redis_errors;
     prometheus::Family<prometheus::Counter>& redis_fail_open;
+    prometheus::Family<prometheus::Counter>& connections_refused;
     prometheus::Family<prometheus::Gauge>& endpoint_healthy;
     prometheus::Family<prometheus::Gauge>& circuit_state;
     prometheus::Family<prometheus::Gauge>& endpoint_in_flight;
@@ -99,6 +100,10 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
         prometheus::BuildCounter()
             .Name("llmgw_redis_fail_open_total")
             .Help("Requests admitted by the in-process limiter because Redis was unavailable")
+            .Register(*registry_),
+        prometheus::BuildCounter()
+            .Name("llmgw_connections_refused_total")
+            .Help("Client connections closed at once because server.max_connections were open")
             .Register(*registry_),
         prometheus::BuildGauge()
             .Name("llmgw_endpoint_healthy")
@@ -209,6 +214,8 @@ void Metrics::redis_call(std::chrono::steady_clock::duration latency, bool ok) {
         .Observe(std::chrono::duration<double>(latency).count());
     if (!ok) families_->redis_errors.Add({}).Increment();
 }
+
+void Metrics::connection_refused() { families_->connections_refused.Add({}).Increment(); }
 
 void Metrics::redis_fail_open() {
     families_->redis_fail_open.Add({}).Increment();

@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "harness.hpp"
 
 using namespace std::chrono_literals;
@@ -177,4 +179,34 @@ TEST_F(LimitsTest, AmbiguousFramingIsRefusedAndNothingIsForwarded) {
         EXPECT_THAT(reply, StartsWith("HTTP/1.1 400")) << request;
     }
     EXPECT_EQ(model->stats()["requests_total"], 0);
+}
+
+TEST(ConnectionLimit, ConnectionsBeyondMaxConnectionsAreClosedAtOnce) {
+    auto model = FakeModel::start("m1");
+    GatewayOptions options;
+    options.server_extra = "  max_connections: 2\n";
+    options.workers = 1;
+    auto gateway = RunningGateway::start(
+        "backends:\n  vllm: { endpoints: [ { url: \"" + model.url() + "\" } ] }\nroutes:\n  - { name: all, backend: vllm }\n",
+        options);
+    auto first = std::make_unique<HttpConnection>(gateway.port());
+    HttpConnection second(gateway.port());
+    ASSERT_EQ(first->send({"GET", "/v1/models"}).status, 200);
+    ASSERT_EQ(second.send({"GET", "/v1/models"}).status, 200);
+    RawConnection third(gateway.port());
+    EXPECT_TRUE(third.closed_by_peer(2s));
+    // A connection that ends frees its place.
+    first.reset();
+    bool served = false;
+    const auto deadline = std::chrono::steady_clock::now() + 3s;
+    while (!served && std::chrono::steady_clock::now() < deadline) {
+        try {
+            served = http_request(gateway.port(), {"GET", "/v1/models"}, 1s).status == 200;
+        } catch (const HttpError&) {
+            std::this_thread::sleep_for(20ms);  // the close of `first` is still on its way
+        }
+    }
+    EXPECT_TRUE(served);
+    EXPECT_THAT(http_request(gateway.admin_port(), {"GET", "/metrics"}).body,
+                HasSubstr("llmgw_connections_refused_total"));
 }

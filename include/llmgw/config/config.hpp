@@ -28,6 +28,9 @@ struct ServerConfig {
     Duration body_timeout = std::chrono::seconds(60);
     Duration idle_timeout = std::chrono::seconds(75);
     Duration drain_timeout = std::chrono::seconds(30);
+    // Open client connections across all workers; beyond it new ones are closed at once, so a
+    // flood of idle or slow connections cannot exhaust file descriptors.
+    unsigned max_connections = 10000;
 };
 
 struct AdminConfig {

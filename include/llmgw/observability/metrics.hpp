@@ -40,6 +40,8 @@ public:
     void tokens(std::string_view consumer, std::uint64_t prompt, std::uint64_t completion);
     // A request refused by a limit: tier and limit (requests_rate, tokens_quota, ...).
     void rate_limited(std::string_view tier, std::string_view limit);
+    // A client connection closed at once because server.max_connections were open.
+    void connection_refused();
     // One Redis call: its latency, and whether it succeeded.
     void redis_call(std::chrono::steady_clock::duration latency, bool ok);
     // A request admitted by the in-process limiter because Redis was unavailable.
