@@ -11,6 +11,7 @@
 
 #include "auth_sections.hpp"
 #include "llmgw/http/hop_by_hop.hpp"
+#include "llmgw/http/trusted_proxies.hpp"
 #include "llmgw/redis/redis_url.hpp"
 #include "yaml_node.hpp"
 
@@ -86,7 +87,7 @@ Endpoint parse_endpoint_url(const YamlNode& node) {
 ServerConfig parse_server(const YamlNode& node) {
     node.expect_keys({"listen", "workers", "tls", "max_header_bytes", "max_body_bytes",
                       "header_timeout", "body_timeout", "idle_timeout", "drain_timeout",
-                      "max_connections"});
+                      "max_connections", "trusted_proxies"});
     ServerConfig server;
     if (node.has("listen")) server.listen = parse_listen(node["listen"]);
     if (node.has("workers"))
@@ -101,6 +102,13 @@ ServerConfig parse_server(const YamlNode& node) {
     if (node.has("body_timeout")) server.body_timeout = node["body_timeout"].as_duration();
     if (node.has("idle_timeout")) server.idle_timeout = node["idle_timeout"].as_duration();
     if (node.has("drain_timeout")) server.drain_timeout = node["drain_timeout"].as_duration();
+    if (node.has("trusted_proxies")) {
+        node["trusted_proxies"].for_each_item(
+            [&](const YamlNode& item) { server.trusted_proxies.push_back(item.as_string()); });
+        std::string bad;
+        if (!http::TrustedProxies::parse(server.trusted_proxies, &bad))
+            node["trusted_proxies"].fail("invalid address or CIDR \"" + bad + "\"");
+    }
     if (node.has("max_connections"))
         server.max_connections = static_cast<unsigned>(node["max_connections"].as_uint(1, 10'000'000));
     for (auto key : {"header_timeout", "body_timeout", "idle_timeout"})

@@ -10,6 +10,7 @@ Gateway::Gateway(std::shared_ptr<const config::Config> config)
       authenticator_(*config_),
       jwks_refresher_(authenticator_.url_verifiers()),
       routes_(config_->routes),
+      trusted_proxies_(http::TrustedProxies::parse(config_->server.trusted_proxies, nullptr).value_or(http::TrustedProxies{})),
       health_checker_(backends_),
       access_log_(config_->logging.access_log) {
     for (const auto& backend : config_->backends)

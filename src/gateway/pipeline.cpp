@@ -100,6 +100,12 @@ void Pipeline::identify(RequestContext& context) {
         context.record.request_id = std::string(it->value());
     else
         context.record.request_id = observability::generate_request_id();
+    // Only a trusted proxy's word on the client counts; the peer is always the last hop.
+    const auto peer = context.record.client;
+    const auto claimed = std::string_view(context.request["x-forwarded-for"]);
+    const auto& proxies = gateway_.trusted_proxies();
+    context.forwarded_for = proxies.forwarded_for(peer, claimed);
+    context.record.client = proxies.client_address(peer, claimed);
 }
 
 StepResult Pipeline::authenticate(RequestContext& context) {
@@ -174,7 +180,7 @@ void Pipeline::transform(RequestContext& context) {
     ask_for_stream_usage(context);
     upstream::strip_hop_by_hop(request);
     upstream::apply_header_edits(request, route.headers);
-    upstream::set_forwarding_headers(request, context.record.client, context.record.request_id);
+    upstream::set_forwarding_headers(request, context.forwarded_for, context.record.request_id);
     request.prepare_payload();
 }
 

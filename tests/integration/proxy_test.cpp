@@ -296,3 +296,19 @@ TEST(Proxy, AStreamCutByTheUpstreamIsCutForTheClient) {
     ASSERT_EQ(events.size(), 3u);  // two words, then the gateway's error event
     EXPECT_EQ(nlohmann::json::parse(events[2])["error"]["code"], "upstream_reset");
 }
+
+TEST(Proxy, XForwardedForIsBelievedOnlyFromTrustedProxies) {
+    auto model = FakeModel::start("m1");
+    GatewayOptions options;
+    options.server_extra = "  trusted_proxies: [\"127.0.0.0/8\"]\n";
+    auto gateway = RunningGateway::start(
+        "backends:\n  vllm: { endpoints: [ { url: \"" + model.url() + "\" } ] }\nroutes:\n  - { name: chat, backend: vllm }\n",
+        options);
+    const auto response = http_request(gateway.port(), {"POST", "/v1/chat/completions",
+                                                        {{"x-fake-echo", "1"}, {"x-forwarded-for", "198.51.100.4"}},
+                                                        chat_body().dump()});
+    ASSERT_EQ(response.status, 200);
+    EXPECT_EQ(response.json()["headers"]["x-forwarded-for"], "198.51.100.4, 127.0.0.1");
+    ASSERT_TRUE(gateway.wait_for_access_lines(1, 5s));
+    EXPECT_EQ(gateway.access_log_lines()[0]["client"], "198.51.100.4");
+}

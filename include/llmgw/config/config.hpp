@@ -31,6 +31,8 @@ struct ServerConfig {
     // Open client connections across all workers; beyond it new ones are closed at once, so a
     // flood of idle or slow connections cannot exhaust file descriptors.
     unsigned max_connections = 10000;
+    // Peers (CIDRs) whose x-forwarded-for is believed; everyone else's is replaced.
+    std::vector<std::string> trusted_proxies;
 };
 
 struct AdminConfig {

@@ -12,6 +12,7 @@
 #include "llmgw/auth/jwks_refresher.hpp"
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
+#include "llmgw/http/trusted_proxies.hpp"
 #include "llmgw/limits/limiter.hpp"
 #include "llmgw/limits/redis_usage.hpp"
 #include "llmgw/limits/usage_ledger.hpp"
@@ -35,6 +36,7 @@ public:
     const config::Config& config() const { return *config_; }
     const auth::Authenticator& authenticator() const { return authenticator_; }
     const routing::RouteTable& routes() const { return routes_; }
+    const http::TrustedProxies& trusted_proxies() const { return trusted_proxies_; }
     upstream::BackendState& backend(std::size_t index) { return *backends_[index]; }
     observability::Metrics& metrics() { return metrics_; }
     limits::LocalLimiter& limiter() { return limiter_; }
@@ -55,6 +57,7 @@ private:
     auth::Authenticator authenticator_;
     auth::JwksRefresher jwks_refresher_;
     routing::RouteTable routes_;
+    http::TrustedProxies trusted_proxies_;
     std::vector<std::unique_ptr<upstream::BackendState>> backends_;
     upstream::HealthChecker health_checker_;
     observability::Metrics metrics_;

@@ -21,6 +21,7 @@ struct RequestContext {
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::optional<auth::Identity> identity;  // set by the authenticate step
     const config::Route* route = nullptr;
+    std::string forwarded_for;  // the x-forwarded-for to send upstream
     const config::Tier* tier = nullptr;  // set by the admit step when the tier has limits
     std::vector<std::pair<std::string, std::string>> response_headers;  // rate-limit headers
     upstream::UsageWatch usage;

@@ -15,7 +15,7 @@ void strip_hop_by_hop(http::Request& request);
 // Applies a route's headers.remove and headers.set.
 void apply_header_edits(http::Request& request, const config::HeaderEdits& edits);
 
-// x-forwarded-for (the peer: client-sent values are not trusted), x-forwarded-proto,
+// x-forwarded-for (as the pipeline decided from the peer and trusted proxies), x-forwarded-proto,
 // x-forwarded-host (the client's Host), x-request-id.
 void set_forwarding_headers(http::Request& request, const std::string& client_ip,
                             const std::string& request_id);

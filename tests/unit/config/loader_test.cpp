@@ -298,6 +298,14 @@ TEST(ConfigLoader, ReadsRedisAndNeverQuotesItsUrl) {
         HasSubstr("expected open or closed"));
 }
 
+TEST(ConfigLoader, TrustedProxiesMustBeAddressesOrCidrs) {
+    EXPECT_EQ(load_string(std::string(minimal) + "server: { trusted_proxies: [10.0.0.0/8, \"::1\"] }\n")
+                  .server.trusted_proxies.size(),
+              2u);
+    EXPECT_THAT(load_error(std::string(minimal) + "server:\n  trusted_proxies: [10.0.0.0/40]\n"),
+                HasSubstr("test.yaml:9: server.trusted_proxies: invalid address or CIDR \"10.0.0.0/40\""));
+}
+
 TEST(ConfigLoader, InvalidYamlAndEmptyFilesAreErrors) {
     EXPECT_THAT(load_error("server: [unclosed\n"), HasSubstr("test.yaml:2: invalid YAML"));
     EXPECT_THAT(load_error(""), HasSubstr("the configuration is empty"));
