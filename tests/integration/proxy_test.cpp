@@ -312,3 +312,11 @@ TEST(Proxy, XForwardedForIsBelievedOnlyFromTrustedProxies) {
     ASSERT_TRUE(gateway.wait_for_access_lines(1, 5s));
     EXPECT_EQ(gateway.access_log_lines()[0]["client"], "198.51.100.4");
 }
+
+TEST(Proxy, AnUpstreamAnswerWithAmbiguousFramingIs502) {
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(one_backend(model));
+    const auto response = gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-bad-framing", "1"}});
+    EXPECT_EQ(response.status, 502);
+    EXPECT_EQ(response.json()["error"]["code"], "upstream_invalid");
+}

@@ -424,6 +424,13 @@ asio::awaitable<bool> answer_request(WorkerSocket& socket,
         const bool hung_up = co_await wait_unless_hung_up(socket, delay, state);
         if (hung_up) co_return false;
     }
+    if (const auto bad = request.find("x-fake-bad-framing"); bad != request.end()) {
+        // An answer a proxy must not pass on: both Content-Length and Transfer-Encoding.
+        static constexpr std::string_view ambiguous =
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+        co_await asio::async_write(socket, asio::buffer(ambiguous), use_tuple);
+        co_return false;
+    }
     if (auto* full = std::get_if<FullAnswer>(&answer)) {
         if (controls.drop_after == 0) co_return false;  // close without any response
         const bool count = full->completion != nullptr;
