@@ -125,6 +125,8 @@ Task<void> read_requests(tcp::socket& socket, ConnectionDeadline& deadline,
         if (ec) co_return;  // the client went away
         deadline.never();
         Request request = parser.release();
+        if (const auto target = std::string_view(request.target()); !target.starts_with('/'))
+            request.target(origin_form(target));  // absolute-form: routes match paths
         ResponseWriter writer(socket, deadline, limits.idle_timeout, request.version(),
                               request.keep_alive(), request.method() == bhttp::verb::head);
         co_await handlers.request(request, client_ip, writer);

@@ -47,4 +47,14 @@ std::optional<GatewayError> validate_request_head(const bhttp::request_header<>&
     return std::nullopt;
 }
 
+std::string origin_form(std::string_view target) {
+    if (target.empty() || target.front() == '/') return std::string(target);
+    const auto scheme_end = target.find("://");
+    if (scheme_end == std::string_view::npos) return std::string(target);
+    const auto path = target.find_first_of("/?", scheme_end + 3);
+    if (path == std::string_view::npos) return "/";
+    if (target[path] == '?') return "/" + std::string(target.substr(path));
+    return std::string(target.substr(path));
+}
+
 }  // namespace llmgw::http

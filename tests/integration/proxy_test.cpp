@@ -320,3 +320,12 @@ TEST(Proxy, AnUpstreamAnswerWithAmbiguousFramingIs502) {
     EXPECT_EQ(response.status, 502);
     EXPECT_EQ(response.json()["error"]["code"], "upstream_invalid");
 }
+
+TEST(Proxy, AbsoluteFormTargetsAreRoutedByTheirPath) {
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(one_backend(model));
+    const auto response = http_request(
+        gateway.port(), {"GET", "http://gateway.example/v1/models?x=1", {{"x-fake-echo", "1"}}});
+    ASSERT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(response.json()["target"], "/v1/models?x=1");
+}

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "llmgw/http/beast.hpp"
 #include "llmgw/http/gateway_error.hpp"
@@ -13,5 +15,8 @@ namespace llmgw::http {
 // single "chunked" (or on HTTP/1.0), a missing or repeated Host, a request target that is
 // neither origin-form nor absolute-form, and line breaks or NUL inside field values.
 std::optional<GatewayError> validate_request_head(const beast::http::request_header<>& head);
+
+// An absolute-form target ("http://host/v1/x?q") as origin-form ("/v1/x?q"): routes match paths.
+std::string origin_form(std::string_view target);
 
 }  // namespace llmgw::http

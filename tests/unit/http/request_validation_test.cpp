@@ -47,3 +47,11 @@ TEST(RequestValidation, RefusesLineBreaksAndNulInValues) {
     EXPECT_TRUE(validate_request_head(head({{"Host", "x"}, {"X-Folded", "a\r\n b"}})));
     EXPECT_TRUE(validate_request_head(head({{"Host", "x"}, {"X-Nul", std::string("a\0b", 3)}})));
 }
+
+TEST(RequestValidation, AbsoluteFormTargetsBecomeOriginForm) {
+    using llmgw::http::origin_form;
+    EXPECT_EQ(origin_form("http://gw.example/v1/models?x=1"), "/v1/models?x=1");
+    EXPECT_EQ(origin_form("https://gw.example"), "/");
+    EXPECT_EQ(origin_form("http://gw.example?x=1"), "/?x=1");
+    EXPECT_EQ(origin_form("/v1/models"), "/v1/models");
+}
