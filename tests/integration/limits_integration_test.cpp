@@ -103,30 +103,28 @@ TEST(RateLimits, TokenLimitsAreDebitedWithTheRealUsage) {
     EXPECT_EQ(line["tokens_estimated"], false);
 }
 
+// A streamed chat completion of four words as the pro consumer.
+StreamedResponse stream_as_pro(const RunningGateway& gateway, const nlohmann::json& body) {
+    return http_stream(gateway.port(), {"POST",
+                                        "/v1/chat/completions",
+                                        {{"authorization", std::string("Bearer ") + pro_key},
+                                         {"x-fake-chunks", "4"},
+                                         {"x-fake-chunk-interval-ms", "1"}},
+                                        body.dump()});
+}
+
 TEST(RateLimits, StreamedUsageIsCountedAndTheExtraChunkHiddenUnlessAskedFor) {
     auto model = FakeModel::start("m1");
     auto gateway = RunningGateway::start(config_with("  free: {}\n  pro: {}\n", model));
     auto body = chat_body("fake-model", true);
-    const auto hidden =
-        http_stream(gateway.port(), {"POST",
-                                     "/v1/chat/completions",
-                                     {{"authorization", std::string("Bearer ") + pro_key},
-                                      {"x-fake-chunks", "4"},
-                                      {"x-fake-chunk-interval-ms", "1"}},
-                                     body.dump()});
+    const auto hidden = stream_as_pro(gateway, body);
     ASSERT_TRUE(hidden.complete) << hidden.error;
     for (const auto& line : sse_data_lines(hidden.body()))
         EXPECT_EQ(line.find("\"usage\""), std::string::npos) << line;
     EXPECT_EQ(sse_data_lines(hidden.body()).back(), "[DONE]");
 
     body["stream_options"] = {{"include_usage", true}};
-    const auto shown =
-        http_stream(gateway.port(), {"POST",
-                                     "/v1/chat/completions",
-                                     {{"authorization", std::string("Bearer ") + pro_key},
-                                      {"x-fake-chunks", "4"},
-                                      {"x-fake-chunk-interval-ms", "1"}},
-                                     body.dump()});
+    const auto shown = stream_as_pro(gateway, body);
     ASSERT_TRUE(shown.complete);
     EXPECT_NE(shown.body().find("\"usage\""), std::string::npos);
 
