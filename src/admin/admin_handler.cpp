@@ -145,6 +145,39 @@ std::string usage_json(const UsageQuery& query, const std::vector<limits::DayUsa
         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// DELETE /admin/cache[?route=NAME]: every entry, or one route's, in the configured store.
+http::Task<void> purge_cache(gateway::Gateway& gateway, const std::string& route,
+                             http::ResponseWriter& writer) {
+    const auto& routes = gateway.config().routes;
+    if (!route.empty() && std::none_of(routes.begin(), routes.end(), [&](const auto& r) {
+            return r.name == route && r.cache.has_value();
+        })) {
+        http::GatewayError error{404, "invalid_request_error", "unknown_cached_route",
+                                 "no route with a cache has that name"};
+        co_await writer.send_error(error, "");
+        co_return;
+    }
+    const auto only = route.empty() ? std::nullopt : std::optional<std::string>(route);
+    std::size_t purged = gateway.cache().memory.purge(only);
+    auto* redis = gateway.redis_cache();
+    if (redis != nullptr && gateway.config().cache.store == config::CacheConfig::Store::redis) {
+        const auto removed = co_await redis->purge(only);
+        if (!removed) {
+            http::GatewayError error{503, "api_error", "cache_unavailable",
+                                     "Redis did not answer; the cache may be partly purged", 1};
+            co_await writer.send_error(error, "");
+            co_return;
+        }
+        purged += *removed;
+    }
+    http::ResponseHead head;
+    head.result(bhttp::status::ok);
+    head.set(bhttp::field::content_type, "application/json");
+    const nlohmann::json body = {{"purged", purged},
+                                 {"route", only ? nlohmann::json(*only) : nlohmann::json()}};
+    co_await writer.send_complete(head, body.dump());
+}
+
 }  // namespace
 
 http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
@@ -200,13 +233,16 @@ http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
                 const auto usage = gateway.usage().query(query->consumer, query->from, query->to);
                 co_await writer.send_complete(head, usage_json(*query, usage));
             }
+        } else if (path == "/admin/cache" && request.method() == bhttp::verb::delete_) {
+            co_await purge_cache(gateway, query_parameter(target, "route"), writer);
         } else if (path == "/admin/backends" && read_only) {
             head.set(bhttp::field::content_type, "application/json");
             co_await writer.send_complete(head, backends_json(gateway));
         } else {
             http::GatewayError error{
                 404, "invalid_request_error", "not_found",
-                "the admin listener serves /metrics, /healthz, /readyz, /admin/backends and /admin/usage"};
+                "the admin listener serves /metrics, /healthz, /readyz, /admin/backends, /admin/usage "
+                "and DELETE /admin/cache"};
             co_await writer.send_error(error, "");
         }
     };

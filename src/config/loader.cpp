@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "auth_sections.hpp"
+#include "cache_sections.hpp"
 #include "llmgw/http/hop_by_hop.hpp"
 #include "llmgw/http/trusted_proxies.hpp"
 #include "llmgw/redis/redis_url.hpp"
@@ -310,7 +311,7 @@ Route parse_route(const YamlNode& node, const std::vector<Backend>& backends) {
             });
         }
     }
-    if (node.has("cache")) not_supported_yet(node["cache"]);
+    if (node.has("cache")) route.cache = parse_route_cache(node["cache"]);
     if (node.has("tiers")) {
         route.tiers.emplace();
         node["tiers"].for_each_item(
@@ -382,7 +383,6 @@ Config parse_document(const YAML::Node& document, const std::string& source) {
     if (root.is_null()) root.fail("the configuration is empty");
     root.expect_keys({"server", "admin", "redis", "tiers", "consumers", "jwt", "backends", "routes",
                       "cache", "logging"});
-    if (root.has("cache")) not_supported_yet(root["cache"]);
 
     Config config;
     if (root.has("server")) config.server = parse_server(root["server"]);
@@ -414,6 +414,7 @@ Config parse_document(const YAML::Node& document, const std::string& source) {
             [&](const YamlNode& item) { require_tier(item, item.as_string(), config.tiers); });
     });
     if (root.has("redis")) config.redis = parse_redis(root["redis"]);
+    if (root.has("cache")) config.cache = parse_cache(root["cache"], config.redis);
     if (root.has("consumers"))
         config.consumers = parse_consumers(root["consumers"], config.tiers, config.routes);
     if (root.has("jwt")) config.jwt = parse_jwt(root["jwt"], config.tiers);

@@ -1,6 +1,7 @@
 // Builds the shared gateway state from a validated config.
 #include "llmgw/gateway/gateway.hpp"
 
+#include "llmgw/cache/redis_store.hpp"
 #include "llmgw/limits/redis_options.hpp"
 
 namespace llmgw::gateway {
@@ -12,6 +13,7 @@ Gateway::Gateway(std::shared_ptr<const config::Config> config)
       routes_(config_->routes),
       trusted_proxies_(http::TrustedProxies::parse(config_->server.trusted_proxies, nullptr).value_or(http::TrustedProxies{})),
       health_checker_(backends_),
+      cache_(config_->cache, metrics_.registry()),
       access_log_(config_->logging.access_log) {
     for (const auto& backend : config_->backends)
         backends_.push_back(std::make_unique<upstream::BackendState>(backend));
@@ -29,6 +31,7 @@ Gateway::~Gateway() = default;
 
 void Gateway::stop_background_work() {
     redis_usage_.reset();
+    redis_cache_.reset();
     if (admin_redis_) admin_redis_->stop();
     admin_redis_.reset();
 }
@@ -40,10 +43,13 @@ void Gateway::start_background_work(http::net::any_io_executor executor) {
         admin_redis_ = std::make_unique<redis::Client>(executor, options);
         admin_redis_->start();
         redis_usage_ = std::make_unique<limits::RedisUsage>(*admin_redis_);
+        redis_cache_ = std::make_unique<cache::RedisStore>(*admin_redis_);
     }
     jwks_refresher_.start();
     health_checker_.start(std::move(executor));
     metrics_.on_scrape([this] {
+        cache_.metrics.sample(cache_.memory.bytes(), cache_.memory.entries(),
+                              cache_.memory.evictions());
         const auto now = std::chrono::steady_clock::now();
         for (auto& backend : backends_)
             for (std::size_t i = 0; i < backend->size(); ++i) {

@@ -1,6 +1,7 @@
 // The request pipeline: each step in the order of the design, each answering continue or an error.
 #include "llmgw/gateway/pipeline.hpp"
 
+#include "llmgw/cache/cache_key.hpp"
 #include "llmgw/limits/rate_limit_headers.hpp"
 #include "llmgw/observability/request_id.hpp"
 #include "llmgw/routing/rewrite.hpp"
@@ -55,12 +56,15 @@ void ask_for_stream_usage(RequestContext& context) {
     if (options.is_object() && options.value("include_usage", false)) return;
     if (!options.is_object()) options = nlohmann::json::object();
     options["include_usage"] = true;
-    context.usage.drop_usage_only_event = true;
+    context.answer.drop_usage_only_event = true;
     context.request.body() = body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Pipeline::Pipeline(Gateway& gateway, upstream::ConnectionPool& pool, limits::Admission& admission)
-    : gateway_(gateway), admission_(admission), forwarder_(pool, gateway.metrics()) {}
+    : gateway_(gateway),
+      admission_(admission),
+      cache_(gateway.cache(), admission.redis_client()),
+      forwarder_(pool, gateway.metrics()) {}
 
 namespace {
 // Keeps the drain's count of requests in flight right whichever way handle() ends.
@@ -78,19 +82,23 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::ResponseWriter&
     gateway_.metrics().request_started();
     if (gateway_.draining) client.close_after();
     identify(context);
-    // Step 5 (cache) joins here when it is built.
     StepResult result = authenticate(context);
     if (!result) result = co_await admit(context);
     if (!result) result = route(context);
     if (!result) {
         transform(context);
-        result = co_await forward(context, client);
+        co_await look_up_cache(context);
+        if (context.cache.hit)
+            co_await replay(context, client);
+        else
+            result = co_await forward(context, client);
     }
     if (result) {
         context.record.error = result->code;
         co_await client.send_error(*result, context.record.request_id);
     }
     settle(context, client);
+    co_await store_in_cache(context);
     record(context, client);
 }
 
@@ -184,16 +192,120 @@ void Pipeline::transform(RequestContext& context) {
     request.prepare_payload();
 }
 
+http::Task<void> Pipeline::look_up_cache(RequestContext& context) {
+    const auto& route = *context.route;
+    if (!route.cache) co_return;
+    auto& record = context.record;
+    auto& metrics = cache_.metrics();
+    const auto bypass = cache::bypass(context.request.method_string(),
+                                      context.request[http::beast::http::field::cache_control]);
+    if (bypass && !bypass->store_answer) {
+        record.cache = "bypass";
+        metrics.lookup(route.name, cache::Lookup::bypass);
+        context.response_headers.emplace_back("x-cache", "BYPASS");
+        co_return;
+    }
+    const auto* body = context.body_json();
+    bool streamed = false;
+    if (body != nullptr && body->is_object()) {
+        const auto stream = body->find("stream");
+        streamed = stream != body->end() && *stream == true;
+    }
+    const auto account = route.cache->scope == config::RouteCache::Scope::consumer
+                             ? context.identity->account()
+                             : std::string();
+    const auto key = cache::cache_key({route.name, context.request.method_string(),
+                                       context.request.target(), account, streamed, body,
+                                       context.request.body()});
+    context.answer.copy.emplace();
+    context.answer.copy->limit = cache_.config().max_entry_bytes;
+    if (bypass) {  // no-cache: ask afresh, keep the new answer
+        context.cache.key = key;
+        record.cache = "bypass";
+        metrics.lookup(route.name, cache::Lookup::bypass);
+        context.response_headers.emplace_back("x-cache", "BYPASS");
+        co_return;
+    }
+    auto found = co_await cache_.find(key);
+    if (found.coalesced) metrics.coalesced(route.name);
+    if (found.answer && found.answer->streamed == streamed) {
+        context.cache.hit = std::move(found.answer);
+        context.answer.copy.reset();
+        record.cache = "hit";
+        metrics.lookup(route.name, cache::Lookup::hit);
+        co_return;
+    }
+    context.cache.key = key;
+    context.cache.lead = std::move(found.lead);
+    record.cache = "miss";
+    metrics.lookup(route.name, cache::Lookup::miss);
+    context.response_headers.emplace_back("x-cache", "MISS");
+}
+
+http::Task<void> Pipeline::replay(RequestContext& context, http::ResponseWriter& client) {
+    const auto& answer = *context.cache.hit;
+    http::ResponseHead head;
+    head.result(static_cast<unsigned>(answer.status));
+    for (const auto& [name, value] : answer.headers) head.insert(name, value);
+    head.set("x-request-id", context.record.request_id);
+    for (const auto& [name, value] : context.response_headers) head.set(name, value);
+    head.set("x-cache", "HIT");
+    head.set(http::beast::http::field::age,
+             std::to_string(answer.age_seconds(cache::Clock::now())));
+    auto framing = http::ResponseWriter::Framing::chunked;
+    if (!answer.streamed) {
+        framing = http::ResponseWriter::Framing::content_length;
+        head.set(http::beast::http::field::content_length, std::to_string(answer.body.size()));
+    }
+    context.record.stream = answer.streamed;
+    // A replayed stream goes out whole: it is a valid event stream, only without the pauses.
+    if (!co_await client.send_head(head, framing,
+                                   http::ResponseWriter::HeadTiming::with_first_piece))
+        co_return;
+    if (!answer.body.empty() && !co_await client.send_body(answer.body)) co_return;
+    co_await client.finish();
+}
+
+http::Task<void> Pipeline::store_in_cache(RequestContext& context) {
+    auto& copy = context.answer.copy;
+    if (context.cache.key.empty() || !copy || !copy->complete || copy->too_large) co_return;
+    std::string_view upstream_cache_control;
+    for (const auto& [name, value] : copy->headers)
+        if (name == "cache-control") upstream_cache_control = value;
+    if (!cache::storable(copy->status, upstream_cache_control)) co_return;
+    auto answer = std::make_shared<cache::CachedAnswer>();
+    answer->route = context.route->name;
+    answer->status = copy->status;
+    for (auto& [name, value] : copy->headers)
+        if (cache::is_replayable_header(name)) answer->headers.emplace_back(name, std::move(value));
+    answer->body = std::move(copy->body);
+    answer->streamed = copy->event_stream;
+    answer->stored_at = cache::Clock::now();
+    answer->expires_at = answer->stored_at + context.route->cache->ttl;
+    answer->prompt_tokens = context.record.prompt_tokens.value_or(0);
+    answer->completion_tokens = context.record.completion_tokens.value_or(0);
+    co_await cache_.store(context.cache.key, std::move(answer));
+    // Waiting followers look again now; they find the answer, or go upstream themselves.
+    context.cache.lead.land();
+}
+
 http::Task<StepResult> Pipeline::forward(RequestContext& context, http::ResponseWriter& client) {
     auto outcome = co_await forwarder_.forward(
         context.request, gateway_.backend(context.route->backend), client, context.record,
-        context.response_headers, &context.usage);
+        context.response_headers, &context.answer);
     co_return outcome.error;
 }
 
 void Pipeline::settle(RequestContext& context, const http::ResponseWriter& client) {
+    if (context.cache.hit) {
+        // A hit counted against request rates and quotas when admitted; it costs no model
+        // tokens, so token limits are not debited, and usage counts it as cached.
+        if (client.status() == 200)
+            admission_.record_usage(context.identity->account(), 0, 0, false, true);
+        return;
+    }
     // Only answers the model produced cost tokens: a relayed 2xx.
-    const auto& scanner = context.usage.scanner;
+    const auto& scanner = context.answer.scanner;
     if (!scanner || client.status() < 200 || client.status() >= 300) return;
     // Without a reported usage, only model calls (completions, embeddings) are estimated;
     // other answers (a model list, say) cost no tokens.

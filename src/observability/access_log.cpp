@@ -116,6 +116,7 @@ std::string format_access_line(const AccessRecord& r) {
     else
         out += ",\"completion_tokens\":null";
     out += r.tokens_estimated ? ",\"tokens_estimated\":true" : ",\"tokens_estimated\":false";
+    append_field(out, "cache", r.cache);
     append_field(out, "rate_limit", r.rate_limit);
     append_field(out, "error", r.error);
     out.push_back('}');

@@ -3,6 +3,7 @@
 #include "llmgw/upstream/forwarder.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -70,6 +71,12 @@ private:
     std::atomic<int>& counter_;
 };
 
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
 std::chrono::milliseconds retry_backoff(unsigned retry) {
     // 25 ms, 50 ms, 100 ms ... with ±50% jitter so retries from many clients spread out.
     thread_local std::minstd_rand random{std::random_device{}()};
@@ -80,6 +87,16 @@ std::chrono::milliseconds retry_backoff(unsigned retry) {
 
 }  // namespace
 
+void AnswerCopy::keep(std::string_view piece) {
+    if (too_large) return;
+    if (body.size() + piece.size() > limit) {
+        too_large = true;
+        std::string().swap(body);
+        return;
+    }
+    body.append(piece);
+}
+
 // The state of one forward, shared by the endpoint loop and the client watch.
 struct Forwarder::Exchange {
     http::Request& request;
@@ -87,7 +104,7 @@ struct Forwarder::Exchange {
     http::ResponseWriter& client;
     observability::AccessRecord& record;
     const std::vector<std::pair<std::string, std::string>>& extra_headers;
-    UsageWatch* usage;
+    AnswerWatch* answer;
     clock::time_point started = clock::now();
     clock::time_point total_deadline{};
     UpstreamConnection* active = nullptr;  // the connection in use, for the client watch to close
@@ -182,7 +199,7 @@ void Forwarder::client_hung_up(Exchange& exchange) {
 http::Task<ForwardOutcome> Forwarder::forward(
     http::Request& request, BackendState& backend, http::ResponseWriter& client,
     observability::AccessRecord& record,
-    const std::vector<std::pair<std::string, std::string>>& extra_headers, UsageWatch* usage) {
+    const std::vector<std::pair<std::string, std::string>>& extra_headers, AnswerWatch* watch) {
     const auto& config = backend.config();
     if (config.circuit_breaker.max_concurrent > 0 &&
         backend.in_flight.load(std::memory_order_relaxed) >=
@@ -196,7 +213,7 @@ http::Task<ForwardOutcome> Forwarder::forward(
     InFlight backend_in_flight(backend.in_flight);
     request.version(11);
     request.keep_alive(true);
-    Exchange exchange{request, backend, client, record, extra_headers, usage};
+    Exchange exchange{request, backend, client, record, extra_headers, watch};
     exchange.total_deadline = exchange.started + config.timeouts.total;
     enlist(exchange);
     auto result = co_await try_endpoints(exchange);
@@ -380,22 +397,33 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
     http::ResponseHead head;
     head.result(status);
     copy_end_to_end_headers(upstream.base(), head);
+    const bool event_stream = upstream[bhttp::field::content_type].starts_with("text/event-stream");
+    const bool chunked = !parser->is_done() && !parser->content_length();
+    record.stream = chunked;
+    auto* answer = exchange.answer;
+    auto* scanner = answer != nullptr
+                        ? &answer->scanner.emplace(event_stream,
+                                                   answer->drop_usage_only_event && chunked)
+                        : nullptr;
+    auto* copy = answer != nullptr && answer->copy ? &*answer->copy : nullptr;
+    if (copy != nullptr) {
+        // The upstream's own headers only: what follows belongs to this one answer.
+        copy->status = static_cast<int>(status);
+        copy->event_stream = event_stream && chunked;
+        copy->headers.clear();
+        for (const auto& field : head)
+            copy->headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+    }
     head.set("x-request-id", request["x-request-id"]);
     for (const auto& [name, value] : exchange.extra_headers) head.set(name, value);
     auto framing = http::ResponseWriter::Framing::chunked;
-    if (parser->is_done() || parser->content_length()) {
+    if (!chunked) {
         // A known length (or no body at all) is passed on as it is.
         framing = http::ResponseWriter::Framing::content_length;
         if (status != 204 && status != 304)
             head.set(bhttp::field::content_length,
                      std::to_string(parser->content_length().value_or(0)));
     }
-    const bool event_stream = upstream[bhttp::field::content_type].starts_with("text/event-stream");
-    record.stream = framing == http::ResponseWriter::Framing::chunked;
-    auto* scanner = exchange.usage != nullptr
-                        ? &exchange.usage->scanner.emplace(
-                              event_stream, exchange.usage->drop_usage_only_event && record.stream)
-                        : nullptr;
     auto& client = exchange.client;
     // When body bytes came with the head, the head waits for them: one write, one segment.
     const auto timing = parser->is_done() || connection->buffer.size() > 0
@@ -425,6 +453,7 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
         if (relayed && got > 0) {
             const std::string_view received(piece.data(), got);
             const auto relay = scanner != nullptr ? scanner->feed(received) : received;
+            if (copy != nullptr) copy->keep(relay);
             if (!relay.empty()) relayed = co_await client.send_body(relay);
         }
         if (!relayed) {
@@ -457,6 +486,7 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
     exchange.active = nullptr;
     if (scanner != nullptr) {
         const auto rest = scanner->finish();
+        if (copy != nullptr) copy->keep(rest);
         bool sent = true;
         if (!rest.empty()) sent = co_await client.send_body(rest);
         if (!sent) {
@@ -469,6 +499,7 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
         exchange.client_gone = true;
         co_return AttemptResult{true, std::nullopt, std::nullopt, static_cast<int>(status)};
     }
+    if (copy != nullptr) copy->complete = true;
     if (upstream.keep_alive()) pool_.release(endpoint, std::move(connection));
     co_return AttemptResult{true, std::nullopt, std::nullopt, static_cast<int>(status)};
 }

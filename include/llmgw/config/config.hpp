@@ -114,6 +114,14 @@ struct HeaderEdits {
     std::vector<std::string> remove;                       // names lower-cased
 };
 
+// A route's response cache: exact-match answers kept for `ttl`.
+struct RouteCache {
+    Duration ttl{};
+    // global: one answer for everyone who asks the same; consumer: each consumer's own.
+    enum class Scope { global, consumer };
+    Scope scope = Scope::global;
+};
+
 struct Route {
     std::string name;
     RouteMatch match;
@@ -121,6 +129,7 @@ struct Route {
     RouteRewrite rewrite;
     HeaderEdits headers;
     std::optional<std::vector<std::string>> tiers;  // allow-list of tier names
+    std::optional<RouteCache> cache;                // answers of this route are cached
 };
 
 // An API key as the config holds it: only its SHA-256, never the key itself.
@@ -187,6 +196,17 @@ struct LoggingConfig {
     std::string access_log = "stdout";  // "stdout", "off" or a file path
 };
 
+// The response cache shared by every route with `cache`.
+struct CacheConfig {
+    std::uint64_t max_bytes = 256ull << 20;      // all entries together (in process)
+    std::uint64_t max_entry_bytes = 1ull << 20;  // larger answers are never stored
+    // memory: in this process, shared by its workers; redis: shared by every instance.
+    enum class Store { memory, redis };
+    Store store = Store::memory;
+    // How long identical requests wait for the first one's answer before going upstream.
+    Duration coalesce_wait = std::chrono::seconds(30);
+};
+
 struct Config {
     ServerConfig server;
     AdminConfig admin;
@@ -196,6 +216,7 @@ struct Config {
     std::vector<Consumer> consumers;
     std::vector<JwtIssuer> jwt;
     std::optional<RedisConfig> redis;
+    CacheConfig cache;
     LoggingConfig logging;
 };
 

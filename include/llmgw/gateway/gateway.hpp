@@ -10,6 +10,8 @@
 
 #include "llmgw/auth/authenticator.hpp"
 #include "llmgw/auth/jwks_refresher.hpp"
+#include "llmgw/cache/redis_store.hpp"
+#include "llmgw/cache/response_cache.hpp"
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/http/trusted_proxies.hpp"
@@ -46,6 +48,9 @@ public:
     // The tier of that name, or nullptr.
     const config::Tier* tier(const std::string& name) const;
     observability::AccessLog& access_log() { return access_log_; }
+    cache::SharedCache& cache() { return cache_; }
+    // The Redis cache store for purges, when Redis is configured; admin thread only.
+    cache::RedisStore* redis_cache() { return redis_cache_.get(); }
 
     std::atomic<std::int64_t> in_flight{0};
     std::atomic<bool> draining{false};
@@ -61,10 +66,12 @@ private:
     std::vector<std::unique_ptr<upstream::BackendState>> backends_;
     upstream::HealthChecker health_checker_;
     observability::Metrics metrics_;
+    cache::SharedCache cache_;
     limits::LocalLimiter limiter_;
     limits::UsageLedger usage_;
     std::unique_ptr<redis::Client> admin_redis_;
     std::unique_ptr<limits::RedisUsage> redis_usage_;
+    std::unique_ptr<cache::RedisStore> redis_cache_;
     observability::AccessLog access_log_;
 };
 

@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "llmgw/cache/response_cache.hpp"
 #include "llmgw/gateway/gateway.hpp"
 #include "llmgw/gateway/request_context.hpp"
 #include "llmgw/http/client_session.hpp"
@@ -34,12 +35,16 @@ private:
     http::Task<StepResult> admit(RequestContext& context);
     StepResult route(RequestContext& context);
     void transform(RequestContext& context);
+    http::Task<void> look_up_cache(RequestContext& context);
+    http::Task<void> replay(RequestContext& context, http::ResponseWriter& client);
     http::Task<StepResult> forward(RequestContext& context, http::ResponseWriter& client);
     void settle(RequestContext& context, const http::ResponseWriter& client);
+    http::Task<void> store_in_cache(RequestContext& context);
     void record(RequestContext& context, const http::ResponseWriter& client);
 
     Gateway& gateway_;
     limits::Admission& admission_;
+    cache::ResponseCache cache_;
     upstream::Forwarder forwarder_;
 };
 

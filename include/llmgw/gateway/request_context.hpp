@@ -2,11 +2,14 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 #include "llmgw/auth/authenticator.hpp"
+#include "llmgw/cache/cached_answer.hpp"
+#include "llmgw/cache/coalescer.hpp"
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/observability/access_record.hpp"
@@ -24,7 +27,12 @@ struct RequestContext {
     std::string forwarded_for;  // the x-forwarded-for to send upstream
     const config::Tier* tier = nullptr;  // set by the admit step when the tier has limits
     std::vector<std::pair<std::string, std::string>> response_headers;  // rate-limit headers
-    upstream::UsageWatch usage;
+    upstream::AnswerWatch answer;  // usage (and a copy for the cache) seen while relaying
+    struct Cache {
+        std::string key;  // set when the answer may be stored under it
+        std::shared_ptr<const cache::CachedAnswer> hit;  // set when the cache answers
+        cache::Coalescer::Lead lead;  // held while identical requests wait for this one
+    } cache;
     // Filled in as the steps go; the record step writes it out.
     observability::AccessRecord record;
 

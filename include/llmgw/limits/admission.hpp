@@ -50,6 +50,9 @@ public:
     void record_usage(const std::string& consumer, std::uint64_t prompt_tokens,
                       std::uint64_t completion_tokens, bool estimated, bool cached);
 
+    // This worker's Redis connection (shared with the response cache), or null without Redis.
+    redis::Client* redis_client() { return client_.get(); }
+
 private:
     bool redis_usable();
     http::Task<void> wait_until_connected();

@@ -28,6 +28,7 @@ struct AccessRecord {
     std::optional<std::uint64_t> prompt_tokens;
     std::optional<std::uint64_t> completion_tokens;
     bool tokens_estimated = false;
+    std::string cache;       // "hit", "miss", "bypass", or empty on routes without a cache
     std::string rate_limit;  // "admitted", "refused", or empty when the tier has no limits
     std::string error;       // kind of gateway error, empty when none
 };

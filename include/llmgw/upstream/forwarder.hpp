@@ -21,10 +21,24 @@
 
 namespace llmgw::upstream {
 
-// Watches the answer for LLM token usage while it is relayed.
-struct UsageWatch {
+// A bounded copy of an answer as the client got it (for the response cache).
+struct AnswerCopy {
+    std::size_t limit = 0;  // body bytes kept at most; a larger answer is not copied
+    int status = 0;
+    std::vector<std::pair<std::string, std::string>> headers{};  // upstream end-to-end, lower-case
+    std::string body{};
+    bool event_stream = false;  // relayed as server-sent events, chunked
+    bool complete = false;      // the whole answer reached the client
+    bool too_large = false;
+
+    void keep(std::string_view piece);
+};
+
+// What watches an answer while it is relayed: its LLM token usage, and maybe a copy.
+struct AnswerWatch {
     bool drop_usage_only_event = false;  // the gateway asked for usage the client did not
     std::optional<limits::UsageScanner> scanner{};  // set once the answer's head is known
+    std::optional<AnswerCopy> copy{};  // set by the pipeline when the answer may be cached
 };
 
 struct ForwardOutcome {
@@ -45,12 +59,12 @@ public:
 
     // `request` is the upstream request, already rewritten; it is sent as it is.
     // Fills record.endpoint, upstream_first_byte, stream and error.
-    // `extra_headers` are added to a relayed answer (rate-limit headers); `usage`, when
-    // given, sees the body as it goes.
+    // `extra_headers` are added to a relayed answer (rate-limit headers); `watch`, when
+    // given, sees the answer as it goes.
     http::Task<ForwardOutcome> forward(
         http::Request& request, BackendState& backend, http::ResponseWriter& client,
         observability::AccessRecord& record,
-        const std::vector<std::pair<std::string, std::string>>& extra_headers, UsageWatch* usage);
+        const std::vector<std::pair<std::string, std::string>>& extra_headers, AnswerWatch* watch);
 
 private:
     struct Exchange;

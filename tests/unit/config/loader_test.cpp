@@ -214,13 +214,6 @@ routes: [ { backend: b } ]
                 HasSubstr("routes[0]: missing required key \"name\""));
 }
 
-TEST(ConfigLoader, SectionsOfLaterReleasesAreRefusedNotIgnored) {
-    for (const std::string section : {"cache: { max_bytes: 1MiB }\n"}) {
-        EXPECT_THAT(load_error(std::string(minimal) + section), HasSubstr("not supported yet"))
-            << section;
-    }
-}
-
 TEST(ConfigLoader, RoutesCannotEditHeadersTheGatewayManages) {
     auto with_headers = [](const std::string& headers) {
         return load_error(
