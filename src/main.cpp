@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
     logger->set_level(to_spdlog(config->logging.level));
 
     try {
-        llmgw::gateway::Server server(config);
+        llmgw::gateway::Server server(config, config_path);
         server.start();
         if (config->consumers.empty() && config->jwt.empty()) {
             spdlog::warn(

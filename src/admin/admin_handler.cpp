@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "llmgw/config/config_json.hpp"
 #include "llmgw/http/hop_by_hop.hpp"
 #include "llmgw/limits/usage_ledger.hpp"
 
@@ -37,8 +38,9 @@ std::string backends_json(gateway::Gateway& gateway) {
     static constexpr const char* circuit_names[] = {"closed", "half_open", "open"};
     const auto now = std::chrono::steady_clock::now();
     nlohmann::json backends = nlohmann::json::array();
-    for (std::size_t b = 0; b < gateway.config().backends.size(); ++b) {
-        auto& backend = gateway.backend(b);
+    const auto snapshot = gateway.snapshot();
+    for (std::size_t b = 0; b < snapshot->backends().size(); ++b) {
+        auto& backend = snapshot->backend(b);
         nlohmann::json endpoints = nlohmann::json::array();
         for (std::size_t i = 0; i < backend.size(); ++i) {
             auto& state = backend.endpoint(i);
@@ -148,7 +150,8 @@ std::string usage_json(const UsageQuery& query, const std::vector<limits::DayUsa
 // DELETE /admin/cache[?route=NAME]: every entry, or one route's, in the configured store.
 http::Task<void> purge_cache(gateway::Gateway& gateway, const std::string& route,
                              http::ResponseWriter& writer) {
-    const auto& routes = gateway.config().routes;
+    const auto snapshot = gateway.snapshot();
+    const auto& routes = snapshot->config().routes;
     if (!route.empty() && std::none_of(routes.begin(), routes.end(), [&](const auto& r) {
             return r.name == route && r.cache.has_value();
         })) {
@@ -160,7 +163,7 @@ http::Task<void> purge_cache(gateway::Gateway& gateway, const std::string& route
     const auto only = route.empty() ? std::nullopt : std::optional<std::string>(route);
     std::size_t purged = gateway.cache().memory.purge(only);
     auto* redis = gateway.redis_cache();
-    if (redis != nullptr && gateway.config().cache.store == config::CacheConfig::Store::redis) {
+    if (redis != nullptr && gateway.startup_config().cache.store == config::CacheConfig::Store::redis) {
         const auto removed = co_await redis->purge(only);
         if (!removed) {
             http::GatewayError error{503, "api_error", "cache_unavailable",
@@ -189,6 +192,8 @@ http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
             request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
         http::ResponseHead head;
         head.result(bhttp::status::ok);
+        // The token of the current config: a reload can rotate it.
+        const auto admin_token = gateway.snapshot()->config().admin.token;
         if (path == "/metrics" && read_only) {
             head.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
             co_await writer.send_complete(head, gateway.metrics().serialize());
@@ -203,8 +208,8 @@ http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
                                  : gateway.draining.load() ? R"({"status":"draining"})"
                                                            : R"({"status":"waiting_for_redis"})";
             co_await writer.send_complete(head, status);
-        } else if (path.starts_with("/admin/") && !gateway.config().admin.token.empty() &&
-                   !admin_token_matches(gateway.config().admin.token,
+        } else if (path.starts_with("/admin/") && !admin_token.empty() &&
+                   !admin_token_matches(admin_token,
                                         request[bhttp::field::authorization])) {
             http::GatewayError error{
                 401, "invalid_request_error", "invalid_admin_token",
@@ -233,6 +238,26 @@ http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
                 const auto usage = gateway.usage().query(query->consumer, query->from, query->to);
                 co_await writer.send_complete(head, usage_json(*query, usage));
             }
+        } else if (path == "/admin/config" && read_only) {
+            head.set(bhttp::field::content_type, "application/json");
+            const auto snapshot = gateway.snapshot();
+            const nlohmann::json body = {{"version", snapshot->version()},
+                                         {"config", config::to_redacted_json(snapshot->config())}};
+            co_await writer.send_complete(head, body.dump(2));
+        } else if (path == "/admin/reload" && request.method() == bhttp::verb::post) {
+            const auto outcome = gateway.reload();
+            if (!outcome.ok) {
+                http::GatewayError error{400, "invalid_request_error", "invalid_config",
+                                         "reload refused, the running configuration stays: " +
+                                             outcome.error};
+                co_await writer.send_error(error, "");
+            } else {
+                head.set(bhttp::field::content_type, "application/json");
+                const nlohmann::json body = {{"reloaded", true},
+                                             {"version", outcome.version},
+                                             {"restart_required", outcome.restart_required}};
+                co_await writer.send_complete(head, body.dump());
+            }
         } else if (path == "/admin/cache" && request.method() == bhttp::verb::delete_) {
             co_await purge_cache(gateway, query_parameter(target, "route"), writer);
         } else if (path == "/admin/backends" && read_only) {
@@ -241,8 +266,8 @@ http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
         } else {
             http::GatewayError error{
                 404, "invalid_request_error", "not_found",
-                "the admin listener serves /metrics, /healthz, /readyz, /admin/backends, /admin/usage "
-                "and DELETE /admin/cache"};
+                "the admin listener serves /metrics, /healthz, /readyz, /admin/backends, /admin/usage, "
+                "/admin/config, POST /admin/reload and DELETE /admin/cache"};
             co_await writer.send_error(error, "");
         }
     };

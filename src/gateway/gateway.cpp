@@ -1,31 +1,50 @@
-// Builds the shared gateway state from a validated config.
+// Builds the shared gateway state from a validated config, and swaps configs on reload.
 #include "llmgw/gateway/gateway.hpp"
 
-#include "llmgw/cache/redis_store.hpp"
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "llmgw/config/loader.hpp"
 #include "llmgw/limits/redis_options.hpp"
+#include "llmgw/upstream/health_checker.hpp"
 
 namespace llmgw::gateway {
 
-Gateway::Gateway(std::shared_ptr<const config::Config> config)
-    : config_(std::move(config)),
-      authenticator_(*config_),
-      jwks_refresher_(authenticator_.url_verifiers()),
-      routes_(config_->routes),
-      trusted_proxies_(http::TrustedProxies::parse(config_->server.trusted_proxies, nullptr).value_or(http::TrustedProxies{})),
-      health_checker_(backends_),
-      cache_(config_->cache, metrics_.registry()),
-      access_log_(config_->logging.access_log) {
-    for (const auto& backend : config_->backends)
-        backends_.push_back(std::make_unique<upstream::BackendState>(backend));
-    authenticator_.on_unknown_kid(
-        [this](const auth::JwtVerifier& verifier) { jwks_refresher_.unknown_kid_seen(verifier); });
+namespace {
+
+// The fields whose running value only a restart changes, named as in the file.
+std::vector<std::string> restart_only_changes(const config::Config& running,
+                                              const config::Config& loaded) {
+    std::vector<std::string> changed;
+    auto check = [&](bool same, const char* name) {
+        if (!same) changed.emplace_back(name);
+    };
+    const auto& a = running.server;
+    const auto& b = loaded.server;
+    check(a.listen == b.listen, "server.listen");
+    check(a.workers == b.workers, "server.workers");
+    check(a.max_header_bytes == b.max_header_bytes, "server.max_header_bytes");
+    check(a.max_body_bytes == b.max_body_bytes, "server.max_body_bytes");
+    check(a.header_timeout == b.header_timeout, "server.header_timeout");
+    check(a.body_timeout == b.body_timeout, "server.body_timeout");
+    check(a.idle_timeout == b.idle_timeout, "server.idle_timeout");
+    check(a.max_connections == b.max_connections, "server.max_connections");
+    check(running.admin.listen == loaded.admin.listen, "admin.listen");
+    check(running.redis == loaded.redis, "redis");
+    check(running.cache == loaded.cache, "cache");
+    check(running.logging == loaded.logging, "logging");
+    return changed;
 }
 
-const config::Tier* Gateway::tier(const std::string& name) const {
-    for (const auto& tier : config_->tiers)
-        if (tier.name == name) return &tier;
-    return nullptr;
-}
+}  // namespace
+
+Gateway::Gateway(std::shared_ptr<const config::Config> config, std::string config_path)
+    : startup_config_(config),
+      config_path_(std::move(config_path)),
+      current_(std::make_shared<Snapshot>(config, 1, nullptr)),
+      cache_(config->cache, metrics_.registry()),
+      access_log_(config->logging.access_log) {}
 
 Gateway::~Gateway() = default;
 
@@ -37,21 +56,23 @@ void Gateway::stop_background_work() {
 }
 
 void Gateway::start_background_work(http::net::any_io_executor executor) {
-    if (config_->redis) {
-        auto options = limits::redis_client_options(*config_->redis);
+    if (startup_config_->redis) {
+        auto options = limits::redis_client_options(*startup_config_->redis);
         options.timeout = std::chrono::seconds(2);  // an operator's query, not the request path
         admin_redis_ = std::make_unique<redis::Client>(executor, options);
         admin_redis_->start();
         redis_usage_ = std::make_unique<limits::RedisUsage>(*admin_redis_);
         redis_cache_ = std::make_unique<cache::RedisStore>(*admin_redis_);
     }
-    jwks_refresher_.start();
-    health_checker_.start(std::move(executor));
+    background_ = executor;
+    auto snapshot = current_.load();
+    snapshot->start_jwks();
+    upstream::start_health_checks(executor, snapshot->backends());
     metrics_.on_scrape([this] {
         cache_.metrics.sample(cache_.memory.bytes(), cache_.memory.entries(),
                               cache_.memory.evictions());
         const auto now = std::chrono::steady_clock::now();
-        for (auto& backend : backends_)
+        for (const auto& backend : this->snapshot()->backends())
             for (std::size_t i = 0; i < backend->size(); ++i) {
                 auto& state = backend->endpoint(i);
                 metrics_.endpoint_state(
@@ -59,6 +80,70 @@ void Gateway::start_background_work(http::net::any_io_executor executor) {
                     static_cast<int>(state.breaker.state(now)), state.in_flight.load());
             }
     });
+}
+
+ReloadOutcome Gateway::reload() {
+    ReloadOutcome outcome;
+    outcome.version = current_.load()->version();
+    if (config_path_.empty()) {
+        outcome.error = "this gateway was not started from a file";
+        return outcome;
+    }
+    std::shared_ptr<const config::Config> loaded;
+    try {
+        loaded = std::make_shared<const config::Config>(config::load_file(config_path_));
+    } catch (const config::ConfigError& e) {
+        outcome.error = e.what();
+        spdlog::error("reload refused, the running configuration stays: {}", outcome.error);
+        return outcome;
+    }
+    try {
+        return apply(std::move(loaded));
+    } catch (const std::exception& e) {
+        // Building what the config names can still fail (an unreadable JWKS file, say).
+        outcome.error = e.what();
+        spdlog::error("reload refused, the running configuration stays: {}", outcome.error);
+        return outcome;
+    }
+}
+
+ReloadOutcome Gateway::apply(std::shared_ptr<const config::Config> config) {
+    const auto previous = current_.load();
+    ReloadOutcome outcome;
+    outcome.restart_required = restart_only_changes(*startup_config_, *config);
+    auto next = std::make_shared<Snapshot>(config, previous->version() + 1, previous.get());
+    next->start_jwks();
+    if (background_) upstream::start_health_checks(*background_, next->new_backends());
+    // Backends that did not carry over stop their health checks; requests in flight on the
+    // old snapshot still use them until they end.
+    for (const auto& old : previous->backends()) {
+        const auto& kept = next->backends();
+        if (std::find(kept.begin(), kept.end(), old) == kept.end()) old->retired = true;
+    }
+    // Cached answers of routes that changed (or went) may no longer be what the route
+    // would answer; unchanged routes keep theirs.
+    for (const auto& route : previous->config().routes) {
+        if (!route.cache) continue;
+        const auto& routes = config->routes;
+        const auto same = std::find(routes.begin(), routes.end(), route);
+        if (same == routes.end()) cache_.memory.purge(std::string_view(route.name));
+    }
+    current_.store(next, std::memory_order_release);
+    // Drop the snapshots nobody uses any more; the rest wait for their requests to end.
+    retired_.push_back(previous);
+    std::erase_if(retired_, [](const auto& snapshot) { return snapshot.use_count() == 1; });
+    outcome.ok = true;
+    outcome.version = next->version();
+    if (outcome.restart_required.empty())
+        spdlog::info("configuration reloaded (version {})", outcome.version);
+    else {
+        std::string fields;
+        for (const auto& field : outcome.restart_required)
+            fields += (fields.empty() ? "" : ", ") + field;
+        spdlog::warn("configuration reloaded (version {}); these changes need a restart: {}",
+                     outcome.version, fields);
+    }
+    return outcome;
 }
 
 }  // namespace llmgw::gateway

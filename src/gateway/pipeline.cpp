@@ -79,6 +79,8 @@ struct InFlightRequest {
 
 http::Task<void> Pipeline::handle(RequestContext& context, http::ResponseWriter& client) {
     InFlightRequest in_flight(gateway_.in_flight);
+    // The rules this request lives by to its end, whatever reloads happen meanwhile.
+    context.snapshot = gateway_.snapshot();
     gateway_.metrics().request_started();
     if (gateway_.draining) client.close_after();
     identify(context);
@@ -111,7 +113,7 @@ void Pipeline::identify(RequestContext& context) {
     // Only a trusted proxy's word on the client counts; the peer is always the last hop.
     const auto peer = context.record.client;
     const auto claimed = std::string_view(context.request["x-forwarded-for"]);
-    const auto& proxies = gateway_.trusted_proxies();
+    const auto& proxies = context.snapshot->trusted_proxies();
     context.forwarded_for = proxies.forwarded_for(peer, claimed);
     context.record.client = proxies.client_address(peer, claimed);
 }
@@ -123,7 +125,7 @@ StepResult Pipeline::authenticate(RequestContext& context) {
         if (it == request.end()) return std::nullopt;
         return std::string_view(it->value());
     };
-    const auto& authenticator = gateway_.authenticator();
+    const auto& authenticator = context.snapshot->authenticator();
     auto result = authenticator.authenticate(header("authorization"), header("x-api-key"),
                                              std::chrono::system_clock::now());
     if (authenticator.enabled()) {
@@ -143,7 +145,7 @@ StepResult Pipeline::authenticate(RequestContext& context) {
 }
 
 http::Task<StepResult> Pipeline::admit(RequestContext& context) {
-    const auto* tier = gateway_.tier(context.identity->tier);
+    const auto* tier = context.snapshot->tier(context.identity->tier);
     if (tier == nullptr || tier->limits.empty()) co_return std::nullopt;
     context.tier = tier;
     const auto outcome = co_await admission_.admit(context.identity->account(), *tier);
@@ -162,7 +164,7 @@ http::Task<StepResult> Pipeline::admit(RequestContext& context) {
 }
 
 StepResult Pipeline::route(RequestContext& context) {
-    const auto decision = gateway_.routes().match(ContextFacts(context));
+    const auto decision = context.snapshot->routes().match(ContextFacts(context));
     using Outcome = routing::RouteDecision::Outcome;
     if (decision.outcome == Outcome::body_not_json)
         return http::bad_request("the request body must be a JSON object with a \"model\" field",
@@ -171,7 +173,7 @@ StepResult Pipeline::route(RequestContext& context) {
         return http::route_not_found(context.record.method, context.record.path);
     context.route = decision.route;
     context.record.route = context.route->name;
-    context.record.backend = gateway_.config().backends[context.route->backend].name;
+    context.record.backend = context.snapshot->config().backends[context.route->backend].name;
     return auth::authorize(*context.identity, *context.route);
 }
 
@@ -291,7 +293,7 @@ http::Task<void> Pipeline::store_in_cache(RequestContext& context) {
 
 http::Task<StepResult> Pipeline::forward(RequestContext& context, http::ResponseWriter& client) {
     auto outcome = co_await forwarder_.forward(
-        context.request, gateway_.backend(context.route->backend), client, context.record,
+        context.request, context.snapshot->backend(context.route->backend), client, context.record,
         context.response_headers, &context.answer);
     co_return outcome.error;
 }

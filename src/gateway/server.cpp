@@ -12,6 +12,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <functional>
 #include <sstream>
 #include <atomic>
 #include <stdexcept>
@@ -124,7 +125,7 @@ struct Worker {
         : io(1),
           acceptor(io),
           pool(io.get_executor()),
-          admission(gateway.limiter(), gateway.usage(), gateway.config(), io.get_executor(),
+          admission(gateway.limiter(), gateway.usage(), gateway.startup_config(), io.get_executor(),
                     gateway.metrics()),
           pipeline(gateway, pool, admission) {
         handlers.request = [this](http::Request& request, const std::string& client_ip,
@@ -146,9 +147,9 @@ struct Worker {
 };
 
 struct Server::State {
-    explicit State(std::shared_ptr<const config::Config> config)
-        : gateway(std::move(config)),
-          limits(http::SessionLimits::from(gateway.config().server)),
+    State(std::shared_ptr<const config::Config> config, std::string config_path)
+        : gateway(std::move(config), std::move(config_path)),
+          limits(http::SessionLimits::from(gateway.startup_config().server)),
           admin_acceptor(main_io),
           admin_handlers{admin::make_admin_handler(gateway), {}} {}
 
@@ -161,8 +162,8 @@ struct Server::State {
     ConnectionBudget connections;
 };
 
-Server::Server(std::shared_ptr<const config::Config> config)
-    : state_(std::make_unique<State>(std::move(config))) {}
+Server::Server(std::shared_ptr<const config::Config> config, std::string config_path)
+    : state_(std::make_unique<State>(std::move(config), std::move(config_path))) {}
 
 Server::~Server() {
     for (auto& worker : state_->workers) {
@@ -173,9 +174,9 @@ Server::~Server() {
 
 void Server::start() {
     auto& s = *state_;
-    s.connections.max = s.gateway.config().server.max_connections;
+    s.connections.max = s.gateway.startup_config().server.max_connections;
     s.connections.metrics = &s.gateway.metrics();
-    const auto& config = s.gateway.config();
+    const auto& config = s.gateway.startup_config();
     const auto endpoint = resolve_listen(s.main_io, config.server.listen);
     ensure_port_free(s.main_io, endpoint);
     s.gateway.start_background_work(s.main_io.get_executor());
@@ -215,8 +216,8 @@ void Server::run() {
             spdlog::warn("second signal: stopping without waiting for in-flight requests");
             s.main_io.stop();
         });
-        spdlog::info("signal {}: draining (up to {} ms)", signal,
-                     s.gateway.config().server.drain_timeout.count());
+        const auto drain_timeout = s.gateway.snapshot()->config().server.drain_timeout;
+        spdlog::info("signal {}: draining (up to {} ms)", signal, drain_timeout.count());
         s.gateway.draining = true;
         for (auto& worker : s.workers)
             net::post(worker->io, [w = worker.get()] {
@@ -225,9 +226,8 @@ void Server::run() {
             });
         net::co_spawn(
             s.main_io,
-            [&]() -> net::awaitable<void> {
-                const auto deadline =
-                    std::chrono::steady_clock::now() + s.gateway.config().server.drain_timeout;
+            [&s, drain_timeout]() -> net::awaitable<void> {
+                const auto deadline = std::chrono::steady_clock::now() + drain_timeout;
                 net::steady_timer tick(s.main_io);
                 while (s.gateway.in_flight.load() > 0 &&
                        std::chrono::steady_clock::now() < deadline) {
@@ -241,6 +241,17 @@ void Server::run() {
             },
             net::detached);
     });
+    // SIGHUP: read the config file again (POST /admin/reload does the same).
+    net::signal_set hangups(s.main_io, SIGHUP);
+    std::function<void()> wait_for_hangup = [&] {
+        hangups.async_wait([&](const boost::system::error_code& ec, int) {
+            if (ec) return;
+            spdlog::info("SIGHUP: reloading the configuration");
+            s.gateway.reload();
+            wait_for_hangup();
+        });
+    };
+    wait_for_hangup();
     s.main_io.run();
     for (auto& worker : s.workers) {
         worker->io.stop();

@@ -7,9 +7,9 @@
 namespace llmgw::upstream {
 
 BackendState::BackendState(const config::Backend& backend)
-    : config_(backend), balancer_(backend.endpoints) {
-    for (const auto& endpoint : backend.endpoints)
-        endpoints_.push_back(std::make_unique<EndpointState>(endpoint, backend.circuit_breaker));
+    : config_(backend), balancer_(config_.endpoints) {
+    for (const auto& endpoint : config_.endpoints)
+        endpoints_.push_back(std::make_unique<EndpointState>(endpoint, config_.circuit_breaker));
 }
 
 bool BackendState::eligible(std::size_t index, const std::vector<bool>& tried,

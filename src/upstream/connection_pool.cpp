@@ -37,7 +37,7 @@ std::string host_header(const config::Endpoint& endpoint) {
 ConnectionPool::ConnectionPool(net::any_io_executor executor) : executor_(std::move(executor)) {}
 
 std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(const config::Endpoint& endpoint) {
-    auto it = idle_.find(&endpoint);
+    auto it = idle_.find(endpoint.url);
     if (it == idle_.end()) return nullptr;
     auto& idle = it->second;
     const auto now = std::chrono::steady_clock::now();
@@ -95,7 +95,7 @@ void ConnectionPool::release(const config::Endpoint& endpoint,
     // Bytes beyond the answer (a server that sent a body with a HEAD answer, say) would be
     // read as the start of the next answer.
     if (connection->buffer.size() != 0) return;
-    auto& idle = idle_[&endpoint];
+    auto& idle = idle_[endpoint.url];
     if (idle.size() >= max_idle_per_endpoint) {
         idle.pop_front();  // the oldest goes
     }
@@ -105,7 +105,7 @@ void ConnectionPool::release(const config::Endpoint& endpoint,
 }
 
 std::size_t ConnectionPool::idle_count(const config::Endpoint& endpoint) const {
-    auto it = idle_.find(&endpoint);
+    auto it = idle_.find(endpoint.url);
     return it == idle_.end() ? 0 : it->second.size();
 }
 

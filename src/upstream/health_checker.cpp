@@ -60,8 +60,10 @@ net::awaitable<bool> check_once(const config::Endpoint& endpoint,
     co_return status >= 200 && status < 300;
 }
 
-net::awaitable<void> keep_checking(const std::string& backend, EndpointState& state,
-                                   const config::HealthCheck& check) {
+net::awaitable<void> keep_checking(std::shared_ptr<BackendState> owner, std::size_t index) {
+    const auto& backend = owner->config().name;
+    const auto& check = *owner->config().health_check;
+    auto& state = owner->endpoint(index);
     net::steady_timer timer(co_await net::this_coro::executor);
     unsigned passes = 0;
     unsigned failures = 0;
@@ -82,23 +84,18 @@ net::awaitable<void> keep_checking(const std::string& backend, EndpointState& st
         }
         timer.expires_after(check.interval);
         auto [ec] = co_await timer.async_wait(net::as_tuple(net::use_awaitable));
-        if (ec) co_return;
+        if (ec || owner->retired.load()) co_return;
     }
 }
 
 }  // namespace
 
-HealthChecker::HealthChecker(std::vector<std::unique_ptr<BackendState>>& backends)
-    : backends_(backends) {}
-
-void HealthChecker::start(net::any_io_executor executor) {
-    for (auto& backend : backends_) {
-        const auto& check = backend->config().health_check;
-        if (!check) continue;
+void start_health_checks(net::any_io_executor executor,
+                         const std::vector<std::shared_ptr<BackendState>>& backends) {
+    for (const auto& backend : backends) {
+        if (!backend->config().health_check) continue;
         for (std::size_t i = 0; i < backend->size(); ++i)
-            net::co_spawn(executor,
-                          keep_checking(backend->config().name, backend->endpoint(i), *check),
-                          net::detached);
+            net::co_spawn(executor, keep_checking(backend, i), net::detached);
     }
 }
 

@@ -1,6 +1,9 @@
 // Child-process plumbing for the integration tests: free ports, readiness waits, configs.
 #include "harness.hpp"
 
+#include <filesystem>
+#include <fstream>
+
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 
@@ -32,12 +35,13 @@ RunningGateway RunningGateway::start(const std::string& sections, const GatewayO
     TempDir dir;
     const auto port = free_port();
     const auto admin_port = free_port();
-    std::ostringstream yaml;
-    yaml << "server:\n  listen: \"127.0.0.1:" << port << "\"\n  workers: " << options.workers
+    std::ostringstream head;
+    head << "server:\n  listen: \"127.0.0.1:" << port << "\"\n  workers: " << options.workers
          << "\n"
          << options.server_extra << "admin:\n  listen: \"127.0.0.1:" << admin_port << "\"\n"
-         << options.admin_extra << "logging:\n  level: info\n  access_log: stdout\n"
-         << sections;
+         << options.admin_extra << "logging:\n  level: info\n  access_log: stdout\n";
+    std::ostringstream yaml;
+    yaml << head.str() << sections;
     const auto config_path = dir.write("llmgw.yaml", yaml.str());
     auto process = Process::start(LLMGW_BINARY, {"--config", config_path}, options.env);
     const auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -47,10 +51,25 @@ RunningGateway RunningGateway::start(const std::string& sections, const GatewayO
                                      "\nconfig:\n" + yaml.str());
         if (wait_for_port(admin_port, 100ms)) {
             if (http_request(admin_port, {"GET", "/readyz"}, 2s).status == 200)
-                return RunningGateway(std::move(dir), std::move(process), port, admin_port);
+            {
+                RunningGateway gateway(std::move(dir), std::move(process), port, admin_port);
+                gateway.config_head_ = head.str();
+                gateway.config_path_ = config_path;
+                return gateway;
+            }
         }
     }
     throw std::runtime_error("llmgw did not become ready: " + process.stderr_text());
+}
+
+void RunningGateway::rewrite_config(const std::string& sections) const {
+    // Written to a new file, then renamed over the old one: a reload never reads half a file.
+    const auto temporary = config_path_ + ".new";
+    {
+        std::ofstream out(temporary, std::ios::trunc);
+        out << config_head_ << sections;
+    }
+    std::filesystem::rename(temporary, config_path_);
 }
 
 std::vector<nlohmann::json> RunningGateway::access_log_lines() const {

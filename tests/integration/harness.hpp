@@ -56,6 +56,10 @@ public:
     HttpResponse post(const std::string& target, const nlohmann::json& body,
                       HttpHeaders headers = {}) const;
 
+    // Replaces the config file's sections (listeners and logging stay), for reload tests.
+    void rewrite_config(const std::string& sections) const;
+    const std::string& config_path() const { return config_path_; }
+
 private:
     RunningGateway(TempDir dir, Process process, uint16_t port, uint16_t admin_port)
         : dir_(std::move(dir)),
@@ -66,6 +70,8 @@ private:
     Process process_;
     uint16_t port_;
     uint16_t admin_port_;
+    std::string config_head_;  // server, admin and logging, as written at start
+    std::string config_path_;
 };
 
 // Lower-case hex SHA-256, as the config's `sha256:` keys are written.

@@ -17,6 +17,7 @@ using Duration = std::chrono::milliseconds;
 struct ListenAddress {
     std::string host;
     std::uint16_t port = 0;
+    bool operator==(const ListenAddress&) const = default;
 };
 
 struct ServerConfig {
@@ -33,11 +34,13 @@ struct ServerConfig {
     unsigned max_connections = 10000;
     // Peers (CIDRs) whose x-forwarded-for is believed; everyone else's is replaced.
     std::vector<std::string> trusted_proxies;
+    bool operator==(const ServerConfig&) const = default;
 };
 
 struct AdminConfig {
     ListenAddress listen{"127.0.0.1", 9090};
     std::string token;  // empty: /admin/* is open (a warning is logged)
+    bool operator==(const AdminConfig&) const = default;
 };
 
 // An upstream address parsed from "http://host:port[/base]".
@@ -46,6 +49,7 @@ struct Endpoint {
     std::string host;
     std::uint16_t port = 80;
     unsigned weight = 1;
+    bool operator==(const Endpoint&) const = default;
 };
 
 enum class BalancerKind { round_robin, weighted, least_request };
@@ -55,6 +59,7 @@ struct BackendTimeouts {
     Duration first_byte = std::chrono::seconds(60);
     Duration idle = std::chrono::seconds(30);
     Duration total = std::chrono::minutes(10);
+    bool operator==(const BackendTimeouts&) const = default;
 };
 
 struct HealthCheck {
@@ -63,6 +68,7 @@ struct HealthCheck {
     Duration timeout = std::chrono::seconds(1);
     unsigned unhealthy_after = 2;  // consecutive failed checks
     unsigned healthy_after = 1;    // consecutive passed checks
+    bool operator==(const HealthCheck&) const = default;
 };
 
 struct CircuitBreakerConfig {
@@ -70,6 +76,7 @@ struct CircuitBreakerConfig {
     Duration open_for = std::chrono::seconds(30);  // doubles on each reopening, up to 8x
     unsigned half_open_requests = 1;
     unsigned max_concurrent = 0;  // in-flight requests per backend; 0 = unlimited
+    bool operator==(const CircuitBreakerConfig&) const = default;
 };
 
 enum class RetryOn : unsigned {
@@ -86,6 +93,7 @@ struct RetryPolicy {
     unsigned attempts = 1;
     unsigned on = static_cast<unsigned>(RetryOn::connect_failure);
     bool allows(RetryOn kind) const { return (on & static_cast<unsigned>(kind)) != 0; }
+    bool operator==(const RetryPolicy&) const = default;
 };
 
 struct Backend {
@@ -96,22 +104,26 @@ struct Backend {
     std::optional<HealthCheck> health_check;
     CircuitBreakerConfig circuit_breaker;
     RetryPolicy retries;
+    bool operator==(const Backend&) const = default;
 };
 
 struct RouteMatch {
     std::string path_prefix = "/";
     std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
     std::optional<std::string> model;
+    bool operator==(const RouteMatch&) const = default;
 };
 
 struct RouteRewrite {
     std::optional<std::string> path_prefix;
     std::optional<std::string> model;
+    bool operator==(const RouteRewrite&) const = default;
 };
 
 struct HeaderEdits {
     std::vector<std::pair<std::string, std::string>> set;  // names lower-cased
     std::vector<std::string> remove;                       // names lower-cased
+    bool operator==(const HeaderEdits&) const = default;
 };
 
 // A route's response cache: exact-match answers kept for `ttl`.
@@ -120,6 +132,7 @@ struct RouteCache {
     // global: one answer for everyone who asks the same; consumer: each consumer's own.
     enum class Scope { global, consumer };
     Scope scope = Scope::global;
+    bool operator==(const RouteCache&) const = default;
 };
 
 struct Route {
@@ -130,11 +143,13 @@ struct Route {
     HeaderEdits headers;
     std::optional<std::vector<std::string>> tiers;  // allow-list of tier names
     std::optional<RouteCache> cache;                // answers of this route are cached
+    bool operator==(const Route&) const = default;
 };
 
 // An API key as the config holds it: only its SHA-256, never the key itself.
 struct ApiKey {
     std::array<unsigned char, 32> sha256{};
+    bool operator==(const ApiKey&) const = default;
 };
 
 struct Consumer {
@@ -142,6 +157,7 @@ struct Consumer {
     std::string tier;
     std::vector<ApiKey> keys;
     std::optional<std::vector<std::string>> routes;  // allow-list of route names
+    bool operator==(const Consumer&) const = default;
 };
 
 // One limit of a tier. Rates are token buckets; quotas are fixed UTC calendar windows.
@@ -155,11 +171,13 @@ struct Limit {
     Duration period{};            // rate: 1s or 1m
     std::uint64_t burst = 0;      // rate: bucket capacity (defaults to amount)
     Window window = Window::day;  // quota
+    bool operator==(const Limit&) const = default;
 };
 
 struct Tier {
     std::string name;
     std::vector<Limit> limits;  // empty: unlimited
+    bool operator==(const Tier&) const = default;
 };
 
 // One trusted issuer of OAuth 2.0 access tokens (JWTs).
@@ -175,6 +193,7 @@ struct JwtIssuer {
     std::string default_tier;  // when the token has no tier claim
     Duration leeway = std::chrono::seconds(30);
     Duration jwks_refresh = std::chrono::minutes(5);  // jwks_url only
+    bool operator==(const JwtIssuer&) const = default;
 };
 
 struct RedisConfig {
@@ -187,6 +206,7 @@ struct RedisConfig {
     enum class FailureMode { open, closed };
     // open: admit on the in-process limiter while Redis is unavailable; closed: answer 503.
     FailureMode failure_mode = FailureMode::open;
+    bool operator==(const RedisConfig&) const = default;
 };
 
 enum class LogLevel { trace, debug, info, warn, error };
@@ -194,6 +214,7 @@ enum class LogLevel { trace, debug, info, warn, error };
 struct LoggingConfig {
     LogLevel level = LogLevel::info;
     std::string access_log = "stdout";  // "stdout", "off" or a file path
+    bool operator==(const LoggingConfig&) const = default;
 };
 
 // The response cache shared by every route with `cache`.
@@ -205,6 +226,7 @@ struct CacheConfig {
     Store store = Store::memory;
     // How long identical requests wait for the first one's answer before going upstream.
     Duration coalesce_wait = std::chrono::seconds(30);
+    bool operator==(const CacheConfig&) const = default;
 };
 
 struct Config {
@@ -218,6 +240,7 @@ struct Config {
     std::optional<RedisConfig> redis;
     CacheConfig cache;
     LoggingConfig logging;
+    bool operator==(const Config&) const = default;
 };
 
 }  // namespace llmgw::config

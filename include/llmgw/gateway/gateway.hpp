@@ -1,52 +1,65 @@
-// The state every worker shares: the config snapshot and what is built from it once,
-// plus the process-wide metrics and access log.
+// The state every worker shares: the current config snapshot (swapped atomically on reload)
+// and the state that outlives snapshots: metrics, limits, usage, cache, access log.
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
 #include <vector>
 
-#include "llmgw/auth/authenticator.hpp"
-#include "llmgw/auth/jwks_refresher.hpp"
 #include "llmgw/cache/redis_store.hpp"
 #include "llmgw/cache/response_cache.hpp"
 #include "llmgw/config/config.hpp"
+#include "llmgw/gateway/snapshot.hpp"
 #include "llmgw/http/beast.hpp"
-#include "llmgw/http/trusted_proxies.hpp"
 #include "llmgw/limits/limiter.hpp"
 #include "llmgw/limits/redis_usage.hpp"
 #include "llmgw/limits/usage_ledger.hpp"
 #include "llmgw/observability/access_log.hpp"
 #include "llmgw/observability/metrics.hpp"
-#include "llmgw/routing/route_table.hpp"
-#include "llmgw/upstream/backend_state.hpp"
-#include "llmgw/upstream/health_checker.hpp"
 
 namespace llmgw::gateway {
 
+// What a reload did.
+struct ReloadOutcome {
+    bool ok = false;
+    std::string error{};  // why the file was refused (file:line: key: ...)
+    std::uint64_t version = 0;  // the running snapshot's version after the reload
+    // Changed fields a reload cannot apply (listeners, workers, Redis, cache store, session
+    // limits, access-log destination): they keep their running values until a restart.
+    std::vector<std::string> restart_required{};
+};
+
 class Gateway {
 public:
-    explicit Gateway(std::shared_ptr<const config::Config> config);
+    // `config_path` is the file reload() reads again; empty: reloads are refused.
+    explicit Gateway(std::shared_ptr<const config::Config> config, std::string config_path = {});
     ~Gateway();
     // Fetches remote JWKS before the listeners open; starts health checks on `executor`.
     void start_background_work(http::net::any_io_executor executor);
     // Ends what start_background_work began on that executor, while it still runs.
     void stop_background_work();
 
-    const config::Config& config() const { return *config_; }
-    const auth::Authenticator& authenticator() const { return authenticator_; }
-    const routing::RouteTable& routes() const { return routes_; }
-    const http::TrustedProxies& trusted_proxies() const { return trusted_proxies_; }
-    upstream::BackendState& backend(std::size_t index) { return *backends_[index]; }
+    // The snapshot new requests use. A request holds on to the one it started with.
+    std::shared_ptr<Snapshot> snapshot() const { return current_.load(std::memory_order_acquire); }
+    // The config the process started with, for what only a restart changes.
+    const config::Config& startup_config() const { return *startup_config_; }
+
+    // Reads the config file again; a valid one becomes the current snapshot, an invalid one
+    // changes nothing. Runs on the admin thread (SIGHUP and POST /admin/reload).
+    ReloadOutcome reload();
+    // Swaps in an already validated config (reload() after loading the file).
+    ReloadOutcome apply(std::shared_ptr<const config::Config> config);
+
     observability::Metrics& metrics() { return metrics_; }
     limits::LocalLimiter& limiter() { return limiter_; }
     limits::UsageLedger& usage() { return usage_; }
     // The usage kept in Redis (for /admin/usage), when Redis is configured; admin thread only.
     limits::RedisUsage* redis_usage() { return redis_usage_.get(); }
-    // The tier of that name, or nullptr.
-    const config::Tier* tier(const std::string& name) const;
     observability::AccessLog& access_log() { return access_log_; }
     cache::SharedCache& cache() { return cache_; }
     // The Redis cache store for purges, when Redis is configured; admin thread only.
@@ -58,20 +71,18 @@ public:
     std::function<bool()> workers_ready = [] { return true; };
 
 private:
-    std::shared_ptr<const config::Config> config_;
-    auth::Authenticator authenticator_;
-    auth::JwksRefresher jwks_refresher_;
-    routing::RouteTable routes_;
-    http::TrustedProxies trusted_proxies_;
-    std::vector<std::unique_ptr<upstream::BackendState>> backends_;
-    upstream::HealthChecker health_checker_;
+    std::shared_ptr<const config::Config> startup_config_;
+    std::string config_path_;
+    std::atomic<std::shared_ptr<Snapshot>> current_;
+    std::optional<http::net::any_io_executor> background_;  // where health checks run
+    std::vector<std::shared_ptr<Snapshot>> retired_;  // replaced, maybe still used by requests
     observability::Metrics metrics_;
-    cache::SharedCache cache_;
     limits::LocalLimiter limiter_;
     limits::UsageLedger usage_;
     std::unique_ptr<redis::Client> admin_redis_;
     std::unique_ptr<limits::RedisUsage> redis_usage_;
     std::unique_ptr<cache::RedisStore> redis_cache_;
+    cache::SharedCache cache_;
     observability::AccessLog access_log_;
 };
 

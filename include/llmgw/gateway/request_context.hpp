@@ -11,6 +11,7 @@
 #include "llmgw/cache/cached_answer.hpp"
 #include "llmgw/cache/coalescer.hpp"
 #include "llmgw/config/config.hpp"
+#include "llmgw/gateway/snapshot.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/observability/access_record.hpp"
 #include "llmgw/upstream/forwarder.hpp"
@@ -21,6 +22,7 @@ struct RequestContext {
     RequestContext(http::Request& request, std::string client_ip);
 
     http::Request& request;
+    std::shared_ptr<Snapshot> snapshot;  // taken when the request starts
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::optional<auth::Identity> identity;  // set by the authenticate step
     const config::Route* route = nullptr;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "llmgw/config/config.hpp"
 
@@ -9,7 +10,8 @@ namespace llmgw::gateway {
 
 class Server {
 public:
-    explicit Server(std::shared_ptr<const config::Config> config);
+    // `config_path` is read again on SIGHUP and POST /admin/reload.
+    Server(std::shared_ptr<const config::Config> config, std::string config_path = {});
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;

@@ -34,6 +34,8 @@ public:
     static constexpr int retry_budget_floor = 3;
 
     explicit BackendState(const config::Backend& backend);
+    BackendState(const BackendState&) = delete;
+    BackendState& operator=(const BackendState&) = delete;
 
     const config::Backend& config() const { return config_; }
     std::size_t size() const { return endpoints_.size(); }
@@ -52,6 +54,8 @@ public:
     int seconds_until_available(clock::time_point now) const;
 
     std::atomic<int> in_flight{0};
+    // Set when a reload dropped or changed the backend: its health checks stop.
+    std::atomic<bool> retired{false};
     // Takes a retry from the budget; false when retries already use their share.
     bool try_start_retry();
     bool retry_budget_left() const;
@@ -62,7 +66,9 @@ private:
     std::optional<Choice> admit(std::size_t index, clock::time_point now);
     std::optional<Choice> pick_least_request(const std::vector<bool>& tried, clock::time_point now);
 
-    const config::Backend& config_;
+    // A copy: the state may outlive the config it came from (a reload keeps an unchanged
+    // backend's state), and endpoints, the balancer and the pools refer to it.
+    const config::Backend config_;
     Balancer balancer_;
     std::vector<std::unique_ptr<EndpointState>> endpoints_;
     std::atomic<int> retries_in_flight_{0};

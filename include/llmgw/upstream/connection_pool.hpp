@@ -55,8 +55,9 @@ private:
     std::unique_ptr<UpstreamConnection> take_idle(const config::Endpoint& endpoint);
 
     http::net::any_io_executor executor_;
-    std::unordered_map<const config::Endpoint*, std::deque<std::unique_ptr<UpstreamConnection>>>
-        idle_;
+    // By URL, not by Endpoint object: a reload makes new Endpoint objects for the same
+    // servers, and their idle connections stay usable.
+    std::unordered_map<std::string, std::deque<std::unique_ptr<UpstreamConnection>>> idle_;
 };
 
 }  // namespace llmgw::upstream

@@ -11,14 +11,9 @@
 
 namespace llmgw::upstream {
 
-class HealthChecker {
-public:
-    explicit HealthChecker(std::vector<std::unique_ptr<BackendState>>& backends);
-    // Starts one checking loop per endpoint on `executor`; they run until it stops.
-    void start(http::net::any_io_executor executor);
-
-private:
-    std::vector<std::unique_ptr<BackendState>>& backends_;
-};
+// Starts one checking loop per endpoint of each backend with `health_check`, on `executor`.
+// A loop ends when its backend is retired (a reload dropped it) or the executor stops.
+void start_health_checks(http::net::any_io_executor executor,
+                         const std::vector<std::shared_ptr<BackendState>>& backends);
 
 }  // namespace llmgw::upstream
