@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Installs the Debian packages llmgw needs to build, test and benchmark.
 # Safe to run again: only missing packages are installed.
+#   scripts/install-deps.sh           # build, test and benchmark
+#   scripts/install-deps.sh --build   # only what building llmgw needs (the container's build stage)
 set -euo pipefail
 
 packages=(
   build-essential g++ cmake pkg-config ccache git curl ca-certificates openssl
   libboost1.81-dev libssl-dev libhiredis-dev nlohmann-json3-dev
   libyaml-cpp-dev libspdlog-dev prometheus-cpp-dev
-  libgtest-dev libgmock-dev
-  redis-server prometheus nginx-light haproxy wrk
 )
+if [[ ${1:-} != --build ]]; then
+  packages+=(
+    libgtest-dev libgmock-dev
+    redis-server prometheus nginx-light haproxy wrk
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

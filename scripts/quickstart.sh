@@ -6,8 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-cmake -S . -B build >/dev/null
-cmake --build build -j"${LLMGW_JOBS:-2}" --target llmgw llmgw-fake-model
+scripts/build.sh
 
 logs=$(mktemp -d /tmp/llmgw-quickstart.XXXXXX)
 build/tools/fake_model_server/llmgw-fake-model --listen 127.0.0.1:8000 --chunks 6 --chunk-interval-ms 150 \

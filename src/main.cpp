@@ -1,7 +1,6 @@
 // llmgw: command line, configuration check, logging setup, and the server's run.
 #include <openssl/rand.h>
 #include <openssl/sha.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstring>
@@ -12,18 +11,29 @@
 #include "llmgw/auth/authenticator.hpp"
 #include "llmgw/config/loader.hpp"
 #include "llmgw/gateway/server.hpp"
+#include "llmgw/observability/app_log.hpp"
+#include "llmgw/observability/health_probe.hpp"
 
 namespace {
 
 constexpr const char* usage = R"(usage: llmgw --config FILE [--check]
        llmgw keygen
+       llmgw healthcheck [URL]
        llmgw --version
 
   --config FILE   the YAML configuration (see docs/configuration.md)
   --check         validate the configuration and exit: 0 when valid, 1 otherwise
   --version       print the version
   keygen          print a new random API key and the sha256 line for the config
+  healthcheck     GET URL (default http://127.0.0.1:9090/healthz, the admin listener):
+                  exit 0 on 200, 1 otherwise, within 3 s (for a container HEALTHCHECK)
 )";
+
+int healthcheck(const char* url) {
+    const auto result = llmgw::observability::probe_health(url, std::chrono::seconds(3));
+    (result.healthy ? std::cout : std::cerr) << url << ": " << result.detail << "\n";
+    return result.healthy ? 0 : 1;
+}
 
 // A new API key: 32 random bytes from OpenSSL's CSPRNG, hex-encoded behind a prefix
 // that makes leaked keys easy to find with secret scanners.
@@ -78,6 +88,8 @@ int main(int argc, char** argv) {
         const std::string arg = argv[i];
         if (arg == "keygen" && argc == 2) {
             return keygen();
+        } else if (arg == "healthcheck" && i == 1 && argc <= 3) {
+            return healthcheck(argc == 3 ? argv[2] : "http://127.0.0.1:9090/healthz");
         } else if (arg == "--version") {
             std::cout << "llmgw " << LLMGW_VERSION << "\n";
             return 0;
@@ -98,10 +110,8 @@ int main(int argc, char** argv) {
         return 2;
     }
 
-    // Operational messages go to stderr; stdout carries the access log.
-    auto logger = spdlog::stderr_color_mt("llmgw");
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
-    spdlog::set_default_logger(logger);
+    // Operational messages are JSON lines on stderr; stdout carries the access log.
+    llmgw::observability::install_app_log();
 
     std::shared_ptr<const llmgw::config::Config> config;
     try {
@@ -109,7 +119,11 @@ int main(int argc, char** argv) {
             std::make_shared<const llmgw::config::Config>(llmgw::config::load_file(config_path));
         llmgw::auth::Authenticator validate_keys(*config);  // JWKS files are part of the config
     } catch (const llmgw::config::ConfigError& e) {
-        std::cerr << "llmgw: invalid configuration: " << e.what() << "\n";
+        // --check answers a person at a terminal; a daemon's log is read by a collector.
+        if (check_only)
+            std::cerr << "llmgw: invalid configuration: " << e.what() << "\n";
+        else
+            spdlog::error("invalid configuration: {}", e.what());
         return 1;
     }
     if (check_only) {
@@ -117,7 +131,7 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    logger->set_level(to_spdlog(config->logging.level));
+    spdlog::default_logger()->set_level(to_spdlog(config->logging.level));
 
     try {
         llmgw::gateway::Server server(config, config_path);

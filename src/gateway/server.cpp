@@ -1,5 +1,5 @@
 // Worker threads (one io_context and one SO_REUSEPORT acceptor each), the admin listener
-// on the main thread, and the SIGTERM drain.
+// on the main thread, the SIGTERM drain, and SIGUSR1 for log rotation.
 #include "llmgw/gateway/server.hpp"
 
 #include <spdlog/spdlog.h>
@@ -118,6 +118,15 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLim
     }
 }
 
+// SIGUSR1 (logrotate's postrotate): the access log opens its file again; then waits for the next.
+void reopen_access_log_on_signal(net::signal_set& signals, Gateway& gateway) {
+    signals.async_wait([&signals, &gateway](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        gateway.access_log().reopen();
+        reopen_access_log_on_signal(signals, gateway);
+    });
+}
+
 }  // namespace
 
 struct Worker {
@@ -207,6 +216,8 @@ void Server::start() {
 
 void Server::run() {
     auto& s = *state_;
+    net::signal_set log_rotation(s.main_io, SIGUSR1);
+    reopen_access_log_on_signal(log_rotation, s.gateway);
     net::signal_set signals(s.main_io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {
         if (ec) return;

@@ -2,56 +2,23 @@
 #include "llmgw/observability/access_log.hpp"
 
 #include <spdlog/async.h>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <cstdio>
-#include <ctime>
+
+#include "json_text.hpp"
+#include "reopenable_file_sink.hpp"
 
 namespace llmgw::observability {
 namespace {
-
-void append_escaped(std::string& out, std::string_view text) {
-    out.push_back('"');
-    for (unsigned char c : text) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20 || c >= 0x7f) {
-                    // Non-ASCII bytes are escaped too: the line stays valid JSON whatever a client
-                    // sent.
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out.push_back(static_cast<char>(c));
-                }
-        }
-    }
-    out.push_back('"');
-}
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
     out += ",\"";
     out += name;
     out += "\":";
-    append_escaped(out, value);
+    append_json_string(out, value);
 }
 
 void append_number(std::string& out, std::string_view name, double value, const char* format) {
@@ -67,28 +34,13 @@ double milliseconds(std::chrono::steady_clock::duration d) {
     return std::chrono::duration<double, std::milli>(d).count();
 }
 
-std::string iso8601(std::chrono::system_clock::time_point time) {
-    const auto since_epoch = time.time_since_epoch();
-    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-    const auto millis =
-        std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - seconds).count();
-    const std::time_t t = seconds.count();
-    std::tm utc{};
-    gmtime_r(&t, &utc);
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                  static_cast<int>(millis));
-    return buf;
-}
-
 }  // namespace
 
 std::string format_access_line(const AccessRecord& r) {
     std::string out;
     out.reserve(384);
     out += "{\"time\":";
-    append_escaped(out, iso8601(r.time));
+    append_json_string(out, iso8601_utc(r.time));
     append_field(out, "request_id", r.request_id);
     append_field(out, "client", r.client);
     append_field(out, "method", r.method);
@@ -131,7 +83,10 @@ AccessLog::AccessLog(const std::string& destination) {
     if (destination == "stdout") {
         logger_ = spdlog::create_async<spdlog::sinks::stdout_sink_mt>(name);
     } else {
-        logger_ = spdlog::create_async<spdlog::sinks::basic_file_sink_mt>(name, destination);
+        file_sink_ = std::make_shared<ReopenableFileSink>(destination);
+        logger_ = std::make_shared<spdlog::async_logger>(name, file_sink_, spdlog::thread_pool(),
+                                                         spdlog::async_overflow_policy::block);
+        spdlog::register_logger(logger_);
     }
     logger_->set_pattern("%v");
     logger_->set_level(spdlog::level::info);
@@ -150,6 +105,15 @@ void AccessLog::write(const AccessRecord& record) {
 
 void AccessLog::flush() {
     if (logger_) logger_->flush();
+}
+
+void AccessLog::reopen() {
+    if (!file_sink_) return;
+    if (const auto ec = file_sink_->reopen())
+        spdlog::error("access log {}: cannot reopen ({}); still writing to the old file",
+                      file_sink_->path(), ec.message());
+    else
+        spdlog::info("access log {} reopened", file_sink_->path());
 }
 
 }  // namespace llmgw::observability

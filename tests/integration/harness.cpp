@@ -39,7 +39,8 @@ RunningGateway RunningGateway::start(const std::string& sections, const GatewayO
     head << "server:\n  listen: \"127.0.0.1:" << port << "\"\n  workers: " << options.workers
          << "\n"
          << options.server_extra << "admin:\n  listen: \"127.0.0.1:" << admin_port << "\"\n"
-         << options.admin_extra << "logging:\n  level: info\n  access_log: stdout\n";
+         << options.admin_extra << "logging:\n  level: info\n  access_log: \"" << options.access_log
+         << "\"\n";
     std::ostringstream yaml;
     yaml << head.str() << sections;
     const auto config_path = dir.write("llmgw.yaml", yaml.str());

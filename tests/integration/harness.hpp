@@ -34,6 +34,7 @@ struct GatewayOptions {
     std::string admin_extra;   // more lines under `admin:`
     std::map<std::string, std::string> env;
     unsigned workers = 2;
+    std::string access_log = "stdout";  // logging.access_log
 };
 
 // A running llmgw. `sections` is the YAML after server/admin/logging (backends, routes, ...),

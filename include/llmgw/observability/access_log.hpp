@@ -11,6 +11,10 @@ class logger;
 }
 
 namespace llmgw::observability {
+class ReopenableFileSink;
+}
+
+namespace llmgw::observability {
 
 // The JSON object (no newline) for one record.
 std::string format_access_line(const AccessRecord& record);
@@ -25,9 +29,14 @@ public:
 
     void write(const AccessRecord& record);
     void flush();
+    // After logrotate renamed the file: opens the configured path again, so the next lines
+    // go to a new file. Lines already queued land whole in one of the two. A file that cannot
+    // be opened is logged and the old one stays in use. Nothing to do for stdout and off.
+    void reopen();
 
 private:
-    std::shared_ptr<spdlog::logger> logger_;  // null when off
+    std::shared_ptr<spdlog::logger> logger_;         // null when off
+    std::shared_ptr<ReopenableFileSink> file_sink_;  // null unless a file
 };
 
 }  // namespace llmgw::observability

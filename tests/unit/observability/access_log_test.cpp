@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "llmgw/observability/request_id.hpp"
 
@@ -63,4 +66,54 @@ TEST(RequestId, GeneratesDistinctHexIds) {
     EXPECT_EQ(a.size(), 32u);
     EXPECT_NE(a, b);
     EXPECT_TRUE(is_sane_request_id(a));
+}
+
+namespace {
+
+std::vector<std::string> request_ids_in(const std::string& file) {
+    std::ifstream in(file);
+    std::vector<std::string> ids;
+    for (std::string line; std::getline(in, line);)
+        ids.push_back(nlohmann::json::parse(line)["request_id"]);
+    return ids;
+}
+
+// Lines are written by spdlog's background thread: wait for them, with a deadline.
+bool wait_for_lines(const std::string& file, std::size_t count) {
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    while (request_ids_in(file).size() < count) {
+        if (std::chrono::steady_clock::now() > until) return false;
+        std::this_thread::sleep_for(2ms);
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST(AccessLogFile, ReopenSendsLaterLinesToANewFileAtThePath) {
+    char pattern[] = "/tmp/llmgw-access-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    const std::filesystem::path dir(pattern);
+    const auto path = (dir / "sub" / "access.log").string();  // missing directories are created
+    {
+        AccessLog log(path);
+        AccessRecord r;
+        r.request_id = "before";
+        log.write(r);
+        std::filesystem::rename(path, path + ".1");
+        r.request_id = "renamed";  // the open file was renamed: still the old file
+        log.write(r);
+        ASSERT_TRUE(wait_for_lines(path + ".1", 2));
+        log.reopen();
+        r.request_id = "after";
+        log.write(r);
+        ASSERT_TRUE(wait_for_lines(path, 1));
+    }
+    EXPECT_EQ(request_ids_in(path + ".1"), (std::vector<std::string>{"before", "renamed"}));
+    EXPECT_EQ(request_ids_in(path), (std::vector<std::string>{"after"}));
+    std::filesystem::remove_all(dir);
+}
+
+TEST(AccessLogFile, AnUnopenablePathFailsAtConstruction) {
+    EXPECT_THROW(AccessLog("/proc/no-such-dir/access.log"), std::exception);
 }
