@@ -11,6 +11,8 @@
 #   llmgw+limits  wrk -> llmgw (bench/llmgw-limits.yaml: API key, request and token
 #                 rates, request quota; in-process store) -> fake
 #   llmgw+redis   the same, with the limits kept in a redis-server started here
+#   llmgw+cache   wrk -> llmgw (bench/llmgw-cache.yaml: the response cache on the route);
+#                 the request never changes, so every answer after the first is a hit
 # The proxy under test runs alone on CPU 0; wrk and the fake server share CPU 1,
 # so every proxy gets the same single core and the load side does not eat into it.
 # The redis-server of llmgw+redis runs on CPU 1 too.
@@ -29,6 +31,7 @@ LLMGW_BIN=$ROOT/build/src/llmgw
 FAKE_BIN=$ROOT/build/tools/fake_model_server/llmgw-fake-model
 LUA_SCRIPT=$BENCH_DIR/chat.lua
 LIMITS_CONFIG=$BENCH_DIR/llmgw-limits.yaml
+CACHE_CONFIG=$BENCH_DIR/llmgw-cache.yaml
 RESULTS_DIR=$BENCH_DIR/results
 
 HOST=127.0.0.1
@@ -392,6 +395,28 @@ bench_llmgw_redis() {
   stop_pid "$redis_pid"
 }
 
+fake_requests() { # fake_requests: how many requests the fake model server has answered
+  curl --noproxy '*' -sS --max-time 5 "http://$HOST:$UPSTREAM_PORT/fake/stats" |
+    sed -n 's/.*"requests_total":\([0-9]*\).*/\1/p'
+}
+
+bench_llmgw_cache() {
+  local file hits before after
+  start_llmgw llmgw+cache "$CACHE_CONFIG"
+  verify llmgw+cache "$LLMGW_PORT"
+  before=$(fake_requests)
+  measure llmgw+cache "$LLMGW_PORT" "$LLMGW_PID"
+  after=$(fake_requests)
+  file=$WORK_DIR/llmgw+cache.metrics
+  curl --noproxy '*' -sS --max-time 5 -o "$file" "http://$HOST:$LLMGW_ADMIN_PORT/metrics" ||
+    die "llmgw+cache: could not read /metrics"
+  hits=$(awk '/^llmgw_cache_requests_total\{result="hit"/ { s += $NF } END { printf "%.0f", s }' "$file")
+  [[ -n $before && $after == "$before" ]] || die "llmgw+cache: requests reached the model during the runs ($before -> $after)"
+  ((hits > 0)) || die "llmgw+cache: no cache hits counted"
+  CHECKS[llmgw+cache]="$hits cache hits; the model server got no request during warm-up and measurement"
+  stop_pid "$LLMGW_PID"
+}
+
 bench_nginx() {
   local port dir=$WORK_DIR/nginx m
   pick_port; port=$PORT
@@ -503,9 +528,22 @@ report() {
   echo "Checks after the run (llmgw's /metrics and redis-cli; any refusal or non-2xx answer fails the run):"
   echo
   for s in llmgw+limits llmgw+redis; do echo "- $s: ${CHECKS[$s]}"; done
+  echo
+  echo "## Cache hits"
+  echo
+  echo "| llmgw+cache vs | requests/s ratio (higher is better) | p99 ratio (lower is better) | proxy CPU per request ratio |"
+  echo "| --- | ---: | ---: | ---: |"
+  for s in llmgw nginx haproxy; do
+    echo "| $s | $(ratio "${RPS[llmgw+cache]}" "${RPS[$s]}") | $(ratio "${P99[llmgw+cache]}" "${P99[$s]}") | $(ratio "${CPU_US[llmgw+cache]}" "${CPU_US[$s]:-0}") |"
+  done
+  echo
+  echo "- llmgw+cache: ${CHECKS[llmgw+cache]}."
+  echo
+  echo "The others forward to a fake model server that answers at once; a real model takes"
+  echo "100 ms to seconds, which a hit saves entirely."
   # Near the direct backend's rate, the load core (wrk + fake server) is the limit,
   # not the proxy: that proxy's real headroom, and llmgw's gap to it, is larger.
-  for s in llmgw nginx haproxy llmgw+limits llmgw+redis; do
+  for s in llmgw nginx haproxy llmgw+limits llmgw+redis llmgw+cache; do
     if awk -v a="${RPS[$s]}" -v d="${RPS[direct]}" 'BEGIN { exit !(a >= 0.9 * d) }'; then
       echo
       echo "Note: $s reached $(ratio "${RPS[$s]}" "${RPS[direct]}")x the direct backend's requests/s: the load side (CPU $LOAD_CPU) likely limited it, not the proxy."
@@ -533,6 +571,7 @@ bench_nginx
 bench_haproxy
 bench_llmgw_limits
 bench_llmgw_redis
+bench_llmgw_cache
 
 mkdir -p "$RESULTS_DIR"
 report >"$WORK_DIR/report.md"
