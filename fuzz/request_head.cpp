@@ -15,7 +15,8 @@ namespace bhttp = boost::beast::http;
 namespace {
 void bound_chunk_extensions(std::uint64_t, boost::beast::string_view extensions,
                             boost::system::error_code& ec) {
-    if (extensions.size() > llmgw::http::kMaxChunkExtensionBytes) ec = bhttp::error::bad_chunk_extension;
+    if (extensions.size() > llmgw::http::kMaxChunkExtensionBytes)
+        ec = bhttp::error::bad_chunk_extension;
 }
 }  // namespace
 

@@ -1,9 +1,8 @@
 // Framing and field checks on a request head, before its body is read.
 #include "llmgw/http/request_validation.hpp"
 
-#include <boost/beast/http/field.hpp>
-
 #include <algorithm>
+#include <boost/beast/http/field.hpp>
 #include <iterator>
 #include <vector>
 
@@ -15,9 +14,13 @@ namespace bhttp = beast::http;
 
 namespace {
 
-GatewayError refuse(std::string message) { return bad_request(std::move(message), "malformed_request"); }
+GatewayError refuse(std::string message) {
+    return bad_request(std::move(message), "malformed_request");
+}
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 // uri-host [ ":" port ] (RFC 9110 §7.2): reg-name, IPv4 or an IP literal in brackets. Only
 // the characters are checked: anything else (spaces from an obs-fold, "@", "/") would let
@@ -43,7 +46,8 @@ std::optional<GatewayError> validate_request_head(const bhttp::request_header<>&
     for (const auto& field : head) {
         ++fields;
         const auto value = field.value();
-        if (std::any_of(value.begin(), value.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; }))
+        if (std::any_of(value.begin(), value.end(),
+                        [](char c) { return c == '\r' || c == '\n' || c == '\0'; }))
             return refuse("a header value contains a line break or NUL");
         if (field.name() == bhttp::field::host) {
             ++hosts;
@@ -63,9 +67,9 @@ std::optional<GatewayError> validate_request_head(const bhttp::request_header<>&
         }
     }
     if (fields > kMaxHeaderFields)
-        return GatewayError{431, "invalid_request_error", "headers_too_large",
-                            "the request has more than " + std::to_string(kMaxHeaderFields) +
-                                " header fields"};
+        return GatewayError{
+            431, "invalid_request_error", "headers_too_large",
+            "the request has more than " + std::to_string(kMaxHeaderFields) + " header fields"};
     if (content_lengths > 1) return refuse("Content-Length must be one decimal number");
     const bool has_transfer_encoding = head.find(bhttp::field::transfer_encoding) != head.end();
     if (has_transfer_encoding) {
@@ -82,7 +86,8 @@ std::optional<GatewayError> validate_request_head(const bhttp::request_header<>&
     const auto target = std::string_view(head.target());
     const bool origin_form = !target.empty() && target.front() == '/';
     const bool absolute_form = target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0;
-    if (!origin_form && !absolute_form) return refuse("the request target must be a path (origin-form)");
+    if (!origin_form && !absolute_form)
+        return refuse("the request target must be a path (origin-form)");
     return std::nullopt;
 }
 

@@ -22,8 +22,8 @@ struct ConnectionHeaderTest : ::testing::Test {
         gateway = std::make_unique<RunningGateway>(RunningGateway::start(
             "tiers:\n  pro: {}\n"
             "consumers:\n  - name: acme\n    tier: pro\n    keys: [ { sha256: \"" +
-            sha256_hex(key) + "\" } ]\n" +
-            "backends:\n  vllm: { endpoints: [ { url: \"" + model->url() + "\" } ] }\n" +
+            sha256_hex(key) + "\" } ]\n" + "backends:\n  vllm: { endpoints: [ { url: \"" +
+            model->url() + "\" } ] }\n" +
             "routes:\n  - { name: all, backend: vllm, headers: { set: { x-team: ml } } }\n"));
     }
 
@@ -33,7 +33,8 @@ struct ConnectionHeaderTest : ::testing::Test {
         headers.emplace_back("x-private", "client-only");
         headers.emplace_back("x-forwarded-for", "6.6.6.6");
         headers.emplace_back("x-request-id", "client-chosen-id-1");
-        return http_request(gateway->port(), {"POST", "/v1/chat/completions", headers, chat_body().dump()});
+        return http_request(gateway->port(),
+                            {"POST", "/v1/chat/completions", headers, chat_body().dump()});
     }
 
     // What llmgw adds must be there whatever the Connection header said.

@@ -38,10 +38,10 @@ struct FramingTest : ::testing::Test {
         options.server_extra =
             "  max_header_bytes: 4KiB\n  max_body_bytes: 64KiB\n  header_timeout: 1s\n"
             "  body_timeout: 500ms\n";
-        gateway = std::make_unique<RunningGateway>(RunningGateway::start(
-            "backends:\n  vllm: { endpoints: [ { url: \"" + model->url() +
-                "\" } ] }\nroutes:\n  - { name: all, backend: vllm }\n",
-            options));
+        gateway = std::make_unique<RunningGateway>(
+            RunningGateway::start("backends:\n  vllm: { endpoints: [ { url: \"" + model->url() +
+                                      "\" } ] }\nroutes:\n  - { name: all, backend: vllm }\n",
+                                  options));
     }
 
     // Sends each case on its own connection: the status, the close and an upstream that saw
@@ -51,8 +51,7 @@ struct FramingTest : ::testing::Test {
             RawConnection raw(gateway->port());
             raw.send(c.bytes);  // the server may close before it has read everything
             const auto reply = raw.read_until_close(3s);
-            EXPECT_THAT(reply, StartsWith("HTTP/1.1 " + std::to_string(c.status) + " "))
-                << c.name;
+            EXPECT_THAT(reply, StartsWith("HTTP/1.1 " + std::to_string(c.status) + " ")) << c.name;
             EXPECT_THAT(reply, HasSubstr("\"error\":{")) << c.name;
             EXPECT_TRUE(raw.closed_by_peer(1s)) << c.name << ": the connection stayed open";
             EXPECT_EQ(model->stats()["requests_total"], 0) << c.name << " reached the upstream";
@@ -77,22 +76,27 @@ struct FramingTest : ::testing::Test {
 
 TEST_F(FramingTest, TransferEncodingOtherThanOneChunkedIsRefused) {
     expect_refused({
-        {"CL then TE", post_head("Content-Length: 3\r\nTransfer-Encoding: chunked\r\n") + "0\r\n\r\n"},
-        {"TE then CL", post_head("Transfer-Encoding: chunked\r\nContent-Length: 3\r\n") + "0\r\n\r\n"},
+        {"CL then TE",
+         post_head("Content-Length: 3\r\nTransfer-Encoding: chunked\r\n") + "0\r\n\r\n"},
+        {"TE then CL",
+         post_head("Transfer-Encoding: chunked\r\nContent-Length: 3\r\n") + "0\r\n\r\n"},
         {"gzip", post_head("Transfer-Encoding: gzip\r\n")},
         {"chunked, gzip", post_head("Transfer-Encoding: chunked, gzip\r\n") + "0\r\n\r\n"},
         {"gzip, chunked", post_head("Transfer-Encoding: gzip, chunked\r\n") + "0\r\n\r\n"},
         {"chunked, chunked", post_head("Transfer-Encoding: chunked, chunked\r\n") + "0\r\n\r\n"},
-        {"two TE lines", post_head("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n") +
-                             "0\r\n\r\n"},
+        {"two TE lines",
+         post_head("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n") + "0\r\n\r\n"},
         {"TE lines gzip then chunked",
          post_head("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n") + "0\r\n\r\n"},
         {"xchunked", post_head("Transfer-Encoding: xchunked\r\n")},
         {"empty TE", post_head("Transfer-Encoding: \r\n")},
-        {"TE name with a space before the colon", post_head("Transfer-Encoding : chunked\r\n") + "0\r\n\r\n"},
+        {"TE name with a space before the colon",
+         post_head("Transfer-Encoding : chunked\r\n") + "0\r\n\r\n"},
         {"TE line starting with a space (a fold with nothing to fold onto)",
-         "POST /v1/completions HTTP/1.1\r\n Transfer-Encoding: chunked\r\nHost: gw\r\n\r\n0\r\n\r\n"},
-        {"HTTP/1.0 with chunked", post_head("Transfer-Encoding: chunked\r\n", "HTTP/1.0") + "0\r\n\r\n"},
+         "POST /v1/completions HTTP/1.1\r\n Transfer-Encoding: chunked\r\nHost: "
+         "gw\r\n\r\n0\r\n\r\n"},
+        {"HTTP/1.0 with chunked",
+         post_head("Transfer-Encoding: chunked\r\n", "HTTP/1.0") + "0\r\n\r\n"},
     });
 }
 
@@ -132,7 +136,8 @@ TEST_F(FramingTest, InvalidChunksAreRefused) {
         // No end of line for as long as the read buffer holds: refused, not buffered forever.
         {"size line that never ends", chunked("5;name=" + std::string(200 * 1024, 'a'))},
         {"trailer fields", chunked("5\r\nhello\r\n0\r\nHost: other\r\n\r\n")},
-        {"trailer that never ends", chunked("5\r\nhello\r\n0\r\nx-t: " + std::string(200 * 1024, 'a'))},
+        {"trailer that never ends",
+         chunked("5\r\nhello\r\n0\r\nx-t: " + std::string(200 * 1024, 'a'))},
         {"last chunk never comes", chunked("5\r\nhello\r\n"), 408},
     });
 }
@@ -144,7 +149,9 @@ TEST_F(FramingTest, MalformedFieldsAndTargetsAreRefused) {
         {"empty field name", get_head("/v1/models", "Host: gw\r\n: value\r\n")},
         {"CR inside a value", get_head("/v1/models", "Host: gw\r\nX: a\rb\r\n")},
         {"NUL inside a value", get_head("/v1/models", std::string("Host: gw\r\nX: a\0b\r\n", 20))},
-        {"control character inside a value", get_head("/v1/models", "Host: gw\r\nX: a\x0b" "b\r\n")},
+        {"control character inside a value", get_head("/v1/models",
+                                                      "Host: gw\r\nX: a\x0b"
+                                                      "b\r\n")},
         {"missing Host", get_head("/v1/models", "")},
         {"two Host lines", get_head("/v1/models", "Host: gw\r\nHost: other\r\n")},
         {"Host with userinfo", get_head("/v1/models", "Host: user@gw\r\n")},
@@ -162,11 +169,13 @@ TEST_F(FramingTest, HeadersOverTheSizeOrCountLimitGet431) {
     std::string many_small;
     for (int i = 0; i < 100; ++i) many_small += "x-h-" + std::to_string(i) + ": v\r\n";
     std::string few_large;
-    for (int i = 0; i < 10; ++i) few_large += "x-big-" + std::to_string(i) + ": " + std::string(500, 'b') + "\r\n";
+    for (int i = 0; i < 10; ++i)
+        few_large += "x-big-" + std::to_string(i) + ": " + std::string(500, 'b') + "\r\n";
     expect_refused({
         {"101 fields", get_head("/v1/models", "Host: gw\r\n" + many_small), 431},
         {"5 KiB of fields", get_head("/v1/models", "Host: gw\r\n" + few_large), 431},
-        {"one 5 KiB value", get_head("/v1/models", "Host: gw\r\nx: " + std::string(5000, 'v') + "\r\n"), 431},
+        {"one 5 KiB value",
+         get_head("/v1/models", "Host: gw\r\nx: " + std::string(5000, 'v') + "\r\n"), 431},
     });
 }
 
@@ -181,22 +190,26 @@ TEST_F(FramingTest, OneHundredFieldsArePassed) {
 TEST_F(FramingTest, ObsFoldIsReplacedByOneSpace) {
     // RFC 9112 §5.2 allows either refusing or replacing with spaces; the value goes upstream
     // on one line, so the fold cannot be read as a field of its own there.
-    const auto echo = forwarded(get_head(
-        "/v1/models", "Host: gw\r\nConnection: close\r\nx-fake-echo: 1\r\nx-folded: a\r\n b\r\n\tTransfer-Encoding: chunked\r\n"));
+    const auto echo =
+        forwarded(get_head("/v1/models",
+                           "Host: gw\r\nConnection: close\r\nx-fake-echo: 1\r\nx-folded: a\r\n "
+                           "b\r\n\tTransfer-Encoding: chunked\r\n"));
     EXPECT_EQ(echo["headers"]["x-folded"], "a b Transfer-Encoding: chunked");
     EXPECT_FALSE(echo["headers"].contains("transfer-encoding"));
 }
 
 TEST_F(FramingTest, ChunkedBodiesAreForwardedWithTheirLength) {
     // Optional whitespace around the coding and short chunk extensions are valid HTTP.
-    const auto echo = forwarded(post_head("Connection: close\r\nx-fake-echo: 1\r\nTransfer-Encoding: \t chunked \r\n") +
-                                "5;name=value\r\nhello\r\n6 ; quoted=\"a b\"\r\n world\r\n0\r\n\r\n");
+    const auto echo = forwarded(
+        post_head("Connection: close\r\nx-fake-echo: 1\r\nTransfer-Encoding: \t chunked \r\n") +
+        "5;name=value\r\nhello\r\n6 ; quoted=\"a b\"\r\n world\r\n0\r\n\r\n");
     EXPECT_EQ(echo["body"], "hello world");
     EXPECT_EQ(echo["headers"]["content-length"], "11");
     EXPECT_FALSE(echo["headers"].contains("transfer-encoding"));
 }
 
 TEST_F(FramingTest, AbsoluteFormTargetsAreForwardedAsOriginForm) {
-    const auto echo = forwarded(get_head("http://gw/v1/models?x=1", "Host: gw\r\nConnection: close\r\nx-fake-echo: 1\r\n"));
+    const auto echo = forwarded(
+        get_head("http://gw/v1/models?x=1", "Host: gw\r\nConnection: close\r\nx-fake-echo: 1\r\n"));
     EXPECT_EQ(echo["target"], "/v1/models?x=1");
 }

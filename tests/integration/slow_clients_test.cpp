@@ -2,14 +2,13 @@
 // byte at a time or stall in the body are closed with 408 at header_timeout / body_timeout,
 // and normal clients are answered quickly all the while.
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -68,7 +67,8 @@ int connect_nonblocking(uint16_t port) {
 
 // Sends the next byte of every dribbling client every `pace`, records replies and closes,
 // until every client is closed or `until` passes.
-void drive(std::vector<SlowClient>& clients, Clock::time_point until, std::chrono::milliseconds pace) {
+void drive(std::vector<SlowClient>& clients, Clock::time_point until,
+           std::chrono::milliseconds pace) {
     std::vector<pollfd> fds(clients.size());
     auto next_dribble = Clock::now();
     std::size_t open = clients.size();
@@ -80,10 +80,11 @@ void drive(std::vector<SlowClient>& clients, Clock::time_point until, std::chron
             fds[i] = {client.closed ? -1 : client.fd, POLLIN, 0};
             if (client.closed || client.sent >= client.to_send.size()) continue;
             // Body stallers send everything they have at once; dribblers one byte per round.
-            const std::size_t want = client.dribbles_head ? (dribble_now ? 1 : 0)
-                                                          : client.to_send.size() - client.sent;
+            const std::size_t want =
+                client.dribbles_head ? (dribble_now ? 1 : 0) : client.to_send.size() - client.sent;
             if (want == 0) continue;
-            const auto n = ::send(client.fd, client.to_send.data() + client.sent, want, MSG_NOSIGNAL);
+            const auto n =
+                ::send(client.fd, client.to_send.data() + client.sent, want, MSG_NOSIGNAL);
             if (n > 0) client.sent += static_cast<std::size_t>(n);
         }
         ::poll(fds.data(), fds.size(), 5);
@@ -105,15 +106,16 @@ void drive(std::vector<SlowClient>& clients, Clock::time_point until, std::chron
 
 TEST(SlowClients, AThousandSlowConnectionsAreClosedOnTimeAndDoNotSlowNormalClients) {
     const auto limit = raise_open_file_limit();
-    ASSERT_GE(limit, rlim_t{kSlowClients + 200}) << "the open-file hard limit is too low for this test";
+    ASSERT_GE(limit, rlim_t{kSlowClients + 200})
+        << "the open-file hard limit is too low for this test";
 
     auto model = FakeModel::start("m1");
     GatewayOptions options;
     options.server_extra = "  header_timeout: 1s\n  body_timeout: 1500ms\n";
-    auto gateway = RunningGateway::start("backends:\n  vllm: { endpoints: [ { url: \"" +
-                                             model.url() +
-                                             "\" } ] }\nroutes:\n  - { name: all, backend: vllm }\n",
-                                         options);
+    auto gateway =
+        RunningGateway::start("backends:\n  vllm: { endpoints: [ { url: \"" + model.url() +
+                                  "\" } ] }\nroutes:\n  - { name: all, backend: vllm }\n",
+                              options);
 
     const std::string head =
         "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
@@ -135,9 +137,11 @@ TEST(SlowClients, AThousandSlowConnectionsAreClosedOnTimeAndDoNotSlowNormalClien
     const auto normal_until = clients.front().opened + 900ms;  // all slow ones are still open
     while (Clock::now() < normal_until || latencies.size() < 10) {
         const auto started = Clock::now();
-        const auto response = http_request(gateway.port(), {"POST", "/v1/chat/completions",
-                                                            {{"content-type", "application/json"}},
-                                                            chat_body().dump()},
+        const auto response = http_request(gateway.port(),
+                                           {"POST",
+                                            "/v1/chat/completions",
+                                            {{"content-type", "application/json"}},
+                                            chat_body().dump()},
                                            5s);
         latencies.push_back(Clock::now() - started);
         statuses.push_back(response.status);
@@ -175,6 +179,7 @@ TEST(SlowClients, AThousandSlowConnectionsAreClosedOnTimeAndDoNotSlowNormalClien
         (client.dribbles_head ? dribblers_closed : stallers_closed) += 1;
     }
     std::cout << "slow connections closed: " << dribblers_closed << " head dribblers, "
-              << stallers_closed << " body stallers, the last after " << ms(latest_close) << " ms\n";
+              << stallers_closed << " body stallers, the last after " << ms(latest_close)
+              << " ms\n";
     EXPECT_EQ(model.stats()["requests_total"], static_cast<int>(latencies.size()));
 }
