@@ -13,6 +13,7 @@ packages=(
 if [[ ${1:-} != --build ]]; then
   packages+=(
     libgtest-dev libgmock-dev
+    clang-14 libclang-rt-14-dev
     redis-server prometheus nginx-light haproxy wrk
   )
 fi

@@ -2,6 +2,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <cstring>
 #include <iostream>
@@ -79,6 +80,26 @@ spdlog::level::level_enum to_spdlog(llmgw::config::LogLevel level) {
     return spdlog::level::info;
 }
 
+// Each client connection holds a descriptor, two while it is proxied. The usual soft limit
+// (1024) would refuse connections long before server.max_connections, so it is raised to the
+// hard limit, as nginx (worker_rlimit_nofile) and systemd services (LimitNOFILE) do.
+void raise_open_file_limit(unsigned max_connections) {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    // Below this even idle clients alone would run out of descriptors at accept.
+    const rlim_t wanted = static_cast<rlim_t>(max_connections) + 64;
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted)
+        spdlog::warn(
+            "the open-file limit ({}) is below server.max_connections ({}): accepts will fail "
+            "before that many connections are open",
+            static_cast<unsigned long long>(limit.rlim_cur), max_connections);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,6 +154,7 @@ int main(int argc, char** argv) {
 
     spdlog::default_logger()->set_level(to_spdlog(config->logging.level));
 
+    raise_open_file_limit(config->server.max_connections);
     try {
         llmgw::gateway::Server server(config, config_path);
         server.start();

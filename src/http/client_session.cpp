@@ -57,10 +57,24 @@ Task<void> refuse(tcp::socket& socket, ConnectionDeadline& deadline, const Sessi
     }
 }
 
+// Refuses chunk extensions longer than kMaxChunkExtensionBytes (llmgw never reads them).
+void bound_chunk_extensions(std::uint64_t /*size*/, beast::string_view extensions,
+                            boost::system::error_code& ec) {
+    if (extensions.size() > kMaxChunkExtensionBytes) ec = bhttp::error::bad_chunk_extension;
+}
+
+// Room in the read buffer beyond the request head: one read's worth. Beast bounds the head
+// (header_limit) and the body (body_limit) but neither a chunk's size line with its extensions
+// nor the trailer section; what the buffer cannot hold fails the read (buffer_overflow, 400)
+// instead of growing memory for as long as body_timeout allows.
+constexpr std::size_t kReadAheadBytes = 64 * 1024;
+
 Task<void> read_requests(tcp::socket& socket, ConnectionDeadline& deadline,
                          const SessionLimits& limits, const ConnectionHandlers& handlers,
                          std::string client_ip) {
     beast::flat_buffer buffer;
+    buffer.max_size(std::min(limits.max_header_bytes, std::size_t{UINT32_MAX}) + kReadAheadBytes);
+    auto chunk_header_check = &bound_chunk_extensions;
     for (bool first = true;; first = false) {
         if (!first && buffer.size() == 0) {
             // Between requests only the idle timeout applies; the header timeout starts
@@ -79,6 +93,7 @@ Task<void> read_requests(tcp::socket& socket, ConnectionDeadline& deadline,
         parser.header_limit(
             static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
         parser.body_limit(limits.max_body_bytes);
+        parser.on_chunk_header(chunk_header_check);
         auto [ec, n] = co_await bhttp::async_read_header(socket, buffer, parser,
                                                          net::as_tuple(net::use_awaitable));
         std::optional<GatewayError> refusal;
@@ -99,6 +114,7 @@ Task<void> read_requests(tcp::socket& socket, ConnectionDeadline& deadline,
                    length && *length > limits.max_body_bytes) {
             refusal = payload_too_large(limits.max_body_bytes);
         } else if (!parser.is_done()) {
+            const auto fields_in_head = field_count(parser.get().base());
             if (iequals(parser.get()[bhttp::field::expect], "100-continue")) {
                 static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
                 auto [write_ec, written] = co_await net::async_write(
@@ -115,6 +131,11 @@ Task<void> read_requests(tcp::socket& socket, ConnectionDeadline& deadline,
                 refusal = payload_too_large(limits.max_body_bytes);
             else if (ec && !is_disconnect(ec))
                 refusal = bad_request("malformed HTTP request body: " + ec.message(),
+                                      "malformed_request");
+            else if (!ec && field_count(parser.get().base()) != fields_in_head)
+                // Beast adds trailer fields to the head that was validated before the body
+                // (a second Host, say); no LLM client sends request trailers.
+                refusal = bad_request("trailer fields in a request are not accepted",
                                       "malformed_request");
         }
         if (refusal) {

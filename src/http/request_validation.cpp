@@ -1,9 +1,10 @@
 // Framing and field checks on a request head, before its body is read.
 #include "llmgw/http/request_validation.hpp"
 
-#include <boost/beast/http/field.hpp>
-
 #include <algorithm>
+#include <boost/beast/http/field.hpp>
+#include <iterator>
+#include <vector>
 
 #include "llmgw/http/hop_by_hop.hpp"
 
@@ -12,23 +13,64 @@ namespace llmgw::http {
 namespace bhttp = beast::http;
 
 namespace {
-GatewayError refuse(std::string message) { return bad_request(std::move(message), "malformed_request"); }
+
+GatewayError refuse(std::string message) {
+    return bad_request(std::move(message), "malformed_request");
+}
+
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+// uri-host [ ":" port ] (RFC 9110 §7.2): reg-name, IPv4 or an IP literal in brackets. Only
+// the characters are checked: anything else (spaces from an obs-fold, "@", "/") would let
+// the gateway and the upstream disagree on which host was asked for.
+bool is_valid_host(std::string_view host) {
+    static constexpr std::string_view allowed =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%:[]";
+    return std::all_of(host.begin(), host.end(),
+                       [](char c) { return allowed.find(c) != std::string_view::npos; });
+}
+
 }  // namespace
+
+std::size_t field_count(const bhttp::request_header<>& head) {
+    return static_cast<std::size_t>(std::distance(head.begin(), head.end()));
+}
 
 std::optional<GatewayError> validate_request_head(const bhttp::request_header<>& head) {
     int hosts = 0;
+    int content_lengths = 0;
+    std::size_t fields = 0;
     std::vector<std::string> codings;
     for (const auto& field : head) {
+        ++fields;
         const auto value = field.value();
-        if (std::any_of(value.begin(), value.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; }))
-            return refuse("a header value contains a line break or NUL (obs-fold is not accepted)");
-        if (field.name() == bhttp::field::host) ++hosts;
+        if (std::any_of(value.begin(), value.end(),
+                        [](char c) { return c == '\r' || c == '\n' || c == '\0'; }))
+            return refuse("a header value contains a line break or NUL");
+        if (field.name() == bhttp::field::host) {
+            ++hosts;
+            if (!is_valid_host(value)) return refuse("the Host header is not a host[:port]");
+        }
+        if (field.name() == bhttp::field::content_length) {
+            // Beast takes "1, 1" and repeated equal lines as 1; one plain number leaves no
+            // room for a reading that differs.
+            ++content_lengths;
+            if (value.empty() || !std::all_of(value.begin(), value.end(), is_digit))
+                return refuse("Content-Length must be one decimal number");
+        }
         if (field.name() == bhttp::field::transfer_encoding) {
             auto tokens = connection_tokens(value);  // the same comma-separated list syntax
             codings.insert(codings.end(), tokens.begin(), tokens.end());
             if (tokens.empty()) return refuse("an empty Transfer-Encoding");
         }
     }
+    if (fields > kMaxHeaderFields)
+        return GatewayError{
+            431, "invalid_request_error", "headers_too_large",
+            "the request has more than " + std::to_string(kMaxHeaderFields) + " header fields"};
+    if (content_lengths > 1) return refuse("Content-Length must be one decimal number");
     const bool has_transfer_encoding = head.find(bhttp::field::transfer_encoding) != head.end();
     if (has_transfer_encoding) {
         if (head.version() < 11) return refuse("Transfer-Encoding is not allowed in HTTP/1.0");
@@ -36,6 +78,7 @@ std::optional<GatewayError> validate_request_head(const bhttp::request_header<>&
         // by the upstream, and the gateway would have to decode it anyway.
         if (codings.size() != 1 || codings.front() != "chunked")
             return refuse("Transfer-Encoding must be exactly \"chunked\"");
+        if (content_lengths > 0) return refuse("Content-Length and Transfer-Encoding together");
     }
     if (head.version() >= 11 && hosts != 1)
         return refuse(hosts == 0 ? "the Host header is missing" : "the Host header is repeated");
@@ -43,7 +86,8 @@ std::optional<GatewayError> validate_request_head(const bhttp::request_header<>&
     const auto target = std::string_view(head.target());
     const bool origin_form = !target.empty() && target.front() == '/';
     const bool absolute_form = target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0;
-    if (!origin_form && !absolute_form) return refuse("the request target must be a path (origin-form)");
+    if (!origin_form && !absolute_form)
+        return refuse("the request target must be a path (origin-form)");
     return std::nullopt;
 }
 

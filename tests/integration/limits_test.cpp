@@ -154,32 +154,7 @@ TEST_F(LimitsTest, HeadRequestsGetNoBodyEvenOnErrors) {
     EXPECT_EQ(connection.send({"GET", "/v1/models"}).status, 200);
 }
 
-TEST_F(LimitsTest, AmbiguousFramingIsRefusedAndNothingIsForwarded) {
-    const std::vector<std::string> requests = {
-        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
-        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
-        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
-        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n",
-        "POST /v1/completions HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: +1\r\n\r\na",
-        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 1,2\r\n\r\na",
-        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-        "GET /v1/models HTTP/1.1\r\nHost : x\r\n\r\n",
-        "GET /v1/models HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
-        "GET /v1/models HTTP/1.1\r\n\r\n",
-        "GET * HTTP/1.1\r\nHost: x\r\n\r\n",
-        "GET /v1/models HTTP/1.1\r\nHost: x\r\nX: a\x0b" "b\r\n\r\n",  // a control character
-        // (obs-fold is not here: the parser replaces it with spaces, which RFC 9112 allows.)
-    };
-    for (const auto& request : requests) {
-        RawConnection raw(gateway->port());
-        raw.send(request);
-        const auto reply = raw.read_until_close(3s);
-        EXPECT_THAT(reply, StartsWith("HTTP/1.1 400")) << request;
-    }
-    EXPECT_EQ(model->stats()["requests_total"], 0);
-}
+// Framing and field refusals: framing_test.cpp.
 
 TEST(ConnectionLimit, ConnectionsBeyondMaxConnectionsAreClosedAtOnce) {
     auto model = FakeModel::start("m1");
