@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,7 +15,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <functional>
 #include <sstream>
-#include <atomic>
 #include <stdexcept>
 #include <thread>
 
@@ -23,6 +23,7 @@
 #include "llmgw/gateway/pipeline.hpp"
 #include "llmgw/http/client_session.hpp"
 #include "llmgw/limits/admission.hpp"
+#include "llmgw/tls/server_context.hpp"
 
 namespace llmgw::gateway {
 
@@ -81,8 +82,10 @@ struct ConnectionBudget {
     observability::Metrics* metrics = nullptr;
 };
 
+// `tls`, when set, terminates TLS on every connection with its current context.
 net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLimits& limits,
-                                 const http::ConnectionHandlers& handlers, ConnectionBudget* budget) {
+                                 const http::ConnectionHandlers& handlers, ConnectionBudget* budget,
+                                 const tls::ServerContext* tls) {
     auto executor = co_await net::this_coro::executor;
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(net::as_tuple(net::use_awaitable));
@@ -101,20 +104,21 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLim
             socket.close(ignored);
             continue;
         }
-        net::co_spawn(executor, http::serve_connection(std::move(socket), limits, handlers),
-                      [budget](std::exception_ptr failure) {
-                          if (budget != nullptr) budget->open.fetch_sub(1, std::memory_order_relaxed);
-                          // One connection's bug must not pass silently (nor take the worker down).
-                          if (!failure) return;
-                          try {
-                              std::rethrow_exception(failure);
-                          } catch (const std::exception& e) {
-                              spdlog::error("connection ended by an unexpected error: {}",
-                                            e.what());
-                          } catch (...) {
-                              spdlog::error("connection ended by an unexpected error");
-                          }
-                      });
+        auto session = tls != nullptr ? http::serve_tls_connection(std::move(socket),
+                                                                   tls->current(), limits, handlers)
+                                      : http::serve_connection(std::move(socket), limits, handlers);
+        net::co_spawn(executor, std::move(session), [budget](std::exception_ptr failure) {
+            if (budget != nullptr) budget->open.fetch_sub(1, std::memory_order_relaxed);
+            // One connection's bug must not pass silently (nor take the worker down).
+            if (!failure) return;
+            try {
+                std::rethrow_exception(failure);
+            } catch (const std::exception& e) {
+                spdlog::error("connection ended by an unexpected error: {}", e.what());
+            } catch (...) {
+                spdlog::error("connection ended by an unexpected error");
+            }
+        });
     }
 }
 
@@ -169,6 +173,7 @@ struct Server::State {
     http::ConnectionHandlers admin_handlers;
     std::vector<std::unique_ptr<Worker>> workers;
     ConnectionBudget connections;
+    std::unique_ptr<tls::ServerContext> tls;  // server.tls; reload() swaps its context
 };
 
 Server::Server(std::shared_ptr<const config::Config> config, std::string config_path)
@@ -188,6 +193,7 @@ void Server::start() {
     const auto& config = s.gateway.startup_config();
     const auto endpoint = resolve_listen(s.main_io, config.server.listen);
     ensure_port_free(s.main_io, endpoint);
+    if (config.server.tls) s.tls = std::make_unique<tls::ServerContext>(*config.server.tls);
     s.gateway.start_background_work(s.main_io.get_executor());
     for (unsigned i = 0; i < config.server.workers; ++i) {
         auto worker = std::make_unique<Worker>(s.gateway);
@@ -202,15 +208,18 @@ void Server::start() {
         return true;
     };
     for (auto& worker : s.workers) {
-        net::co_spawn(worker->io, accept_loop(worker->acceptor, s.limits, worker->handlers, &s.connections),
-                      net::detached);
+        net::co_spawn(
+            worker->io,
+            accept_loop(worker->acceptor, s.limits, worker->handlers, &s.connections, s.tls.get()),
+            net::detached);
         worker->thread = std::thread([io = &worker->io] { io->run(); });
     }
-    net::co_spawn(s.main_io, accept_loop(s.admin_acceptor, s.limits, s.admin_handlers, nullptr),
+    net::co_spawn(s.main_io,
+                  accept_loop(s.admin_acceptor, s.limits, s.admin_handlers, nullptr, nullptr),
                   net::detached);
-    spdlog::info("llmgw listening on {}:{} with {} workers; admin on {}:{}",
+    spdlog::info("llmgw listening on {}:{} ({}) with {} workers; admin on {}:{}",
                  config.server.listen.host, s.workers.front()->acceptor.local_endpoint().port(),
-                 s.workers.size(), config.admin.listen.host,
+                 s.tls ? "https" : "http", s.workers.size(), config.admin.listen.host,
                  s.admin_acceptor.local_endpoint().port());
 }
 
