@@ -4,7 +4,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -15,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <functional>
 #include <sstream>
+#include <atomic>
 #include <stdexcept>
 #include <thread>
 
@@ -107,18 +107,20 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLim
         auto session = tls != nullptr ? http::serve_tls_connection(std::move(socket),
                                                                    tls->current(), limits, handlers)
                                       : http::serve_connection(std::move(socket), limits, handlers);
-        net::co_spawn(executor, std::move(session), [budget](std::exception_ptr failure) {
-            if (budget != nullptr) budget->open.fetch_sub(1, std::memory_order_relaxed);
-            // One connection's bug must not pass silently (nor take the worker down).
-            if (!failure) return;
-            try {
-                std::rethrow_exception(failure);
-            } catch (const std::exception& e) {
-                spdlog::error("connection ended by an unexpected error: {}", e.what());
-            } catch (...) {
-                spdlog::error("connection ended by an unexpected error");
-            }
-        });
+        net::co_spawn(executor, std::move(session),
+                      [budget](std::exception_ptr failure) {
+                          if (budget != nullptr) budget->open.fetch_sub(1, std::memory_order_relaxed);
+                          // One connection's bug must not pass silently (nor take the worker down).
+                          if (!failure) return;
+                          try {
+                              std::rethrow_exception(failure);
+                          } catch (const std::exception& e) {
+                              spdlog::error("connection ended by an unexpected error: {}",
+                                            e.what());
+                          } catch (...) {
+                              spdlog::error("connection ended by an unexpected error");
+                          }
+                      });
     }
 }
 
