@@ -84,10 +84,6 @@ Endpoint parse_endpoint_url(const YamlNode& node) {
     return endpoint;
 }
 
-[[noreturn]] void not_supported_yet(const YamlNode& node) {
-    node.fail("not supported yet in this version of llmgw");
-}
-
 ServerConfig parse_server(const YamlNode& node) {
     node.expect_keys({"listen", "workers", "tls", "max_header_bytes", "max_body_bytes",
                       "header_timeout", "body_timeout", "idle_timeout", "drain_timeout",

@@ -175,7 +175,6 @@ struct Server::State {
     http::ConnectionHandlers admin_handlers;
     std::vector<std::unique_ptr<Worker>> workers;
     ConnectionBudget connections;
-    std::unique_ptr<tls::ServerContext> tls;  // server.tls; reload() swaps its context
 };
 
 Server::Server(std::shared_ptr<const config::Config> config, std::string config_path)
@@ -195,7 +194,6 @@ void Server::start() {
     const auto& config = s.gateway.startup_config();
     const auto endpoint = resolve_listen(s.main_io, config.server.listen);
     ensure_port_free(s.main_io, endpoint);
-    if (config.server.tls) s.tls = std::make_unique<tls::ServerContext>(*config.server.tls);
     s.gateway.start_background_work(s.main_io.get_executor());
     for (unsigned i = 0; i < config.server.workers; ++i) {
         auto worker = std::make_unique<Worker>(s.gateway);
@@ -212,7 +210,7 @@ void Server::start() {
     for (auto& worker : s.workers) {
         net::co_spawn(
             worker->io,
-            accept_loop(worker->acceptor, s.limits, worker->handlers, &s.connections, s.tls.get()),
+            accept_loop(worker->acceptor, s.limits, worker->handlers, &s.connections, s.gateway.server_tls()),
             net::detached);
         worker->thread = std::thread([io = &worker->io] { io->run(); });
     }
@@ -221,7 +219,7 @@ void Server::start() {
                   net::detached);
     spdlog::info("llmgw listening on {}:{} ({}) with {} workers; admin on {}:{}",
                  config.server.listen.host, s.workers.front()->acceptor.local_endpoint().port(),
-                 s.tls ? "https" : "http", s.workers.size(), config.admin.listen.host,
+                 s.gateway.server_tls() ? "https" : "http", s.workers.size(), config.admin.listen.host,
                  s.admin_acceptor.local_endpoint().port());
 }
 

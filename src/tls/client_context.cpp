@@ -16,7 +16,9 @@ namespace llmgw::tls {
 namespace ssl = boost::asio::ssl;
 
 ClientContext::ClientContext(const std::string& backend, const config::BackendTls& tls)
-    : settings_(tls), context_(std::make_shared<ssl::context>(ssl::context::tls_client)) {
+    : settings_(tls),
+      identity_((tls.verify ? "verify|" : "no-verify|") + tls.ca_file + "|" + tls.server_name),
+      context_(std::make_shared<ssl::context>(ssl::context::tls_client)) {
     const auto ca_key = "backends." + backend + ".tls.ca_file";
     SSL_CTX* native = context_->native_handle();
     ERR_clear_error();

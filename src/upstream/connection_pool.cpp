@@ -77,6 +77,7 @@ http::Task<ConnectResult> connect_endpoint(net::any_io_executor executor,
         co_return ConnectResult{nullptr, ConnectFailure::timeout};
     if (ec) co_return ConnectResult{nullptr, ConnectFailure::refused};
     connection->stream.socket().set_option(tcp::no_delay(true), ec);
+    connection->pool_key = pool_key(endpoint, tls);
     if (endpoint.tls && tls != nullptr) {
         connection->tls = std::make_unique<UpstreamTlsStream>(connection->stream, tls->context());
         if (!tls->prepare(connection->tls->native_handle(), endpoint.host)) {
@@ -99,8 +100,13 @@ http::Task<ConnectResult> connect_endpoint(net::any_io_executor executor,
 
 ConnectionPool::ConnectionPool(net::any_io_executor executor) : executor_(std::move(executor)) {}
 
-std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(const config::Endpoint& endpoint) {
-    auto it = idle_.find(endpoint.url);
+std::string pool_key(const config::Endpoint& endpoint, const tls::ClientContext* tls) {
+    if (!endpoint.tls || tls == nullptr) return endpoint.url;
+    return endpoint.url + "|" + tls->identity();
+}
+
+std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(const std::string& key) {
+    auto it = idle_.find(key);
     if (it == idle_.end()) return nullptr;
     auto& idle = it->second;
     const auto now = std::chrono::steady_clock::now();
@@ -123,18 +129,18 @@ http::Task<ConnectionPool::Acquired> ConnectionPool::acquire(
     const config::Endpoint& endpoint, tls::ClientContext* tls,
     std::chrono::milliseconds connect_timeout, bool fresh) {
     if (!fresh) {
-        if (auto connection = take_idle(endpoint)) co_return Acquired{std::move(connection)};
+        if (auto connection = take_idle(pool_key(endpoint, tls)))
+            co_return Acquired{std::move(connection)};
     }
     auto connected = co_await connect_endpoint(executor_, endpoint, tls, connect_timeout);
     co_return connected;
 }
 
-void ConnectionPool::release(const config::Endpoint& endpoint,
-                             std::unique_ptr<UpstreamConnection> connection) {
+void ConnectionPool::release(std::unique_ptr<UpstreamConnection> connection) {
     // Bytes beyond the answer (a server that sent a body with a HEAD answer, say) would be
     // read as the start of the next answer.
     if (connection->buffer.size() != 0) return;
-    auto& idle = idle_[endpoint.url];
+    auto& idle = idle_[connection->pool_key];
     if (idle.size() >= max_idle_per_endpoint) {
         idle.pop_front();  // the oldest goes
     }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "harness.hpp"
@@ -321,4 +322,40 @@ TEST_F(Tls, UnusableFilesFailAtStartNamingTheFileLineAndKey) {
     std::string out, err;
     EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--config", path}, 5s, &out, &err), 1);
     EXPECT_THAT(err, HasSubstr("start.yaml:2: server.tls.cert_file: cannot read"));
+}
+
+TEST_F(Tls, AReloadRenewsTheCertificateForNewConnectionsOnly) {
+    namespace fs = std::filesystem;
+    const auto live_cert = dir.file("live.crt");
+    const auto live_key = dir.file("live.key");
+    fs::copy_file(pki.server_cert, live_cert);
+    fs::copy_file(pki.server_key, live_key);
+    auto model = FakeModel::start("plain");
+    const auto sections = one_backend(model.url());
+    auto gateway = RunningGateway::start(
+        sections, {.server_extra = "  tls: { cert_file: \"" + live_cert + "\", key_file: \"" +
+                                   live_key + "\" }\n"});
+    HttpConnection before(gateway.port(), trusting_client());
+    ASSERT_EQ(before.send(chat_request(false)).status, 200);
+
+    // Renewed files at the same paths, from another CA, then a reload.
+    TempDir renewed_dir;
+    const auto renewed = make_test_pki(renewed_dir);
+    fs::copy_file(renewed.server_cert, live_cert, fs::copy_options::overwrite_existing);
+    fs::copy_file(renewed.server_key, live_key, fs::copy_options::overwrite_existing);
+    gateway.rewrite_config(sections);
+    ASSERT_EQ(http_request(gateway.admin_port(), {"POST", "/admin/reload"}).status, 200);
+
+    const TlsClientOptions trusting_renewed{.ca_file = renewed.ca_cert};
+    EXPECT_EQ(https_request(gateway.port(), trusting_renewed, chat_request(false)).status, 200);
+    EXPECT_THROW(HttpConnection(gateway.port(), trusting_client()), HttpError);
+    EXPECT_EQ(before.send(chat_request(false)).status, 200);  // open connections keep theirs
+
+    // An unusable certificate refuses the reload: the running one stays.
+    fs::copy_file(renewed.server_key, live_cert, fs::copy_options::overwrite_existing);
+    const auto refused = http_request(gateway.admin_port(), {"POST", "/admin/reload"});
+    EXPECT_EQ(refused.status, 400);
+    EXPECT_THAT(refused.json()["error"]["message"].get<std::string>(),
+                HasSubstr("server.tls.cert_file: \"" + live_cert + "\" is not a usable PEM"));
+    EXPECT_EQ(https_request(gateway.port(), trusting_renewed, chat_request(false)).status, 200);
 }

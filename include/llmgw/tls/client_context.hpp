@@ -29,9 +29,13 @@ public:
     // Returns false when OpenSSL refuses the name.
     bool prepare(ssl_st* ssl, const std::string& host) const;
     bool verifies() const { return settings_.verify; }
+    // Equal for contexts that check a server the same way (trust anchors, verification,
+    // name): a pooled connection is reused only under the identity it was verified with.
+    const std::string& identity() const { return identity_; }
 
 private:
     config::BackendTls settings_;
+    std::string identity_;
     std::shared_ptr<boost::asio::ssl::context> context_;
 };
 

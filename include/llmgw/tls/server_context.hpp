@@ -28,8 +28,12 @@ public:
 
     // The context new connections use (one atomic load).
     std::shared_ptr<SslContext> current() const { return current_.load(); }
-    // Builds a context from `tls` and swaps it in; on TlsFileError the current one stays.
+    // Builds a context from `tls` (reading the files again, so renewed certificates at the
+    // same paths are picked up) and swaps it in; on TlsFileError the current one stays.
     void reload(const config::ServerTls& tls);
+    // Swaps in a context built beforehand with make_server_context (a reload that commits
+    // only once everything else it changes was built too).
+    void install(std::shared_ptr<SslContext> context) { current_.store(std::move(context)); }
 
 private:
     std::atomic<std::shared_ptr<SslContext>> current_;

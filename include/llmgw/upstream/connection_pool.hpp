@@ -27,6 +27,7 @@ struct UpstreamConnection {
     std::unique_ptr<UpstreamTlsStream> tls;  // https:// endpoints: read and write through it
     http::beast::flat_buffer buffer;
     bool reused = false;  // came from the pool rather than a fresh connect
+    std::string pool_key;  // which idle list it returns to: see pool_key()
     std::chrono::steady_clock::time_point idle_since{};
 };
 
@@ -42,6 +43,11 @@ enum class ConnectFailure { none, refused, timeout, resolve, tls };
 
 // The Host header for an endpoint: host[:port], IPv6 addresses in brackets.
 std::string host_header(const config::Endpoint& endpoint);
+
+// The idle list of connections to `endpoint`: its URL, and for TLS how the server was
+// verified, so a connection checked for one name or CA never serves a backend that asks
+// for another.
+std::string pool_key(const config::Endpoint& endpoint, const tls::ClientContext* tls);
 
 struct ConnectResult {
     std::unique_ptr<UpstreamConnection> connection;
@@ -70,18 +76,19 @@ public:
     // with `tls` for an https:// endpoint).
     http::Task<Acquired> acquire(const config::Endpoint& endpoint, tls::ClientContext* tls,
                                  std::chrono::milliseconds connect_timeout, bool fresh = false);
-    // Returns a connection whose last exchange ended cleanly and may be reused.
-    void release(const config::Endpoint& endpoint, std::unique_ptr<UpstreamConnection> connection);
+    // Returns a connection whose last exchange ended cleanly and may be reused (to the idle
+    // list it was made for).
+    void release(std::unique_ptr<UpstreamConnection> connection);
 
     std::size_t idle_count(const config::Endpoint& endpoint) const;
     const http::net::any_io_executor& executor() const { return executor_; }
 
 private:
-    std::unique_ptr<UpstreamConnection> take_idle(const config::Endpoint& endpoint);
+    std::unique_ptr<UpstreamConnection> take_idle(const std::string& key);
 
     http::net::any_io_executor executor_;
-    // By URL, not by Endpoint object: a reload makes new Endpoint objects for the same
-    // servers, and their idle connections stay usable.
+    // By pool_key (the URL), not by Endpoint object: a reload makes new Endpoint objects for
+    // the same servers, and their idle connections stay usable.
     std::unordered_map<std::string, std::deque<std::unique_ptr<UpstreamConnection>>> idle_;
 };
 
