@@ -168,6 +168,12 @@ int main(int argc, char** argv) {
                         "route {} lists tiers but authentication is off: it refuses every request",
                         route.name);
         }
+        for (const auto& backend : config->backends)
+            if (!backend.tls.verify)
+                spdlog::warn(
+                    "backend {}: tls.verify is false: its https endpoints' certificates are not "
+                    "checked, so anyone on the path can read and change its traffic",
+                    backend.name);
         if (config->admin.token.empty())
             spdlog::warn(
                 "admin.token is not set: /admin/* endpoints are open to anyone who reaches the "

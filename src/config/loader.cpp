@@ -14,6 +14,7 @@
 #include "llmgw/http/hop_by_hop.hpp"
 #include "llmgw/http/trusted_proxies.hpp"
 #include "llmgw/redis/redis_url.hpp"
+#include "tls_sections.hpp"
 #include "yaml_node.hpp"
 
 namespace llmgw::config {
@@ -58,15 +59,17 @@ ListenAddress parse_listen(const YamlNode& node) {
 
 Endpoint parse_endpoint_url(const YamlNode& node) {
     const auto url = node.as_string();
-    constexpr std::string_view scheme = "http://";
-    if (url.rfind("https://", 0) == 0) node.fail("https upstreams are not supported yet");
-    if (url.rfind(scheme, 0) != 0) node.fail("expected an http:// URL, got \"" + node.raw() + "\"");
-    auto authority = std::string_view(url).substr(scheme.size());
+    const bool tls = url.rfind("https://", 0) == 0;
+    if (!tls && url.rfind("http://", 0) != 0)
+        node.fail("expected an http:// or https:// URL, got \"" + node.raw() + "\"");
+    auto authority = std::string_view(url).substr(tls ? 8 : 7);
     if (!authority.empty() && authority.back() == '/') authority.remove_suffix(1);
     if (authority.find('/') != std::string_view::npos)
         node.fail("an endpoint URL has no path (use routes[].rewrite.path_prefix)");
     Endpoint endpoint;
     endpoint.url = url;
+    endpoint.tls = tls;
+    if (tls) endpoint.port = 443;
     const auto colon = authority.rfind(':');
     if (colon == std::string_view::npos || authority.back() == ']') {
         endpoint.host = std::string(authority);
@@ -81,10 +84,6 @@ Endpoint parse_endpoint_url(const YamlNode& node) {
     return endpoint;
 }
 
-[[noreturn]] void not_supported_yet(const YamlNode& node) {
-    node.fail("not supported yet in this version of llmgw");
-}
-
 ServerConfig parse_server(const YamlNode& node) {
     node.expect_keys({"listen", "workers", "tls", "max_header_bytes", "max_body_bytes",
                       "header_timeout", "body_timeout", "idle_timeout", "drain_timeout",
@@ -93,7 +92,7 @@ ServerConfig parse_server(const YamlNode& node) {
     if (node.has("listen")) server.listen = parse_listen(node["listen"]);
     if (node.has("workers"))
         server.workers = static_cast<unsigned>(node["workers"].as_uint(0, 256));
-    if (node.has("tls")) not_supported_yet(node["tls"]);
+    if (node.has("tls")) server.tls = parse_server_tls(node["tls"]);
     if (node.has("max_header_bytes")) {
         server.max_header_bytes = node["max_header_bytes"].as_size();
         if (server.max_header_bytes < 1024) node["max_header_bytes"].fail("must be at least 1KiB");
@@ -204,7 +203,7 @@ RetryPolicy parse_retries(const YamlNode& node) {
 
 Backend parse_backend(const std::string& name, const YamlNode& node) {
     node.expect_keys(
-        {"endpoints", "balancer", "health_check", "circuit_breaker", "timeouts", "retries"});
+        {"endpoints", "balancer", "health_check", "circuit_breaker", "timeouts", "retries", "tls"});
     Backend backend;
     backend.name = name;
     if (name.empty()) node.fail("a backend needs a name");
@@ -235,6 +234,15 @@ Backend parse_backend(const std::string& name, const YamlNode& node) {
     if (node.has("circuit_breaker"))
         backend.circuit_breaker = parse_circuit_breaker(node["circuit_breaker"]);
     if (node.has("retries")) backend.retries = parse_retries(node["retries"]);
+    const bool any_https = std::any_of(backend.endpoints.begin(), backend.endpoints.end(),
+                                       [](const Endpoint& e) { return e.tls; });
+    if (node.has("tls")) {
+        if (!any_https)
+            node["tls"].fail("applies to https:// endpoints, and this backend has none");
+        backend.tls = parse_backend_tls(name, node["tls"]);
+    } else if (any_https) {
+        check_backend_tls(name, backend.tls, node);  // the system's CA store must load
+    }
     return backend;
 }
 

@@ -30,6 +30,7 @@ std::vector<std::string> restart_only_changes(const config::Config& running,
     check(a.body_timeout == b.body_timeout, "server.body_timeout");
     check(a.idle_timeout == b.idle_timeout, "server.idle_timeout");
     check(a.max_connections == b.max_connections, "server.max_connections");
+    check(a.tls.has_value() == b.tls.has_value(), "server.tls");  // turning TLS on or off
     check(running.admin.listen == loaded.admin.listen, "admin.listen");
     check(running.redis == loaded.redis, "redis");
     check(running.cache == loaded.cache, "cache");
@@ -44,7 +45,9 @@ Gateway::Gateway(std::shared_ptr<const config::Config> config, std::string confi
       config_path_(std::move(config_path)),
       current_(std::make_shared<Snapshot>(config, 1, nullptr)),
       cache_(config->cache, metrics_.registry()),
-      access_log_(config->logging.access_log) {}
+      access_log_(config->logging.access_log),
+      server_tls_(config->server.tls ? std::make_unique<tls::ServerContext>(*config->server.tls)
+                                     : nullptr) {}
 
 Gateway::~Gateway() = default;
 
@@ -111,6 +114,10 @@ ReloadOutcome Gateway::apply(std::shared_ptr<const config::Config> config) {
     const auto previous = current_.load();
     ReloadOutcome outcome;
     outcome.restart_required = restart_only_changes(*startup_config_, *config);
+    // The certificate and key are read again (renewed files at the same paths included);
+    // unusable ones refuse the whole reload before anything changed.
+    std::shared_ptr<tls::SslContext> next_tls;
+    if (server_tls_ && config->server.tls) next_tls = tls::make_server_context(*config->server.tls);
     auto next = std::make_shared<Snapshot>(config, previous->version() + 1, previous.get());
     next->start_jwks();
     if (background_) upstream::start_health_checks(*background_, next->new_backends());
@@ -129,6 +136,7 @@ ReloadOutcome Gateway::apply(std::shared_ptr<const config::Config> config) {
         if (same == routes.end()) cache_.memory.purge(std::string_view(route.name));
     }
     current_.store(next, std::memory_order_release);
+    if (next_tls) server_tls_->install(std::move(next_tls));  // new connections only
     // Drop the snapshots nobody uses any more; the rest wait for their requests to end.
     retired_.push_back(previous);
     std::erase_if(retired_, [](const auto& snapshot) { return snapshot.use_count() == 1; });

@@ -23,6 +23,7 @@
 #include "llmgw/gateway/pipeline.hpp"
 #include "llmgw/http/client_session.hpp"
 #include "llmgw/limits/admission.hpp"
+#include "llmgw/tls/server_context.hpp"
 
 namespace llmgw::gateway {
 
@@ -81,8 +82,10 @@ struct ConnectionBudget {
     observability::Metrics* metrics = nullptr;
 };
 
+// `tls`, when set, terminates TLS on every connection with its current context.
 net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLimits& limits,
-                                 const http::ConnectionHandlers& handlers, ConnectionBudget* budget) {
+                                 const http::ConnectionHandlers& handlers, ConnectionBudget* budget,
+                                 const tls::ServerContext* tls) {
     auto executor = co_await net::this_coro::executor;
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(net::as_tuple(net::use_awaitable));
@@ -101,7 +104,10 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLim
             socket.close(ignored);
             continue;
         }
-        net::co_spawn(executor, http::serve_connection(std::move(socket), limits, handlers),
+        auto session = tls != nullptr ? http::serve_tls_connection(std::move(socket),
+                                                                   tls->current(), limits, handlers)
+                                      : http::serve_connection(std::move(socket), limits, handlers);
+        net::co_spawn(executor, std::move(session),
                       [budget](std::exception_ptr failure) {
                           if (budget != nullptr) budget->open.fetch_sub(1, std::memory_order_relaxed);
                           // One connection's bug must not pass silently (nor take the worker down).
@@ -202,15 +208,18 @@ void Server::start() {
         return true;
     };
     for (auto& worker : s.workers) {
-        net::co_spawn(worker->io, accept_loop(worker->acceptor, s.limits, worker->handlers, &s.connections),
-                      net::detached);
+        net::co_spawn(
+            worker->io,
+            accept_loop(worker->acceptor, s.limits, worker->handlers, &s.connections, s.gateway.server_tls()),
+            net::detached);
         worker->thread = std::thread([io = &worker->io] { io->run(); });
     }
-    net::co_spawn(s.main_io, accept_loop(s.admin_acceptor, s.limits, s.admin_handlers, nullptr),
+    net::co_spawn(s.main_io,
+                  accept_loop(s.admin_acceptor, s.limits, s.admin_handlers, nullptr, nullptr),
                   net::detached);
-    spdlog::info("llmgw listening on {}:{} with {} workers; admin on {}:{}",
+    spdlog::info("llmgw listening on {}:{} ({}) with {} workers; admin on {}:{}",
                  config.server.listen.host, s.workers.front()->acceptor.local_endpoint().port(),
-                 s.workers.size(), config.admin.listen.host,
+                 s.gateway.server_tls() ? "https" : "http", s.workers.size(), config.admin.listen.host,
                  s.admin_acceptor.local_endpoint().port());
 }
 

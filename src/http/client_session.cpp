@@ -4,6 +4,8 @@
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -34,11 +36,27 @@ bool is_disconnect(const boost::system::error_code& ec) {
     return ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
            ec == net::error::eof || ec == net::error::connection_reset ||
            ec == net::error::broken_pipe || ec == net::error::operation_aborted ||
-           ec == net::error::bad_descriptor;
+           ec == net::error::bad_descriptor ||
+           ec == net::ssl::error::stream_truncated;  // a TLS client closed without close_notify
+}
+
+// The two kinds of client stream: what the response writer needs of each.
+tcp::socket& tcp_layer(tcp::socket& socket) {
+    return socket;
+}
+tcp::socket& tcp_layer(TlsSocket& stream) {
+    return stream.next_layer();
+}
+TlsSocket* tls_of(tcp::socket&) {
+    return nullptr;
+}
+TlsSocket* tls_of(TlsSocket& stream) {
+    return &stream;
 }
 
 // Sends a gateway error for a request that could not be read, then the connection closes.
-Task<void> refuse(tcp::socket& socket, ConnectionDeadline& deadline, const SessionLimits& limits,
+template <typename Stream>  // tcp::socket or TlsSocket
+Task<void> refuse(Stream& stream, ConnectionDeadline& deadline, const SessionLimits& limits,
                   const ConnectionHandlers& handlers, const std::string& client_ip,
                   const bhttp::request_parser<bhttp::string_body>& parser,
                   std::chrono::steady_clock::time_point started, GatewayError error) {
@@ -47,7 +65,8 @@ Task<void> refuse(tcp::socket& socket, ConnectionDeadline& deadline, const Sessi
     const auto request_id = observability::is_sane_request_id(client_id)
                                 ? std::string(client_id)
                                 : observability::generate_request_id();
-    ResponseWriter writer(socket, deadline, limits.idle_timeout, 11, false, false);
+    ResponseWriter writer(tcp_layer(stream), tls_of(stream), deadline, limits.idle_timeout, 11,
+                          false, false);
     co_await writer.send_error(error, request_id);
     if (handlers.refused) {
         // The request line is known once parsed, even when a later header failed; else empty.
@@ -69,9 +88,9 @@ void bound_chunk_extensions(std::uint64_t /*size*/, beast::string_view extension
 // instead of growing memory for as long as body_timeout allows.
 constexpr std::size_t kReadAheadBytes = 64 * 1024;
 
-Task<void> read_requests(tcp::socket& socket, ConnectionDeadline& deadline,
-                         const SessionLimits& limits, const ConnectionHandlers& handlers,
-                         std::string client_ip) {
+template <typename Stream>  // tcp::socket or TlsSocket
+Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const SessionLimits& limits,
+                         const ConnectionHandlers& handlers, std::string client_ip) {
     beast::flat_buffer buffer;
     buffer.max_size(std::min(limits.max_header_bytes, std::size_t{UINT32_MAX}) + kReadAheadBytes);
     auto chunk_header_check = &bound_chunk_extensions;
@@ -148,14 +167,16 @@ Task<void> read_requests(tcp::socket& socket, ConnectionDeadline& deadline,
         Request request = parser.release();
         if (const auto target = std::string_view(request.target()); !target.starts_with('/'))
             request.target(origin_form(target));  // absolute-form: routes match paths
-        ResponseWriter writer(socket, deadline, limits.idle_timeout, request.version(),
-                              request.keep_alive(), request.method() == bhttp::verb::head);
+        ResponseWriter writer(tcp_layer(socket), tls_of(socket), deadline, limits.idle_timeout,
+                              request.version(), request.keep_alive(),
+                              request.method() == bhttp::verb::head);
         co_await handlers.request(request, client_ip, writer);
         if (!writer.keep_alive()) co_return;
     }
 }
 
-// Reads and drops what the client still sends, up to its close or a bound.
+// Reads and drops what the client still sends, up to its close or a bound (raw bytes: after
+// close_notify nothing more is decrypted).
 Task<void> discard_input(tcp::socket& socket) {
     std::array<char, 16 * 1024> sink;
     for (std::size_t total = 0; total < 1024 * 1024;) {
@@ -184,6 +205,64 @@ Task<void> serve_connection(tcp::socket socket, const SessionLimits& limits,
     net::steady_timer linger(socket.get_executor(), std::chrono::seconds(1));
     co_await (discard_input(socket) || linger.async_wait(net::use_awaitable));
     socket.close(ec);
+}
+
+namespace {
+
+// A plain HTTP request on the TLS port: answered in plain text so the mistake is obvious.
+Task<void> refuse_plain_http(tcp::socket& socket) {
+    const auto body = error_body(bad_request(
+        "this port speaks HTTPS; a plain HTTP request was sent", "plain_http_to_https_port"));
+    const auto answer =
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    co_await net::async_write(socket, net::buffer(answer), net::as_tuple(net::use_awaitable));
+}
+
+// The handshake, bounded by the header timeout, then the requests. Sets `secured` once the
+// handshake succeeded.
+Task<void> handshake_and_serve(TlsSocket& stream, ConnectionDeadline& deadline,
+                               const SessionLimits& limits, const ConnectionHandlers& handlers,
+                               std::string client_ip, bool& secured) {
+    deadline.expires_after(limits.header_timeout);
+    auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server,
+                                                net::as_tuple(net::use_awaitable));
+    if (ec) {
+        if (!deadline.expired() && ec.category() == net::error::get_ssl_category() &&
+            ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST)
+            co_await refuse_plain_http(stream.next_layer());
+        co_return;
+    }
+    secured = true;
+    co_await read_requests(stream, deadline, limits, handlers, std::move(client_ip));
+}
+
+}  // namespace
+
+Task<void> serve_tls_connection(tcp::socket socket, std::shared_ptr<net::ssl::context> context,
+                                const SessionLimits& limits, const ConnectionHandlers& handlers) {
+    boost::system::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    if (ec) co_return;
+    socket.set_option(tcp::no_delay(true), ec);
+    TlsSocket stream(std::move(socket), *context);
+    auto& raw = stream.next_layer();
+    ConnectionDeadline deadline(raw);
+    bool secured = false;
+    co_await (handshake_and_serve(stream, deadline, limits, handlers, peer.address().to_string(),
+                                  secured) ||
+              deadline.watch());
+    if (!raw.is_open()) co_return;
+    net::steady_timer linger(raw.get_executor(), std::chrono::seconds(1));
+    // close_notify first, so the client can tell our close from a cut connection; then the
+    // same lingering close as plain TCP, all within one second.
+    if (secured && !deadline.expired())
+        co_await (stream.async_shutdown(net::as_tuple(net::use_awaitable)) ||
+                  linger.async_wait(net::as_tuple(net::use_awaitable)));
+    raw.shutdown(tcp::socket::shutdown_send, ec);
+    co_await (discard_input(raw) || linger.async_wait(net::use_awaitable));
+    raw.close(ec);
 }
 
 }  // namespace llmgw::http

@@ -2,8 +2,13 @@
 // The head is serialized by hand so it can leave in the same write as the first body piece.
 #include "llmgw/http/response_writer.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/status.hpp>
@@ -36,10 +41,11 @@ std::string serialize_head(const ResponseHead& head) {
 }
 }  // namespace
 
-ResponseWriter::ResponseWriter(tcp::socket& socket, ConnectionDeadline& deadline,
+ResponseWriter::ResponseWriter(tcp::socket& socket, TlsSocket* tls, ConnectionDeadline& deadline,
                                std::chrono::milliseconds write_timeout, unsigned client_version,
                                bool client_keep_alive, bool head_request)
     : socket_(socket),
+      tls_(tls),
       deadline_(deadline),
       write_timeout_(write_timeout),
       version_(client_version),
@@ -51,7 +57,20 @@ Task<bool> ResponseWriter::write(Parts parts) {
     const std::array<net::const_buffer, 4> all = {net::buffer(pending_head_), parts.first,
                                                   parts.second, parts.third};
     deadline_.expires_after(write_timeout_);
-    auto [ec, n] = co_await net::async_write(socket_, all, net::as_tuple(net::use_awaitable));
+    boost::system::error_code ec;
+    if (tls_ == nullptr) {
+        auto [write_ec, n] =
+            co_await net::async_write(socket_, all, net::as_tuple(net::use_awaitable));
+        ec = write_ec;
+    } else {
+        // An SSL stream writes one buffer per record: gather first.
+        tls_out_.clear();
+        for (const auto& part : all)
+            tls_out_.append(static_cast<const char*>(part.data()), part.size());
+        auto [write_ec, n] = co_await net::async_write(*tls_, net::buffer(tls_out_),
+                                                       net::as_tuple(net::use_awaitable));
+        ec = write_ec;
+    }
     deadline_.never();
     pending_head_.clear();
     if (ec) abort();
@@ -141,6 +160,16 @@ void ResponseWriter::watch_for_hang_up(char& byte, net::cancellation_slot slot,
                 if (ec == net::error::operation_aborted) return;
                 done(ec || n == 0);
             }));
+}
+
+bool ResponseWriter::client_closed() const {
+    if (aborted_ || !socket_.is_open()) return true;
+    tcp_info info{};
+    socklen_t length = sizeof info;
+    if (::getsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &length) != 0)
+        return true;
+    // CLOSE_WAIT once the client's FIN arrived, CLOSE after a reset.
+    return info.tcpi_state != TCP_ESTABLISHED;
 }
 
 void ResponseWriter::abort() {

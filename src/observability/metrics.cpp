@@ -69,7 +69,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
             .Register(*registry_),
         prometheus::BuildCounter()
             .Name("llmgw_upstream_errors_total")
-            .Help("Failed upstream attempts by backend and kind: connect, connect_timeout, "
+            .Help("Failed upstream attempts by backend and kind: connect, tls, connect_timeout, "
                   "first_byte_timeout, "
                   "idle_timeout, total_timeout, reset, invalid, no_endpoint, overloaded")
             .Register(*registry_),

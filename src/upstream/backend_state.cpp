@@ -4,13 +4,20 @@
 #include <algorithm>
 #include <random>
 
+#include "llmgw/tls/client_context.hpp"
+
 namespace llmgw::upstream {
 
 BackendState::BackendState(const config::Backend& backend)
     : config_(backend), balancer_(config_.endpoints) {
     for (const auto& endpoint : config_.endpoints)
         endpoints_.push_back(std::make_unique<EndpointState>(endpoint, config_.circuit_breaker));
+    if (std::any_of(config_.endpoints.begin(), config_.endpoints.end(),
+                    [](const config::Endpoint& e) { return e.tls; }))
+        tls_ = std::make_unique<tls::ClientContext>(config_.name, config_.tls);
 }
+
+BackendState::~BackendState() = default;
 
 bool BackendState::eligible(std::size_t index, const std::vector<bool>& tried,
                             clock::time_point now) const {

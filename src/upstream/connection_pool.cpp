@@ -1,14 +1,18 @@
 // Connecting to endpoints and keeping their keep-alive connections per worker.
 #include "llmgw/upstream/connection_pool.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
+
+#include "llmgw/tls/client_context.hpp"
 
 namespace llmgw::upstream {
 
@@ -18,7 +22,8 @@ using namespace net::experimental::awaitable_operators;
 
 namespace {
 // A pooled connection is usable only if the server has neither closed it nor sent
-// anything unasked (which would be garbage in front of the next answer).
+// anything unasked (which would be garbage in front of the next answer; over TLS, a
+// close_notify).
 bool still_usable(UpstreamConnection& connection) {
     auto& socket = connection.stream.socket();
     if (!socket.is_open() || connection.buffer.size() != 0) return false;
@@ -28,16 +33,80 @@ bool still_usable(UpstreamConnection& connection) {
 }
 }  // namespace
 
+UpstreamConnection::UpstreamConnection(net::any_io_executor executor)
+    : stream(std::move(executor)) {}
+
+UpstreamConnection::~UpstreamConnection() = default;
+
 std::string host_header(const config::Endpoint& endpoint) {
     const bool ipv6 = endpoint.host.find(':') != std::string::npos;
     const auto host = ipv6 ? "[" + endpoint.host + "]" : endpoint.host;
-    return endpoint.port == 80 ? host : host + ":" + std::to_string(endpoint.port);
+    const auto default_port = endpoint.tls ? 443 : 80;
+    return endpoint.port == default_port ? host : host + ":" + std::to_string(endpoint.port);
+}
+
+http::Task<ConnectResult> connect_endpoint(net::any_io_executor executor,
+                                           const config::Endpoint& endpoint,
+                                           tls::ClientContext* tls,
+                                           std::chrono::milliseconds timeout) {
+    auto connection = std::make_unique<UpstreamConnection>(executor);
+    boost::system::error_code ec;
+    const auto address = net::ip::make_address(endpoint.host, ec);
+    // One deadline for the lookup, the connect and the handshake.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    connection->stream.expires_at(deadline);
+    if (!ec) {
+        auto [connect_ec] = co_await connection->stream.async_connect(
+            tcp::endpoint(address, endpoint.port), net::as_tuple(net::use_awaitable));
+        ec = connect_ec;
+    } else {
+        // Name lookups run on Asio's resolver thread; the connect timeout bounds them too.
+        tcp::resolver resolver(executor);
+        net::steady_timer limit(executor, deadline);
+        auto lookup = co_await (resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
+                                                       net::as_tuple(net::use_awaitable)) ||
+                                limit.async_wait(net::as_tuple(net::use_awaitable)));
+        if (lookup.index() == 1) co_return ConnectResult{nullptr, ConnectFailure::timeout};
+        auto [resolve_ec, results] = std::get<0>(std::move(lookup));
+        if (resolve_ec) co_return ConnectResult{nullptr, ConnectFailure::resolve};
+        auto [connect_ec, ignored] =
+            co_await connection->stream.async_connect(results, net::as_tuple(net::use_awaitable));
+        ec = connect_ec;
+    }
+    if (ec == http::beast::error::timeout || ec == net::error::timed_out)
+        co_return ConnectResult{nullptr, ConnectFailure::timeout};
+    if (ec) co_return ConnectResult{nullptr, ConnectFailure::refused};
+    connection->stream.socket().set_option(tcp::no_delay(true), ec);
+    connection->pool_key = pool_key(endpoint, tls);
+    if (endpoint.tls && tls != nullptr) {
+        connection->tls = std::make_unique<UpstreamTlsStream>(connection->stream, tls->context());
+        if (!tls->prepare(connection->tls->native_handle(), endpoint.host)) {
+            spdlog::warn("upstream {}: OpenSSL refuses the TLS server name", endpoint.url);
+            co_return ConnectResult{nullptr, ConnectFailure::tls};
+        }
+        auto [handshake_ec] = co_await connection->tls->async_handshake(
+            net::ssl::stream_base::client, net::as_tuple(net::use_awaitable));
+        if (handshake_ec == http::beast::error::timeout)
+            co_return ConnectResult{nullptr, ConnectFailure::timeout};
+        if (handshake_ec) {
+            spdlog::warn(
+                "upstream {}: TLS handshake failed: {}", endpoint.url,
+                tls::handshake_failure(connection->tls->native_handle(), handshake_ec.message()));
+            co_return ConnectResult{nullptr, ConnectFailure::tls};
+        }
+    }
+    co_return ConnectResult{std::move(connection)};
 }
 
 ConnectionPool::ConnectionPool(net::any_io_executor executor) : executor_(std::move(executor)) {}
 
-std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(const config::Endpoint& endpoint) {
-    auto it = idle_.find(endpoint.url);
+std::string pool_key(const config::Endpoint& endpoint, const tls::ClientContext* tls) {
+    if (!endpoint.tls || tls == nullptr) return endpoint.url;
+    return endpoint.url + "|" + tls->identity();
+}
+
+std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(const std::string& key) {
+    auto it = idle_.find(key);
     if (it == idle_.end()) return nullptr;
     auto& idle = it->second;
     const auto now = std::chrono::steady_clock::now();
@@ -57,45 +126,21 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(const config::Endp
 }
 
 http::Task<ConnectionPool::Acquired> ConnectionPool::acquire(
-    const config::Endpoint& endpoint, std::chrono::milliseconds connect_timeout, bool fresh) {
+    const config::Endpoint& endpoint, tls::ClientContext* tls,
+    std::chrono::milliseconds connect_timeout, bool fresh) {
     if (!fresh) {
-        if (auto connection = take_idle(endpoint)) co_return Acquired{std::move(connection)};
+        if (auto connection = take_idle(pool_key(endpoint, tls)))
+            co_return Acquired{std::move(connection)};
     }
-    auto connection = std::make_unique<UpstreamConnection>(executor_);
-    boost::system::error_code ec;
-    const auto address = net::ip::make_address(endpoint.host, ec);
-    connection->stream.expires_after(connect_timeout);
-    if (!ec) {
-        auto [connect_ec] = co_await connection->stream.async_connect(
-            tcp::endpoint(address, endpoint.port), net::as_tuple(net::use_awaitable));
-        ec = connect_ec;
-    } else {
-        // Name lookups run on Asio's resolver thread; the connect timeout bounds them too.
-        tcp::resolver resolver(executor_);
-        net::steady_timer limit(executor_, connect_timeout);
-        auto lookup = co_await (resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
-                                                       net::as_tuple(net::use_awaitable)) ||
-                                limit.async_wait(net::as_tuple(net::use_awaitable)));
-        if (lookup.index() == 1) co_return Acquired{nullptr, ConnectFailure::timeout};
-        auto [resolve_ec, results] = std::get<0>(std::move(lookup));
-        if (resolve_ec) co_return Acquired{nullptr, ConnectFailure::resolve};
-        auto [connect_ec, ignored] =
-            co_await connection->stream.async_connect(results, net::as_tuple(net::use_awaitable));
-        ec = connect_ec;
-    }
-    if (ec == http::beast::error::timeout || ec == net::error::timed_out)
-        co_return Acquired{nullptr, ConnectFailure::timeout};
-    if (ec) co_return Acquired{nullptr, ConnectFailure::refused};
-    connection->stream.socket().set_option(tcp::no_delay(true), ec);
-    co_return Acquired{std::move(connection)};
+    auto connected = co_await connect_endpoint(executor_, endpoint, tls, connect_timeout);
+    co_return connected;
 }
 
-void ConnectionPool::release(const config::Endpoint& endpoint,
-                             std::unique_ptr<UpstreamConnection> connection) {
+void ConnectionPool::release(std::unique_ptr<UpstreamConnection> connection) {
     // Bytes beyond the answer (a server that sent a body with a HEAD answer, say) would be
     // read as the start of the next answer.
     if (connection->buffer.size() != 0) return;
-    auto& idle = idle_[endpoint.url];
+    auto& idle = idle_[connection->pool_key];
     if (idle.size() >= max_idle_per_endpoint) {
         idle.pop_front();  // the oldest goes
     }

@@ -7,6 +7,8 @@
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
@@ -36,7 +38,8 @@ bool is_timeout(const boost::system::error_code& ec) {
 // request; the request can go again on a fresh connection.
 bool is_stale_connection(const boost::system::error_code& ec) {
     return ec == bhttp::error::end_of_stream || ec == net::error::eof ||
-           ec == net::error::connection_reset || ec == net::error::broken_pipe;
+           ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+           ec == net::ssl::error::stream_truncated;  // TLS: closed without close_notify
 }
 
 // The upstream's headers minus those that describe its own connection and framing.
@@ -163,11 +166,18 @@ void Forwarder::delist(Exchange& exchange) {
 }
 
 // Every forward older than client_watch_delay gets a peek at its client's connection:
-// a read of zero bytes (or an error) means the client hung up.
+// a read of zero bytes (or an error) means the client hung up. TLS clients are asked for
+// their TCP state on each sweep instead.
 void Forwarder::sweep() {
     const auto now = clock::now();
     for (auto* exchange = in_progress_; exchange != nullptr; exchange = exchange->next) {
-        if (exchange->watch || now - exchange->started < client_watch_delay) continue;
+        if (now - exchange->started < client_watch_delay) continue;
+        if (exchange->client.hang_up_needs_polling()) {  // a TLS client: ask on every sweep
+            if (!exchange->client_gone && exchange->client.client_closed())
+                client_hung_up(*exchange);
+            continue;
+        }
+        if (exchange->watch) continue;
         auto watch = std::make_shared<HangUpWatch>();
         watch->exchange = exchange;
         exchange->watch = watch;
@@ -319,12 +329,20 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
     for (int fresh = 0; fresh < 2; ++fresh) {
         const auto connect_timeout =
             std::chrono::ceil<std::chrono::milliseconds>(remaining(timeouts.connect));
-        auto acquired = co_await pool_.acquire(endpoint, connect_timeout, /*fresh=*/fresh > 0);
+        auto acquired = co_await pool_.acquire(endpoint, exchange.backend.tls(), connect_timeout,
+                                               /*fresh=*/fresh > 0);
         if (exchange.client_gone) co_return AttemptResult{true};
         if (acquired.failure == ConnectFailure::timeout)
             co_return failure("connect_timeout",
                               http::gateway_timeout("timed out connecting to the upstream",
                                                     "upstream_connect_timeout"),
+                              config::RetryOn::connect_failure);
+        // A failed handshake (an untrusted certificate included) is a failed connect: the
+        // request was never sent, so another endpoint may take it.
+        if (acquired.failure == ConnectFailure::tls)
+            co_return failure("tls",
+                              http::bad_gateway("the TLS handshake with the upstream failed",
+                                                "upstream_tls_error"),
                               config::RetryOn::connect_failure);
         if (acquired.failure != ConnectFailure::none)
             co_return failure("connect", http::bad_gateway("could not connect to the upstream"),
@@ -336,16 +354,19 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
         // first_byte covers sending the request and waiting for the answer's head.
         const auto first_byte_deadline = clock::now() + remaining(timeouts.first_byte);
         stream.expires_at(first_byte_deadline);
-        auto [write_ec, written] =
-            co_await bhttp::async_write(stream, request, net::as_tuple(net::use_awaitable));
+        auto [write_ec, written] = co_await on_stream(*connection, [&](auto& s) {
+            return bhttp::async_write(s, request, net::as_tuple(net::use_awaitable));
+        });
         boost::system::error_code ec = write_ec;
         if (!ec) {
             parser.emplace();
             parser->body_limit(boost::none);  // the answer is relayed, never held whole
             if (request.method() == bhttp::verb::head) parser->skip(true);
             stream.expires_at(first_byte_deadline);
-            auto [read_ec, n] = co_await bhttp::async_read_header(
-                stream, connection->buffer, *parser, net::as_tuple(net::use_awaitable));
+            auto [read_ec, n] = co_await on_stream(*connection, [&](auto& s) {
+                return bhttp::async_read_header(s, connection->buffer, *parser,
+                                                net::as_tuple(net::use_awaitable));
+            });
             ec = read_ec;
         }
         exchange.active = nullptr;
@@ -445,10 +466,14 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
         const auto idle_limit = remaining(timeouts.idle);
         const bool total_bound = idle_limit < clock::duration(timeouts.idle);
         stream.expires_after(idle_limit);
-        auto [ec, n] = co_await bhttp::async_read_some(stream, connection->buffer, *parser,
-                                                       net::as_tuple(net::use_awaitable));
+        auto [ec, n] = co_await on_stream(*connection, [&](auto& s) {
+            return bhttp::async_read_some(s, connection->buffer, *parser,
+                                          net::as_tuple(net::use_awaitable));
+        });
         const auto got = piece.size() - upstream.body().size;
         if (ec == bhttp::error::need_buffer) ec = {};
+        // A TLS server that ends a close-delimited body without close_notify: still the end.
+        if (ec == net::ssl::error::stream_truncated && connection->tls) parser->put_eof(ec);
         bool relayed = !exchange.client_gone;
         if (relayed && got > 0) {
             const std::string_view received(piece.data(), got);
@@ -500,7 +525,7 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
         co_return AttemptResult{true, std::nullopt, std::nullopt, static_cast<int>(status)};
     }
     if (copy != nullptr) copy->complete = true;
-    if (upstream.keep_alive()) pool_.release(endpoint, std::move(connection));
+    if (upstream.keep_alive()) pool_.release(std::move(connection));
     co_return AttemptResult{true, std::nullopt, std::nullopt, static_cast<int>(status)};
 }
 

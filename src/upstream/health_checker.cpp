@@ -6,6 +6,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -22,40 +24,31 @@ using http::tcp;
 
 namespace {
 
-// One check on a fresh connection: passes on a 2xx answer within the timeout.
-net::awaitable<bool> check_once(const config::Endpoint& endpoint,
+// One check on a fresh connection (TLS for https://): passes on a 2xx answer within the timeout.
+net::awaitable<bool> check_once(const config::Endpoint& endpoint, tls::ClientContext* tls,
                                 const config::HealthCheck& check) {
+    const auto deadline = std::chrono::steady_clock::now() + check.timeout;
     auto executor = co_await net::this_coro::executor;
-    beast::tcp_stream stream(executor);
-    stream.expires_after(check.timeout);
-    boost::system::error_code ec;
-    const auto address = net::ip::make_address(endpoint.host, ec);
-    if (ec) {
-        tcp::resolver resolver(executor);
-        auto [resolve_ec, results] = co_await resolver.async_resolve(
-            endpoint.host, std::to_string(endpoint.port), net::as_tuple(net::use_awaitable));
-        if (resolve_ec) co_return false;
-        auto [connect_ec, connected] =
-            co_await stream.async_connect(results, net::as_tuple(net::use_awaitable));
-        if (connect_ec) co_return false;
-    } else {
-        auto [connect_ec] = co_await stream.async_connect(tcp::endpoint(address, endpoint.port),
-                                                          net::as_tuple(net::use_awaitable));
-        if (connect_ec) co_return false;
-    }
+    auto connected = co_await connect_endpoint(executor, endpoint, tls, check.timeout);
+    if (!connected.connection) co_return false;
+    auto& connection = *connected.connection;
+    connection.stream.expires_at(deadline);
     bhttp::request<bhttp::empty_body> request(bhttp::verb::get, check.path, 11);
     request.set(bhttp::field::host, host_header(endpoint));
     request.set(bhttp::field::user_agent, "llmgw-health-check");
     request.keep_alive(false);
-    auto [write_ec, written] =
-        co_await bhttp::async_write(stream, request, net::as_tuple(net::use_awaitable));
+    auto [write_ec, written] = co_await on_stream(connection, [&](auto& s) {
+        return bhttp::async_write(s, request, net::as_tuple(net::use_awaitable));
+    });
     if (write_ec) co_return false;
-    beast::flat_buffer buffer;
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64 * 1024);
-    auto [read_ec, read] =
-        co_await bhttp::async_read(stream, buffer, parser, net::as_tuple(net::use_awaitable));
-    if (read_ec) co_return false;
+    auto [read_ec, read] = co_await on_stream(connection, [&](auto& s) {
+        return bhttp::async_read(s, connection.buffer, parser, net::as_tuple(net::use_awaitable));
+    });
+    // The head is what counts; a TLS server may end a close-delimited body without close_notify.
+    if (read_ec && !(read_ec == net::ssl::error::stream_truncated && parser.is_header_done()))
+        co_return false;
     const auto status = parser.get().result_int();
     co_return status >= 200 && status < 300;
 }
@@ -68,7 +61,7 @@ net::awaitable<void> keep_checking(std::shared_ptr<BackendState> owner, std::siz
     unsigned passes = 0;
     unsigned failures = 0;
     for (;;) {
-        const bool passed = co_await check_once(state.endpoint, check);
+        const bool passed = co_await check_once(state.endpoint, owner->tls(), check);
         passes = passed ? passes + 1 : 0;
         failures = passed ? 0 : failures + 1;
         const bool healthy = state.healthy.load();

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -24,10 +25,12 @@ FakeModel FakeModel::start(const std::string& id, std::vector<std::string> extra
     auto process = Process::start(FAKE_MODEL_BINARY, args);
     if (!process.wait_for_output("listening on", 10s))
         throw std::runtime_error("fake model server did not start: " + process.stderr_text());
-    return FakeModel(std::move(process), port);
+    const bool tls = std::find(args.begin(), args.end(), "--tls-cert") != args.end();
+    return FakeModel(std::move(process), port, tls);
 }
 
 nlohmann::json FakeModel::stats() const {
+    if (tls_) return https_request(port_, TlsClientOptions{}, {"GET", "/fake/stats"}).json();
     return http_request(port_, {"GET", "/fake/stats"}).json();
 }
 

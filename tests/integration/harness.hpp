@@ -19,20 +19,26 @@ public:
     static FakeModel start(const std::string& id, std::vector<std::string> extra_args = {});
 
     uint16_t port() const { return port_; }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-    // GET /fake/stats: requests_total, by_path, last_request (the echo object).
+    // https:// when started with --tls-cert; `host` may be "localhost" (sent as SNI).
+    std::string url(const std::string& host = "127.0.0.1") const {
+        return (tls_ ? "https://" : "http://") + host + ":" + std::to_string(port_);
+    }
+    // GET /fake/stats: requests_total, by_path, last_request (the echo object); over TLS
+    // (tls_handshakes, last_sni) for an HTTPS fake.
     nlohmann::json stats() const;
 
 private:
-    FakeModel(Process process, uint16_t port) : process_(std::move(process)), port_(port) {}
+    FakeModel(Process process, uint16_t port, bool tls)
+        : process_(std::move(process)), port_(port), tls_(tls) {}
     Process process_;
     uint16_t port_;
+    bool tls_ = false;
 };
 
 struct GatewayOptions {
-    std::string server_extra;  // more lines under `server:`, each indented by two spaces
-    std::string admin_extra;   // more lines under `admin:`
-    std::map<std::string, std::string> env;
+    std::string server_extra{};  // more lines under `server:`, each indented by two spaces
+    std::string admin_extra{};   // more lines under `admin:`
+    std::map<std::string, std::string> env{};
     unsigned workers = 2;
     std::string access_log = "stdout";  // logging.access_log
 };

@@ -5,6 +5,7 @@
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -87,11 +88,69 @@ public:
         socket_.set_option(tcp::no_delay(true), ec);
     }
 
+    // Makes this a TLS connection; throws HttpError when the handshake fails.
+    void handshake(const TlsClientOptions& options, Clock::time_point until) {
+        tls_context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+        SSL_CTX* native = tls_context_->native_handle();
+        if (options.min_version != 0 && options.min_version < TLS1_2_VERSION)
+            SSL_CTX_set_cipher_list(native, "DEFAULT:@SECLEVEL=0");  // OpenSSL 3 hides TLS < 1.2
+        if (options.min_version != 0) SSL_CTX_set_min_proto_version(native, options.min_version);
+        if (options.max_version != 0) {
+            if (options.max_version < TLS1_2_VERSION)
+                SSL_CTX_set_cipher_list(native, "DEFAULT:@SECLEVEL=0");
+            SSL_CTX_set_max_proto_version(native, options.max_version);
+        }
+        if (!options.alpn.empty()) {
+            std::string wire;
+            for (const auto& protocol : options.alpn) {
+                wire.push_back(static_cast<char>(protocol.size()));
+                wire += protocol;
+            }
+            SSL_CTX_set_alpn_protos(native, reinterpret_cast<const unsigned char*>(wire.data()),
+                                    static_cast<unsigned>(wire.size()));
+        }
+        if (!options.ca_file.empty()) {
+            tls_context_->load_verify_file(options.ca_file);
+            tls_context_->set_verify_mode(asio::ssl::verify_peer);
+        } else {
+            tls_context_->set_verify_mode(asio::ssl::verify_none);
+        }
+        tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *tls_context_);
+        SSL_set_tlsext_host_name(tls_->native_handle(), options.server_name.c_str());
+        if (!options.ca_file.empty())
+            tls_->set_verify_callback(asio::ssl::host_name_verification(options.server_name));
+        std::size_t unused = 0;
+        const error_code ec = run(
+            [&](auto done) {
+                tls_->async_handshake(asio::ssl::stream_base::client,
+                                      [done](error_code e) mutable { done(e, 0); });
+            },
+            until, unused);
+        if (ec) {
+            throw HttpError(
+                "TLS handshake with 127.0.0.1 failed: " +
+                (ec == asio::error::timed_out ? std::string("deadline passed") : ec.message()));
+        }
+    }
+
+    std::string alpn() const {
+        if (!tls_) return "";
+        const unsigned char* data = nullptr;
+        unsigned length = 0;
+        SSL_get0_alpn_selected(tls_->native_handle(), &data, &length);
+        return std::string(reinterpret_cast<const char*>(data), length);
+    }
+
+    std::string tls_version() const { return tls_ ? SSL_get_version(tls_->native_handle()) : ""; }
+
     error_code write(std::string_view bytes, Clock::time_point until) {
         std::size_t written = 0;
         return run(
             [&](auto done) {
-                asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()), done);
+                if (tls_)
+                    asio::async_write(*tls_, asio::buffer(bytes.data(), bytes.size()), done);
+                else
+                    asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()), done);
             },
             until, written);
     }
@@ -103,8 +162,16 @@ public:
         if (read_end_) return read_end_;
         std::size_t got = 0;
         error_code ec = run(
-            [&](auto done) { socket_.async_read_some(asio::buffer(buffer_), done); }, until, got);
+            [&](auto done) {
+                if (tls_)
+                    tls_->async_read_some(asio::buffer(buffer_), done);
+                else
+                    socket_.async_read_some(asio::buffer(buffer_), done);
+            },
+            until, got);
         out.append(buffer_.data(), got);
+        // A TLS server that closes without close_notify: for the tests, the end of the stream.
+        if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
         if (ec && ec != asio::error::timed_out) read_end_ = ec;
         return ec;
     }
@@ -153,6 +220,8 @@ private:
 
     asio::io_context io_{1};
     tcp::socket socket_{io_};
+    std::unique_ptr<asio::ssl::context> tls_context_;
+    std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;  // after handshake()
     std::array<char, 16 * 1024> buffer_{};
     error_code read_end_;  // how reading ended: end of stream or an error
 };
@@ -429,6 +498,16 @@ HttpResponse http_request(uint16_t port, const HttpRequest& request,
     return exchange(socket, pending, port, request, until);
 }
 
+HttpResponse https_request(uint16_t port, const TlsClientOptions& tls, const HttpRequest& request,
+                           std::chrono::milliseconds deadline) {
+    const auto until = Clock::now() + deadline;
+    Socket socket;
+    socket.connect(port, until);
+    socket.handshake(tls, until);
+    std::string pending;
+    return exchange(socket, pending, port, request, until);
+}
+
 struct HttpConnection::Impl {
     Socket socket;
     std::string pending;  // bytes received after the previous response
@@ -439,6 +518,23 @@ HttpConnection::HttpConnection(uint16_t port, std::chrono::milliseconds connect_
     : impl_(std::make_unique<Impl>()) {
     impl_->port = port;
     impl_->socket.connect(port, Clock::now() + connect_deadline);
+}
+
+HttpConnection::HttpConnection(uint16_t port, const TlsClientOptions& tls,
+                               std::chrono::milliseconds connect_deadline)
+    : impl_(std::make_unique<Impl>()) {
+    impl_->port = port;
+    const auto until = Clock::now() + connect_deadline;
+    impl_->socket.connect(port, until);
+    impl_->socket.handshake(tls, until);
+}
+
+std::string HttpConnection::alpn() const {
+    return impl_->socket.alpn();
+}
+
+std::string HttpConnection::tls_version() const {
+    return impl_->socket.tls_version();
 }
 
 HttpConnection::HttpConnection(HttpConnection&&) noexcept = default;
@@ -458,11 +554,9 @@ uint16_t HttpConnection::local_port() const {
     return impl_->socket.local_port();
 }
 
-StreamedResponse http_stream(uint16_t port, const HttpRequest& request,
-                             std::chrono::milliseconds deadline) {
-    const auto until = Clock::now() + deadline;
-    Socket socket;
-    socket.connect(port, until);
+namespace {
+StreamedResponse stream_on(Socket& socket, uint16_t port, const HttpRequest& request,
+                           Clock::time_point until) {
     const error_code write_ec = socket.write(serialize_request(request, port), until);
     if (write_ec == asio::error::timed_out) {
         throw HttpError(describe(request, port) + ": the request could not be sent within the " +
@@ -485,6 +579,24 @@ StreamedResponse http_stream(uint16_t port, const HttpRequest& request,
     response.complete = result.complete;
     response.error = std::move(result.error);
     return response;
+}
+}  // namespace
+
+StreamedResponse http_stream(uint16_t port, const HttpRequest& request,
+                             std::chrono::milliseconds deadline) {
+    const auto until = Clock::now() + deadline;
+    Socket socket;
+    socket.connect(port, until);
+    return stream_on(socket, port, request, until);
+}
+
+StreamedResponse https_stream(uint16_t port, const TlsClientOptions& tls,
+                              const HttpRequest& request, std::chrono::milliseconds deadline) {
+    const auto until = Clock::now() + deadline;
+    Socket socket;
+    socket.connect(port, until);
+    socket.handshake(tls, until);
+    return stream_on(socket, port, request, until);
 }
 
 struct RawConnection::Impl {

@@ -55,6 +55,15 @@ struct HttpRequest {
     std::string body{};
 };
 
+// TLS for the test clients (https): what to trust, the name to send and check, versions.
+struct TlsClientOptions {
+    std::string ca_file{};  // PEM CA to trust; empty: the certificate is not checked
+    std::string server_name = "localhost";  // sent as SNI and verified against the certificate
+    int min_version = 0;                    // OpenSSL constants (TLS1_1_VERSION ...); 0: default
+    int max_version = 0;
+    std::vector<std::string> alpn{"h2", "http/1.1"};  // offered protocols; empty: no ALPN
+};
+
 // The request as it goes on the wire: Host is added when absent; Content-Length is added
 // when the body is non-empty or the method is POST, PUT or PATCH, unless the request
 // already has Content-Length or Transfer-Encoding.
@@ -68,11 +77,22 @@ HttpResponse parse_response(std::string_view raw);
 HttpResponse http_request(uint16_t port, const HttpRequest& request,
                           std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
+// The same over TLS; a failed handshake throws HttpError saying why.
+HttpResponse https_request(uint16_t port, const TlsClientOptions& tls, const HttpRequest& request,
+                           std::chrono::milliseconds deadline = std::chrono::seconds(10));
+
 // A keep-alive connection: several requests in sequence on one socket.
 class HttpConnection {
 public:
     explicit HttpConnection(uint16_t port,
                             std::chrono::milliseconds connect_deadline = std::chrono::seconds(10));
+    // Over TLS: the handshake happens here (HttpError when it fails).
+    HttpConnection(uint16_t port, const TlsClientOptions& tls,
+                   std::chrono::milliseconds connect_deadline = std::chrono::seconds(10));
+    // TLS only: the protocol the server chose by ALPN ("" for none) and the TLS version
+    // ("TLSv1.3").
+    std::string alpn() const;
+    std::string tls_version() const;
     HttpConnection(HttpConnection&&) noexcept;
     HttpConnection& operator=(HttpConnection&&) noexcept;
     ~HttpConnection();
@@ -111,6 +131,9 @@ struct StreamedResponse : HttpHead {
 // still running at the deadline is reported through `complete` and `error`.
 StreamedResponse http_stream(uint16_t port, const HttpRequest& request,
                              std::chrono::milliseconds deadline = std::chrono::seconds(10));
+StreamedResponse https_stream(uint16_t port, const TlsClientOptions& tls,
+                              const HttpRequest& request,
+                              std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
 // Server-sent events: the payloads of the `data:` lines in `body`, in order (one leading
 // space removed, CRLF or LF line ends).

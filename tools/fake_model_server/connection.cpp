@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -31,6 +32,7 @@ using std::chrono::milliseconds;
 // Kept whole (moved, never copied) so /fake/stats can build the echo object only when asked.
 struct RecordedRequest {
     Request message;
+    std::string sni;  // the server name its TLS connection asked for ("" without TLS or SNI)
 };
 
 ServerState::ServerState(ServerOptions server_options)
@@ -84,13 +86,14 @@ std::optional<int> header_number(const Request& request, std::string_view name) 
 
 // Waits for `timer`, or less if the client hangs up meanwhile (like vLLM, which aborts a
 // generation nobody is waiting for). True when the client left.
-asio::awaitable<bool> wait_unless_hung_up(WorkerSocket& socket, asio::steady_timer& timer,
+template <typename Stream>  // WorkerSocket or TlsStream
+asio::awaitable<bool> wait_unless_hung_up(Stream& socket, asio::steady_timer& timer,
                                           ServerState& state) {
     using namespace asio::experimental::awaitable_operators;
     char byte;
-    auto result = co_await (
-        timer.async_wait(use_tuple) ||
-        socket.async_receive(asio::buffer(&byte, 1), WorkerSocket::message_peek, use_tuple));
+    auto result = co_await (timer.async_wait(use_tuple) ||
+                            beast::get_lowest_layer(socket).async_receive(
+                                asio::buffer(&byte, 1), WorkerSocket::message_peek, use_tuple));
     if (result.index() == 0) co_return false;
     const auto [error, n] = std::get<1>(result);
     if (!error && n > 0) {
@@ -202,6 +205,9 @@ std::string stats_body(ServerState& state) {
                       {"healthy", state.healthy.load()},
                       {"forced_status", state.forced_status.load()},
                       {"hang_ups_seen", state.hang_ups_seen.load()},
+                      {"tls_handshakes", state.tls_handshakes.load()},
+                      {"tls_handshake_failures", state.tls_handshake_failures.load()},
+                      {"last_sni", last ? last->sni : std::string()},
                       {"by_path", std::move(by_path)},
                       {"last_request", std::move(last_request)}});
 }
@@ -317,7 +323,8 @@ Answer model_answer(const Request& request, std::string_view path, const FakeCon
 }
 
 // Writes a whole answer; returns whether the connection stays open.
-asio::awaitable<bool> write_full(WorkerSocket& socket, bool keep_alive, bool head_only,
+template <typename Stream>  // WorkerSocket or TlsStream
+asio::awaitable<bool> write_full(Stream& socket, bool keep_alive, bool head_only,
                                  FullAnswer& answer, const ServerState& state) {
     http::response<http::string_body> response{answer.status, 11};
     if (!answer.content_type.empty()) response.set(http::field::content_type, answer.content_type);
@@ -339,9 +346,10 @@ asio::awaitable<bool> write_full(WorkerSocket& socket, bool keep_alive, bool hea
 // Streams a completion: one SSE event per HTTP chunk, word events paced by the chunk interval,
 // then the stop event, the usage event if asked for, [DONE] and the last chunk.
 // x-fake-drop-after: N closes the connection after N events, without the last chunk.
-asio::awaitable<bool> write_stream(WorkerSocket& socket, bool keep_alive,
-                                   const StreamAnswer& stream, const CompletionShape& shape,
-                                   const FakeControls& controls, ServerState& state) {
+template <typename Stream>  // WorkerSocket or TlsStream
+asio::awaitable<bool> write_stream(Stream& socket, bool keep_alive, const StreamAnswer& stream,
+                                   const CompletionShape& shape, const FakeControls& controls,
+                                   ServerState& state) {
     http::response<http::empty_body> head{http::status::ok, 11};
     head.set(http::field::content_type, "text/event-stream");
     head.set(http::field::cache_control, "no-cache");
@@ -389,7 +397,8 @@ asio::awaitable<bool> write_stream(WorkerSocket& socket, bool keep_alive,
 }
 
 // Answers one request; returns whether the connection stays open.
-asio::awaitable<bool> answer_request(WorkerSocket& socket,
+template <typename Stream>  // WorkerSocket or TlsStream
+asio::awaitable<bool> answer_request(Stream& socket,
                                      std::shared_ptr<const RecordedRequest> recorded,
                                      ServerState& state) {
     const Request& request = recorded->message;
@@ -445,7 +454,8 @@ asio::awaitable<bool> answer_request(WorkerSocket& socket,
 }
 
 // A request that could not be read: answers what deserves an answer, then the connection closes.
-asio::awaitable<void> refuse_unreadable(WorkerSocket& socket, beast::error_code error,
+template <typename Stream>  // WorkerSocket or TlsStream
+asio::awaitable<void> refuse_unreadable(Stream& socket, beast::error_code error,
                                         const ServerState& state) {
     FullAnswer answer;
     if (error == http::error::body_limit) {
@@ -468,11 +478,8 @@ bool expects_100_continue(const Request& request) {
     return request.version() >= 11 && beast::iequals(request[http::field::expect], "100-continue");
 }
 
-}  // namespace
-
-asio::awaitable<void> serve_connection(WorkerSocket socket, ServerState& state) {
-    beast::error_code ignored;
-    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+template <typename Stream>
+asio::awaitable<void> serve_requests(Stream& socket, ServerState& state, const std::string& sni) {
     beast::flat_buffer buffer;
     for (;;) {
         http::request_parser<http::string_body> parser;
@@ -490,11 +497,42 @@ asio::awaitable<void> serve_connection(WorkerSocket socket, ServerState& state) 
             co_await refuse_unreadable(socket, error, state);
             break;
         }
-        auto recorded = std::make_shared<const RecordedRequest>(parser.release());
+        auto recorded =
+            std::make_shared<const RecordedRequest>(RecordedRequest{parser.release(), sni});
         if (!co_await answer_request(socket, std::move(recorded), state)) break;
     }
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_connection(WorkerSocket socket, ServerState& state) {
+    beast::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    co_await serve_requests(socket, state, std::string());
     socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
     socket.close(ignored);
+}
+
+asio::awaitable<void> serve_tls_connection(WorkerSocket socket, asio::ssl::context& context,
+                                           ServerState& state) {
+    beast::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    TlsStream stream(std::move(socket), context);
+    asio::steady_timer limit(stream.get_executor(), std::chrono::seconds(10));
+    using namespace asio::experimental::awaitable_operators;
+    auto handshake = co_await (stream.async_handshake(asio::ssl::stream_base::server, use_tuple) ||
+                               limit.async_wait(use_tuple));
+    if (handshake.index() == 0 && !std::get<0>(std::get<0>(handshake))) {
+        // The name the client asked for (SNI), recorded with its requests for /fake/stats.
+        const char* name = SSL_get_servername(stream.native_handle(), TLSEXT_NAMETYPE_host_name);
+        state.tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+        co_await serve_requests(stream, state, std::string(name != nullptr ? name : ""));
+    } else {
+        state.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    }
+    auto& raw = stream.next_layer();
+    raw.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    raw.close(ignored);
 }
 
 }  // namespace fake_model

@@ -5,6 +5,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -23,6 +25,8 @@ struct ServerOptions {
     int chunks = 8;
     int chunk_interval_ms = 20;
     std::string jwks_file;  // served at /.well-known/jwks.json, read on every request
+    std::string tls_cert;   // both set: HTTPS
+    std::string tls_key;
 };
 
 // The last model request as it was read; defined where requests are read (connection.cpp).
@@ -45,16 +49,24 @@ struct ServerState {
     std::atomic<std::uint64_t> generation_tokens{0};
     std::atomic<std::uint64_t> completions_succeeded{0};
 
+    std::atomic<std::uint64_t> tls_handshakes{0};  // completed: one per new TLS connection
+    std::atomic<std::uint64_t> tls_handshake_failures{0};
+
     std::mutex mutex;  // guards the two members below
     std::map<std::string, std::uint64_t, std::less<>> requests_by_path;
-    std::shared_ptr<const RecordedRequest> last_request;
+    std::shared_ptr<const RecordedRequest> last_request;  // with the SNI of its connection
 };
 
 // A socket bound to one worker's io_context: no type-erased executor on the hot path.
 using WorkerSocket =
     boost::asio::ip::tcp::socket::rebind_executor<boost::asio::io_context::executor_type>::other;
+using TlsStream = boost::asio::ssl::stream<WorkerSocket>;
 
 // Serves one client connection (HTTP/1.1, keep-alive) until it closes or the server stops.
 boost::asio::awaitable<void> serve_connection(WorkerSocket socket, ServerState& state);
+// The same over TLS (--tls-cert/--tls-key), recording the SNI name the client sent.
+boost::asio::awaitable<void> serve_tls_connection(WorkerSocket socket,
+                                                  boost::asio::ssl::context& context,
+                                                  ServerState& state);
 
 }  // namespace fake_model

@@ -37,6 +37,10 @@ A fake vLLM/OpenAI-compatible model server for tests and benchmarks.
                             (default "fake-model")
   --chunks N                words of an answer = SSE word events of a stream (default 8)
   --chunk-interval-ms N     pause between SSE word events (default 20)
+  --tls-cert FILE           serve HTTPS with this PEM certificate chain (needs --tls-key);
+                            /fake/stats then reports tls_handshakes, tls_handshake_failures
+                            and last_sni (the SNI name of the last model request's connection)
+  --tls-key FILE            the PEM private key of --tls-cert
   --help                    this text
 
 Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health,
@@ -120,11 +124,17 @@ std::optional<ServerOptions> parse_command_line(int argc, char** argv) {
             options.chunk_interval_ms = count(0);
         } else if (flag == "--jwks") {
             options.jwks_file = value();
+        } else if (flag == "--tls-cert") {
+            options.tls_cert = value();
+        } else if (flag == "--tls-key") {
+            options.tls_key = value();
         } else {
             throw CommandLineError{"unknown option '" + std::string(argv[i]) + "'"};
         }
     }
     if (!listen_given) throw CommandLineError{"--listen HOST:PORT is required"};
+    if (options.tls_cert.empty() != options.tls_key.empty())
+        throw CommandLineError{"--tls-cert and --tls-key go together"};
     return options;
 }
 
@@ -141,8 +151,9 @@ tcp::endpoint resolve_listen_address(asio::io_context& context, const ServerOpti
 using Workers = std::vector<std::unique_ptr<asio::io_context>>;
 
 // Accepts on the first worker and hands connections to the workers in turn.
+// `tls`, when set, makes every connection HTTPS.
 asio::awaitable<void> accept_connections(tcp::acceptor& acceptor, Workers& workers,
-                                         ServerState& state) {
+                                         ServerState& state, asio::ssl::context* tls) {
     std::size_t next = 0;
     for (;;) {
         asio::io_context& worker = *workers[next++ % workers.size()];
@@ -150,8 +161,12 @@ asio::awaitable<void> accept_connections(tcp::acceptor& acceptor, Workers& worke
             co_await acceptor.async_accept(worker, asio::as_tuple(asio::use_awaitable));
         if (error == asio::error::operation_aborted) co_return;
         if (error) continue;  // e.g. the peer reset before accept, or out of descriptors
-        asio::co_spawn(worker, fake_model::serve_connection(std::move(socket), state),
-                       asio::detached);
+        if (tls != nullptr)
+            asio::co_spawn(worker, fake_model::serve_tls_connection(std::move(socket), *tls, state),
+                           asio::detached);
+        else
+            asio::co_spawn(worker, fake_model::serve_connection(std::move(socket), state),
+                           asio::detached);
     }
 }
 
@@ -193,7 +208,20 @@ int main(int argc, char** argv) {
     std::cout << "listening on " << (v6 ? "[" : "") << state.options.listen_host << (v6 ? "]" : "")
               << ":" << acceptor.local_endpoint().port() << std::endl;
 
-    asio::co_spawn(first, accept_connections(acceptor, workers, state), asio::detached);
+    std::unique_ptr<asio::ssl::context> tls;
+    if (!state.options.tls_cert.empty()) {
+        tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+        try {
+            tls->set_options(asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+            tls->use_certificate_chain_file(state.options.tls_cert);
+            tls->use_private_key_file(state.options.tls_key, asio::ssl::context::pem);
+        } catch (const boost::system::system_error& error) {
+            std::cerr << "llmgw-fake-model: cannot use --tls-cert/--tls-key: "
+                      << error.code().message() << "\n";
+            return 1;
+        }
+    }
+    asio::co_spawn(first, accept_connections(acceptor, workers, state, tls.get()), asio::detached);
 
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
     for (auto& worker : workers) keep_running.push_back(asio::make_work_guard(*worker));

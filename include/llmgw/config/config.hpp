@@ -20,6 +20,16 @@ struct ListenAddress {
     bool operator==(const ListenAddress&) const = default;
 };
 
+enum class TlsVersion { v1_2, v1_3 };
+
+// server.tls: the listener terminates TLS with this certificate chain and key (PEM files).
+struct ServerTls {
+    std::string cert_file;  // the server certificate first, then intermediates
+    std::string key_file;
+    TlsVersion min_version = TlsVersion::v1_2;
+    bool operator==(const ServerTls&) const = default;
+};
+
 struct ServerConfig {
     ListenAddress listen{"0.0.0.0", 8080};
     unsigned workers = 0;  // resolved at load: 0 becomes the number of cores
@@ -34,6 +44,7 @@ struct ServerConfig {
     unsigned max_connections = 10000;
     // Peers (CIDRs) whose x-forwarded-for is believed; everyone else's is replaced.
     std::vector<std::string> trusted_proxies;
+    std::optional<ServerTls> tls;  // absent: plain HTTP
     bool operator==(const ServerConfig&) const = default;
 };
 
@@ -43,13 +54,22 @@ struct AdminConfig {
     bool operator==(const AdminConfig&) const = default;
 };
 
-// An upstream address parsed from "http://host:port[/base]".
+// An upstream address parsed from "http://host:port" or "https://host:port".
 struct Endpoint {
     std::string url;  // as written, for labels and logs
     std::string host;
-    std::uint16_t port = 80;
+    std::uint16_t port = 80;  // 443 for https:// without a port
     unsigned weight = 1;
+    bool tls = false;  // https://
     bool operator==(const Endpoint&) const = default;
+};
+
+// backends.<name>.tls: how the backend's https:// endpoints are verified.
+struct BackendTls {
+    std::string ca_file;      // PEM CA certificates to trust; empty: the system's store
+    bool verify = true;       // false only when written explicitly (a warning at start)
+    std::string server_name;  // SNI and the name checked in the certificate; empty: URL host
+    bool operator==(const BackendTls&) const = default;
 };
 
 enum class BalancerKind { round_robin, weighted, least_request };
@@ -104,6 +124,7 @@ struct Backend {
     std::optional<HealthCheck> health_check;
     CircuitBreakerConfig circuit_breaker;
     RetryPolicy retries;
+    BackendTls tls;  // used by https:// endpoints
     bool operator==(const Backend&) const = default;
 };
 

@@ -21,6 +21,7 @@
 #include "llmgw/limits/usage_ledger.hpp"
 #include "llmgw/observability/access_log.hpp"
 #include "llmgw/observability/metrics.hpp"
+#include "llmgw/tls/server_context.hpp"
 
 namespace llmgw::gateway {
 
@@ -61,6 +62,8 @@ public:
     // The usage kept in Redis (for /admin/usage), when Redis is configured; admin thread only.
     limits::RedisUsage* redis_usage() { return redis_usage_.get(); }
     observability::AccessLog& access_log() { return access_log_; }
+    // The listener's TLS (server.tls), renewed from the files on every reload; null without TLS.
+    const tls::ServerContext* server_tls() const { return server_tls_.get(); }
     cache::SharedCache& cache() { return cache_; }
     // The Redis cache store for purges, when Redis is configured; admin thread only.
     cache::RedisStore* redis_cache() { return redis_cache_.get(); }
@@ -84,6 +87,7 @@ private:
     std::unique_ptr<cache::RedisStore> redis_cache_;
     cache::SharedCache cache_;
     observability::AccessLog access_log_;
+    std::unique_ptr<tls::ServerContext> server_tls_;
 };
 
 }  // namespace llmgw::gateway

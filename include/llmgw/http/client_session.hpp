@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "llmgw/config/config.hpp"
@@ -47,5 +48,9 @@ struct ConnectionHandlers {
 // Owns the socket until the connection ends. `limits` and `handlers` must outlive it.
 Task<void> serve_connection(tcp::socket socket, const SessionLimits& limits,
                             const ConnectionHandlers& handlers);
+// The same over TLS: the handshake must finish within limits.header_timeout. The connection
+// keeps `context` (the one current when it was accepted) until it ends.
+Task<void> serve_tls_connection(tcp::socket socket, std::shared_ptr<net::ssl::context> context,
+                                const SessionLimits& limits, const ConnectionHandlers& handlers);
 
 }  // namespace llmgw::http

@@ -20,7 +20,8 @@ public:
     // Whether the head may wait for the first body piece so both leave in one write.
     enum class HeadTiming { now, with_first_piece };
 
-    ResponseWriter(tcp::socket& socket, ConnectionDeadline& deadline,
+    // `tls` is the TLS stream over `socket` for an https client, else null.
+    ResponseWriter(tcp::socket& socket, TlsSocket* tls, ConnectionDeadline& deadline,
                    std::chrono::milliseconds write_timeout, unsigned client_version,
                    bool client_keep_alive, bool head_request);
 
@@ -38,7 +39,13 @@ public:
     void abort();
     // Calls `done(true)` when the client hangs up, `done(false)` when it sends more bytes (left
     // unread); nothing when cancelled through `slot`. `byte` must outlive the wait.
+    // Plain TCP only: see hang_up_needs_polling().
     void watch_for_hang_up(char& byte, net::cancellation_slot slot, std::function<void(bool)> done);
+    // Over TLS a peek cannot tell a close_notify from a pipelined request (both are encrypted
+    // records), so a hang-up is found by asking client_closed() from time to time instead.
+    bool hang_up_needs_polling() const { return tls_ != nullptr; }
+    // Without blocking: the client closed its side or reset the connection.
+    bool client_closed() const;
 
     bool head_sent() const { return head_started_; }
     bool keep_alive() const { return keep_alive_ && !aborted_; }
@@ -57,7 +64,8 @@ private:
     // Writes the pending head (if any) followed by `parts` in one gather write.
     Task<bool> write(Parts parts);
 
-    tcp::socket& socket_;
+    tcp::socket& socket_;  // under TLS too: deadlines cancel it, abort() closes it
+    TlsSocket* tls_;
     ConnectionDeadline& deadline_;
     std::chrono::milliseconds write_timeout_;
     unsigned version_;
@@ -70,6 +78,8 @@ private:
     std::uint64_t body_bytes_ = 0;
     std::string pending_head_;  // serialized, not yet written
     std::string chunk_prefix_;
+    // TLS: the parts of one write gathered so they leave as one record, not one per part.
+    std::string tls_out_;
 };
 
 }  // namespace llmgw::http

@@ -12,6 +12,10 @@
 #include "llmgw/upstream/balancer.hpp"
 #include "llmgw/upstream/circuit_breaker.hpp"
 
+namespace llmgw::tls {
+class ClientContext;
+}
+
 namespace llmgw::upstream {
 
 struct EndpointState {
@@ -33,11 +37,15 @@ public:
     // ...but a few are always allowed, so a lone request can still retry.
     static constexpr int retry_budget_floor = 3;
 
+    // Throws tls::TlsFileError when the backend's TLS settings cannot be loaded.
     explicit BackendState(const config::Backend& backend);
+    ~BackendState();
     BackendState(const BackendState&) = delete;
     BackendState& operator=(const BackendState&) = delete;
 
     const config::Backend& config() const { return config_; }
+    // What https:// endpoints connect with (shared by every worker); null without any.
+    tls::ClientContext* tls() { return tls_.get(); }
     std::size_t size() const { return endpoints_.size(); }
     EndpointState& endpoint(std::size_t index) { return *endpoints_[index]; }
 
@@ -72,6 +80,7 @@ private:
     Balancer balancer_;
     std::vector<std::unique_ptr<EndpointState>> endpoints_;
     std::atomic<int> retries_in_flight_{0};
+    std::unique_ptr<tls::ClientContext> tls_;
 };
 
 }  // namespace llmgw::upstream

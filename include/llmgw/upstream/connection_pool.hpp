@@ -11,21 +11,54 @@
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
 
+namespace llmgw::tls {
+class ClientContext;
+}
+
 namespace llmgw::upstream {
 
+// TLS over the connection's tcp_stream, whose timeouts bound the TLS operations too.
+using UpstreamTlsStream = http::net::ssl::stream<http::beast::tcp_stream&>;
+
 struct UpstreamConnection {
-    explicit UpstreamConnection(http::net::any_io_executor executor)
-        : stream(std::move(executor)) {}
+    explicit UpstreamConnection(http::net::any_io_executor executor);
+    ~UpstreamConnection();
     http::beast::tcp_stream stream;
+    std::unique_ptr<UpstreamTlsStream> tls;  // https:// endpoints: read and write through it
     http::beast::flat_buffer buffer;
     bool reused = false;  // came from the pool rather than a fresh connect
+    std::string pool_key;  // which idle list it returns to: see pool_key()
     std::chrono::steady_clock::time_point idle_since{};
 };
 
-enum class ConnectFailure { none, refused, timeout, resolve };
+// Runs `io` (a generic lambda starting one operation) on the connection's stream: TLS for
+// https:// endpoints, else the TCP stream. Callers include <boost/asio/ssl/stream.hpp>.
+template <typename Io>
+auto on_stream(UpstreamConnection& connection, Io&& io) {
+    return connection.tls ? io(*connection.tls) : io(connection.stream);
+}
+
+// `tls`: the handshake failed (certificate verification included).
+enum class ConnectFailure { none, refused, timeout, resolve, tls };
 
 // The Host header for an endpoint: host[:port], IPv6 addresses in brackets.
 std::string host_header(const config::Endpoint& endpoint);
+
+// The idle list of connections to `endpoint`: its URL, and for TLS how the server was
+// verified, so a connection checked for one name or CA never serves a backend that asks
+// for another.
+std::string pool_key(const config::Endpoint& endpoint, const tls::ClientContext* tls);
+
+struct ConnectResult {
+    std::unique_ptr<UpstreamConnection> connection;
+    ConnectFailure failure = ConnectFailure::none;
+};
+// A new connection to `endpoint` (TLS with `tls` for https://), all within `timeout`:
+// name lookup, TCP connect and the TLS handshake.
+http::Task<ConnectResult> connect_endpoint(http::net::any_io_executor executor,
+                                           const config::Endpoint& endpoint,
+                                           tls::ClientContext* tls,
+                                           std::chrono::milliseconds timeout);
 
 class ConnectionPool {
 public:
@@ -38,25 +71,24 @@ public:
 
     explicit ConnectionPool(http::net::any_io_executor executor);
 
-    struct Acquired {
-        std::unique_ptr<UpstreamConnection> connection;
-        ConnectFailure failure = ConnectFailure::none;
-    };
-    // An idle pooled connection if one is usable (unless `fresh`), else a new one.
-    http::Task<Acquired> acquire(const config::Endpoint& endpoint,
+    using Acquired = ConnectResult;
+    // An idle pooled connection if one is usable (unless `fresh`), else a new one (over TLS
+    // with `tls` for an https:// endpoint).
+    http::Task<Acquired> acquire(const config::Endpoint& endpoint, tls::ClientContext* tls,
                                  std::chrono::milliseconds connect_timeout, bool fresh = false);
-    // Returns a connection whose last exchange ended cleanly and may be reused.
-    void release(const config::Endpoint& endpoint, std::unique_ptr<UpstreamConnection> connection);
+    // Returns a connection whose last exchange ended cleanly and may be reused (to the idle
+    // list it was made for).
+    void release(std::unique_ptr<UpstreamConnection> connection);
 
     std::size_t idle_count(const config::Endpoint& endpoint) const;
     const http::net::any_io_executor& executor() const { return executor_; }
 
 private:
-    std::unique_ptr<UpstreamConnection> take_idle(const config::Endpoint& endpoint);
+    std::unique_ptr<UpstreamConnection> take_idle(const std::string& key);
 
     http::net::any_io_executor executor_;
-    // By URL, not by Endpoint object: a reload makes new Endpoint objects for the same
-    // servers, and their idle connections stay usable.
+    // By pool_key (the URL), not by Endpoint object: a reload makes new Endpoint objects for
+    // the same servers, and their idle connections stay usable.
     std::unordered_map<std::string, std::deque<std::unique_ptr<UpstreamConnection>>> idle_;
 };
 
