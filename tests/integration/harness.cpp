@@ -125,4 +125,9 @@ nlohmann::json chat_body(const std::string& model, bool stream) {
     return body;
 }
 
+std::string backend_and_route(const FakeModel& model) {
+    return "backends:\n  vllm: { endpoints: [ { url: \"" + model.url() +
+           "\" } ] }\nroutes:\n  - { name: chat, backend: vllm, match: { path_prefix: /v1/ } }\n";
+}
+
 }  // namespace llmgw::testing

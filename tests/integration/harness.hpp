@@ -1,10 +1,12 @@
 // Starting the real llmgw binary and fake model servers on free loopback ports for a test.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/http_client.hpp"
@@ -83,6 +85,20 @@ private:
 
 // Lower-case hex SHA-256, as the config's `sha256:` keys are written.
 std::string sha256_hex(std::string_view text);
+
+// Waits until `done()` holds, polling every 10 ms, up to `deadline`; true when it did.
+template <typename Condition>
+bool eventually(Condition done, std::chrono::milliseconds deadline = std::chrono::seconds(5)) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < until) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return done();
+}
+
+// One backend `vllm` with `model` as its endpoint, and one route `chat` for /v1/ to it.
+std::string backend_and_route(const FakeModel& model);
 
 // A minimal chat request body.
 nlohmann::json chat_body(const std::string& model = "fake-model", bool stream = false);

@@ -12,10 +12,6 @@ using testing::HasSubstr;
 
 namespace {
 
-std::string backend_and_route(const FakeModel& model) {
-    return "backends:\n  vllm: { endpoints: [ { url: \"" + model.url() +
-           "\" } ] }\nroutes:\n  - { name: chat, backend: vllm, match: { path_prefix: /v1/ } }\n";
-}
 
 }  // namespace
 

@@ -56,16 +56,6 @@ HttpResponse reload_by_admin(const RunningGateway& gateway) {
     return http_request(gateway.admin_port(), {"POST", "/admin/reload"});
 }
 
-// Polls until `done()` or the deadline; true when it happened.
-template <typename Condition>
-bool eventually(Condition done, std::chrono::milliseconds deadline = 5s) {
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-        if (done()) return true;
-        std::this_thread::sleep_for(10ms);
-    }
-    return done();
-}
 
 HttpRequest slow_stream(int chunks, int interval_ms) {
     return {"POST",

@@ -59,16 +59,6 @@ nlohmann::json admin_backends(const RunningGateway& gateway) {
     return http_request(gateway.admin_port(), {"GET", "/admin/backends"}).json();
 }
 
-// Waits until `predicate` holds, polling every 20 ms, up to `deadline`.
-template <typename Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds deadline) {
-    const auto until = clock_type::now() + deadline;
-    while (clock_type::now() < until) {
-        if (predicate()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return predicate();
-}
 
 std::string post_to(const RunningGateway& gateway, HttpHeaders headers = {}) {
     return gateway.post("/v1/chat/completions", chat_body(), std::move(headers))

@@ -18,15 +18,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-template <typename Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds deadline) {
-    const auto until = clock_type::now() + deadline;
-    while (clock_type::now() < until) {
-        if (predicate()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return predicate();
-}
 
 class Tls : public ::testing::Test {
 protected:
