@@ -60,10 +60,11 @@ void ask_for_stream_usage(RequestContext& context) {
     context.request.body() = body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-Pipeline::Pipeline(Gateway& gateway, upstream::ConnectionPool& pool, limits::Admission& admission)
+Pipeline::Pipeline(Gateway& gateway, upstream::ConnectionPool& pool, limits::Admission& admission,
+                   redis::Client* redis)
     : gateway_(gateway),
       admission_(admission),
-      cache_(gateway.cache(), admission.redis_client()),
+      cache_(gateway.cache(), redis),
       forwarder_(pool, gateway.metrics()) {}
 
 namespace {

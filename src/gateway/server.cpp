@@ -23,6 +23,8 @@
 #include "llmgw/gateway/pipeline.hpp"
 #include "llmgw/http/client_session.hpp"
 #include "llmgw/limits/admission.hpp"
+#include "llmgw/limits/redis_options.hpp"
+#include "llmgw/redis/client.hpp"
 #include "llmgw/tls/server_context.hpp"
 
 namespace llmgw::gateway {
@@ -135,14 +137,30 @@ void reopen_access_log_on_signal(net::signal_set& signals, Gateway& gateway) {
 
 }  // namespace
 
+// The worker's own Redis connection (limits, usage, the cache's Redis store), started at once;
+// null without a redis section.
+std::unique_ptr<redis::Client> connect_worker_redis(const config::Config& config,
+                                                    net::any_io_executor executor,
+                                                    observability::Metrics& metrics) {
+    if (!config.redis) return nullptr;
+    auto client =
+        std::make_unique<redis::Client>(std::move(executor), limits::redis_client_options(*config.redis));
+    client->on_call = [&metrics](std::chrono::steady_clock::duration latency, bool ok) {
+        metrics.redis_call(latency, ok);
+    };
+    client->start();
+    return client;
+}
+
 struct Worker {
     Worker(Gateway& gateway)
         : io(1),
           acceptor(io),
           pool(io.get_executor()),
+          redis(connect_worker_redis(gateway.startup_config(), io.get_executor(), gateway.metrics())),
           admission(gateway.limiter(), gateway.usage(), gateway.startup_config(), io.get_executor(),
-                    gateway.metrics()),
-          pipeline(gateway, pool, admission) {
+                    gateway.metrics(), redis.get()),
+          pipeline(gateway, pool, admission, redis.get()) {
         handlers.request = [this](http::Request& request, const std::string& client_ip,
                                   http::ResponseWriter& writer) -> http::Task<void> {
             RequestContext context(request, client_ip);
@@ -155,10 +173,15 @@ struct Worker {
     net::io_context io;
     tcp::acceptor acceptor;
     upstream::ConnectionPool pool;
-    limits::Admission admission;  // this worker's Redis connection, when Redis is configured
+    std::unique_ptr<redis::Client> redis;  // when Redis is configured
+    limits::Admission admission;
     Pipeline pipeline;
     http::ConnectionHandlers handlers;
     std::thread thread;
+
+    ~Worker() {
+        if (redis) redis->stop();
+    }
 };
 
 struct Server::State {

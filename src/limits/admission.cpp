@@ -18,18 +18,15 @@
 namespace llmgw::limits {
 
 Admission::Admission(LocalLimiter& local, UsageLedger& ledger, const config::Config& config,
-                     http::net::any_io_executor executor, observability::Metrics& metrics)
+                     http::net::any_io_executor executor, observability::Metrics& metrics,
+                     redis::Client* redis)
     : local_(local),
       ledger_(ledger),
       config_(config),
       executor_(std::move(executor)),
-      metrics_(metrics) {
-    if (!config.redis) return;
-    client_ = std::make_unique<redis::Client>(executor_, redis_client_options(*config.redis));
-    client_->on_call = [this](std::chrono::steady_clock::duration latency, bool ok) {
-        metrics_.redis_call(latency, ok);
-    };
-    client_->start();
+      metrics_(metrics),
+      client_(redis) {
+    if (client_ == nullptr) return;
     redis_ = std::make_unique<RedisLimiter>(*client_);
     redis_usage_ = std::make_unique<RedisUsage>(*client_);
     ready_ = false;
@@ -66,9 +63,7 @@ void Admission::record_usage(const std::string& consumer, std::uint64_t prompt_t
         http::net::detached);
 }
 
-Admission::~Admission() {
-    if (client_) client_->stop();
-}
+Admission::~Admission() = default;
 
 bool Admission::redis_usable() {
     // Disconnected costs nothing to detect (calls would fail at once), so only a Redis that

@@ -23,7 +23,9 @@ using StepResult = std::optional<http::GatewayError>;
 // One per worker thread.
 class Pipeline {
 public:
-    Pipeline(Gateway& gateway, upstream::ConnectionPool& pool, limits::Admission& admission);
+    // `redis`: the worker's Redis connection (the cache's Redis store uses it), or null.
+    Pipeline(Gateway& gateway, upstream::ConnectionPool& pool, limits::Admission& admission,
+             redis::Client* redis);
 
     http::Task<void> handle(RequestContext& context, http::ResponseWriter& client);
     // Records a request the session refused before it was read whole.

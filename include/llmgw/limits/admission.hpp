@@ -30,8 +30,10 @@ public:
     static constexpr int failures_before_pause = 3;
     static constexpr auto pause = std::chrono::seconds(1);
 
+    // `redis`: this worker's started Redis connection when `redis` is configured, else null.
     Admission(LocalLimiter& local, UsageLedger& ledger, const config::Config& config,
-              http::net::any_io_executor executor, observability::Metrics& metrics);
+              http::net::any_io_executor executor, observability::Metrics& metrics,
+              redis::Client* redis);
     ~Admission();
 
     struct Outcome {
@@ -50,9 +52,6 @@ public:
     void record_usage(const std::string& consumer, std::uint64_t prompt_tokens,
                       std::uint64_t completion_tokens, bool estimated, bool cached);
 
-    // This worker's Redis connection (shared with the response cache), or null without Redis.
-    redis::Client* redis_client() { return client_.get(); }
-
 private:
     bool redis_usable();
     http::Task<void> wait_until_connected();
@@ -63,7 +62,7 @@ private:
     const config::Config& config_;
     http::net::any_io_executor executor_;
     observability::Metrics& metrics_;
-    std::unique_ptr<redis::Client> client_;
+    redis::Client* client_;
     std::unique_ptr<RedisLimiter> redis_;
     std::unique_ptr<RedisUsage> redis_usage_;
     std::atomic<bool> ready_{true};
