@@ -63,23 +63,6 @@ int keygen() {
     return 0;
 }
 
-spdlog::level::level_enum to_spdlog(llmgw::config::LogLevel level) {
-    using llmgw::config::LogLevel;
-    switch (level) {
-        case LogLevel::trace:
-            return spdlog::level::trace;
-        case LogLevel::debug:
-            return spdlog::level::debug;
-        case LogLevel::info:
-            return spdlog::level::info;
-        case LogLevel::warn:
-            return spdlog::level::warn;
-        case LogLevel::error:
-            return spdlog::level::err;
-    }
-    return spdlog::level::info;
-}
-
 // Each client connection holds a descriptor, two while it is proxied. The usual soft limit
 // (1024) would refuse connections long before server.max_connections, so it is raised to the
 // hard limit, as nginx (worker_rlimit_nofile) and systemd services (LimitNOFILE) do.
@@ -152,7 +135,7 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    spdlog::default_logger()->set_level(to_spdlog(config->logging.level));
+    llmgw::observability::set_app_log_level(config->logging.level);
 
     raise_open_file_limit(config->server.max_connections);
     try {

@@ -7,6 +7,7 @@
 
 #include "llmgw/config/loader.hpp"
 #include "llmgw/limits/redis_options.hpp"
+#include "llmgw/observability/app_log.hpp"
 #include "llmgw/upstream/health_checker.hpp"
 
 namespace llmgw::gateway {
@@ -34,7 +35,7 @@ std::vector<std::string> restart_only_changes(const config::Config& running,
     check(running.admin.listen == loaded.admin.listen, "admin.listen");
     check(running.redis == loaded.redis, "redis");
     check(running.cache == loaded.cache, "cache");
-    check(running.logging == loaded.logging, "logging");
+    check(running.logging.access_log == loaded.logging.access_log, "logging.access_log");
     return changed;
 }
 
@@ -135,6 +136,7 @@ ReloadOutcome Gateway::apply(std::shared_ptr<const config::Config> config) {
         const auto same = std::find(routes.begin(), routes.end(), route);
         if (same == routes.end()) cache_.memory.purge(std::string_view(route.name));
     }
+    observability::set_app_log_level(config->logging.level);
     current_.store(next, std::memory_order_release);
     if (next_tls) server_tls_->install(std::move(next_tls));  // new connections only
     // Drop the snapshots nobody uses any more; the rest wait for their requests to end.

@@ -84,4 +84,17 @@ void install_app_log() {
     spdlog::set_default_logger(logger);
 }
 
+void set_app_log_level(config::LogLevel level) {
+    using config::LogLevel;
+    auto spd = spdlog::level::info;
+    switch (level) {
+        case LogLevel::trace: spd = spdlog::level::trace; break;
+        case LogLevel::debug: spd = spdlog::level::debug; break;
+        case LogLevel::info: spd = spdlog::level::info; break;
+        case LogLevel::warn: spd = spdlog::level::warn; break;
+        case LogLevel::error: spd = spdlog::level::err; break;
+    }
+    spdlog::default_logger()->set_level(spd);
+}
+
 }  // namespace llmgw::observability

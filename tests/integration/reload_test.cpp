@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <fstream>
 #include <future>
+#include <sstream>
 
 #include "harness.hpp"
 #include "support/ports.hpp"
@@ -310,4 +312,30 @@ TEST(Drain, StreamsLongerThanTheDrainTimeoutAreCut) {
     EXPECT_EQ(gateway.process().wait_exit(5s), 0);
     EXPECT_LT(std::chrono::steady_clock::now() - signalled, 3s);
     EXPECT_FALSE(stream.get().complete);
+}
+
+TEST(Reload, LoggingLevelAppliesAtOnce) {
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(sections(model, "alpha"));
+    const auto config_with_level = [&](const std::string& level, const std::string& extra) {
+        std::ifstream in(gateway.config_path());
+        std::stringstream text;
+        text << in.rdbuf();
+        auto yaml = text.str();
+        const auto at = yaml.find("  level: ");
+        yaml.replace(at, yaml.find('\n', at) - at, "  level: " + level);
+        std::ofstream(gateway.config_path(), std::ios::trunc) << yaml << extra;
+    };
+    // The harness writes `level: info`; from this reload on, only errors are written: the
+    // reload's own info line already is not.
+    config_with_level("error", "");
+    const auto reloaded = reload_by_admin(gateway);
+    ASSERT_EQ(reloaded.status, 200);
+    EXPECT_EQ(reloaded.json()["version"], 2);
+    EXPECT_EQ(reloaded.json()["restart_required"], nlohmann::json::array());
+    config_with_level("error", "bogus: 1\n");
+    EXPECT_EQ(reload_by_admin(gateway).status, 400);
+    EXPECT_TRUE(gateway.process().wait_for_output("reload refused", 5s));
+    EXPECT_THAT(gateway.process().stderr_text(),
+                testing::Not(HasSubstr("configuration reloaded (version 2)")));
 }

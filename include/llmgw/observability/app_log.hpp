@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "llmgw/config/config.hpp"
+
 namespace llmgw::observability {
 
 // `{"time":"...","level":"...","msg":"..."}` (no newline); the message is passed through
@@ -20,5 +22,7 @@ std::string redact_secrets(std::string_view text);
 
 // Makes spdlog's default logger write application-log lines to stderr. Call once, first.
 void install_app_log();
+// The least severe level written (logging.level); a reload may change it.
+void set_app_log_level(config::LogLevel level);
 
 }  // namespace llmgw::observability
