@@ -368,7 +368,7 @@ TEST(Cache, RedisStoreIsSharedByInstancesAndItsTroubleIsAMiss) {
     auto redis = RedisServer::start();
     auto model = FakeModel::start("m1");
     const auto extra = "redis: { url: \"redis://127.0.0.1:" + std::to_string(redis.port()) +
-                       "\", timeout: 200ms }\ncache: { store: redis }\n";
+                       "\", timeout: 2s }\ncache: { store: redis }\n";
     auto first = RunningGateway::start(cached_config(model, "{ ttl: 10m }", extra));
     auto second = RunningGateway::start(cached_config(model, "{ ttl: 10m }", extra));
     const auto miss = chat(first, question);

@@ -17,10 +17,12 @@ namespace {
 constexpr const char* key = "sk-redis-limits-test-key";
 using clock_type = std::chrono::steady_clock;
 
+// `timeout`: 50 ms where a test wants Redis trouble to show fast; exact counts use a long one,
+// so a loaded test machine's slow call never turns into a fail-open admission.
 std::string config(const FakeModel& model, uint16_t redis_port, const std::string& limits,
-                   const std::string& failure_mode = "open") {
+                   const std::string& failure_mode = "open", const std::string& timeout = "50ms") {
     return "redis: { url: \"redis://127.0.0.1:" + std::to_string(redis_port) +
-           "/0\", timeout: 50ms, failure_mode: " + failure_mode +
+           "/0\", timeout: " + timeout + ", failure_mode: " + failure_mode +
            " }\n"
            "tiers:\n  metered: " +
            limits +
@@ -46,7 +48,8 @@ int chat(const RunningGateway& gateway) {
 TEST(RedisLimits, TwoGatewaysSharingRedisEnforceOneLimit) {
     auto redis = RedisServer::start();
     auto model = FakeModel::start("m1");
-    const auto yaml = config(model, redis.port(), "{ quota: { requests_per_day: 10 } }");
+    const auto yaml =
+        config(model, redis.port(), "{ quota: { requests_per_day: 10 } }", "open", "2s");
     auto first = RunningGateway::start(yaml);
     auto second = RunningGateway::start(yaml);
     int admitted = 0;
@@ -137,7 +140,8 @@ TEST(RedisLimits, AHungRedisCostsAtMostItsTimeoutAndThenNothing) {
 TEST(RedisLimits, UsageFromEveryInstanceIsReportedFromRedis) {
     auto redis = RedisServer::start();
     auto model = FakeModel::start("m1");
-    const auto yaml = config(model, redis.port(), "{ rate: { requests_per_second: 1000 } }");
+    const auto yaml =
+        config(model, redis.port(), "{ rate: { requests_per_second: 1000 } }", "open", "2s");
     auto first = RunningGateway::start(yaml);
     auto second = RunningGateway::start(yaml);
     for (int i = 0; i < 3; ++i) ASSERT_EQ(chat(first), 200);
