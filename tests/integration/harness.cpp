@@ -78,7 +78,10 @@ void RunningGateway::rewrite_config(const std::string& sections) const {
 
 std::vector<nlohmann::json> RunningGateway::access_log_lines() const {
     std::vector<nlohmann::json> lines;
-    std::istringstream in(process_.stdout_text());
+    // Only whole lines: the gateway may be writing the last one right now.
+    auto text = process_.stdout_text();
+    text.resize(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+    std::istringstream in(text);
     for (std::string line; std::getline(in, line);)
         if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
     return lines;
