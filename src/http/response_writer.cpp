@@ -122,6 +122,15 @@ Task<bool> ResponseWriter::send_head(ResponseHead& head, Framing framing, HeadTi
     co_return ok;
 }
 
+bool ResponseWriter::take_back_head() {
+    if (pending_head_.empty() || body_bytes_ > 0 || aborted_) return false;
+    pending_head_.clear();
+    head_started_ = false;
+    framing_ = Framing::none;
+    status_ = 0;
+    return true;
+}
+
 Task<bool> ResponseWriter::send_body(std::string_view data) {
     if (data.empty() || head_request_) co_return !aborted_;
     body_bytes_ += data.size();

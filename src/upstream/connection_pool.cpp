@@ -34,7 +34,12 @@ bool still_usable(UpstreamConnection& connection) {
 }  // namespace
 
 UpstreamConnection::UpstreamConnection(net::any_io_executor executor)
-    : stream(std::move(executor)) {}
+    : stream(std::move(executor)) {
+    // Beast bounds an answer's head but not a chunk-size line (with its extensions) or the
+    // trailers: what does not fit here fails the read (the answer is cut, 502 before its head)
+    // instead of growing memory for as long as the upstream keeps sending.
+    buffer.max_size(max_read_ahead_bytes);
+}
 
 UpstreamConnection::~UpstreamConnection() = default;
 

@@ -492,6 +492,16 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
                               : total_bound   ? "total_timeout"
                                               : "idle_timeout";
             metrics_.upstream_error(config.name, kind);
+            if (client.take_back_head()) {
+                // Nothing reached the client yet: it gets a clean error answer, not a cut.
+                co_return AttemptResult{
+                    false,
+                    is_timeout(ec) ? http::gateway_timeout("the upstream stopped sending in time",
+                                                           "upstream_timeout")
+                                   : http::bad_gateway("the upstream sent an invalid response",
+                                                       "upstream_invalid"),
+                    std::nullopt, static_cast<int>(status)};
+            }
             record.error = is_timeout(ec) ? "upstream_timeout" : "upstream_reset";
             // A cut stream must not look complete: no terminating chunk. SSE clients also get
             // an error event, which OpenAI SDKs raise as an exception.

@@ -5,6 +5,8 @@
 
 #include <map>
 
+#include <fstream>
+
 #include "harness.hpp"
 #include "support/ports.hpp"
 
@@ -328,4 +330,30 @@ TEST(Proxy, AbsoluteFormTargetsAreRoutedByTheirPath) {
         gateway.port(), {"GET", "http://gateway.example/v1/models?x=1", {{"x-fake-echo", "1"}}});
     ASSERT_EQ(response.status, 200) << response.body;
     EXPECT_EQ(response.json()["target"], "/v1/models?x=1");
+}
+
+// VmHWM (peak resident memory) of a process, in KiB.
+static long peak_rss_kib(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+}
+
+TEST(Proxy, AnUpstreamChunkLineThatNeverEndsIsCutNotBuffered) {
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(one_backend(model));
+    const auto before = peak_rss_kib(gateway.process().pid());
+    ASSERT_GT(before, 0);
+    // The fake sends 32 MiB of one chunk-size line's extension.
+    const auto response = http_stream(
+        gateway.port(),
+        {"POST", "/v1/chat/completions",
+         {{"content-type", "application/json"}, {"x-fake-bad-framing", "endless-chunk-line"}},
+         chat_body().dump()},
+        20s);
+    EXPECT_TRUE(response.status == 502 || !response.complete) << response.status;
+    // llmgw read at most its 1 MiB read-ahead bound, not the 32 MiB line.
+    EXPECT_LT(peak_rss_kib(gateway.process().pid()) - before, 8 * 1024);
+    EXPECT_EQ(gateway.post("/v1/chat/completions", chat_body()).status, 200);
 }

@@ -37,6 +37,9 @@ public:
     Task<bool> finish();
     // Cuts the answer short: the client sees a broken stream, never a hang or a silent truncation.
     void abort();
+    // Forgets a head still waiting for its first body piece (nothing written yet), so an error
+    // answer can go instead; false when bytes of the answer already left.
+    bool take_back_head();
     // Calls `done(true)` when the client hangs up, `done(false)` when it sends more bytes (left
     // unread); nothing when cancelled through `slot`. `byte` must outlive the wait.
     // Plain TCP only: see hang_up_needs_polling().

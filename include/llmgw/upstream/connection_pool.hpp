@@ -21,6 +21,9 @@ namespace llmgw::upstream {
 using UpstreamTlsStream = http::net::ssl::stream<http::beast::tcp_stream&>;
 
 struct UpstreamConnection {
+    // Bytes read ahead of what the parser consumed, at most (see the constructor).
+    static constexpr std::size_t max_read_ahead_bytes = 1024 * 1024;
+
     explicit UpstreamConnection(http::net::any_io_executor executor);
     ~UpstreamConnection();
     http::beast::tcp_stream stream;
