@@ -277,41 +277,45 @@ TEST(AdminConfig, ShowsTheRunningConfigWithSecretsRedacted) {
     EXPECT_EQ(config["server"]["listen"], "127.0.0.1:" + std::to_string(gateway.port()));
 }
 
+// A gateway with `drain_timeout`, a stream of `chunks` events 50 ms apart in flight, and then
+// SIGTERM.
+struct DrainingWithAStream {
+    DrainingWithAStream(const std::string& drain_timeout, int chunks)
+        : model(FakeModel::start("m1")),
+          gateway(RunningGateway::start(sections(model, "alpha"),
+                                        GatewayOptions{"  drain_timeout: " + drain_timeout + "\n"})) {
+        stream = std::async(std::launch::async, [this, chunks] {
+            return http_stream(gateway.port(), slow_stream(chunks, 50), 20s);
+        });
+        EXPECT_TRUE(eventually([&] { return model.stats()["in_flight"] == 1; }));
+        signalled = std::chrono::steady_clock::now();
+        gateway.process().signal(SIGTERM);
+    }
+    FakeModel model;
+    RunningGateway gateway;
+    std::future<StreamedResponse> stream;
+    std::chrono::steady_clock::time_point signalled;
+};
+
 TEST(Drain, SigtermLetsAStreamFinishThenExitsZero) {
-    auto model = FakeModel::start("m1");
-    GatewayOptions options;
-    options.server_extra = "  drain_timeout: 10s\n";
-    auto gateway = RunningGateway::start(sections(model, "alpha"), options);
-    auto stream = std::async(std::launch::async, [&] {
-        return http_stream(gateway.port(), slow_stream(30, 50), 20s);
-    });
-    ASSERT_TRUE(eventually([&] { return model.stats()["in_flight"] == 1; }));
-    gateway.process().signal(SIGTERM);
+    DrainingWithAStream drain("10s", 30);
+    auto& gateway = drain.gateway;
     // Not ready at once, so load balancers stop sending; the stream goes on.
     EXPECT_TRUE(eventually(
         [&] { return http_request(gateway.admin_port(), {"GET", "/readyz"}).status == 503; },
         1s));
     EXPECT_EQ(http_request(gateway.admin_port(), {"GET", "/readyz"}).json()["status"], "draining");
-    const auto response = stream.get();
+    const auto response = drain.stream.get();
     EXPECT_TRUE(response.complete) << response.error;
     EXPECT_EQ(sse_data_lines(response.body()).back(), "[DONE]");
     EXPECT_EQ(gateway.process().wait_exit(10s), 0);
 }
 
 TEST(Drain, StreamsLongerThanTheDrainTimeoutAreCut) {
-    auto model = FakeModel::start("m1");
-    GatewayOptions options;
-    options.server_extra = "  drain_timeout: 300ms\n";
-    auto gateway = RunningGateway::start(sections(model, "alpha"), options);
-    auto stream = std::async(std::launch::async, [&] {
-        return http_stream(gateway.port(), slow_stream(200, 50), 20s);
-    });
-    ASSERT_TRUE(eventually([&] { return model.stats()["in_flight"] == 1; }));
-    const auto signalled = std::chrono::steady_clock::now();
-    gateway.process().signal(SIGTERM);
-    EXPECT_EQ(gateway.process().wait_exit(5s), 0);
-    EXPECT_LT(std::chrono::steady_clock::now() - signalled, 3s);
-    EXPECT_FALSE(stream.get().complete);
+    DrainingWithAStream drain("300ms", 200);
+    EXPECT_EQ(drain.gateway.process().wait_exit(5s), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - drain.signalled, 3s);
+    EXPECT_FALSE(drain.stream.get().complete);
 }
 
 TEST(Reload, LoggingLevelAppliesAtOnce) {
