@@ -1,29 +1,18 @@
 // Cache lookups with coalescing, and stores, over the in-process or the Redis store.
 #include "llmgw/cache/response_cache.hpp"
 
-#include <cctype>
-
 #include "llmgw/cache/redis_store.hpp"
+#include "llmgw/http/hop_by_hop.hpp"
 
 namespace llmgw::cache {
 
 namespace {
+// Whether a Cache-Control value holds `directive` (lower case), with or without "=value".
 bool has_directive(std::string_view header, std::string_view directive) {
-    // Directives are comma-separated tokens, case-insensitive, maybe with "=value".
-    while (!header.empty()) {
-        const auto comma = header.find(',');
-        auto token = header.substr(0, comma);
-        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
-        while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
-            token.remove_prefix(1);
-        token = token.substr(0, token.find('='));
-        while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
-            token.remove_suffix(1);
-        if (token.size() != directive.size()) continue;
-        bool same = true;
-        for (std::size_t i = 0; i < token.size() && same; ++i)
-            same = std::tolower(static_cast<unsigned char>(token[i])) == directive[i];
-        if (same) return true;
+    for (const auto& token : http::list_tokens(header)) {
+        auto name = std::string_view(token).substr(0, token.find('='));
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+        if (name == directive) return true;
     }
     return false;
 }

@@ -20,12 +20,6 @@
 namespace llmgw::config {
 namespace {
 
-std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-}
-
 bool valid_header_name(const std::string& name) {
     static constexpr std::string_view tchar = "!#$%&'*+-.^_`|~";
     return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
@@ -259,7 +253,7 @@ std::vector<std::pair<std::string, std::string>> parse_header_map(const YamlNode
         if (!valid_header_name(name)) value.fail("invalid header name");
         auto text = value.as_string();
         if (!valid_header_value(text)) value.fail("header values cannot contain CR, LF or NUL");
-        headers.emplace_back(lower(name), std::move(text));
+        headers.emplace_back(http::to_lower(name), std::move(text));
     });
     return headers;
 }
@@ -313,7 +307,7 @@ Route parse_route(const YamlNode& node, const std::vector<Backend>& backends) {
             headers["remove"].for_each_item([&](const YamlNode& item) {
                 auto name = item.as_string();
                 if (!valid_header_name(name)) item.fail("invalid header name");
-                name = lower(std::move(name));
+                name = http::to_lower(name);
                 if (managed_by_gateway(name)) item.fail("this header is managed by the gateway");
                 route.headers.remove.push_back(std::move(name));
             });

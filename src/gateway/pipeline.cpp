@@ -46,12 +46,8 @@ void ask_for_stream_usage(RequestContext& context) {
     const auto path = std::string_view(context.record.path);
     if (context.request.method() != http::beast::http::verb::post || !path.ends_with("completions"))
         return;
-    // Most requests are not streamed: a substring test spares them a JSON parse.
-    if (context.request.body().find("\"stream\"") == std::string::npos) return;
+    if (!context.asks_for_stream()) return;
     auto* body = context.mutable_body_json();
-    if (body == nullptr || !body->is_object()) return;
-    const auto stream = body->find("stream");
-    if (stream == body->end() || *stream != true) return;
     auto& options = (*body)["stream_options"];
     if (options.is_object() && options.value("include_usage", false)) return;
     if (!options.is_object()) options = nlohmann::json::object();
@@ -208,12 +204,8 @@ http::Task<void> Pipeline::look_up_cache(RequestContext& context) {
         context.response_headers.emplace_back("x-cache", "BYPASS");
         co_return;
     }
+    const bool streamed = context.asks_for_stream();
     const auto* body = context.body_json();
-    bool streamed = false;
-    if (body != nullptr && body->is_object()) {
-        const auto stream = body->find("stream");
-        streamed = stream != body->end() && *stream == true;
-    }
     const auto account = route.cache->scope == config::RouteCache::Scope::consumer
                              ? context.identity->account()
                              : std::string();

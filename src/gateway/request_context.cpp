@@ -21,6 +21,15 @@ nlohmann::json* RequestContext::mutable_body_json() {
     return body_json_ ? &*body_json_ : nullptr;
 }
 
+bool RequestContext::asks_for_stream() {
+    // Most requests are not streamed: a substring test spares them a JSON parse.
+    if (request.body().find("\"stream\"") == std::string::npos) return false;
+    const auto* body = body_json();
+    if (body == nullptr || !body->is_object()) return false;
+    const auto stream = body->find("stream");
+    return stream != body->end() && *stream == true;
+}
+
 const nlohmann::json* RequestContext::body_json() {
     return mutable_body_json();
 }

@@ -14,7 +14,14 @@ bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
-std::vector<std::string> connection_tokens(std::string_view value) {
+std::string to_lower(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+std::vector<std::string> list_tokens(std::string_view value) {
     std::vector<std::string> tokens;
     std::size_t pos = 0;
     while (pos <= value.size()) {
@@ -25,12 +32,7 @@ std::vector<std::string> connection_tokens(std::string_view value) {
             token.remove_prefix(1);
         while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
             token.remove_suffix(1);
-        if (!token.empty()) {
-            std::string name(token);
-            std::transform(name.begin(), name.end(), name.begin(),
-                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-            tokens.push_back(std::move(name));
-        }
+        if (!token.empty()) tokens.push_back(to_lower(token));
         pos = comma + 1;
     }
     return tokens;

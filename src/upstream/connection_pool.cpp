@@ -110,7 +110,7 @@ std::string pool_key(const config::Endpoint& endpoint, const tls::ClientContext*
     return endpoint.url + "|" + tls->identity();
 }
 
-std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(const std::string& key) {
+std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(std::string_view key) {
     auto it = idle_.find(key);
     if (it == idle_.end()) return nullptr;
     auto& idle = it->second;
@@ -134,8 +134,10 @@ http::Task<ConnectionPool::Acquired> ConnectionPool::acquire(
     const config::Endpoint& endpoint, tls::ClientContext* tls,
     std::chrono::milliseconds connect_timeout, bool fresh) {
     if (!fresh) {
-        if (auto connection = take_idle(pool_key(endpoint, tls)))
-            co_return Acquired{std::move(connection)};
+        // A plain endpoint's key is its URL: looked up as it is, no string made per request.
+        auto connection = endpoint.tls && tls != nullptr ? take_idle(pool_key(endpoint, tls))
+                                                         : take_idle(endpoint.url);
+        if (connection) co_return Acquired{std::move(connection)};
     }
     auto connected = co_await connect_endpoint(executor_, endpoint, tls, connect_timeout);
     co_return connected;

@@ -74,12 +74,6 @@ private:
     std::atomic<int>& counter_;
 };
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
 std::chrono::milliseconds retry_backoff(unsigned retry) {
     // 25 ms, 50 ms, 100 ms ... with ±50% jitter so retries from many clients spread out.
     thread_local std::minstd_rand random{std::random_device{}()};
@@ -433,7 +427,7 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
         copy->event_stream = event_stream && chunked;
         copy->headers.clear();
         for (const auto& field : head)
-            copy->headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+            copy->headers.emplace_back(http::to_lower(field.name_string()), std::string(field.value()));
     }
     head.set("x-request-id", request["x-request-id"]);
     for (const auto& [name, value] : exchange.extra_headers) head.set(name, value);

@@ -41,6 +41,8 @@ struct RequestContext {
     // The body parsed as JSON, at most once and only when a step asks; null when not JSON.
     const nlohmann::json* body_json();
     nlohmann::json* mutable_body_json();
+    // Whether the JSON body says "stream": true (an SSE answer is wanted).
+    bool asks_for_stream();
 
 private:
     bool body_parsed_ = false;

@@ -7,8 +7,15 @@
 
 namespace llmgw::http {
 
-// Lower-cased names of the headers a Connection header value lists.
-std::vector<std::string> connection_tokens(std::string_view connection_value);
+// The elements of a comma-separated header value (RFC 9110 §5.6.1), trimmed and lower-cased;
+// empty elements dropped. For Connection: the names of the headers it lists.
+std::vector<std::string> list_tokens(std::string_view value);
+inline std::vector<std::string> connection_tokens(std::string_view connection_value) {
+    return list_tokens(connection_value);
+}
+
+// ASCII lower case (header names, directive names).
+std::string to_lower(std::string_view text);
 
 // True for the fixed hop-by-hop set (Connection, Keep-Alive, TE, Trailer,
 // Transfer-Encoding, Upgrade, Proxy-Connection, Proxy-Authenticate, Proxy-Authorization),

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -87,12 +88,21 @@ public:
     const http::net::any_io_executor& executor() const { return executor_; }
 
 private:
-    std::unique_ptr<UpstreamConnection> take_idle(const std::string& key);
+    std::unique_ptr<UpstreamConnection> take_idle(std::string_view key);
+    // Lets the idle map be searched with a string_view: no key string per request.
+    struct KeyHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view key) const {
+            return std::hash<std::string_view>{}(key);
+        }
+    };
 
     http::net::any_io_executor executor_;
     // By pool_key (the URL), not by Endpoint object: a reload makes new Endpoint objects for
     // the same servers, and their idle connections stay usable.
-    std::unordered_map<std::string, std::deque<std::unique_ptr<UpstreamConnection>>> idle_;
+    std::unordered_map<std::string, std::deque<std::unique_ptr<UpstreamConnection>>, KeyHash,
+                       std::equal_to<>>
+        idle_;
 };
 
 }  // namespace llmgw::upstream
