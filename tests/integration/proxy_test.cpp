@@ -345,7 +345,7 @@ TEST(Proxy, AnUpstreamChunkLineThatNeverEndsIsCutNotBuffered) {
     auto gateway = RunningGateway::start(one_backend(model));
     const auto before = peak_rss_kib(gateway.process().pid());
     ASSERT_GT(before, 0);
-    // The fake sends 32 MiB of one chunk-size line's extension.
+    // The fake sends up to 64 MiB of one chunk-size line's extension.
     const auto response = http_stream(
         gateway.port(),
         {"POST", "/v1/chat/completions",
@@ -353,7 +353,8 @@ TEST(Proxy, AnUpstreamChunkLineThatNeverEndsIsCutNotBuffered) {
          chat_body().dump()},
         20s);
     EXPECT_TRUE(response.status == 502 || !response.complete) << response.status;
-    // llmgw read at most its 1 MiB read-ahead bound, not the 32 MiB line.
-    EXPECT_LT(peak_rss_kib(gateway.process().pid()) - before, 8 * 1024);
+    // llmgw read at most its 1 MiB read-ahead bound, not the 64 MiB line (the margin leaves
+    // room for a sanitizer's allocator and for other requests of the run).
+    EXPECT_LT(peak_rss_kib(gateway.process().pid()) - before, 24 * 1024);
     EXPECT_EQ(gateway.post("/v1/chat/completions", chat_body()).status, 200);
 }

@@ -435,14 +435,14 @@ asio::awaitable<bool> answer_request(Stream& socket,
     }
     if (const auto bad = request.find("x-fake-bad-framing");
         bad != request.end() && bad->value() == "endless-chunk-line") {
-        // A chunk-size line that never ends (an extension of up to 32 MiB): a proxy that
+        // A chunk-size line that never ends (an extension of up to 64 MiB): a proxy that
         // buffers lines without a bound grows by as much.
         static constexpr std::string_view head =
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
             "Transfer-Encoding: chunked\r\n\r\n1;x=";
         auto [failed, written] = co_await asio::async_write(socket, asio::buffer(head), use_tuple);
         const std::string filler(64 * 1024, 'a');
-        for (int i = 0; !failed && i < 512; ++i) {
+        for (int i = 0; !failed && i < 1024; ++i) {
             auto [ec, n] = co_await asio::async_write(socket, asio::buffer(filler), use_tuple);
             failed = ec;
         }
