@@ -184,8 +184,11 @@ http::Task<void> purge_cache(gateway::Gateway& gateway, const std::string& route
 }  // namespace
 
 http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
-    return [&gateway](http::Request& request, const std::string&,
-                      http::ResponseWriter& writer) -> http::Task<void> {
+    return [&gateway](http::Request& request, const std::string&, http::ResponseWriter& writer,
+                      http::RequestBody& body) -> http::Task<void> {
+        // No admin call takes a body: one sent is never read, and the connection closes after
+        // the answer (it could not be told from the next request).
+        if (body.unread()) writer.close_after();
         const auto target = std::string_view(request.target());
         const auto path = target.substr(0, target.find('?'));
         const bool read_only =

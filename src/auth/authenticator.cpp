@@ -117,7 +117,7 @@ AuthResult Authenticator::by_api_key(std::string_view key) const {
         return {std::nullopt, unauthorized("invalid_api_key", "the API key is not valid"),
                 "unknown_api_key"};
     const auto& consumer = config_.consumers[it->second];
-    return {Identity{consumer.name, consumer.tier, &consumer}, std::nullopt, {}};
+    return {Identity{consumer.name, consumer.tier, &consumer, {}, consumer.name}, std::nullopt, {}};
 }
 
 AuthResult Authenticator::by_jwt(std::string_view token,
@@ -151,8 +151,11 @@ AuthResult Authenticator::by_jwt(std::string_view token,
                          tier.empty() ? "the token has no tier claim and the issuer no default_tier"
                                       : "the token's tier is not one this gateway knows"),
             "unknown_tier"};
-    return {
-        Identity{std::move(result.token->consumer), std::move(tier), nullptr, true}, std::nullopt, {}};
+    auto account = jwt_account(config.issuer, result.token->consumer);
+    return {Identity{std::move(result.token->consumer), std::move(tier), nullptr, config.issuer,
+                     std::move(account)},
+            std::nullopt,
+            {}};
 }
 
 std::vector<std::shared_ptr<JwtVerifier>> Authenticator::url_verifiers() const {
@@ -178,7 +181,27 @@ std::optional<http::GatewayError> authorize(const Identity& identity, const conf
 }
 
 Identity anonymous() {
-    return Identity{"anonymous", "anonymous", nullptr};
+    return Identity{"anonymous", "anonymous", nullptr, {}, "anonymous"};
+}
+
+std::string issuer_tag(std::string_view issuer) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(issuer.data()), issuer.size(), digest);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string tag;
+    for (int i = 0; i < 8; ++i) {
+        tag += hex[digest[i] >> 4];
+        tag += hex[digest[i] & 0xf];
+    }
+    return tag;
+}
+
+std::string jwt_account(std::string_view issuer, std::string_view subject) {
+    std::string account = "jwt:";
+    account += issuer_tag(issuer);
+    account += ':';
+    account += subject;
+    return account;
 }
 
 }  // namespace llmgw::auth

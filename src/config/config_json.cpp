@@ -57,7 +57,9 @@ json backend_json(const Backend& backend) {
           {"first_byte", duration(timeouts.first_byte)},
           {"idle", duration(timeouts.idle)},
           {"total", duration(timeouts.total)}}},
-        {"retries", {{"attempts", backend.retries.attempts}, {"on", std::move(retry_on)}}}};
+        {"retries", {{"attempts", backend.retries.attempts}, {"on", std::move(retry_on)}}},
+        {"keepalive",
+         {{"idle", duration(backend.keepalive.idle)}, {"max_idle", backend.keepalive.max_idle}}}};
     if (backend.health_check) {
         const auto& check = *backend.health_check;
         out["health_check"] = {{"path", check.path},
@@ -123,6 +125,7 @@ nlohmann::json to_redacted_json(const Config& config) {
           {"workers", server.workers},
           {"max_header_bytes", server.max_header_bytes},
           {"max_body_bytes", server.max_body_bytes},
+          {"max_body_memory", server.max_body_memory},
           {"header_timeout", duration(server.header_timeout)},
           {"body_timeout", duration(server.body_timeout)},
           {"idle_timeout", duration(server.idle_timeout)},

@@ -80,7 +80,7 @@ Endpoint parse_endpoint_url(const YamlNode& node) {
 
 ServerConfig parse_server(const YamlNode& node) {
     node.expect_keys({"listen", "workers", "tls", "max_header_bytes", "max_body_bytes",
-                      "header_timeout", "body_timeout", "idle_timeout", "drain_timeout",
+                      "max_body_memory", "header_timeout", "body_timeout", "idle_timeout", "drain_timeout",
                       "max_connections", "trusted_proxies"});
     ServerConfig server;
     if (node.has("listen")) server.listen = parse_listen(node["listen"]);
@@ -92,6 +92,13 @@ ServerConfig parse_server(const YamlNode& node) {
         if (server.max_header_bytes < 1024) node["max_header_bytes"].fail("must be at least 1KiB");
     }
     if (node.has("max_body_bytes")) server.max_body_bytes = node["max_body_bytes"].as_size();
+    if (node.has("max_body_memory")) {
+        server.max_body_memory = node["max_body_memory"].as_size();
+        if (server.max_body_memory < server.max_body_bytes)
+            node["max_body_memory"].fail("must be at least max_body_bytes");
+    } else {
+        server.max_body_memory = std::max(server.max_body_memory, server.max_body_bytes);
+    }
     if (node.has("header_timeout")) server.header_timeout = node["header_timeout"].as_duration();
     if (node.has("body_timeout")) server.body_timeout = node["body_timeout"].as_duration();
     if (node.has("idle_timeout")) server.idle_timeout = node["idle_timeout"].as_duration();
@@ -195,9 +202,19 @@ RetryPolicy parse_retries(const YamlNode& node) {
     return retries;
 }
 
+Keepalive parse_keepalive(const YamlNode& node) {
+    node.expect_keys({"idle", "max_idle"});
+    Keepalive keepalive;
+    if (node.has("idle")) keepalive.idle = node["idle"].as_duration();
+    if (node.has("max_idle"))
+        keepalive.max_idle = static_cast<unsigned>(node["max_idle"].as_uint(0, 100'000));
+    return keepalive;
+}
+
 Backend parse_backend(const std::string& name, const YamlNode& node) {
     node.expect_keys(
-        {"endpoints", "balancer", "health_check", "circuit_breaker", "timeouts", "retries", "tls"});
+        {"endpoints", "balancer", "health_check", "circuit_breaker", "timeouts", "retries", "tls",
+         "keepalive"});
     Backend backend;
     backend.name = name;
     if (name.empty()) node.fail("a backend needs a name");
@@ -228,6 +245,7 @@ Backend parse_backend(const std::string& name, const YamlNode& node) {
     if (node.has("circuit_breaker"))
         backend.circuit_breaker = parse_circuit_breaker(node["circuit_breaker"]);
     if (node.has("retries")) backend.retries = parse_retries(node["retries"]);
+    if (node.has("keepalive")) backend.keepalive = parse_keepalive(node["keepalive"]);
     const bool any_https = std::any_of(backend.endpoints.begin(), backend.endpoints.end(),
                                        [](const Endpoint& e) { return e.tls; });
     if (node.has("tls")) {

@@ -12,6 +12,9 @@ namespace llmgw::gateway {
 
 namespace {
 
+// nginx's status for a request whose client left before it got an answer.
+constexpr int kClientClosed = 499;
+
 // What routing may ask about the request, answered from the context.
 class ContextFacts final : public routing::RequestFacts {
 public:
@@ -74,7 +77,8 @@ struct InFlightRequest {
 };
 }  // namespace
 
-http::Task<void> Pipeline::handle(RequestContext& context, http::ResponseWriter& client) {
+http::Task<void> Pipeline::handle(RequestContext& context, http::RequestBody& body,
+                                  http::ResponseWriter& client) {
     InFlightRequest in_flight(gateway_.in_flight);
     // The rules this request lives by to its end, whatever reloads happen meanwhile.
     context.snapshot = gateway_.snapshot();
@@ -82,6 +86,7 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::ResponseWriter&
     if (gateway_.draining) client.close_after();
     identify(context);
     StepResult result = authenticate(context);
+    if (!result) result = co_await read_body(context, body, client);
     if (!result) result = co_await admit(context);
     if (!result) result = route(context);
     if (!result) {
@@ -94,7 +99,10 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::ResponseWriter&
     }
     if (result) {
         context.record.error = result->code;
-        co_await client.send_error(*result, context.record.request_id);
+        // A body left unread cannot be told from the next request on the connection.
+        if (body.unread()) client.close_after();
+        if (result->status != kClientClosed)
+            co_await client.send_error(*result, context.record.request_id);
     }
     settle(context, client);
     co_await store_in_cache(context);
@@ -137,15 +145,30 @@ StepResult Pipeline::authenticate(RequestContext& context) {
     }
     context.identity = std::move(result.identity);
     context.record.consumer = context.identity->consumer;
+    context.record.issuer = context.identity->issuer;
     context.record.tier = context.identity->tier;
     return std::nullopt;
+}
+
+// The body is read only once the credentials on the head were found good: without them a
+// request never makes the gateway hold its body (see server.max_body_memory for the rest).
+http::Task<StepResult> Pipeline::read_body(RequestContext& context, http::RequestBody& body,
+                                           http::ResponseWriter& client) {
+    auto read = co_await body.read();
+    context.record.bytes_in = context.request.body().size();
+    if (read.complete) co_return std::nullopt;
+    client.close_after();
+    if (read.refusal) co_return std::move(read.refusal);
+    // The client went away in the middle of its body: recorded as 499, nothing sent.
+    co_return http::GatewayError{kClientClosed, "invalid_request_error", "client_closed",
+                                 "the client closed the connection"};
 }
 
 http::Task<StepResult> Pipeline::admit(RequestContext& context) {
     const auto* tier = context.snapshot->tier(context.identity->tier);
     if (tier == nullptr || tier->limits.empty()) co_return std::nullopt;
     context.tier = tier;
-    const auto outcome = co_await admission_.admit(context.identity->account(), *tier);
+    const auto outcome = co_await admission_.admit(context.identity->account, *tier);
     if (!outcome.decision) {
         // Redis is unavailable and failure_mode is closed: no request without its limits.
         context.record.rate_limit = "unavailable";
@@ -207,7 +230,7 @@ http::Task<void> Pipeline::look_up_cache(RequestContext& context) {
     const bool streamed = context.asks_for_stream();
     const auto* body = context.body_json();
     const auto account = route.cache->scope == config::RouteCache::Scope::consumer
-                             ? context.identity->account()
+                             ? context.identity->account
                              : std::string();
     const auto key = cache::cache_key({route.name, context.request.method_string(),
                                        context.request.target(), account, streamed, body,
@@ -296,7 +319,7 @@ void Pipeline::settle(RequestContext& context, const http::ResponseWriter& clien
         // A hit counted against request rates and quotas when admitted; it costs no model
         // tokens, so token limits are not debited, and usage counts it as cached.
         if (client.status() == 200)
-            admission_.record_usage(context.identity->account(), 0, 0, false, true);
+            admission_.record_usage(context.identity->account, 0, 0, false, true);
         return;
     }
     // Only answers the model produced cost tokens: a relayed 2xx.
@@ -314,11 +337,11 @@ void Pipeline::settle(RequestContext& context, const http::ResponseWriter& clien
     record.completion_tokens = usage.completion_tokens;
     record.tokens_estimated = usage.estimated;
     const auto& identity = *context.identity;
-    if (context.tier != nullptr) admission_.settle(identity.account(), *context.tier, usage.total());
-    admission_.record_usage(identity.account(), usage.prompt_tokens, usage.completion_tokens,
+    if (context.tier != nullptr) admission_.settle(identity.account, *context.tier, usage.total());
+    admission_.record_usage(identity.account, usage.prompt_tokens, usage.completion_tokens,
                             usage.estimated, false);
     // Labels stay bounded: JWT subjects are not configured, so they share one label.
-    const std::string label = identity.from_jwt ? "jwt" : identity.consumer;
+    const std::string label = identity.from_jwt() ? "jwt" : identity.consumer;
     gateway_.metrics().tokens(label, usage.prompt_tokens, usage.completion_tokens);
 }
 

@@ -126,6 +126,19 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLim
     }
 }
 
+// A handler that throws (an allocation that fails inside an I/O operation, say) loses only its
+// own operation: its coroutine and connection are destroyed with it, and the worker goes on.
+void run_worker(net::io_context& io) {
+    for (;;) {
+        try {
+            io.run();
+            return;
+        } catch (const std::exception& e) {
+            spdlog::error("an operation failed and was dropped: {}", e.what());
+        }
+    }
+}
+
 // SIGUSR1 (logrotate's postrotate): the access log opens its file again; then waits for the next.
 void reopen_access_log_on_signal(net::signal_set& signals, Gateway& gateway) {
     signals.async_wait([&signals, &gateway](const boost::system::error_code& ec, int) {
@@ -162,9 +175,10 @@ struct Worker {
                     gateway.metrics(), redis.get()),
           pipeline(gateway, pool, admission, redis.get()) {
         handlers.request = [this](http::Request& request, const std::string& client_ip,
-                                  http::ResponseWriter& writer) -> http::Task<void> {
+                                  http::ResponseWriter& writer,
+                                  http::RequestBody& body) -> http::Task<void> {
             RequestContext context(request, client_ip);
-            co_await pipeline.handle(context, writer);
+            co_await pipeline.handle(context, body, writer);
         };
         handlers.refused = [this](const http::RefusedRequest& refused) {
             pipeline.record_refusal(refused);
@@ -235,7 +249,7 @@ void Server::start() {
             worker->io,
             accept_loop(worker->acceptor, s.limits, worker->handlers, &s.connections, s.gateway.server_tls()),
             net::detached);
-        worker->thread = std::thread([io = &worker->io] { io->run(); });
+        worker->thread = std::thread([io = &worker->io] { run_worker(*io); });
     }
     net::co_spawn(s.main_io,
                   accept_loop(s.admin_acceptor, s.limits, s.admin_handlers, nullptr, nullptr),

@@ -12,7 +12,9 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <new>
 #include <optional>
+#include <spdlog/spdlog.h>
 
 #include "llmgw/http/connection_deadline.hpp"
 #include "llmgw/http/hop_by_hop.hpp"
@@ -26,7 +28,13 @@ using namespace net::experimental::awaitable_operators;
 
 SessionLimits SessionLimits::from(const config::ServerConfig& server) {
     return {server.max_header_bytes, server.max_body_bytes, server.header_timeout,
-            server.body_timeout, server.idle_timeout};
+            server.body_timeout, server.idle_timeout,
+            std::make_shared<BodyBudget>(server.max_body_memory)};
+}
+
+Task<BodyRead> RequestBody::read() {
+    if (!result_) result_ = co_await read_();
+    co_return *result_;
 }
 
 namespace {
@@ -76,11 +84,41 @@ Task<void> refuse(Stream& stream, ConnectionDeadline& deadline, const SessionLim
     }
 }
 
-// Refuses chunk extensions longer than kMaxChunkExtensionBytes (llmgw never reads them).
-void bound_chunk_extensions(std::uint64_t /*size*/, beast::string_view extensions,
-                            boost::system::error_code& ec) {
-    if (extensions.size() > kMaxChunkExtensionBytes) ec = bhttp::error::bad_chunk_extension;
-}
+// Checks each chunk of a chunked request body before it is read: extensions longer than
+// kMaxChunkExtensionBytes (llmgw never reads them) are refused, and the body's share of the
+// body budget grows ahead of the body, so a chunked body cannot outgrow the budget either.
+struct ChunkGuard {
+    std::string* body = nullptr;
+    BodyBudget::Lease* lease = nullptr;
+    std::size_t max_body_bytes = 0;
+    bool over_budget = false;
+
+    void operator()(std::uint64_t size, beast::string_view extensions,
+                    boost::system::error_code& ec) {
+        if (extensions.size() > kMaxChunkExtensionBytes) {
+            ec = bhttp::error::bad_chunk_extension;
+            return;
+        }
+        // Beast refuses a body over max_body_bytes itself; this only has to cover the string's
+        // capacity, which grows by doubling.
+        const auto need = body->size() + std::min<std::uint64_t>(size, max_body_bytes);
+        if (need <= body->capacity()) return;
+        const auto target = std::max<std::size_t>(need, std::min(2 * need, max_body_bytes));
+        if (!lease->grow_to(target)) {
+            over_budget = true;
+            ec = bhttp::error::body_limit;
+            return;
+        }
+        // Reserved here, where a failed allocation can be answered, not in the middle of
+        // Beast's parsing (which would unwind through the event loop).
+        try {
+            body->reserve(target);
+        } catch (const std::bad_alloc&) {
+            over_budget = true;
+            ec = bhttp::error::body_limit;
+        }
+    }
+};
 
 // Room in the read buffer beyond the request head: one read's worth. Beast bounds the head
 // (header_limit) and the body (body_limit) but neither a chunk's size line with its extensions
@@ -88,12 +126,98 @@ void bound_chunk_extensions(std::uint64_t /*size*/, beast::string_view extension
 // instead of growing memory for as long as body_timeout allows.
 constexpr std::size_t kReadAheadBytes = 64 * 1024;
 
+using RequestParser = bhttp::request_parser<bhttp::string_body>;
+
+// The body's memory, taken before Beast parses into it: a failed allocation is a refusal here,
+// while inside Beast's parsing it would unwind through the event loop.
+bool reserve(std::string& body, std::size_t bytes) {
+    try {
+        body.reserve(bytes);
+        return true;
+    } catch (const std::bad_alloc&) {
+        return false;
+    }
+}
+
+// Reads the body of the request whose head `parser` holds, within max_body_bytes, body_timeout
+// and the body budget: a declared length is taken from the budget before the first body byte
+// is read (and before any 100 Continue), a chunked body chunk by chunk (ChunkGuard).
+template <typename Stream>  // tcp::socket or TlsSocket
+Task<BodyRead> read_body(Stream& socket, beast::flat_buffer& buffer, RequestParser& parser,
+                         ConnectionDeadline& deadline, const SessionLimits& limits,
+                         BodyBudget::Lease& lease, const ChunkGuard& guard) {
+    if (parser.is_done()) co_return BodyRead{true, {}};
+    if (const auto length = parser.content_length()) {
+        if (!lease.grow_to(*length) || !reserve(parser.get().body(), *length))
+            co_return BodyRead{false, server_busy()};
+    }
+    const auto fields_in_head = field_count(parser.get().base());
+    if (iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+        static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+        auto [write_ec, written] = co_await net::async_write(socket, net::buffer(go_on),
+                                                             net::as_tuple(net::use_awaitable));
+        if (write_ec) co_return BodyRead{};
+    }
+    deadline.expires_after(limits.body_timeout);
+    auto [ec, n] =
+        co_await bhttp::async_read(socket, buffer, parser, net::as_tuple(net::use_awaitable));
+    const bool expired = deadline.expired();
+    deadline.never();
+    if (ec && expired) co_return BodyRead{false, request_timeout("the request body did not arrive in time")};
+    if (ec && guard.over_budget) co_return BodyRead{false, server_busy()};
+    if (ec == bhttp::error::body_limit)
+        co_return BodyRead{false, payload_too_large(limits.max_body_bytes)};
+    if (ec && is_disconnect(ec)) co_return BodyRead{};
+    if (ec)
+        co_return BodyRead{false, bad_request("malformed HTTP request body: " + ec.message(),
+                                              "malformed_request")};
+    // Beast adds trailer fields to the head that was validated before the body (a second
+    // Host, say); no LLM client sends request trailers.
+    if (field_count(parser.get().base()) != fields_in_head)
+        co_return BodyRead{false, bad_request("trailer fields in a request are not accepted",
+                                              "malformed_request")};
+    co_return BodyRead{true, {}};
+}
+
+// Reads one request head within the limits; a refusal when it cannot be served (the
+// connection then closes), nothing when it is valid or the client went away (`ec` says which).
+std::optional<GatewayError> check_head(const boost::system::error_code& ec,
+                                       const RequestParser& parser, const ConnectionDeadline& deadline,
+                                       const SessionLimits& limits) {
+    if (ec) {
+        if (deadline.expired()) return request_timeout("the request head did not arrive in time");
+        if (ec == bhttp::error::header_limit) return headers_too_large(limits.max_header_bytes);
+        if (ec == bhttp::error::body_limit)
+            return payload_too_large(limits.max_body_bytes);  // declared length
+        if (!is_disconnect(ec))
+            return bad_request("malformed HTTP request: " + ec.message(), "malformed_request");
+        return std::nullopt;
+    }
+    // Before the body is read: an ambiguous message is never forwarded.
+    if (auto invalid = validate_request_head(parser.get().base())) return invalid;
+    if (const auto length = parser.content_length(); length && *length > limits.max_body_bytes)
+        return payload_too_large(limits.max_body_bytes);
+    return std::nullopt;
+}
+
+// The handler's call, where an allocation that fails (a body over what the process may map,
+// say) ends this connection, never the process. False then.
+Task<bool> call_handler(const ConnectionHandlers& handlers, Request& request,
+                        const std::string& client_ip, ResponseWriter& writer, RequestBody& body) {
+    try {
+        co_await handlers.request(request, client_ip, writer, body);
+        co_return true;
+    } catch (const std::bad_alloc&) {
+        spdlog::warn("out of memory while serving a request: its connection is closed");
+    }
+    co_return false;
+}
+
 template <typename Stream>  // tcp::socket or TlsSocket
 Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const SessionLimits& limits,
                          const ConnectionHandlers& handlers, std::string client_ip) {
     beast::flat_buffer buffer;
     buffer.max_size(std::min(limits.max_header_bytes, std::size_t{UINT32_MAX}) + kReadAheadBytes);
-    auto chunk_header_check = &bound_chunk_extensions;
     for (bool first = true;; first = false) {
         if (!first && buffer.size() == 0) {
             // Between requests only the idle timeout applies; the header timeout starts
@@ -108,70 +232,35 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
         }
         deadline.expires_after(limits.header_timeout);
         const auto started = std::chrono::steady_clock::now();
-        bhttp::request_parser<bhttp::string_body> parser;
+        BodyBudget::Lease lease = limits.body_budget ? BodyBudget::Lease(*limits.body_budget)
+                                                     : BodyBudget::Lease();
+        RequestParser parser;
         parser.header_limit(
             static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
         parser.body_limit(limits.max_body_bytes);
-        parser.on_chunk_header(chunk_header_check);
+        ChunkGuard guard{&parser.get().body(), &lease, limits.max_body_bytes};
+        parser.on_chunk_header(guard);
         auto [ec, n] = co_await bhttp::async_read_header(socket, buffer, parser,
                                                          net::as_tuple(net::use_awaitable));
-        std::optional<GatewayError> refusal;
-        if (ec) {
-            if (deadline.expired())
-                refusal = request_timeout("the request head did not arrive in time");
-            else if (ec == bhttp::error::header_limit)
-                refusal = headers_too_large(limits.max_header_bytes);
-            else if (ec == bhttp::error::body_limit)
-                refusal = payload_too_large(limits.max_body_bytes);  // declared length
-            else if (!is_disconnect(ec))
-                refusal =
-                    bad_request("malformed HTTP request: " + ec.message(), "malformed_request");
-        } else if (auto invalid = validate_request_head(parser.get().base())) {
-            // Before the body is read: an ambiguous message is never forwarded.
-            refusal = std::move(invalid);
-        } else if (const auto length = parser.content_length();
-                   length && *length > limits.max_body_bytes) {
-            refusal = payload_too_large(limits.max_body_bytes);
-        } else if (!parser.is_done()) {
-            const auto fields_in_head = field_count(parser.get().base());
-            if (iequals(parser.get()[bhttp::field::expect], "100-continue")) {
-                static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-                auto [write_ec, written] = co_await net::async_write(
-                    socket, net::buffer(go_on), net::as_tuple(net::use_awaitable));
-                if (write_ec) co_return;
-            }
-            deadline.expires_after(limits.body_timeout);
-            auto [body_ec, body_n] = co_await bhttp::async_read(socket, buffer, parser,
-                                                                net::as_tuple(net::use_awaitable));
-            ec = body_ec;
-            if (ec && deadline.expired())
-                refusal = request_timeout("the request body did not arrive in time");
-            else if (ec == bhttp::error::body_limit)
-                refusal = payload_too_large(limits.max_body_bytes);
-            else if (ec && !is_disconnect(ec))
-                refusal = bad_request("malformed HTTP request body: " + ec.message(),
-                                      "malformed_request");
-            else if (!ec && field_count(parser.get().base()) != fields_in_head)
-                // Beast adds trailer fields to the head that was validated before the body
-                // (a second Host, say); no LLM client sends request trailers.
-                refusal = bad_request("trailer fields in a request are not accepted",
-                                      "malformed_request");
-        }
-        if (refusal) {
+        if (auto refusal = check_head(ec, parser, deadline, limits)) {
             co_await refuse(socket, deadline, limits, handlers, client_ip, parser, started,
                             *refusal);
             co_return;
         }
         if (ec) co_return;  // the client went away
         deadline.never();
-        Request request = parser.release();
+        auto& request = parser.get();
         if (const auto target = std::string_view(request.target()); !target.starts_with('/'))
             request.target(origin_form(target));  // absolute-form: routes match paths
         ResponseWriter writer(tcp_layer(socket), tls_of(socket), deadline, limits.idle_timeout,
                               request.version(), request.keep_alive(),
                               request.method() == bhttp::verb::head);
-        co_await handlers.request(request, client_ip, writer);
-        if (!writer.keep_alive()) co_return;
+        RequestBody body(!parser.is_done(), [&] {
+            return read_body(socket, buffer, parser, deadline, limits, lease, guard);
+        });
+        if (!co_await call_handler(handlers, request, client_ip, writer, body)) co_return;
+        // A body left unread (a request refused on its head) cannot be told from the next request.
+        if (!writer.keep_alive() || !parser.is_done()) co_return;
     }
 }
 

@@ -42,4 +42,9 @@ GatewayError gateway_timeout(std::string message, std::string code) {
     return {504, "upstream_error", std::move(code), std::move(message)};
 }
 
+GatewayError server_busy() {
+    return {503, "server_error", "server_busy",
+            "the gateway is holding as many request bodies as it may; try again shortly", 1};
+}
+
 }  // namespace llmgw::http

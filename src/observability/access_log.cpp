@@ -46,6 +46,7 @@ std::string format_access_line(const AccessRecord& r) {
     append_field(out, "method", r.method);
     append_field(out, "path", r.path);
     append_field(out, "consumer", r.consumer);
+    if (!r.issuer.empty()) append_field(out, "issuer", r.issuer);
     append_field(out, "tier", r.tier);
     append_field(out, "route", r.route);
     append_field(out, "backend", r.backend);

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "harness.hpp"
+#include "llmgw/auth/authenticator.hpp"
 #include "support/jose_test_keys.hpp"
 
 using namespace std::chrono_literals;
@@ -145,4 +146,82 @@ TEST(JwtThroughGateway, KeysFromAUrlFollowRotationAndSurviveTheProviderGoingAway
     // The provider goes away: the keys already fetched stay in use.
     idp.reset();
     EXPECT_EQ(call(gateway, rotated).status, 200);
+}
+
+// Issue 20: the same `sub` from two trusted issuers is two accounts. Before, both mapped to
+// `jwt:<sub>`: the second issuer's user got the first one's consumer-scoped cached answer and
+// shared its request budget.
+TEST(JwtThroughGateway, TheSameSubjectFromTwoIssuersIsTwoAccounts) {
+    auto model = FakeModel::start("m1");
+    TempDir dir;
+    const auto jwks = dir.write("jwks.json", jwks_with("k1"));
+    const std::string secret = "a-shared-secret-of-at-least-32-bytes!!";
+    const std::string other_issuer = "https://other-idp.example.test/";
+    auto gateway = RunningGateway::start(
+        "tiers: { free: { rate: { requests_per_minute: 3 } } }\n"
+        "jwt:\n"
+        "  - { issuer: \"" + std::string(issuer) + "\", audiences: [llmgw], jwks_file: " + jwks +
+        ", algorithms: [RS256], default_tier: free }\n"
+        "  - { issuer: \"" + other_issuer + "\", audiences: [llmgw], secret: \"" + secret +
+        "\", algorithms: [HS256], default_tier: free }\n"
+        "backends: { b: { endpoints: [ { url: \"" + model.url() + "\" } ] } }\n"
+        "routes: [ { name: chat, backend: b, match: { path_prefix: /v1/ }, "
+        "cache: { ttl: 10m, scope: consumer } } ]\n");
+
+    auto payload = claims("alice");
+    payload.erase("tier");
+    const auto first_token = token(payload, "k1");
+    payload["iss"] = other_issuer;
+    const auto second_token = llmgw::auth::testing::make_hmac_token(
+        {{"alg", "HS256"}, {"typ", "JWT"}}, payload, secret);
+    const std::string prompt =
+        R"({"model":"fake-model","messages":[{"role":"user","content":"my private question"}]})";
+    auto ask = [&](const std::string& bearer) {
+        return http_request(gateway.port(), {"POST",
+                                             "/v1/chat/completions",
+                                             {{"authorization", "Bearer " + bearer},
+                                              {"content-type", "application/json"}},
+                                             prompt});
+    };
+
+    const auto first = ask(first_token);
+    ASSERT_EQ(first.status, 200) << first.body;
+    EXPECT_EQ(first.header("x-cache"), "MISS");
+    ASSERT_TRUE(gateway.wait_for_access_lines(1, 5s));
+    // The first issuer's user gets its own answer again from the cache...
+    EXPECT_EQ(ask(first_token).header("x-cache"), "HIT");
+    // ...the other issuer's `alice` never does.
+    const auto second = ask(second_token);
+    ASSERT_EQ(second.status, 200) << second.body;
+    EXPECT_EQ(second.header("x-cache"), "MISS");
+    EXPECT_EQ(model.stats()["requests_total"], 2);
+
+    // Separate request budgets: the first account spends its last request, then is refused,
+    // while the second still has two.
+    EXPECT_EQ(ask(first_token).status, 200);
+    EXPECT_EQ(ask(first_token).status, 429);
+    EXPECT_EQ(ask(second_token).status, 200);
+    EXPECT_EQ(ask(second_token).status, 200);
+    EXPECT_EQ(ask(second_token).status, 429);
+
+    // Usage is recorded per (issuer, subject), under the documented account names.
+    const auto first_account = llmgw::auth::jwt_account(issuer, "alice");
+    const auto second_account = llmgw::auth::jwt_account(other_issuer, "alice");
+    EXPECT_NE(first_account, second_account);
+    EXPECT_EQ(first_account.substr(0, 4), "jwt:");
+    auto usage_of = [&](const std::string& account) {
+        std::string encoded;
+        for (const char c : account) encoded += c == ':' ? std::string("%3A") : std::string(1, c);
+        return http_request(gateway.admin_port(), {"GET", "/admin/usage?consumer=" + encoded})
+            .json();
+    };
+    ASSERT_TRUE(gateway.wait_for_access_lines(8, 5s));
+    EXPECT_EQ(usage_of(first_account)["total"]["requests"], 3);
+    EXPECT_EQ(usage_of(second_account)["total"]["requests"], 3);
+    EXPECT_EQ(usage_of("jwt:alice")["total"]["requests"], 0);
+
+    // The access log shows the plain subject and the issuer in its own field.
+    const auto line = gateway.access_line_where("status", 429);
+    EXPECT_EQ(line["consumer"], "alice");
+    EXPECT_TRUE(line["issuer"] == issuer || line["issuer"] == other_issuer) << line.dump();
 }

@@ -18,15 +18,23 @@ namespace llmgw::auth {
 class JwtVerifier;
 
 struct Identity {
-    std::string consumer;
+    std::string consumer;  // the API-key consumer's name, or the token's consumer claim
     std::string tier;
     const config::Consumer* api_consumer = nullptr;  // set for API keys (its route allow-list)
+    std::string issuer;  // the token's issuer; empty for API keys and anonymous
 
-    // Who limits and usage are counted for: the API-key consumer's name, or "jwt:" and the
-    // token's subject, so a subject can never share a configured consumer's budget.
-    bool from_jwt = false;
-    std::string account() const { return from_jwt ? "jwt:" + consumer : consumer; }
+    // Who limits, usage and consumer-scoped cache entries belong to: the API-key consumer's
+    // name, or jwt_account(issuer, subject), so neither a subject of another issuer nor a
+    // configured consumer can ever share them.
+    std::string account;
+
+    bool from_jwt() const { return !issuer.empty(); }
 };
+
+// "jwt:" + the issuer's tag + ":" + the subject. The tag (16 hex digits of the SHA-256 of
+// the issuer string) has a fixed length, so no (issuer, subject) pair can spell another's.
+std::string jwt_account(std::string_view issuer, std::string_view subject);
+std::string issuer_tag(std::string_view issuer);
 
 struct AuthResult {
     std::optional<Identity> identity;

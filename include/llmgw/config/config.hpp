@@ -35,6 +35,8 @@ struct ServerConfig {
     unsigned workers = 0;  // resolved at load: 0 becomes the number of cores
     std::size_t max_header_bytes = 16 * 1024;
     std::size_t max_body_bytes = 8 * 1024 * 1024;
+    // All request bodies held at once, across workers; at least max_body_bytes.
+    std::size_t max_body_memory = 256 * 1024 * 1024;
     Duration header_timeout = std::chrono::seconds(10);
     Duration body_timeout = std::chrono::seconds(60);
     Duration idle_timeout = std::chrono::seconds(75);
@@ -116,6 +118,14 @@ struct RetryPolicy {
     bool operator==(const RetryPolicy&) const = default;
 };
 
+// Pooled upstream connections. The idle default stays below uvicorn's (and so vLLM's) 5 s
+// keep-alive timeout, so the gateway closes first instead of writing into a closing socket.
+struct Keepalive {
+    Duration idle = std::chrono::seconds(4);
+    unsigned max_idle = 256;  // per endpoint and worker
+    bool operator==(const Keepalive&) const = default;
+};
+
 struct Backend {
     std::string name;
     std::vector<Endpoint> endpoints;
@@ -125,6 +135,7 @@ struct Backend {
     CircuitBreakerConfig circuit_breaker;
     RetryPolicy retries;
     BackendTls tls;  // used by https:// endpoints
+    Keepalive keepalive;
     bool operator==(const Backend&) const = default;
 };
 

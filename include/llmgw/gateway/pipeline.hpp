@@ -27,13 +27,17 @@ public:
     Pipeline(Gateway& gateway, upstream::ConnectionPool& pool, limits::Admission& admission,
              redis::Client* redis);
 
-    http::Task<void> handle(RequestContext& context, http::ResponseWriter& client);
+    // Called with the request's head; the body is read after authentication.
+    http::Task<void> handle(RequestContext& context, http::RequestBody& body,
+                            http::ResponseWriter& client);
     // Records a request the session refused before it was read whole.
     void record_refusal(const http::RefusedRequest& refused);
 
 private:
     void identify(RequestContext& context);
     StepResult authenticate(RequestContext& context);
+    http::Task<StepResult> read_body(RequestContext& context, http::RequestBody& body,
+                                     http::ResponseWriter& client);
     http::Task<StepResult> admit(RequestContext& context);
     StepResult route(RequestContext& context);
     void transform(RequestContext& context);

@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
+#include "llmgw/http/body_budget.hpp"
 #include "llmgw/http/response_writer.hpp"
 
 namespace llmgw::http {
@@ -20,13 +22,43 @@ struct SessionLimits {
     std::chrono::milliseconds header_timeout;
     std::chrono::milliseconds body_timeout;
     std::chrono::milliseconds idle_timeout;  // also bounds each write to a slow reader
+    // Shared by every connection of the listeners that use these limits.
+    std::shared_ptr<BodyBudget> body_budget;
 
     static SessionLimits from(const config::ServerConfig& server);
 };
 
-// Called once per complete request; answers through the writer.
+// What reading a request's body came to: complete, refused (send the error, then the
+// connection closes), or neither when the client went away.
+struct BodyRead {
+    bool complete = false;
+    std::optional<GatewayError> refusal;
+};
+
+// The body of a request whose head has been read, read when the handler asks for it: a
+// request refused on its head (401, say) never costs the memory of its body. The read is
+// bounded by max_body_bytes, body_timeout and the listeners' shared BodyBudget.
+class RequestBody {
+public:
+    // `present`: the request has a body (a length or chunked framing).
+    RequestBody(bool present, std::function<Task<BodyRead>()> read)
+        : present_(present), read_(std::move(read)) {}
+    // Reads once; a second call answers what the first did.
+    Task<BodyRead> read();
+    // A body is still on the connection: answering now must close the connection.
+    bool unread() const { return present_ && !(result_ && result_->complete); }
+
+private:
+    bool present_;
+    std::function<Task<BodyRead>()> read_;
+    std::optional<BodyRead> result_;
+};
+
+// Called once per request, when its head has been read and found valid; reads the body
+// through `body` when it needs it, and answers through the writer. A handler that answers
+// without reading the body must make the writer close the connection.
 using RequestHandler = std::function<Task<void>(Request& request, const std::string& client_ip,
-                                                ResponseWriter& writer)>;
+                                                ResponseWriter& writer, RequestBody& body)>;
 
 // A request refused before it could be read whole (408, 413, 431, 400): still one
 // access-log line and one count in the metrics.

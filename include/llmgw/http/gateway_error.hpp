@@ -28,5 +28,7 @@ GatewayError payload_too_large(std::size_t limit);
 GatewayError headers_too_large(std::size_t limit);
 GatewayError bad_gateway(std::string message, std::string code = "upstream_unavailable");
 GatewayError gateway_timeout(std::string message, std::string code = "upstream_timeout");
+// 503: the request bodies held at once would exceed server.max_body_memory.
+GatewayError server_busy();
 
 }  // namespace llmgw::http

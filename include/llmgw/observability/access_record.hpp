@@ -15,6 +15,7 @@ struct AccessRecord {
     std::string method;
     std::string path;  // without the query: queries may carry secrets
     std::string consumer;
+    std::string issuer;  // the JWT's issuer; empty for API keys
     std::string tier;
     std::string route;
     std::string backend;
