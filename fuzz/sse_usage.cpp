@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "llmgw/limits/usage_scanner.hpp"
+#include "llmgw/usage/usage_scanner.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 2) return 0;
@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t piece = 1 + data[1];  // the upstream's read sizes
     const std::string_view input(reinterpret_cast<const char*>(data + 2), size - 2);
 
-    llmgw::limits::UsageScanner scanner(event_stream, drop);
+    llmgw::usage::UsageScanner scanner(event_stream, drop);
     std::string relayed;
     for (std::size_t at = 0; at < input.size(); at += piece)
         relayed.append(scanner.feed(input.substr(at, piece)));

@@ -43,22 +43,6 @@ private:
 
 }  // namespace
 
-// A streamed (chat) completion reports its token usage only when asked to. The gateway asks
-// on the client's behalf, and then hides the extra usage-only event from a client that did not.
-void ask_for_stream_usage(RequestContext& context) {
-    const auto path = std::string_view(context.record.path);
-    if (context.request.method() != http::beast::http::verb::post || !path.ends_with("completions"))
-        return;
-    if (!context.asks_for_stream()) return;
-    auto* body = context.mutable_body_json();
-    auto& options = (*body)["stream_options"];
-    if (options.is_object() && options.value("include_usage", false)) return;
-    if (!options.is_object()) options = nlohmann::json::object();
-    options["include_usage"] = true;
-    context.answer.drop_usage_only_event = true;
-    context.request.body() = body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 Pipeline::Pipeline(Gateway& gateway, upstream::ConnectionPool& pool, limits::Admission& admission,
                    redis::Client* redis)
     : gateway_(gateway),
@@ -84,29 +68,35 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::RequestBody& bo
     context.snapshot = gateway_.snapshot();
     gateway_.metrics().request_started();
     if (gateway_.draining) client.close_after();
+    ResponseSteps steps;
     identify(context);
     StepResult result = authenticate(context);
     if (!result) result = co_await read_body(context, body, client);
-    if (!result) result = co_await admit(context);
+    if (!result) result = co_await admit(context, steps);
     if (!result) result = route(context);
     if (!result) {
-        transform(context);
-        co_await look_up_cache(context);
+        transform(context, steps);
+        co_await look_up_cache(context, steps);
+        const auto phases = steps.phases();
+        http::AnswerRelay relay(client, phases, context.record.request_id);
         if (context.cache.hit)
-            co_await replay(context, client);
+            co_await replay(context, relay);
         else
-            result = co_await forward(context, client);
+            result = co_await forward(context, relay, client);
     }
-    if (result) {
-        context.record.error = result->code;
-        // A body left unread cannot be told from the next request on the connection.
-        if (body.unread()) client.close_after();
-        if (result->status != kClientClosed)
-            co_await client.send_error(*result, context.record.request_id);
-    }
-    settle(context, client);
-    co_await store_in_cache(context);
+    if (result) co_await answer_error(context, *result, body, client);
+    settle(context, steps, client);
+    co_await store_in_cache(context, steps);
     record(context, client);
+}
+
+http::Task<void> Pipeline::answer_error(RequestContext& context, const http::GatewayError& error,
+                                        const http::RequestBody& body,
+                                        http::ResponseWriter& client) {
+    context.record.error = error.code;
+    // A body left unread cannot be told from the next request on the connection.
+    if (body.unread()) client.close_after();
+    if (error.status != kClientClosed) co_await client.send_error(error, context.record.request_id);
 }
 
 void Pipeline::identify(RequestContext& context) {
@@ -164,7 +154,7 @@ http::Task<StepResult> Pipeline::read_body(RequestContext& context, http::Reques
                                  "the client closed the connection"};
 }
 
-http::Task<StepResult> Pipeline::admit(RequestContext& context) {
+http::Task<StepResult> Pipeline::admit(RequestContext& context, ResponseSteps& steps) {
     const auto* tier = context.snapshot->tier(context.identity->tier);
     if (tier == nullptr || tier->limits.empty()) co_return std::nullopt;
     context.tier = tier;
@@ -176,7 +166,7 @@ http::Task<StepResult> Pipeline::admit(RequestContext& context) {
                                      "the rate-limit store is unavailable; try again shortly", 1};
     }
     const auto& decision = *outcome.decision;
-    context.response_headers = limits::rate_limit_headers(decision);
+    steps.rate_limit_headers.set(limits::rate_limit_headers(decision));
     context.record.rate_limit = decision.admitted ? "admitted" : "refused";
     if (decision.admitted) co_return std::nullopt;
     gateway_.metrics().rate_limited(tier->name, limits::limit_name(*decision.refused_by));
@@ -197,7 +187,7 @@ StepResult Pipeline::route(RequestContext& context) {
     return auth::authorize(*context.identity, *context.route);
 }
 
-void Pipeline::transform(RequestContext& context) {
+void Pipeline::transform(RequestContext& context, ResponseSteps& steps) {
     auto& request = context.request;
     const auto& route = *context.route;
     request.target(routing::rewrite_target(route, request.target()));
@@ -207,14 +197,22 @@ void Pipeline::transform(RequestContext& context) {
             request.body() = body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         }
     }
-    ask_for_stream_usage(context);
+    // A streamed completion reports its token usage only when asked to: the gateway asks on
+    // the client's behalf, and the usage step hides the extra event again.
+    const bool post = request.method() == http::beast::http::verb::post;
+    if (post && std::string_view(context.record.path).ends_with("completions") &&
+        context.asks_for_stream() && usage::ask_for_stream_usage(*context.mutable_body_json())) {
+        steps.usage.hide_usage_only_event();
+        request.body() = context.mutable_body_json()->dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
     upstream::strip_hop_by_hop(request);
     upstream::apply_header_edits(request, route.headers);
     upstream::set_forwarding_headers(request, context.forwarded_for, context.record.request_id);
     request.prepare_payload();
 }
 
-http::Task<void> Pipeline::look_up_cache(RequestContext& context) {
+http::Task<void> Pipeline::look_up_cache(RequestContext& context, ResponseSteps& steps) {
     const auto& route = *context.route;
     if (!route.cache) co_return;
     auto& record = context.record;
@@ -224,80 +222,62 @@ http::Task<void> Pipeline::look_up_cache(RequestContext& context) {
     if (bypass && !bypass->store_answer) {
         record.cache = "bypass";
         metrics.lookup(route.name, cache::Lookup::bypass);
-        context.response_headers.emplace_back("x-cache", "BYPASS");
+        steps.cache_status.set("BYPASS");
         co_return;
     }
     const bool streamed = context.asks_for_stream();
-    const auto* body = context.body_json();
     const auto account = route.cache->scope == config::RouteCache::Scope::consumer
                              ? context.identity->account
                              : std::string();
     const auto key = cache::cache_key({route.name, context.request.method_string(),
-                                       context.request.target(), account, streamed, body,
-                                       context.request.body()});
-    context.answer.copy.emplace();
-    context.answer.copy->limit = cache_.config().max_entry_bytes;
+                                       context.request.target(), account, streamed,
+                                       context.body_json(), context.request.body()});
+    steps.copy.emplace(cache_.config().max_entry_bytes);
+    context.cache.key = key;
     if (bypass) {  // no-cache: ask afresh, keep the new answer
-        context.cache.key = key;
         record.cache = "bypass";
         metrics.lookup(route.name, cache::Lookup::bypass);
-        context.response_headers.emplace_back("x-cache", "BYPASS");
+        steps.cache_status.set("BYPASS");
         co_return;
     }
     auto found = co_await cache_.find(key);
     if (found.coalesced) metrics.coalesced(route.name);
     if (found.answer && found.answer->streamed == streamed) {
+        steps.cache_status.set("HIT", found.answer->age_seconds(cache::Clock::now()));
         context.cache.hit = std::move(found.answer);
-        context.answer.copy.reset();
+        context.cache.key.clear();
+        steps.copy.reset();
         record.cache = "hit";
         metrics.lookup(route.name, cache::Lookup::hit);
         co_return;
     }
-    context.cache.key = key;
     context.cache.lead = std::move(found.lead);
     record.cache = "miss";
     metrics.lookup(route.name, cache::Lookup::miss);
-    context.response_headers.emplace_back("x-cache", "MISS");
+    steps.cache_status.set("MISS");
 }
 
-http::Task<void> Pipeline::replay(RequestContext& context, http::ResponseWriter& client) {
+http::Task<void> Pipeline::replay(RequestContext& context, http::AnswerRelay& relay) {
     const auto& answer = *context.cache.hit;
-    http::ResponseHead head;
-    head.result(static_cast<unsigned>(answer.status));
-    for (const auto& [name, value] : answer.headers) head.insert(name, value);
-    head.set("x-request-id", context.record.request_id);
-    for (const auto& [name, value] : context.response_headers) head.set(name, value);
-    head.set("x-cache", "HIT");
-    head.set(http::beast::http::field::age,
-             std::to_string(answer.age_seconds(cache::Clock::now())));
-    auto framing = http::ResponseWriter::Framing::chunked;
-    if (!answer.streamed) {
-        framing = http::ResponseWriter::Framing::content_length;
-        head.set(http::beast::http::field::content_length, std::to_string(answer.body.size()));
-    }
+    http::ResponseHead fields;
+    fields.result(static_cast<unsigned>(answer.status));
+    for (const auto& [name, value] : answer.headers) fields.insert(name, value);
     context.record.stream = answer.streamed;
+    http::AnswerHead head{fields, answer.streamed, answer.streamed, true};
+    std::optional<std::uint64_t> length;
+    if (!answer.streamed) length = answer.body.size();
     // A replayed stream goes out whole: it is a valid event stream, only without the pauses.
-    if (!co_await client.send_head(head, framing,
-                                   http::ResponseWriter::HeadTiming::with_first_piece))
+    if (!co_await relay.send_head(head, length, http::AnswerSink::HeadTiming::with_first_piece))
         co_return;
-    if (!answer.body.empty() && !co_await client.send_body(answer.body)) co_return;
-    co_await client.finish();
+    if (!answer.body.empty() && !co_await relay.send_body(answer.body)) co_return;
+    co_await relay.finish();
 }
 
-http::Task<void> Pipeline::store_in_cache(RequestContext& context) {
-    auto& copy = context.answer.copy;
-    if (context.cache.key.empty() || !copy || !copy->complete || copy->too_large) co_return;
-    std::string_view upstream_cache_control;
-    for (const auto& [name, value] : copy->headers)
-        if (name == "cache-control") upstream_cache_control = value;
-    if (!cache::storable(copy->status, upstream_cache_control)) co_return;
-    auto answer = std::make_shared<cache::CachedAnswer>();
+http::Task<void> Pipeline::store_in_cache(RequestContext& context, ResponseSteps& steps) {
+    if (context.cache.key.empty() || !steps.copy) co_return;
+    auto answer = steps.copy->take_answer();
+    if (!answer) co_return;
     answer->route = context.route->name;
-    answer->status = copy->status;
-    for (auto& [name, value] : copy->headers)
-        if (cache::is_replayable_header(name)) answer->headers.emplace_back(name, std::move(value));
-    answer->body = std::move(copy->body);
-    answer->streamed = copy->event_stream;
     answer->stored_at = cache::Clock::now();
     answer->expires_at = answer->stored_at + context.route->cache->ttl;
     answer->prompt_tokens = context.record.prompt_tokens.value_or(0);
@@ -307,14 +287,23 @@ http::Task<void> Pipeline::store_in_cache(RequestContext& context) {
     context.cache.lead.land();
 }
 
-http::Task<StepResult> Pipeline::forward(RequestContext& context, http::ResponseWriter& client) {
+http::Task<StepResult> Pipeline::forward(RequestContext& context, http::AnswerRelay& relay,
+                                         http::ResponseWriter& client) {
     auto outcome = co_await forwarder_.forward(
-        context.request, context.snapshot->backend(context.route->backend), client, context.record,
-        context.response_headers, &context.answer);
-    co_return outcome.error;
+        context.request, context.snapshot->backend(context.route->backend), relay,
+        client.hang_up());
+    auto& record = context.record;
+    record.endpoint = std::move(outcome.endpoint);
+    record.upstream_first_byte = outcome.first_byte;
+    record.stream = outcome.stream;
+    record.attempts = outcome.attempts;
+    if (!outcome.error_kind.empty()) record.error = outcome.error_kind;
+    if (outcome.error_kind == "client_closed") client.abort();  // nobody reads it any more
+    co_return std::move(outcome.error);
 }
 
-void Pipeline::settle(RequestContext& context, const http::ResponseWriter& client) {
+void Pipeline::settle(RequestContext& context, const ResponseSteps& steps,
+                      const http::ResponseWriter& client) {
     if (context.cache.hit) {
         // A hit counted against request rates and quotas when admitted; it costs no model
         // tokens, so token limits are not debited, and usage counts it as cached.
@@ -323,15 +312,15 @@ void Pipeline::settle(RequestContext& context, const http::ResponseWriter& clien
         return;
     }
     // Only answers the model produced cost tokens: a relayed 2xx.
-    const auto& scanner = context.answer.scanner;
+    const auto& scanner = steps.usage.scanner();
     if (!scanner || client.status() < 200 || client.status() >= 300) return;
     // Without a reported usage, only model calls (completions, embeddings) are estimated;
     // other answers (a model list, say) cost no tokens.
     const auto path = std::string_view(context.record.path);
     const bool model_call = path.ends_with("completions") || path.ends_with("embeddings");
     const auto usage = scanner->usage().value_or(
-        model_call ? limits::UsageScanner::estimate(context.record.bytes_in, scanner->body_bytes())
-                   : limits::TokenUsage{});
+        model_call ? usage::UsageScanner::estimate(context.record.bytes_in, scanner->body_bytes())
+                   : usage::TokenUsage{});
     auto& record = context.record;
     record.prompt_tokens = usage.prompt_tokens;
     record.completion_tokens = usage.completion_tokens;

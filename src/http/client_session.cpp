@@ -128,6 +128,10 @@ constexpr std::size_t kReadAheadBytes = 64 * 1024;
 
 using RequestParser = bhttp::request_parser<bhttp::string_body>;
 
+// How long a request runs before its client's connection is watched for a hang-up: quick
+// answers never pay for the watch.
+constexpr auto kWatchPeerAfter = std::chrono::milliseconds(200);
+
 // The body's memory, taken before Beast parses into it: a failed allocation is a refusal here,
 // while inside Beast's parsing it would unwind through the event loop.
 bool reserve(std::string& body, std::size_t bytes) {
@@ -255,10 +259,16 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
         ResponseWriter writer(tcp_layer(socket), tls_of(socket), deadline, limits.idle_timeout,
                               request.version(), request.keep_alive(),
                               request.method() == bhttp::verb::head);
-        RequestBody body(!parser.is_done(), [&] {
-            return read_body(socket, buffer, parser, deadline, limits, lease, guard);
+        RequestBody body(!parser.is_done(), [&]() -> Task<BodyRead> {
+            auto read = co_await read_body(socket, buffer, parser, deadline, limits, lease, guard);
+            // From now on the client has nothing to send: it reading nothing more means gone.
+            if (read.complete)
+                deadline.watch_peer(writer.hang_up(), kWatchPeerAfter, tls_of(socket) != nullptr);
+            co_return read;
         });
-        if (!co_await call_handler(handlers, request, client_ip, writer, body)) co_return;
+        const bool served = co_await call_handler(handlers, request, client_ip, writer, body);
+        deadline.stop_watching_peer();
+        if (!served) co_return;
         // A body left unread (a request refused on its head) cannot be told from the next request.
         if (!writer.keep_alive() || !parser.is_done()) co_return;
     }

@@ -1,19 +1,40 @@
-// The watchdog coroutine behind ConnectionDeadline.
+// The watchdog coroutine behind ConnectionDeadline: request deadlines and the peer watch.
 #include "llmgw/http/connection_deadline.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace llmgw::http {
 
+namespace {
+constexpr auto peer_poll_interval = std::chrono::milliseconds(100);
+}
+
+// A peek at the client's connection; its completion handler may run after the request (or
+// the connection) ended, so what it reaches is shared and cleared when the watch stops.
+struct ConnectionDeadline::Peek {
+    HangUp* hang_up = nullptr;
+    net::cancellation_signal cancel;
+    char byte = 0;
+};
+
 ConnectionDeadline::ConnectionDeadline(tcp::socket& socket)
     : socket_(socket), timer_(socket.get_executor()) {}
+
+void ConnectionDeadline::arm(clock::time_point at) {
+    if (at < timer_.expiry()) timer_.expires_at(at);  // wakes the watcher early
+}
 
 void ConnectionDeadline::expires_after(clock::duration d) {
     expired_ = false;
     deadline_ = clock::now() + d;
-    if (deadline_ < timer_.expiry()) timer_.expires_at(deadline_);  // wakes the watcher early
+    arm(deadline_);
 }
 
 void ConnectionDeadline::never() {
@@ -21,19 +42,73 @@ void ConnectionDeadline::never() {
     deadline_ = clock::time_point::max();
 }
 
+void ConnectionDeadline::watch_peer(HangUp& hang_up, clock::duration after, bool poll) {
+    hang_up_ = &hang_up;
+    poll_peer_ = poll;
+    peer_check_at_ = clock::now() + after;
+    arm(peer_check_at_);
+}
+
+void ConnectionDeadline::stop_watching_peer() {
+    hang_up_ = nullptr;
+    peer_check_at_ = clock::time_point::max();
+    if (peek_) {
+        peek_->hang_up = nullptr;
+        peek_->cancel.emit(net::cancellation_type::terminal);
+        peek_.reset();
+    }
+}
+
+void ConnectionDeadline::check_peer(clock::time_point now) {
+    if (hang_up_ == nullptr) return;
+    if (poll_peer_) {
+        if (peer_closed(socket_)) hang_up_->fire();
+        peer_check_at_ = hang_up_->happened() ? clock::time_point::max() : now + peer_poll_interval;
+        return;
+    }
+    // Plain TCP: one peek waits for the client's next move. Zero bytes or an error is a
+    // hang-up; bytes (a pipelined request) end the watch, as the next read will tell.
+    peer_check_at_ = clock::time_point::max();
+    peek_ = std::make_shared<Peek>();
+    peek_->hang_up = hang_up_;
+    socket_.async_receive(
+        net::buffer(&peek_->byte, 1), tcp::socket::message_peek,
+        net::bind_cancellation_slot(peek_->cancel.slot(), [peek = peek_](
+                                                              const boost::system::error_code& ec,
+                                                              std::size_t n) {
+            if (ec == net::error::operation_aborted || peek->hang_up == nullptr) return;
+            if (ec || n == 0) peek->hang_up->fire();
+        }));
+}
+
 Task<void> ConnectionDeadline::watch() {
     for (;;) {
-        timer_.expires_at(deadline_);
+        timer_.expires_at(std::min(deadline_, peer_check_at_));
         co_await timer_.async_wait(net::as_tuple(net::use_awaitable));
         auto state = co_await net::this_coro::cancellation_state;
-        if (state.cancelled() != net::cancellation_type::none || !socket_.is_open()) co_return;
-        if (deadline_ <= clock::now()) {
+        if (state.cancelled() != net::cancellation_type::none || !socket_.is_open()) {
+            stop_watching_peer();
+            co_return;
+        }
+        const auto now = clock::now();
+        if (deadline_ <= now) {
             expired_ = true;
             deadline_ = clock::time_point::max();
             boost::system::error_code ignored;
             socket_.cancel(ignored);
         }
+        if (peer_check_at_ <= now) check_peer(now);
     }
+}
+
+bool peer_closed(tcp::socket& socket) {
+    if (!socket.is_open()) return true;
+    tcp_info info{};
+    socklen_t length = sizeof info;
+    if (::getsockopt(socket.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &length) != 0)
+        return true;
+    // CLOSE_WAIT once the client's FIN arrived, CLOSE after a reset.
+    return info.tcpi_state != TCP_ESTABLISHED;
 }
 
 }  // namespace llmgw::http

@@ -2,12 +2,7 @@
 // The head is serialized by hand so it can leave in the same write as the first body piece.
 #include "llmgw/http/response_writer.hpp"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -153,32 +148,6 @@ Task<bool> ResponseWriter::finish() {
     else if (!pending_head_.empty())
         ok = co_await write({});
     co_return ok;
-}
-
-void ResponseWriter::watch_for_hang_up(char& byte, net::cancellation_slot slot,
-                                       std::function<void(bool)> done) {
-    if (aborted_ || !socket_.is_open()) {
-        done(true);
-        return;
-    }
-    socket_.async_receive(
-        net::buffer(&byte, 1), tcp::socket::message_peek,
-        net::bind_cancellation_slot(
-            slot, [done = std::move(done)](const boost::system::error_code& ec, std::size_t n) {
-                // Cancelled: the forward ended, or the connection's deadline fired.
-                if (ec == net::error::operation_aborted) return;
-                done(ec || n == 0);
-            }));
-}
-
-bool ResponseWriter::client_closed() const {
-    if (aborted_ || !socket_.is_open()) return true;
-    tcp_info info{};
-    socklen_t length = sizeof info;
-    if (::getsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &length) != 0)
-        return true;
-    // CLOSE_WAIT once the client's FIN arrived, CLOSE after a reset.
-    return info.tcpi_state != TCP_ESTABLISHED;
 }
 
 void ResponseWriter::abort() {

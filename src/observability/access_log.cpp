@@ -59,6 +59,7 @@ std::string format_access_line(const AccessRecord& r) {
         append_number(out, "upstream_first_byte_ms", milliseconds(*r.upstream_first_byte), "%.3f");
     else
         out += ",\"upstream_first_byte_ms\":null";
+    if (r.attempts > 0) append_number(out, "attempts", r.attempts, "%.0f");
     out += r.stream ? ",\"stream\":true" : ",\"stream\":false";
     if (r.prompt_tokens)
         append_number(out, "prompt_tokens", static_cast<double>(*r.prompt_tokens), "%.0f");

@@ -7,6 +7,8 @@
 #include "llmgw/cache/response_cache.hpp"
 #include "llmgw/gateway/gateway.hpp"
 #include "llmgw/gateway/request_context.hpp"
+#include "llmgw/gateway/response_steps.hpp"
+#include "llmgw/http/answer_relay.hpp"
 #include "llmgw/http/client_session.hpp"
 #include "llmgw/http/gateway_error.hpp"
 #include "llmgw/http/response_writer.hpp"
@@ -38,14 +40,18 @@ private:
     StepResult authenticate(RequestContext& context);
     http::Task<StepResult> read_body(RequestContext& context, http::RequestBody& body,
                                      http::ResponseWriter& client);
-    http::Task<StepResult> admit(RequestContext& context);
+    http::Task<StepResult> admit(RequestContext& context, ResponseSteps& steps);
     StepResult route(RequestContext& context);
-    void transform(RequestContext& context);
-    http::Task<void> look_up_cache(RequestContext& context);
-    http::Task<void> replay(RequestContext& context, http::ResponseWriter& client);
-    http::Task<StepResult> forward(RequestContext& context, http::ResponseWriter& client);
-    void settle(RequestContext& context, const http::ResponseWriter& client);
-    http::Task<void> store_in_cache(RequestContext& context);
+    void transform(RequestContext& context, ResponseSteps& steps);
+    http::Task<void> look_up_cache(RequestContext& context, ResponseSteps& steps);
+    http::Task<void> replay(RequestContext& context, http::AnswerRelay& relay);
+    http::Task<StepResult> forward(RequestContext& context, http::AnswerRelay& relay,
+                                   http::ResponseWriter& client);
+    http::Task<void> answer_error(RequestContext& context, const http::GatewayError& error,
+                                  const http::RequestBody& body, http::ResponseWriter& client);
+    void settle(RequestContext& context, const ResponseSteps& steps,
+                const http::ResponseWriter& client);
+    http::Task<void> store_in_cache(RequestContext& context, ResponseSteps& steps);
     void record(RequestContext& context, const http::ResponseWriter& client);
 
     Gateway& gateway_;

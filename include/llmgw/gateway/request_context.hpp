@@ -14,7 +14,6 @@
 #include "llmgw/gateway/snapshot.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/observability/access_record.hpp"
-#include "llmgw/upstream/forwarder.hpp"
 
 namespace llmgw::gateway {
 
@@ -28,10 +27,8 @@ struct RequestContext {
     const config::Route* route = nullptr;
     std::string forwarded_for;  // the x-forwarded-for to send upstream
     const config::Tier* tier = nullptr;  // set by the admit step when the tier has limits
-    std::vector<std::pair<std::string, std::string>> response_headers;  // rate-limit headers
-    upstream::AnswerWatch answer;  // usage (and a copy for the cache) seen while relaying
     struct Cache {
-        std::string key;  // set when the answer may be stored under it
+        std::string key;  // set when the answer may be stored under it (a miss or no-cache)
         std::shared_ptr<const cache::CachedAnswer> hit;  // set when the cache answers
         cache::Coalescer::Lead lead;  // held while identical requests wait for this one
     } cache;

@@ -1,11 +1,14 @@
 // One timer per client connection that cancels (not closes) the socket's I/O when a
-// deadline passes, so the session can still answer 408 before closing.
+// deadline passes, so the session can still answer 408 before closing; and, while a request
+// is handled, watches for the client leaving (the connection knows when its peer goes).
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <memory>
 
 #include "llmgw/http/beast.hpp"
+#include "llmgw/http/hang_up.hpp"
 
 namespace llmgw::http {
 
@@ -23,14 +26,32 @@ public:
     // reset by the next expires_after.
     bool expired() const { return expired_; }
 
+    // From `after` on, `hang_up` fires when the client closes or resets the connection.
+    // Over TLS (`poll`) the TCP state is asked every 100 ms instead: a peek cannot tell a
+    // close_notify from a pipelined request, both being encrypted records. Quick requests
+    // end before `after` and never pay for the watch.
+    void watch_peer(HangUp& hang_up, clock::duration after, bool poll);
+    void stop_watching_peer();
+
     // Runs for the life of the connection; ends when cancelled.
     Task<void> watch();
 
 private:
+    struct Peek;
+    void arm(clock::time_point at);
+    void check_peer(clock::time_point now);
+
     tcp::socket& socket_;
     net::steady_timer timer_;
     clock::time_point deadline_ = clock::time_point::max();
     bool expired_ = false;
+    HangUp* hang_up_ = nullptr;
+    clock::time_point peer_check_at_ = clock::time_point::max();
+    bool poll_peer_ = false;
+    std::shared_ptr<Peek> peek_;  // the pending peek, shared with its completion handler
 };
+
+// The client closed its side or reset the connection (asked of the kernel, without blocking).
+bool peer_closed(tcp::socket& socket);
 
 }  // namespace llmgw::http

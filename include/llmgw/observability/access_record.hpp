@@ -25,6 +25,7 @@ struct AccessRecord {
     std::uint64_t bytes_out = 0;  // response body
     std::chrono::steady_clock::duration duration{};
     std::optional<std::chrono::steady_clock::duration> upstream_first_byte;
+    unsigned attempts = 0;  // sends of the request upstream, automatic re-sends included
     bool stream = false;  // the answer was relayed with chunked framing
     std::optional<std::uint64_t> prompt_tokens;
     std::optional<std::uint64_t> completion_tokens;

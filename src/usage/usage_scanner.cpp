@@ -1,9 +1,9 @@
 // Finding "usage" in JSON answers and SSE streams without slowing the relay.
-#include "llmgw/limits/usage_scanner.hpp"
+#include "llmgw/usage/usage_scanner.hpp"
 
 #include <nlohmann/json.hpp>
 
-namespace llmgw::limits {
+namespace llmgw::usage {
 
 namespace {
 // The end of the first complete event in `text` (past its blank line), or npos.
@@ -139,4 +139,4 @@ TokenUsage UsageScanner::estimate(std::uint64_t request_bytes, std::uint64_t ans
     return TokenUsage{std::max<std::uint64_t>(1, request_bytes / 4), answer_bytes / 4, true};
 }
 
-}  // namespace llmgw::limits
+}  // namespace llmgw::usage

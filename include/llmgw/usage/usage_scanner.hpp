@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace llmgw::limits {
+namespace llmgw::usage {
 
 struct TokenUsage {
     std::uint64_t prompt_tokens = 0;
@@ -52,4 +52,4 @@ private:
     bool json_too_large_ = false;
 };
 
-}  // namespace llmgw::limits
+}  // namespace llmgw::usage

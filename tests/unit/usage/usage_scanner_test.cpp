@@ -1,9 +1,9 @@
 // Usage found in JSON answers and SSE streams, however the bytes are split.
-#include "llmgw/limits/usage_scanner.hpp"
+#include "llmgw/usage/usage_scanner.hpp"
 
 #include <gtest/gtest.h>
 
-using llmgw::limits::UsageScanner;
+using llmgw::usage::UsageScanner;
 
 namespace {
 const std::string json_answer =

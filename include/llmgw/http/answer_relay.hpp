@@ -1,0 +1,46 @@
+// The one way an answer reaches the client, from an upstream or from the cache: the head is
+// assembled here (its fields, x-request-id, the response steps, then framing), each body piece
+// passes through the steps, and the steps hear once how the answer ended.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "llmgw/http/answer_sink.hpp"
+#include "llmgw/http/response_phases.hpp"
+
+namespace llmgw::http {
+
+class AnswerRelay {
+public:
+    AnswerRelay(AnswerSink& client, const ResponsePhases& phases, std::string request_id)
+        : client_(client), phases_(phases), request_id_(std::move(request_id)) {}
+
+    // `head.fields` holds the status and the answer's end-to-end headers; `length` is the body's
+    // length, or nullopt when it goes in chunks. False when the client is gone.
+    Task<bool> send_head(AnswerHead head, std::optional<std::uint64_t> length,
+                         AnswerSink::HeadTiming timing);
+    Task<bool> send_body(std::string_view piece);
+    // The body ended: what the steps held back goes out, then the end of the framing.
+    Task<bool> finish();
+    // The answer broke after its head: when nothing of it was written yet, the head is taken
+    // back (true) and an error answer may go instead; else the client sees a cut answer,
+    // with `last_event` first for an event stream (SDKs raise it as an error).
+    Task<bool> cut(std::string_view last_event);
+
+    int status() const { return status_; }
+    bool ended() const { return ended_; }
+
+private:
+    void end(AnswerEnd how);
+
+    AnswerSink& client_;
+    const ResponsePhases& phases_;
+    std::string request_id_;
+    int status_ = 0;
+    bool ended_ = false;
+};
+
+}  // namespace llmgw::http

@@ -1,0 +1,137 @@
+// One attempt: acquire, write, read the head; a pooled connection found dead is replaced once,
+// but only under the rule of may_resend().
+#include "attempt.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "llmgw/http/hop_by_hop.hpp"
+
+namespace llmgw::upstream {
+
+namespace net = http::net;
+namespace beast = http::beast;
+namespace bhttp = beast::http;
+
+namespace {
+
+bool is_timeout(const boost::system::error_code& ec) {
+    return ec == beast::error::timeout || ec == net::error::timed_out;
+}
+
+// The server closed or broke the connection before it answered anything.
+bool is_closed(const boost::system::error_code& ec) {
+    return ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+           ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+           ec == net::ssl::error::stream_truncated;  // TLS: closed without close_notify
+}
+
+Failure connect_failure(ConnectFailure failure) {
+    switch (failure) {
+        case ConnectFailure::timeout: return Failure::connect_timeout;
+        case ConnectFailure::tls: return Failure::tls;
+        case ConnectFailure::none: return Failure::none;
+        default: return Failure::connect;
+    }
+}
+
+struct Exchange {
+    boost::system::error_code ec;
+    std::size_t written = 0;
+};
+
+// Writes the request and reads the answer's head, both within the first-byte deadline.
+http::Task<Exchange> write_and_read_head(UpstreamConnection& connection, http::Request& request,
+                                         UpstreamParser& parser, Clock::time_point deadline) {
+    connection.stream.expires_at(deadline);
+    auto [write_ec, written] = co_await on_stream(connection, [&](auto& s) {
+        return bhttp::async_write(s, request, net::as_tuple(net::use_awaitable));
+    });
+    if (write_ec) co_return Exchange{write_ec, written};
+    parser.body_limit(boost::none);  // the answer is relayed, never held whole
+    if (request.method() == bhttp::verb::head) parser.skip(true);
+    connection.stream.expires_at(deadline);
+    auto [read_ec, n] = co_await on_stream(connection, [&](auto& s) {
+        return bhttp::async_read_header(s, connection.buffer, parser,
+                                        net::as_tuple(net::use_awaitable));
+    });
+    co_return Exchange{read_ec, written};
+}
+
+Failure exchange_failure(const boost::system::error_code& ec, const AttemptLimits& limits) {
+    if (is_timeout(ec))
+        return Clock::now() >= limits.total_deadline ? Failure::total_timeout
+                                                     : Failure::first_byte_timeout;
+    return is_closed(ec) ? Failure::reset : Failure::invalid;
+}
+
+// Closing the upstream connection is what tells the model server to stop generating.
+void close_on_hang_up(http::HangUp& hang_up, UpstreamConnection& connection) {
+    hang_up.slot().assign([&connection](net::cancellation_type) {
+        boost::system::error_code ignored;
+        connection.stream.socket().shutdown(http::tcp::socket::shutdown_both, ignored);
+        connection.stream.socket().close(ignored);
+    });
+}
+
+}  // namespace
+
+Clock::duration AttemptLimits::remaining(Clock::duration limit) const {
+    return std::max<Clock::duration>(std::min(limit, total_deadline - Clock::now()),
+                                     Clock::duration::zero());
+}
+
+bool may_resend(const http::Request& request, std::size_t bytes_written) {
+    if (bytes_written == 0) return true;
+    const auto method = request.method();
+    if (method == bhttp::verb::get || method == bhttp::verb::head ||
+        method == bhttp::verb::options)
+        return true;
+    return request.find("idempotency-key") != request.end();
+}
+
+http::Task<AttemptHead> attempt_head(ConnectionPool& pool, http::Request& request,
+                                     const config::Endpoint& endpoint, tls::ClientContext* tls,
+                                     const AttemptLimits& limits, http::HangUp& hang_up) {
+    const auto started = Clock::now();
+    request.set(bhttp::field::host, host_header(endpoint));
+    AttemptHead result;
+    for (bool fresh = false;; fresh = true) {
+        const auto connect_timeout = std::chrono::ceil<std::chrono::milliseconds>(
+            limits.remaining(limits.timeouts.connect));
+        auto acquired = co_await pool.acquire(endpoint, tls, connect_timeout, fresh);
+        if (hang_up.happened()) co_return AttemptHead{.failure = Failure::client_gone};
+        result.failure = connect_failure(acquired.failure);
+        if (result.failure != Failure::none) co_return result;
+        result.connection = std::move(acquired.connection);
+        result.parser = std::make_unique<UpstreamParser>();
+        close_on_hang_up(hang_up, *result.connection);
+        const auto exchange = co_await write_and_read_head(
+            *result.connection, request, *result.parser,
+            Clock::now() + limits.remaining(limits.timeouts.first_byte));
+        hang_up.slot().clear();
+        if (hang_up.happened()) co_return AttemptHead{.failure = Failure::client_gone};
+        if (!exchange.ec) break;
+        // A kept-alive connection the server had closed: the request goes again on a fresh
+        // one, by itself, only when it cannot run twice (see may_resend).
+        if (result.connection->reused && !fresh && is_closed(exchange.ec) &&
+            may_resend(request, exchange.written)) {
+            result.resent = true;
+            continue;
+        }
+        co_return AttemptHead{.failure = exchange_failure(exchange.ec, limits),
+                              .resent = result.resent};
+    }
+    result.first_byte = Clock::now() - started;
+    const auto status = result.parser->get().result_int();
+    if (status < 200 || status > 599) result.failure = Failure::invalid;
+    co_return result;
+}
+
+}  // namespace llmgw::upstream

@@ -1,0 +1,47 @@
+// One attempt at one endpoint: a connection (pooled or new), the request written, the answer's
+// head read. Its body is left on the connection for the relay (relay.hpp). Private to upstream/.
+#pragma once
+
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <memory>
+#include <optional>
+
+#include "llmgw/config/config.hpp"
+#include "llmgw/http/beast.hpp"
+#include "llmgw/http/hang_up.hpp"
+#include "llmgw/upstream/connection_pool.hpp"
+#include "llmgw/upstream/failure.hpp"
+
+namespace llmgw::upstream {
+
+using UpstreamParser = http::beast::http::response_parser<http::beast::http::buffer_body>;
+using Clock = std::chrono::steady_clock;
+
+struct AttemptHead {
+    std::unique_ptr<UpstreamConnection> connection;
+    std::unique_ptr<UpstreamParser> parser;  // the head read, the body to come
+    Failure failure = Failure::none;      // when there is no head
+    bool resent = false;                   // written again on a fresh connection by itself
+    Clock::duration first_byte{};          // from the attempt's start to the head
+};
+
+struct AttemptLimits {
+    const config::BackendTimeouts& timeouts;
+    Clock::time_point total_deadline;
+    // What is left of `limit` before the total deadline (never negative).
+    Clock::duration remaining(Clock::duration limit) const;
+};
+
+// RFC 9112 §9.3.1: a request may go again by itself on a fresh connection only when none of
+// its bytes reached the server, its method is idempotent, or the client sent Idempotency-Key.
+// Otherwise a server that read it and dropped the connection would run it twice.
+bool may_resend(const http::Request& request, std::size_t bytes_written);
+
+// Sends `request` to `endpoint`; while the client stays (`hang_up`), the connection in use is
+// closed through its slot when the client leaves.
+http::Task<AttemptHead> attempt_head(ConnectionPool& pool, http::Request& request,
+                                     const config::Endpoint& endpoint, tls::ClientContext* tls,
+                                     const AttemptLimits& limits, http::HangUp& hang_up);
+
+}  // namespace llmgw::upstream

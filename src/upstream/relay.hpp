@@ -1,0 +1,16 @@
+// The relay loop of an upstream answer: each read's bytes reach the client before the next
+// read, so server-sent events keep their pacing. Private to upstream/.
+#pragma once
+
+#include "attempt.hpp"
+#include "llmgw/http/answer_relay.hpp"
+
+namespace llmgw::upstream {
+
+// Relays the body of the answer whose head `attempt` read, through `relay`, to its end.
+// Failure::none when it all reached the client; client_gone; or how the upstream broke
+// (reset, idle_timeout, total_timeout), the answer then not finished.
+http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
+                               const AttemptLimits& limits, http::HangUp& hang_up);
+
+}  // namespace llmgw::upstream
