@@ -24,7 +24,7 @@ std::string config(const FakeModel& model, uint16_t redis_port) {
     return "redis: { url: \"redis://127.0.0.1:" + std::to_string(redis_port) +
            "/0\", timeout: 50ms, failure_mode: open }\n"
            "tiers:\n"
-           "  metered: { rate: { requests_per_second: 1000 } }\n"
+           "  metered: { rate: { requests_per_second: 1000000 } }  # far above this test's pace\n"
            "  unlimited: {}\n"
            "consumers:\n"
            "  - { name: acme, tier: metered, keys: [ { sha256: \"" +
