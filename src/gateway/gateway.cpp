@@ -61,7 +61,7 @@ void Gateway::stop_background_work() {
 
 void Gateway::start_background_work(http::net::any_io_executor executor) {
     if (startup_config_->redis) {
-        auto options = limits::redis_client_options(*startup_config_->redis);
+        auto options = limits::redis_client_options(*startup_config_->redis, startup_config_->cache);
         options.timeout = std::chrono::seconds(2);  // an operator's query, not the request path
         admin_redis_ = std::make_unique<redis::Client>(executor, options);
         admin_redis_->start();

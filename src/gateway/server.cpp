@@ -157,7 +157,7 @@ std::unique_ptr<redis::Client> connect_worker_redis(const config::Config& config
                                                     observability::Metrics& metrics) {
     if (!config.redis) return nullptr;
     auto client =
-        std::make_unique<redis::Client>(std::move(executor), limits::redis_client_options(*config.redis));
+        std::make_unique<redis::Client>(std::move(executor), limits::redis_client_options(*config.redis, config.cache));
     client->on_call = [&metrics](std::chrono::steady_clock::duration latency, bool ok) {
         metrics.redis_call(latency, ok);
     };

@@ -17,6 +17,7 @@
 #include <random>
 
 #include "llmgw/redis/hiredis_asio.hpp"
+#include "reply_bounds.hpp"
 
 namespace llmgw::redis {
 namespace {
@@ -103,6 +104,7 @@ public:
     Connection(asio::any_io_executor executor, Client::Options options)
         : executor_(std::move(executor)),
           options_(std::move(options)),
+          bounds_(options_.max_reply_bytes, options_.max_reply_elements),
           retry_timer_(executor_),
           connect_timer_(executor_),
           resolver_(executor_),
@@ -168,18 +170,34 @@ public:
         return call;
     }
 
-    // Every public call ends here: the on_call hook, and the check for a dead connection.
-    // Calls time out one by one on a slow server; a server that has answered nothing for
-    // connect_timeout while calls wait is gone: replace the connection.
+    // Every public call ends here: the on_call hook, and the check for a broken connection.
     void finished(Clock::time_point start, const Result& result) {
         const auto now = Clock::now();
-        if (!result && result.error().kind == Error::Kind::timeout && ready_ && outstanding_ > 0 &&
-            now - progress_at_ >= options_.connect_timeout)
-            drop("no reply for " + std::to_string(options_.connect_timeout.count()) + " ms");
+        if (!result && result.error().kind == Error::Kind::timeout && ready_) drop_if_broken(now);
         if (owner && owner->on_call) owner->on_call(now - start, result.has_value());
     }
 
 private:
+    // A call timed out. Calls time out one by one on a slow server, but two signs say the
+    // connection itself is broken, and every later call on it would time out too:
+    // - A reply has begun to arrive and is still incomplete. Redis writes each reply whole, so
+    //   on a working link its last byte follows its first within far less than a call's
+    //   timeout; a reply stalled mid-way (a trickling peer, a link that stalls) holds up every
+    //   call pipelined behind it. Replace the connection at once.
+    // - Nothing at all was answered for connect_timeout while calls wait: the server hangs.
+    void drop_if_broken(Clock::time_point now) {
+        if (context_ && ReplyBounds::reply_in_progress(*context_->c.reader))
+            drop("a reply was still arriving when a call timed out");
+        else if (outstanding_ > 0 && now - progress_at_ >= options_.connect_timeout)
+            drop("no reply for " + std::to_string(options_.connect_timeout.count()) + " ms");
+    }
+
+    // After every read: a reply still arriving may not grow past max_reply_bytes.
+    void after_read(const redisAsyncContext* context) {
+        if (context == context_ && !bounds_.check_buffer(*context->c.reader))
+            drop(bounds_.exceeded());
+    }
+
     void connect() {
         const auto generation = ++generation_;
         connect_timer_.expires_after(options_.connect_timeout);
@@ -220,8 +238,10 @@ private:
             return;
         }
         context->data = this;
+        bounds_.attach(*context->c.reader);
+        close_reason_.clear();
         try {
-            attach_to_asio(context, executor_);
+            attach_to_asio(context, executor_, [this, context] { after_read(context); });
         } catch (const std::exception& e) {  // the reactor refused the descriptor
             redisAsyncFree(context);
             lost(std::string("cannot watch the socket: ") + e.what());
@@ -332,7 +352,7 @@ private:
         Connection* self = of(context);
         if (context != self->context_) return;
         self->context_ = nullptr;  // hiredis frees it after this returns
-        self->lost(context->err ? context->errstr : "closed");
+        self->lost(self->failure_of(*context));
     }
 
     static void on_handshake_reply(redisAsyncContext* context, void* reply, void* label) {
@@ -357,19 +377,28 @@ private:
         if (call->abandoned) return;
         if (reply != nullptr) {
             call->result = to_result(*static_cast<redisReply*>(reply));
+        } else if (!self->bounds_.exceeded().empty()) {
+            call->result = Error{Error::Kind::protocol, self->bounds_.exceeded()};
         } else if (context->err == REDIS_ERR_PROTOCOL) {
             call->result = Error{Error::Kind::protocol, context->errstr};
         } else {
-            call->result =
-                Error{Error::Kind::disconnected,
-                      "redis connection lost: " +
-                          (context->err ? std::string(context->errstr) : self->close_reason_)};
+            call->result = Error{Error::Kind::disconnected,
+                                 "redis connection lost: " + self->failure_of(*context)};
         }
         call->wake.cancel();
     }
 
+    // Why a connection ended. A reply refused for a bound shows in hiredis as "out of memory":
+    // name the bound instead.
+    std::string failure_of(const redisAsyncContext& context) const {
+        if (!bounds_.exceeded().empty()) return bounds_.exceeded();
+        if (context.err) return context.errstr;
+        return close_reason_.empty() ? "closed" : close_reason_;
+    }
+
     asio::any_io_executor executor_;
     Client::Options options_;
+    detail::ReplyBounds bounds_;  // counts the replies of the current connection
     asio::steady_timer retry_timer_;
     asio::steady_timer connect_timer_;
     asio::ip::tcp::resolver resolver_;

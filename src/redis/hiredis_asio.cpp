@@ -5,7 +5,9 @@
 #include <hiredis/async.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <functional>
 #include <memory>
+#include <utility>
 
 namespace llmgw::redis {
 namespace {
@@ -18,8 +20,9 @@ using Wait = asio::posix::stream_descriptor::wait_type;
 // that completes after cleanup finds `context == nullptr` instead of freed memory.
 class Watcher : public std::enable_shared_from_this<Watcher> {
 public:
-    Watcher(redisAsyncContext* context, const asio::any_io_executor& executor)
-        : context_(context), socket_(executor, context->c.fd) {}
+    Watcher(redisAsyncContext* context, const asio::any_io_executor& executor,
+            std::function<void()> after_read)
+        : context_(context), socket_(executor, context->c.fd), after_read_(std::move(after_read)) {}
 
     std::shared_ptr<Watcher> owned_by_hiredis;
 
@@ -62,10 +65,12 @@ private:
         if (ec == asio::error::operation_aborted || !context_ || !d.wanted) return;
         // Any other error is left for hiredis to find on the socket. The call may run reply
         // callbacks, and may free the context (then cleanup() ran).
-        if (wait == Wait::wait_read)
+        if (wait == Wait::wait_read) {
             redisAsyncHandleRead(context_);
-        else
+            if (context_ && after_read_) after_read_();
+        } else {
             redisAsyncHandleWrite(context_);
+        }
         if (context_ && d.wanted && !d.waiting) arm(wait);
     }
 
@@ -73,6 +78,7 @@ private:
     asio::posix::stream_descriptor socket_;
     Direction reading_;
     Direction writing_;
+    std::function<void()> after_read_;
 };
 
 Watcher* watcher(void* data) {
@@ -81,9 +87,10 @@ Watcher* watcher(void* data) {
 
 }  // namespace
 
-bool attach_to_asio(redisAsyncContext* context, const asio::any_io_executor& executor) {
+bool attach_to_asio(redisAsyncContext* context, const asio::any_io_executor& executor,
+                    std::function<void()> after_read) {
     if (context->ev.data != nullptr) return false;
-    auto w = std::make_shared<Watcher>(context, executor);
+    auto w = std::make_shared<Watcher>(context, executor, std::move(after_read));
     w->owned_by_hiredis = w;
     context->ev.data = w.get();
     context->ev.addRead = [](void* data) { watcher(data)->want(Wait::wait_read, true); };

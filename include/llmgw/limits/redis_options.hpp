@@ -6,6 +6,8 @@
 
 namespace llmgw::limits {
 
-redis::Client::Options redis_client_options(const config::RedisConfig& config);
+// `cache` sizes the largest reply: a cached answer read back from Redis must fit.
+redis::Client::Options redis_client_options(const config::RedisConfig& config,
+                                            const config::CacheConfig& cache);
 
 }  // namespace llmgw::limits

@@ -4,6 +4,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,13 +33,22 @@ public:
     struct Options {
         std::string host;
         uint16_t port = 6379;
-        std::string username, password;         // AUTH on every connect when the password is set
-        int db = 0;                             // SELECT on every connect when not 0
-        std::chrono::milliseconds timeout{50};  // bound of every call, retries included
+        std::string username, password;  // AUTH on every connect when the password is set
+        int db = 0;                      // SELECT on every connect when not 0
+        // Bound of every call, retries included. A call that times out while a reply is
+        // half-arrived replaces the connection: the calls behind that reply would wait too.
+        std::chrono::milliseconds timeout{50};
         // Bound of resolve + connect + AUTH/SELECT. Also: a connection that answers nothing
         // for this long while calls wait is treated as dead and replaced.
         std::chrono::milliseconds connect_timeout{1000};
         std::chrono::milliseconds reconnect_min{100}, reconnect_max{5000};  // backoff bounds
+        // Bounds of one reply, so that a misbehaving server costs bounded memory and time: a
+        // reply over either fails the calls in flight (protocol error) and the connection is
+        // replaced. Bytes: its string payloads together (a cached answer is one string).
+        // Elements: what its array headers declare, nested ones included (limit scripts
+        // answer a handful; a SCAN page about a thousand). Depth: hiredis allows 7 levels.
+        std::size_t max_reply_bytes = 2u << 20;
+        std::size_t max_reply_elements = 65536;
     };
 
     Client(boost::asio::any_io_executor executor, Options options);

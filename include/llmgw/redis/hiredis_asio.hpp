@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <functional>
 
 struct redisAsyncContext;
 
@@ -11,7 +12,9 @@ namespace llmgw::redis {
 // its socket, waited for on `executor`, calls redisAsyncHandleRead/Write. The socket stays
 // owned by hiredis; the hooks' state is freed by hiredis's cleanup call (when the context
 // is freed). Call before redisAsyncSetConnectCallback. Returns false if `context` already
-// has event hooks.
-bool attach_to_asio(redisAsyncContext* context, const boost::asio::any_io_executor& executor);
+// has event hooks. `after_read`, when set, runs after each redisAsyncHandleRead that left the
+// context open (it may free the context).
+bool attach_to_asio(redisAsyncContext* context, const boost::asio::any_io_executor& executor,
+                    std::function<void()> after_read = {});
 
 }  // namespace llmgw::redis

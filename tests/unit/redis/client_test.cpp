@@ -365,5 +365,35 @@ TEST_F(RedisClient, OnCallHookSeesEveryCallWithItsOutcome) {
     EXPECT_EQ(outcomes, (std::vector<bool>{true, false, true, false}));
 }
 
+TEST_F(RedisClient, RepliesWithinTheBoundsPassAndLargerOnesFailWithTheBoundNamed) {
+    auto o = options();
+    o.max_reply_bytes = 1 << 20;
+    o.max_reply_elements = 1000;
+    auto client = started(o);
+    ASSERT_TRUE(run(client->command({"SET", "fits", std::string(1 << 20, 'x')})));
+    ASSERT_TRUE(run(client->command({"SET", "big", std::string((1 << 20) + 1, 'x')})));
+    std::vector<std::string> push{"RPUSH", "list"};
+    for (int i = 0; i < 1000; ++i) push.push_back(std::to_string(i));
+    ASSERT_TRUE(run(client->command(std::move(push))));
+
+    auto fits = run(client->command({"GET", "fits"}));
+    ASSERT_TRUE(fits) << describe(fits);
+    EXPECT_EQ(fits->str.size(), 1u << 20);
+    auto list = run(client->command({"LRANGE", "list", "0", "-1"}));
+    ASSERT_TRUE(list) << describe(list);
+    EXPECT_EQ(list->elements.size(), 1000u);
+
+    auto big = run(client->command({"GET", "big"}));
+    ASSERT_FALSE(big);
+    EXPECT_EQ(big.error().kind, Kind::protocol);
+    EXPECT_NE(big.error().message.find("max_reply_bytes"), std::string::npos) << describe(big);
+    ASSERT_TRUE(run_until([&] { return client->connected(); })) << "a fresh connection";
+    ASSERT_TRUE(run(client->command({"RPUSH", "list", "one more"})));
+    auto longer = run(client->command({"LRANGE", "list", "0", "-1"}));
+    ASSERT_FALSE(longer);
+    EXPECT_NE(longer.error().message.find("max_reply_elements"), std::string::npos)
+        << describe(longer);
+}
+
 }  // namespace
 }  // namespace llmgw::redis

@@ -1,0 +1,200 @@
+// Specification of redis::Client against a Redis that misbehaves (testing::FakeRedis): every
+// reply is bounded in bytes, elements and depth; every call ends within its timeout whatever
+// the peer sends; a broken connection is replaced; memory stays bounded.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "llmgw/redis/client.hpp"
+#include "support/fake_redis.hpp"
+
+namespace llmgw::redis {
+namespace {
+
+namespace asio = boost::asio;
+using testing::FakeRedis;
+using Shape = FakeRedis::Shape;
+using Clock = std::chrono::steady_clock;
+using Kind = Error::Kind;
+using namespace std::chrono_literals;
+
+long long ms_since(Clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+}
+
+std::string describe(const Result& result) {
+    if (result) return "a reply";
+    return std::string(to_string(result.error().kind)) + ": " + result.error().message;
+}
+
+// This process's resident set, from /proc/self/statm (pages).
+std::uint64_t rss_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    std::uint64_t size = 0, resident = 0;
+    statm >> size >> resident;
+    return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+class MisbehavingRedis : public ::testing::Test {
+protected:
+    FakeRedis fake;
+    asio::io_context io;
+    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+
+    // connect_timeout is long: a connection replaced within it was replaced by a bound or by
+    // the rule for a reply stalled mid-way, not by the rule for a server that answers nothing.
+    Client::Options options() {
+        Client::Options o;
+        o.host = "127.0.0.1";
+        o.port = fake.port();
+        o.timeout = 100ms;
+        o.connect_timeout = 3s;
+        o.reconnect_min = 20ms;
+        o.reconnect_max = 200ms;
+        return o;
+    }
+
+    // Pumps the io_context on this thread until `done()` or the deadline.
+    bool run_until(const std::function<bool()>& done, Clock::duration deadline = 5s) {
+        const auto until = Clock::now() + deadline;
+        while (!done()) {
+            if (Clock::now() >= until) return false;
+            io.run_one_for(10ms);
+        }
+        return true;
+    }
+
+    std::unique_ptr<Client> started(Client::Options o) {
+        auto client = std::make_unique<Client>(io.get_executor(), std::move(o));
+        client->start();
+        EXPECT_TRUE(run_until([&] { return client->connected(); })) << "never connected";
+        return client;
+    }
+
+    Result run(Task<Result> task) {
+        auto out = std::make_shared<std::optional<Result>>();
+        asio::co_spawn(io, std::move(task), [out](std::exception_ptr error, Result result) {
+            if (error) std::rethrow_exception(error);
+            *out = std::move(result);
+        });
+        if (!run_until([&] { return out->has_value(); })) throw std::runtime_error("call hung");
+        return std::move(**out);
+    }
+
+    // A GET under the fake's current shape: it must fail, and within its timeout (plus a
+    // generous margin for a loaded machine).
+    Error failed_get(Client& client, std::chrono::milliseconds timeout) {
+        const auto start = Clock::now();
+        auto result = run(client.command({"GET", "k"}));
+        EXPECT_LT(ms_since(start), (timeout + 250ms).count());
+        EXPECT_FALSE(result) << "a misbehaving server gave " << describe(result);
+        return result ? Error{Kind::server_error, "none"} : result.error();
+    }
+
+    // Once the server behaves, calls succeed again: well before connect_timeout (3 s), so the
+    // connection was replaced as soon as it went bad.
+    void expect_recovers(Client& client) {
+        fake.set_shape(Shape::sane);
+        const auto start = Clock::now();
+        Result last;
+        EXPECT_TRUE(run_until(
+            [&] {
+                last = run(client.command({"GET", "k"}));
+                return last.has_value();
+            },
+            1s))
+            << "still failing after 1 s: " << describe(last);
+        if (last) {
+            EXPECT_EQ(last->str, "value");
+        }
+        EXPECT_LT(ms_since(start), 1000);
+    }
+};
+
+TEST_F(MisbehavingRedis, AnEndlessArrayFailsAtItsHeaderAndTheConnectionIsReplaced) {
+    auto client = started(options());
+    fake.set_shape(Shape::endless_array);
+    const auto error = failed_get(*client, 100ms);
+    EXPECT_EQ(error.kind, Kind::protocol) << error.message;
+    EXPECT_NE(error.message.find("max_reply_elements"), std::string::npos) << error.message;
+    expect_recovers(*client);
+}
+
+TEST_F(MisbehavingRedis, AHugeButFiniteArrayIsRefusedBeforeItIsRead) {
+    auto o = options();
+    o.timeout = 1s;  // time enough to read all 3000000 elements, were they admitted
+    auto client = started(o);
+    fake.set_shape(Shape::huge_finite_array);
+    const auto error = failed_get(*client, 1s);
+    EXPECT_EQ(error.kind, Kind::protocol) << error.message;
+    EXPECT_NE(error.message.find("max_reply_elements"), std::string::npos) << error.message;
+    expect_recovers(*client);
+}
+
+TEST_F(MisbehavingRedis, AHugeBulkStringFailsOnceItOutgrowsTheByteBound) {
+    auto o = options();
+    o.timeout = 1s;  // the byte bound ends the call, not the timeout
+    o.max_reply_bytes = 1 << 20;
+    auto client = started(o);
+    fake.set_shape(Shape::huge_bulk);
+    const auto start = Clock::now();
+    const auto error = failed_get(*client, 1s);
+    EXPECT_EQ(error.kind, Kind::protocol) << error.message;
+    EXPECT_NE(error.message.find("max_reply_bytes"), std::string::npos) << error.message;
+    EXPECT_LT(ms_since(start), 500) << "1 MiB on loopback takes milliseconds";
+    expect_recovers(*client);
+}
+
+// hiredis itself refuses arrays nested deeper than 7; this pins that bound down.
+TEST_F(MisbehavingRedis, DeepNestingIsAProtocolError) {
+    auto client = started(options());
+    fake.set_shape(Shape::deep_nesting);
+    const auto error = failed_get(*client, 100ms);
+    EXPECT_EQ(error.kind, Kind::protocol) << error.message;
+    EXPECT_NE(error.message.find("depth"), std::string::npos) << error.message;
+    expect_recovers(*client);
+}
+
+TEST_F(MisbehavingRedis, AReplyStillTricklingInAtTheTimeoutEndsTheConnection) {
+    auto client = started(options());
+    fake.set_shape(Shape::trickle);
+    const auto error = failed_get(*client, 100ms);
+    EXPECT_EQ(error.kind, Kind::timeout) << error.message;
+    EXPECT_FALSE(client->connected()) << "every later call would wait behind that reply";
+    expect_recovers(*client);
+}
+
+TEST_F(MisbehavingRedis, MemoryStaysBoundedWhileTheServerSendsEndlessReplies) {
+    auto client = started(options());
+    const auto rss_before = rss_bytes();
+    std::uint64_t rss_peak = rss_before;  // sampled after every call: memory freed later counts
+    const auto sent_before = fake.bytes_sent();
+    for (const auto shape : {Shape::huge_bulk, Shape::endless_array}) {
+        fake.set_shape(shape);
+        const auto until = Clock::now() + 1500ms;
+        while (Clock::now() < until) {
+            const auto start = Clock::now();
+            run(client->command({"GET", "k"}));
+            EXPECT_LT(ms_since(start), 350) << "the timeout holds for every call";
+            rss_peak = std::max(rss_peak, rss_bytes());
+            run_until([&] { return client->connected(); }, 300ms);
+        }
+    }
+    const auto grown = static_cast<long long>(rss_peak) - static_cast<long long>(rss_before);
+    const auto sent = fake.bytes_sent() - sent_before;
+    EXPECT_LT(grown, 64ll << 20) << "the server sent " << (sent >> 20) << " MiB";
+    std::cout << "RSS grew by " << (grown >> 20) << " MiB while the server sent " << (sent >> 20)
+              << " MiB\n";
+}
+
+}  // namespace
+}  // namespace llmgw::redis
