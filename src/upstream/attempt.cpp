@@ -12,6 +12,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "llmgw/http/hop_by_hop.hpp"
+#include "llmgw/upstream/retry_decision.hpp"
 
 namespace llmgw::upstream {
 
@@ -87,15 +88,6 @@ Clock::duration AttemptLimits::remaining(Clock::duration limit) const {
                                      Clock::duration::zero());
 }
 
-bool may_resend(const http::Request& request, std::size_t bytes_written) {
-    if (bytes_written == 0) return true;
-    const auto method = request.method();
-    if (method == bhttp::verb::get || method == bhttp::verb::head ||
-        method == bhttp::verb::options)
-        return true;
-    return request.find("idempotency-key") != request.end();
-}
-
 http::Task<AttemptHead> attempt_head(ConnectionPool& pool, http::Request& request,
                                      const config::Endpoint& endpoint, tls::ClientContext* tls,
                                      const AttemptLimits& limits, http::HangUp& hang_up) {
@@ -121,7 +113,8 @@ http::Task<AttemptHead> attempt_head(ConnectionPool& pool, http::Request& reques
         // A kept-alive connection the server had closed: the request goes again on a fresh
         // one, by itself, only when it cannot run twice (see may_resend).
         if (result.connection->reused && !fresh && is_closed(exchange.ec) &&
-            may_resend(request, exchange.written)) {
+            may_resend(request.method_string(), request.find("idempotency-key") != request.end(),
+                       exchange.written)) {
             result.resent = true;
             continue;
         }

@@ -33,11 +33,6 @@ struct AttemptLimits {
     Clock::duration remaining(Clock::duration limit) const;
 };
 
-// RFC 9112 §9.3.1: a request may go again by itself on a fresh connection only when none of
-// its bytes reached the server, its method is idempotent, or the client sent Idempotency-Key.
-// Otherwise a server that read it and dropped the connection would run it twice.
-bool may_resend(const http::Request& request, std::size_t bytes_written);
-
 // Sends `request` to `endpoint`; while the client stays (`hang_up`), the connection in use is
 // closed through its slot when the client leaves.
 http::Task<AttemptHead> attempt_head(ConnectionPool& pool, http::Request& request,

@@ -27,6 +27,11 @@ bool may_hold_back_answer(const config::RetryPolicy& policy, const RetryStanding
            (standing.holds_budget || standing.budget_left);
 }
 
+bool may_resend(std::string_view method, bool has_idempotency_key, std::size_t bytes_written) {
+    if (bytes_written == 0 || has_idempotency_key) return true;
+    return method == "GET" || method == "HEAD" || method == "OPTIONS";
+}
+
 std::chrono::milliseconds retry_backoff(unsigned retry, unsigned random) {
     const unsigned base = 25u << std::min(retry, 5u);
     return std::chrono::milliseconds(base / 2 + random % base);

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
+#include <string_view>
 
 #include "llmgw/config/config.hpp"
 #include "llmgw/upstream/failure.hpp"
@@ -35,6 +37,12 @@ RetryVerdict decide_retry(const config::RetryPolicy& policy, const RetryStanding
 // Before an attempt: whether its 502/503 answer may be held back for a retry. Only when one can
 // really happen; otherwise the upstream's own answer goes to the client unchanged.
 bool may_hold_back_answer(const config::RetryPolicy& policy, const RetryStanding& standing);
+
+// RFC 9112 §9.3.1: a request goes again by itself on a fresh connection (a pooled one having
+// failed before any answer) only when none of its bytes were written, its method is
+// idempotent (GET, HEAD, OPTIONS), or the client sent Idempotency-Key. Otherwise a model
+// server that read it and dropped the connection would run it twice.
+bool may_resend(std::string_view method, bool has_idempotency_key, std::size_t bytes_written);
 
 // The pause before retry number `retry` (0-based): 25 ms doubling up to 800 ms, ±50 % jitter
 // from `random` (any 32-bit value), so retries from many clients spread out.

@@ -1,0 +1,200 @@
+// The response side without sockets: the relay assembles the head once, runs the steps in
+// order on the head, each piece and the end, and they see the same thing whether the answer
+// comes from an upstream or from the cache.
+#include "llmgw/http/answer_relay.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/http/field.hpp>
+#include <string>
+#include <vector>
+
+#include "llmgw/cache/cache_steps.hpp"
+#include "llmgw/limits/rate_limit_step.hpp"
+#include "llmgw/usage/usage_step.hpp"
+
+namespace net = boost::asio;
+using namespace llmgw;
+using http::AnswerSink;
+
+namespace {
+
+// What reached "the client": the head as sent, the body pieces, and how it ended.
+class RecordingSink final : public AnswerSink {
+public:
+    http::Task<bool> send_head(http::ResponseHead& head, Framing framing, HeadTiming) override {
+        this->head = head;
+        this->framing = framing;
+        head_pending = true;
+        co_return !gone;
+    }
+    http::Task<bool> send_body(std::string_view data) override {
+        head_pending = false;
+        pieces.emplace_back(data);
+        co_return !gone;
+    }
+    http::Task<bool> finish() override {
+        finished = true;
+        co_return !gone;
+    }
+    void abort() override { aborted = true; }
+    bool take_back_head() override {
+        if (!head_pending) return false;
+        head_pending = false;
+        return true;
+    }
+    bool chunked() const override { return framing == Framing::chunked; }
+
+    std::string body() const {
+        std::string all;
+        for (const auto& piece : pieces) all += piece;
+        return all;
+    }
+
+    http::ResponseHead head;
+    Framing framing = Framing::none;
+    std::vector<std::string> pieces;
+    bool head_pending = false, finished = false, aborted = false, gone = false;
+};
+
+void run(std::function<http::Task<void>()> body) {
+    net::io_context io;
+    net::co_spawn(io, body(), net::detached);
+    io.run();
+}
+
+const std::string usage_event =
+    R"(data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3}})"
+    "\n\n";
+const std::string token_event = R"(data: {"choices":[{"delta":{"content":"hi"}}]})"
+                                "\n\n";
+
+struct Steps {
+    limits::RateLimitHeadersStep rate_limits;
+    cache::CacheStatusStep cache_status;
+    usage::UsageStep usage;
+    cache::AnswerCopyStep copy{1024};
+    http::ResponsePhases phases() {
+        http::ResponsePhases p;
+        p.add(rate_limits);
+        p.add(cache_status);
+        p.add(usage);
+        p.add(copy);
+        return p;
+    }
+};
+
+// Relays an upstream-like event stream in `pieces`; `cut` breaks it after them.
+void relay_stream(RecordingSink& sink, Steps& steps, std::vector<std::string> pieces,
+                  bool cut = false) {
+    const auto phases = steps.phases();
+    run([&]() -> http::Task<void> {
+        http::AnswerRelay relay(sink, phases, "req-1");
+        http::ResponseHead fields;
+        fields.result(200);
+        fields.set(http::beast::http::field::content_type, "text/event-stream");
+        http::AnswerHead head{fields, true, true, false};
+        if (!co_await relay.send_head(head, std::nullopt, AnswerSink::HeadTiming::now)) co_return;
+        for (const auto& piece : pieces)
+            if (!co_await relay.send_body(piece)) co_return;
+        if (cut)
+            co_await relay.cut("data: {\"error\":{}}\n\n");
+        else
+            co_await relay.finish();
+    });
+}
+
+}  // namespace
+
+TEST(AnswerRelay, AssemblesTheHeadOnceWithTheRequestIdAndEveryStepsHeaders) {
+    RecordingSink sink;
+    Steps steps;
+    steps.rate_limits.set({{"x-ratelimit-remaining-requests", "9"}});
+    steps.cache_status.set("MISS");
+    relay_stream(sink, steps, {token_event});
+    EXPECT_EQ(sink.head.result_int(), 200u);
+    EXPECT_EQ(sink.head["x-request-id"], "req-1");
+    EXPECT_EQ(sink.head["x-ratelimit-remaining-requests"], "9");
+    EXPECT_EQ(sink.head["x-cache"], "MISS");
+    EXPECT_EQ(sink.framing, AnswerSink::Framing::chunked);
+    EXPECT_TRUE(sink.finished);
+}
+
+TEST(AnswerRelay, TheUsageStepReadsUsageAndHidesTheEventTheGatewayAskedFor) {
+    RecordingSink sink;
+    Steps steps;
+    steps.usage.hide_usage_only_event();
+    // The usage event split across two reads, as a network may deliver it.
+    const auto half = usage_event.size() / 2;
+    relay_stream(sink, steps,
+                 {token_event, usage_event.substr(0, half), usage_event.substr(half),
+                  "data: [DONE]\n\n"});
+    EXPECT_EQ(sink.body(), token_event + "data: [DONE]\n\n");
+    ASSERT_TRUE(steps.usage.scanner());
+    ASSERT_TRUE(steps.usage.scanner()->usage());
+    EXPECT_EQ(steps.usage.scanner()->usage()->prompt_tokens, 7u);
+    EXPECT_EQ(steps.usage.scanner()->usage()->completion_tokens, 3u);
+    // The copy kept what the client got, so a replay is what the client saw.
+    const auto answer = steps.copy.take_answer();
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->body, sink.body());
+    EXPECT_TRUE(answer->streamed);
+    for (const auto& [name, value] : answer->headers) {
+        EXPECT_NE(name, "x-request-id");
+        EXPECT_NE(name, "x-cache");
+        EXPECT_NE(name, "x-ratelimit-remaining-requests");
+    }
+}
+
+TEST(AnswerRelay, ACutAnswerEndsWithTheErrorEventAndIsNeverStored) {
+    RecordingSink sink;
+    Steps steps;
+    relay_stream(sink, steps, {token_event}, /*cut=*/true);
+    EXPECT_TRUE(sink.aborted);
+    EXPECT_FALSE(sink.finished);
+    EXPECT_EQ(sink.pieces.back(), "data: {\"error\":{}}\n\n");
+    EXPECT_FALSE(steps.copy.take_answer());
+}
+
+TEST(AnswerRelay, AnAnswerThatBreaksBeforeAnyByteLeftIsTakenBackForAnErrorAnswer) {
+    RecordingSink sink;
+    Steps steps;
+    relay_stream(sink, steps, {}, /*cut=*/true);
+    EXPECT_FALSE(sink.aborted);
+    EXPECT_TRUE(sink.pieces.empty());
+    EXPECT_FALSE(steps.copy.take_answer());
+}
+
+TEST(AnswerRelay, AClientThatLeavesEndsTheAnswerAndNothingIsStored) {
+    RecordingSink sink;
+    sink.gone = true;
+    Steps steps;
+    relay_stream(sink, steps, {token_event});
+    EXPECT_FALSE(steps.copy.take_answer());
+}
+
+TEST(AnswerRelay, AReplayGoesThroughTheSameStepsWithItsLengthAndNoTokenCount) {
+    RecordingSink sink;
+    Steps steps;
+    steps.cache_status.set("HIT", 12);
+    const auto phases = steps.phases();
+    const std::string body = R"({"id":"x","usage":{"prompt_tokens":1,"completion_tokens":1}})";
+    run([&]() -> http::Task<void> {
+        http::AnswerRelay relay(sink, phases, "req-2");
+        http::ResponseHead fields;
+        fields.result(200);
+        http::AnswerHead head{fields, false, false, /*replayed=*/true};
+        co_await relay.send_head(head, body.size(), AnswerSink::HeadTiming::with_first_piece);
+        co_await relay.send_body(body);
+        co_await relay.finish();
+    });
+    EXPECT_EQ(sink.head["x-cache"], "HIT");
+    EXPECT_EQ(sink.head["age"], "12");
+    EXPECT_EQ(sink.head["content-length"], std::to_string(body.size()));
+    EXPECT_EQ(sink.body(), body);
+    EXPECT_FALSE(steps.usage.scanner());  // a hit costs no model tokens
+    EXPECT_FALSE(steps.copy.take_answer());  // nor is it stored again
+}
