@@ -79,7 +79,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
             .Register(*registry_),
         prometheus::BuildCounter()
             .Name("llmgw_upstream_retries_total")
-            .Help("Retries on another endpoint, by backend and outcome (attempt, budget_exhausted)")
+            .Help("Retries on another endpoint and automatic re-sends, by backend and outcome (attempt, budget_exhausted, resent)")
             .Register(*registry_),
         prometheus::BuildCounter()
             .Name("llmgw_tokens_total")
