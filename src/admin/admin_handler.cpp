@@ -204,11 +204,11 @@ http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
             head.set(bhttp::field::content_type, "application/json");
             co_await writer.send_complete(head, R"({"status":"ok"})");
         } else if (path == "/readyz" && read_only) {
-            const bool ready = !gateway.draining.load() && gateway.workers_ready();
+            const bool ready = !gateway.drain().draining() && gateway.workers_ready();
             head.result(ready ? bhttp::status::ok : bhttp::status::service_unavailable);
             head.set(bhttp::field::content_type, "application/json");
             const auto* status = ready                     ? R"({"status":"ready"})"
-                                 : gateway.draining.load() ? R"({"status":"draining"})"
+                                 : gateway.drain().draining() ? R"({"status":"draining"})"
                                                            : R"({"status":"waiting_for_redis"})";
             co_await writer.send_complete(head, status);
         } else if (path.starts_with("/admin/") && !admin_token.empty() &&

@@ -50,24 +50,14 @@ Pipeline::Pipeline(Gateway& gateway, upstream::ConnectionPool& pool, limits::Adm
       cache_(gateway.cache(), redis),
       forwarder_(pool, gateway.metrics()) {}
 
-namespace {
-// Keeps the drain's count of requests in flight right whichever way handle() ends.
-struct InFlightRequest {
-    explicit InFlightRequest(std::atomic<std::int64_t>& count) : count_(count) { ++count_; }
-    ~InFlightRequest() { --count_; }
-    InFlightRequest(const InFlightRequest&) = delete;
-    InFlightRequest& operator=(const InFlightRequest&) = delete;
-    std::atomic<std::int64_t>& count_;
-};
-}  // namespace
 
 http::Task<void> Pipeline::handle(RequestContext& context, http::RequestBody& body,
                                   http::ResponseWriter& client) {
-    InFlightRequest in_flight(gateway_.in_flight);
+    Drain::Hold in_flight(gateway_.drain());
     // The rules this request lives by to its end, whatever reloads happen meanwhile.
     context.snapshot = gateway_.snapshot();
     gateway_.metrics().request_started();
-    if (gateway_.draining) client.close_after();
+    if (gateway_.drain().draining()) client.close_after();
     ResponseSteps steps;
     identify(context);
     StepResult result = authenticate(context);

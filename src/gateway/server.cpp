@@ -275,7 +275,6 @@ void Server::run() {
         });
         const auto drain_timeout = s.gateway.snapshot()->config().server.drain_timeout;
         spdlog::info("signal {}: draining (up to {} ms)", signal, drain_timeout.count());
-        s.gateway.draining = true;
         for (auto& worker : s.workers)
             net::post(worker->io, [w = worker.get()] {
                 boost::system::error_code ignored;
@@ -284,16 +283,11 @@ void Server::run() {
         net::co_spawn(
             s.main_io,
             [&s, drain_timeout]() -> net::awaitable<void> {
-                const auto deadline = std::chrono::steady_clock::now() + drain_timeout;
-                net::steady_timer tick(s.main_io);
-                while (s.gateway.in_flight.load() > 0 &&
-                       std::chrono::steady_clock::now() < deadline) {
-                    tick.expires_after(std::chrono::milliseconds(20));
-                    co_await tick.async_wait(net::as_tuple(net::use_awaitable));
-                }
-                if (s.gateway.in_flight.load() > 0)
+                // Told when the last request ends; cut at drain_timeout otherwise.
+                const bool drained = co_await s.gateway.drain().drain(drain_timeout);
+                if (!drained)
                     spdlog::warn("drain timeout: {} requests still in flight are cut",
-                                 s.gateway.in_flight.load());
+                                 s.gateway.drain().in_flight());
                 s.main_io.stop();
             },
             net::detached);

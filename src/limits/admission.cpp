@@ -29,22 +29,16 @@ Admission::Admission(LocalLimiter& local, UsageLedger& ledger, const config::Con
     if (client_ == nullptr) return;
     redis_ = std::make_unique<RedisLimiter>(*client_);
     redis_usage_ = std::make_unique<RedisUsage>(*client_);
-    ready_ = false;
-    http::net::co_spawn(executor_, wait_until_connected(), http::net::detached);
-}
-
-// Polls on the worker's own thread (the client is not thread-safe); stops once connected.
-http::Task<void> Admission::wait_until_connected() {
-    const auto started = std::chrono::steady_clock::now();
-    const bool open = config_.redis->failure_mode == config::RedisConfig::FailureMode::open;
-    http::net::steady_timer tick(executor_);
-    while (!client_->connected()) {
-        if (open && std::chrono::steady_clock::now() - started > open_mode_grace) break;
-        tick.expires_after(std::chrono::milliseconds(10));
-        auto [ec] = co_await tick.async_wait(http::net::as_tuple(http::net::use_awaitable));
-        if (ec) co_return;
+    ready_ = client_->connected();
+    // Told, not polled: the client's connect notification, and with failure_mode open the
+    // end of the grace period, after which the worker starts on local buckets.
+    client_->on_connected = [this] { ready_ = true; };
+    if (config_.redis->failure_mode == config::RedisConfig::FailureMode::open) {
+        grace_timer_ = std::make_unique<http::net::steady_timer>(executor_, open_mode_grace);
+        grace_timer_->async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) ready_ = true;
+        });
     }
-    ready_ = true;
 }
 
 void Admission::record_usage(const std::string& consumer, std::uint64_t prompt_tokens,

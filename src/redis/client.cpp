@@ -282,6 +282,7 @@ private:
         outstanding_ = 0;
         connect_timer_.cancel();
         spdlog::info("redis {}:{} connected", options_.host, options_.port);
+        if (owner && owner->on_connected) owner->on_connected();
     }
 
     // Closes the connection ourselves. Outside hiredis callbacks redisAsyncFree runs at once

@@ -14,6 +14,7 @@
 #include "llmgw/cache/redis_store.hpp"
 #include "llmgw/cache/response_cache.hpp"
 #include "llmgw/config/config.hpp"
+#include "llmgw/gateway/drain.hpp"
 #include "llmgw/gateway/snapshot.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/limits/limiter.hpp"
@@ -68,8 +69,7 @@ public:
     // The Redis cache store for purges, when Redis is configured; admin thread only.
     cache::RedisStore* redis_cache() { return redis_cache_.get(); }
 
-    std::atomic<std::int64_t> in_flight{0};
-    std::atomic<bool> draining{false};
+    Drain& drain() { return drain_; }
     // Whether every worker can serve (its limits store is reachable); set by the server.
     std::function<bool()> workers_ready = [] { return true; };
 
@@ -88,6 +88,7 @@ private:
     cache::SharedCache cache_;
     observability::AccessLog access_log_;
     std::unique_ptr<tls::ServerContext> server_tls_;
+    Drain drain_;
 };
 
 }  // namespace llmgw::gateway

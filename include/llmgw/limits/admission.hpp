@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/limits/limiter.hpp"
@@ -54,7 +56,6 @@ public:
 
 private:
     bool redis_usable();
-    http::Task<void> wait_until_connected();
     void redis_result(bool ok);
 
     LocalLimiter& local_;
@@ -66,6 +67,7 @@ private:
     std::unique_ptr<RedisLimiter> redis_;
     std::unique_ptr<RedisUsage> redis_usage_;
     std::atomic<bool> ready_{true};
+    std::unique_ptr<http::net::steady_timer> grace_timer_;  // failure_mode open: ready anyway
     int consecutive_failures_ = 0;
     std::chrono::steady_clock::time_point paused_until_{};
 };

@@ -70,6 +70,8 @@ public:
     Task<Result> eval(const Script& script, std::vector<std::string> keys,
                       std::vector<std::string> args);
 
+    // Called on the executor's thread each time a connection is ready (AUTH and SELECT done).
+    std::function<void()> on_connected;
     // Called once per command()/eval() with its duration; ok is false for every Error.
     std::function<void(std::chrono::steady_clock::duration latency, bool ok)> on_call;
 
