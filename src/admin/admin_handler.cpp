@@ -155,9 +155,7 @@ http::Task<void> purge_cache(gateway::Gateway& gateway, const std::string& route
     if (!route.empty() && std::none_of(routes.begin(), routes.end(), [&](const auto& r) {
             return r.name == route && r.cache.has_value();
         })) {
-        http::GatewayError error{404, "invalid_request_error", "unknown_cached_route",
-                                 "no route with a cache has that name"};
-        co_await writer.send_error(error, "");
+        co_await writer.send_error(http::make_error(http::ErrorCode::unknown_cached_route), "");
         co_return;
     }
     const auto only = route.empty() ? std::nullopt : std::optional<std::string>(route);
@@ -166,8 +164,9 @@ http::Task<void> purge_cache(gateway::Gateway& gateway, const std::string& route
     if (redis != nullptr && gateway.startup_config().cache.store == config::CacheConfig::Store::redis) {
         const auto removed = co_await redis->purge(only);
         if (!removed) {
-            http::GatewayError error{503, "api_error", "cache_unavailable",
-                                     "Redis did not answer; the cache may be partly purged", 1};
+            const auto error = http::make_error(
+                http::ErrorCode::cache_unavailable,
+                "Redis did not answer; the cache may be partly purged");
             co_await writer.send_error(error, "");
             co_return;
         }
@@ -181,6 +180,112 @@ http::Task<void> purge_cache(gateway::Gateway& gateway, const std::string& route
     co_await writer.send_complete(head, body.dump());
 }
 
+http::Task<void> send_json(http::ResponseWriter& writer, std::string_view body,
+                           bhttp::status status = bhttp::status::ok) {
+    http::ResponseHead head;
+    head.result(status);
+    head.set(bhttp::field::content_type, "application/json");
+    co_await writer.send_complete(head, body);
+}
+
+http::Task<void> serve_readyz(gateway::Gateway& gateway, http::ResponseWriter& writer) {
+    const bool draining = gateway.drain().draining();
+    const bool ready = !draining && gateway.workers_ready();
+    const auto* status = ready      ? R"({"status":"ready"})"
+                         : draining ? R"({"status":"draining"})"
+                                    : R"({"status":"waiting_for_redis"})";
+    co_await send_json(writer, status,
+                       ready ? bhttp::status::ok : bhttp::status::service_unavailable);
+}
+
+http::Task<void> serve_usage(gateway::Gateway& gateway, std::string_view target,
+                             http::ResponseWriter& writer) {
+    const auto query = usage_query(target);
+    if (!query) {
+        co_await writer.send_error(http::make_error(http::ErrorCode::invalid_usage_query), "");
+        co_return;
+    }
+    auto* redis = gateway.redis_usage();
+    if (redis == nullptr) {
+        const auto usage = gateway.usage().query(query->consumer, query->from, query->to);
+        co_await send_json(writer, usage_json(*query, usage));
+        co_return;
+    }
+    // With Redis, usage from every instance is there.
+    auto usage = co_await redis->query(query->consumer, query->from, query->to);
+    if (usage)
+        co_await send_json(writer, usage_json(*query, *usage));
+    else
+        co_await writer.send_error(http::make_error(http::ErrorCode::usage_unavailable), "");
+}
+
+http::Task<void> serve_config(gateway::Gateway& gateway, http::ResponseWriter& writer) {
+    const auto snapshot = gateway.snapshot();
+    const nlohmann::json body = {{"version", snapshot->version()},
+                                 {"config", config::to_redacted_json(snapshot->config())}};
+    co_await send_json(writer, body.dump(2));
+}
+
+http::Task<void> serve_reload(gateway::Gateway& gateway, http::ResponseWriter& writer) {
+    const auto outcome = gateway.reload();
+    if (!outcome.ok) {
+        const auto error = http::make_error(
+            http::ErrorCode::invalid_config,
+            "reload refused, the running configuration stays: " + outcome.error);
+        co_await writer.send_error(error, "");
+        co_return;
+    }
+    const nlohmann::json body = {{"reloaded", true},
+                                 {"version", outcome.version},
+                                 {"restart_required", outcome.restart_required}};
+    co_await send_json(writer, body.dump());
+}
+
+// The /admin/* calls, once the admin token was checked.
+http::Task<void> serve_admin_call(gateway::Gateway& gateway, const http::Request& request,
+                                  std::string_view target, http::ResponseWriter& writer) {
+    const auto path = target.substr(0, target.find('?'));
+    const auto method = request.method();
+    const bool read_only = method == bhttp::verb::get || method == bhttp::verb::head;
+    if (path == "/admin/usage" && read_only)
+        co_await serve_usage(gateway, target, writer);
+    else if (path == "/admin/config" && read_only)
+        co_await serve_config(gateway, writer);
+    else if (path == "/admin/reload" && method == bhttp::verb::post)
+        co_await serve_reload(gateway, writer);
+    else if (path == "/admin/cache" && method == bhttp::verb::delete_)
+        co_await purge_cache(gateway, query_parameter(target, "route"), writer);
+    else if (path == "/admin/backends" && read_only)
+        co_await send_json(writer, backends_json(gateway));
+    else
+        co_await writer.send_error(http::make_error(http::ErrorCode::not_found), "");
+}
+
+http::Task<void> serve(gateway::Gateway& gateway, const http::Request& request,
+                       http::ResponseWriter& writer) {
+    const auto target = std::string_view(request.target());
+    const auto path = target.substr(0, target.find('?'));
+    const bool read_only =
+        request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
+    // The token of the current config: a reload can rotate it.
+    const auto admin_token = gateway.snapshot()->config().admin.token;
+    if (path == "/metrics" && read_only) {
+        http::ResponseHead head;
+        head.result(bhttp::status::ok);
+        head.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        co_await writer.send_complete(head, gateway.metrics().serialize());
+    } else if (path == "/healthz" && read_only) {
+        co_await send_json(writer, R"({"status":"ok"})");
+    } else if (path == "/readyz" && read_only) {
+        co_await serve_readyz(gateway, writer);
+    } else if (path.starts_with("/admin/") && !admin_token.empty() &&
+               !admin_token_matches(admin_token, request[bhttp::field::authorization])) {
+        co_await writer.send_error(http::make_error(http::ErrorCode::invalid_admin_token), "");
+    } else {
+        co_await serve_admin_call(gateway, request, target, writer);
+    }
+}
+
 }  // namespace
 
 http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
@@ -189,90 +294,7 @@ http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
         // No admin call takes a body: one sent is never read, and the connection closes after
         // the answer (it could not be told from the next request).
         if (body.unread()) writer.close_after();
-        const auto target = std::string_view(request.target());
-        const auto path = target.substr(0, target.find('?'));
-        const bool read_only =
-            request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
-        http::ResponseHead head;
-        head.result(bhttp::status::ok);
-        // The token of the current config: a reload can rotate it.
-        const auto admin_token = gateway.snapshot()->config().admin.token;
-        if (path == "/metrics" && read_only) {
-            head.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-            co_await writer.send_complete(head, gateway.metrics().serialize());
-        } else if (path == "/healthz" && read_only) {
-            head.set(bhttp::field::content_type, "application/json");
-            co_await writer.send_complete(head, R"({"status":"ok"})");
-        } else if (path == "/readyz" && read_only) {
-            const bool ready = !gateway.drain().draining() && gateway.workers_ready();
-            head.result(ready ? bhttp::status::ok : bhttp::status::service_unavailable);
-            head.set(bhttp::field::content_type, "application/json");
-            const auto* status = ready                     ? R"({"status":"ready"})"
-                                 : gateway.drain().draining() ? R"({"status":"draining"})"
-                                                           : R"({"status":"waiting_for_redis"})";
-            co_await writer.send_complete(head, status);
-        } else if (path.starts_with("/admin/") && !admin_token.empty() &&
-                   !admin_token_matches(admin_token,
-                                        request[bhttp::field::authorization])) {
-            http::GatewayError error{
-                401, "invalid_request_error", "invalid_admin_token",
-                "the admin endpoints need the admin token as a Bearer credential"};
-            co_await writer.send_error(error, "");
-        } else if (path == "/admin/usage" && read_only) {
-            const auto query = usage_query(target);
-            if (!query) {
-                http::GatewayError error{
-                    400, "invalid_request_error", "invalid_usage_query",
-                    "use /admin/usage?consumer=NAME&from=YYYY-MM-DD&to=YYYY-MM-DD"};
-                co_await writer.send_error(error, "");
-            } else if (auto* redis = gateway.redis_usage()) {
-                // With Redis, usage from every instance is there.
-                auto usage = co_await redis->query(query->consumer, query->from, query->to);
-                if (usage) {
-                    head.set(bhttp::field::content_type, "application/json");
-                    co_await writer.send_complete(head, usage_json(*query, *usage));
-                } else {
-                    http::GatewayError error{503, "api_error", "usage_unavailable",
-                                             "Redis did not answer", 1};
-                    co_await writer.send_error(error, "");
-                }
-            } else {
-                head.set(bhttp::field::content_type, "application/json");
-                const auto usage = gateway.usage().query(query->consumer, query->from, query->to);
-                co_await writer.send_complete(head, usage_json(*query, usage));
-            }
-        } else if (path == "/admin/config" && read_only) {
-            head.set(bhttp::field::content_type, "application/json");
-            const auto snapshot = gateway.snapshot();
-            const nlohmann::json body = {{"version", snapshot->version()},
-                                         {"config", config::to_redacted_json(snapshot->config())}};
-            co_await writer.send_complete(head, body.dump(2));
-        } else if (path == "/admin/reload" && request.method() == bhttp::verb::post) {
-            const auto outcome = gateway.reload();
-            if (!outcome.ok) {
-                http::GatewayError error{400, "invalid_request_error", "invalid_config",
-                                         "reload refused, the running configuration stays: " +
-                                             outcome.error};
-                co_await writer.send_error(error, "");
-            } else {
-                head.set(bhttp::field::content_type, "application/json");
-                const nlohmann::json body = {{"reloaded", true},
-                                             {"version", outcome.version},
-                                             {"restart_required", outcome.restart_required}};
-                co_await writer.send_complete(head, body.dump());
-            }
-        } else if (path == "/admin/cache" && request.method() == bhttp::verb::delete_) {
-            co_await purge_cache(gateway, query_parameter(target, "route"), writer);
-        } else if (path == "/admin/backends" && read_only) {
-            head.set(bhttp::field::content_type, "application/json");
-            co_await writer.send_complete(head, backends_json(gateway));
-        } else {
-            http::GatewayError error{
-                404, "invalid_request_error", "not_found",
-                "the admin listener serves /metrics, /healthz, /readyz, /admin/backends, /admin/usage, "
-                "/admin/config, POST /admin/reload and DELETE /admin/cache"};
-            co_await writer.send_error(error, "");
-        }
+        co_await serve(gateway, request, writer);
     };
 }
 

@@ -18,8 +18,8 @@ namespace llmgw::auth {
 
 namespace {
 
-http::GatewayError unauthorized(std::string code, std::string message) {
-    return {401, "invalid_request_error", std::move(code), std::move(message)};
+http::GatewayError unauthorized(http::ErrorCode code, std::string message) {
+    return http::make_error(code, std::move(message));
 }
 
 std::string digest_of(std::string_view key) {
@@ -86,7 +86,7 @@ AuthResult Authenticator::authenticate(std::optional<std::string_view> authoriza
         if (authorization->size() <= scheme.size() ||
             !http::iequals(authorization->substr(0, scheme.size()), scheme))
             return {std::nullopt,
-                    unauthorized("invalid_api_key",
+                    unauthorized(http::ErrorCode::invalid_api_key,
                                  "the Authorization header must be \"Bearer <key>\""),
                     "malformed"};
         auto credential = authorization->substr(scheme.size());
@@ -94,7 +94,7 @@ AuthResult Authenticator::authenticate(std::optional<std::string_view> authoriza
         if (!verifiers_.empty() && looks_like_jwt(credential)) return by_jwt(credential, now);
         if (consumer_by_digest_.empty())
             return {std::nullopt,
-                    unauthorized("invalid_token", "the bearer credential is not a JWT"),
+                    unauthorized(http::ErrorCode::invalid_token, "the bearer credential is not a JWT"),
                     "malformed"};
         return by_api_key(credential);
     }
@@ -102,7 +102,8 @@ AuthResult Authenticator::authenticate(std::optional<std::string_view> authoriza
     return {
         std::nullopt,
         unauthorized(
-            config_.consumers.empty() ? "invalid_token" : "invalid_api_key",
+            config_.consumers.empty() ? http::ErrorCode::invalid_token
+                                      : http::ErrorCode::invalid_api_key,
             "missing credentials: send \"Authorization: Bearer <key>\" or \"x-api-key: <key>\""),
         "missing"};
 }
@@ -114,7 +115,7 @@ AuthResult Authenticator::by_api_key(std::string_view key) const {
     // final comparison is constant-time all the same.
     if (it == consumer_by_digest_.end() ||
         CRYPTO_memcmp(it->first.data(), digest.data(), SHA256_DIGEST_LENGTH) != 0)
-        return {std::nullopt, unauthorized("invalid_api_key", "the API key is not valid"),
+        return {std::nullopt, unauthorized(http::ErrorCode::invalid_api_key, "the API key is not valid"),
                 "unknown_api_key"};
     const auto& consumer = config_.consumers[it->second];
     return {Identity{consumer.name, consumer.tier, &consumer, {}, consumer.name}, std::nullopt, {}};
@@ -128,7 +129,7 @@ AuthResult Authenticator::by_jwt(std::string_view token,
         if (issuer && candidate->issuer().issuer == *issuer) verifier = candidate.get();
     if (verifier == nullptr)
         return {std::nullopt,
-                unauthorized("invalid_token", issuer ? "the token's issuer is not trusted"
+                unauthorized(http::ErrorCode::invalid_token, issuer ? "the token's issuer is not trusted"
                                                      : "the token is malformed"),
                 issuer ? "wrong_issuer" : "malformed"};
     auto result = verifier->verify(token, now);
@@ -138,7 +139,7 @@ AuthResult Authenticator::by_jwt(std::string_view token,
         // Unknown API keys and unknown signing keys are different problems (guessing vs. rotation).
         const auto reason =
             result.failure == JwtFailure::unknown_key ? "unknown_kid" : to_string(result.failure);
-        return {std::nullopt, unauthorized("invalid_token", result.message), reason};
+        return {std::nullopt, unauthorized(http::ErrorCode::invalid_token, result.message), reason};
     }
     const auto& config = verifier->issuer();
     auto tier = result.token->tier.value_or(config.default_tier);
@@ -147,7 +148,7 @@ AuthResult Authenticator::by_jwt(std::string_view token,
     if (!known)
         return {
             std::nullopt,
-            unauthorized("invalid_token",
+            unauthorized(http::ErrorCode::invalid_token,
                          tier.empty() ? "the token has no tier claim and the issuer no default_tier"
                                       : "the token's tier is not one this gateway knows"),
             "unknown_tier"};
@@ -167,7 +168,7 @@ std::vector<std::shared_ptr<JwtVerifier>> Authenticator::url_verifiers() const {
 
 std::optional<http::GatewayError> authorize(const Identity& identity, const config::Route& route) {
     auto forbidden = [](std::string message) {
-        return http::GatewayError{403, "permission_error", "route_not_allowed", std::move(message)};
+        return http::make_error(http::ErrorCode::route_not_allowed, std::move(message));
     };
     if (identity.api_consumer && identity.api_consumer->routes) {
         const auto& allowed = *identity.api_consumer->routes;

@@ -13,7 +13,7 @@ namespace llmgw::gateway {
 namespace {
 
 // nginx's status for a request whose client left before it got an answer.
-constexpr int kClientClosed = 499;
+const int kClientClosed = http::kind_of(http::ErrorCode::client_closed).status;
 
 // What routing may ask about the request, answered from the context.
 class ContextFacts final : public routing::RequestFacts {
@@ -140,8 +140,7 @@ http::Task<StepResult> Pipeline::read_body(RequestContext& context, http::Reques
     client.close_after();
     if (read.refusal) co_return std::move(read.refusal);
     // The client went away in the middle of its body: recorded as 499, nothing sent.
-    co_return http::GatewayError{kClientClosed, "invalid_request_error", "client_closed",
-                                 "the client closed the connection"};
+    co_return http::make_error(http::ErrorCode::client_closed);
 }
 
 http::Task<StepResult> Pipeline::admit(RequestContext& context, ResponseSteps& steps) {
@@ -152,8 +151,7 @@ http::Task<StepResult> Pipeline::admit(RequestContext& context, ResponseSteps& s
     if (!outcome.decision) {
         // Redis is unavailable and failure_mode is closed: no request without its limits.
         context.record.rate_limit = "unavailable";
-        co_return http::GatewayError{503, "rate_limit_error", "limits_unavailable",
-                                     "the rate-limit store is unavailable; try again shortly", 1};
+        co_return http::make_error(http::ErrorCode::limits_unavailable);
     }
     const auto& decision = *outcome.decision;
     steps.rate_limit_headers.set(limits::rate_limit_headers(decision));
@@ -167,8 +165,7 @@ StepResult Pipeline::route(RequestContext& context) {
     const auto decision = context.snapshot->routes().match(ContextFacts(context));
     using Outcome = routing::RouteDecision::Outcome;
     if (decision.outcome == Outcome::body_not_json)
-        return http::bad_request("the request body must be a JSON object with a \"model\" field",
-                                 "invalid_json");
+        return http::make_error(http::ErrorCode::invalid_json);
     if (decision.outcome == Outcome::no_match)
         return http::route_not_found(context.record.method, context.record.path);
     context.route = decision.route;

@@ -153,7 +153,7 @@ Task<BodyRead> read_body(Stream& socket, beast::flat_buffer& buffer, RequestPars
     if (parser.is_done()) co_return BodyRead{true, {}};
     if (const auto length = parser.content_length()) {
         if (!lease.grow_to(*length) || !reserve(parser.get().body(), *length))
-            co_return BodyRead{false, server_busy()};
+            co_return BodyRead{false, make_error(ErrorCode::server_busy)};
     }
     const auto fields_in_head = field_count(parser.get().base());
     if (iequals(parser.get()[bhttp::field::expect], "100-continue")) {
@@ -167,19 +167,19 @@ Task<BodyRead> read_body(Stream& socket, beast::flat_buffer& buffer, RequestPars
         co_await bhttp::async_read(socket, buffer, parser, net::as_tuple(net::use_awaitable));
     const bool expired = deadline.expired();
     deadline.never();
-    if (ec && expired) co_return BodyRead{false, request_timeout("the request body did not arrive in time")};
-    if (ec && guard.over_budget) co_return BodyRead{false, server_busy()};
+    if (ec && expired) co_return BodyRead{false, make_error(ErrorCode::request_timeout, "the request body did not arrive in time")};
+    if (ec && guard.over_budget) co_return BodyRead{false, make_error(ErrorCode::server_busy)};
     if (ec == bhttp::error::body_limit)
         co_return BodyRead{false, payload_too_large(limits.max_body_bytes)};
     if (ec && is_disconnect(ec)) co_return BodyRead{};
     if (ec)
-        co_return BodyRead{false, bad_request("malformed HTTP request body: " + ec.message(),
-                                              "malformed_request")};
+        co_return BodyRead{false, make_error(ErrorCode::malformed_request,
+                                              "malformed HTTP request body: " + ec.message())};
     // Beast adds trailer fields to the head that was validated before the body (a second
     // Host, say); no LLM client sends request trailers.
     if (field_count(parser.get().base()) != fields_in_head)
-        co_return BodyRead{false, bad_request("trailer fields in a request are not accepted",
-                                              "malformed_request")};
+        co_return BodyRead{false, make_error(ErrorCode::malformed_request,
+                                              "trailer fields in a request are not accepted")};
     co_return BodyRead{true, {}};
 }
 
@@ -189,12 +189,12 @@ std::optional<GatewayError> check_head(const boost::system::error_code& ec,
                                        const RequestParser& parser, const ConnectionDeadline& deadline,
                                        const SessionLimits& limits) {
     if (ec) {
-        if (deadline.expired()) return request_timeout("the request head did not arrive in time");
+        if (deadline.expired()) return make_error(ErrorCode::request_timeout, "the request head did not arrive in time");
         if (ec == bhttp::error::header_limit) return headers_too_large(limits.max_header_bytes);
         if (ec == bhttp::error::body_limit)
             return payload_too_large(limits.max_body_bytes);  // declared length
         if (!is_disconnect(ec))
-            return bad_request("malformed HTTP request: " + ec.message(), "malformed_request");
+            return make_error(ErrorCode::malformed_request, "malformed HTTP request: " + ec.message());
         return std::nullopt;
     }
     // Before the body is read: an ambiguous message is never forwarded.
@@ -310,8 +310,7 @@ namespace {
 
 // A plain HTTP request on the TLS port: answered in plain text so the mistake is obvious.
 Task<void> refuse_plain_http(tcp::socket& socket) {
-    const auto body = error_body(bad_request(
-        "this port speaks HTTPS; a plain HTTP request was sent", "plain_http_to_https_port"));
+    const auto body = error_body(make_error(ErrorCode::plain_http_to_https_port));
     const auto answer =
         "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
         "Content-Length: " +

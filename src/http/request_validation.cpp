@@ -15,7 +15,7 @@ namespace bhttp = beast::http;
 namespace {
 
 GatewayError refuse(std::string message) {
-    return bad_request(std::move(message), "malformed_request");
+    return make_error(ErrorCode::malformed_request, std::move(message));
 }
 
 bool is_digit(char c) {
@@ -67,9 +67,8 @@ std::optional<GatewayError> validate_request_head(const bhttp::request_header<>&
         }
     }
     if (fields > kMaxHeaderFields)
-        return GatewayError{
-            431, "invalid_request_error", "headers_too_large",
-            "the request has more than " + std::to_string(kMaxHeaderFields) + " header fields"};
+        return make_error(ErrorCode::headers_too_large,
+                          "the request has more than " + std::to_string(kMaxHeaderFields) + " header fields");
     if (content_lengths > 1) return refuse("Content-Length must be one decimal number");
     const bool has_transfer_encoding = head.find(bhttp::field::transfer_encoding) != head.end();
     if (has_transfer_encoding) {

@@ -64,13 +64,12 @@ Headers rate_limit_headers(const Decision& decision) {
 http::GatewayError rate_limited(const Decision& decision, const std::string& tier) {
     const auto& limit = *decision.refused_by;
     const bool quota = limit.kind == config::Limit::Kind::quota;
-    http::GatewayError error;
-    error.status = 429;
+    auto error = http::make_error(
+        quota ? http::ErrorCode::quota_exceeded : http::ErrorCode::rate_limit_exceeded,
+        std::string(quota ? "quota" : "rate limit") + " reached for tier " + tier + ": " +
+            describe(limit) + "; retry in " + std::to_string(decision.retry_after.count()) + " s");
+    // OpenAI's rate-limit errors name the unit as their type.
     error.type = limit.unit == Unit::requests ? "requests" : "tokens";
-    error.code = quota ? "quota_exceeded" : "rate_limit_exceeded";
-    error.message = std::string(quota ? "quota" : "rate limit") + " reached for tier " + tier +
-                    ": " + describe(limit) + "; retry in " +
-                    std::to_string(decision.retry_after.count()) + " s";
     error.retry_after_seconds =
         static_cast<int>(std::max<std::int64_t>(1, decision.retry_after.count()));
     error.headers = rate_limit_headers(decision);

@@ -20,27 +20,21 @@ std::string_view metric_kind(Failure failure) {
 }
 
 http::GatewayError client_error(Failure failure) {
+    using E = http::ErrorCode;
     switch (failure) {
-        case Failure::connect_timeout:
-            return http::gateway_timeout("timed out connecting to the upstream",
-                                         "upstream_connect_timeout");
-        case Failure::tls:
-            return http::bad_gateway("the TLS handshake with the upstream failed",
-                                     "upstream_tls_error");
-        case Failure::connect: return http::bad_gateway("could not connect to the upstream");
-        case Failure::reset:
-            return http::bad_gateway("the upstream closed the connection", "upstream_reset");
+        case Failure::connect_timeout: return http::make_error(E::upstream_connect_timeout);
+        case Failure::tls: return http::make_error(E::upstream_tls_error);
+        case Failure::connect: return http::make_error(E::upstream_unavailable);
+        case Failure::reset: return http::make_error(E::upstream_reset);
         case Failure::first_byte_timeout:
-        case Failure::total_timeout:
-            return http::gateway_timeout("the upstream did not answer in time", "upstream_timeout");
+        case Failure::total_timeout: return http::make_error(E::upstream_timeout);
         case Failure::idle_timeout:
-            return http::gateway_timeout("the upstream stopped sending in time",
-                                         "upstream_timeout");
+            return http::make_error(E::upstream_timeout, "the upstream stopped sending in time");
         case Failure::invalid:
         case Failure::none:
         case Failure::client_gone: break;
     }
-    return http::bad_gateway("the upstream sent an invalid response", "upstream_invalid");
+    return http::make_error(E::upstream_invalid);
 }
 
 std::optional<config::RetryOn> retry_condition(Failure failure) {

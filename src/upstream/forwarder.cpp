@@ -53,22 +53,21 @@ private:
     std::atomic<int>& counter_;
 };
 
-http::GatewayError overloaded() {
-    return {503, "upstream_error", "backend_overloaded",
-            "the backend has too many requests in flight", 1};
-}
-
+// The last upstream 502/503 held back for a retry that could not happen: passed on as it was.
 http::GatewayError upstream_unavailable(unsigned status) {
-    return {static_cast<int>(status), "upstream_error", "upstream_unavailable",
-            "every endpoint tried answered " + std::to_string(status)};
+    auto error = http::make_error(http::ErrorCode::upstream_unavailable,
+                                  "every endpoint tried answered " + std::to_string(status));
+    error.status = static_cast<int>(status);
+    return error;
 }
 
 std::string error_event(std::string_view kind, bool timeout) {
-    return "data: " +
-           http::error_body({502, "upstream_error", std::string(kind),
-                             timeout ? "the upstream stopped sending in time"
-                                     : "the upstream connection broke"}) +
-           "\n\n";
+    auto error = http::make_error(timeout ? http::ErrorCode::upstream_timeout
+                                          : http::ErrorCode::upstream_reset,
+                                  timeout ? "the upstream stopped sending in time"
+                                          : "the upstream connection broke");
+    error.code = std::string(kind);
+    return "data: " + http::error_body(error) + "\n\n";
 }
 
 }  // namespace
@@ -100,7 +99,7 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
         backend.in_flight.load(std::memory_order_relaxed) >=
             static_cast<int>(config.circuit_breaker.max_concurrent)) {
         metrics_.upstream_error(config.name, "overloaded");
-        outcome.error = overloaded();
+        outcome.error = http::make_error(http::ErrorCode::backend_overloaded);
         outcome.error_kind = outcome.error->code;
         co_return outcome;
     }
@@ -116,9 +115,10 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
         if (!choice) {
             if (!outcome.error) {
                 metrics_.upstream_error(config.name, "no_endpoint");
-                outcome.error = http::GatewayError{503, "upstream_error", "no_healthy_endpoint",
-                                                   "no endpoint of the backend is available",
-                                                   backend.seconds_until_available(Clock::now())};
+                outcome.error = http::make_error(http::ErrorCode::no_healthy_endpoint);
+                // When the first circuit reopens for a probe; else the table's default.
+                if (const auto wait = backend.seconds_until_available(Clock::now()); wait > 0)
+                    outcome.error->retry_after_seconds = wait;
             }
             break;
         }

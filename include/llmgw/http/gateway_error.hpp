@@ -1,11 +1,66 @@
 // Errors the gateway itself answers with, rendered as OpenAI-style JSON so SDKs show them.
+// Every kind is an ErrorCode with its status, type, code and default message in one table
+// (gateway_error.cpp); docs/configuration.md lists them all (a test checks).
 #pragma once
 
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace llmgw::http {
+
+enum class ErrorCode {
+    // 400
+    invalid_json,
+    malformed_request,
+    plain_http_to_https_port,
+    invalid_usage_query,
+    invalid_config,
+    // 401 / 403 / 404
+    invalid_api_key,
+    invalid_token,
+    invalid_admin_token,
+    route_not_allowed,
+    route_not_found,
+    not_found,
+    unknown_cached_route,
+    // 408 / 413 / 431 / 429
+    request_timeout,
+    body_too_large,
+    headers_too_large,
+    rate_limit_exceeded,
+    quota_exceeded,
+    // 499: the client left (recorded, never sent)
+    client_closed,
+    // 5xx
+    upstream_unavailable,
+    upstream_reset,
+    upstream_invalid,
+    upstream_tls_error,
+    upstream_timeout,
+    upstream_connect_timeout,
+    no_healthy_endpoint,
+    backend_overloaded,
+    limits_unavailable,
+    server_busy,
+    usage_unavailable,
+    cache_unavailable,
+};
+
+// One row of the table.
+struct ErrorKind {
+    ErrorCode code;
+    int status;
+    std::string_view type;  // OpenAI's error type, e.g. "invalid_request_error"
+    std::string_view name;  // the "code" clients see, e.g. "route_not_found"
+    std::string_view message;  // the default, for people
+    int retry_after_seconds;   // > 0 adds Retry-After
+};
+
+const ErrorKind& kind_of(ErrorCode code);
+std::span<const ErrorKind> all_error_kinds();
 
 struct GatewayError {
     int status = 500;
@@ -17,18 +72,15 @@ struct GatewayError {
         headers{};  // more response headers (rate limits)
 };
 
+// The error of `code`, with `message` instead of the table's when given.
+GatewayError make_error(ErrorCode code, std::string message = {});
+
 // {"error":{"message":...,"type":...,"code":...}}
 std::string error_body(const GatewayError& error);
 
-// The errors of the design's table, named once so every component uses the same words.
-GatewayError bad_request(std::string message, std::string code = "invalid_request");
+// Errors whose message carries a value.
 GatewayError route_not_found(const std::string& method, const std::string& path);
-GatewayError request_timeout(std::string message);
 GatewayError payload_too_large(std::size_t limit);
 GatewayError headers_too_large(std::size_t limit);
-GatewayError bad_gateway(std::string message, std::string code = "upstream_unavailable");
-GatewayError gateway_timeout(std::string message, std::string code = "upstream_timeout");
-// 503: the request bodies held at once would exceed server.max_body_memory.
-GatewayError server_busy();
 
 }  // namespace llmgw::http
