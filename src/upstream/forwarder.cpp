@@ -529,7 +529,7 @@ http::Task<Forwarder::AttemptResult> Forwarder::attempt(Exchange& exchange, Endp
         co_return AttemptResult{true, std::nullopt, std::nullopt, static_cast<int>(status)};
     }
     if (copy != nullptr) copy->complete = true;
-    if (upstream.keep_alive()) pool_.release(std::move(connection));
+    if (upstream.keep_alive()) pool_.release(std::move(connection), config);
     co_return AttemptResult{true, std::nullopt, std::nullopt, static_cast<int>(status)};
 }
 
