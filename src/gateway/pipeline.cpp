@@ -88,6 +88,20 @@ http::Task<void> Pipeline::answer_error(RequestContext& context, const http::Gat
     if (body.unread()) client.close_after();
     if (error.status != kClientClosed) co_await client.send_error(error, context.record.request_id);
 }
+namespace {
+// Forwarded and X-Real-IP say who the client is, as x-forwarded-for does, and follow its rule:
+// kept from a trusted proxy, dropped from anyone else (a client would name any address it
+// likes). Dropped rather than rewritten: x-forwarded-for already carries the gateway's own
+// account, and a second copy in another syntax could only disagree with it.
+void drop_untrusted_client_claims(http::Request& request, std::string_view peer,
+                                  const http::TrustedProxies& proxies) {
+    const bool claims = request.find(http::beast::http::field::forwarded) != request.end() ||
+                        request.find("x-real-ip") != request.end();
+    if (!claims || proxies.contains(peer)) return;
+    request.erase(http::beast::http::field::forwarded);
+    request.erase("x-real-ip");
+}
+}  // namespace
 
 void Pipeline::identify(RequestContext& context) {
     const auto it = context.request.find("x-request-id");
@@ -101,6 +115,7 @@ void Pipeline::identify(RequestContext& context) {
     const auto& proxies = context.snapshot->trusted_proxies();
     context.forwarded_for = proxies.forwarded_for(peer, claimed);
     context.record.client = proxies.client_address(peer, claimed);
+    drop_untrusted_client_claims(context.request, peer, proxies);
 }
 
 StepResult Pipeline::authenticate(RequestContext& context) {

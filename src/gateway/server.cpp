@@ -169,7 +169,7 @@ struct Worker {
     Worker(Gateway& gateway)
         : io(1),
           acceptor(io),
-          pool(io.get_executor()),
+          pool(io.get_executor(), &gateway.metrics()),
           redis(connect_worker_redis(gateway.startup_config(), io.get_executor(), gateway.metrics())),
           admission(gateway.limiter(), gateway.usage(), gateway.startup_config(), io.get_executor(),
                     gateway.metrics(), redis.get()),

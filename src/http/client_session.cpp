@@ -254,8 +254,12 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
         if (ec) co_return;  // the client went away
         deadline.never();
         auto& request = parser.get();
-        if (const auto target = std::string_view(request.target()); !target.starts_with('/'))
-            request.target(origin_form(target));  // absolute-form: routes match paths
+        if (const auto target = std::string_view(request.target()); !target.starts_with('/')) {
+            // Absolute-form: its authority replaces Host (RFC 9112 §3.2.2), so x-forwarded-host
+            // names the host the client asked for; routes match paths.
+            request.set(bhttp::field::host, std::string(target_authority(target)));
+            request.target(origin_form(target));
+        }
         ResponseWriter writer(tcp_layer(socket), tls_of(socket), deadline, limits.idle_timeout,
                               request.version(), request.keep_alive(),
                               request.method() == bhttp::verb::head);

@@ -87,7 +87,20 @@ std::optional<GatewayError> validate_request_head(const bhttp::request_header<>&
     const bool absolute_form = target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0;
     if (!origin_form && !absolute_form)
         return refuse("the request target must be a path (origin-form)");
+    // Its authority becomes the Host (RFC 9112 §3.2.2), so it is held to the same rule.
+    if (absolute_form) {
+        const auto authority = target_authority(target);
+        if (authority.empty() || !is_valid_host(authority))
+            return refuse("the request target's host is not a host[:port]");
+    }
     return std::nullopt;
+}
+
+std::string_view target_authority(std::string_view target) {
+    const auto scheme_end = target.find("://");
+    if (target.empty() || target.front() == '/' || scheme_end == std::string_view::npos) return {};
+    const auto start = scheme_end + 3;
+    return target.substr(start, target.find_first_of("/?#", start) - start);
 }
 
 std::string origin_form(std::string_view target) {

@@ -36,6 +36,7 @@ struct Metrics::Families {
     prometheus::Family<prometheus::Counter>& upstream_errors;
     prometheus::Family<prometheus::Counter>& auth_failures;
     prometheus::Family<prometheus::Counter>& retries;
+    prometheus::Family<prometheus::Counter>& upstream_connections_closed;
     prometheus::Family<prometheus::Counter>& tokens;
     prometheus::Family<prometheus::Counter>& rate_limited;
     prometheus::Family<prometheus::Histogram>& redis_latency;
@@ -80,6 +81,11 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
         prometheus::BuildCounter()
             .Name("llmgw_upstream_retries_total")
             .Help("Retries on another endpoint and automatic re-sends, by backend and outcome (attempt, budget_exhausted, resent)")
+            .Register(*registry_),
+        prometheus::BuildCounter()
+            .Name("llmgw_upstream_connections_closed_total")
+            .Help("Idle upstream keep-alive connections closed by the gateway, by backend and "
+                  "reason (idle_timeout, server_closed, overflow)")
             .Register(*registry_),
         prometheus::BuildCounter()
             .Name("llmgw_tokens_total")
@@ -182,6 +188,12 @@ void Metrics::auth_failure(std::string_view reason) {
 
 void Metrics::retry(std::string_view backend, std::string_view outcome) {
     families_->retries.Add({{"backend", std::string(backend)}, {"outcome", std::string(outcome)}})
+        .Increment();
+}
+
+void Metrics::upstream_connection_closed(std::string_view backend, std::string_view reason) {
+    families_->upstream_connections_closed
+        .Add({{"backend", std::string(backend)}, {"reason", std::string(reason)}})
         .Increment();
 }
 

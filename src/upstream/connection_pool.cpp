@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 
+#include "llmgw/observability/metrics.hpp"
 #include "llmgw/tls/client_context.hpp"
 
 namespace llmgw::upstream {
@@ -103,7 +105,10 @@ http::Task<ConnectResult> connect_endpoint(net::any_io_executor executor,
     co_return ConnectResult{std::move(connection)};
 }
 
-ConnectionPool::ConnectionPool(net::any_io_executor executor) : executor_(std::move(executor)) {}
+ConnectionPool::ConnectionPool(net::any_io_executor executor, observability::Metrics* metrics)
+    : executor_(std::move(executor)), metrics_(metrics), sweep_timer_(executor_) {}
+
+ConnectionPool::~ConnectionPool() = default;
 
 std::string pool_key(const config::Endpoint& endpoint, const tls::ClientContext* tls) {
     if (!endpoint.tls || tls == nullptr) return endpoint.url;
@@ -119,13 +124,18 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(std::string_view k
         // Most recently used first: it is the least likely to have been closed by the server.
         auto connection = std::move(idle.back());
         idle.pop_back();
+        // Its readability wait ends as aborted and leaves the connection alone; no system call.
+        boost::system::error_code ignored;
+        connection->stream.socket().cancel(ignored);
         const auto idle_for = now - connection->idle_since;
-        // A connection used a moment ago is checked only by its use (a failure before any
-        // answer is retried on a fresh one); older ones are probed first, one system call.
-        if (idle_for < max_idle_age && (idle_for < probe_after_idle || still_usable(*connection))) {
+        // The timer may not have run yet for one past its time; a connection idle for a while
+        // is probed (see probe_after_idle).
+        if (now < connection->idle_until &&
+            (idle_for < probe_after_idle || still_usable(*connection))) {
             connection->reused = true;
             return connection;
         }
+        count_closed(*connection, now < connection->idle_until ? "server_closed" : "idle_timeout");
     }
     return nullptr;
 }
@@ -143,17 +153,90 @@ http::Task<ConnectionPool::Acquired> ConnectionPool::acquire(
     co_return connected;
 }
 
-void ConnectionPool::release(std::unique_ptr<UpstreamConnection> connection) {
+void ConnectionPool::release(std::unique_ptr<UpstreamConnection> connection,
+                             const config::Backend& backend) {
     // Bytes beyond the answer (a server that sent a body with a HEAD answer, say) would be
     // read as the start of the next answer.
     if (connection->buffer.size() != 0) return;
+    connection->backend = backend.name;  // no allocation once it holds the same name
     auto& idle = idle_[connection->pool_key];
-    if (idle.size() >= max_idle_per_endpoint) {
+    const auto& keepalive = backend.keepalive;
+    while (!idle.empty() && idle.size() >= keepalive.max_idle) {
+        count_closed(*idle.front(), "overflow");
         idle.pop_front();  // the oldest goes
     }
-    connection->idle_since = std::chrono::steady_clock::now();
+    if (keepalive.max_idle == 0) {
+        count_closed(*connection, "overflow");
+        return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    connection->idle_since = now;
+    connection->idle_until = now + keepalive.idle;
+    connection->idle_id = ++next_idle_id_;
     connection->stream.expires_never();
+    watch(idle, *connection);
+    schedule_sweep(connection->idle_until);
     idle.push_back(std::move(connection));
+}
+
+// An idle connection always has a wait for readability pending. Readable means the server
+// closed it (EOF), reset it or sent bytes nobody asked for: in every case it goes at once,
+// instead of sitting in CLOSE-WAIT until a request picks it. Waiting on the TCP socket (not
+// reading) leaves TLS records alone and costs no system call to start or cancel.
+void ConnectionPool::watch(IdleList& idle, UpstreamConnection& connection) {
+    connection.stream.socket().async_wait(
+        tcp::socket::wait_read,
+        [this, list = &idle, id = connection.idle_id](const boost::system::error_code& ec) {
+            on_readable(*list, id, ec);
+        });
+}
+
+void ConnectionPool::on_readable(IdleList& idle, std::uint64_t idle_id,
+                                 const boost::system::error_code& ec) {
+    // Aborted: taken for a request (or the pool is closing); it is no longer ours to touch.
+    if (ec == net::error::operation_aborted) return;
+    // Not found: taken after the wait completed; its request finds out by using it.
+    const auto it = std::find_if(idle.begin(), idle.end(), [&](const auto& connection) {
+        return connection->idle_id == idle_id;
+    });
+    if (it == idle.end()) return;
+    count_closed(**it, "server_closed");
+    idle.erase(it);
+}
+
+void ConnectionPool::schedule_sweep(std::chrono::steady_clock::time_point at) {
+    if (sweep_scheduled_) return;
+    sweep_scheduled_ = true;
+    sweep_timer_.expires_at(at);
+    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec == net::error::operation_aborted) return;  // the pool is closing
+        sweep_scheduled_ = false;
+        sweep();
+    });
+}
+
+// Closes the connections idle past their backend's keepalive.idle, then waits for the next
+// one to expire. One timer for the pool: a release never touches the timer queue while it is
+// armed.
+void ConnectionPool::sweep() {
+    const auto now = std::chrono::steady_clock::now();
+    auto next = std::chrono::steady_clock::time_point::max();
+    for (auto& [key, idle] : idle_) {
+        std::erase_if(idle, [&](const auto& connection) {
+            if (connection->idle_until > now) {
+                next = std::min(next, connection->idle_until);
+                return false;
+            }
+            count_closed(*connection, "idle_timeout");
+            return true;
+        });
+    }
+    if (next != std::chrono::steady_clock::time_point::max())
+        schedule_sweep(std::max(next, now + sweep_interval));
+}
+
+void ConnectionPool::count_closed(const UpstreamConnection& connection, std::string_view reason) {
+    if (metrics_ != nullptr) metrics_->upstream_connection_closed(connection.backend, reason);
 }
 
 std::size_t ConnectionPool::idle_count(const config::Endpoint& endpoint) const {

@@ -232,7 +232,8 @@ http::Task<Forwarder::TryResult> Forwarder::relay_answer(Try& attempt, AttemptHe
     }
     const auto failure = co_await relay_body(head, attempt.relay, attempt.limits, attempt.hang_up);
     if (failure == Failure::none) {
-        if (upstream.keep_alive()) pool_.release(std::move(head.connection));
+        if (upstream.keep_alive())
+            pool_.release(std::move(head.connection), attempt.backend.config());
         co_return TryResult{true};
     }
     if (failure == Failure::client_gone) co_return TryResult{true};

@@ -315,6 +315,33 @@ TEST(Proxy, XForwardedForIsBelievedOnlyFromTrustedProxies) {
     EXPECT_EQ(gateway.access_log_lines()[0]["client"], "198.51.100.4");
 }
 
+// Forwarded and X-Real-IP follow x-forwarded-for's rule: a client cannot name its own address,
+// a trusted proxy can.
+TEST(Proxy, ForwardedAndXRealIpAreKeptOnlyFromTrustedProxies) {
+    auto model = FakeModel::start("m1");
+    GatewayOptions trusting;
+    trusting.server_extra = "  trusted_proxies: [\"127.0.0.0/8\"]\n";
+    auto untrusted_peer = RunningGateway::start(one_backend(model));  // no trusted_proxies
+    auto trusted_peer = RunningGateway::start(one_backend(model), trusting);
+    auto headers_sent_through = [](const RunningGateway& gateway) {
+        const auto response = http_request(
+            gateway.port(), {"POST", "/v1/chat/completions",
+                             {{"x-fake-echo", "1"},
+                              {"forwarded", "for=198.51.100.4;proto=https"},
+                              {"x-real-ip", "198.51.100.4"}},
+                             chat_body().dump()});
+        EXPECT_EQ(response.status, 200) << response.body;
+        return response.json()["headers"];
+    };
+    const auto dropped = headers_sent_through(untrusted_peer);
+    EXPECT_FALSE(dropped.contains("forwarded")) << dropped.dump();
+    EXPECT_FALSE(dropped.contains("x-real-ip")) << dropped.dump();
+    EXPECT_EQ(dropped["x-forwarded-for"], "127.0.0.1");
+    const auto kept = headers_sent_through(trusted_peer);
+    EXPECT_EQ(kept["forwarded"], "for=198.51.100.4;proto=https");
+    EXPECT_EQ(kept["x-real-ip"], "198.51.100.4");
+}
+
 TEST(Proxy, AnUpstreamAnswerWithAmbiguousFramingIs502) {
     auto model = FakeModel::start("m1");
     auto gateway = RunningGateway::start(one_backend(model));
@@ -330,6 +357,27 @@ TEST(Proxy, AbsoluteFormTargetsAreRoutedByTheirPath) {
         gateway.port(), {"GET", "http://gateway.example/v1/models?x=1", {{"x-fake-echo", "1"}}});
     ASSERT_EQ(response.status, 200) << response.body;
     EXPECT_EQ(response.json()["target"], "/v1/models?x=1");
+}
+
+// RFC 9112 §3.2.2: the target's authority replaces Host, so x-forwarded-host follows it.
+TEST(Proxy, AnAbsoluteFormTargetsAuthorityReplacesHost) {
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(one_backend(model));
+    const auto response = http_request(
+        gateway.port(), {"POST", "http://other.example:8080/v1/chat/completions",
+                         {{"host", "x"}, {"x-fake-echo", "1"}}, chat_body().dump()});
+    ASSERT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(response.json()["headers"]["x-forwarded-host"], "other.example:8080");
+}
+
+TEST(Proxy, AnAbsoluteFormTargetWithAnInvalidAuthorityIs400) {
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(one_backend(model));
+    for (const auto* target : {"http://user@other.example/v1/models", "http:///v1/models"}) {
+        const auto response = http_request(gateway.port(), {"GET", target, {{"host", "x"}}});
+        EXPECT_EQ(response.status, 400) << target;
+    }
+    EXPECT_EQ(model.stats()["requests_total"], 0);
 }
 
 // VmHWM (peak resident memory) of a process, in KiB.

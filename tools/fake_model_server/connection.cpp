@@ -205,6 +205,8 @@ std::string stats_body(ServerState& state) {
                       {"healthy", state.healthy.load()},
                       {"forced_status", state.forced_status.load()},
                       {"hang_ups_seen", state.hang_ups_seen.load()},
+                      {"connections_open", state.connections_open.load()},
+                      {"idle_closes", state.idle_closes.load()},
                       {"tls_handshakes", state.tls_handshakes.load()},
                       {"tls_handshake_failures", state.tls_handshake_failures.load()},
                       {"last_sni", last ? last->sni : std::string()},
@@ -493,10 +495,27 @@ bool expects_100_continue(const Request& request) {
     return request.version() >= 11 && beast::iequals(request[http::field::expect], "100-continue");
 }
 
+// --close-idle-after-ms: false when the client sent nothing for that long after an answer.
+template <typename Stream>
+asio::awaitable<bool> next_request_in_time(Stream& socket, ServerState& state) {
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer limit(socket.get_executor(),
+                             milliseconds(state.options.close_idle_after_ms));
+    auto& raw = beast::get_lowest_layer(socket);
+    auto result = co_await (raw.async_wait(WorkerSocket::wait_read, use_tuple) ||
+                            limit.async_wait(use_tuple));
+    if (result.index() == 0) co_return true;
+    state.idle_closes.fetch_add(1, std::memory_order_relaxed);
+    co_return false;
+}
+
 template <typename Stream>
 asio::awaitable<void> serve_requests(Stream& socket, ServerState& state, const std::string& sni) {
     beast::flat_buffer buffer;
-    for (;;) {
+    for (bool first = true;; first = false) {
+        if (!first && buffer.size() == 0 && state.options.close_idle_after_ms > 0 &&
+            !co_await next_request_in_time(socket, state))
+            break;
         http::request_parser<http::string_body> parser;
         parser.header_limit(max_header_bytes);
         parser.body_limit(max_body_bytes);
@@ -520,7 +539,17 @@ asio::awaitable<void> serve_requests(Stream& socket, ServerState& state, const s
 
 }  // namespace
 
+// Counts the connection in connections_open while it is served.
+struct OpenConnection {
+    explicit OpenConnection(ServerState& state) : state(state) { ++state.connections_open; }
+    ~OpenConnection() { --state.connections_open; }
+    OpenConnection(const OpenConnection&) = delete;
+    OpenConnection& operator=(const OpenConnection&) = delete;
+    ServerState& state;
+};
+
 asio::awaitable<void> serve_connection(WorkerSocket socket, ServerState& state) {
+    const OpenConnection open(state);
     beast::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     co_await serve_requests(socket, state, std::string());
@@ -530,6 +559,7 @@ asio::awaitable<void> serve_connection(WorkerSocket socket, ServerState& state) 
 
 asio::awaitable<void> serve_tls_connection(WorkerSocket socket, asio::ssl::context& context,
                                            ServerState& state) {
+    const OpenConnection open(state);
     beast::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     TlsStream stream(std::move(socket), context);

@@ -27,6 +27,7 @@ struct ServerOptions {
     std::string jwks_file;  // served at /.well-known/jwks.json, read on every request
     std::string tls_cert;   // both set: HTTPS
     std::string tls_key;
+    int close_idle_after_ms = 0;  // like uvicorn's timeout_keep_alive; 0: never
 };
 
 // The last model request as it was read; defined where requests are read (connection.cpp).
@@ -48,6 +49,9 @@ struct ServerState {
     std::atomic<std::uint64_t> prompt_tokens{0};
     std::atomic<std::uint64_t> generation_tokens{0};
     std::atomic<std::uint64_t> completions_succeeded{0};
+
+    std::atomic<std::uint64_t> connections_open{0};
+    std::atomic<std::uint64_t> idle_closes{0};  // connections closed by --close-idle-after
 
     std::atomic<std::uint64_t> tls_handshakes{0};  // completed: one per new TLS connection
     std::atomic<std::uint64_t> tls_handshake_failures{0};

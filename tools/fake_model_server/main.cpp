@@ -41,6 +41,9 @@ A fake vLLM/OpenAI-compatible model server for tests and benchmarks.
                             /fake/stats then reports tls_handshakes, tls_handshake_failures
                             and last_sni (the SNI name of the last model request's connection)
   --tls-key FILE            the PEM private key of --tls-cert
+  --close-idle-after-ms N   close a keep-alive connection idle this long between requests, as
+                            uvicorn (and so vLLM) does after 5 s (default 0: never);
+                            /fake/stats reports idle_closes and connections_open
   --help                    this text
 
 Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health,
@@ -122,6 +125,8 @@ std::optional<ServerOptions> parse_command_line(int argc, char** argv) {
             options.chunks = count(0);
         } else if (flag == "--chunk-interval-ms") {
             options.chunk_interval_ms = count(0);
+        } else if (flag == "--close-idle-after-ms") {
+            options.close_idle_after_ms = count(0);
         } else if (flag == "--jwks") {
             options.jwks_file = value();
         } else if (flag == "--tls-cert") {

@@ -30,6 +30,9 @@ public:
     // Counts a request refused while it was being read (it never started).
     void request_refused(const AccessRecord& record);
     void upstream_error(std::string_view backend, std::string_view kind);
+    // An idle upstream connection the pool closed; `reason`: idle_timeout, server_closed or
+    // overflow (more than keepalive.max_idle).
+    void upstream_connection_closed(std::string_view backend, std::string_view reason);
     // `outcome`: attempt (a retry was made) or budget_exhausted (one was refused).
     void retry(std::string_view backend, std::string_view outcome);
     // Per-endpoint state, sampled when /metrics is scraped.

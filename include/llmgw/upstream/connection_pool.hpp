@@ -1,8 +1,10 @@
 // A worker's keep-alive connections to upstream endpoints. Owned by one worker thread: no locks.
 #pragma once
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <string_view>
@@ -14,6 +16,9 @@
 
 namespace llmgw::tls {
 class ClientContext;
+}
+namespace llmgw::observability {
+class Metrics;
 }
 
 namespace llmgw::upstream {
@@ -30,9 +35,14 @@ struct UpstreamConnection {
     http::beast::tcp_stream stream;
     std::unique_ptr<UpstreamTlsStream> tls;  // https:// endpoints: read and write through it
     http::beast::flat_buffer buffer;
-    bool reused = false;  // came from the pool rather than a fresh connect
+    bool reused = false;   // came from the pool rather than a fresh connect
     std::string pool_key;  // which idle list it returns to: see pool_key()
+    // While pooled: since when, until when (the backend's keepalive.idle), which wait on the
+    // socket is its own (see ConnectionPool::watch), and the backend named in metrics.
     std::chrono::steady_clock::time_point idle_since{};
+    std::chrono::steady_clock::time_point idle_until{};
+    std::uint64_t idle_id = 0;
+    std::string backend;
 };
 
 // Runs `io` (a generic lambda starting one operation) on the connection's stream: TLS for
@@ -66,14 +76,19 @@ http::Task<ConnectResult> connect_endpoint(http::net::any_io_executor executor,
 
 class ConnectionPool {
 public:
-    // Idle connections older than this are closed rather than reused: servers such as
-    // uvicorn (vLLM) close idle keep-alive connections after 5 s, and reusing one that
-    // the server is closing fails the request.
-    static constexpr auto max_idle_age = std::chrono::seconds(4);
-    static constexpr std::size_t max_idle_per_endpoint = 256;
+    // A connection idle this long is probed (one system call) before it is reused: the
+    // readability wait misses a close that arrived between the answer's last read and the
+    // start of the wait (Asio's edge-triggered epoll reports it to nobody).
     static constexpr auto probe_after_idle = std::chrono::milliseconds(1000);
+    // The idle timer fires at most this often, however many connections expire.
+    static constexpr auto sweep_interval = std::chrono::milliseconds(100);
 
-    explicit ConnectionPool(http::net::any_io_executor executor);
+    // `metrics`, when set, counts the connections the pool closes.
+    explicit ConnectionPool(http::net::any_io_executor executor,
+                            observability::Metrics* metrics = nullptr);
+    ~ConnectionPool();
+    ConnectionPool(const ConnectionPool&) = delete;
+    ConnectionPool& operator=(const ConnectionPool&) = delete;
 
     using Acquired = ConnectResult;
     // An idle pooled connection if one is usable (unless `fresh`), else a new one (over TLS
@@ -81,14 +96,22 @@ public:
     http::Task<Acquired> acquire(const config::Endpoint& endpoint, tls::ClientContext* tls,
                                  std::chrono::milliseconds connect_timeout, bool fresh = false);
     // Returns a connection whose last exchange ended cleanly and may be reused (to the idle
-    // list it was made for).
-    void release(std::unique_ptr<UpstreamConnection> connection);
+    // list it was made for), kept as `backend.keepalive` says: closed after `idle`, the oldest
+    // closed beyond `max_idle`, and closed at once when the server closes it or sends anything.
+    void release(std::unique_ptr<UpstreamConnection> connection, const config::Backend& backend);
 
     std::size_t idle_count(const config::Endpoint& endpoint) const;
     const http::net::any_io_executor& executor() const { return executor_; }
 
 private:
+    using IdleList = std::deque<std::unique_ptr<UpstreamConnection>>;
     std::unique_ptr<UpstreamConnection> take_idle(std::string_view key);
+    void watch(IdleList& idle, UpstreamConnection& connection);
+    void on_readable(IdleList& idle, std::uint64_t idle_id, const boost::system::error_code& ec);
+    void schedule_sweep(std::chrono::steady_clock::time_point at);
+    void sweep();
+    void count_closed(const UpstreamConnection& connection, std::string_view reason);
+
     // Lets the idle map be searched with a string_view: no key string per request.
     struct KeyHash {
         using is_transparent = void;
@@ -98,11 +121,14 @@ private:
     };
 
     http::net::any_io_executor executor_;
+    observability::Metrics* metrics_;
     // By pool_key (the URL), not by Endpoint object: a reload makes new Endpoint objects for
-    // the same servers, and their idle connections stay usable.
-    std::unordered_map<std::string, std::deque<std::unique_ptr<UpstreamConnection>>, KeyHash,
-                       std::equal_to<>>
-        idle_;
+    // the same servers, and their idle connections stay usable. Lists are never erased, so a
+    // pending wait may point at its list.
+    std::unordered_map<std::string, IdleList, KeyHash, std::equal_to<>> idle_;
+    http::net::steady_timer sweep_timer_;
+    bool sweep_scheduled_ = false;
+    std::uint64_t next_idle_id_ = 0;
 };
 
 }  // namespace llmgw::upstream

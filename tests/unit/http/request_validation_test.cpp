@@ -58,6 +58,16 @@ TEST(RequestValidation, AbsoluteFormTargetsBecomeOriginForm) {
     EXPECT_EQ(origin_form("/v1/models"), "/v1/models");
 }
 
+TEST(RequestValidation, AnAbsoluteFormTargetsAuthorityIsCheckedLikeHost) {
+    using llmgw::http::target_authority;
+    EXPECT_EQ(target_authority("http://gw.example:8080/v1/models"), "gw.example:8080");
+    EXPECT_EQ(target_authority("https://[::1]?x=1"), "[::1]");
+    EXPECT_EQ(target_authority("http://gw.example"), "gw.example");
+    EXPECT_EQ(target_authority("/v1/models"), "");
+    for (const auto* target : {"http://user@gw.example/v1/x", "http:///v1/x", "http://a b/v1/x"})
+        EXPECT_TRUE(validate_request_head(head({{"Host", "x"}}, 11, target))) << target;
+}
+
 TEST(RequestValidation, ContentLengthMustBeOnePlainNumber) {
     EXPECT_FALSE(validate_request_head(head({{"Host", "x"}, {"Content-Length", "0"}})));
     for (const auto* length : {"", "+1", "-1", "0x10", "1,1", "1, 2", "1 2", "1e3"})
