@@ -5,22 +5,17 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <fstream>
-#include <functional>
 #include <iostream>
 #include <memory>
-#include <optional>
 
 #include "llmgw/redis/client.hpp"
+#include "pumped_io.hpp"
 #include "support/fake_redis.hpp"
 
 namespace llmgw::redis {
 namespace {
 
-namespace asio = boost::asio;
 using testing::FakeRedis;
 using Shape = FakeRedis::Shape;
 using Clock = std::chrono::steady_clock;
@@ -44,11 +39,9 @@ std::uint64_t rss_bytes() {
     return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
-class MisbehavingRedis : public ::testing::Test {
+class MisbehavingRedis : public testing::PumpedIo {
 protected:
     FakeRedis fake;
-    asio::io_context io;
-    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
 
     // connect_timeout is long: a connection replaced within it was replaced by a bound or by
     // the rule for a reply stalled mid-way, not by the rule for a server that answers nothing.
@@ -61,33 +54,6 @@ protected:
         o.reconnect_min = 20ms;
         o.reconnect_max = 200ms;
         return o;
-    }
-
-    // Pumps the io_context on this thread until `done()` or the deadline.
-    bool run_until(const std::function<bool()>& done, Clock::duration deadline = 5s) {
-        const auto until = Clock::now() + deadline;
-        while (!done()) {
-            if (Clock::now() >= until) return false;
-            io.run_one_for(10ms);
-        }
-        return true;
-    }
-
-    std::unique_ptr<Client> started(Client::Options o) {
-        auto client = std::make_unique<Client>(io.get_executor(), std::move(o));
-        client->start();
-        EXPECT_TRUE(run_until([&] { return client->connected(); })) << "never connected";
-        return client;
-    }
-
-    Result run(Task<Result> task) {
-        auto out = std::make_shared<std::optional<Result>>();
-        asio::co_spawn(io, std::move(task), [out](std::exception_ptr error, Result result) {
-            if (error) std::rethrow_exception(error);
-            *out = std::move(result);
-        });
-        if (!run_until([&] { return out->has_value(); })) throw std::runtime_error("call hung");
-        return std::move(**out);
     }
 
     // A GET under the fake's current shape: it must fail, and within its timeout (plus a
