@@ -2,12 +2,16 @@
 // reply is bounded in bytes, elements and depth; every call ends within its timeout whatever
 // the peer sends; a broken connection is replaced; memory stays bounded.
 #include <gtest/gtest.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <string_view>
 
 #include "llmgw/redis/client.hpp"
 #include "pumped_io.hpp"
@@ -38,6 +42,28 @@ std::uint64_t rss_bytes() {
     statm >> size >> resident;
     return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 }
+
+// The log lines written while it lives: the client says there why it replaced a connection.
+class CapturedLog {
+public:
+    CapturedLog() : previous_(spdlog::default_logger()) {
+        spdlog::set_default_logger(std::make_shared<spdlog::logger>("captured", sink_));
+    }
+    ~CapturedLog() { spdlog::set_default_logger(previous_); }
+    CapturedLog(const CapturedLog&) = delete;
+    CapturedLog& operator=(const CapturedLog&) = delete;
+
+    bool contains(std::string_view text) const {
+        for (const auto& line : sink_->last_formatted())
+            if (line.find(text) != std::string::npos) return true;
+        return false;
+    }
+
+private:
+    std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_ =
+        std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(256);
+    std::shared_ptr<spdlog::logger> previous_;
+};
 
 class MisbehavingRedis : public testing::PumpedIo {
 protected:
@@ -137,6 +163,45 @@ TEST_F(MisbehavingRedis, AReplyStillTricklingInAtTheTimeoutEndsTheConnection) {
     EXPECT_EQ(error.kind, Kind::timeout) << error.message;
     EXPECT_FALSE(client->connected()) << "every later call would wait behind that reply";
     expect_recovers(*client);
+}
+
+// hiredis 0.14 asserts, aborting the process, on a reply that comes while no command waits for
+// one (a server that answers twice). The client refuses that reply and replaces the connection.
+TEST_F(MisbehavingRedis, AReplyNobodyAskedForEndsTheConnectionNotTheProcess) {
+    CapturedLog log;
+    auto client = started(options());
+    const auto accepted = fake.accepted();
+    fake.set_shape(Shape::twice);
+    auto answered = run(client->command({"GET", "k"}));
+    ASSERT_TRUE(answered) << describe(answered);
+    EXPECT_EQ(answered->str, "value");  // its own answer: the copy behind it is the surplus
+    EXPECT_TRUE(run_until([&] { return fake.accepted() > accepted; }, 2s)) << "never replaced";
+    EXPECT_TRUE(log.contains("a reply nobody asked for")) << "the log says why";
+    expect_recovers(*client);
+}
+
+// A server that speaks first would shift every answer by one, each call getting the answer of
+// the one before. The handshake's PING carries a token, and a connection whose PING is answered
+// by anything else is never used (here the stray reply even looks like an answer to PING).
+TEST_F(MisbehavingRedis, AReplyBeforeAnyCommandNeverAnswersACall) {
+    CapturedLog log;
+    fake.set_greeting("+PONG\r\n");
+    Client client(io.get_executor(), options());
+    client.start();
+    bool ever_connected = false;
+    EXPECT_TRUE(run_until([&] {
+        ever_connected = ever_connected || client.connected();
+        return fake.accepted() >= 3;
+    })) << "the client gave up reconnecting";
+    EXPECT_FALSE(ever_connected);
+    auto refused = run(client.command({"GET", "k"}));
+    ASSERT_FALSE(refused) << describe(refused);
+    EXPECT_EQ(refused.error().kind, Kind::not_connected);
+    EXPECT_TRUE(log.contains("PING")) << "the log says why";
+
+    fake.set_greeting("");
+    EXPECT_TRUE(run_until([&] { return client.connected(); }, 1s));
+    expect_recovers(client);
 }
 
 TEST_F(MisbehavingRedis, MemoryStaysBoundedWhileTheServerSendsEndlessReplies) {
