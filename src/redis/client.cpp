@@ -15,6 +15,7 @@
 #include <iterator>
 #include <optional>
 #include <random>
+#include <string_view>
 
 #include "llmgw/redis/hiredis_asio.hpp"
 #include "reply_bounds.hpp"
@@ -238,7 +239,7 @@ private:
             return;
         }
         context->data = this;
-        bounds_.attach(*context->c.reader);
+        bounds_.attach(*context);
         close_reason_.clear();
         try {
             attach_to_asio(context, executor_, [this, context] { after_read(context); });
@@ -252,7 +253,9 @@ private:
         context_ = context;
     }
 
-    // Pipelined AUTH, SELECT and PING: the PING's answer means the connection is usable.
+    // Pipelined AUTH, SELECT and PING: the PING's answer means the connection is usable. The
+    // PING carries a token the server echoes: a reply it sent unasked (before the handshake)
+    // would shift every answer by one, and then PING gets something else.
     void handshake() {
         auto step = [this](const char* label, std::vector<std::string> args) {
             std::vector<const char*> argv;
@@ -272,7 +275,8 @@ private:
                 step(kAuth, {"AUTH", options_.username, options_.password});
         }
         if (options_.db != 0) step(kSelect, {"SELECT", std::to_string(options_.db)});
-        step(kPing, {"PING"});
+        ping_token_ = "llmgw handshake " + std::to_string(generation_);
+        step(kPing, {"PING", ping_token_});
     }
 
     void became_ready() {
@@ -360,11 +364,18 @@ private:
         Connection* self = of(context);
         if (reply == nullptr || context != self->context_) return;  // being torn down
         const auto& r = *static_cast<redisReply*>(reply);
+        const std::string_view text = r.str != nullptr ? std::string_view(r.str, r.len) : "";
         if (r.type == REDIS_REPLY_ERROR) {
             self->drop(std::string(static_cast<const char*>(label)) +
-                       " failed: " + std::string(r.str, r.len));
-        } else if (static_cast<const char*>(label) == kPing) {
+                       " failed: " + std::string(text));
+        } else if (static_cast<const char*>(label) != kPing) {
+            return;
+        } else if (r.type == REDIS_REPLY_STRING && text == self->ping_token_) {
             self->became_ready();
+        } else {
+            self->drop(
+                "PING answered without its token: the server's replies are out of step "
+                "with the commands (it sent a reply nobody asked for)");
         }
     }
 
@@ -412,6 +423,7 @@ private:
     int attempt_ = 0;                       // failed connects since the last success
     unsigned generation_ = 0;               // bumps orphan the pending timer/resolver handlers
     std::string close_reason_;
+    std::string ping_token_;         // the handshake's PING argument, echoed by the server
     long outstanding_ = 0;           // calls sent on this connection and not yet answered
     Clock::time_point progress_at_;  // last reply, or the send that ended an idle period
     std::vector<const char*> argv_;  // reused by send(): no allocation per call once warm

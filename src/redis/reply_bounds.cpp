@@ -21,7 +21,9 @@ const redisReplyObjectFunctions ReplyBounds::counting_functions = {
     &ReplyBounds::create_string, &ReplyBounds::create_array, &ReplyBounds::create_integer,
     &ReplyBounds::create_nil, &freeReplyObject};
 
-void ReplyBounds::attach(redisReader& reader) {
+void ReplyBounds::attach(redisAsyncContext& context) {
+    redisReader& reader = *context.c.reader;
+    context_ = &context;
     defaults_ = reader.fn;
     bytes_ = elements_ = 0;
     exceeded_.clear();
@@ -45,7 +47,10 @@ bool ReplyBounds::reply_in_progress(const redisReader& reader) {
 // A reply's first object has no parent: for an array it comes before its elements, for any
 // other type it is the whole reply. Either way the counts start afresh there.
 bool ReplyBounds::admit(const redisReadTask& task, std::size_t elements, std::size_t bytes) {
-    if (task.parent == nullptr) bytes_ = elements_ = 0;
+    if (task.parent == nullptr) {
+        if (!awaited(task)) return false;
+        bytes_ = elements_ = 0;
+    }
     elements_ += elements;
     bytes_ += bytes;
     if (elements_ > max_elements_) {
@@ -59,6 +64,18 @@ bool ReplyBounds::admit(const redisReadTask& task, std::size_t elements, std::si
         return false;
     }
     return true;
+}
+
+// hiredis takes a command's callback off `replies` only once its reply is complete, so while a
+// reply's first object is built, the head of that list is the command it answers, if any. With
+// none, hiredis 0.14 asserts unless the connection subscribed or monitors (llmgw's never do).
+// Error replies pass: hiredis fails the connection on them itself, with the server's message.
+bool ReplyBounds::awaited(const redisReadTask& task) {
+    if (context_->replies.head != nullptr || task.type == REDIS_REPLY_ERROR ||
+        (context_->c.flags & (REDIS_SUBSCRIBED | REDIS_MONITORING)) != 0)
+        return true;
+    exceeded_ = "a reply nobody asked for (the server answered more often than it was asked)";
+    return false;
 }
 
 // Returning null makes hiredis fail the connection ("out of memory"), with nothing allocated.

@@ -1,7 +1,9 @@
 // Bounds on each Redis reply while hiredis parses it: bytes and elements, checked before
-// hiredis allocates (hiredis 0.14 bounds the nesting depth itself, at 7).
+// hiredis allocates (hiredis 0.14 bounds the nesting depth itself, at 7); and no reply at all
+// while no command waits for one.
 #pragma once
 
+#include <hiredis/async.h>
 #include <hiredis/read.h>
 
 #include <cstddef>
@@ -13,6 +15,8 @@ namespace llmgw::redis::detail {
 // counts its array headers declare) and string bytes are added up as hiredis builds it; the
 // first object over a bound is refused, and hiredis then fails the connection. A bulk string
 // or line still arriving is not built yet: check_buffer() bounds it after each read.
+// A reply that no command waits for is refused the same way: hiredis 0.14 would assert on it
+// (aborting the process) unless it is an error, which hiredis itself turns into a failure.
 class ReplyBounds {
 public:
     ReplyBounds(std::size_t max_bytes, std::size_t max_elements)
@@ -21,11 +25,12 @@ public:
     ReplyBounds& operator=(const ReplyBounds&) = delete;
 
     // Starts counting on a new connection's reader; *this must outlive the reader's parsing.
-    void attach(redisReader& reader);
+    void attach(redisAsyncContext& context);
     // After a read: false (and exceeded() says why) when the part of a reply not yet parsed
     // is already over max_bytes.
     bool check_buffer(const redisReader& reader);
-    // The bound a reply broke, as a sentence for errors and logs; empty while none did.
+    // The bound a reply broke (its size, or one reply per command), as a sentence for errors
+    // and logs; empty while none did.
     const std::string& exceeded() const { return exceeded_; }
 
     // True while a reply has begun to arrive and is not complete.
@@ -37,11 +42,13 @@ private:
     static void* create_integer(const redisReadTask* task, long long value);
     static void* create_nil(const redisReadTask* task);
     bool admit(const redisReadTask& task, std::size_t elements, std::size_t bytes);
+    bool awaited(const redisReadTask& task);
 
     static const redisReplyObjectFunctions counting_functions;
 
     std::size_t max_bytes_;
     std::size_t max_elements_;
+    const redisAsyncContext* context_ = nullptr;           // whose pending commands we check
     const redisReplyObjectFunctions* defaults_ = nullptr;  // hiredis's own, which build
     std::size_t bytes_ = 0;                                // of the reply being parsed
     std::size_t elements_ = 0;

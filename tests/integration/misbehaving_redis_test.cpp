@@ -1,6 +1,6 @@
-// llmgw against a Redis that answers limit scripts with an endless array: requests that need
-// Redis answer within its timeout, requests that do not need it never notice, and the
-// gateway's memory stays bounded.
+// llmgw against a Redis that misbehaves: one that answers limit scripts with an endless array
+// (requests that need Redis answer within its timeout, requests that do not need it never
+// notice, and the gateway's memory stays bounded), and one that answers unasked.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -93,4 +93,20 @@ TEST(MisbehavingRedis, AnEndlessArrayNeitherStallsNorBloatsTheGateway) {
     EXPECT_THAT(gateway.process().stderr_text() + gateway.process().stdout_text(),
                 ::testing::HasSubstr("max_reply_elements"))
         << "the log names the bound that was exceeded";
+}
+
+// hiredis 0.14 aborts the process on a reply that no command waits for. A Redis that answers
+// twice, or speaks before it is asked, has the connection replaced instead, and llmgw serves on.
+TEST(MisbehavingRedis, ARedisThatAnswersTwiceOrUnaskedCannotAbortTheGateway) {
+    FakeRedis redis(FakeRedis::Shape::twice);
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(config(model, redis.port()));
+    // The metered request asks Redis once (its limit script): the second answer is surplus.
+    EXPECT_EQ(timed_chat(gateway, metered_key).first, 200);
+    EXPECT_TRUE(gateway.process().wait_for_output("a reply nobody asked for", 5s));
+    redis.set_greeting("+PONG\r\n");  // every new connection: a reply before the handshake
+    EXPECT_TRUE(gateway.process().wait_for_output("PING answered without its token", 5s));
+    EXPECT_TRUE(gateway.process().running());
+    EXPECT_EQ(timed_chat(gateway, metered_key).first, 200) << "failure_mode open";
+    EXPECT_EQ(timed_chat(gateway, unlimited_key).first, 200);
 }

@@ -100,7 +100,10 @@ void FakeRedis::accept_loop() {
         set_io_timeouts(fd);
         std::lock_guard lock(mutex_);
         connections_.push_back(fd);
-        threads_.emplace_back([this, fd] { serve(fd); });
+        ++accepted_;
+        threads_.emplace_back([this, fd, greeting = greeting_] {
+            if (send_all(fd, greeting)) serve(fd);
+        });
     }
 }
 
@@ -121,12 +124,18 @@ void FakeRedis::serve(int fd) {
 bool FakeRedis::answer(int fd, const std::vector<std::string>& command) {
     const auto name = upper(command[0]);
     if (name == "AUTH" || name == "SELECT") return send_all(fd, "+OK\r\n");
-    if (name == "PING") return send_all(fd, "+PONG\r\n");
+    if (name == "PING") {  // PING with a message echoes it, as a bulk string
+        if (command.size() < 2) return send_all(fd, "+PONG\r\n");
+        return send_all(fd, "$" + std::to_string(command[1].size()) + "\r\n" + command[1] + "\r\n");
+    }
     if (name == "HELLO") return send_all(fd, "-ERR unknown command 'HELLO'\r\n");
     if (name == "SCRIPT") return send_all(fd, "$40\r\n" + std::string(40, '0') + "\r\n");
+    const std::string sane = name == "GET" ? "$5\r\nvalue\r\n" : "+OK\r\n";
     switch (shape_.load()) {
         case Shape::sane:
-            return send_all(fd, name == "GET" ? "$5\r\nvalue\r\n" : "+OK\r\n");
+            return send_all(fd, sane);
+        case Shape::twice:
+            return send_all(fd, sane + sane);
         case Shape::endless_array:
             return send_forever(fd, "*2000000000\r\n",
                                 "$1024\r\n" + std::string(1024, 'x') + "\r\n");

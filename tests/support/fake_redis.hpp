@@ -14,9 +14,10 @@
 namespace llmgw::testing {
 
 // AUTH, SELECT, PING, HELLO (refused, as a RESP2-only server does) and SCRIPT LOAD always get
-// sane answers, so a client connects and counts as ready. Every other command is answered in
-// the shape current when the command arrives. An endless answer keeps one connection busy
-// until the client closes it or the server stops; the connection reads no more commands.
+// sane answers, so a client connects and counts as ready (unless a greeting comes first).
+// Every other command is answered in the shape current when the command arrives. An endless
+// answer keeps one connection busy until the client closes it or the server stops; the
+// connection reads no more commands.
 class FakeRedis {
 public:
     enum class Shape {
@@ -26,6 +27,7 @@ public:
         deep_nesting,       // *1 inside *1 inside *1 ..., forever
         trickle,            // an endless bulk string, one byte every 2 ms
         huge_finite_array,  // *3000000 with its 3000000 integers: 12 MB, then sane again
+        twice,              // the sane answer, twice over in one write
     };
 
     // Listens on 127.0.0.1 at a free port; accepts at once.
@@ -38,6 +40,14 @@ public:
     uint16_t port() const { return port_; }
     // Applies to commands that arrive from now on (not to an endless answer under way).
     void set_shape(Shape shape) { shape_ = shape; }
+    // Bytes sent to each connection accepted from now on as soon as it is accepted, before the
+    // client asks anything (a reply nobody asked for); empty for none.
+    void set_greeting(std::string bytes) {
+        std::lock_guard lock(mutex_);
+        greeting_ = std::move(bytes);
+    }
+    // Connections accepted so far.
+    std::size_t accepted() const { return accepted_; }
     // Bytes written to clients over all connections so far.
     std::uint64_t bytes_sent() const { return bytes_sent_; }
 
@@ -59,7 +69,9 @@ private:
     std::atomic<Shape> shape_;
     std::atomic<bool> stopping_{false};
     std::atomic<std::uint64_t> bytes_sent_{0};
-    std::mutex mutex_;  // guards the two vectors below
+    std::atomic<std::size_t> accepted_{0};
+    std::mutex mutex_;  // guards the greeting and the two vectors below
+    std::string greeting_;
     std::vector<int> connections_;
     std::vector<std::thread> threads_;
     std::thread acceptor_;

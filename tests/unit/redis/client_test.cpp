@@ -6,13 +6,12 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
 
+#include "pumped_io.hpp"
 #include "support/ports.hpp"
 #include "support/redis_server.hpp"
 
@@ -42,11 +41,9 @@ Task<void> incr(Client& client, std::string key, int& succeeded, int& finished) 
     ++finished;
 }
 
-class RedisClient : public ::testing::Test {
+class RedisClient : public testing::PumpedIo {
 protected:
     RedisServer server = RedisServer::start();
-    asio::io_context io;
-    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
 
     Client::Options options(uint16_t port = 0) {
         Client::Options o;
@@ -56,35 +53,6 @@ protected:
         o.reconnect_min = 20ms;
         o.reconnect_max = 200ms;
         return o;
-    }
-
-    // Pumps the io_context on this thread until `done()` or the deadline.
-    bool run_until(const std::function<bool()>& done, Clock::duration deadline = 5s) {
-        const auto until = Clock::now() + deadline;
-        while (!done()) {
-            if (Clock::now() >= until) return false;
-            io.run_one_for(10ms);
-        }
-        return true;
-    }
-
-    std::unique_ptr<Client> started(Client::Options o) {
-        auto client = std::make_unique<Client>(io.get_executor(), std::move(o));
-        client->start();
-        EXPECT_TRUE(run_until([&] { return client->connected(); })) << "never connected";
-        return client;
-    }
-
-    // Runs one call to completion, pumping the io_context.
-    Result run(Task<Result> task, Clock::duration deadline = 5s) {
-        auto out = std::make_shared<std::optional<Result>>();
-        asio::co_spawn(io, std::move(task), [out](std::exception_ptr error, Result result) {
-            if (error) std::rethrow_exception(error);
-            *out = std::move(result);
-        });
-        if (!run_until([&] { return out->has_value(); }, deadline))
-            throw std::runtime_error("call never finished");
-        return std::move(**out);
     }
 };
 

@@ -2,25 +2,24 @@
 // reply is bounded in bytes, elements and depth; every call ends within its timeout whatever
 // the peer sends; a broken connection is replaced; memory stays bounded.
 #include <gtest/gtest.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <fstream>
-#include <functional>
 #include <iostream>
 #include <memory>
-#include <optional>
+#include <string_view>
 
 #include "llmgw/redis/client.hpp"
+#include "pumped_io.hpp"
 #include "support/fake_redis.hpp"
 
 namespace llmgw::redis {
 namespace {
 
-namespace asio = boost::asio;
 using testing::FakeRedis;
 using Shape = FakeRedis::Shape;
 using Clock = std::chrono::steady_clock;
@@ -44,11 +43,31 @@ std::uint64_t rss_bytes() {
     return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
-class MisbehavingRedis : public ::testing::Test {
+// The log lines written while it lives: the client says there why it replaced a connection.
+class CapturedLog {
+public:
+    CapturedLog() : previous_(spdlog::default_logger()) {
+        spdlog::set_default_logger(std::make_shared<spdlog::logger>("captured", sink_));
+    }
+    ~CapturedLog() { spdlog::set_default_logger(previous_); }
+    CapturedLog(const CapturedLog&) = delete;
+    CapturedLog& operator=(const CapturedLog&) = delete;
+
+    bool contains(std::string_view text) const {
+        for (const auto& line : sink_->last_formatted())
+            if (line.find(text) != std::string::npos) return true;
+        return false;
+    }
+
+private:
+    std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_ =
+        std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(256);
+    std::shared_ptr<spdlog::logger> previous_;
+};
+
+class MisbehavingRedis : public testing::PumpedIo {
 protected:
     FakeRedis fake;
-    asio::io_context io;
-    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
 
     // connect_timeout is long: a connection replaced within it was replaced by a bound or by
     // the rule for a reply stalled mid-way, not by the rule for a server that answers nothing.
@@ -61,33 +80,6 @@ protected:
         o.reconnect_min = 20ms;
         o.reconnect_max = 200ms;
         return o;
-    }
-
-    // Pumps the io_context on this thread until `done()` or the deadline.
-    bool run_until(const std::function<bool()>& done, Clock::duration deadline = 5s) {
-        const auto until = Clock::now() + deadline;
-        while (!done()) {
-            if (Clock::now() >= until) return false;
-            io.run_one_for(10ms);
-        }
-        return true;
-    }
-
-    std::unique_ptr<Client> started(Client::Options o) {
-        auto client = std::make_unique<Client>(io.get_executor(), std::move(o));
-        client->start();
-        EXPECT_TRUE(run_until([&] { return client->connected(); })) << "never connected";
-        return client;
-    }
-
-    Result run(Task<Result> task) {
-        auto out = std::make_shared<std::optional<Result>>();
-        asio::co_spawn(io, std::move(task), [out](std::exception_ptr error, Result result) {
-            if (error) std::rethrow_exception(error);
-            *out = std::move(result);
-        });
-        if (!run_until([&] { return out->has_value(); })) throw std::runtime_error("call hung");
-        return std::move(**out);
     }
 
     // A GET under the fake's current shape: it must fail, and within its timeout (plus a
@@ -171,6 +163,45 @@ TEST_F(MisbehavingRedis, AReplyStillTricklingInAtTheTimeoutEndsTheConnection) {
     EXPECT_EQ(error.kind, Kind::timeout) << error.message;
     EXPECT_FALSE(client->connected()) << "every later call would wait behind that reply";
     expect_recovers(*client);
+}
+
+// hiredis 0.14 asserts, aborting the process, on a reply that comes while no command waits for
+// one (a server that answers twice). The client refuses that reply and replaces the connection.
+TEST_F(MisbehavingRedis, AReplyNobodyAskedForEndsTheConnectionNotTheProcess) {
+    CapturedLog log;
+    auto client = started(options());
+    const auto accepted = fake.accepted();
+    fake.set_shape(Shape::twice);
+    auto answered = run(client->command({"GET", "k"}));
+    ASSERT_TRUE(answered) << describe(answered);
+    EXPECT_EQ(answered->str, "value");  // its own answer: the copy behind it is the surplus
+    EXPECT_TRUE(run_until([&] { return fake.accepted() > accepted; }, 2s)) << "never replaced";
+    EXPECT_TRUE(log.contains("a reply nobody asked for")) << "the log says why";
+    expect_recovers(*client);
+}
+
+// A server that speaks first would shift every answer by one, each call getting the answer of
+// the one before. The handshake's PING carries a token, and a connection whose PING is answered
+// by anything else is never used (here the stray reply even looks like an answer to PING).
+TEST_F(MisbehavingRedis, AReplyBeforeAnyCommandNeverAnswersACall) {
+    CapturedLog log;
+    fake.set_greeting("+PONG\r\n");
+    Client client(io.get_executor(), options());
+    client.start();
+    bool ever_connected = false;
+    EXPECT_TRUE(run_until([&] {
+        ever_connected = ever_connected || client.connected();
+        return fake.accepted() >= 3;
+    })) << "the client gave up reconnecting";
+    EXPECT_FALSE(ever_connected);
+    auto refused = run(client.command({"GET", "k"}));
+    ASSERT_FALSE(refused) << describe(refused);
+    EXPECT_EQ(refused.error().kind, Kind::not_connected);
+    EXPECT_TRUE(log.contains("PING answered without its token")) << "the log says why";
+
+    fake.set_greeting("");
+    EXPECT_TRUE(run_until([&] { return client.connected(); }, 1s));
+    expect_recovers(client);
 }
 
 TEST_F(MisbehavingRedis, MemoryStaysBoundedWhileTheServerSendsEndlessReplies) {
