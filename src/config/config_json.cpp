@@ -25,6 +25,12 @@ std::string listen(const ListenAddress& address) {
     return address.host + ":" + std::to_string(address.port);
 }
 
+json cidrs(const std::vector<Cidr>& networks) {
+    json out = json::array();
+    for (const auto& network : networks) out.push_back(network.text);
+    return out;
+}
+
 json headers(const std::vector<std::pair<std::string, std::string>>& pairs) {
     json out = json::object();
     for (const auto& [name, value] : pairs) out[name] = value;
@@ -131,7 +137,7 @@ nlohmann::json to_redacted_json(const Config& config) {
           {"idle_timeout", duration(server.idle_timeout)},
           {"drain_timeout", duration(server.drain_timeout)},
           {"max_connections", server.max_connections},
-          {"trusted_proxies", server.trusted_proxies}}},
+          {"trusted_proxies", cidrs(server.trusted_proxies)}}},
         {"admin", {{"listen", listen(config.admin.listen)}, {"token", secret(config.admin.token)}}},
         {"cache",
          {{"max_bytes", config.cache.max_bytes},

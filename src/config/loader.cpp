@@ -11,8 +11,7 @@
 
 #include "auth_sections.hpp"
 #include "cache_sections.hpp"
-#include "llmgw/http/hop_by_hop.hpp"
-#include "llmgw/http/trusted_proxies.hpp"
+#include "llmgw/headers/header_names.hpp"
 #include "llmgw/redis/redis_url.hpp"
 #include "tls_sections.hpp"
 #include "yaml_node.hpp"
@@ -104,11 +103,11 @@ ServerConfig parse_server(const YamlNode& node) {
     if (node.has("idle_timeout")) server.idle_timeout = node["idle_timeout"].as_duration();
     if (node.has("drain_timeout")) server.drain_timeout = node["drain_timeout"].as_duration();
     if (node.has("trusted_proxies")) {
-        node["trusted_proxies"].for_each_item(
-            [&](const YamlNode& item) { server.trusted_proxies.push_back(item.as_string()); });
-        std::string bad;
-        if (!http::TrustedProxies::parse(server.trusted_proxies, &bad))
-            node["trusted_proxies"].fail("invalid address or CIDR \"" + bad + "\"");
+        node["trusted_proxies"].for_each_item([&](const YamlNode& item) {
+            auto cidr = parse_cidr(item.as_string());
+            if (!cidr) node["trusted_proxies"].fail("invalid address or CIDR \"" + item.raw() + "\"");
+            server.trusted_proxies.push_back(std::move(*cidr));
+        });
     }
     if (node.has("max_connections"))
         server.max_connections = static_cast<unsigned>(node["max_connections"].as_uint(1, 10'000'000));
@@ -251,9 +250,7 @@ Backend parse_backend(const std::string& name, const YamlNode& node) {
     if (node.has("tls")) {
         if (!any_https)
             node["tls"].fail("applies to https:// endpoints, and this backend has none");
-        backend.tls = parse_backend_tls(name, node["tls"]);
-    } else if (any_https) {
-        check_backend_tls(name, backend.tls, node);  // the system's CA store must load
+        backend.tls = parse_backend_tls(node["tls"]);
     }
     return backend;
 }
@@ -261,7 +258,7 @@ Backend parse_backend(const std::string& name, const YamlNode& node) {
 // Headers the gateway owns on the upstream request (framing, hop-by-hop, forwarding):
 // a route editing them would be silently overridden or would corrupt the message.
 bool managed_by_gateway(const std::string& lower_name) {
-    return http::is_hop_by_hop(lower_name) || http::is_set_by_gateway(lower_name) ||
+    return headers::is_hop_by_hop(lower_name) || headers::is_set_by_gateway(lower_name) ||
            lower_name == "expect";
 }
 
@@ -271,7 +268,7 @@ std::vector<std::pair<std::string, std::string>> parse_header_map(const YamlNode
         if (!valid_header_name(name)) value.fail("invalid header name");
         auto text = value.as_string();
         if (!valid_header_value(text)) value.fail("header values cannot contain CR, LF or NUL");
-        headers.emplace_back(http::to_lower(name), std::move(text));
+        headers.emplace_back(headers::to_lower(name), std::move(text));
     });
     return headers;
 }
@@ -325,7 +322,7 @@ Route parse_route(const YamlNode& node, const std::vector<Backend>& backends) {
             headers["remove"].for_each_item([&](const YamlNode& item) {
                 auto name = item.as_string();
                 if (!valid_header_name(name)) item.fail("invalid header name");
-                name = http::to_lower(name);
+                name = headers::to_lower(name);
                 if (managed_by_gateway(name)) item.fail("this header is managed by the gateway");
                 route.headers.remove.push_back(std::move(name));
             });

@@ -1,19 +1,18 @@
 // server.tls { cert_file, key_file, min_version } and backends.<name>.tls { ca_file, verify,
-// server_name }, each checked by building the OpenSSL context it describes.
+// server_name }; the files they name are read and parsed here, once.
 #include "tls_sections.hpp"
-
-#include "llmgw/tls/client_context.hpp"
-#include "llmgw/tls/server_context.hpp"
 
 namespace llmgw::config {
 
 namespace {
-// Reports a TlsFileError at the line of the key it names.
-[[noreturn]] void fail_at_key(const YamlNode& section, const tls::TlsFileError& error) {
-    for (const auto* field : {"cert_file", "key_file", "ca_file"})
-        if (error.key().ends_with(std::string(".") + field) && section.has(field))
-            section[field].fail(error.detail());
-    section.fail(error.detail());
+// Runs `read` on the file `key` names; a PemError is reported at that key's line.
+template <typename Read>
+auto read_pem(const YamlNode& section, std::string_view key, const std::string& path, Read read) {
+    try {
+        return read(path);
+    } catch (const PemError& error) {
+        section[key].fail(error.what());
+    }
 }
 
 std::string required_path(const YamlNode& section, std::string_view key) {
@@ -39,15 +38,15 @@ ServerTls parse_server_tls(const YamlNode& node) {
             node["min_version"].fail("expected \"1.2\" or \"1.3\", got \"" +
                                      node["min_version"].raw() + "\"");
     }
-    try {
-        tls::make_server_context(tls);
-    } catch (const tls::TlsFileError& error) {
-        fail_at_key(node, error);
-    }
+    tls.chain = read_pem(node, "cert_file", tls.cert_file, read_certificate_chain);
+    tls.key = read_pem(node, "key_file", tls.key_file, read_private_key);
+    if (!key_matches(tls.chain.front(), tls.key))
+        node["key_file"].fail("the key in \"" + tls.key_file +
+                              "\" does not match the certificate in \"" + tls.cert_file + "\"");
     return tls;
 }
 
-BackendTls parse_backend_tls(const std::string& backend, const YamlNode& node) {
+BackendTls parse_backend_tls(const YamlNode& node) {
     node.expect_keys({"ca_file", "verify", "server_name"});
     BackendTls tls;
     if (node.has("ca_file")) tls.ca_file = required_path(node, "ca_file");
@@ -58,16 +57,9 @@ BackendTls parse_backend_tls(const std::string& backend, const YamlNode& node) {
     }
     if (!tls.verify && !tls.ca_file.empty())
         node["ca_file"].fail("has no effect with verify: false");
-    check_backend_tls(backend, tls, node);
+    if (!tls.ca_file.empty())
+        tls.ca_certificates = read_pem(node, "ca_file", tls.ca_file, read_ca_certificates);
     return tls;
-}
-
-void check_backend_tls(const std::string& backend, const BackendTls& tls, const YamlNode& node) {
-    try {
-        tls::ClientContext check(backend, tls);
-    } catch (const tls::TlsFileError& error) {
-        fail_at_key(node, error);
-    }
 }
 
 }  // namespace llmgw::config

@@ -1,5 +1,5 @@
 // The TLS parts of the schema: server.tls and backends.<name>.tls. The files they name are
-// loaded here once, so a bad certificate fails at start (and in --check) with file:line.
+// read and parsed here once, so a bad certificate fails at start (and in --check) with file:line.
 #pragma once
 
 #include <string>
@@ -10,8 +10,6 @@
 namespace llmgw::config {
 
 ServerTls parse_server_tls(const YamlNode& node);
-BackendTls parse_backend_tls(const std::string& backend, const YamlNode& node);
-// Builds the client context `tls` describes; fails at `node` when it cannot be built.
-void check_backend_tls(const std::string& backend, const BackendTls& tls, const YamlNode& node);
+BackendTls parse_backend_tls(const YamlNode& node);
 
 }  // namespace llmgw::config
