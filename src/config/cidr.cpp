@@ -2,7 +2,6 @@
 #include "llmgw/config/cidr.hpp"
 
 #include <boost/asio/ip/address.hpp>
-
 #include <charconv>
 
 namespace llmgw::config {
@@ -36,7 +35,8 @@ std::optional<Cidr> parse_cidr(std::string_view text) {
 bool Cidr::contains(const IpBytes& candidate) const {
     unsigned bits = prefix;
     for (std::size_t i = 0; i < candidate.size() && bits > 0; ++i) {
-        const auto mask = bits >= 8 ? std::uint8_t{0xff} : static_cast<std::uint8_t>(0xff << (8 - bits));
+        const auto mask =
+            bits >= 8 ? std::uint8_t{0xff} : static_cast<std::uint8_t>(0xff << (8 - bits));
         if ((candidate[i] & mask) != (address[i] & mask)) return false;
         bits = bits >= 8 ? bits - 8 : 0;
     }

@@ -29,7 +29,9 @@ Bio memory_bio(const std::string& text) {
     return Bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())), &BIO_free);
 }
 
-Certificate own(X509* certificate) { return Certificate(certificate, &X509_free); }
+Certificate own(X509* certificate) {
+    return Certificate(certificate, &X509_free);
+}
 
 // Every certificate in the text; the first read with its trust settings when `leaf` (as
 // SSL_CTX_use_certificate_chain_file reads a chain). Empty, with OpenSSL's reason queued, when
@@ -49,7 +51,9 @@ std::vector<Certificate> read_all(const std::string& text, bool leaf) {
 }
 
 // Encrypted keys are refused instead of prompting on the terminal.
-int no_passphrase(char*, int, int, void*) { return 0; }
+int no_passphrase(char*, int, int, void*) {
+    return 0;
+}
 
 }  // namespace
 
