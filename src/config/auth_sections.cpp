@@ -1,4 +1,4 @@
-// Parses tiers, consumers and JWT issuers; plaintext keys exist only while they are hashed.
+// The tables of tiers, consumers and jwt; plaintext keys exist only while they are hashed.
 #include "auth_sections.hpp"
 
 #include <openssl/crypto.h>
@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <set>
+
+#include "sections.hpp"
 
 namespace llmgw::config {
 
@@ -51,6 +53,22 @@ std::vector<std::string> string_list(const YamlNode& node) {
     std::vector<std::string> items;
     node.for_each_item([&](const YamlNode& item) { items.push_back(item.as_string()); });
     return items;
+}
+
+template <typename S>
+using Strings = std::vector<std::string> S::*;
+
+// A list of strings; `what` names an item in "needs at least one ...".
+template <typename S>
+schema::Field<S> strings(std::string_view name, Strings<S> m, std::string_view what) {
+    return schema::member(
+        name, m,
+        [what](const YamlNode& node) {
+            auto items = string_list(node);
+            if (items.empty()) node.fail("needs at least one " + std::string(what));
+            return items;
+        },
+        [](const std::vector<std::string>& items) { return items; });
 }
 
 }  // namespace
@@ -136,7 +154,31 @@ std::vector<Limit> parse_limits(const YamlNode& body) {
 
 }  // namespace
 
-std::vector<Tier> parse_tiers(const YamlNode& node) {
+namespace schema {
+
+namespace {
+
+json tier_json(const Tier& tier) {
+    json rate = json::object();
+    json quota = json::object();
+    for (const auto& limit : tier.limits) {
+        const char* unit = limit.unit == Limit::Unit::requests ? "requests" : "tokens";
+        if (limit.kind == Limit::Kind::rate) {
+            const char* per = limit.period == std::chrono::seconds(1) ? "second" : "minute";
+            rate[std::string(unit) + "_per_" + per] = limit.amount;
+            if (limit.burst != limit.amount) rate["burst"] = limit.burst;
+        } else {
+            const char* per = limit.window == Limit::Window::day ? "day" : "month";
+            quota[std::string(unit) + "_per_" + per] = limit.amount;
+        }
+    }
+    json out = json::object();
+    if (!rate.empty()) out["rate"] = std::move(rate);
+    if (!quota.empty()) out["quota"] = std::move(quota);
+    return out;
+}
+
+std::vector<Tier> read_tiers(const YamlNode& node) {
     std::vector<Tier> tiers;
     node.for_each_entry([&](const std::string& name, const YamlNode& body) {
         Tier tier;
@@ -150,124 +192,193 @@ std::vector<Tier> parse_tiers(const YamlNode& node) {
     return tiers;
 }
 
-std::vector<Consumer> parse_consumers(const YamlNode& node, const std::vector<Tier>& tiers,
-                                      const std::vector<Route>& routes) {
-    std::vector<Consumer> consumers;
-    std::set<std::string> names;
-    std::vector<std::array<unsigned char, 32>> all_digests;
-    node.for_each_item([&](const YamlNode& item) {
-        item.expect_keys({"name", "tier", "keys", "routes"});
-        Consumer consumer;
-        if (!item.has("name")) item.fail("missing required key \"name\"");
-        consumer.name = item["name"].as_string();
-        if (consumer.name.empty()) item["name"].fail("must not be empty");
-        // Those names are how JWT subjects and unauthenticated requests are counted.
-        if (consumer.name == "anonymous" || consumer.name.rfind("jwt:", 0) == 0)
-            item["name"].fail("\"anonymous\" and names starting with \"jwt:\" are reserved");
-        if (!names.insert(consumer.name).second)
-            item["name"].fail("duplicate consumer \"" + consumer.name + "\"");
-        if (!item.has("tier")) item.fail("missing required key \"tier\"");
-        consumer.tier = item["tier"].as_string();
-        require_tier(item["tier"], consumer.tier, tiers);
-        if (!item.has("keys")) item.fail("missing required key \"keys\"");
-        item["keys"].for_each_item([&](const YamlNode& key) {
-            key.expect_keys({"sha256", "env"});
-            if (key.has("sha256") == key.has("env")) key.fail("give exactly one of sha256 or env");
-            ApiKey api_key;
-            if (key.has("sha256")) {
-                const auto digest = parse_hex_digest(key["sha256"].as_string());
-                if (!digest)
-                    key["sha256"].fail("expected 64 hexadecimal digits (llmgw keygen prints them)");
-                api_key.sha256 = *digest;
-            } else {
-                const auto variable = key["env"].as_string();
-                const char* value = std::getenv(variable.c_str());
-                if (value == nullptr || *value == '\0')
-                    key["env"].fail("environment variable " + variable + " is not set or empty");
-                api_key.sha256 = sha256_of(value);
-            }
-            for (const auto& other : all_digests)
-                if (CRYPTO_memcmp(other.data(), api_key.sha256.data(), other.size()) == 0)
-                    key.fail("this key is listed twice");
-            all_digests.push_back(api_key.sha256);
-            consumer.keys.push_back(api_key);
-        });
-        if (consumer.keys.empty()) item["keys"].fail("needs at least one key");
-        if (item.has("routes")) {
-            consumer.routes = string_list(item["routes"]);
-            for (const auto& name : *consumer.routes)
-                if (std::none_of(routes.begin(), routes.end(),
-                                 [&](const Route& r) { return r.name == name; }))
-                    item["routes"].fail("unknown route \"" + name + "\"");
-        }
-        consumers.push_back(std::move(consumer));
+}  // namespace
+
+// tiers.<name>.rate / .quota: the key tables above (rate_keys, quota_keys) are the schema.
+Field<Config> tiers_field() {
+    auto field = member("tiers", &Config::tiers, read_tiers, [](const std::vector<Tier>& tiers) {
+        json out = json::object();
+        for (const auto& tier : tiers) out[tier.name] = tier_json(tier);
+        return out;
     });
-    return consumers;
+    field.nested_paths = [](const std::string& path, std::vector<std::string>& out) {
+        for (const auto& key : rate_keys)
+            out.push_back(path + ".<name>.rate." + std::string(key.name));
+        out.push_back(path + ".<name>.rate.burst");
+        for (const auto& key : quota_keys)
+            out.push_back(path + ".<name>.quota." + std::string(key.name));
+    };
+    return field;
 }
 
-std::vector<JwtIssuer> parse_jwt(const YamlNode& node, const std::vector<Tier>& tiers) {
-    std::vector<JwtIssuer> issuers;
-    node.for_each_item([&](const YamlNode& item) {
-        item.expect_keys({"issuer", "audiences", "jwks_file", "jwks_url", "secret", "algorithms",
-                          "consumer_claim", "tier_claim", "default_tier", "leeway",
-                          "jwks_refresh"});
-        JwtIssuer issuer;
-        if (!item.has("issuer")) item.fail("missing required key \"issuer\"");
-        issuer.issuer = item["issuer"].as_string();
-        for (const auto& other : issuers)
-            if (other.issuer == issuer.issuer) item["issuer"].fail("issuer listed twice");
-        if (!item.has("audiences")) item.fail("missing required key \"audiences\"");
-        issuer.audiences = string_list(item["audiences"]);
-        if (issuer.audiences.empty()) item["audiences"].fail("needs at least one audience");
-        const int sources =
-            int(item.has("jwks_file")) + int(item.has("jwks_url")) + int(item.has("secret"));
-        if (sources != 1) item.fail("give exactly one of jwks_file, jwks_url or secret");
-        if (item.has("jwks_file")) issuer.jwks_file = item["jwks_file"].as_string();
-        if (item.has("jwks_url")) {
-            issuer.jwks_url = item["jwks_url"].as_string();
-            const bool https = issuer.jwks_url.rfind("https://", 0) == 0;
-            const bool loopback_http = issuer.jwks_url.rfind("http://127.", 0) == 0 ||
-                                       issuer.jwks_url.rfind("http://localhost", 0) == 0 ||
-                                       issuer.jwks_url.rfind("http://[::1]", 0) == 0;
-            // Keys fetched without TLS could be swapped by anyone on the path.
-            if (!https && !loopback_http)
-                item["jwks_url"].fail(
-                    "expected an https:// URL (plain http only on loopback addresses)");
-        }
-        if (item.has("secret")) {
-            issuer.secret = item["secret"].as_string();
-            if (issuer.secret.size() < 32)
-                item["secret"].fail("an HMAC secret needs at least 32 bytes");
-        }
-        if (!item.has("algorithms")) item.fail("missing required key \"algorithms\"");
-        issuer.algorithms = string_list(item["algorithms"]);
-        if (issuer.algorithms.empty()) item["algorithms"].fail("needs at least one algorithm");
-        for (const auto& algorithm : issuer.algorithms) {
-            if (!supported_algorithms().count(algorithm))
-                item["algorithms"].fail(
-                    "unsupported algorithm \"" + algorithm +
-                    "\" (RS*, PS*, ES*, EdDSA, or HS* with a secret; never none)");
-            // Keys and shared secrets never mix: that is what makes HS/RS confusion impossible.
-            if (is_hmac(algorithm) != !issuer.secret.empty())
-                item["algorithms"].fail(is_hmac(algorithm)
-                                            ? "HS algorithms need `secret` (and nothing else)"
-                                            : "with `secret` only HS256/HS384/HS512 are allowed");
-        }
-        if (item.has("consumer_claim")) issuer.consumer_claim = item["consumer_claim"].as_string();
-        if (item.has("tier_claim")) issuer.tier_claim = item["tier_claim"].as_string();
-        if (item.has("default_tier")) {
-            issuer.default_tier = item["default_tier"].as_string();
-            require_tier(item["default_tier"], issuer.default_tier, tiers);
-        }
-        if (item.has("leeway")) issuer.leeway = item["leeway"].as_duration();
-        if (item.has("jwks_refresh")) {
-            issuer.jwks_refresh = item["jwks_refresh"].as_duration();
-            if (issuer.jwks_refresh < std::chrono::seconds(1))
-                item["jwks_refresh"].fail("must be at least 1s");
-        }
-        issuers.push_back(std::move(issuer));
-    });
-    return issuers;
+namespace {
+
+// Those names are how JWT subjects and unauthenticated requests are counted; the names of
+// consumers read before this one are in `config`.
+std::string consumer_name_problem(const std::string& name, const Config& config) {
+    if (name.empty()) return "must not be empty";
+    if (name == "anonymous" || name.rfind("jwt:", 0) == 0)
+        return "\"anonymous\" and names starting with \"jwt:\" are reserved";
+    for (const auto& other : config.consumers)
+        if (other.name == name) return "duplicate consumer \"" + name + "\"";
+    return "";
 }
+
+ApiKey read_key(const YamlNode& key) {
+    key.expect_keys({"sha256", "env"});
+    if (key.has("sha256") == key.has("env")) key.fail("give exactly one of sha256 or env");
+    ApiKey api_key;
+    if (key.has("sha256")) {
+        const auto digest = parse_hex_digest(key["sha256"].as_string());
+        if (!digest)
+            key["sha256"].fail("expected 64 hexadecimal digits (llmgw keygen prints them)");
+        api_key.sha256 = *digest;
+    } else {
+        const auto variable = key["env"].as_string();
+        const char* value = std::getenv(variable.c_str());
+        if (value == nullptr || *value == '\0')
+            key["env"].fail("environment variable " + variable + " is not set or empty");
+        api_key.sha256 = sha256_of(value);
+    }
+    return api_key;
+}
+
+bool same_digest(const ApiKey& a, const ApiKey& b) {
+    return CRYPTO_memcmp(a.sha256.data(), b.sha256.data(), a.sha256.size()) == 0;
+}
+
+// keys[]: each key once across all consumers; shown only as their count.
+Field<Consumer> consumer_keys() {
+    Field<Consumer> field{
+        "keys",
+        [](const YamlNode& node, Consumer& consumer, const Config& config) {
+            node.for_each_item([&](const YamlNode& item) {
+                const auto key = read_key(item);
+                bool listed = std::any_of(consumer.keys.begin(), consumer.keys.end(),
+                                          [&](const ApiKey& k) { return same_digest(k, key); });
+                for (const auto& other : config.consumers)
+                    for (const auto& k : other.keys) listed = listed || same_digest(k, key);
+                if (listed) item.fail("this key is listed twice");
+                consumer.keys.push_back(key);
+            });
+            if (consumer.keys.empty()) node.fail("needs at least one key");
+        },
+        [](const Consumer& consumer, const Config&) { return json(consumer.keys.size()); },
+        [](const Consumer& a, const Consumer& b) { return a.keys == b.keys; }};
+    field.nested_paths = [](const std::string& path, std::vector<std::string>& out) {
+        out.push_back(path + "[].sha256");
+        out.push_back(path + "[].env");
+    };
+    return std::move(field).required();
+}
+
+// routes: an allow-list of route names (routes are read before consumers).
+Field<Consumer> consumer_routes() {
+    return Field<Consumer>{
+        "routes",
+        [](const YamlNode& node, Consumer& consumer, const Config& config) {
+            consumer.routes = string_list(node);
+            for (const auto& name : *consumer.routes)
+                if (std::none_of(config.routes.begin(), config.routes.end(),
+                                 [&](const Route& r) { return r.name == name; }))
+                    node.fail("unknown route \"" + name + "\"");
+        },
+        [](const Consumer& consumer, const Config&) {
+            return consumer.routes ? json(*consumer.routes) : json(json::value_t::discarded);
+        },
+        [](const Consumer& a, const Consumer& b) { return a.routes == b.routes; }};
+}
+
+}  // namespace
+
+const Section<Consumer>& consumer_section() {
+    using S = Consumer;
+    Field<S> name = text("name", &S::name);
+    name.read = [](const YamlNode& node, S& consumer, const Config& config) {
+        consumer.name = node.as_string();
+        if (auto problem = consumer_name_problem(consumer.name, config); !problem.empty())
+            node.fail(problem);
+    };
+    Field<S> tier = text("tier", &S::tier);
+    tier.read = [](const YamlNode& node, S& consumer, const Config& config) {
+        consumer.tier = node.as_string();
+        require_tier(node, consumer.tier, config.tiers);
+    };
+    static const Section<S> section{{std::move(name).required(), std::move(tier).required(),
+                                     consumer_keys(), consumer_routes()}};
+    return section;
+}
+
+namespace {
+
+// Keys fetched without TLS could be swapped by anyone on the path.
+std::string jwks_url_problem(const std::string& url) {
+    const bool https = url.rfind("https://", 0) == 0;
+    const bool loopback_http = url.rfind("http://127.", 0) == 0 ||
+                               url.rfind("http://localhost", 0) == 0 ||
+                               url.rfind("http://[::1]", 0) == 0;
+    return https || loopback_http ? ""
+                                  : "expected an https:// URL (plain http only on loopback "
+                                    "addresses)";
+}
+
+// One source of keys; keys and shared secrets never mix, which makes HS/RS confusion impossible.
+void check_issuer(const YamlNode& node, JwtIssuer& issuer, const Config&) {
+    const int sources =
+        int(node.has("jwks_file")) + int(node.has("jwks_url")) + int(node.has("secret"));
+    if (sources != 1) node.fail("give exactly one of jwks_file, jwks_url or secret");
+    for (const auto& algorithm : issuer.algorithms) {
+        if (!supported_algorithms().count(algorithm))
+            node["algorithms"].fail("unsupported algorithm \"" + algorithm +
+                                    "\" (RS*, PS*, ES*, EdDSA, or HS* with a secret; never none)");
+        if (is_hmac(algorithm) != !issuer.secret.empty())
+            node["algorithms"].fail(is_hmac(algorithm)
+                                        ? "HS algorithms need `secret` (and nothing else)"
+                                        : "with `secret` only HS256/HS384/HS512 are allowed");
+    }
+}
+
+// A string shown only when set (jwks_file, jwks_url: exactly one source is).
+template <typename S>
+Field<S> source(std::string_view name, std::string S::*m, Rule<std::string> rule = {}) {
+    auto field = text(name, m, std::move(rule));
+    field.show = [m](const S& s, const Config&) {
+        return (s.*m).empty() ? json(json::value_t::discarded) : json(s.*m);
+    };
+    return field;
+}
+
+}  // namespace
+
+const Section<JwtIssuer>& jwt_section() {
+    using S = JwtIssuer;
+    Field<S> issuer = text("issuer", &S::issuer);
+    issuer.read = [](const YamlNode& node, S& out, const Config& config) {
+        out.issuer = node.as_string();
+        for (const auto& other : config.jwt)
+            if (other.issuer == out.issuer) node.fail("issuer listed twice");
+    };
+    Field<S> default_tier = text("default_tier", &S::default_tier);
+    default_tier.read = [](const YamlNode& node, S& out, const Config& config) {
+        out.default_tier = node.as_string();
+        require_tier(node, out.default_tier, config.tiers);
+    };
+    static const Section<S> section{
+        {std::move(issuer).required(), strings("audiences", &S::audiences, "audience").required(),
+         source("jwks_file", &S::jwks_file), source("jwks_url", &S::jwks_url, jwks_url_problem),
+         source("secret", &S::secret,
+                [](const std::string& secret) {
+                    return secret.size() < 32 ? "an HMAC secret needs at least 32 bytes" : "";
+                })
+             .secret(),
+         strings("algorithms", &S::algorithms, "algorithm").required(),
+         text("consumer_claim", &S::consumer_claim), text("tier_claim", &S::tier_claim),
+         std::move(default_tier), duration("leeway", &S::leeway),
+         duration("jwks_refresh", &S::jwks_refresh, at_least(std::chrono::seconds(1)))},
+        check_issuer};
+    return section;
+}
+
+}  // namespace schema
 
 }  // namespace llmgw::config

@@ -1,73 +1,62 @@
-// server.tls { cert_file, key_file, min_version } and backends.<name>.tls { ca_file, verify,
-// server_name }, each checked by building the OpenSSL context it describes.
-#include "tls_sections.hpp"
+// The tables of server.tls { cert_file, key_file, min_version } and backends.<name>.tls
+// { ca_file, verify, server_name }. The files they name are read and parsed here, once, so a
+// bad certificate fails at start (and in --check) naming its key and line.
+#include "sections.hpp"
 
-#include "llmgw/tls/client_context.hpp"
-#include "llmgw/tls/server_context.hpp"
-
-namespace llmgw::config {
+namespace llmgw::config::schema {
 
 namespace {
-// Reports a TlsFileError at the line of the key it names.
-[[noreturn]] void fail_at_key(const YamlNode& section, const tls::TlsFileError& error) {
-    for (const auto* field : {"cert_file", "key_file", "ca_file"})
-        if (error.key().ends_with(std::string(".") + field) && section.has(field))
-            section[field].fail(error.detail());
-    section.fail(error.detail());
-}
 
-std::string required_path(const YamlNode& section, std::string_view key) {
-    if (!section.has(key)) section.fail("missing required key \"" + std::string(key) + "\"");
-    auto path = section[key].as_string();
-    if (path.empty()) section[key].fail("must not be empty");
-    return path;
-}
-}  // namespace
-
-ServerTls parse_server_tls(const YamlNode& node) {
-    node.expect_keys({"cert_file", "key_file", "min_version"});
-    ServerTls tls;
-    tls.cert_file = required_path(node, "cert_file");
-    tls.key_file = required_path(node, "key_file");
-    if (node.has("min_version")) {
-        const auto version = node["min_version"].as_string();
-        if (version == "1.2")
-            tls.min_version = TlsVersion::v1_2;
-        else if (version == "1.3")
-            tls.min_version = TlsVersion::v1_3;
-        else
-            node["min_version"].fail("expected \"1.2\" or \"1.3\", got \"" +
-                                     node["min_version"].raw() + "\"");
-    }
+// Runs `read` on the file the key names; a PemError is reported at that key's line.
+template <typename Read>
+auto read_pem(const YamlNode& node, const std::string& path, Read read) {
     try {
-        tls::make_server_context(tls);
-    } catch (const tls::TlsFileError& error) {
-        fail_at_key(node, error);
+        return read(path);
+    } catch (const PemError& error) {
+        node.fail(error.what());
     }
-    return tls;
 }
 
-BackendTls parse_backend_tls(const std::string& backend, const YamlNode& node) {
-    node.expect_keys({"ca_file", "verify", "server_name"});
-    BackendTls tls;
-    if (node.has("ca_file")) tls.ca_file = required_path(node, "ca_file");
-    if (node.has("verify")) tls.verify = node["verify"].as_bool();
-    if (node.has("server_name")) {
-        tls.server_name = node["server_name"].as_string();
-        if (tls.server_name.empty()) node["server_name"].fail("must not be empty");
-    }
+Rule<std::string> not_empty() {
+    return [](const std::string& value) { return value.empty() ? "must not be empty" : ""; };
+}
+
+// The certificate and key must be read and belong together; checked once both are known.
+void check_server_tls(const YamlNode& node, ServerTls& tls, const Config&) {
+    tls.chain = read_pem(node["cert_file"], tls.cert_file, read_certificate_chain);
+    tls.key = read_pem(node["key_file"], tls.key_file, read_private_key);
+    if (!key_matches(tls.chain.front(), tls.key))
+        node["key_file"].fail("the key in \"" + tls.key_file +
+                              "\" does not match the certificate in \"" + tls.cert_file + "\"");
+}
+
+void check_backend_tls(const YamlNode& node, BackendTls& tls, const Config&) {
     if (!tls.verify && !tls.ca_file.empty())
         node["ca_file"].fail("has no effect with verify: false");
-    check_backend_tls(backend, tls, node);
-    return tls;
+    if (!tls.ca_file.empty())
+        tls.ca_certificates = read_pem(node["ca_file"], tls.ca_file, read_ca_certificates);
 }
 
-void check_backend_tls(const std::string& backend, const BackendTls& tls, const YamlNode& node) {
-    try {
-        tls::ClientContext check(backend, tls);
-    } catch (const tls::TlsFileError& error) {
-        fail_at_key(node, error);
-    }
+}  // namespace
+
+const Section<ServerTls>& server_tls_section() {
+    using S = ServerTls;
+    static const Names<TlsVersion> versions{{{"1.2", TlsVersion::v1_2}, {"1.3", TlsVersion::v1_3}},
+                                            true};
+    static const Section<S> section{{text("cert_file", &S::cert_file, not_empty()).required(),
+                                     text("key_file", &S::key_file, not_empty()).required(),
+                                     choice("min_version", &S::min_version, versions)},
+                                    check_server_tls};
+    return section;
 }
 
-}  // namespace llmgw::config
+const Section<BackendTls>& backend_tls_section() {
+    using S = BackendTls;
+    static const Section<S> section{
+        {text("ca_file", &S::ca_file, not_empty()), flag("verify", &S::verify),
+         text("server_name", &S::server_name, not_empty())},
+        check_backend_tls};
+    return section;
+}
+
+}  // namespace llmgw::config::schema

@@ -33,6 +33,10 @@ void YamlNode::expect_map() const {
 }
 
 void YamlNode::expect_keys(std::initializer_list<std::string_view> allowed) const {
+    expect_keys(std::vector<std::string_view>(allowed));
+}
+
+void YamlNode::expect_keys(const std::vector<std::string_view>& allowed) const {
     expect_map();
     std::set<std::string> seen;
     for (const auto& entry : node_) {

@@ -10,6 +10,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace llmgw::config {
 
@@ -26,6 +27,7 @@ public:
 
     // Fails unless this is a mapping whose keys are all in `allowed` (and unique).
     void expect_keys(std::initializer_list<std::string_view> allowed) const;
+    void expect_keys(const std::vector<std::string_view>& allowed) const;
     // Fails unless this is a mapping (any keys).
     void expect_map() const;
     bool has(std::string_view child) const;

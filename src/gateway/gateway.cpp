@@ -6,40 +6,12 @@
 #include <algorithm>
 
 #include "llmgw/config/loader.hpp"
+#include "llmgw/config/schema.hpp"
 #include "llmgw/limits/redis_options.hpp"
 #include "llmgw/observability/app_log.hpp"
 #include "llmgw/upstream/health_checker.hpp"
 
 namespace llmgw::gateway {
-
-namespace {
-
-// The fields whose running value only a restart changes, named as in the file.
-std::vector<std::string> restart_only_changes(const config::Config& running,
-                                              const config::Config& loaded) {
-    std::vector<std::string> changed;
-    auto check = [&](bool same, const char* name) {
-        if (!same) changed.emplace_back(name);
-    };
-    const auto& a = running.server;
-    const auto& b = loaded.server;
-    check(a.listen == b.listen, "server.listen");
-    check(a.workers == b.workers, "server.workers");
-    check(a.max_header_bytes == b.max_header_bytes, "server.max_header_bytes");
-    check(a.max_body_bytes == b.max_body_bytes, "server.max_body_bytes");
-    check(a.header_timeout == b.header_timeout, "server.header_timeout");
-    check(a.body_timeout == b.body_timeout, "server.body_timeout");
-    check(a.idle_timeout == b.idle_timeout, "server.idle_timeout");
-    check(a.max_connections == b.max_connections, "server.max_connections");
-    check(a.tls.has_value() == b.tls.has_value(), "server.tls");  // turning TLS on or off
-    check(running.admin.listen == loaded.admin.listen, "admin.listen");
-    check(running.redis == loaded.redis, "redis");
-    check(running.cache == loaded.cache, "cache");
-    check(running.logging.access_log == loaded.logging.access_log, "logging.access_log");
-    return changed;
-}
-
-}  // namespace
 
 Gateway::Gateway(std::shared_ptr<const config::Config> config, std::string config_path)
     : startup_config_(config),
@@ -114,7 +86,7 @@ ReloadOutcome Gateway::reload() {
 ReloadOutcome Gateway::apply(std::shared_ptr<const config::Config> config) {
     const auto previous = current_.load();
     ReloadOutcome outcome;
-    outcome.restart_required = restart_only_changes(*startup_config_, *config);
+    outcome.restart_required = config::restart_required(*startup_config_, *config);
     // The certificate and key are read again (renewed files at the same paths included);
     // unusable ones refuse the whole reload before anything changed.
     std::shared_ptr<tls::SslContext> next_tls;

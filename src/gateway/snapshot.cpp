@@ -12,8 +12,7 @@ Snapshot::Snapshot(std::shared_ptr<const config::Config> config, std::uint64_t v
       authenticator_(*config_),
       jwks_refresher_(authenticator_.url_verifiers()),
       routes_(config_->routes),
-      trusted_proxies_(http::TrustedProxies::parse(config_->server.trusted_proxies, nullptr)
-                           .value_or(http::TrustedProxies{})) {
+      trusted_proxies_(config_->server.trusted_proxies) {
     for (const auto& backend : config_->backends) {
         std::shared_ptr<upstream::BackendState> state;
         if (previous != nullptr) {

@@ -7,9 +7,6 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <cstring>
-
-#include "openssl_error.hpp"
 
 namespace llmgw::tls {
 
@@ -19,7 +16,6 @@ ClientContext::ClientContext(const std::string& backend, const config::BackendTl
     : settings_(tls),
       identity_((tls.verify ? "verify|" : "no-verify|") + tls.ca_file + "|" + tls.server_name),
       context_(std::make_shared<ssl::context>(ssl::context::tls_client)) {
-    const auto ca_key = "backends." + backend + ".tls.ca_file";
     SSL_CTX* native = context_->native_handle();
     ERR_clear_error();
     SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
@@ -35,14 +31,15 @@ ClientContext::ClientContext(const std::string& backend, const config::BackendTl
         if (SSL_CTX_set_default_verify_paths(native) != 1)
             throw TlsFileError("backends." + backend + ".tls",
                                "the system's CA certificates cannot be loaded (" +
-                                   take_openssl_error("unknown error") + ")");
+                                   config::take_openssl_error("unknown error") + ")");
         return;
     }
-    if (!readable(tls.ca_file))
-        throw TlsFileError(ca_key, "cannot read \"" + tls.ca_file + "\": " + std::strerror(errno));
-    if (SSL_CTX_load_verify_locations(native, tls.ca_file.c_str(), nullptr) != 1)
-        throw TlsFileError(ca_key, "\"" + tls.ca_file + "\" holds no usable PEM certificate (" +
-                                       take_openssl_error("unknown error") + ")");
+    // The loader read and checked ca_file; a section built by hand may not have been.
+    if (tls.ca_certificates.empty())
+        throw TlsFileError("backends." + backend + ".tls.ca_file",
+                           "\"" + tls.ca_file + "\" was not loaded with the configuration");
+    X509_STORE* store = SSL_CTX_get_cert_store(native);
+    for (const auto& certificate : tls.ca_certificates) X509_STORE_add_cert(store, certificate.get());
 }
 
 ClientContext::~ClientContext() = default;

@@ -5,9 +5,6 @@
 #include <openssl/ssl.h>
 
 #include <boost/asio/ssl/context.hpp>
-#include <cstring>
-
-#include "openssl_error.hpp"
 
 namespace llmgw::tls {
 
@@ -37,15 +34,11 @@ int select_http11(SSL*, const unsigned char** out, unsigned char* out_length,
 }  // namespace
 
 std::shared_ptr<SslContext> make_server_context(const config::ServerTls& tls) {
-    const std::string cert_key = "server.tls.cert_file";
     const std::string key_key = "server.tls.key_file";
-    if (!readable(tls.cert_file))
-        throw TlsFileError(cert_key,
-                           "cannot read \"" + tls.cert_file + "\": " + std::strerror(errno));
-    if (!readable(tls.key_file))
-        throw TlsFileError(key_key,
-                           "cannot read \"" + tls.key_file + "\": " + std::strerror(errno));
-
+    // The loader read and checked the files; a section built by hand may not have been.
+    if (tls.chain.empty() || !tls.key)
+        throw TlsFileError(tls.chain.empty() ? "server.tls.cert_file" : key_key,
+                           "was not loaded with the configuration");
     auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
     SSL_CTX* native = context->native_handle();
     ERR_clear_error();
@@ -58,22 +51,15 @@ std::shared_ptr<SslContext> make_server_context(const config::ServerTls& tls) {
     SSL_CTX_set_alpn_select_cb(native, select_http11, nullptr);
     SSL_CTX_set_num_tickets(native, 1);  // TLS 1.3: one resumption ticket is enough for HTTP/1.1
 
-    if (SSL_CTX_use_certificate_chain_file(native, tls.cert_file.c_str()) != 1)
-        throw TlsFileError(cert_key, "\"" + tls.cert_file + "\" is not a usable PEM certificate (" +
-                                         take_openssl_error("unknown error") + ")");
-    if (SSL_CTX_use_PrivateKey_file(native, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-        const auto reason = take_openssl_error("unknown error");
-        if (reason.find("mismatch") != std::string::npos)
-            throw TlsFileError(key_key, "the key in \"" + tls.key_file +
-                                            "\" does not match the certificate in \"" +
-                                            tls.cert_file + "\"");
-        throw TlsFileError(
-            key_key, "\"" + tls.key_file + "\" is not a usable PEM private key (" + reason + ")");
-    }
-    if (SSL_CTX_check_private_key(native) != 1)
+    bool usable = SSL_CTX_use_certificate(native, tls.chain.front().get()) == 1;
+    for (std::size_t i = 1; usable && i < tls.chain.size(); ++i)
+        usable = SSL_CTX_add1_chain_cert(native, tls.chain[i].get()) == 1;
+    usable = usable && SSL_CTX_use_PrivateKey(native, tls.key.get()) == 1 &&
+             SSL_CTX_check_private_key(native) == 1;
+    if (!usable)
         throw TlsFileError(key_key, "the key in \"" + tls.key_file +
                                         "\" does not match the certificate in \"" + tls.cert_file +
-                                        "\"");
+                                        "\" (" + config::take_openssl_error("unknown error") + ")");
     return context;
 }
 

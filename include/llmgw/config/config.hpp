@@ -10,6 +10,9 @@
 #include <utility>
 #include <vector>
 
+#include "llmgw/config/cidr.hpp"
+#include "llmgw/config/pem.hpp"
+
 namespace llmgw::config {
 
 using Duration = std::chrono::milliseconds;
@@ -27,7 +30,14 @@ struct ServerTls {
     std::string cert_file;  // the server certificate first, then intermediates
     std::string key_file;
     TlsVersion min_version = TlsVersion::v1_2;
-    bool operator==(const ServerTls&) const = default;
+    // The files' contents as read and checked at load (a reload reads them again).
+    std::vector<Certificate> chain;
+    PrivateKey key;
+    // The same files and version: the parsed contents are not compared.
+    bool operator==(const ServerTls& other) const {
+        return cert_file == other.cert_file && key_file == other.key_file &&
+               min_version == other.min_version;
+    }
 };
 
 struct ServerConfig {
@@ -45,7 +55,7 @@ struct ServerConfig {
     // flood of idle or slow connections cannot exhaust file descriptors.
     unsigned max_connections = 10000;
     // Peers (CIDRs) whose x-forwarded-for is believed; everyone else's is replaced.
-    std::vector<std::string> trusted_proxies;
+    std::vector<Cidr> trusted_proxies;
     std::optional<ServerTls> tls;  // absent: plain HTTP
     bool operator==(const ServerConfig&) const = default;
 };
@@ -71,7 +81,13 @@ struct BackendTls {
     std::string ca_file;      // PEM CA certificates to trust; empty: the system's store
     bool verify = true;       // false only when written explicitly (a warning at start)
     std::string server_name;  // SNI and the name checked in the certificate; empty: URL host
-    bool operator==(const BackendTls&) const = default;
+    std::vector<Certificate> ca_certificates;  // ca_file as read at load
+    // Compared by file name, so an unchanged backend keeps its state (and its context) on a
+    // reload, as it always has; a renewed CA at the same path is used after a restart.
+    bool operator==(const BackendTls& other) const {
+        return ca_file == other.ca_file && verify == other.verify &&
+               server_name == other.server_name;
+    }
 };
 
 enum class BalancerKind { round_robin, weighted, least_request };

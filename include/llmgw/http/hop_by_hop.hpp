@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "llmgw/headers/header_names.hpp"
+
 namespace llmgw::http {
 
 // The elements of a comma-separated header value (RFC 9110 §5.6.1), trimmed and lower-cased;
@@ -14,18 +16,10 @@ inline std::vector<std::string> connection_tokens(std::string_view connection_va
     return list_tokens(connection_value);
 }
 
-// ASCII lower case (header names, directive names).
-std::string to_lower(std::string_view text);
-
-// True for the fixed hop-by-hop set (Connection, Keep-Alive, TE, Trailer,
-// Transfer-Encoding, Upgrade, Proxy-Connection, Proxy-Authenticate, Proxy-Authorization),
-// compared case-insensitively.
-bool is_hop_by_hop(std::string_view name);
-
-// Headers the gateway sets itself on the upstream request; a client cannot
-// make the gateway drop or replace them through the Connection header.
-bool is_set_by_gateway(std::string_view name);
-
-bool iequals(std::string_view a, std::string_view b);
+// The name lists live in headers/ (the config reads them too); http's callers keep these names.
+using headers::iequals;
+using headers::is_hop_by_hop;
+using headers::is_set_by_gateway;
+using headers::to_lower;
 
 }  // namespace llmgw::http

@@ -2,18 +2,20 @@
 // networks (server.trusted_proxies). Everyone else's x-forwarded-for is ignored.
 #pragma once
 
-#include <array>
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "llmgw/config/cidr.hpp"
 
 namespace llmgw::http {
 
 class TrustedProxies {
 public:
     TrustedProxies() = default;
+    // The networks as the config parsed them.
+    explicit TrustedProxies(std::vector<config::Cidr> networks) : networks_(std::move(networks)) {}
     // CIDRs such as "10.0.0.0/8", "fd00::/8" or single addresses; nullopt names the bad one.
     static std::optional<TrustedProxies> parse(const std::vector<std::string>& cidrs, std::string* bad);
 
@@ -28,11 +30,7 @@ public:
     std::string client_address(std::string_view peer, std::string_view client_header) const;
 
 private:
-    struct Network {
-        std::array<std::uint8_t, 16> address{};  // IPv4 mapped into IPv6
-        unsigned prefix = 0;                       // in bits of the 128
-    };
-    std::vector<Network> networks_;
+    std::vector<config::Cidr> networks_;
 };
 
 }  // namespace llmgw::http

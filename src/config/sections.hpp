@@ -1,0 +1,25 @@
+// The schema's tables, one per section of the file; config_schema.cpp holds the root table.
+#pragma once
+
+#include "schema.hpp"
+
+namespace llmgw::config::schema {
+
+const Section<ServerConfig>& server_section();
+const Section<ServerTls>& server_tls_section();
+const Section<AdminConfig>& admin_section();
+const Section<LoggingConfig>& logging_section();
+const Section<RedisConfig>& redis_section();
+const Section<Backend>& backend_section();
+const Section<BackendTls>& backend_tls_section();
+const Section<Route>& route_section();
+const Section<RouteCache>& route_cache_section();
+const Section<CacheConfig>& cache_section();
+const Section<Consumer>& consumer_section();
+const Section<JwtIssuer>& jwt_section();
+// tiers.<name>: the rate and quota keys, each a limit of its own.
+Field<Config> tiers_field();
+
+const Section<Config>& root_section();
+
+}  // namespace llmgw::config::schema
