@@ -66,7 +66,7 @@ const Section<ServerConfig>& server_section() {
         {listen("listen", &S::listen).restart(), integer("workers", &S::workers, 0, 256).restart(),
          server_tls(), size("max_header_bytes", &S::max_header_bytes, at_least_1kib()).restart(),
          size("max_body_bytes", &S::max_body_bytes).restart(),
-         size("max_body_memory", &S::max_body_memory),
+         size("max_body_memory", &S::max_body_memory).restart(),
          duration("header_timeout", &S::header_timeout, positive()).restart(),
          duration("body_timeout", &S::body_timeout, positive()).restart(),
          duration("idle_timeout", &S::idle_timeout, positive()).restart(),
