@@ -43,21 +43,21 @@ private:
 
 }  // namespace
 
-Pipeline::Pipeline(Gateway& gateway, upstream::ConnectionPool& pool, limits::Admission& admission,
-                   redis::Client* redis)
-    : gateway_(gateway),
+Pipeline::Pipeline(const PipelineServices& services, upstream::ConnectionPool& pool,
+                   limits::Admission& admission, redis::Client* redis)
+    : services_(services),
       admission_(admission),
-      cache_(gateway.cache(), redis),
-      forwarder_(pool, gateway.metrics()) {}
+      cache_(services.cache, redis),
+      forwarder_(pool, services.metrics) {}
 
 
 http::Task<void> Pipeline::handle(RequestContext& context, http::RequestBody& body,
-                                  http::ResponseWriter& client) {
-    Drain::Hold in_flight(gateway_.drain());
+                                  http::ClientWriter& client) {
+    Drain::Hold in_flight(services_.drain);
     // The rules this request lives by to its end, whatever reloads happen meanwhile.
-    context.snapshot = gateway_.snapshot();
-    gateway_.metrics().request_started();
-    if (gateway_.drain().draining()) client.close_after();
+    context.snapshot = services_.snapshots.snapshot();
+    services_.metrics.request_started();
+    if (services_.drain.draining()) client.close_after();
     ResponseSteps steps;
     identify(context);
     StepResult result = authenticate(context);
@@ -82,7 +82,7 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::RequestBody& bo
 
 http::Task<void> Pipeline::answer_error(RequestContext& context, const http::GatewayError& error,
                                         const http::RequestBody& body,
-                                        http::ResponseWriter& client) {
+                                        http::ClientWriter& client) {
     context.record.error = error.code;
     // A body left unread cannot be told from the next request on the connection.
     if (body.unread()) client.close_after();
@@ -135,7 +135,7 @@ StepResult Pipeline::authenticate(RequestContext& context) {
         request.erase("x-api-key");
     }
     if (result.error) {
-        gateway_.metrics().auth_failure(result.failure_reason);
+        services_.metrics.auth_failure(result.failure_reason);
         return result.error;
     }
     context.identity = std::move(result.identity);
@@ -148,7 +148,7 @@ StepResult Pipeline::authenticate(RequestContext& context) {
 // The body is read only once the credentials on the head were found good: without them a
 // request never makes the gateway hold its body (see server.max_body_memory for the rest).
 http::Task<StepResult> Pipeline::read_body(RequestContext& context, http::RequestBody& body,
-                                           http::ResponseWriter& client) {
+                                           http::ClientWriter& client) {
     auto read = co_await body.read();
     context.record.bytes_in = context.request.body().size();
     if (read.complete) co_return std::nullopt;
@@ -172,7 +172,7 @@ http::Task<StepResult> Pipeline::admit(RequestContext& context, ResponseSteps& s
     steps.rate_limit_headers.set(limits::rate_limit_headers(decision));
     context.record.rate_limit = decision.admitted ? "admitted" : "refused";
     if (decision.admitted) co_return std::nullopt;
-    gateway_.metrics().rate_limited(tier->name, limits::limit_name(*decision.refused_by));
+    services_.metrics.rate_limited(tier->name, limits::limit_name(*decision.refused_by));
     co_return limits::rate_limited(decision, tier->name);
 }
 
@@ -290,7 +290,7 @@ http::Task<void> Pipeline::store_in_cache(RequestContext& context, ResponseSteps
 }
 
 http::Task<StepResult> Pipeline::forward(RequestContext& context, http::AnswerRelay& relay,
-                                         http::ResponseWriter& client) {
+                                         http::ClientWriter& client) {
     auto outcome = co_await forwarder_.forward(
         context.request, context.snapshot->backend(context.route->backend), relay,
         client.hang_up());
@@ -305,7 +305,7 @@ http::Task<StepResult> Pipeline::forward(RequestContext& context, http::AnswerRe
 }
 
 void Pipeline::settle(RequestContext& context, const ResponseSteps& steps,
-                      const http::ResponseWriter& client) {
+                      const http::ClientWriter& client) {
     if (context.cache.hit) {
         // A hit counted against request rates and quotas when admitted; it costs no model
         // tokens, so token limits are not debited, and usage counts it as cached.
@@ -333,7 +333,7 @@ void Pipeline::settle(RequestContext& context, const ResponseSteps& steps,
                             usage.estimated, false);
     // Labels stay bounded: JWT subjects are not configured, so they share one label.
     const std::string label = identity.from_jwt() ? "jwt" : identity.consumer;
-    gateway_.metrics().tokens(label, usage.prompt_tokens, usage.completion_tokens);
+    services_.metrics.tokens(label, usage.prompt_tokens, usage.completion_tokens);
 }
 
 void Pipeline::record_refusal(const http::RefusedRequest& refused) {
@@ -349,18 +349,18 @@ void Pipeline::record_refusal(const http::RefusedRequest& refused) {
     record.error = refused.error.code;
     record.bytes_out = refused.bytes_out;
     record.duration = std::chrono::steady_clock::now() - refused.started;
-    gateway_.metrics().request_refused(record);
-    gateway_.access_log().write(record);
+    services_.metrics.request_refused(record);
+    services_.access_log.write(record);
 }
 
-void Pipeline::record(RequestContext& context, const http::ResponseWriter& client) {
+void Pipeline::record(RequestContext& context, const http::ClientWriter& client) {
     auto& record = context.record;
     // 499 (nginx's convention): the client closed the connection before it got an answer.
     record.status = client.status() == 0 && record.error == "client_closed" ? 499 : client.status();
     record.bytes_out = client.body_bytes();
     record.duration = std::chrono::steady_clock::now() - context.started;
-    gateway_.metrics().request_finished(record);
-    gateway_.access_log().write(record);
+    services_.metrics.request_finished(record);
+    services_.access_log.write(record);
 }
 
 }  // namespace llmgw::gateway

@@ -173,7 +173,7 @@ struct Worker {
           redis(connect_worker_redis(gateway.startup_config(), io.get_executor(), gateway.metrics())),
           admission(gateway.limiter(), gateway.usage(), gateway.startup_config(), io.get_executor(),
                     gateway.metrics(), redis.get()),
-          pipeline(gateway, pool, admission, redis.get()) {
+          pipeline(gateway.pipeline_services(), pool, admission, redis.get()) {
         handlers.request = [this](http::Request& request, const std::string& client_ip,
                                   http::ResponseWriter& writer,
                                   http::RequestBody& body) -> http::Task<void> {

@@ -15,6 +15,7 @@
 #include "llmgw/cache/response_cache.hpp"
 #include "llmgw/config/config.hpp"
 #include "llmgw/gateway/drain.hpp"
+#include "llmgw/gateway/pipeline_services.hpp"
 #include "llmgw/gateway/snapshot.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/limits/limiter.hpp"
@@ -36,7 +37,7 @@ struct ReloadOutcome {
     std::vector<std::string> restart_required{};
 };
 
-class Gateway {
+class Gateway final : public SnapshotSource {
 public:
     // `config_path` is the file reload() reads again; empty: reloads are refused.
     explicit Gateway(std::shared_ptr<const config::Config> config, std::string config_path = {});
@@ -47,7 +48,9 @@ public:
     void stop_background_work();
 
     // The snapshot new requests use. A request holds on to the one it started with.
-    std::shared_ptr<Snapshot> snapshot() const { return current_.load(std::memory_order_acquire); }
+    std::shared_ptr<Snapshot> snapshot() const override {
+        return current_.load(std::memory_order_acquire);
+    }
     // The config the process started with, for what only a restart changes.
     const config::Config& startup_config() const { return *startup_config_; }
 
@@ -70,6 +73,10 @@ public:
     cache::RedisStore* redis_cache() { return redis_cache_.get(); }
 
     Drain& drain() { return drain_; }
+    // What a worker's pipeline may use of all this.
+    PipelineServices pipeline_services() {
+        return {*this, metrics_, access_log_, drain_, cache_};
+    }
     // Whether every worker can serve (its limits store is reachable); set by the server.
     std::function<bool()> workers_ready = [] { return true; };
 

@@ -5,13 +5,13 @@
 #include <optional>
 
 #include "llmgw/cache/response_cache.hpp"
-#include "llmgw/gateway/gateway.hpp"
+#include "llmgw/gateway/pipeline_services.hpp"
 #include "llmgw/gateway/request_context.hpp"
 #include "llmgw/gateway/response_steps.hpp"
 #include "llmgw/http/answer_relay.hpp"
 #include "llmgw/http/client_session.hpp"
 #include "llmgw/http/gateway_error.hpp"
-#include "llmgw/http/response_writer.hpp"
+#include "llmgw/http/answer_sink.hpp"
 #include "llmgw/limits/admission.hpp"
 #include "llmgw/upstream/connection_pool.hpp"
 #include "llmgw/upstream/forwarder.hpp"
@@ -26,12 +26,12 @@ using StepResult = std::optional<http::GatewayError>;
 class Pipeline {
 public:
     // `redis`: the worker's Redis connection (the cache's Redis store uses it), or null.
-    Pipeline(Gateway& gateway, upstream::ConnectionPool& pool, limits::Admission& admission,
-             redis::Client* redis);
+    Pipeline(const PipelineServices& services, upstream::ConnectionPool& pool,
+             limits::Admission& admission, redis::Client* redis);
 
     // Called with the request's head; the body is read after authentication.
     http::Task<void> handle(RequestContext& context, http::RequestBody& body,
-                            http::ResponseWriter& client);
+                            http::ClientWriter& client);
     // Records a request the session refused before it was read whole.
     void record_refusal(const http::RefusedRequest& refused);
 
@@ -39,22 +39,22 @@ private:
     void identify(RequestContext& context);
     StepResult authenticate(RequestContext& context);
     http::Task<StepResult> read_body(RequestContext& context, http::RequestBody& body,
-                                     http::ResponseWriter& client);
+                                     http::ClientWriter& client);
     http::Task<StepResult> admit(RequestContext& context, ResponseSteps& steps);
     StepResult route(RequestContext& context);
     void transform(RequestContext& context, ResponseSteps& steps);
     http::Task<void> look_up_cache(RequestContext& context, ResponseSteps& steps);
     http::Task<void> replay(RequestContext& context, http::AnswerRelay& relay);
     http::Task<StepResult> forward(RequestContext& context, http::AnswerRelay& relay,
-                                   http::ResponseWriter& client);
+                                   http::ClientWriter& client);
     http::Task<void> answer_error(RequestContext& context, const http::GatewayError& error,
-                                  const http::RequestBody& body, http::ResponseWriter& client);
+                                  const http::RequestBody& body, http::ClientWriter& client);
     void settle(RequestContext& context, const ResponseSteps& steps,
-                const http::ResponseWriter& client);
+                const http::ClientWriter& client);
     http::Task<void> store_in_cache(RequestContext& context, ResponseSteps& steps);
-    void record(RequestContext& context, const http::ResponseWriter& client);
+    void record(RequestContext& context, const http::ClientWriter& client);
 
-    Gateway& gateway_;
+    PipelineServices services_;
     limits::Admission& admission_;
     cache::ResponseCache cache_;
     upstream::Forwarder forwarder_;

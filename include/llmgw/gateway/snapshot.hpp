@@ -17,6 +17,15 @@
 
 namespace llmgw::gateway {
 
+class Snapshot;
+
+// Where the snapshot new requests use comes from (the Gateway; a fixed one in tests).
+class SnapshotSource {
+public:
+    virtual ~SnapshotSource() = default;
+    virtual std::shared_ptr<Snapshot> snapshot() const = 0;
+};
+
 class Snapshot {
 public:
     // `previous` (the running snapshot on a reload, else null) lends its backend state

@@ -2,6 +2,7 @@
 // The response side (AnswerRelay) depends only on this, so it is tested without sockets.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 #include "llmgw/http/beast.hpp"
@@ -27,6 +28,24 @@ public:
     virtual bool take_back_head() = 0;
     // The body goes out in chunks (known once the head was sent).
     virtual bool chunked() const = 0;
+};
+
+class HangUp;
+struct GatewayError;
+
+// What the pipeline needs of the client's side of one request: the answer sink, error
+// answers, and what the access record reports. ResponseWriter writes it to the connection;
+// tests record it.
+class ClientWriter : public AnswerSink {
+public:
+    // A complete gateway-made error answer with its OpenAI-style body.
+    virtual Task<bool> send_error(const GatewayError& error, std::string_view request_id) = 0;
+    // The connection must close after this answer (set before the head is sent).
+    virtual void close_after() = 0;
+    // Fires when the client leaves while its request is handled.
+    virtual HangUp& hang_up() = 0;
+    virtual int status() const = 0;  // of the answer sent, 0 before a head
+    virtual std::uint64_t body_bytes() const = 0;
 };
 
 }  // namespace llmgw::http

@@ -16,7 +16,7 @@
 
 namespace llmgw::http {
 
-class ResponseWriter final : public AnswerSink {
+class ResponseWriter final : public ClientWriter {
 public:
 
     // `tls` is the TLS stream over `socket` for an https client, else null.
@@ -25,7 +25,7 @@ public:
                    bool client_keep_alive, bool head_request);
 
     // A complete gateway-made error answer with its OpenAI-style body.
-    Task<bool> send_error(const GatewayError& error, std::string_view request_id);
+    Task<bool> send_error(const GatewayError& error, std::string_view request_id) override;
     // A complete small answer (the admin listener uses it too).
     Task<bool> send_complete(ResponseHead& head, std::string_view body);
 
@@ -37,15 +37,15 @@ public:
     void abort() override;
     bool take_back_head() override;
     // Fires when the client leaves while its request is handled (the session watches).
-    HangUp& hang_up() { return hang_up_; }
+    HangUp& hang_up() override { return hang_up_; }
 
     bool head_sent() const { return head_started_; }
     bool keep_alive() const { return keep_alive_ && !aborted_; }
     bool chunked() const override { return framing_ == Framing::chunked; }
-    int status() const { return status_; }
-    std::uint64_t body_bytes() const { return body_bytes_; }
+    int status() const override { return status_; }
+    std::uint64_t body_bytes() const override { return body_bytes_; }
     // The connection must close after this answer (set before send_head / send_error).
-    void close_after() { keep_alive_ = false; }
+    void close_after() override { keep_alive_ = false; }
 
 private:
     // Up to three buffers after the pending head. (A struct, not std::array: GCC 12 cannot

@@ -1,0 +1,216 @@
+// The request steps of the pipeline driven without sockets (as Envoy's filter tests): a real
+// config, snapshot, limiter, metrics and cache, a body handed over on demand, and a client
+// that records what it was sent.
+#include "llmgw/gateway/pipeline.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/http/field.hpp>
+
+#include "llmgw/config/loader.hpp"
+#include "llmgw/http/hang_up.hpp"
+#include "llmgw/limits/usage_ledger.hpp"
+
+namespace net = boost::asio;
+using namespace llmgw;
+
+namespace {
+
+const std::string key = "sk-pipeline-test";
+
+std::string sha256_hex(const std::string& text) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (auto byte : digest) {
+        out += hex[byte >> 4];
+        out += hex[byte & 0xf];
+    }
+    return out;
+}
+
+// What reached "the client".
+class RecordingClient final : public http::ClientWriter {
+public:
+    http::Task<bool> send_head(http::ResponseHead& head, Framing, HeadTiming) override {
+        status_ = static_cast<int>(head.result_int());
+        co_return true;
+    }
+    http::Task<bool> send_body(std::string_view data) override {
+        bytes_ += data.size();
+        co_return true;
+    }
+    http::Task<bool> finish() override { co_return true; }
+    void abort() override {}
+    bool take_back_head() override { return false; }
+    bool chunked() const override { return false; }
+    http::Task<bool> send_error(const http::GatewayError& error, std::string_view) override {
+        this->error = error;
+        status_ = error.status;
+        co_return true;
+    }
+    void close_after() override { closes = true; }
+    http::HangUp& hang_up() override { return hang_up_; }
+    int status() const override { return status_; }
+    std::uint64_t body_bytes() const override { return bytes_; }
+
+    std::optional<http::GatewayError> error;
+    bool closes = false;
+
+private:
+    http::HangUp hang_up_;
+    int status_ = 0;
+    std::uint64_t bytes_ = 0;
+};
+
+struct FixedSnapshot final : gateway::SnapshotSource {
+    std::shared_ptr<gateway::Snapshot> current;
+    std::shared_ptr<gateway::Snapshot> snapshot() const override { return current; }
+};
+
+// One worker's pipeline over `yaml`, with no network: no step here reaches an upstream.
+class PipelineUnderTest {
+public:
+    explicit PipelineUnderTest(const std::string& yaml)
+        : config_(std::make_shared<const config::Config>(config::load_string(yaml))),
+          cache_(config_->cache, metrics_.registry()),
+          pool_(io_.get_executor()),
+          admission_(limiter_, ledger_, *config_, io_.get_executor(), metrics_, nullptr),
+          pipeline_(services(), pool_, admission_, nullptr) {}
+
+    struct Outcome {
+        RecordingClient client;
+        bool body_read = false;
+        observability::AccessRecord record;
+    };
+
+    // Runs one request; `body_read_result` is what reading its body comes to.
+    std::unique_ptr<Outcome> run(http::Request request,
+                                 http::BodyRead body_read_result = {true, {}}) {
+        auto result = std::make_unique<Outcome>();
+        auto& outcome = *result;
+        request.prepare_payload();
+        http::RequestBody body(!request.body().empty(), [&]() -> http::Task<http::BodyRead> {
+            outcome.body_read = true;
+            co_return body_read_result;
+        });
+        gateway::RequestContext context(request, "127.0.0.1");
+        net::co_spawn(io_, pipeline_.handle(context, body, outcome.client), net::detached);
+        io_.restart();
+        io_.run();
+        outcome.record = context.record;
+        return result;
+    }
+
+private:
+    gateway::PipelineServices services() {
+        snapshots_.current = std::make_shared<gateway::Snapshot>(config_, 1, nullptr);
+        return {snapshots_, metrics_, access_log_, drain_, cache_};
+    }
+
+    net::io_context io_;
+    std::shared_ptr<const config::Config> config_;
+    observability::Metrics metrics_;
+    observability::AccessLog access_log_{"off"};
+    gateway::Drain drain_;
+    cache::SharedCache cache_;
+    FixedSnapshot snapshots_;
+    limits::LocalLimiter limiter_;
+    limits::UsageLedger ledger_;
+    upstream::ConnectionPool pool_;
+    limits::Admission admission_;
+    gateway::Pipeline pipeline_;
+};
+
+http::Request post(const std::string& target, std::string body, bool with_key = true) {
+    http::Request request{http::beast::http::verb::post, target, 11};
+    request.set(http::beast::http::field::host, "gateway");
+    if (with_key) request.set(http::beast::http::field::authorization, "Bearer " + key);
+    request.body() = std::move(body);
+    return request;
+}
+
+std::string config_with(const std::string& more) {
+    return "tiers: { free: { rate: { requests_per_minute: 1 } }, pro: {} }\n"
+           "consumers:\n"
+           "  - { name: acme, tier: free, keys: [ { sha256: \"" +
+           sha256_hex(key) + "\" } ] }\n" + more;
+}
+
+const std::string model_route =
+    "backends: { b: { endpoints: [ { url: \"http://127.0.0.1:9\" } ] } }\n"
+    "routes:\n"
+    "  - { name: pro-only, backend: b, match: { path_prefix: /v1/pro/ }, tiers: [pro] }\n"
+    "  - { name: chat, backend: b, match: { path_prefix: /v1/chat/, model: m } }\n";
+
+}  // namespace
+
+TEST(PipelineSteps, MissingCredentialsAre401OnTheHeadAndTheBodyIsNeverRead) {
+    PipelineUnderTest pipeline(config_with(model_route));
+    auto outcome = pipeline.run(post("/v1/chat/completions", R"({"model":"m"})", false));
+    ASSERT_TRUE(outcome->client.error);
+    EXPECT_EQ(outcome->client.error->status, 401);
+    EXPECT_FALSE(outcome->body_read);
+    EXPECT_TRUE(outcome->client.closes);  // the unread body cannot be told from a next request
+    EXPECT_EQ(outcome->record.status, 401);
+    EXPECT_EQ(outcome->record.consumer, "");
+}
+
+TEST(PipelineSteps, ARefusedBodyIsAnsweredWithItsErrorAndTheConnectionCloses) {
+    PipelineUnderTest pipeline(config_with(model_route));
+    auto outcome = pipeline.run(post("/v1/chat/completions", R"({"model":"m"})"),
+                                {false, http::make_error(http::ErrorCode::server_busy)});
+    EXPECT_TRUE(outcome->body_read);
+    ASSERT_TRUE(outcome->client.error);
+    EXPECT_EQ(outcome->client.error->code, "server_busy");
+    EXPECT_TRUE(outcome->client.closes);
+    EXPECT_EQ(outcome->record.consumer, "acme");
+}
+
+TEST(PipelineSteps, AClientThatLeavesInItsBodyIsRecordedAs499AndSentNothing) {
+    PipelineUnderTest pipeline(config_with(model_route));
+    auto outcome = pipeline.run(post("/v1/chat/completions", R"({"model":"m"})"), {false, {}});
+    EXPECT_FALSE(outcome->client.error);
+    EXPECT_EQ(outcome->record.status, 499);
+    EXPECT_EQ(outcome->record.error, "client_closed");
+}
+
+TEST(PipelineSteps, RoutingRefusesUnknownPathsBodiesWithoutJsonAndOtherTiers) {
+    PipelineUnderTest pipeline(
+        "tiers: { free: {}, pro: {} }\n"
+        "consumers: [ { name: acme, tier: free, keys: [ { sha256: \"" + sha256_hex(key) +
+        "\" } ] } ]\n" + model_route);
+    auto unknown = pipeline.run(post("/v2/nothing", "{}"));
+    ASSERT_TRUE(unknown->client.error);
+    EXPECT_EQ(unknown->client.error->code, "route_not_found");
+    auto not_json = pipeline.run(post("/v1/chat/completions", "model=m"));
+    ASSERT_TRUE(not_json->client.error);
+    EXPECT_EQ(not_json->client.error->code, "invalid_json");
+    auto other_tier = pipeline.run(post("/v1/pro/completions", "{}"));
+    ASSERT_TRUE(other_tier->client.error);
+    EXPECT_EQ(other_tier->client.error->code, "route_not_allowed");
+    EXPECT_EQ(other_tier->record.route, "pro-only");
+}
+
+TEST(PipelineSteps, AdmissionRefusesOverTheTierRateWithRetryAfterAndLimitHeaders) {
+    PipelineUnderTest pipeline(config_with(model_route));
+    // A path no route takes: an admitted request ends at 404, before any upstream.
+    auto first = pipeline.run(post("/v2/completions", "{}"));
+    ASSERT_TRUE(first->client.error);
+    EXPECT_EQ(first->client.error->code, "route_not_found");
+    EXPECT_EQ(first->record.rate_limit, "admitted");
+    auto second = pipeline.run(post("/v2/completions", "{}"));
+    ASSERT_TRUE(second->client.error);
+    EXPECT_EQ(second->client.error->status, 429);
+    EXPECT_GE(second->client.error->retry_after_seconds, 1);
+    EXPECT_EQ(second->record.rate_limit, "refused");
+    bool remaining = false;
+    for (const auto& [name, value] : second->client.error->headers)
+        remaining |= name == "x-ratelimit-remaining-requests" && value == "0";
+    EXPECT_TRUE(remaining);
+}
