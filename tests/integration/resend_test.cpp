@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "support/ports.hpp"
 
 using namespace std::chrono_literals;
 using namespace llmgw::testing;
@@ -23,15 +24,9 @@ namespace {
 class DroppingBackend {
 public:
     DroppingBackend() {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
-        socklen_t length = sizeof address;
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
-        port_ = ntohs(address.sin_port);
-        ::listen(fd_, 16);
+        const auto listener = listen_on_loopback(16);
+        fd_ = listener.fd;
+        port_ = listener.port;
         acceptor_ = std::thread([this] { accept_loop(); });
     }
     ~DroppingBackend() {

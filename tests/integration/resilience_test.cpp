@@ -27,15 +27,9 @@ using clock_type = std::chrono::steady_clock;
 class SilentListener {
 public:
     SilentListener() {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
-        ::listen(fd_, 64);
-        socklen_t length = sizeof address;
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
-        port_ = ntohs(address.sin_port);
+        const auto listener = listen_on_loopback();
+        fd_ = listener.fd;
+        port_ = listener.port;
     }
     ~SilentListener() { ::close(fd_); }
     uint16_t port() const { return port_; }

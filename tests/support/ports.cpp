@@ -59,17 +59,32 @@ bool try_connect(uint16_t port, Clock::time_point until) {
 
 }  // namespace
 
+namespace {
+// A TCP socket bound to 127.0.0.1 at a port the kernel chose, and that port.
+uint16_t bind_loopback(int fd, const char* caller) {
+    if (fd < 0) throw std::runtime_error(std::string(caller) + ": socket: " + std::strerror(errno));
+    sockaddr_in addr = loopback(0);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        throw std::runtime_error(std::string(caller) + ": bind: " + std::strerror(errno));
+    socklen_t len = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+        throw std::runtime_error(std::string(caller) + ": getsockname: " + std::strerror(errno));
+    return ntohs(addr.sin_port);
+}
+}  // namespace
+
 uint16_t free_port() {
     Fd sock{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-    if (sock.fd < 0)
-        throw std::runtime_error(std::string("free_port: socket: ") + std::strerror(errno));
-    sockaddr_in addr = loopback(0);
-    if (::bind(sock.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-        throw std::runtime_error(std::string("free_port: bind: ") + std::strerror(errno));
-    socklen_t len = sizeof addr;
-    if (::getsockname(sock.fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-        throw std::runtime_error(std::string("free_port: getsockname: ") + std::strerror(errno));
-    return ntohs(addr.sin_port);
+    return bind_loopback(sock.fd, "free_port");
+}
+
+LoopbackListener listen_on_loopback(int backlog) {
+    LoopbackListener listener;
+    listener.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    listener.port = bind_loopback(listener.fd, "listen_on_loopback");
+    if (::listen(listener.fd, backlog) != 0)
+        throw std::runtime_error(std::string("listen_on_loopback: listen: ") + std::strerror(errno));
+    return listener;
 }
 
 bool wait_for_port(uint16_t port, std::chrono::milliseconds deadline) {

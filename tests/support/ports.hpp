@@ -14,4 +14,11 @@ uint16_t free_port();
 // the deadline passes (false). Never blocks longer than the deadline.
 bool wait_for_port(uint16_t port, std::chrono::milliseconds deadline);
 
+// A listening socket on 127.0.0.1 at a port the kernel chose: its fd, and the port.
+struct LoopbackListener {
+    int fd = -1;
+    uint16_t port = 0;
+};
+LoopbackListener listen_on_loopback(int backlog = 64);
+
 }  // namespace llmgw::testing

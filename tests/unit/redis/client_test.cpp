@@ -22,16 +22,9 @@ namespace asio = boost::asio;
 using testing::RedisServer;
 using Clock = std::chrono::steady_clock;
 using Kind = Error::Kind;
+using testing::describe;
+using testing::ms_since;
 using namespace std::chrono_literals;
-
-long long ms_since(Clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-}
-
-std::string describe(const Result& result) {
-    if (result) return "reply";
-    return std::string(to_string(result.error().kind)) + ": " + result.error().message;
-}
 
 // (GCC 12 cannot compile a braced std::string list inside a co_await expression.)
 Task<void> incr(Client& client, std::string key, int& succeeded, int& finished) {

@@ -24,16 +24,9 @@ using testing::FakeRedis;
 using Shape = FakeRedis::Shape;
 using Clock = std::chrono::steady_clock;
 using Kind = Error::Kind;
+using testing::describe;
+using testing::ms_since;
 using namespace std::chrono_literals;
-
-long long ms_since(Clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-}
-
-std::string describe(const Result& result) {
-    if (result) return "a reply";
-    return std::string(to_string(result.error().kind)) + ": " + result.error().message;
-}
 
 // This process's resident set, from /proc/self/statm (pages).
 std::uint64_t rss_bytes() {

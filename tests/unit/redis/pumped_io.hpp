@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string>
 
 #include "llmgw/redis/client.hpp"
 
@@ -59,5 +60,17 @@ protected:
         return std::move(**out);
     }
 };
+
+inline long long ms_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start)
+        .count();
+}
+
+// A call's result in words, for failure messages.
+inline std::string describe(const redis::Result& result) {
+    if (result) return "a reply";
+    return std::string(to_string(result.error().kind)) + ": " + result.error().message;
+}
 
 }  // namespace llmgw::testing
