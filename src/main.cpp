@@ -7,6 +7,7 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "llmgw/auth/authenticator.hpp"
@@ -83,84 +84,104 @@ void raise_open_file_limit(unsigned max_connections) {
             static_cast<unsigned long long>(limit.rlim_cur), max_connections);
 }
 
-}  // namespace
+// Settings that are valid but probably not what the operator meant.
+void warn_about_risky_settings(const llmgw::config::Config& config) {
+    if (config.consumers.empty() && config.jwt.empty()) {
+        spdlog::warn(
+            "authentication is off (no consumers, no jwt): every request is the anonymous "
+            "consumer");
+        for (const auto& route : config.routes)
+            if (route.tiers)
+                spdlog::warn(
+                    "route {} lists tiers but authentication is off: it refuses every request",
+                    route.name);
+    }
+    for (const auto& backend : config.backends)
+        if (!backend.tls.verify)
+            spdlog::warn(
+                "backend {}: tls.verify is false: its https endpoints' certificates are not "
+                "checked, so anyone on the path can read and change its traffic",
+                backend.name);
+    if (config.admin.token.empty())
+        spdlog::warn(
+            "admin.token is not set: /admin/* endpoints are open to anyone who reaches the "
+            "admin listener");
+}
 
-int main(int argc, char** argv) {
+struct Arguments {
     std::string config_path;
     bool check_only = false;
+    std::optional<int> exit_now;  // answered already (--version, keygen, an error)
+};
+
+Arguments read_arguments(int argc, char** argv) {
+    Arguments args;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "keygen" && argc == 2) {
-            return keygen();
+            args.exit_now = keygen();
         } else if (arg == "healthcheck" && i == 1 && argc <= 3) {
-            return healthcheck(argc == 3 ? argv[2] : "http://127.0.0.1:9090/healthz");
+            args.exit_now = healthcheck(argc == 3 ? argv[2] : "http://127.0.0.1:9090/healthz");
         } else if (arg == "--version") {
             std::cout << "llmgw " << LLMGW_VERSION << "\n";
-            return 0;
+            args.exit_now = 0;
         } else if (arg == "--help" || arg == "-h") {
             std::cout << usage;
-            return 0;
+            args.exit_now = 0;
         } else if (arg == "--check") {
-            check_only = true;
+            args.check_only = true;
+            continue;
         } else if (arg == "--config" && i + 1 < argc) {
-            config_path = argv[++i];
+            args.config_path = argv[++i];
+            continue;
         } else {
             std::cerr << "llmgw: unknown argument \"" << arg << "\"\n" << usage;
-            return 2;
+            args.exit_now = 2;
         }
+        return args;
     }
-    if (config_path.empty()) {
+    if (args.config_path.empty()) {
         std::cerr << "llmgw: --config FILE is required\n" << usage;
-        return 2;
+        args.exit_now = 2;
     }
+    return args;
+}
 
-    // Operational messages are JSON lines on stderr; stdout carries the access log.
-    llmgw::observability::install_app_log();
-
-    std::shared_ptr<const llmgw::config::Config> config;
+// The config, or null after saying why it is invalid (to a person for --check, else the log).
+std::shared_ptr<const llmgw::config::Config> load_config(const Arguments& args) {
     try {
-        config =
-            std::make_shared<const llmgw::config::Config>(llmgw::config::load_file(config_path));
+        auto config = std::make_shared<const llmgw::config::Config>(
+            llmgw::config::load_file(args.config_path));
         llmgw::auth::Authenticator validate_keys(*config);  // JWKS files are part of the config
+        return config;
     } catch (const llmgw::config::ConfigError& e) {
-        // --check answers a person at a terminal; a daemon's log is read by a collector.
-        if (check_only)
+        if (args.check_only)
             std::cerr << "llmgw: invalid configuration: " << e.what() << "\n";
         else
             spdlog::error("invalid configuration: {}", e.what());
-        return 1;
+        return nullptr;
     }
-    if (check_only) {
-        std::cout << "llmgw: configuration " << config_path << " is valid\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const auto args = read_arguments(argc, argv);
+    if (args.exit_now) return *args.exit_now;
+    // Operational messages are JSON lines on stderr; stdout carries the access log.
+    llmgw::observability::install_app_log();
+    const auto config = load_config(args);
+    if (!config) return 1;
+    if (args.check_only) {
+        std::cout << "llmgw: configuration " << args.config_path << " is valid\n";
         return 0;
     }
-
     llmgw::observability::set_app_log_level(config->logging.level);
-
     raise_open_file_limit(config->server.max_connections);
     try {
-        llmgw::gateway::Server server(config, config_path);
+        llmgw::gateway::Server server(config, args.config_path);
         server.start();
-        if (config->consumers.empty() && config->jwt.empty()) {
-            spdlog::warn(
-                "authentication is off (no consumers, no jwt): every request is the anonymous "
-                "consumer");
-            for (const auto& route : config->routes)
-                if (route.tiers)
-                    spdlog::warn(
-                        "route {} lists tiers but authentication is off: it refuses every request",
-                        route.name);
-        }
-        for (const auto& backend : config->backends)
-            if (!backend.tls.verify)
-                spdlog::warn(
-                    "backend {}: tls.verify is false: its https endpoints' certificates are not "
-                    "checked, so anyone on the path can read and change its traffic",
-                    backend.name);
-        if (config->admin.token.empty())
-            spdlog::warn(
-                "admin.token is not set: /admin/* endpoints are open to anyone who reaches the "
-                "admin listener");
+        warn_about_risky_settings(*config);
         server.run();
     } catch (const std::exception& e) {
         spdlog::error("{}", e.what());
