@@ -11,9 +11,9 @@
 
 #include "llmgw/auth/authenticator.hpp"
 #include "llmgw/config/loader.hpp"
-#include "llmgw/gateway/server.hpp"
 #include "llmgw/observability/app_log.hpp"
 #include "llmgw/observability/health_probe.hpp"
+#include "llmgw/server/server.hpp"
 
 namespace {
 
@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
 
     raise_open_file_limit(config->server.max_connections);
     try {
-        llmgw::gateway::Server server(config, config_path);
+        llmgw::server::Server server(config, config_path);
         server.start();
         if (config->consumers.empty() && config->jwt.empty()) {
             spdlog::warn(
