@@ -12,9 +12,9 @@
 
 #include "llmgw/auth/authenticator.hpp"
 #include "llmgw/config/loader.hpp"
-#include "llmgw/gateway/server.hpp"
 #include "llmgw/observability/app_log.hpp"
 #include "llmgw/observability/health_probe.hpp"
+#include "llmgw/server/server.hpp"
 
 namespace {
 
@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
     llmgw::observability::set_app_log_level(config->logging.level);
     raise_open_file_limit(config->server.max_connections);
     try {
-        llmgw::gateway::Server server(config, args.config_path);
+        llmgw::server::Server server(config, args.config_path);
         server.start();
         warn_about_risky_settings(*config);
         server.run();

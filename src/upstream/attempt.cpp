@@ -72,6 +72,13 @@ Failure exchange_failure(const boost::system::error_code& ec, const AttemptLimit
     return is_closed(ec) ? Failure::reset : Failure::invalid;
 }
 
+AttemptHead failed(Failure failure, bool resent = false) {
+    AttemptHead head;
+    head.failure = failure;
+    head.resent = resent;
+    return head;
+}
+
 // Closing the upstream connection is what tells the model server to stop generating.
 void close_on_hang_up(http::HangUp& hang_up, UpstreamConnection& connection) {
     hang_up.slot().assign([&connection](net::cancellation_type) {
@@ -98,7 +105,7 @@ http::Task<AttemptHead> attempt_head(ConnectionPool& pool, http::Request& reques
         const auto connect_timeout = std::chrono::ceil<std::chrono::milliseconds>(
             limits.remaining(limits.timeouts.connect));
         auto acquired = co_await pool.acquire(endpoint, tls, connect_timeout, fresh);
-        if (hang_up.happened()) co_return AttemptHead{.failure = Failure::client_gone};
+        if (hang_up.happened()) co_return failed(Failure::client_gone);
         result.failure = connect_failure(acquired.failure);
         if (result.failure != Failure::none) co_return result;
         result.connection = std::move(acquired.connection);
@@ -108,7 +115,7 @@ http::Task<AttemptHead> attempt_head(ConnectionPool& pool, http::Request& reques
             *result.connection, request, *result.parser,
             Clock::now() + limits.remaining(limits.timeouts.first_byte));
         hang_up.slot().clear();
-        if (hang_up.happened()) co_return AttemptHead{.failure = Failure::client_gone};
+        if (hang_up.happened()) co_return failed(Failure::client_gone);
         if (!exchange.ec) break;
         // A kept-alive connection the server had closed: the request goes again on a fresh
         // one, by itself, only when it cannot run twice (see may_resend).
@@ -118,8 +125,7 @@ http::Task<AttemptHead> attempt_head(ConnectionPool& pool, http::Request& reques
             result.resent = true;
             continue;
         }
-        co_return AttemptHead{.failure = exchange_failure(exchange.ec, limits),
-                              .resent = result.resent};
+        co_return failed(exchange_failure(exchange.ec, limits), result.resent);
     }
     result.first_byte = Clock::now() - started;
     const auto status = result.parser->get().result_int();

@@ -38,7 +38,9 @@ TEST(MemoryStore, EvictsLeastRecentlyUsedToStayWithinTheBound) {
     for (int i = 0; i < 10; ++i) {
         ASSERT_TRUE(store.insert("r:" + std::to_string(i), answer("r", 10000)));
         // Just before the store is full, 0 is used again: it is the most recent then.
-        if (i == 5) ASSERT_NE(store.find("r:0", Clock::now()), nullptr);
+        if (i == 5) {
+            ASSERT_NE(store.find("r:0", Clock::now()), nullptr);
+        }
         EXPECT_LE(store.bytes(), store.max_bytes());
     }
     EXPECT_EQ(store.entries(), (64u << 10) / entry_size);

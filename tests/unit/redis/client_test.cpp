@@ -229,7 +229,8 @@ TEST_F(RedisClient, NeverConnectedClientFailsFast) {
     run_until([] { return false; }, 100ms);  // a few refused connects
     const auto start = Clock::now();
     auto result = run(client.eval(Script("return 1"), {}, {}));
-    EXPECT_LT(ms_since(start), 5);
+    // At once, not after the call's 1 s timeout (the bound leaves room for a loaded machine).
+    EXPECT_LT(ms_since(start), 100);
     ASSERT_FALSE(result);
     EXPECT_EQ(result.error().kind, Kind::not_connected);
 }

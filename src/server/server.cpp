@@ -1,6 +1,6 @@
 // Worker threads (one io_context and one SO_REUSEPORT acceptor each), the admin listener
 // on the main thread, the SIGTERM drain, and SIGUSR1 for log rotation.
-#include "llmgw/gateway/server.hpp"
+#include "llmgw/server/server.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -27,10 +27,13 @@
 #include "llmgw/redis/client.hpp"
 #include "llmgw/tls/server_context.hpp"
 
-namespace llmgw::gateway {
+namespace llmgw::server {
 
 namespace net = http::net;
 using http::tcp;
+using gateway::Gateway;
+using gateway::Pipeline;
+using gateway::RequestContext;
 
 namespace {
 
@@ -313,4 +316,4 @@ void Server::run() {
     spdlog::info("llmgw stopped");
 }
 
-}  // namespace llmgw::gateway
+}  // namespace llmgw::server

@@ -6,7 +6,7 @@
 
 #include "llmgw/config/config.hpp"
 
-namespace llmgw::gateway {
+namespace llmgw::server {
 
 class Server {
 public:
@@ -27,4 +27,4 @@ private:
     std::unique_ptr<State> state_;
 };
 
-}  // namespace llmgw::gateway
+}  // namespace llmgw::server
