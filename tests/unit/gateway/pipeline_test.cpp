@@ -10,10 +10,12 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/http/field.hpp>
+#include <nlohmann/json.hpp>
 
 #include "llmgw/config/loader.hpp"
 #include "llmgw/http/hang_up.hpp"
 #include "llmgw/limits/usage_ledger.hpp"
+#include "support/ports.hpp"
 
 namespace net = boost::asio;
 using namespace llmgw;
@@ -90,8 +92,10 @@ public:
     };
 
     // Runs one request; `body_read_result` is what reading its body comes to.
+    // `seen`, when given, points at the request as the steps left it (valid until next run).
     std::unique_ptr<Outcome> run(http::Request request,
-                                 http::BodyRead body_read_result = {true, {}}) {
+                                 http::BodyRead body_read_result = {true, {}},
+                                 http::Request** seen = nullptr) {
         auto result = std::make_unique<Outcome>();
         auto& outcome = *result;
         request.prepare_payload();
@@ -104,6 +108,8 @@ public:
         io_.restart();
         io_.run();
         outcome.record = context.record;
+        last_request_ = std::move(request);
+        if (seen != nullptr) *seen = &last_request_;
         return result;
     }
 
@@ -114,6 +120,7 @@ private:
     }
 
     net::io_context io_;
+    http::Request last_request_;
     std::shared_ptr<const config::Config> config_;
     observability::Metrics metrics_;
     observability::AccessLog access_log_{"off"};
@@ -213,4 +220,37 @@ TEST(PipelineSteps, AdmissionRefusesOverTheTierRateWithRetryAfterAndLimitHeaders
     for (const auto& [name, value] : second->client.error->headers)
         remaining |= name == "x-ratelimit-remaining-requests" && value == "0";
     EXPECT_TRUE(remaining);
+}
+
+TEST(PipelineSteps, TransformRewritesPathModelAndHeadersAndAsksAStreamForItsUsage) {
+    // The endpoint's port is closed: the forward fails at connect, after the transform.
+    const auto closed_port = std::to_string(llmgw::testing::free_port());
+    PipelineUnderTest pipeline(config_with(
+        "backends: { b: { endpoints: [ { url: \"http://127.0.0.1:" + closed_port + "\" } ] } }\n"
+        "routes:\n"
+        "  - name: chat\n"
+        "    backend: b\n"
+        "    match: { path_prefix: /llm/ }\n"
+        "    rewrite: { path_prefix: /v1/, model: served-model }\n"
+        "    headers: { set: { x-team: ml }, remove: [x-debug] }\n"));
+    auto request = post("/llm/chat/completions?x=1",
+                        R"({"model":"alias","stream":true,"messages":[]})");
+    request.set("x-debug", "1");
+    request.set(http::beast::http::field::connection, "keep-alive, x-hop");
+    request.set("x-hop", "1");
+    http::Request* seen = nullptr;
+    auto outcome = pipeline.run(std::move(request), {true, {}}, &seen);
+    ASSERT_NE(seen, nullptr);
+    EXPECT_EQ(seen->target(), "/v1/chat/completions?x=1");
+    const auto body = nlohmann::json::parse(seen->body());
+    EXPECT_EQ(body["model"], "served-model");
+    EXPECT_EQ(body["stream_options"]["include_usage"], true);  // asked on the client's behalf
+    EXPECT_EQ((*seen)["x-team"], "ml");
+    EXPECT_EQ(seen->count("x-debug"), 0u);
+    EXPECT_EQ(seen->count("x-hop"), 0u);  // named by Connection: hop-by-hop
+    EXPECT_EQ(seen->count(http::beast::http::field::authorization), 0u);  // the key stays here
+    EXPECT_EQ((*seen)["x-request-id"], outcome->record.request_id);
+    ASSERT_TRUE(outcome->client.error);
+    EXPECT_EQ(outcome->client.error->code, "upstream_unavailable");
+    EXPECT_EQ(outcome->record.attempts, 1u);
 }
