@@ -215,7 +215,11 @@ TEST_F(MisbehavingRedis, MemoryStaysBoundedWhileTheServerSendsEndlessReplies) {
     }
     const auto grown = static_cast<long long>(rss_peak) - static_cast<long long>(rss_before);
     const auto sent = fake.bytes_sent() - sent_before;
+#if !defined(__SANITIZE_ADDRESS__)
+    // Under AddressSanitizer freed memory stays in its quarantine (256 MiB by default) and
+    // counts as growth; the integration test checks the bound there with a small quarantine.
     EXPECT_LT(grown, 64ll << 20) << "the server sent " << (sent >> 20) << " MiB";
+#endif
     std::cout << "RSS grew by " << (grown >> 20) << " MiB while the server sent " << (sent >> 20)
               << " MiB\n";
 }
