@@ -12,6 +12,7 @@
 #include <boost/beast/http/field.hpp>
 #include <nlohmann/json.hpp>
 
+#include "llmgw/cache/cache_key.hpp"
 #include "llmgw/config/loader.hpp"
 #include "llmgw/http/hang_up.hpp"
 #include "llmgw/limits/usage_ledger.hpp"
@@ -40,6 +41,7 @@ std::string sha256_hex(const std::string& text) {
 class RecordingClient final : public http::ClientWriter {
 public:
     http::Task<bool> send_head(http::ResponseHead& head, Framing, HeadTiming) override {
+        this->head = head;
         status_ = static_cast<int>(head.result_int());
         co_return true;
     }
@@ -62,6 +64,7 @@ public:
     std::uint64_t body_bytes() const override { return bytes_; }
 
     std::optional<http::GatewayError> error;
+    http::ResponseHead head;
     bool closes = false;
 
 private:
@@ -112,6 +115,9 @@ public:
         if (seen != nullptr) *seen = &last_request_;
         return result;
     }
+
+    cache::SharedCache& cache() { return cache_; }
+    limits::UsageLedger& ledger() { return ledger_; }
 
 private:
     gateway::PipelineServices services() {
@@ -253,4 +259,38 @@ TEST(PipelineSteps, TransformRewritesPathModelAndHeadersAndAsksAStreamForItsUsag
     ASSERT_TRUE(outcome->client.error);
     EXPECT_EQ(outcome->client.error->code, "upstream_unavailable");
     EXPECT_EQ(outcome->record.attempts, 1u);
+}
+
+TEST(PipelineSteps, ACacheHitIsReplayedThroughTheResponseStepsAndSettledAsCached) {
+    const auto closed_port = std::to_string(llmgw::testing::free_port());
+    PipelineUnderTest pipeline(config_with(
+        "backends: { b: { endpoints: [ { url: \"http://127.0.0.1:" + closed_port + "\" } ] } }\n"
+        "routes: [ { name: chat, backend: b, match: { path_prefix: /v1/ }, "
+        "cache: { ttl: 10m } } ]\n"));
+    const std::string body = R"({"model":"m","messages":[]})";
+    const auto json = nlohmann::json::parse(body);
+    const auto key = cache::cache_key({"chat", "POST", "/v1/chat/completions", "", false, &json, body});
+    auto answer = std::make_shared<cache::CachedAnswer>();
+    answer->route = "chat";
+    answer->headers = {{"content-type", "application/json"}};
+    answer->body = R"({"id":"from-the-cache"})";
+    answer->stored_at = cache::Clock::now();
+    answer->expires_at = answer->stored_at + std::chrono::minutes(10);
+    ASSERT_TRUE(pipeline.cache().memory.insert(key, answer));
+
+    auto outcome = pipeline.run(post("/v1/chat/completions", body));
+    EXPECT_FALSE(outcome->client.error);  // the closed endpoint was never tried
+    EXPECT_EQ(outcome->client.status(), 200);
+    EXPECT_EQ(outcome->client.head["x-cache"], "HIT");
+    EXPECT_EQ(outcome->client.head["content-type"], "application/json");
+    EXPECT_EQ(outcome->client.head["x-ratelimit-remaining-requests"], "0");  // admitted, counted
+    EXPECT_EQ(outcome->client.body_bytes(), answer->body.size());
+    EXPECT_EQ(outcome->record.cache, "hit");
+    EXPECT_EQ(outcome->record.attempts, 0u);
+    const auto today = limits::UsageLedger::day_of(std::chrono::system_clock::now());
+    const auto usage = pipeline.ledger().query("acme", today, today);
+    ASSERT_EQ(usage.size(), 1u);
+    EXPECT_EQ(usage.front().requests, 1u);
+    EXPECT_EQ(usage.front().cached, 1u);
+    EXPECT_EQ(usage.front().prompt_tokens, 0u);
 }
