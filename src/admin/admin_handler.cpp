@@ -190,7 +190,7 @@ http::Task<void> send_json(http::ResponseWriter& writer, std::string_view body,
 
 http::Task<void> serve_readyz(gateway::Gateway& gateway, http::ResponseWriter& writer) {
     const bool draining = gateway.drain().draining();
-    const bool ready = !draining && gateway.workers_ready();
+    const bool ready = !draining && gateway.readiness().ready();
     const auto* status = ready      ? R"({"status":"ready"})"
                          : draining ? R"({"status":"draining"})"
                                     : R"({"status":"waiting_for_redis"})";

@@ -1,6 +1,7 @@
 // Redis first, the in-process limiter as the fallback (or a 503, as configured).
 #include "llmgw/limits/admission.hpp"
 
+#include <utility>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -32,11 +33,11 @@ Admission::Admission(LocalLimiter& local, UsageLedger& ledger, const config::Con
     ready_ = client_->connected();
     // Told, not polled: the client's connect notification, and with failure_mode open the
     // end of the grace period, after which the worker starts on local buckets.
-    client_->on_connected = [this] { ready_ = true; };
+    client_->on_connected = [this] { become_ready(); };
     if (config_.redis->failure_mode == config::RedisConfig::FailureMode::open) {
         grace_timer_ = std::make_unique<http::net::steady_timer>(executor_, open_mode_grace);
         grace_timer_->async_wait([this](const boost::system::error_code& ec) {
-            if (!ec) ready_ = true;
+            if (!ec) become_ready();
         });
     }
 }
@@ -58,6 +59,19 @@ void Admission::record_usage(const std::string& consumer, std::uint64_t prompt_t
 }
 
 Admission::~Admission() = default;
+
+void Admission::when_ready(std::function<void()> tell) {
+    if (ready_) {
+        tell();
+        return;
+    }
+    tell_ready_ = std::move(tell);
+}
+
+void Admission::become_ready() {
+    if (ready_.exchange(true)) return;
+    if (tell_ready_) std::exchange(tell_ready_, nullptr)();
+}
 
 bool Admission::redis_usable() {
     // Disconnected costs nothing to detect (calls would fail at once), so only a Redis that

@@ -242,11 +242,11 @@ void Server::start() {
     }
     open_listener(s.admin_acceptor, resolve_listen(s.main_io, config.admin.listen),
                   /*share_port=*/false);
-    s.gateway.workers_ready = [&s] {
-        for (const auto& worker : s.workers)
-            if (!worker->admission.ready()) return false;
-        return true;
-    };
+    s.gateway.readiness().expect(static_cast<unsigned>(s.workers.size()));
+    for (auto& worker : s.workers)
+        worker->admission.when_ready([&readiness = s.gateway.readiness()] {
+            readiness.worker_ready();
+        });
     for (auto& worker : s.workers) {
         net::co_spawn(
             worker->io,

@@ -16,6 +16,7 @@
 #include "llmgw/config/config.hpp"
 #include "llmgw/gateway/drain.hpp"
 #include "llmgw/gateway/pipeline_services.hpp"
+#include "llmgw/gateway/readiness.hpp"
 #include "llmgw/gateway/snapshot.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/limits/limiter.hpp"
@@ -78,7 +79,7 @@ public:
         return {*this, metrics_, access_log_, drain_, cache_};
     }
     // Whether every worker can serve (its limits store is reachable); set by the server.
-    std::function<bool()> workers_ready = [] { return true; };
+    Readiness& readiness() { return readiness_; }
 
 private:
     std::shared_ptr<const config::Config> startup_config_;
@@ -96,6 +97,7 @@ private:
     observability::AccessLog access_log_;
     std::unique_ptr<tls::ServerContext> server_tls_;
     Drain drain_;
+    Readiness readiness_;
 };
 
 }  // namespace llmgw::gateway

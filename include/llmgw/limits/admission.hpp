@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,8 @@ public:
     // For /readyz (any thread): without Redis, at once; with it, once this worker's connection
     // is up (failure_mode open also after open_mode_grace, to start on local buckets).
     bool ready() const { return ready_.load(); }
+    // Calls `tell` once, on this worker's thread, when ready (at once when it already is).
+    void when_ready(std::function<void()> tell);
     static constexpr auto open_mode_grace = std::chrono::seconds(2);
     // Runs in the background: the answer has already gone to the client.
     void settle(const std::string& consumer, const config::Tier& tier, std::uint64_t tokens);
@@ -66,7 +69,10 @@ private:
     redis::Client* client_;
     std::unique_ptr<RedisLimiter> redis_;
     std::unique_ptr<RedisUsage> redis_usage_;
+    void become_ready();
+
     std::atomic<bool> ready_{true};
+    std::function<void()> tell_ready_;
     std::unique_ptr<http::net::steady_timer> grace_timer_;  // failure_mode open: ready anyway
     int consecutive_failures_ = 0;
     std::chrono::steady_clock::time_point paused_until_{};
