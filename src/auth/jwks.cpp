@@ -314,6 +314,72 @@ bool Jwk::verify(std::string_view alg, std::string_view signing_input,
            verify_asymmetric(algorithm, public_key_.get(), curve_, signing_input, signature);
 }
 
+void KeySet::add_entry(const json& entry, std::string label) {
+    const auto skip = [&](const std::string& reason) {
+        warnings_.push_back(label + " skipped: " + reason);
+    };
+    if (!entry.is_object()) {
+        skip("not a JSON object");
+        return;
+    }
+    Jwk key;
+    if (const auto kid = entry.find("kid"); kid != entry.end()) {
+        if (!kid->is_string()) {
+            skip("\"kid\" is not a string");
+            return;
+        }
+        key.kid_ = kid->get<std::string>();
+        label += " (kid \"" + describe_kid(*key.kid_) + "\")";
+    }
+    if (const auto use = entry.find("use"); use != entry.end() && *use != "sig") {
+        skip("\"use\" is not \"sig\"");
+        return;
+    }
+    if (const auto ops = entry.find("key_ops"); ops != entry.end()) {
+        if (!ops->is_array() || std::find(ops->begin(), ops->end(), "verify") == ops->end()) {
+            skip("\"key_ops\" does not include \"verify\"");
+            return;
+        }
+    }
+    const auto kty = entry.find("kty");
+    if (kty == entry.end() || !kty->is_string()) {
+        skip("has no \"kty\" string");
+        return;
+    }
+    std::string reason;
+    if (*kty == "RSA") {
+        key.type_ = KeyType::rsa;
+        key.public_key_ = rsa_key(entry, reason);
+    } else if (*kty == "EC") {
+        key.type_ = KeyType::ec;
+        key.public_key_ = ec_key(entry, key.curve_, reason);
+    } else if (*kty == "OKP") {
+        key.type_ = KeyType::okp;
+        key.public_key_ = okp_key(entry, key.curve_, reason);
+    } else if (*kty == "oct") {
+        reason = "symmetric (oct) keys are not taken from a JWKS; configure `secret` instead";
+    } else {
+        reason = "unsupported \"kty\"";
+    }
+    if (!key.public_key_) {
+        skip(reason);
+        return;
+    }
+    if (const auto alg = entry.find("alg"); alg != entry.end()) {
+        const Algorithm* algorithm =
+            alg->is_string() ? find_algorithm(alg->get_ref<const std::string&>()) : nullptr;
+        if (!algorithm || !fits(*algorithm, key.type_, key.curve_)) {
+            skip("\"alg\" is not a supported signature algorithm for this key type and curve");
+            return;
+        }
+        key.alg_ = std::string(algorithm->name);
+    }
+    if (entry.contains("d") || entry.contains("p") || entry.contains("q"))
+        warnings_.push_back(label +
+                                " contains private key material; only the public part is used");
+    keys_.push_back(std::move(key));
+}
+
 std::optional<KeySet> KeySet::parse(std::string_view text, std::string* error) {
     const ErrorQueueGuard clear_errors;
     const auto fail = [error](const char* message) {
@@ -328,72 +394,7 @@ std::optional<KeySet> KeySet::parse(std::string_view text, std::string* error) {
 
     KeySet set;
     std::size_t index = 0;
-    for (const auto& entry : *keys) {
-        std::string label = "JWKS key #" + std::to_string(index++);
-        const auto skip = [&](const std::string& reason) {
-            set.warnings_.push_back(label + " skipped: " + reason);
-        };
-        if (!entry.is_object()) {
-            skip("not a JSON object");
-            continue;
-        }
-        Jwk key;
-        if (const auto kid = entry.find("kid"); kid != entry.end()) {
-            if (!kid->is_string()) {
-                skip("\"kid\" is not a string");
-                continue;
-            }
-            key.kid_ = kid->get<std::string>();
-            label += " (kid \"" + describe_kid(*key.kid_) + "\")";
-        }
-        if (const auto use = entry.find("use"); use != entry.end() && *use != "sig") {
-            skip("\"use\" is not \"sig\"");
-            continue;
-        }
-        if (const auto ops = entry.find("key_ops"); ops != entry.end()) {
-            if (!ops->is_array() || std::find(ops->begin(), ops->end(), "verify") == ops->end()) {
-                skip("\"key_ops\" does not include \"verify\"");
-                continue;
-            }
-        }
-        const auto kty = entry.find("kty");
-        if (kty == entry.end() || !kty->is_string()) {
-            skip("has no \"kty\" string");
-            continue;
-        }
-        std::string reason;
-        if (*kty == "RSA") {
-            key.type_ = KeyType::rsa;
-            key.public_key_ = rsa_key(entry, reason);
-        } else if (*kty == "EC") {
-            key.type_ = KeyType::ec;
-            key.public_key_ = ec_key(entry, key.curve_, reason);
-        } else if (*kty == "OKP") {
-            key.type_ = KeyType::okp;
-            key.public_key_ = okp_key(entry, key.curve_, reason);
-        } else if (*kty == "oct") {
-            reason = "symmetric (oct) keys are not taken from a JWKS; configure `secret` instead";
-        } else {
-            reason = "unsupported \"kty\"";
-        }
-        if (!key.public_key_) {
-            skip(reason);
-            continue;
-        }
-        if (const auto alg = entry.find("alg"); alg != entry.end()) {
-            const Algorithm* algorithm =
-                alg->is_string() ? find_algorithm(alg->get_ref<const std::string&>()) : nullptr;
-            if (!algorithm || !fits(*algorithm, key.type_, key.curve_)) {
-                skip("\"alg\" is not a supported signature algorithm for this key type and curve");
-                continue;
-            }
-            key.alg_ = std::string(algorithm->name);
-        }
-        if (entry.contains("d") || entry.contains("p") || entry.contains("q"))
-            set.warnings_.push_back(label +
-                                    " contains private key material; only the public part is used");
-        set.keys_.push_back(std::move(key));
-    }
+    for (const auto& entry : *keys) set.add_entry(entry, "JWKS key #" + std::to_string(index++));
     if (set.keys_.empty()) set.warnings_.push_back("JWKS has no usable keys");
     return set;
 }

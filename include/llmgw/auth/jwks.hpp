@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,6 +81,10 @@ public:
     const std::vector<std::string>& warnings() const { return warnings_; }
 
 private:
+    // Adds one entry of the JWKS "keys" array as a key, or a warning saying why it is
+    // skipped; `label` names it in warnings.
+    void add_entry(const nlohmann::json& entry, std::string label);
+
     std::vector<Jwk> keys_;
     std::vector<std::string> warnings_;
 };
