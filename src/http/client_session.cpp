@@ -33,7 +33,7 @@ SessionLimits SessionLimits::from(const config::ServerConfig& server) {
 }
 
 Task<BodyRead> RequestBody::read() {
-    if (!result_) result_ = co_await read_();
+    if (!result_) result_ = co_await read_(reader_);
     co_return *result_;
 }
 
@@ -263,13 +263,14 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
         ResponseWriter writer(tcp_layer(socket), tls_of(socket), deadline, limits.idle_timeout,
                               request.version(), request.keep_alive(),
                               request.method() == bhttp::verb::head);
-        RequestBody body(!parser.is_done(), [&]() -> Task<BodyRead> {
-            auto read = co_await read_body(socket, buffer, parser, deadline, limits, lease, guard);
+        auto read = [&]() -> Task<BodyRead> {
+            auto result = co_await read_body(socket, buffer, parser, deadline, limits, lease, guard);
             // From now on the client has nothing to send: it reading nothing more means gone.
-            if (read.complete)
+            if (result.complete)
                 deadline.watch_peer(writer.hang_up(), kWatchPeerAfter, tls_of(socket) != nullptr);
-            co_return read;
-        });
+            co_return result;
+        };
+        RequestBody body(!parser.is_done(), read);
         const bool served = co_await call_handler(handlers, request, client_ip, writer, body);
         deadline.stop_watching_peer();
         if (!served) co_return;

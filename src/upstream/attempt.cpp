@@ -72,13 +72,6 @@ Failure exchange_failure(const boost::system::error_code& ec, const AttemptLimit
     return is_closed(ec) ? Failure::reset : Failure::invalid;
 }
 
-AttemptHead failed(Failure failure, bool resent = false) {
-    AttemptHead head;
-    head.failure = failure;
-    head.resent = resent;
-    return head;
-}
-
 // Closing the upstream connection is what tells the model server to stop generating.
 void close_on_hang_up(http::HangUp& hang_up, UpstreamConnection& connection) {
     hang_up.slot().assign([&connection](net::cancellation_type) {
@@ -95,27 +88,33 @@ Clock::duration AttemptLimits::remaining(Clock::duration limit) const {
                                      Clock::duration::zero());
 }
 
-http::Task<AttemptHead> attempt_head(ConnectionPool& pool, http::Request& request,
-                                     const config::Endpoint& endpoint, tls::ClientContext* tls,
-                                     const AttemptLimits& limits, http::HangUp& hang_up) {
+http::Task<void> attempt_head(ConnectionPool& pool, http::Request& request,
+                              const config::Endpoint& endpoint, tls::ClientContext* tls,
+                              const AttemptLimits& limits, http::HangUp& hang_up,
+                              AttemptHead& result) {
     const auto started = Clock::now();
     request.set(bhttp::field::host, host_header(endpoint));
-    AttemptHead result;
     for (bool fresh = false;; fresh = true) {
         const auto connect_timeout = std::chrono::ceil<std::chrono::milliseconds>(
             limits.remaining(limits.timeouts.connect));
         auto acquired = co_await pool.acquire(endpoint, tls, connect_timeout, fresh);
-        if (hang_up.happened()) co_return failed(Failure::client_gone);
+        if (hang_up.happened()) {
+            result.failure = Failure::client_gone;
+            co_return;
+        }
         result.failure = connect_failure(acquired.failure);
-        if (result.failure != Failure::none) co_return result;
+        if (result.failure != Failure::none) co_return;
         result.connection = std::move(acquired.connection);
-        result.parser = std::make_unique<UpstreamParser>();
+        result.parser.emplace();
         close_on_hang_up(hang_up, *result.connection);
         const auto exchange = co_await write_and_read_head(
             *result.connection, request, *result.parser,
             Clock::now() + limits.remaining(limits.timeouts.first_byte));
         hang_up.slot().clear();
-        if (hang_up.happened()) co_return failed(Failure::client_gone);
+        if (hang_up.happened()) {
+            result.failure = Failure::client_gone;
+            co_return;
+        }
         if (!exchange.ec) break;
         // A kept-alive connection the server had closed: the request goes again on a fresh
         // one, by itself, only when it cannot run twice (see may_resend).
@@ -125,12 +124,12 @@ http::Task<AttemptHead> attempt_head(ConnectionPool& pool, http::Request& reques
             result.resent = true;
             continue;
         }
-        co_return failed(exchange_failure(exchange.ec, limits), result.resent);
+        result.failure = exchange_failure(exchange.ec, limits);
+        co_return;
     }
     result.first_byte = Clock::now() - started;
     const auto status = result.parser->get().result_int();
     if (status < 200 || status > 599) result.failure = Failure::invalid;
-    co_return result;
 }
 
 }  // namespace llmgw::upstream

@@ -18,9 +18,11 @@ namespace llmgw::upstream {
 using UpstreamParser = http::beast::http::response_parser<http::beast::http::buffer_body>;
 using Clock = std::chrono::steady_clock;
 
+// Filled in place by attempt_head (the parser is neither copied nor moved, nor allocated
+// apart: it lives in the forward's own frame).
 struct AttemptHead {
     std::unique_ptr<UpstreamConnection> connection;
-    std::unique_ptr<UpstreamParser> parser;  // the head read, the body to come
+    std::optional<UpstreamParser> parser;  // the head read, the body to come
     Failure failure = Failure::none;      // when there is no head
     bool resent = false;                   // written again on a fresh connection by itself
     Clock::duration first_byte{};          // from the attempt's start to the head
@@ -35,8 +37,9 @@ struct AttemptLimits {
 
 // Sends `request` to `endpoint`; while the client stays (`hang_up`), the connection in use is
 // closed through its slot when the client leaves.
-http::Task<AttemptHead> attempt_head(ConnectionPool& pool, http::Request& request,
-                                     const config::Endpoint& endpoint, tls::ClientContext* tls,
-                                     const AttemptLimits& limits, http::HangUp& hang_up);
+http::Task<void> attempt_head(ConnectionPool& pool, http::Request& request,
+                              const config::Endpoint& endpoint, tls::ClientContext* tls,
+                              const AttemptLimits& limits, http::HangUp& hang_up,
+                              AttemptHead& head);
 
 }  // namespace llmgw::upstream

@@ -173,8 +173,9 @@ http::Task<Forwarder::TryResult> Forwarder::try_endpoint(Try& attempt) {
     InFlight endpoint_in_flight(state.in_flight);
     attempt.outcome.endpoint = state.endpoint.url;
     ++attempt.outcome.attempts;
-    auto head = co_await attempt_head(pool_, attempt.request, state.endpoint,
-                                      attempt.backend.tls(), attempt.limits, attempt.hang_up);
+    AttemptHead head;
+    co_await attempt_head(pool_, attempt.request, state.endpoint, attempt.backend.tls(),
+                          attempt.limits, attempt.hang_up, head);
     if (head.resent) {
         ++attempt.outcome.attempts;
         metrics_.retry(config.name, "resent");

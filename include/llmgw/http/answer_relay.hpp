@@ -15,8 +15,9 @@ namespace llmgw::http {
 
 class AnswerRelay {
 public:
-    AnswerRelay(AnswerSink& client, const ResponsePhases& phases, std::string request_id)
-        : client_(client), phases_(phases), request_id_(std::move(request_id)) {}
+    // `request_id` must outlive the relay (it is the request's own).
+    AnswerRelay(AnswerSink& client, const ResponsePhases& phases, std::string_view request_id)
+        : client_(client), phases_(phases), request_id_(request_id) {}
 
     // `head.fields` holds the status and the answer's end-to-end headers; `length` is the body's
     // length, or nullopt when it goes in chunks. False when the client is gone.
@@ -38,7 +39,7 @@ private:
 
     AnswerSink& client_;
     const ResponsePhases& phases_;
-    std::string request_id_;
+    std::string_view request_id_;
     int status_ = 0;
     bool ended_ = false;
 };

@@ -40,9 +40,14 @@ struct BodyRead {
 // bounded by max_body_bytes, body_timeout and the listeners' shared BodyBudget.
 class RequestBody {
 public:
-    // `present`: the request has a body (a length or chunked framing).
-    RequestBody(bool present, std::function<Task<BodyRead>()> read)
-        : present_(present), read_(std::move(read)) {}
+    // `present`: the request has a body (a length or chunked framing). `read` (a callable
+    // returning Task<BodyRead>) is referred to, not copied: it must outlive the RequestBody,
+    // so no request pays for a heap-held function object.
+    template <typename Read>
+    RequestBody(bool present, Read& read)
+        : present_(present),
+          reader_(&read),
+          read_([](void* reader) { return (*static_cast<Read*>(reader))(); }) {}
     // Reads once; a second call answers what the first did.
     Task<BodyRead> read();
     // A body is still on the connection: answering now must close the connection.
@@ -50,7 +55,8 @@ public:
 
 private:
     bool present_;
-    std::function<Task<BodyRead>()> read_;
+    void* reader_;
+    Task<BodyRead> (*read_)(void*);
     std::optional<BodyRead> result_;
 };
 

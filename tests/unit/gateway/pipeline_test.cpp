@@ -102,10 +102,11 @@ public:
         auto result = std::make_unique<Outcome>();
         auto& outcome = *result;
         request.prepare_payload();
-        http::RequestBody body(!request.body().empty(), [&]() -> http::Task<http::BodyRead> {
+        auto read = [&]() -> http::Task<http::BodyRead> {
             outcome.body_read = true;
             co_return body_read_result;
-        });
+        };
+        http::RequestBody body(!request.body().empty(), read);
         gateway::RequestContext context(request, "127.0.0.1");
         net::co_spawn(io_, pipeline_.handle(context, body, outcome.client), net::detached);
         io_.restart();
