@@ -21,6 +21,13 @@ nlohmann::json* RequestContext::mutable_body_json() {
     return body_json_ ? &*body_json_ : nullptr;
 }
 
+bool RequestContext::has_json_body() const {
+    if (request.body().empty()) return false;
+    const auto it = request.find(http::beast::http::field::content_type);
+    if (it == request.end()) return true;  // many clients leave it out; the body decides
+    return it->value().find("json") != std::string_view::npos;
+}
+
 bool RequestContext::asks_for_stream() {
     // Most requests are not streamed: a substring test spares them a JSON parse.
     if (request.body().find("\"stream\"") == std::string::npos) return false;
