@@ -29,12 +29,11 @@ bool RequestContext::has_json_body() const {
 }
 
 bool RequestContext::asks_for_stream() {
+    const auto target = std::string_view(request.target());
     // Most requests are not streamed: a substring test spares them a JSON parse.
-    if (request.body().find("\"stream\"") == std::string::npos) return false;
-    const auto* body = body_json();
-    if (body == nullptr || !body->is_object()) return false;
-    const auto stream = body->find("stream");
-    return stream != body->end() && *stream == true;
+    const bool may_say_so = request.body().find("\"stream\"") != std::string::npos;
+    return usage::asks_for_stream(shape, target.substr(0, target.find('?')),
+                                  may_say_so ? body_json() : nullptr);
 }
 
 const nlohmann::json* RequestContext::body_json() {

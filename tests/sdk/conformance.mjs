@@ -206,6 +206,7 @@ test('a rate limit is a RateLimitError, and the SDK retries after Retry-After', 
   assert.equal(answer.object, 'text_completion');
   // The SDK waited as told: a retry sooner would have been refused again.
   assert.ok(waited >= retryAfter * 1000 - 300, `the SDK waited ${waited} ms`);
+  console.log(`  # Retry-After: ${retryAfter} s; the SDK's retried call took ${waited} ms`);
   assert.equal((await fakeStats()).requests_total, before + 1);
 });
 

@@ -44,7 +44,8 @@ struct RequestContext {
     // Whether the request carries a body meant as JSON: a non-empty body whose content type,
     // if any, is a JSON one (a multipart upload or a GET has none).
     bool has_json_body() const;
-    // Whether the JSON body says "stream": true (an SSE answer is wanted).
+    // Whether an SSE answer is wanted: the JSON body says "stream": true, or the path is
+    // Triton's generate_stream (the shape is set by transform).
     bool asks_for_stream();
 
 private:
