@@ -96,3 +96,23 @@ TEST(GatewayModels, WithoutTheOptionModelsGoToTheBackendPastModelRoutes) {
     ASSERT_TRUE(gateway.wait_for_access_lines(1, 5s));
     EXPECT_EQ(gateway.access_log_lines()[0]["route"], "rest");
 }
+
+TEST(GatewayModels, AReloadThatAddsTheOptionStartsListingTheKeptBackends) {
+    auto a = FakeModel::start("a", {"--model", "fake-a"});
+    const auto backends = "backends: { a: { endpoints: [ { url: \"" + a.url() + "\" } ] } }\n";
+    auto gateway = RunningGateway::start(
+        backends + "routes: [ { name: rest, backend: a, match: { path_prefix: /v1/ } } ]\n");
+    EXPECT_FALSE(a.stats()["by_path"].contains("/v1/models"));  // not listed unasked
+    gateway.rewrite_config(backends +
+                           "routes:\n"
+                           "  - { name: models, backend: a, match: { path_prefix: /v1/models },"
+                           " models: gateway }\n"
+                           "  - { name: rest, backend: a, match: { path_prefix: /v1/ } }\n");
+    const auto reloaded = http_request(gateway.admin_port(), {"POST", "/admin/reload"});
+    ASSERT_EQ(reloaded.status, 200) << reloaded.body;
+    EXPECT_TRUE(eventually([&] {
+        const auto answer = http_request(gateway.port(), {"GET", "/v1/models"});
+        return answer.header("x-fake-server").empty() &&
+               answer.body.find("fake-a") != std::string::npos;
+    }));
+}
