@@ -22,6 +22,12 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The SDK conformance test (tests/sdk) runs the openai npm package with node. Checked by
+# command, not package: a node from elsewhere (NodeSource) brings its own npm.
+if [[ ${1:-} != --build ]]; then
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+fi
 
 if ((${#missing[@]} == 0)); then
   exit 0

@@ -29,10 +29,13 @@ Field<S> header_map(std::string_view name, HeaderList S::*m) {
 
 const Section<RouteMatch>& match_section() {
     using S = RouteMatch;
+    static const Names<S::ModelFrom> model_from{
+        {{"body", S::ModelFrom::body}, {"path", S::ModelFrom::path}}};
     static const Section<S> section{{member("path_prefix", &S::path_prefix, parse_path_prefix,
                                             [](const std::string& p) { return p; }),
                                      header_map("headers", &S::headers),
-                                     optional_text("model", &S::model)}};
+                                     optional_text("model", &S::model),
+                                     choice("model_from", &S::model_from, model_from)}};
     return section;
 }
 
@@ -128,6 +131,8 @@ void check_route(const YamlNode& node, Route& route, const Config& config) {
 
 const Section<Route>& route_section() {
     using S = Route;
+    static const Names<S::Models> model_lists{
+        {{"upstream", S::Models::upstream}, {"gateway", S::Models::gateway}}};
     static const Section<S> section{
         {text("name", &S::name,
               [](const std::string& name) { return name.empty() ? "must not be empty" : ""; })
@@ -135,7 +140,8 @@ const Section<Route>& route_section() {
          nested("match", &S::match, match_section()), route_backend(),
          nested("rewrite", &S::rewrite, rewrite_section()),
          nested("headers", &S::headers, header_edits_section()),
-         optional_nested("cache", &S::cache, route_cache_section()), route_tiers()},
+         optional_nested("cache", &S::cache, route_cache_section()), route_tiers(),
+         choice("models", &S::models, model_lists)},
         check_route};
     return section;
 }

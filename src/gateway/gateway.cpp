@@ -10,6 +10,7 @@
 #include "llmgw/limits/redis_options.hpp"
 #include "llmgw/observability/app_log.hpp"
 #include "llmgw/upstream/health_checker.hpp"
+#include "llmgw/upstream/model_listing.hpp"
 
 namespace llmgw::gateway {
 
@@ -44,6 +45,7 @@ void Gateway::start_background_work(http::net::any_io_executor executor) {
     auto snapshot = current_.load();
     snapshot->start_jwks();
     upstream::start_health_checks(executor, snapshot->backends());
+    upstream::start_model_listing(executor, snapshot->backends(), snapshot->config());
     metrics_.on_scrape([this] {
         cache_.metrics.sample(cache_.memory.bytes(), cache_.memory.entries(),
                               cache_.memory.evictions());
@@ -93,7 +95,10 @@ ReloadOutcome Gateway::apply(std::shared_ptr<const config::Config> config) {
     if (server_tls_ && config->server.tls) next_tls = tls::make_server_context(*config->server.tls);
     auto next = std::make_shared<Snapshot>(config, previous->version() + 1, previous.get());
     next->start_jwks();
-    if (background_) upstream::start_health_checks(*background_, next->new_backends());
+    if (background_) {
+        upstream::start_health_checks(*background_, next->new_backends());
+        upstream::start_model_listing(*background_, next->backends(), next->config());
+    }
     // Backends that did not carry over stop their health checks; requests in flight on the
     // old snapshot still use them until they end.
     for (const auto& old : previous->backends()) {

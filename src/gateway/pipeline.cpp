@@ -2,11 +2,13 @@
 #include "llmgw/gateway/pipeline.hpp"
 
 #include "llmgw/cache/cache_key.hpp"
+#include "llmgw/gateway/model_list.hpp"
 #include "llmgw/limits/rate_limit_headers.hpp"
 #include "llmgw/observability/request_id.hpp"
 #include "llmgw/routing/rewrite.hpp"
 #include "llmgw/routing/route_table.hpp"
 #include "llmgw/upstream/upstream_request.hpp"
+#include "llmgw/usage/request_shape.hpp"
 
 namespace llmgw::gateway {
 
@@ -29,6 +31,7 @@ public:
     }
 
     Model model() const override {
+        if (!context_.has_json_body()) return {ModelState::no_json_body, {}};
         const auto* body = context_.body_json();
         if (body == nullptr) return {ModelState::body_not_json, {}};
         if (!body->is_object()) return {ModelState::absent, {}};
@@ -66,10 +69,15 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::RequestBody& bo
     if (!result) result = route(context);
     if (!result) {
         transform(context, steps);
-        co_await look_up_cache(context, steps);
+        // The gateway's own model list is the consumer's: never looked up in, or kept for, a cache.
+        const bool lists_models = answers_model_list(*context.route, context.record.method,
+                                                     context.record.path);
+        if (!lists_models) co_await look_up_cache(context, steps);
         const auto phases = steps.phases();
         http::AnswerRelay relay(client, phases, context.record.request_id);
-        if (context.cache.hit)
+        if (lists_models)
+            co_await list_models(context, relay);
+        else if (context.cache.hit)
             co_await replay(context, relay);
         else
             result = co_await forward(context, relay, client);
@@ -193,17 +201,22 @@ void Pipeline::transform(RequestContext& context, ResponseSteps& steps) {
     auto& request = context.request;
     const auto& route = *context.route;
     request.target(routing::rewrite_target(route, request.target()));
-    if (route.rewrite.model) {
+    // A model taken from the path is rewritten there (rewrite_target), never in the body.
+    if (route.rewrite.model && route.match.model_from == config::RouteMatch::ModelFrom::body) {
         if (auto* body = context.mutable_body_json(); body != nullptr && body->is_object()) {
             (*body)["model"] = *route.rewrite.model;
             request.body() = body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         }
     }
+    // What the upstream is asked for decides how its answer's tokens are read.
+    const auto target = std::string_view(request.target());
+    context.shape = usage::shape_of(target.substr(0, target.find('?')));
     // A streamed completion reports its token usage only when asked to: the gateway asks on
-    // the client's behalf, and the usage step hides the extra event again.
+    // the client's behalf (only where the endpoint knows the option), and the usage step
+    // hides the extra event again.
     const bool post = request.method() == http::beast::http::verb::post;
-    if (post && std::string_view(context.record.path).ends_with("completions") &&
-        context.asks_for_stream() && usage::ask_for_stream_usage(*context.mutable_body_json())) {
+    if (post && usage::supports_stream_usage(context.shape) && context.asks_for_stream() &&
+        usage::ask_for_stream_usage(*context.mutable_body_json())) {
         steps.usage.hide_usage_only_event();
         request.body() = context.mutable_body_json()->dump(
             -1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -275,6 +288,18 @@ http::Task<void> Pipeline::replay(RequestContext& context, http::AnswerRelay& re
     co_await relay.finish();
 }
 
+http::Task<void> Pipeline::list_models(RequestContext& context, http::AnswerRelay& relay) {
+    const auto body = model_list_body(*context.snapshot, *context.identity);
+    http::ResponseHead fields;
+    fields.result(http::beast::http::status::ok);
+    fields.set(http::beast::http::field::content_type, "application/json");
+    http::AnswerHead head{fields, false, false, false};
+    if (!co_await relay.send_head(head, body.size(), http::AnswerSink::HeadTiming::with_first_piece))
+        co_return;
+    if (!co_await relay.send_body(body)) co_return;
+    co_await relay.finish();
+}
+
 http::Task<void> Pipeline::store_in_cache(RequestContext& context, ResponseSteps& steps) {
     if (context.cache.key.empty() || !steps.copy) co_return;
     auto answer = steps.copy->take_answer();
@@ -316,13 +341,10 @@ void Pipeline::settle(RequestContext& context, const ResponseSteps& steps,
     // Only answers the model produced cost tokens: a relayed 2xx.
     const auto& scanner = steps.usage.scanner();
     if (!scanner || client.status() < 200 || client.status() >= 300) return;
-    // Without a reported usage, only model calls (completions, embeddings) are estimated;
-    // other answers (a model list, say) cost no tokens.
-    const auto path = std::string_view(context.record.path);
-    const bool model_call = path.ends_with("completions") || path.ends_with("embeddings");
+    // Without a reported usage, a model call is estimated as its endpoint's shape says; other
+    // answers (a model list, a tokenizer call) cost no tokens.
     const auto usage = scanner->usage().value_or(
-        model_call ? usage::UsageScanner::estimate(context.record.bytes_in, scanner->body_bytes())
-                   : usage::TokenUsage{});
+        usage::estimate_usage(context.shape, context.record.bytes_in, scanner->body_bytes()));
     auto& record = context.record;
     record.prompt_tokens = usage.prompt_tokens;
     record.completion_tokens = usage.completion_tokens;

@@ -21,13 +21,19 @@ nlohmann::json* RequestContext::mutable_body_json() {
     return body_json_ ? &*body_json_ : nullptr;
 }
 
+bool RequestContext::has_json_body() const {
+    if (request.body().empty()) return false;
+    const auto it = request.find(http::beast::http::field::content_type);
+    if (it == request.end()) return true;  // many clients leave it out; the body decides
+    return it->value().find("json") != std::string_view::npos;
+}
+
 bool RequestContext::asks_for_stream() {
+    const auto target = std::string_view(request.target());
     // Most requests are not streamed: a substring test spares them a JSON parse.
-    if (request.body().find("\"stream\"") == std::string::npos) return false;
-    const auto* body = body_json();
-    if (body == nullptr || !body->is_object()) return false;
-    const auto stream = body->find("stream");
-    return stream != body->end() && *stream == true;
+    const bool may_say_so = request.body().find("\"stream\"") != std::string::npos;
+    return usage::asks_for_stream(shape, target.substr(0, target.find('?')),
+                                  may_say_so ? body_json() : nullptr);
 }
 
 const nlohmann::json* RequestContext::body_json() {

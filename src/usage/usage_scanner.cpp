@@ -21,16 +21,54 @@ std::size_t event_end(std::string_view text) {
 UsageScanner::UsageScanner(bool event_stream, bool drop_usage_only_event)
     : event_stream_(event_stream), drop_(event_stream && drop_usage_only_event) {}
 
+namespace {
+
+// The usage object of an answer or event: at the top (OpenAI answers and chunks, Anthropic's
+// message_delta), or inside the object the event carries (the Responses API's
+// response.completed event, Anthropic's message_start).
+const nlohmann::json* find_usage(const nlohmann::json& value) {
+    for (const char* holder : {"", "response", "message"}) {
+        const auto* object = &value;
+        if (*holder != '\0') {
+            const auto it = value.find(holder);
+            if (it == value.end() || !it->is_object()) continue;
+            object = &*it;
+        }
+        const auto usage = object->find("usage");
+        if (usage != object->end() && usage->is_object()) return &*usage;
+    }
+    return nullptr;
+}
+
+std::optional<std::uint64_t> count(const nlohmann::json& usage, const char* a, const char* b) {
+    for (const char* key : {a, b}) {
+        const auto it = usage.find(key);
+        if (it != usage.end() && it->is_number_unsigned()) return it->get<std::uint64_t>();
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 void UsageScanner::read_usage(std::string_view json_text, bool* usage_only) {
     const auto value = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
     if (!value.is_object()) return;
-    const auto usage = value.find("usage");
-    if (usage == value.end() || !usage->is_object()) return;
-    TokenUsage found;
-    if (auto p = usage->find("prompt_tokens"); p != usage->end() && p->is_number_unsigned())
-        found.prompt_tokens = p->get<std::uint64_t>();
-    if (auto c = usage->find("completion_tokens"); c != usage->end() && c->is_number_unsigned())
-        found.completion_tokens = c->get<std::uint64_t>();
+    const auto* usage = find_usage(value);
+    if (usage == nullptr) return;
+    // OpenAI names (prompt/completion) or the Responses and Anthropic ones (input/output).
+    const auto prompt = count(*usage, "prompt_tokens", "input_tokens");
+    const auto completion = count(*usage, "completion_tokens", "output_tokens");
+    const auto total = count(*usage, "total_tokens", "total_tokens");
+    // A usage of another kind (a transcription's audio seconds) counts no tokens: estimated.
+    if (!prompt && !completion && !total) return;
+    // A stream may report in parts (Anthropic: the input in message_start, the output in
+    // message_delta): each figure keeps its last reported value.
+    TokenUsage found = usage_.value_or(TokenUsage{});
+    if (prompt) found.prompt_tokens = *prompt;
+    if (completion) found.completion_tokens = *completion;
+    // Rerank reports only a total: all of it was input.
+    if (!prompt && total && *total >= found.completion_tokens)
+        found.prompt_tokens = *total - found.completion_tokens;
     usage_ = found;
     if (usage_only != nullptr) {
         const auto choices = value.find("choices");
@@ -133,10 +171,6 @@ std::string_view UsageScanner::finish() {
     if (drop_) out_.swap(pending_);
     pending_.clear();
     return out_;
-}
-
-TokenUsage UsageScanner::estimate(std::uint64_t request_bytes, std::uint64_t answer_bytes) {
-    return TokenUsage{std::max<std::uint64_t>(1, request_bytes / 4), answer_bytes / 4, true};
 }
 
 }  // namespace llmgw::usage

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <variant>
 
+#include "endpoint_bodies.hpp"
 #include "fake_model_server.hpp"
 #include "openai_bodies.hpp"
 
@@ -58,6 +59,8 @@ struct FullAnswer {
 // A completion streamed as server-sent events; the events are made as they are sent.
 struct StreamAnswer {
     bool include_usage = false;
+    // Another endpoint's stream (endpoint_bodies.hpp): these events instead of a completion's.
+    std::optional<std::vector<std::string>> events;
 };
 
 using Answer = std::variant<FullAnswer, StreamAnswer>;
@@ -318,6 +321,12 @@ Answer model_answer(const Request& request, std::string_view path, const FakeCon
         return full_answer(http::status::ok, metrics_content_type,
                            metrics_text(metrics, state.options.model));
     }
+    if (auto other = endpoint_answer({request.method_string(), path,
+                                      request[http::field::content_type], request.body(),
+                                      controls.words, state.options.model})) {
+        if (other->stream) return StreamAnswer{false, std::move(other->events)};
+        return json_answer(static_cast<http::status>(other->status), std::move(other->body));
+    }
     return error_answer(
         http::status::not_found,
         "no such endpoint: " + std::string(request.method_string()) + " " + std::string(path),
@@ -365,8 +374,9 @@ asio::awaitable<bool> write_stream(Stream& socket, bool keep_alive, const Stream
         co_return false;
     }
 
-    const int words = shape.words;
-    const int events = words + 1 + (stream.include_usage ? 1 : 0) + 1;
+    const int words = stream.events ? static_cast<int>(stream.events->size()) : shape.words;
+    const int events =
+        stream.events ? words : words + 1 + (stream.include_usage ? 1 : 0) + 1;
     const auto start = std::chrono::steady_clock::now();
     asio::steady_timer pace{socket.get_executor()};
     for (int index = 0; index < events; ++index) {
@@ -377,7 +387,9 @@ asio::awaitable<bool> write_stream(Stream& socket, bool keep_alive, const Stream
             if (hung_up) co_return false;
         }
         std::string data;
-        if (index < words) {
+        if (stream.events) {
+            data = (*stream.events)[static_cast<std::size_t>(index)];
+        } else if (index < words) {
             data = stream_word_event(shape, index);
         } else if (index == words) {
             data = stream_stop_event(shape);
@@ -392,7 +404,7 @@ asio::awaitable<bool> write_stream(Stream& socket, bool keep_alive, const Stream
             co_return false;
         }
     }
-    count_completion(state, shape);
+    if (!stream.events) count_completion(state, shape);
     const auto [error, written] =
         co_await asio::async_write(socket, http::make_chunk_last(), use_tuple);
     co_return !error && keep_alive;

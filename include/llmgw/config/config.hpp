@@ -159,6 +159,10 @@ struct RouteMatch {
     std::string path_prefix = "/";
     std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
     std::optional<std::string> model;
+    // Where the request's model is read: the JSON body's "model", or the path segment right
+    // after path_prefix (Triton's /v2/models/{model}/generate).
+    enum class ModelFrom { body, path };
+    ModelFrom model_from = ModelFrom::body;
     bool operator==(const RouteMatch&) const = default;
 };
 
@@ -191,6 +195,10 @@ struct Route {
     HeaderEdits headers;
     std::optional<std::vector<std::string>> tiers;  // allow-list of tier names
     std::optional<RouteCache> cache;                // answers of this route are cached
+    // Who answers GET .../models on this route: the backend (passed through), or the gateway
+    // itself with the models the consumer may reach.
+    enum class Models { upstream, gateway };
+    Models models = Models::upstream;
     bool operator==(const Route&) const = default;
 };
 

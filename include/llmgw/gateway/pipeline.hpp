@@ -45,6 +45,8 @@ private:
     void transform(RequestContext& context, ResponseSteps& steps);
     http::Task<void> look_up_cache(RequestContext& context, ResponseSteps& steps);
     http::Task<void> replay(RequestContext& context, http::AnswerRelay& relay);
+    // The gateway's own GET .../models answer (a route with `models: gateway`).
+    http::Task<void> list_models(RequestContext& context, http::AnswerRelay& relay);
     http::Task<StepResult> forward(RequestContext& context, http::AnswerRelay& relay,
                                    http::ClientWriter& client);
     http::Task<void> answer_error(RequestContext& context, const http::GatewayError& error,

@@ -14,6 +14,7 @@
 #include "llmgw/gateway/snapshot.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/observability/access_record.hpp"
+#include "llmgw/usage/request_shape.hpp"
 
 namespace llmgw::gateway {
 
@@ -32,13 +33,19 @@ struct RequestContext {
         std::shared_ptr<const cache::CachedAnswer> hit;  // set when the cache answers
         cache::Coalescer::Lead lead;  // held while identical requests wait for this one
     } cache;
+    // The upstream endpoint's shape (chat, embeddings, ...), known once the route is taken.
+    usage::EndpointShape shape = usage::EndpointShape::other;
     // Filled in as the steps go; the record step writes it out.
     observability::AccessRecord record;
 
     // The body parsed as JSON, at most once and only when a step asks; null when not JSON.
     const nlohmann::json* body_json();
     nlohmann::json* mutable_body_json();
-    // Whether the JSON body says "stream": true (an SSE answer is wanted).
+    // Whether the request carries a body meant as JSON: a non-empty body whose content type,
+    // if any, is a JSON one (a multipart upload or a GET has none).
+    bool has_json_body() const;
+    // Whether an SSE answer is wanted: the JSON body says "stream": true, or the path is
+    // Triton's generate_stream (the shape is set by transform).
     bool asks_for_stream();
 
 private:

@@ -14,7 +14,9 @@ namespace llmgw::routing {
 // when a route matches on it, so bodies are parsed only when needed.
 class RequestFacts {
 public:
-    enum class ModelState { present, absent, body_not_json };
+    // no_json_body: no body, or one whose content type says it is not JSON (a GET, a
+    // multipart upload); body_not_json: a body meant as JSON that does not parse.
+    enum class ModelState { present, absent, no_json_body, body_not_json };
     struct Model {
         ModelState state = ModelState::absent;
         std::string_view name;
@@ -36,6 +38,9 @@ class RouteTable {
 public:
     explicit RouteTable(const std::vector<config::Route>& routes);
 
+    // A `match.model` route never matches a request without a JSON body: the next route is
+    // tried. Only when no route matches and a model route passed over a body that does not
+    // parse is the outcome body_not_json (the client sent broken JSON, not a wrong path).
     RouteDecision match(const RequestFacts& request) const;
 
 private:

@@ -11,6 +11,7 @@
 #include "llmgw/config/config.hpp"
 #include "llmgw/upstream/balancer.hpp"
 #include "llmgw/upstream/circuit_breaker.hpp"
+#include "llmgw/upstream/model_catalog.hpp"
 
 namespace llmgw::tls {
 class ClientContext;
@@ -64,6 +65,8 @@ public:
     std::atomic<int> in_flight{0};
     // Set when a reload dropped or changed the backend: its health checks stop.
     std::atomic<bool> retired{false};
+    // What its endpoints' /v1/models lists, when some route answers /v1/models itself.
+    ModelCatalog models;
     // Takes a retry from the budget; false when retries already use their share.
     bool try_start_retry();
     bool retry_budget_left() const;

@@ -36,9 +36,6 @@ public:
     std::optional<TokenUsage> usage() const { return usage_; }
     std::uint64_t body_bytes() const { return body_bytes_; }
 
-    // A best guess when the answer reported nothing: about four bytes per token.
-    static TokenUsage estimate(std::uint64_t request_bytes, std::uint64_t answer_bytes);
-
 private:
     void scan_event(std::string_view event, bool& keep);
     void read_usage(std::string_view json_text, bool* usage_only);

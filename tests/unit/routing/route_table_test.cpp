@@ -40,6 +40,8 @@ routes:
   - { name: canary, backend: b, match: { path_prefix: /v1/, headers: { x-model-version: "2", x-region: eu } } }
   - { name: v1, backend: b, match: { path_prefix: /v1/ } }
   - { name: openai, backend: b, match: { path_prefix: /openai/v1/ }, rewrite: { path_prefix: /v1/ } }
+  - { name: triton-llama, backend: b, match: { path_prefix: /v2/models/, model: llama, model_from: path }, rewrite: { model: llama-ensemble } }
+  - { name: chat-only, backend: b, match: { path_prefix: /chat/, model: m } }
 )");
     return loaded;
 }
@@ -86,11 +88,36 @@ TEST(RouteTable, AsksForTheModelOnlyWhenARouteNeedsIt) {
     EXPECT_EQ(request.model_asked, 0);
 }
 
-TEST(RouteTable, ABodyThatIsNotJsonCannotBeRoutedByModel) {
+TEST(RouteTable, ARequestWithoutAJsonBodyFallsThroughModelRoutes) {
     RouteTable table(config().routes);
     FakeRequest request;
+    request.request_path = "/v1/models";
+    request.body_model = {RequestFacts::ModelState::no_json_body, {}};
+    EXPECT_EQ(matched(table.match(request)), "v1");
+    request.body_model = {RequestFacts::ModelState::body_not_json, {}};
+    EXPECT_EQ(matched(table.match(request)), "v1");
+}
+
+TEST(RouteTable, BrokenJsonThatNoLaterRouteTakesIsReportedAsSuch) {
+    RouteTable table(config().routes);
+    FakeRequest request;
+    request.request_path = "/chat/completions";
     request.body_model = {RequestFacts::ModelState::body_not_json, {}};
     EXPECT_EQ(table.match(request).outcome, RouteDecision::Outcome::body_not_json);
+    request.body_model = {RequestFacts::ModelState::no_json_body, {}};
+    EXPECT_EQ(table.match(request).outcome, RouteDecision::Outcome::no_match);
+}
+
+TEST(RouteTable, MatchesTheModelInThePathWithoutReadingTheBody) {
+    RouteTable table(config().routes);
+    FakeRequest request;
+    request.request_path = "/v2/models/llama/generate_stream";
+    EXPECT_EQ(matched(table.match(request)), "triton-llama");
+    EXPECT_EQ(request.model_asked, 0);
+    request.request_path = "/v2/models/llama-70b/generate";
+    EXPECT_EQ(table.match(request).outcome, RouteDecision::Outcome::no_match);
+    request.request_path = "/v2/models/";
+    EXPECT_EQ(table.match(request).outcome, RouteDecision::Outcome::no_match);
 }
 
 TEST(RouteTable, ADifferentOrMissingModelFallsThrough) {
@@ -108,4 +135,11 @@ TEST(Rewrite, ReplacesTheMatchedPrefixAndKeepsTheQuery) {
               "/v1/chat/completions?x=1");
     const auto& plain = config().routes[2];
     EXPECT_EQ(llmgw::routing::rewrite_target(plain, "/v1/models"), "/v1/models");
+}
+
+TEST(Rewrite, ReplacesTheModelSegmentOfAPathModelRoute) {
+    const auto& triton = config().routes[4];
+    EXPECT_EQ(llmgw::routing::rewrite_target(triton, "/v2/models/llama/generate?x=1"),
+              "/v2/models/llama-ensemble/generate?x=1");
+    EXPECT_EQ(llmgw::routing::model_in_path(triton, "/v2/models/llama/generate"), "llama");
 }

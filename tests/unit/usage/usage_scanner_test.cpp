@@ -67,10 +67,57 @@ TEST(UsageScanner, HandlesCrLfEventsAndMissingUsage) {
     UsageScanner none(false, false);
     relay(none, R"({"choices":[]})", 4);
     EXPECT_FALSE(none.usage());
-    const auto guess = UsageScanner::estimate(400, 80);
-    EXPECT_EQ(guess.prompt_tokens, 100u);
-    EXPECT_EQ(guess.completion_tokens, 20u);
-    EXPECT_TRUE(guess.estimated);
+}
+
+TEST(UsageScanner, ReadsTheResponsesApiUsageAnswerAndItsCompletedEvent) {
+    UsageScanner answer(false, false);
+    relay(answer,
+          R"({"object":"response","output":[],"usage":{"input_tokens":9,)"
+          R"("input_tokens_details":{"cached_tokens":0},"output_tokens":4,"total_tokens":13}})",
+          5);
+    ASSERT_TRUE(answer.usage());
+    EXPECT_EQ(answer.usage()->prompt_tokens, 9u);
+    EXPECT_EQ(answer.usage()->completion_tokens, 4u);
+
+    UsageScanner stream(true, false);
+    relay(stream,
+          "event: response.created\ndata: {\"type\":\"response.created\",\"response\":"
+          "{\"usage\":null}}\n\n"
+          "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","
+          "\"delta\":\"hi\"}\n\n"
+          "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":"
+          "{\"usage\":{\"input_tokens\":7,\"output_tokens\":3,\"total_tokens\":10}}}\n\n",
+          11);
+    ASSERT_TRUE(stream.usage());
+    EXPECT_EQ(stream.usage()->prompt_tokens, 7u);
+    EXPECT_EQ(stream.usage()->completion_tokens, 3u);
+}
+
+TEST(UsageScanner, AddsUpAnthropicMessageStartAndTheLastMessageDelta) {
+    UsageScanner stream(true, false);
+    relay(stream,
+          "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":"
+          "{\"input_tokens\":25,\"output_tokens\":1}}}\n\n"
+          "event: content_block_delta\ndata: {\"type\":\"content_block_delta\"}\n\n"
+          "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":"
+          "{\"output_tokens\":15}}\n\n"
+          "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+          9);
+    ASSERT_TRUE(stream.usage());
+    EXPECT_EQ(stream.usage()->prompt_tokens, 25u);
+    EXPECT_EQ(stream.usage()->completion_tokens, 15u);
+}
+
+TEST(UsageScanner, ATotalAloneIsInputAndAUsageWithoutTokensIsNoUsage) {
+    UsageScanner rerank(false, false);
+    relay(rerank, R"({"results":[{"index":0}],"usage":{"total_tokens":42}})", 8);
+    ASSERT_TRUE(rerank.usage());
+    EXPECT_EQ(rerank.usage()->prompt_tokens, 42u);
+    EXPECT_EQ(rerank.usage()->completion_tokens, 0u);
+
+    UsageScanner transcription(false, false);
+    relay(transcription, R"({"text":"hello","usage":{"type":"duration","seconds":3}})", 8);
+    EXPECT_FALSE(transcription.usage());
 }
 
 TEST(UsageScanner, GivesUpOnJsonLargerThanTheBound) {
