@@ -291,6 +291,10 @@ void Server::run() {
                 if (!drained)
                     spdlog::warn("drain timeout: {} requests still in flight are cut",
                                  s.gateway.drain().in_flight());
+                // Settles and usage records still waiting for Redis go before the end.
+                for (auto& worker : s.workers)
+                    co_await net::co_spawn(worker->io, worker->admission.flush(),
+                                           net::use_awaitable);
                 s.main_io.stop();
             },
             net::detached);
