@@ -41,7 +41,7 @@ public:
 
     // Settles and usage records wait at most this long for an admission to carry them to
     // Redis, and at most this many are held before they go on their own.
-    static constexpr auto flush_delay = std::chrono::milliseconds(20);
+    static constexpr auto flush_delay = std::chrono::milliseconds(100);
     static constexpr std::size_t flush_at = 256;
     static constexpr std::size_t max_backlog = 100'000;  // while Redis is away; more are dropped
 
