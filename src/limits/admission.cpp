@@ -45,7 +45,10 @@ void Admission::record_usage(const std::string& consumer, const UsageRecord& usa
     const auto now = Clock::now();
     ledger_.record(consumer, now, usage);
     if (!redis_) return;
-    redis_->queue_usage(backlog_, consumer, UsageLedger::day_of(now), usage);
+    auto& page = page_to_fill();
+    const auto before = page.size();
+    redis_->queue_usage(page, consumer, UsageLedger::day_of(now), usage);
+    queued_ += page.size() - before;
     schedule_flush();
 }
 
@@ -88,7 +91,7 @@ http::Task<Admission::Outcome> Admission::admit(const std::string& consumer,
     outcome.reservation.at = Clock::now();
     if (redis_usable()) {
         // What waits for Redis rides along: one call for all of it.
-        auto carried = std::exchange(backlog_, RedisLimiter::Backlog{});
+        auto carried = take_page();
         const auto count = carried.size();
         auto decision = co_await redis_->admit(consumer, tier, reserve, carried);
         metrics_.limits().redis_call("admit", count);
@@ -119,21 +122,25 @@ void Admission::settle(const std::string& consumer, const config::Tier& tier,
     if (!redis_) return;
     // A reservation taken in Redis is settled there; a local one only adds the usage.
     const auto& reserved = reservation.in_redis ? reservation.reserved : Charge{};
-    const auto before = backlog_.size();
-    redis_->queue_settle(backlog_, consumer, tier, reserved, actual,
+    auto& page = page_to_fill();
+    const auto before = page.size();
+    redis_->queue_settle(page, consumer, tier, reserved, actual,
                          reservation.in_redis ? reservation.at : now);
-    if (backlog_.size() != before) schedule_flush();
+    if (page.size() == before) return;
+    queued_ += page.size() - before;
+    schedule_flush();
 }
 
 void Admission::schedule_flush() {
-    if (backlog_.size() > max_backlog) {
-        // Redis has been away long enough to fill the backlog: the newest work is dropped.
-        metrics_.limits().backlog_dropped(backlog_.size());
-        spdlog::warn("redis unavailable: {} settles and usage records dropped", backlog_.size());
-        backlog_ = RedisLimiter::Backlog{};
+    if (queued_ > max_backlog) {
+        // Redis has been away long enough to fill the backlog: what waits is dropped.
+        metrics_.limits().backlog_dropped(queued_);
+        spdlog::warn("redis unavailable: {} settles and usage records dropped", queued_);
+        pages_.clear();
+        queued_ = 0;
         return;
     }
-    if (backlog_.size() >= flush_at && redis_usable() && !flushing_) {
+    if (queued_ >= flush_at && redis_usable() && !flushing_) {
         http::net::co_spawn(executor_, flush(), http::net::detached);
         return;
     }
@@ -147,7 +154,7 @@ void Admission::arm_flush_timer(std::chrono::milliseconds delay) {
     flush_timer_->async_wait([this](const boost::system::error_code& ec) {
         if (ec) return;  // cancelled: the Admission is going away
         flush_armed_ = false;
-        if (backlog_.empty()) return;
+        if (queued_ == 0) return;
         // Idle: no admission came to carry the backlog; it goes on its own. While Redis is
         // unusable it waits (bounded), and goes once Redis is back.
         if (!redis_usable() || flushing_) {
@@ -161,8 +168,9 @@ void Admission::arm_flush_timer(std::chrono::milliseconds delay) {
 http::Task<void> Admission::flush() {
     if (!redis_ || flushing_) co_return;
     flushing_ = true;
-    while (!backlog_.empty() && redis_usable()) {
-        auto carried = std::exchange(backlog_, RedisLimiter::Backlog{});
+    while (queued_ > 0 && redis_usable()) {
+        auto carried = take_page();
+        if (carried.empty()) continue;
         const auto count = carried.size();
         const bool ok = co_await redis_->flush(carried);
         metrics_.limits().redis_call("flush", count);
@@ -172,14 +180,27 @@ http::Task<void> Admission::flush() {
         break;
     }
     flushing_ = false;
-    if (!backlog_.empty()) arm_flush_timer(pause);
+    if (queued_ > 0) arm_flush_timer(pause);
 }
 
 void Admission::requeue(RedisLimiter::Backlog&& carried) {
     // A call that timed out may still have run in Redis: its work is sent again, and may then
     // count twice (docs/rate-limits.md); dropping it would lose it for certain.
-    carried.append(std::move(backlog_));
-    backlog_ = std::move(carried);
+    queued_ += carried.size();
+    pages_.push_front(std::move(carried));
+}
+
+RedisLimiter::Backlog& Admission::page_to_fill() {
+    if (pages_.empty() || pages_.back().size() >= carry_at_most) pages_.emplace_back();
+    return pages_.back();
+}
+
+RedisLimiter::Backlog Admission::take_page() {
+    if (pages_.empty()) return {};
+    auto page = std::move(pages_.front());
+    pages_.pop_front();
+    queued_ -= page.size();
+    return page;
 }
 
 }  // namespace llmgw::limits

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -43,6 +44,8 @@ public:
     // Redis, and at most this many are held before they go on their own.
     static constexpr auto flush_delay = std::chrono::milliseconds(100);
     static constexpr std::size_t flush_at = 256;
+    // One call carries at most this many: a slow Redis is never sent ever larger scripts.
+    static constexpr std::size_t carry_at_most = 64;
     static constexpr std::size_t max_backlog = 100'000;  // while Redis is away; more are dropped
 
     struct Outcome {
@@ -76,7 +79,10 @@ private:
     // Something was queued: flush soon (or at once when much is waiting).
     void schedule_flush();
     void arm_flush_timer(std::chrono::milliseconds delay);
-    // Puts back what a failed call carried, before what was queued meanwhile.
+    // The page to queue into, the next page to carry, and putting a page back (a failed call's,
+    // before what was queued meanwhile).
+    RedisLimiter::Backlog& page_to_fill();
+    RedisLimiter::Backlog take_page();
     void requeue(RedisLimiter::Backlog&& carried);
 
     LocalLimiter& local_;
@@ -86,7 +92,8 @@ private:
     observability::Metrics& metrics_;
     redis::Client* client_;
     std::unique_ptr<RedisLimiter> redis_;
-    RedisLimiter::Backlog backlog_;
+    std::deque<RedisLimiter::Backlog> pages_;  // work waiting for Redis, oldest first
+    std::size_t queued_ = 0;                   // operations in pages_
     std::unique_ptr<http::net::steady_timer> flush_timer_;
     bool flush_armed_ = false;
     bool flushing_ = false;
