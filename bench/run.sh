@@ -353,8 +353,15 @@ bench_llmgw_limits() {
   stop_pid "$LLMGW_PID"
 }
 
+# redis_commands PORT: the calls llmgw made, from INFO commandstats. llmgw calls Redis only with
+# scripts on the request path; the commands a script runs inside are counted apart, not added.
+redis_commands() {
+  redis-cli -h "$HOST" -p "$1" info commandstats |
+    awk -F'[:=,]' '$1 ~ /^cmdstat_(eval|evalsha|script)/ { s += $3 } END { printf "%d", s }'
+}
+
 bench_llmgw_redis() {
-  local redis_port redis_pid keys file calls errors fail_open r0 r1 n redis_us
+  local redis_port redis_pid keys file calls errors fail_open r0 r1 n redis_us c0 c1 per_request
   pick_port; redis_port=$PORT
   mkdir -p "$WORK_DIR/redis"
   # No persistence (nothing written, nothing loaded); loopback only; its own dir.
@@ -370,12 +377,16 @@ bench_llmgw_redis() {
   verify llmgw+redis "$LLMGW_PORT" auth
   WRK_API_KEY=$API_KEY
   r0=$(cpu_ticks "$redis_pid")
+  c0=$(redis_commands "$redis_port")
   measure llmgw+redis "$LLMGW_PORT" "$LLMGW_PID"
   r1=$(cpu_ticks "$redis_pid")
+  c1=$(redis_commands "$redis_port")
   WRK_API_KEY=
   # redis-server's own CPU time per request, over warm-up and measured run together.
   n=$(($(field requests "$(grep '^BENCH ' "$WORK_DIR/llmgw+redis.warmup.txt")") + $(field requests "$BENCH_LINE")))
   redis_us=$(awk -v t=$((r1 - r0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+  # Redis calls per request (INFO commandstats before and after).
+  per_request=$(awk -v c=$((c1 - c0)) -v n="$n" 'BEGIN { printf "%.2f", (n > 0 ? c / n : 0) }')
   check_limits_metrics llmgw+redis
   # The limits really were in Redis: its keys are there, and llmgw called it.
   keys=$(redis-cli -h "$HOST" -p "$redis_port" --scan --pattern 'llmgw:*' | wc -l) ||
@@ -390,7 +401,7 @@ bench_llmgw_redis() {
   # reported, not fatal; any refusal already failed the run above.
   ((errors == 0 && fail_open == 0)) ||
     log "llmgw+redis: warning: $errors Redis errors, $fail_open requests admitted without Redis (fail open)"
-  CHECKS[llmgw+redis]="${CHECKS[llmgw+redis]}; $calls Redis calls ($(ratio "$calls" "${CHECKS_REQUESTS}") per request), $errors Redis errors, $fail_open admitted without Redis; $keys llmgw:* keys in Redis; redis-server CPU $redis_us us per request (on CPU $LOAD_CPU)"
+  CHECKS[llmgw+redis]="${CHECKS[llmgw+redis]}; $calls Redis calls ($(ratio "$calls" "${CHECKS_REQUESTS}") per request), $errors Redis errors, $fail_open admitted without Redis; $keys llmgw:* keys in Redis; redis-server CPU $redis_us us per request (on CPU $LOAD_CPU); $per_request Redis calls per request (INFO commandstats)"
   stop_pid "$LLMGW_PID"
   stop_pid "$redis_pid"
 }

@@ -122,14 +122,18 @@ std::optional<UsageQuery> usage_query(std::string_view target) {
 
 std::string usage_json(const UsageQuery& query, const std::vector<limits::DayUsage>& usage) {
     nlohmann::json days = nlohmann::json::array();
-    std::uint64_t requests = 0, prompt = 0, completion = 0, cached = 0;
+    std::uint64_t requests = 0, prompt = 0, completion = 0, cached = 0, cost = 0;
+    // Money is kept in nano-units of `prices` and shown in their unit.
+    const auto money = [](std::uint64_t nano) { return static_cast<double>(nano) / 1e9; };
     for (const auto& day : usage) {
         days.push_back({{"day", day.day},
                         {"requests", day.requests},
                         {"prompt_tokens", day.prompt_tokens},
                         {"completion_tokens", day.completion_tokens},
                         {"estimated_requests", day.estimated_requests},
-                        {"cached", day.cached}});
+                        {"cached", day.cached},
+                        {"cost", money(day.cost)}});
+        cost += day.cost;
         requests += day.requests;
         prompt += day.prompt_tokens;
         completion += day.completion_tokens;
@@ -143,7 +147,8 @@ std::string usage_json(const UsageQuery& query, const std::vector<limits::DayUsa
                            {{"requests", requests},
                             {"prompt_tokens", prompt},
                             {"completion_tokens", completion},
-                            {"cached", cached}}}}
+                            {"cached", cached},
+                            {"cost", money(cost)}}}}
         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <set>
 
@@ -112,6 +113,29 @@ constexpr std::array<LimitKey, 4> quota_keys = {{
 // Buckets are doubles: amounts stay far below 2^53, where they would stop counting exactly.
 constexpr std::uint64_t max_limit_amount = 1'000'000'000'000;
 
+// Money budgets: quota.cost_per_day|month, in the unit of `prices`, kept in nano-units (so
+// that a token's price, a fraction of a millionth, still counts); 10^6 × 10^9 < 2^53.
+struct CostKey {
+    std::string_view name;
+    Limit::Window window;
+};
+constexpr std::array<CostKey, 2> cost_keys = {{
+    {"cost_per_day", Limit::Window::day},
+    {"cost_per_month", Limit::Window::month},
+}};
+constexpr double max_cost_amount = 1e6;
+constexpr double nano_per_unit = 1e9;
+
+void parse_cost_quotas(const YamlNode& quota, std::vector<Limit>& limits) {
+    for (const auto& key : cost_keys) {
+        if (!quota.has(key.name)) continue;
+        const double amount = quota[key.name].as_number(1e-9, max_cost_amount);
+        limits.push_back(Limit{Limit::Unit::cost, Limit::Kind::quota,
+                               static_cast<std::uint64_t>(std::llround(amount * nano_per_unit)),
+                               Duration{}, 0, key.window});
+    }
+}
+
 std::vector<Limit> parse_limits(const YamlNode& body) {
     std::vector<Limit> limits;
     if (body.has("rate")) {
@@ -140,14 +164,15 @@ std::vector<Limit> parse_limits(const YamlNode& body) {
     }
     if (body.has("quota")) {
         const auto quota = body["quota"];
-        quota.expect_keys(
-            {"requests_per_day", "requests_per_month", "tokens_per_day", "tokens_per_month"});
+        quota.expect_keys({"requests_per_day", "requests_per_month", "tokens_per_day",
+                           "tokens_per_month", "cost_per_day", "cost_per_month"});
         for (const auto& key : quota_keys) {
             if (!quota.has(key.name)) continue;
             const auto amount = quota[key.name].as_uint(1, max_limit_amount);
             limits.push_back(
                 Limit{key.unit, Limit::Kind::quota, amount, key.period, 0, key.window});
         }
+        parse_cost_quotas(quota, limits);
     }
     return limits;
 }
@@ -162,6 +187,12 @@ json tier_json(const Tier& tier) {
     json rate = json::object();
     json quota = json::object();
     for (const auto& limit : tier.limits) {
+        if (limit.unit == Limit::Unit::cost) {
+            const char* per = limit.window == Limit::Window::day ? "day" : "month";
+            quota[std::string("cost_per_") + per] =
+                static_cast<double>(limit.amount) / nano_per_unit;
+            continue;
+        }
         const char* unit = limit.unit == Limit::Unit::requests ? "requests" : "tokens";
         if (limit.kind == Limit::Kind::rate) {
             const char* per = limit.period == std::chrono::seconds(1) ? "second" : "minute";
@@ -206,6 +237,8 @@ Field<Config> tiers_field() {
             out.push_back(path + ".<name>.rate." + std::string(key.name));
         out.push_back(path + ".<name>.rate.burst");
         for (const auto& key : quota_keys)
+            out.push_back(path + ".<name>.quota." + std::string(key.name));
+        for (const auto& key : cost_keys)
             out.push_back(path + ".<name>.quota." + std::string(key.name));
     };
     return field;

@@ -25,6 +25,7 @@ const Section<Config>& root_section() {
         {nested("server", &S::server, server_section()),
          nested("admin", &S::admin, admin_section()),
          nested("logging", &S::logging, logging_section()), tiers_field(),
+         nested("limits", &S::limits, limits_section()), prices_field(),
          map_of("backends", &S::backends, &Backend::name, backend_section(), "backend").required(),
          list_of("routes", &S::routes, route_section(), "route").required(),
          optional_nested("redis", &S::redis, redis_section()).restart(),

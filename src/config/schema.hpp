@@ -182,6 +182,13 @@ Field<S> integer(std::string_view name, T S::*m, std::uint64_t min, std::uint64_
         [](T value) { return value; });
 }
 
+template <typename S>
+Field<S> number(std::string_view name, double S::*m, double min, double max) {
+    return member(
+        name, m, [=](const YamlNode& node) { return node.as_number(min, max); },
+        [](double value) { return value; });
+}
+
 template <typename S, typename T>
 Field<S> size(std::string_view name, T S::*m, Rule<std::uint64_t> rule = {}) {
     return member(

@@ -19,6 +19,9 @@ const Section<Consumer>& consumer_section();
 const Section<JwtIssuer>& jwt_section();
 // tiers.<name>: the rate and quota keys, each a limit of its own.
 Field<Config> tiers_field();
+const Section<LimitsConfig>& limits_section();
+// prices.<model>: per million tokens.
+Field<Config> prices_field();
 
 const Section<Config>& root_section();
 

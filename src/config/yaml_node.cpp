@@ -16,6 +16,12 @@ int line_of(const YAML::Node& node, int fallback) {
     const auto mark = node.Mark();
     return mark.line >= 0 ? mark.line + 1 : fallback;
 }
+// Shortest form that reads back the same: 0.02, 1e+06.
+std::string format_number(double value) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+    return ec == std::errc{} ? std::string(buf, end) : std::to_string(value);
+}
 }  // namespace
 
 YamlNode::YamlNode(YAML::Node node, std::string key, const std::string* source, int line)
@@ -103,6 +109,16 @@ std::uint64_t YamlNode::as_uint(std::uint64_t min, std::uint64_t max) const {
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > max)
         fail("expected an integer from " + std::to_string(min) + " to " + std::to_string(max) +
+             ", got \"" + node_.Scalar() + "\"");
+    return value;
+}
+
+double YamlNode::as_number(double min, double max) const {
+    const auto text = as_string();
+    double value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || !(value >= min && value <= max))
+        fail("expected a number from " + format_number(min) + " to " + format_number(max) +
              ", got \"" + node_.Scalar() + "\"");
     return value;
 }

@@ -45,6 +45,8 @@ public:
     // misplaced ${SECRET} never ends up in a log.
     std::string raw() const;
     std::uint64_t as_uint(std::uint64_t min, std::uint64_t max) const;
+    // A decimal number (integer or with a fraction) from min to max.
+    double as_number(double min, double max) const;
     bool as_bool() const;
     std::chrono::milliseconds as_duration() const;
     std::size_t as_size() const;

@@ -4,6 +4,7 @@
 #include "llmgw/cache/cache_key.hpp"
 #include "llmgw/gateway/model_list.hpp"
 #include "llmgw/limits/rate_limit_headers.hpp"
+#include "llmgw/limits/reservation_estimate.hpp"
 #include "llmgw/observability/request_id.hpp"
 #include "llmgw/routing/rewrite.hpp"
 #include "llmgw/routing/route_table.hpp"
@@ -43,6 +44,30 @@ public:
 private:
     RequestContext& context_;
 };
+
+bool has_unit(const config::Tier& tier, config::Limit::Unit unit) {
+    return std::any_of(tier.limits.begin(), tier.limits.end(),
+                       [unit](const config::Limit& limit) { return limit.unit == unit; });
+}
+
+// A tier whose token or cost limits reserve at admission.
+bool reserves(const config::Tier& tier) {
+    return has_unit(tier, config::Limit::Unit::tokens) || has_unit(tier, config::Limit::Unit::cost);
+}
+
+// The price of the model as sent upstream (the route's rewrite, else the body's "model").
+const config::Price* price_for(const config::Config& config, const config::Route* route,
+                               const nlohmann::json* body) {
+    if (config.prices.empty()) return nullptr;
+    std::string model;
+    if (route != nullptr && route->rewrite.model)
+        model = *route->rewrite.model;
+    else if (body != nullptr && body->is_object() && body->contains("model") &&
+             (*body)["model"].is_string())
+        model = (*body)["model"].get<std::string>();
+    const auto it = config.prices.find(model);
+    return it == config.prices.end() ? nullptr : &it->second;
+}
 
 }  // namespace
 
@@ -170,7 +195,9 @@ http::Task<StepResult> Pipeline::admit(RequestContext& context, ResponseSteps& s
     const auto* tier = context.snapshot->tier(context.identity->tier);
     if (tier == nullptr || tier->limits.empty()) co_return std::nullopt;
     context.tier = tier;
-    const auto outcome = co_await admission_.admit(context.identity->account, *tier);
+    const bool reserving = reserves(*tier);
+    const auto reserve = reserving ? reservation_for(context, *tier) : limits::Charge{};
+    auto outcome = co_await admission_.admit(context.identity->account, *tier, reserve);
     if (!outcome.decision) {
         // Redis is unavailable and failure_mode is closed: no request without its limits.
         context.record.rate_limit = "unavailable";
@@ -179,9 +206,39 @@ http::Task<StepResult> Pipeline::admit(RequestContext& context, ResponseSteps& s
     const auto& decision = *outcome.decision;
     steps.rate_limit_headers.set(limits::rate_limit_headers(decision));
     context.record.rate_limit = decision.admitted ? "admitted" : "refused";
-    if (decision.admitted) co_return std::nullopt;
+    if (decision.admitted) {
+        if (reserving) {
+            context.reservation = outcome.reservation;
+            services_.metrics.limits().reserved(tier->name, reserve.tokens);
+        }
+        co_return std::nullopt;
+    }
     services_.metrics.rate_limited(tier->name, limits::limit_name(*decision.refused_by));
     co_return limits::rate_limited(decision, tier->name);
+}
+
+// What a request reserves: its estimated tokens (model calls only), and their cost at the price
+// of the model it will be sent to when the tier has a money budget.
+limits::Charge Pipeline::reservation_for(RequestContext& context, const config::Tier& tier) {
+    // Admission comes before routing: the client's path tells the endpoint (a rewrite keeps
+    // its last segments, which are what the shape is read from).
+    const auto path = std::string_view(context.record.path);
+    const auto shape = usage::shape_of(path.substr(0, path.find('?')));
+    if (!usage::is_model_call(shape)) return {};
+    const auto& config = context.snapshot->config();
+    const auto estimate =
+        limits::estimate_request(context.body_json(), context.request.body().size(), shape,
+                                 config.limits.completion_tokens_estimate);
+    context.prompt_estimate = estimate.prompt_tokens;
+    limits::Charge charge{estimate.total(), 0};
+    if (has_unit(tier, config::Limit::Unit::cost)) {
+        // Admission comes before routing; the route that will match decides the model.
+        const auto match = context.snapshot->routes().match(ContextFacts(context));
+        if (const auto* price = price_for(config, match.route, context.body_json()))
+            charge.cost =
+                limits::cost_of(*price, estimate.prompt_tokens, estimate.completion_tokens);
+    }
+    return charge;
 }
 
 StepResult Pipeline::route(RequestContext& context) {
@@ -329,33 +386,62 @@ http::Task<StepResult> Pipeline::forward(RequestContext& context, http::AnswerRe
     co_return std::move(outcome.error);
 }
 
+// The tokens an answer cost: none for a cache hit or an error answer; else the usage it
+// reported, or an estimate for a model call (a stream cut before its usage is charged the
+// events it relayed).
+std::optional<usage::TokenUsage> Pipeline::answer_usage(RequestContext& context,
+                                                        const ResponseSteps& steps,
+                                                        const http::ClientWriter& client) {
+    const auto& scanner = steps.usage.scanner();
+    if (context.cache.hit || !scanner || client.status() < 200 || client.status() >= 300)
+        return std::nullopt;
+    if (const auto reported = scanner->usage()) return reported;
+    // Without a reported usage, a model call is estimated as its endpoint's shape says (a stream
+    // cut before its usage is charged the content events it relayed); other answers (a model
+    // list, a tokenizer call) cost no tokens.
+    auto guess =
+        usage::estimate_usage(context.shape, context.record.bytes_in, scanner->body_bytes());
+    if (guess.estimated && scanner->content_events() > 0)
+        guess.completion_tokens = scanner->content_events();
+    return guess;
+}
+
 void Pipeline::settle(RequestContext& context, const ResponseSteps& steps,
                       const http::ClientWriter& client) {
-    if (context.cache.hit) {
+    if (!context.identity) return;  // refused before authentication: nothing was admitted
+    const auto usage = answer_usage(context, steps, client);
+    const auto& identity = *context.identity;
+    const auto& config = context.snapshot->config();
+    const auto* price = usage ? price_for(config, context.route, context.body_json()) : nullptr;
+    const auto cost =
+        price ? limits::cost_of(*price, usage->prompt_tokens, usage->completion_tokens) : 0;
+    if (context.tier != nullptr) {
+        // Every admitted request of a metered tier settles, errors and cut streams included:
+        // what was not used goes back.
+        const limits::Charge actual{usage ? usage->total() : 0, cost};
+        const auto reservation = context.reservation.value_or(limits::Reservation{});
+        admission_.settle(identity.account, *context.tier, reservation, actual);
+        if (context.reservation)
+            services_.metrics.limits().settled(context.tier->name, reservation.reserved.tokens,
+                                               actual.tokens);
+    }
+    if (!usage) {
         // A hit counted against request rates and quotas when admitted; it costs no model
-        // tokens, so token limits are not debited, and usage counts it as cached.
-        if (client.status() == 200)
-            admission_.record_usage(context.identity->account, 0, 0, false, true);
+        // tokens, and usage counts it as cached.
+        if (context.cache.hit && client.status() == 200)
+            admission_.record_usage(identity.account, {0, 0, false, true, 0});
         return;
     }
-    // Only answers the model produced cost tokens: a relayed 2xx.
-    const auto& scanner = steps.usage.scanner();
-    if (!scanner || client.status() < 200 || client.status() >= 300) return;
-    // Without a reported usage, a model call is estimated as its endpoint's shape says; other
-    // answers (a model list, a tokenizer call) cost no tokens.
-    const auto usage = scanner->usage().value_or(
-        usage::estimate_usage(context.shape, context.record.bytes_in, scanner->body_bytes()));
     auto& record = context.record;
-    record.prompt_tokens = usage.prompt_tokens;
-    record.completion_tokens = usage.completion_tokens;
-    record.tokens_estimated = usage.estimated;
-    const auto& identity = *context.identity;
-    if (context.tier != nullptr) admission_.settle(identity.account, *context.tier, usage.total());
-    admission_.record_usage(identity.account, usage.prompt_tokens, usage.completion_tokens,
-                            usage.estimated, false);
+    record.prompt_tokens = usage->prompt_tokens;
+    record.completion_tokens = usage->completion_tokens;
+    record.tokens_estimated = usage->estimated;
+    admission_.record_usage(identity.account, {usage->prompt_tokens, usage->completion_tokens,
+                                               usage->estimated, false, cost});
     // Labels stay bounded: JWT subjects are not configured, so they share one label.
     const std::string label = identity.from_jwt() ? "jwt" : identity.consumer;
-    services_.metrics.tokens(label, usage.prompt_tokens, usage.completion_tokens);
+    services_.metrics.tokens(label, usage->prompt_tokens, usage->completion_tokens);
+    services_.metrics.limits().cost(label, cost);
 }
 
 void Pipeline::record_refusal(const http::RefusedRequest& refused) {

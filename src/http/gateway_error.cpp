@@ -44,6 +44,8 @@ constexpr std::array kinds{
     ErrorKind{E::rate_limit_exceeded, 429, "rate_limit_error", "rate_limit_exceeded",
               "rate limit exceeded", 0},
     ErrorKind{E::quota_exceeded, 429, "rate_limit_error", "quota_exceeded", "quota exceeded", 0},
+    ErrorKind{E::budget_exceeded, 429, "rate_limit_error", "budget_exceeded",
+              "money budget exceeded", 0},
     ErrorKind{E::client_closed, 499, invalid, "client_closed", "the client closed the connection",
               0},
     ErrorKind{E::upstream_unavailable, 502, upstream, "upstream_unavailable",

@@ -13,7 +13,6 @@
 
 #include "llmgw/limits/redis_limiter.hpp"
 #include "llmgw/limits/redis_options.hpp"
-#include "llmgw/limits/redis_usage.hpp"
 #include "llmgw/redis/client.hpp"
 
 namespace llmgw::limits {
@@ -29,7 +28,7 @@ Admission::Admission(LocalLimiter& local, UsageLedger& ledger, const config::Con
       client_(redis) {
     if (client_ == nullptr) return;
     redis_ = std::make_unique<RedisLimiter>(*client_);
-    redis_usage_ = std::make_unique<RedisUsage>(*client_);
+    flush_timer_ = std::make_unique<http::net::steady_timer>(executor_);
     ready_ = client_->connected();
     // Told, not polled: the client's connect notification, and with failure_mode open the
     // end of the grace period, after which the worker starts on local buckets.
@@ -42,20 +41,15 @@ Admission::Admission(LocalLimiter& local, UsageLedger& ledger, const config::Con
     }
 }
 
-void Admission::record_usage(const std::string& consumer, std::uint64_t prompt_tokens,
-                             std::uint64_t completion_tokens, bool estimated, bool cached) {
+void Admission::record_usage(const std::string& consumer, const UsageRecord& usage) {
     const auto now = Clock::now();
-    ledger_.record(consumer, now, prompt_tokens, completion_tokens, estimated, cached);
-    if (!redis_usage_ || !redis_usable()) return;
-    http::net::co_spawn(
-        executor_,
-        [this, consumer, day = UsageLedger::day_of(now), prompt_tokens, completion_tokens,
-         estimated, cached]() -> http::Task<void> {
-            const bool ok = co_await redis_usage_->record(consumer, day, prompt_tokens,
-                                                          completion_tokens, estimated, cached);
-            if (!ok) redis_result(false);
-        },
-        http::net::detached);
+    ledger_.record(consumer, now, usage);
+    if (!redis_) return;
+    auto& page = page_to_fill();
+    const auto before = page.size();
+    redis_->queue_usage(page, consumer, UsageLedger::day_of(now), usage);
+    queued_ += page.size() - before;
+    schedule_flush();
 }
 
 Admission::~Admission() = default;
@@ -91,36 +85,122 @@ void Admission::redis_result(bool ok) {
 }
 
 http::Task<Admission::Outcome> Admission::admit(const std::string& consumer,
-                                                const config::Tier& tier) {
+                                                const config::Tier& tier, const Charge& reserve) {
+    Outcome outcome;
+    outcome.reservation.reserved = reserve;
+    outcome.reservation.at = Clock::now();
     if (redis_usable()) {
-        auto decision = co_await redis_->admit(consumer, tier);
+        // What waits for Redis rides along: one call for all of it.
+        auto carried = take_page();
+        const auto count = carried.size();
+        auto decision = co_await redis_->admit(consumer, tier, reserve, carried);
+        metrics_.limits().redis_call("admit", count);
         redis_result(decision.has_value());
-        if (decision) co_return Outcome{std::move(decision)};
+        if (decision) {
+            outcome.decision = std::move(decision);
+            outcome.reservation.in_redis = true;
+            co_return outcome;
+        }
+        requeue(std::move(carried));
     }
     if (redis_ && config_.redis->failure_mode == config::RedisConfig::FailureMode::closed)
-        co_return Outcome{};
+        co_return outcome;
     if (redis_) metrics_.redis_fail_open();
-    co_return Outcome{local_.admit(consumer, tier, Clock::now())};
+    outcome.decision = local_.admit(consumer, tier, reserve, outcome.reservation.at);
+    co_return outcome;
 }
 
 void Admission::settle(const std::string& consumer, const config::Tier& tier,
-                       std::uint64_t tokens) {
-    const bool token_limits = std::any_of(
-        tier.limits.begin(), tier.limits.end(),
-        [](const config::Limit& limit) { return limit.unit == config::Limit::Unit::tokens; });
-    if (tokens == 0 || !token_limits) return;
+                       const Reservation& reservation, const Charge& actual) {
+    const auto now = Clock::now();
     // The in-process limiter always learns the usage, so a fail-open period starts from
-    // realistic buckets instead of full ones.
-    local_.settle(consumer, tier, tokens, Clock::now());
-    if (!redis_usable()) return;
-    http::net::co_spawn(
-        executor_,
-        // The tier is copied: the config it belongs to may be replaced before Redis answers.
-        [this, consumer, tier, tokens]() -> http::Task<void> {
-            const bool ok = co_await redis_->settle(consumer, tier, tokens);
-            if (!ok) redis_result(false);  // only admissions prove Redis healthy again
-        },
-        http::net::detached);
+    // realistic buckets instead of full ones; it holds the reservation only when it took it.
+    if (reservation.in_redis)
+        local_.settle(consumer, tier, Charge{}, actual, now, now);
+    else
+        local_.settle(consumer, tier, reservation.reserved, actual, reservation.at, now);
+    if (!redis_) return;
+    // A reservation taken in Redis is settled there; a local one only adds the usage.
+    const auto& reserved = reservation.in_redis ? reservation.reserved : Charge{};
+    auto& page = page_to_fill();
+    const auto before = page.size();
+    redis_->queue_settle(page, consumer, tier, reserved, actual,
+                         reservation.in_redis ? reservation.at : now);
+    if (page.size() == before) return;
+    queued_ += page.size() - before;
+    schedule_flush();
+}
+
+void Admission::schedule_flush() {
+    if (queued_ > max_backlog) {
+        // Redis has been away long enough to fill the backlog: what waits is dropped.
+        metrics_.limits().backlog_dropped(queued_);
+        spdlog::warn("redis unavailable: {} settles and usage records dropped", queued_);
+        pages_.clear();
+        queued_ = 0;
+        return;
+    }
+    if (queued_ >= flush_at && redis_usable() && !flushing_) {
+        http::net::co_spawn(executor_, flush(), http::net::detached);
+        return;
+    }
+    arm_flush_timer(flush_delay);
+}
+
+void Admission::arm_flush_timer(std::chrono::milliseconds delay) {
+    if (flush_armed_) return;
+    flush_armed_ = true;
+    flush_timer_->expires_after(delay);
+    flush_timer_->async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;  // cancelled: the Admission is going away
+        flush_armed_ = false;
+        if (queued_ == 0) return;
+        // Idle: no admission came to carry the backlog; it goes on its own. While Redis is
+        // unusable it waits (bounded), and goes once Redis is back.
+        if (!redis_usable() || flushing_) {
+            arm_flush_timer(pause);
+            return;
+        }
+        http::net::co_spawn(executor_, flush(), http::net::detached);
+    });
+}
+
+http::Task<void> Admission::flush() {
+    if (!redis_ || flushing_) co_return;
+    flushing_ = true;
+    while (queued_ > 0 && redis_usable()) {
+        auto carried = take_page();
+        if (carried.empty()) continue;
+        const auto count = carried.size();
+        const bool ok = co_await redis_->flush(carried);
+        metrics_.limits().redis_call("flush", count);
+        if (ok) continue;
+        redis_result(false);
+        requeue(std::move(carried));
+        break;
+    }
+    flushing_ = false;
+    if (queued_ > 0) arm_flush_timer(pause);
+}
+
+void Admission::requeue(RedisLimiter::Backlog&& carried) {
+    // A call that timed out may still have run in Redis: its work is sent again, and may then
+    // count twice (docs/rate-limits.md); dropping it would lose it for certain.
+    queued_ += carried.size();
+    pages_.push_front(std::move(carried));
+}
+
+RedisLimiter::Backlog& Admission::page_to_fill() {
+    if (pages_.empty() || pages_.back().size() >= carry_at_most) pages_.emplace_back();
+    return pages_.back();
+}
+
+RedisLimiter::Backlog Admission::take_page() {
+    if (pages_.empty()) return {};
+    auto page = std::move(pages_.front());
+    pages_.pop_front();
+    queued_ -= page.size();
+    return page;
 }
 
 }  // namespace llmgw::limits

@@ -60,17 +60,33 @@ local function utc_window(window, t)
   return days_from_civil(y, m, 1) * 86400, days_from_civil(ny, nm, 1) * 86400, string.format('m%04d%02d', y, m)
 end
 
--- Limit i, its 5 ARGV starting at ARGV[first + 5 * (i - 1)].
-local function limit_at(first, i)
-  local a = first + 5 * (i - 1)
-  local lim = { rate = ARGV[a] == 'rate', requests = ARGV[a + 1] == 'requests', amount = tonumber(ARGV[a + 2]) }
+-- The script's arguments are read in order: ARGV and KEYS each through a cursor.
+local next_arg, next_key = 1, 1
+local function arg() local v = ARGV[next_arg]; next_arg = next_arg + 1; return v end
+local function num() return tonumber(arg()) end
+local function key() local v = KEYS[next_key]; next_key = next_key + 1; return v end
+
+-- The next limit's 5 ARGV.
+local function read_limit()
+  local lim = { rate = arg() == 'rate' }
+  local unit = arg()
+  lim.requests, lim.cost = unit == 'requests', unit == 'cost'
+  lim.amount = num()
   if lim.rate then
-    lim.period = math.max(tonumber(ARGV[a + 3]) / 1000, 1e-3)
-    lim.capacity = tonumber(ARGV[a + 4])
+    lim.period = math.max(num() / 1000, 1e-3)
+    lim.capacity = num()
   else
-    lim.window = ARGV[a + 3]
+    lim.window = arg()
+    arg()
   end
   return lim
+end
+
+-- What a charge of `tokens` and `cost` holds in the limit's unit (requests: nothing).
+local function share(lim, tokens, cost)
+  if lim.requests then return 0 end
+  if lim.cost then return cost end
+  return tokens
 end
 
 -- Seconds the bucket takes to refill `amount`.
@@ -120,27 +136,38 @@ local function add_to_quota(lim, n)
   redis.call('EXPIREAT', lim.key, int(lim.stop + WINDOW_SLACK_S))
 end
 
--- A request bucket admits with a whole request in it; a token bucket with anything left.
-local function bucket_admits(lim, level)
+-- A request bucket admits with a whole request in it; a token or cost bucket when the
+-- reservation fits (never more than its capacity is needed), or with nothing to reserve while
+-- anything is left.
+local function bucket_admits(lim, level, need)
   if lim.requests then return level >= 1 - EPS end
-  return level > 0
+  if need <= 0 then return level > 0 end
+  return level >= math.min(need, lim.capacity) - EPS
 end
 
-local function admits(lim)
-  if lim.rate then return bucket_admits(lim, lim.level) end
-  return lim.used < lim.amount
+local function admits(lim, need)
+  if lim.rate then return bucket_admits(lim, lim.level, need) end
+  if lim.requests or need <= 0 then return lim.used < lim.amount end
+  return lim.used + math.min(need, lim.amount) <= lim.amount
+end
+
+local function set_quota(lim, v)
+  lim.used = v
+  redis.call('SET', lim.key, int(v))
+  redis.call('EXPIREAT', lim.key, int(lim.stop + WINDOW_SLACK_S))
 end
 
 local function until_window_end(lim, now) return math.max(math.ceil((lim.stop * 1e6 - now) / 1e6), 0) end
 
--- Whole seconds until a refusing limit admits, at least 1.
-local function wait_until_admitted(lim, now)
+-- Whole seconds until a refusing limit admits `need`, at least 1.
+local function wait_until_admitted(lim, need, now)
   if not lim.rate then return math.max(until_window_end(lim, now), 1) end
-  local target = lim.requests and 1 or 0
+  local target = 0
+  if lim.requests then target = 1 elseif need > 0 then target = math.min(need, lim.capacity) end
   local wait = math.max(whole_seconds_up(seconds_for(lim, target - lim.level)), 1)
   -- A token bucket needs strictly more than 0, so a whole-second wait to exactly 0 is one short.
   for _ = 1, 2 do
-    if bucket_admits(lim, refilled(lim, wait)) then break end
+    if bucket_admits(lim, refilled(lim, wait), need) then break end
     wait = wait + 1
   end
   return wait
@@ -157,61 +184,100 @@ local function state_of(lim, now)
 end
 )lua";
 
-// All or nothing: every limit is read first; only an admitted request takes from them.
-constexpr const char* admit_lua = R"lua(
+// One call does all of a worker's limit work: the settles and usage records waiting since the
+// last call (they ride along), then the admission, if any. ARGV: counts of settles, usage
+// records and admission limits, the reservation (tokens, cost), then each part in that order.
+constexpr const char* batch_lua = R"lua(
 local now = now_us()
-local limits = {}
-local admitted, refused, retry_after = 1, 0, 0
-for i = 1, #KEYS do
-  local lim = limit_at(1, i)
-  if lim.rate then load_bucket(KEYS[i], lim, now) else load_quota(KEYS[i], lim, now) end
-  limits[i] = lim
-  if not admits(lim) then
-    -- The limit named is the one with the longest wait (the first such): what Retry-After is for.
-    local wait = wait_until_admitted(lim, now)
-    if admitted == 1 or wait > retry_after then
-      refused = i
-      retry_after = wait
-    end
-    admitted = 0
+
+-- A settle: the reservation against what was used, per token and cost limit.
+local function settle_one(lim, k, reserved, actual, reserved_at)
+  if reserved == actual then return end
+  if lim.rate then
+    load_bucket(k, lim, now)
+    lim.level = math.min(lim.capacity, lim.level - (actual - reserved))
+    store_bucket(lim)
+    return
+  end
+  load_quota(k, lim, now)
+  -- A reservation of an earlier window is not refunded into this one.
+  local _, _, then_suffix = utc_window(lim.window, reserved_at)
+  local _, _, now_suffix = utc_window(lim.window, math.floor(now / 1e6))
+  if then_suffix ~= now_suffix then reserved = math.min(reserved, actual) end
+  if actual >= reserved then
+    add_to_quota(lim, actual - reserved)
+  else
+    set_quota(lim, math.max(lim.used - (reserved - actual), 0))
   end
 end
-if admitted == 1 then
-  for _, lim in ipairs(limits) do
-    if lim.requests then  -- tokens are taken by settle
-      if lim.rate then
-        lim.level = lim.level - 1
-        store_bucket(lim)
-      else
-        add_to_quota(lim, 1)
+
+local function settle_op()
+  local n = num()
+  local r_tokens, r_cost, a_tokens, a_cost, reserved_at = num(), num(), num(), num(), num()
+  for _ = 1, n do
+    local lim = read_limit()
+    settle_one(lim, key(), share(lim, r_tokens, r_cost), share(lim, a_tokens, a_cost), reserved_at)
+  end
+end
+
+local function usage_op()
+  local k = key()
+  local prompt, completion, estimated, cached, cost, ttl = arg(), arg(), arg(), arg(), arg(), arg()
+  redis.call('HINCRBY', k, 'requests', 1)
+  redis.call('HINCRBY', k, 'prompt_tokens', prompt)
+  redis.call('HINCRBY', k, 'completion_tokens', completion)
+  redis.call('HINCRBY', k, 'estimated_requests', estimated)
+  redis.call('HINCRBY', k, 'cached', cached)
+  if cost ~= '0' then redis.call('HINCRBY', k, 'cost_nano', cost) end
+  redis.call('EXPIRE', k, ttl)
+end
+
+-- All or nothing: every limit is read first; only an admitted request takes from them.
+local function admit(count, r_tokens, r_cost)
+  local limits = {}
+  local admitted, refused, retry_after = 1, 0, 0
+  for i = 1, count do
+    local lim = read_limit()
+    if lim.rate then load_bucket(key(), lim, now) else load_quota(key(), lim, now) end
+    lim.need = share(lim, r_tokens, r_cost)
+    limits[i] = lim
+    if not admits(lim, lim.need) then
+      -- The limit named is the one with the longest wait (the first such): what Retry-After is for.
+      local wait = wait_until_admitted(lim, lim.need, now)
+      if admitted == 1 or wait > retry_after then
+        refused = i
+        retry_after = wait
+      end
+      admitted = 0
+    end
+  end
+  if admitted == 1 then
+    for _, lim in ipairs(limits) do
+      local take = lim.need
+      if lim.requests then take = 1 end
+      if take > 0 then
+        if lim.rate then
+          lim.level = lim.level - take
+          store_bucket(lim)
+        else
+          add_to_quota(lim, take)
+        end
       end
     end
   end
-end
-local out = { admitted, refused, retry_after }
-for _, lim in ipairs(limits) do
-  local remaining, reset = state_of(lim, now)
-  out[#out + 1] = remaining
-  out[#out + 1] = reset
-end
-return out
-)lua";
-
-// A token bucket may go into debt: the answer was already given, the debt blocks what follows.
-constexpr const char* settle_lua = R"lua(
-local now = now_us()
-local tokens = tonumber(ARGV[1])
-for i = 1, #KEYS do
-  local lim = limit_at(2, i)
-  if lim.rate then
-    load_bucket(KEYS[i], lim, now)
-    lim.level = lim.level - tokens
-    store_bucket(lim)
-  else
-    load_quota(KEYS[i], lim, now)
-    add_to_quota(lim, tokens)
+  local out = { admitted, refused, retry_after }
+  for _, lim in ipairs(limits) do
+    local remaining, reset = state_of(lim, now)
+    out[#out + 1] = remaining
+    out[#out + 1] = reset
   end
+  return out
 end
+
+local settles, usages, admit_limits, r_tokens, r_cost = num(), num(), num(), num(), num()
+for _ = 1, settles do settle_op() end
+for _ = 1, usages do usage_op() end
+if admit_limits > 0 then return admit(admit_limits, r_tokens, r_cost) end
 return 1
 )lua";
 
@@ -231,13 +297,8 @@ return out
 
 }  // namespace
 
-const redis::Script& admit_script() {
-    static const redis::Script script(std::string(common_lua) + admit_lua);
-    return script;
-}
-
-const redis::Script& settle_script() {
-    static const redis::Script script(std::string(common_lua) + settle_lua);
+const redis::Script& batch_script() {
+    static const redis::Script script(std::string(common_lua) + batch_lua);
     return script;
 }
 

@@ -5,15 +5,17 @@
 
 namespace llmgw::limits::detail {
 
-// Every script takes, per limit, one key and 5 ARGV: kind ("rate"|"quota"), unit
-// ("requests"|"tokens"), amount, then for rates the period in ms and the bucket capacity,
-// for quotas the window ("day"|"month") and "".
-
-// ARGV = the limits. Returns {admitted 0|1, refusing limit with the longest wait (1-based, 0 = none),
-// retry_after s, then remaining and reset s for each limit}.
-const redis::Script& admit_script();
-// ARGV[1] = tokens, then the token limits. Returns 1.
-const redis::Script& settle_script();
+// A limit is one key and 5 ARGV: kind ("rate"|"quota"), unit ("requests"|"tokens"|"cost"),
+// amount, then for rates the period in ms and the bucket capacity, for quotas the window
+// ("day"|"month") and "".
+//
+// ARGV: settles, usage records, admission limits (0: no admission), reserved tokens, reserved
+// cost; then each settle: its limit count, reserved tokens and cost, used tokens and cost, unix
+// second of the reservation, its limits; each usage record (one key, the day's hash): prompt,
+// completion, estimated 0|1, cached 0|1, cost, ttl seconds; then the admission's limits.
+// Returns, with an admission, {admitted 0|1, refusing limit with the longest wait (1-based,
+// 0 = none), retry_after s, then remaining and reset s for each limit}; else 1.
+const redis::Script& batch_script();
 // Debug helper for tests: ARGV = unix seconds. Returns, for each: day start, day end, day
 // suffix, month start, month end, month suffix (the same code the quotas use).
 const redis::Script& utc_window_script();

@@ -65,14 +65,19 @@ double level_at(const Slot& slot, Clock::time_point now) {
     return std::min(capacity(slot.limit), slot.level + refill);
 }
 
-// A request bucket admits with a whole request in it; a token bucket with anything left.
-bool bucket_admits(const Limit& limit, double level) {
-    return counts_requests(limit) ? level >= 1.0 - epsilon : level > 0.0;
+// A request bucket admits with a whole request in it; a token or cost bucket when the
+// reservation fits (`need`), or with nothing to reserve while anything is left.
+bool bucket_admits(const Limit& limit, double level, double need) {
+    if (counts_requests(limit)) return level >= 1.0 - epsilon;
+    if (need <= 0) return level > 0.0;
+    return level >= needed(need, capacity(limit)) - epsilon;
 }
 
-bool admits(const Slot& slot) {
-    if (is_rate(slot.limit)) return bucket_admits(slot.limit, slot.level);
-    return slot.used < slot.limit.amount;
+bool admits(const Slot& slot, std::uint64_t need) {
+    if (is_rate(slot.limit)) return bucket_admits(slot.limit, slot.level, static_cast<double>(need));
+    if (counts_requests(slot.limit) || need == 0) return slot.used < slot.limit.amount;
+    const auto fits = std::min(need, slot.limit.amount);
+    return slot.used <= slot.limit.amount - fits;
 }
 
 // The end of the window `used` counts in (the stored one is later if the clock stepped back).
@@ -91,16 +96,19 @@ std::chrono::seconds whole_seconds_up(Clock::duration duration) {
     return std::max(std::chrono::ceil<std::chrono::seconds>(duration), std::chrono::seconds(0));
 }
 
-// Whole seconds until a refusing slot admits, at least 1.
-std::chrono::seconds wait_until_admitted(const Slot& slot, Clock::time_point now) {
+// Whole seconds until a refusing slot admits `need`, at least 1.
+std::chrono::seconds wait_until_admitted(const Slot& slot, std::uint64_t need,
+                                         Clock::time_point now) {
     const std::chrono::seconds one(1);
     if (!is_rate(slot.limit))
         return std::max(whole_seconds_up(counted_window_end(slot, now) - now), one);
-    const double target = counts_requests(slot.limit) ? 1.0 : 0.0;
+    const double want = static_cast<double>(need);
+    const double target =
+        counts_requests(slot.limit) ? 1.0 : (need > 0 ? needed(want, capacity(slot.limit)) : 0.0);
     auto wait = std::max(whole_seconds_up(seconds_for(slot.limit, target - slot.level)), one);
     // A token bucket needs strictly more than 0, so a whole-second wait to exactly 0 is one short;
     // checking with the refill's own arithmetic also catches a wait rounded a second short.
-    for (int i = 0; i < 2 && !bucket_admits(slot.limit, level_at(slot, now + wait)); ++i)
+    for (int i = 0; i < 2 && !bucket_admits(slot.limit, level_at(slot, now + wait), want); ++i)
         wait += one;
     return wait;
 }
@@ -209,7 +217,7 @@ LocalLimiter::LocalLimiter() {
 LocalLimiter::~LocalLimiter() = default;
 
 Decision LocalLimiter::admit(const std::string& consumer, const config::Tier& tier,
-                             Clock::time_point now) {
+                             const Charge& reserve, Clock::time_point now) {
     Decision decision;
     if (tier.limits.empty()) return decision;
     decision.states.reserve(tier.limits.size());
@@ -222,8 +230,9 @@ Decision LocalLimiter::admit(const std::string& consumer, const config::Tier& ti
     // refusing limit admits, so the limit named is the one with the longest wait (the first
     // such in tier order): the 429 then names what Retry-After waits for.
     for (std::size_t i = 0; i < slots.size(); ++i) {
-        if (admits(slots[i])) continue;
-        const auto wait = wait_until_admitted(slots[i], now);
+        const auto need = amount_in(slots[i].limit, reserve);
+        if (admits(slots[i], need)) continue;
+        const auto wait = wait_until_admitted(slots[i], need, now);
         if (decision.admitted || wait > decision.retry_after) {
             decision.refused_by = &tier.limits[i];
             decision.retry_after = wait;
@@ -232,11 +241,11 @@ Decision LocalLimiter::admit(const std::string& consumer, const config::Tier& ti
     }
     if (decision.admitted) {
         for (auto& slot : slots) {
-            if (!counts_requests(slot.limit)) continue;  // tokens are taken by settle
+            const auto take = counts_requests(slot.limit) ? 1 : amount_in(slot.limit, reserve);
             if (is_rate(slot.limit))
-                slot.level -= 1.0;
+                slot.level -= static_cast<double>(take);
             else
-                slot.used = saturating_add(slot.used, 1);
+                slot.used = saturating_add(slot.used, take);
         }
     }
     for (std::size_t i = 0; i < slots.size(); ++i)
@@ -245,18 +254,23 @@ Decision LocalLimiter::admit(const std::string& consumer, const config::Tier& ti
 }
 
 void LocalLimiter::settle(const std::string& consumer, const config::Tier& tier,
-                          std::uint64_t tokens, Clock::time_point now) {
-    if (tokens == 0 || std::all_of(tier.limits.begin(), tier.limits.end(), counts_requests)) return;
+                          const Charge& reserved, const Charge& actual,
+                          Clock::time_point reserved_at, Clock::time_point now) {
+    if (reserved == actual || std::all_of(tier.limits.begin(), tier.limits.end(), counts_requests))
+        return;
 
     auto& shard = *shards_[std::hash<std::string>{}(consumer) % shards_.size()];
     const std::lock_guard lock(shard.mutex);
     for (auto& slot : shard.slots_for(consumer, tier, now)) {
         if (counts_requests(slot.limit)) continue;
-        // A token bucket may go into debt: the answer was already given; the debt blocks the next.
+        const auto r = amount_in(slot.limit, reserved);
+        const auto a = amount_in(slot.limit, actual);
+        // A bucket may go into debt: the answer was already given; the debt blocks the next.
         if (is_rate(slot.limit))
-            slot.level -= static_cast<double>(tokens);
+            slot.level = settled_level(slot.level, capacity(slot.limit), r, a);
         else
-            slot.used = saturating_add(slot.used, tokens);
+            slot.used = settled_used(
+                slot.used, r, a, window_start(slot.limit.window, reserved_at) == slot.window);
     }
 }
 

@@ -1,6 +1,8 @@
 // Rate-limit headers and the 429 answer.
 #include "llmgw/limits/rate_limit_headers.hpp"
 
+#include <cstdio>
+
 namespace llmgw::limits {
 
 namespace {
@@ -13,6 +15,7 @@ const LimitState* tightest(const Decision& decision, const Unit* unit) {
     double best_share = 0;
     for (const auto& state : decision.states) {
         if (unit != nullptr && state.limit->unit != *unit) continue;
+        if (state.limit->unit == Unit::cost) continue;  // money is no rate-limit header
         // Share of what the limit can hold: a bucket's capacity is its burst.
         const auto& limit = *state.limit;
         const auto capacity = limit.kind == config::Limit::Kind::rate && limit.burst != 0 ? limit.burst : limit.amount;
@@ -26,8 +29,22 @@ const LimitState* tightest(const Decision& decision, const Unit* unit) {
     return best;
 }
 
+std::string unit_name(Unit unit) {
+    switch (unit) {
+        case Unit::tokens: return "tokens";
+        case Unit::cost: return "cost";
+        default: return "requests";
+    }
+}
+
 std::string describe(const config::Limit& limit) {
-    const std::string unit = limit.unit == Unit::requests ? "requests" : "tokens";
+    if (limit.unit == Unit::cost) {
+        char amount[32];
+        std::snprintf(amount, sizeof amount, "%.9g", static_cast<double>(limit.amount) / 1e9);
+        return std::string(amount) + " per " +
+               (limit.window == config::Limit::Window::day ? "day" : "month") + " (UTC)";
+    }
+    const std::string unit = unit_name(limit.unit);
     if (limit.kind == config::Limit::Kind::rate)
         return std::to_string(limit.amount) + " " + unit + " per " +
                (limit.period >= std::chrono::minutes(1) ? "minute" : "second");
@@ -38,8 +55,7 @@ std::string describe(const config::Limit& limit) {
 }  // namespace
 
 std::string limit_name(const config::Limit& limit) {
-    return std::string(limit.unit == Unit::requests ? "requests" : "tokens") +
-           (limit.kind == config::Limit::Kind::rate ? "_rate" : "_quota");
+    return unit_name(limit.unit) + (limit.kind == config::Limit::Kind::rate ? "_rate" : "_quota");
 }
 
 Headers rate_limit_headers(const Decision& decision) {
@@ -64,12 +80,16 @@ Headers rate_limit_headers(const Decision& decision) {
 http::GatewayError rate_limited(const Decision& decision, const std::string& tier) {
     const auto& limit = *decision.refused_by;
     const bool quota = limit.kind == config::Limit::Kind::quota;
+    const bool budget = limit.unit == Unit::cost;
+    const auto code = budget  ? http::ErrorCode::budget_exceeded
+                      : quota ? http::ErrorCode::quota_exceeded
+                              : http::ErrorCode::rate_limit_exceeded;
     auto error = http::make_error(
-        quota ? http::ErrorCode::quota_exceeded : http::ErrorCode::rate_limit_exceeded,
-        std::string(quota ? "quota" : "rate limit") + " reached for tier " + tier + ": " +
-            describe(limit) + "; retry in " + std::to_string(decision.retry_after.count()) + " s");
+        code, std::string(budget ? "money budget" : quota ? "quota" : "rate limit") +
+                  " reached for tier " + tier + ": " + describe(limit) + "; retry in " +
+                  std::to_string(decision.retry_after.count()) + " s");
     // OpenAI's rate-limit errors name the unit as their type.
-    error.type = limit.unit == Unit::requests ? "requests" : "tokens";
+    error.type = unit_name(limit.unit);
     error.retry_after_seconds =
         static_cast<int>(std::max<std::int64_t>(1, decision.retry_after.count()));
     error.headers = rate_limit_headers(decision);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "limit_scripts.hpp"
+#include "llmgw/limits/redis_usage.hpp"
 
 namespace llmgw::limits {
 
@@ -13,8 +14,10 @@ namespace {
 
 using config::Limit;
 
-// Settled tokens are clamped to what a Lua number (a double) holds exactly.
-constexpr std::uint64_t max_tokens = (std::uint64_t{1} << 53) - 1;
+// Amounts are clamped to what a Lua number (a double) holds exactly.
+constexpr std::uint64_t max_exact = (std::uint64_t{1} << 53) - 1;
+
+std::string exact(std::uint64_t n) { return std::to_string(std::min(n, max_exact)); }
 
 // %-escapes every byte but a few safe ones, so ':' and '{' '}' in a name cannot collide or
 // break the hash tag; the result is still readable for the usual names.
@@ -39,9 +42,17 @@ std::string escape(const std::string& name) {
 
 bool counts_requests(const Limit& limit) { return limit.unit == Limit::Unit::requests; }
 
+const char* unit_name(const Limit& limit) {
+    switch (limit.unit) {
+        case Limit::Unit::tokens: return "tokens";
+        case Limit::Unit::cost: return "cost";
+        default: return "requests";
+    }
+}
+
 // What LocalLimiter calls the same shape: the state keeps its meaning when amount or burst change.
 std::string shape(const Limit& limit) {
-    std::string out = counts_requests(limit) ? "requests" : "tokens";
+    std::string out = unit_name(limit);
     if (limit.kind == Limit::Kind::rate) return out + ".rate." + std::to_string(limit.period.count()) + "ms";
     return out + ".quota." + (limit.window == Limit::Window::day ? "day" : "month");
 }
@@ -50,7 +61,7 @@ std::string shape(const Limit& limit) {
 void append_args(std::vector<std::string>& args, const Limit& limit) {
     const bool rate = limit.kind == Limit::Kind::rate;
     args.emplace_back(rate ? "rate" : "quota");
-    args.emplace_back(counts_requests(limit) ? "requests" : "tokens");
+    args.emplace_back(unit_name(limit));
     args.push_back(std::to_string(limit.amount));
     if (rate) {
         args.push_back(std::to_string(limit.period.count()));
@@ -102,31 +113,119 @@ std::string RedisLimiter::key(const std::string& consumer, const config::Tier& t
            shape(tier.limits.at(index));
 }
 
-redis::Task<std::optional<Decision>> RedisLimiter::admit(const std::string& consumer, const config::Tier& tier) {
-    if (tier.limits.empty()) co_return Decision{};
-    std::vector<std::string> keys, args;
-    keys.reserve(tier.limits.size());
-    args.reserve(5 * tier.limits.size());
-    for (std::size_t i = 0; i < tier.limits.size(); ++i) {
-        keys.push_back(key(consumer, tier, i));
-        append_args(args, tier.limits[i]);
-    }
-    auto result = co_await client_.eval(detail::admit_script(), std::move(keys), std::move(args));
-    if (!result) co_return std::nullopt;
-    co_return to_decision(*result, tier);
+namespace {
+void move_append(std::vector<std::string>& to, std::vector<std::string>& from) {
+    to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+}
+void copy_append(std::vector<std::string>& to, const std::vector<std::string>& from) {
+    to.insert(to.end(), from.begin(), from.end());
+}
+}  // namespace
+
+void RedisLimiter::Backlog::append(Backlog&& other) {
+    move_append(settle_keys, other.settle_keys);
+    move_append(settle_args, other.settle_args);
+    move_append(usage_keys, other.usage_keys);
+    move_append(usage_args, other.usage_args);
+    settles += other.settles;
+    usages += other.usages;
+    other = Backlog{};
 }
 
-redis::Task<bool> RedisLimiter::settle(const std::string& consumer, const config::Tier& tier, std::uint64_t tokens) {
-    std::vector<std::string> keys;
-    std::vector<std::string> args{std::to_string(std::min(tokens, max_tokens))};
+void RedisLimiter::queue_settle(Backlog& backlog, const std::string& consumer,
+                                const config::Tier& tier, const Charge& reserved,
+                                const Charge& actual, Clock::time_point reserved_at) const {
+    if (reserved == actual) return;
+    std::size_t metered = 0;
+    for (const auto& limit : tier.limits) metered += counts_requests(limit) ? 0 : 1;
+    if (metered == 0) return;
+    const auto at = std::chrono::duration_cast<std::chrono::seconds>(reserved_at.time_since_epoch());
+    for (const auto n : {std::uint64_t{metered}, reserved.tokens, reserved.cost, actual.tokens,
+                         actual.cost, static_cast<std::uint64_t>(std::max<long long>(at.count(), 0))})
+        backlog.settle_args.push_back(exact(n));
     for (std::size_t i = 0; i < tier.limits.size(); ++i) {
         if (counts_requests(tier.limits[i])) continue;
+        backlog.settle_keys.push_back(key(consumer, tier, i));
+        append_args(backlog.settle_args, tier.limits[i]);
+    }
+    ++backlog.settles;
+}
+
+void RedisLimiter::queue_usage(Backlog& backlog, const std::string& consumer,
+                               const std::string& day, const UsageRecord& record) const {
+    backlog.usage_keys.push_back(usage_key(prefix_, consumer, day));
+    for (const auto n : {record.prompt_tokens, record.completion_tokens,
+                         std::uint64_t{record.estimated}, std::uint64_t{record.cached}, record.cost,
+                         static_cast<std::uint64_t>(usage_ttl_seconds)})
+        backlog.usage_args.push_back(exact(n));
+    ++backlog.usages;
+}
+
+// The batch script's arguments: the header, the carried operations, then `keys` and `args`
+// (an admission's, or nothing).
+redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carried,
+                                                            std::vector<std::string> keys,
+                                                            std::vector<std::string> args) {
+    std::vector<std::string> all_keys;
+    all_keys.reserve(carried.settle_keys.size() + carried.usage_keys.size() + keys.size());
+    copy_append(all_keys, carried.settle_keys);
+    copy_append(all_keys, carried.usage_keys);
+    move_append(all_keys, keys);
+    // The header: the counts and the admission's (limit count, reserved tokens and cost).
+    const auto header = std::min<std::size_t>(args.size(), 3);
+    std::vector<std::string> all_args{std::to_string(carried.settles), std::to_string(carried.usages)};
+    all_args.reserve(2 + carried.settle_args.size() + carried.usage_args.size() + args.size());
+    for (std::size_t i = 0; i < header; ++i) all_args.push_back(std::move(args[i]));
+    copy_append(all_args, carried.settle_args);
+    copy_append(all_args, carried.usage_args);
+    all_args.insert(all_args.end(),
+                    std::make_move_iterator(args.begin() + static_cast<std::ptrdiff_t>(header)),
+                    std::make_move_iterator(args.end()));
+    auto result = co_await client_.eval(detail::batch_script(), std::move(all_keys), std::move(all_args));
+    if (!result) co_return std::nullopt;
+    co_return std::move(*result);
+}
+
+redis::Task<std::optional<Decision>> RedisLimiter::admit(const std::string& consumer,
+                                                         const config::Tier& tier, const Charge& reserve,
+                                                         const Backlog& carried) {
+    if (tier.limits.empty()) co_return Decision{};
+    std::vector<std::string> keys;
+    std::vector<std::string> args{std::to_string(tier.limits.size()), exact(reserve.tokens),
+                                  exact(reserve.cost)};
+    keys.reserve(tier.limits.size());
+    args.reserve(3 + 5 * tier.limits.size());
+    for (std::size_t i = 0; i < tier.limits.size(); ++i) {
         keys.push_back(key(consumer, tier, i));
         append_args(args, tier.limits[i]);
     }
-    if (tokens == 0 || keys.empty()) co_return true;
-    auto result = co_await client_.eval(detail::settle_script(), std::move(keys), std::move(args));
-    co_return result.has_value();
+    auto reply = co_await call(carried, std::move(keys), std::move(args));
+    if (!reply) co_return std::nullopt;
+    co_return to_decision(*reply, tier);
+}
+
+redis::Task<bool> RedisLimiter::flush(const Backlog& carried) {
+    if (carried.empty()) co_return true;
+    std::vector<std::string> no_keys;
+    std::vector<std::string> no_admission(3, "0");
+    auto reply = co_await call(carried, std::move(no_keys), std::move(no_admission));
+    co_return reply.has_value();
+}
+
+redis::Task<std::optional<Decision>> RedisLimiter::admit(const std::string& consumer,
+                                                         const config::Tier& tier) {
+    const Charge nothing;
+    const Backlog none;
+    auto decision = co_await admit(consumer, tier, nothing, none);
+    co_return decision;
+}
+
+redis::Task<bool> RedisLimiter::settle(const std::string& consumer, const config::Tier& tier,
+                                       std::uint64_t tokens) {
+    Backlog backlog;
+    queue_settle(backlog, consumer, tier, Charge{}, Charge{tokens, 0}, Clock::now());
+    const bool ok = co_await flush(backlog);
+    co_return ok;
 }
 
 }  // namespace llmgw::limits

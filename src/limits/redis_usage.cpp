@@ -66,8 +66,12 @@ std::vector<std::string> days_between(const std::string& from, const std::string
 RedisUsage::RedisUsage(redis::Client& client, std::string prefix)
     : client_(client), prefix_(std::move(prefix)) {}
 
+std::string usage_key(const std::string& prefix, const std::string& consumer, const std::string& day) {
+    return prefix + "usage:{" + escape(consumer) + "}:" + day;
+}
+
 std::string RedisUsage::key(const std::string& consumer, const std::string& day) const {
-    return prefix_ + "usage:{" + escape(consumer) + "}:" + day;
+    return usage_key(prefix_, consumer, day);
 }
 
 redis::Task<bool> RedisUsage::record(std::string consumer, std::string day,
@@ -76,7 +80,7 @@ redis::Task<bool> RedisUsage::record(std::string consumer, std::string day,
     std::vector<std::string> keys{key(consumer, day)};
     std::vector<std::string> args{std::to_string(prompt_tokens), std::to_string(completion_tokens),
                                   estimated ? "1" : "0", cached ? "1" : "0",
-                                  std::to_string(400 * 86400)};
+                                  std::to_string(usage_ttl_seconds)};
     const auto result = co_await client_.eval(record_script(), std::move(keys), std::move(args));
     co_return result.has_value();
 }
@@ -106,6 +110,8 @@ redis::Task<std::optional<std::vector<DayUsage>>> RedisUsage::query(std::string 
                 usage.estimated_requests = value;
             else if (name == "cached")
                 usage.cached = value;
+            else if (name == "cost_nano")
+                usage.cost = value;
         }
         out.push_back(std::move(usage));
     }

@@ -14,8 +14,7 @@ std::string UsageLedger::day_of(std::chrono::system_clock::time_point when) {
 }
 
 void UsageLedger::record(const std::string& consumer, std::chrono::system_clock::time_point when,
-                         std::uint64_t prompt_tokens, std::uint64_t completion_tokens,
-                         bool estimated, bool cached) {
+                         const UsageRecord& record) {
     const auto day = day_of(when);
     std::lock_guard lock(mutex_);
     if (pruned_on_ != day) {
@@ -27,10 +26,11 @@ void UsageLedger::record(const std::string& consumer, std::chrono::system_clock:
     auto& usage = days_[{consumer, day}];
     usage.day = day;
     ++usage.requests;
-    usage.prompt_tokens += prompt_tokens;
-    usage.completion_tokens += completion_tokens;
-    usage.estimated_requests += estimated ? 1 : 0;
-    usage.cached += cached ? 1 : 0;
+    usage.prompt_tokens += record.prompt_tokens;
+    usage.completion_tokens += record.completion_tokens;
+    usage.estimated_requests += record.estimated ? 1 : 0;
+    usage.cached += record.cached ? 1 : 0;
+    usage.cost += record.cost;
 }
 
 std::vector<DayUsage> UsageLedger::query(const std::string& consumer, const std::string& from,

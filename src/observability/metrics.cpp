@@ -54,6 +54,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                           .Name("llmgw_requests_in_flight")
                           .Help("Requests being handled right now")
                           .Register(*registry_);
+    limits_ = std::make_unique<LimitMetrics>(*registry_);
     families_ = std::make_unique<Families>(Families{
         prometheus::BuildCounter()
             .Name("llmgw_requests_total")

@@ -291,6 +291,13 @@ void Server::run() {
                 if (!drained)
                     spdlog::warn("drain timeout: {} requests still in flight are cut",
                                  s.gateway.drain().in_flight());
+                // Settles and usage records still waiting for Redis go before the end. Only
+                // workers with Redis hold any; their connection keeps their loop running
+                // (a worker without work left has ended its loop).
+                for (auto& worker : s.workers)
+                    if (worker->redis)
+                        co_await net::co_spawn(worker->io, worker->admission.flush(),
+                                               net::use_awaitable);
                 s.main_io.stop();
             },
             net::detached);

@@ -36,12 +36,12 @@ std::optional<std::uint64_t> count_at(const nlohmann::json& object, const char* 
     return it->get<std::uint64_t>();
 }
 
+}  // namespace
+
 bool produces_text(EndpointShape shape) {
     return shape != EndpointShape::embeddings && shape != EndpointShape::rerank &&
            shape != EndpointShape::score;
 }
-
-}  // namespace
 
 EndpointShape shape_of(std::string_view path) {
     while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);

@@ -78,6 +78,9 @@ void UsageScanner::read_usage(std::string_view json_text, bool* usage_only) {
 
 void UsageScanner::scan_event(std::string_view event, bool& keep) {
     keep = true;
+    if (event.find("\"delta\"") != std::string_view::npos ||
+        event.find("\"text\"") != std::string_view::npos)
+        ++content_events_;
     // Cheap test first: most events are tokens, not usage.
     if (event.find("\"usage\"") == std::string_view::npos) return;
     std::string data;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -218,12 +219,13 @@ struct Consumer {
 
 // One limit of a tier. Rates are token buckets; quotas are fixed UTC calendar windows.
 struct Limit {
-    enum class Unit { requests, tokens };
+    // cost: money budgets (quota.cost_per_day|month), counted in nano-units of `prices`.
+    enum class Unit { requests, tokens, cost };
     enum class Kind { rate, quota };
     enum class Window { day, month };  // quotas only
     Unit unit = Unit::requests;
     Kind kind = Kind::rate;
-    std::uint64_t amount = 0;     // per period (rate) or per window (quota)
+    std::uint64_t amount = 0;     // per period (rate) or per window (quota); cost: nano-units
     Duration period{};            // rate: 1s or 1m
     std::uint64_t burst = 0;      // rate: bucket capacity (defaults to amount)
     Window window = Window::day;  // quota
@@ -262,6 +264,11 @@ struct RedisConfig {
     enum class FailureMode { open, closed };
     // open: admit on the in-process limiter while Redis is unavailable; closed: answer 503.
     FailureMode failure_mode = FailureMode::open;
+    // exact: every admission decided in Redis, at most one call per request (settles and usage
+    // ride along); lease: each instance admits locally from slices of each limit.
+    enum class Admission { exact, lease };
+    Admission admission = Admission::exact;
+    double lease_fraction = 0.02;  // lease: the most of any limit one instance holds
     bool operator==(const RedisConfig&) const = default;
 };
 
@@ -285,6 +292,21 @@ struct CacheConfig {
     bool operator==(const CacheConfig&) const = default;
 };
 
+// limits: how token limits reserve at admission.
+struct LimitsConfig {
+    // Reserved for the answer of a request that names no max_tokens / max_completion_tokens /
+    // max_output_tokens.
+    std::uint64_t completion_tokens_estimate = 512;
+    bool operator==(const LimitsConfig&) const = default;
+};
+
+// prices.<model>: what one million tokens cost, in the unit of the money budgets.
+struct Price {
+    double prompt = 0;
+    double completion = 0;
+    bool operator==(const Price&) const = default;
+};
+
 struct Config {
     ServerConfig server;
     AdminConfig admin;
@@ -296,6 +318,8 @@ struct Config {
     std::optional<RedisConfig> redis;
     CacheConfig cache;
     LoggingConfig logging;
+    LimitsConfig limits;
+    std::map<std::string, Price> prices;  // by model name as sent upstream
     bool operator==(const Config&) const = default;
 };
 

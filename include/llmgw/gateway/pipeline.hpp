@@ -41,6 +41,7 @@ private:
     http::Task<StepResult> read_body(RequestContext& context, http::RequestBody& body,
                                      http::ClientWriter& client);
     http::Task<StepResult> admit(RequestContext& context, ResponseSteps& steps);
+    limits::Charge reservation_for(RequestContext& context, const config::Tier& tier);
     StepResult route(RequestContext& context);
     void transform(RequestContext& context, ResponseSteps& steps);
     http::Task<void> look_up_cache(RequestContext& context, ResponseSteps& steps);
@@ -51,6 +52,9 @@ private:
                                    http::ClientWriter& client);
     http::Task<void> answer_error(RequestContext& context, const http::GatewayError& error,
                                   const http::RequestBody& body, http::ClientWriter& client);
+    std::optional<usage::TokenUsage> answer_usage(RequestContext& context,
+                                                  const ResponseSteps& steps,
+                                                  const http::ClientWriter& client);
     void settle(RequestContext& context, const ResponseSteps& steps,
                 const http::ClientWriter& client);
     http::Task<void> store_in_cache(RequestContext& context, ResponseSteps& steps);

@@ -13,6 +13,7 @@
 #include "llmgw/config/config.hpp"
 #include "llmgw/gateway/snapshot.hpp"
 #include "llmgw/http/beast.hpp"
+#include "llmgw/limits/reservation.hpp"
 #include "llmgw/observability/access_record.hpp"
 #include "llmgw/usage/request_shape.hpp"
 
@@ -28,6 +29,10 @@ struct RequestContext {
     const config::Route* route = nullptr;
     std::string forwarded_for;  // the x-forwarded-for to send upstream
     const config::Tier* tier = nullptr;  // set by the admit step when the tier has limits
+    // Set by the admit step when the tier has token or cost limits: what was reserved, settled
+    // when the request ends; and the prompt estimate it was based on.
+    std::optional<limits::Reservation> reservation;
+    std::uint64_t prompt_estimate = 0;
     struct Cache {
         std::string key;  // set when the answer may be stored under it (a miss or no-cache)
         std::shared_ptr<const cache::CachedAnswer> hit;  // set when the cache answers

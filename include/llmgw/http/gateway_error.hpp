@@ -32,6 +32,7 @@ enum class ErrorCode {
     headers_too_large,
     rate_limit_exceeded,
     quota_exceeded,
+    budget_exceeded,
     // 499: the client left (recorded, never sent)
     client_closed,
     // 5xx

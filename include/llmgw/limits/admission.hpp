@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -14,6 +15,8 @@
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/limits/limiter.hpp"
+#include "llmgw/limits/redis_limiter.hpp"
+#include "llmgw/limits/reservation.hpp"
 #include "llmgw/limits/usage_ledger.hpp"
 #include "llmgw/observability/metrics.hpp"
 
@@ -23,8 +26,6 @@ class Client;
 
 namespace llmgw::limits {
 
-class RedisLimiter;
-class RedisUsage;
 
 class Admission {
 public:
@@ -39,27 +40,50 @@ public:
               redis::Client* redis);
     ~Admission();
 
+    // Settles and usage records wait at most this long for an admission to carry them to
+    // Redis, and at most this many are held before they go on their own.
+    static constexpr auto flush_delay = std::chrono::milliseconds(100);
+    static constexpr std::size_t flush_at = 256;
+    // One call carries at most this many: a slow Redis is never sent ever larger scripts.
+    static constexpr std::size_t carry_at_most = 64;
+    static constexpr std::size_t max_backlog = 100'000;  // while Redis is away; more are dropped
+
     struct Outcome {
         std::optional<Decision>
             decision;  // nullopt: Redis is unavailable and failure_mode is closed
+        Reservation reservation;  // what an admitted request reserved, and where
     };
-    http::Task<Outcome> admit(const std::string& consumer, const config::Tier& tier);
+    // Admits one request, reserving `reserve` from the tier's token and cost limits.
+    http::Task<Outcome> admit(const std::string& consumer, const config::Tier& tier,
+                              const Charge& reserve = {});
     // For /readyz (any thread): without Redis, at once; with it, once this worker's connection
     // is up (failure_mode open also after open_mode_grace, to start on local buckets).
     bool ready() const { return ready_.load(); }
     // Calls `tell` once, on this worker's thread, when ready (at once when it already is).
     void when_ready(std::function<void()> tell);
     static constexpr auto open_mode_grace = std::chrono::seconds(2);
-    // Runs in the background: the answer has already gone to the client.
-    void settle(const std::string& consumer, const config::Tier& tier, std::uint64_t tokens);
+    // Settles a reservation with what the request used. In the background: with Redis, it
+    // rides along with the next admission (or a flush when none comes).
+    void settle(const std::string& consumer, const config::Tier& tier,
+                const Reservation& reservation, const Charge& actual);
     // Adds one answered request to the consumer's usage for today (in process, and in Redis
     // when configured), also in the background.
-    void record_usage(const std::string& consumer, std::uint64_t prompt_tokens,
-                      std::uint64_t completion_tokens, bool estimated, bool cached);
+    void record_usage(const std::string& consumer, const UsageRecord& usage);
+    // Sends whatever waits for Redis now (the drain's last word); returns when Redis answered
+    // or failed.
+    http::Task<void> flush();
 
 private:
     bool redis_usable();
     void redis_result(bool ok);
+    // Something was queued: flush soon (or at once when much is waiting).
+    void schedule_flush();
+    void arm_flush_timer(std::chrono::milliseconds delay);
+    // The page to queue into, the next page to carry, and putting a page back (a failed call's,
+    // before what was queued meanwhile).
+    RedisLimiter::Backlog& page_to_fill();
+    RedisLimiter::Backlog take_page();
+    void requeue(RedisLimiter::Backlog&& carried);
 
     LocalLimiter& local_;
     UsageLedger& ledger_;
@@ -68,7 +92,11 @@ private:
     observability::Metrics& metrics_;
     redis::Client* client_;
     std::unique_ptr<RedisLimiter> redis_;
-    std::unique_ptr<RedisUsage> redis_usage_;
+    std::deque<RedisLimiter::Backlog> pages_;  // work waiting for Redis, oldest first
+    std::size_t queued_ = 0;                   // operations in pages_
+    std::unique_ptr<http::net::steady_timer> flush_timer_;
+    bool flush_armed_ = false;
+    bool flushing_ = false;
     void become_ready();
 
     std::atomic<bool> ready_{true};

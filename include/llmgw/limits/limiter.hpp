@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "llmgw/config/config.hpp"
+#include "llmgw/limits/reservation.hpp"
 
 namespace llmgw::limits {
 
@@ -40,11 +41,23 @@ public:
     LocalLimiter& operator=(const LocalLimiter&) = delete;
 
     // Admits only if every limit allows; then takes one request from request buckets and
-    // request quotas. Token limits admit while anything is left (they are debited by settle).
-    Decision admit(const std::string& consumer, const config::Tier& tier, Clock::time_point now);
-    // Debits the LLM tokens a finished request used from the token buckets and token quotas.
+    // request quotas, and `reserve` from token and cost limits. A token or cost limit admits
+    // when the reservation fits (see reservation.hpp: needed); with nothing to reserve, while
+    // anything is left.
+    Decision admit(const std::string& consumer, const config::Tier& tier, const Charge& reserve,
+                   Clock::time_point now);
+    Decision admit(const std::string& consumer, const config::Tier& tier, Clock::time_point now) {
+        return admit(consumer, tier, Charge{}, now);
+    }
+    // Settles a reservation taken at `reserved_at`: token and cost limits get back what was
+    // reserved and not used, or are debited what was used beyond it (buckets may go into debt).
+    void settle(const std::string& consumer, const config::Tier& tier, const Charge& reserved,
+                const Charge& actual, Clock::time_point reserved_at, Clock::time_point now);
+    // Debits the LLM tokens a finished request used, with nothing reserved.
     void settle(const std::string& consumer, const config::Tier& tier, std::uint64_t tokens,
-                Clock::time_point now);
+                Clock::time_point now) {
+        settle(consumer, tier, Charge{}, Charge{tokens, 0}, now, now);
+    }
 
 private:
     struct Shard;

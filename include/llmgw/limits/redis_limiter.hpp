@@ -4,9 +4,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "llmgw/config/config.hpp"
 #include "llmgw/limits/limiter.hpp"
+#include "llmgw/limits/usage_ledger.hpp"
 #include "llmgw/redis/client.hpp"
 
 namespace llmgw::limits {
@@ -22,21 +24,52 @@ namespace llmgw::limits {
 // kind of limit in the same place starts afresh. Quota keys end in the window (":d20261125",
 // ":m202611") and expire a day after it ends; bucket hashes expire once they would be full.
 //
+// Settles and usage records are not calls of their own: they wait in a Backlog and ride along
+// with the next call (one script does all of it), so an admitted request costs at most one
+// round trip.
+//
 // Use from the Client's executor thread. `consumer` and `tier` must outlive the call.
 class RedisLimiter {
   public:
+    // Work waiting for the next call, in the order it was queued.
+    struct Backlog {
+        // The batch script's keys and arguments: settles first, then usage records.
+        std::vector<std::string> settle_keys, settle_args, usage_keys, usage_args;
+        std::size_t settles = 0, usages = 0;
+        std::size_t size() const { return settles + usages; }
+        bool empty() const { return size() == 0; }
+        // Appends `other`'s operations after these.
+        void append(Backlog&& other);
+    };
+
     explicit RedisLimiter(redis::Client& client, std::string key_prefix = "llmgw:");
 
-    // nullopt when Redis failed (timeout, not connected, script error): the caller falls back.
+    // Queues the settle of a reservation taken at `reserved_at`; nothing when the tier has no
+    // token or cost limit or nothing changes.
+    void queue_settle(Backlog& backlog, const std::string& consumer, const config::Tier& tier,
+                      const Charge& reserved, const Charge& actual, Clock::time_point reserved_at) const;
+    // Queues one answered request for the consumer's usage on `day` (YYYY-MM-DD).
+    void queue_usage(Backlog& backlog, const std::string& consumer, const std::string& day,
+                     const UsageRecord& record) const;
+
+    // Runs `carried` and then admits `reserve` in one script call. nullopt when Redis failed
+    // (timeout, not connected, script error): the caller falls back and keeps `carried`.
+    redis::Task<std::optional<Decision>> admit(const std::string& consumer, const config::Tier& tier,
+                                               const Charge& reserve, const Backlog& carried);
+    // Runs `carried` alone; false when Redis failed.
+    redis::Task<bool> flush(const Backlog& carried);
+
+    // One call each, without a backlog (tests and tools).
     redis::Task<std::optional<Decision>> admit(const std::string& consumer, const config::Tier& tier);
-    // Debits the tokens used from token buckets (may go into debt) and token quotas; false when
-    // Redis failed. True at once when the tier has no token limit or `tokens` is 0.
     redis::Task<bool> settle(const std::string& consumer, const config::Tier& tier, std::uint64_t tokens);
 
     // The key (quotas: without the window suffix) of limit `index` of `tier` for `consumer`.
     std::string key(const std::string& consumer, const config::Tier& tier, std::size_t index) const;
 
   private:
+    redis::Task<std::optional<redis::Reply>> call(const Backlog& carried, std::vector<std::string> keys,
+                                                  std::vector<std::string> args);
+
     redis::Client& client_;
     std::string prefix_;
 };

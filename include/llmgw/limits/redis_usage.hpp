@@ -30,6 +30,11 @@ private:
 };
 
 // The days from `from` to `to` (YYYY-MM-DD, inclusive), at most `limit` of them.
+// The hash holding `consumer`'s usage on `day`: {prefix}usage:{<consumer>}:<day>.
+std::string usage_key(const std::string& prefix, const std::string& consumer, const std::string& day);
+// How long a day's hash is kept after its last write.
+inline constexpr long long usage_ttl_seconds = 400LL * 86400;
+
 std::vector<std::string> days_between(const std::string& from, const std::string& to,
                                       std::size_t limit = 366);
 

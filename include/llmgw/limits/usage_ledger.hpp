@@ -19,14 +19,28 @@ struct DayUsage {
     std::uint64_t completion_tokens = 0;
     std::uint64_t estimated_requests = 0;  // requests whose tokens were estimated
     std::uint64_t cached = 0;
+    std::uint64_t cost = 0;  // nano-units of `prices`
+};
+
+// One answered request, as added to its consumer's day.
+struct UsageRecord {
+    std::uint64_t prompt_tokens = 0;
+    std::uint64_t completion_tokens = 0;
+    bool estimated = false;
+    bool cached = false;
+    std::uint64_t cost = 0;  // nano-units
 };
 
 // In process, shared by all workers.
 class UsageLedger {
 public:
     void record(const std::string& consumer, std::chrono::system_clock::time_point when,
+                const UsageRecord& usage);
+    void record(const std::string& consumer, std::chrono::system_clock::time_point when,
                 std::uint64_t prompt_tokens, std::uint64_t completion_tokens, bool estimated,
-                bool cached);
+                bool cached) {
+        record(consumer, when, UsageRecord{prompt_tokens, completion_tokens, estimated, cached, 0});
+    }
     // Days from `from` to `to` (inclusive, YYYY-MM-DD) with any usage, in order.
     std::vector<DayUsage> query(const std::string& consumer, const std::string& from,
                                 const std::string& to) const;

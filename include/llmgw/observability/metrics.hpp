@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "llmgw/observability/access_record.hpp"
+#include "llmgw/observability/limit_metrics.hpp"
 
 namespace prometheus {
 class Registry;
@@ -54,6 +55,9 @@ public:
     // `reason` comes from a fixed set (missing, unknown_key, expired, ...), never from the request.
     void auth_failure(std::string_view reason);
 
+    // Reservations, cost and the admission's Redis calls.
+    LimitMetrics& limits() { return *limits_; }
+
     // The text exposition format.
     std::string serialize() const;
     prometheus::Registry& registry();
@@ -62,6 +66,7 @@ private:
     struct Families;
     std::shared_ptr<prometheus::Registry> registry_;
     std::unique_ptr<Families> families_;
+    std::unique_ptr<LimitMetrics> limits_;
     std::vector<std::function<void()>> scrape_hooks_;
 };
 

@@ -33,6 +33,10 @@ EndpointShape shape_of(std::string_view path);
 // Whether answers of this endpoint cost model tokens (and are estimated when they report none).
 bool is_model_call(EndpointShape shape);
 
+// Whether the endpoint's answers are generated text (embeddings, rerank and score answer
+// vectors or scores: their requests reserve no completion tokens).
+bool produces_text(EndpointShape shape);
+
 // Whether the endpoint honours stream_options.include_usage (chat/completions, completions):
 // the gateway may ask for it on a client's behalf only there.
 bool supports_stream_usage(EndpointShape shape);

@@ -35,6 +35,9 @@ public:
 
     std::optional<TokenUsage> usage() const { return usage_; }
     std::uint64_t body_bytes() const { return body_bytes_; }
+    // Events of a stream that carried a choice's text (one token each, as vLLM streams): what a
+    // stream cut before its usage event is charged for.
+    std::uint64_t content_events() const { return content_events_; }
 
 private:
     void scan_event(std::string_view event, bool& keep);
@@ -46,6 +49,7 @@ private:
     std::string out_;
     std::optional<TokenUsage> usage_;
     std::uint64_t body_bytes_ = 0;
+    std::uint64_t content_events_ = 0;
     bool json_too_large_ = false;
 };
 

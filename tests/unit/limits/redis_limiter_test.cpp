@@ -1,5 +1,6 @@
 // RedisLimiter against a real redis-server: parity with LocalLimiter, keys, concurrency, failures, UTC windows.
 #include "llmgw/limits/redis_limiter.hpp"
+#include "llmgw/limits/redis_usage.hpp"
 
 #include "test_limits.hpp"
 
@@ -472,6 +473,61 @@ TEST_F(RedisLimiterWindows, QuotaKeysNameTodayInUtc) {
     EXPECT_TRUE(admit(tier).admitted);
     EXPECT_EQ(server.cli({"EXISTS", limiter.key("acme", tier, 0) + ":" + utc_suffix(Limit::Window::day)}), "1");
     EXPECT_EQ(server.cli({"EXISTS", limiter.key("acme", tier, 1) + ":" + utc_suffix(Limit::Window::month)}), "1");
+}
+
+class RedisReservation : public RedisLimiterTest {
+  protected:
+    using Charge = llmgw::limits::Charge;
+    using Backlog = RedisLimiter::Backlog;
+    Decision admit_reserving(const Tier& tier, Charge reserve, const Backlog& carried = {}) {
+        auto decision = run(limiter.admit("acme", tier, reserve, carried));
+        if (!decision) throw std::runtime_error("admit failed");
+        return *decision;
+    }
+};
+
+TEST_F(RedisReservation, AdmitsOnlyWhatFitsLikeTheLocalLimiter) {
+    // A day's quota: no refill between the two limiters' calls, so the states are equal.
+    const auto tier = tier_of({quota(tokens, 10000, Limit::Window::day)});
+    for (int i = 0; i < 17; ++i)
+        expect_same(admit_reserving(tier, Charge{600, 0}), local.admit("acme", tier, Charge{600, 0}, Wall::now()));
+    EXPECT_FALSE(admit_reserving(tier, Charge{600, 0}).admitted);
+    EXPECT_TRUE(admit_reserving(tier, Charge{400, 0}).admitted);  // 16 × 600 + 400 = the amount
+}
+
+TEST_F(RedisReservation, SettlesRideAlongWithTheNextAdmissionAndGiveBackTheRest) {
+    const auto tier = tier_of({rate(tokens, 10000, minutes(1)), quota(tokens, 50000, Limit::Window::day)});
+    Backlog backlog;
+    for (int i = 0; i < 10; ++i) {
+        ASSERT_TRUE(admit_reserving(tier, Charge{1000, 0}).admitted);
+        limiter.queue_settle(backlog, "acme", tier, Charge{1000, 0}, Charge{10, 0}, Wall::now());
+    }
+    EXPECT_EQ(backlog.settles, 10u);
+    const auto after = admit_reserving(tier, Charge{1, 0}, backlog);  // one call for all of it
+    // The bucket also refills while the test runs (167 tokens a second).
+    EXPECT_NEAR(static_cast<double>(after.states[0].remaining), 10000 - 100 - 1, 50);
+    EXPECT_EQ(after.states[1].remaining, 50000u - 100 - 1);
+}
+
+TEST_F(RedisReservation, UsageRecordsAndCostRideAlongAndFlushAlone) {
+    Backlog backlog;
+    limiter.queue_usage(backlog, "acme", "2026-12-04", {10, 20, false, false, 4000});
+    limiter.queue_usage(backlog, "acme", "2026-12-04", {1, 2, true, false, 0});
+    EXPECT_TRUE(run(limiter.flush(backlog)));
+    const auto key = llmgw::limits::usage_key("llmgw:", "acme", "2026-12-04");
+    EXPECT_EQ(server.cli({"HGET", key, "requests"}), "2");
+    EXPECT_EQ(server.cli({"HGET", key, "prompt_tokens"}), "11");
+    EXPECT_EQ(server.cli({"HGET", key, "cost_nano"}), "4000");
+    EXPECT_EQ(server.cli({"HGET", key, "estimated_requests"}), "1");
+}
+
+TEST_F(RedisReservation, AMoneyBudgetRefusesWhatDoesNotFit) {
+    const auto tier = tier_of({quota(Limit::Unit::cost, 1'000'000'000, Limit::Window::month)});
+    EXPECT_TRUE(admit_reserving(tier, Charge{1, 600'000'000}).admitted);
+    const auto refused = admit_reserving(tier, Charge{1, 600'000'000});
+    EXPECT_FALSE(refused.admitted);
+    EXPECT_EQ(refused.refused_by, &tier.limits[0]);
+    EXPECT_EQ(refused.states[0].remaining, 400'000'000u);
 }
 
 }  // namespace

@@ -1,0 +1,43 @@
+// Metrics of the limits: reservations and how they settled, money spent per consumer, Redis
+// calls of the admission path and the work waiting to ride along with them.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace prometheus {
+class Registry;
+template <typename T>
+class Family;
+class Counter;
+}  // namespace prometheus
+
+namespace llmgw::observability {
+
+class LimitMetrics {
+public:
+    explicit LimitMetrics(prometheus::Registry& registry);
+
+    // A reservation taken at admission (tier: from the config).
+    void reserved(std::string_view tier, std::uint64_t tokens);
+    // A reservation settled: tokens given back (refund) or taken beyond it (extra).
+    void settled(std::string_view tier, std::uint64_t reserved, std::uint64_t actual);
+    // Money spent by a consumer (configured API-key consumers; "jwt", "anonymous"), nano-units.
+    void cost(std::string_view consumer, std::uint64_t nano);
+    // One Redis call of the admission path: kind "admit" (with whatever rode along) or
+    // "flush" (settles and usage records alone, when no admission came to carry them).
+    void redis_call(std::string_view kind, std::uint64_t carried);
+    // Settles and usage records dropped because the backlog was full while Redis was away.
+    void backlog_dropped(std::uint64_t operations);
+
+private:
+    prometheus::Family<prometheus::Counter>& reservations_;
+    prometheus::Family<prometheus::Counter>& reserved_tokens_;
+    prometheus::Family<prometheus::Counter>& settled_tokens_;
+    prometheus::Family<prometheus::Counter>& cost_;
+    prometheus::Family<prometheus::Counter>& redis_calls_;
+    prometheus::Family<prometheus::Counter>& carried_;
+    prometheus::Family<prometheus::Counter>& dropped_;
+};
+
+}  // namespace llmgw::observability

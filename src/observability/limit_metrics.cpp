@@ -1,0 +1,71 @@
+// LimitMetrics on the shared registry.
+#include "llmgw/observability/limit_metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <string>
+
+namespace llmgw::observability {
+
+LimitMetrics::LimitMetrics(prometheus::Registry& registry)
+    : reservations_(prometheus::BuildCounter()
+                        .Name("llmgw_reservations_total")
+                        .Help("Reservations taken from token and cost limits at admission, by tier")
+                        .Register(registry)),
+      reserved_tokens_(prometheus::BuildCounter()
+                           .Name("llmgw_reserved_tokens_total")
+                           .Help("Tokens reserved at admission, by tier")
+                           .Register(registry)),
+      settled_tokens_(prometheus::BuildCounter()
+                          .Name("llmgw_reservation_settled_tokens_total")
+                          .Help("Tokens a settle gave back (refund) or took beyond the "
+                                "reservation (extra), by tier")
+                          .Register(registry)),
+      cost_(prometheus::BuildCounter()
+                .Name("llmgw_cost_total")
+                .Help("Money spent at the configured prices, in their unit, by consumer")
+                .Register(registry)),
+      redis_calls_(prometheus::BuildCounter()
+                       .Name("llmgw_redis_admission_calls_total")
+                       .Help("Redis calls of the admission path, by kind (admit, flush)")
+                       .Register(registry)),
+      carried_(prometheus::BuildCounter()
+                   .Name("llmgw_redis_carried_operations_total")
+                   .Help("Settles and usage records sent along with a Redis call, by kind")
+                   .Register(registry)),
+      dropped_(prometheus::BuildCounter()
+                   .Name("llmgw_redis_backlog_dropped_total")
+                   .Help("Settles and usage records dropped: the backlog was full while Redis "
+                         "was unavailable")
+                   .Register(registry)) {}
+
+void LimitMetrics::reserved(std::string_view tier, std::uint64_t tokens) {
+    const std::string name(tier);
+    reservations_.Add({{"tier", name}}).Increment();
+    reserved_tokens_.Add({{"tier", name}}).Increment(static_cast<double>(tokens));
+}
+
+void LimitMetrics::settled(std::string_view tier, std::uint64_t reserved, std::uint64_t actual) {
+    if (reserved == actual) return;
+    const bool refund = actual < reserved;
+    settled_tokens_.Add({{"tier", std::string(tier)}, {"direction", refund ? "refund" : "extra"}})
+        .Increment(static_cast<double>(refund ? reserved - actual : actual - reserved));
+}
+
+void LimitMetrics::cost(std::string_view consumer, std::uint64_t nano) {
+    if (nano == 0) return;
+    cost_.Add({{"consumer", std::string(consumer)}}).Increment(static_cast<double>(nano) / 1e9);
+}
+
+void LimitMetrics::redis_call(std::string_view kind, std::uint64_t carried) {
+    const std::string name(kind);
+    redis_calls_.Add({{"kind", name}}).Increment();
+    if (carried > 0) carried_.Add({{"kind", name}}).Increment(static_cast<double>(carried));
+}
+
+void LimitMetrics::backlog_dropped(std::uint64_t operations) {
+    dropped_.Add({}).Increment(static_cast<double>(operations));
+}
+
+}  // namespace llmgw::observability

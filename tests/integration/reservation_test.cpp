@@ -1,0 +1,220 @@
+// Reservations through the real binary: concurrent streams cannot overshoot a token rate,
+// killed streams give back what they did not use, money budgets, and exact admission in Redis
+// shared by three instances at one call per request.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <future>
+#include <regex>
+
+#include "harness.hpp"
+#include "support/redis_server.hpp"
+
+using namespace std::chrono_literals;
+using namespace llmgw::testing;
+using testing::HasSubstr;
+
+namespace {
+
+constexpr const char* key = "sk-reservation-test-key";
+
+std::string config(const FakeModel& model, const std::string& tier, const std::string& extra = "") {
+    return extra + "tiers:\n  metered: " + tier +
+           "\n"
+           "consumers: [ { name: acme, tier: metered, keys: [ { sha256: \"" +
+           sha256_hex(key) + "\" } ] } ]\n" + backend_and_route(model);
+}
+
+std::string redis_section(const RedisServer& redis) {
+    return "redis: { url: \"redis://127.0.0.1:" + std::to_string(redis.port()) +
+           "/0\", timeout: 2s, failure_mode: closed }\n";
+}
+
+HttpRequest streamed_chat(int max_tokens, int interval_ms) {
+    auto body = chat_body("fake-model", true);
+    body["max_tokens"] = max_tokens;
+    return {"POST",
+            "/v1/chat/completions",
+            {{"content-type", "application/json"},
+             {"authorization", std::string("Bearer ") + key},
+             {"x-fake-chunks", std::to_string(max_tokens)},
+             {"x-fake-chunk-interval-ms", std::to_string(interval_ms)}},
+            body.dump()};
+}
+
+std::uint64_t tokens_of(const nlohmann::json& line) {
+    return line["prompt_tokens"].get<std::uint64_t>() + line["completion_tokens"].get<std::uint64_t>();
+}
+
+nlohmann::json usage_total(const RunningGateway& gateway) {
+    return http_request(gateway.admin_port(), {"GET", "/admin/usage?consumer=acme"}).json()["total"];
+}
+
+// One value of a counter in the /metrics text ("" when absent).
+double metric(const RunningGateway& gateway, const std::string& series) {
+    const auto text = http_request(gateway.admin_port(), {"GET", "/metrics"}).body;
+    const auto at = text.find(series + " ");
+    if (at == std::string::npos) return 0;
+    return std::stod(text.substr(at + series.size() + 1));
+}
+
+}  // namespace
+
+// Without reservations all 50 would be admitted (the bucket holds something) and use ~17,000
+// tokens of a 10,000 bucket. With them, the tokens used by the admitted requests stay within the
+// bucket, its refill while the test runs, and the prompt estimate's error of those requests.
+TEST(Reservations, FiftyConcurrentStreamsCannotOvershootATokenRate) {
+    auto model = FakeModel::start("m1", {"--threads", "2"});
+    auto gateway = RunningGateway::start(config(model, "{ rate: { tokens_per_minute: 10000 } }"));
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<std::future<int>> streams;
+    for (int i = 0; i < 50; ++i)
+        streams.push_back(std::async(std::launch::async, [&] {
+            return http_stream(gateway.port(), streamed_chat(300, 2), 20s).status;
+        }));
+    int admitted = 0;
+    for (auto& stream : streams) admitted += stream.get() == 200;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    ASSERT_TRUE(gateway.wait_for_access_lines(50, 10s));
+    std::uint64_t used = 0, estimate_error = 0;
+    for (const auto& line : gateway.access_log_lines()) {
+        if (line["status"] != 200) continue;
+        used += tokens_of(line);
+        // Reserved: the prompt estimate ("Say hello": 3 + 4 per message) + max_tokens.
+        const std::uint64_t reserved = 7 + 300;
+        estimate_error += tokens_of(line) > reserved ? tokens_of(line) - reserved : 0;
+    }
+    const double refill = 10000.0 / 60 * seconds;
+    EXPECT_GT(admitted, 0);
+    EXPECT_LT(admitted, 50);
+    EXPECT_LE(static_cast<double>(used), 10000 + refill + static_cast<double>(estimate_error))
+        << admitted << " admitted in " << seconds << " s";
+    // The prompt error is the only error: the answers kept to max_tokens.
+    EXPECT_LE(estimate_error, static_cast<std::uint64_t>(admitted) * 60);
+    EXPECT_GE(metric(gateway, "llmgw_reservations_total{tier=\"metered\"}"), admitted);
+}
+
+// Clients that hang up in the middle of their streams are charged what was relayed, and the rest
+// of each reservation comes back: the day's token quota ends exactly at what usage recorded.
+void killed_streams_leave_nothing_reserved(const std::string& extra) {
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(
+        config(model, "{ rate: { tokens_per_minute: 1000000 }, quota: { tokens_per_day: 1000000 } }", extra));
+    for (int i = 0; i < 20; ++i) {
+        RawConnection connection(gateway.port());
+        ASSERT_TRUE(connection.send(serialize_request(streamed_chat(400, 20), gateway.port())));
+        // The head and a few events, then the client is gone.
+        ASSERT_FALSE(connection.read_some(5s).empty());
+    }
+    ASSERT_TRUE(gateway.wait_for_access_lines(20, 15s));
+    // With Redis, usage records and settles wait for the next call or the idle flush.
+    ASSERT_TRUE(eventually([&] { return usage_total(gateway)["requests"] == 20; }, 5s));
+    const auto total = usage_total(gateway);
+    const auto charged = total["prompt_tokens"].get<std::uint64_t>() + total["completion_tokens"].get<std::uint64_t>();
+    EXPECT_GT(charged, 0u);
+    EXPECT_LT(charged, 20u * 400);  // cut streams were not charged their whole max_tokens
+    auto body = chat_body();
+    body["max_tokens"] = 10;
+    const auto probe = gateway.post("/v1/chat/completions", body, {{"authorization", std::string("Bearer ") + key}});
+    ASSERT_EQ(probe.status, 200);
+    // What remains after the probe's own reservation (7 + 10) is the quota minus what was used.
+    EXPECT_EQ(probe.header("x-ratelimit-remaining-tokens"), std::to_string(1000000 - charged - 17));
+}
+
+TEST(Reservations, KilledStreamsGiveBackWhatTheyDidNotUseInProcess) {
+    killed_streams_leave_nothing_reserved("");
+}
+
+TEST(Reservations, KilledStreamsGiveBackWhatTheyDidNotUseInRedis) {
+    auto redis = RedisServer::start();
+    killed_streams_leave_nothing_reserved(redis_section(redis));
+}
+
+TEST(Reservations, AMoneyBudgetRefusesWith429AndCostIsMetered) {
+    auto model = FakeModel::start("m1");
+    // 10 tokens at 1000 per million each way cost 0.01; the budget of 0.05 holds a few requests.
+    auto gateway = RunningGateway::start(config(
+        model, "{ quota: { cost_per_day: 0.05 } }",
+        "prices: { fake-model: { prompt: 1000, completion: 1000 } }\n"
+        "limits: { completion_tokens_estimate: 5 }\n"));
+    int admitted = 0;
+    HttpResponse refused;
+    for (int i = 0; i < 20; ++i) {
+        auto response = gateway.post("/v1/chat/completions", chat_body(),
+                                     {{"authorization", std::string("Bearer ") + key}, {"x-fake-chunks", "5"}});
+        if (response.status == 200) {
+            ++admitted;
+            continue;
+        }
+        refused = std::move(response);
+        break;
+    }
+    EXPECT_GE(admitted, 1);
+    ASSERT_EQ(refused.status, 429) << refused.body;
+    EXPECT_EQ(refused.json()["error"]["code"], "budget_exceeded");
+    EXPECT_FALSE(refused.header("retry-after").empty());
+    const auto total = usage_total(gateway);
+    EXPECT_GT(total["cost"].get<double>(), 0.0);
+    EXPECT_LE(total["cost"].get<double>(), 0.05 + 0.03);  // at most one answer beyond its estimate
+    EXPECT_GT(metric(gateway, "llmgw_cost_total{consumer=\"acme\"}"), 0.0);
+}
+
+// Three instances, one Redis, a quota of 600 and 900 requests at once: exactly 600 admitted, at
+// no more than one Redis call per request (settles and usage records ride along).
+TEST(Reservations, ExactAdmissionAcrossThreeInstancesAtOneRedisCallPerRequest) {
+    auto redis = RedisServer::start();
+    auto model = FakeModel::start("m1", {"--threads", "2"});
+    const auto yaml = config(model, "{ quota: { requests_per_day: 600 } }", redis_section(redis));
+    std::vector<RunningGateway> gateways;
+    for (int i = 0; i < 3; ++i) gateways.push_back(RunningGateway::start(yaml));
+    redis.cli({"CONFIG", "RESETSTAT"});
+    std::vector<std::future<int>> requests;
+    for (int i = 0; i < 900; ++i)
+        requests.push_back(std::async(std::launch::async, [&, i] {
+            return gateways[i % 3].post("/v1/chat/completions", chat_body(),
+                                        {{"authorization", std::string("Bearer ") + key}}).status;
+        }));
+    int admitted = 0, refused = 0;
+    for (auto& request : requests) {
+        const auto status = request.get();
+        admitted += status == 200;
+        refused += status == 429;
+    }
+    EXPECT_EQ(admitted, 600);
+    EXPECT_EQ(refused, 300);
+    // Every usage record reached Redis (the idle flush), and a stopped instance flushes first.
+    EXPECT_TRUE(eventually([&] { return usage_total(gateways[0])["requests"] == 600; }, 5s));
+    // On the request path, one call per request: the admissions. Settles and usage records rode
+    // along or went in idle flushes, far fewer than one per request.
+    double admits = 0, flushes = 0;
+    for (const auto& gateway : gateways) {
+        admits += metric(gateway, "llmgw_redis_admission_calls_total{kind=\"admit\"}");
+        flushes += metric(gateway, "llmgw_redis_admission_calls_total{kind=\"flush\"}");
+    }
+    EXPECT_EQ(admits, 900);
+    EXPECT_LT(flushes, 300);
+    // Redis agrees: its script calls are those (and a few NOSCRIPT retries and late flushes).
+    const auto stats = redis.cli({"INFO", "commandstats"});
+    const std::regex script_calls("cmdstat_evalsha:calls=(\\d+)");
+    std::smatch found;
+    ASSERT_TRUE(std::regex_search(stats, found, script_calls)) << stats;
+    const auto scripts = std::stod(found[1]);
+    EXPECT_GE(scripts, admits + flushes);
+    EXPECT_LE(scripts, admits + flushes + 20) << stats;  // NOSCRIPT retries, flushes while reading
+}
+
+TEST(Reservations, ADrainingInstanceFlushesWhatWaitsForRedis) {
+    auto redis = RedisServer::start();
+    auto model = FakeModel::start("m1");
+    const auto yaml = config(model, "{}", redis_section(redis));
+    auto gateway = RunningGateway::start(yaml);
+    for (int i = 0; i < 5; ++i)
+        ASSERT_EQ(gateway.post("/v1/chat/completions", chat_body(), {{"authorization", std::string("Bearer ") + key}})
+                      .status, 200);
+    kill(gateway.process().pid(), SIGTERM);
+    ASSERT_TRUE(gateway.process().wait_exit(10s).has_value());
+    const auto day = redis.cli({"KEYS", "llmgw:usage:*"});
+    ASSERT_FALSE(day.empty());
+    EXPECT_EQ(redis.cli({"HGET", day.substr(0, day.find('\n')), "requests"}), "5");
+}
