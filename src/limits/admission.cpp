@@ -92,15 +92,22 @@ void Admission::redis_result(bool ok) {
 
 http::Task<Admission::Outcome> Admission::admit(const std::string& consumer,
                                                 const config::Tier& tier) {
+    Outcome outcome;
     if (redis_usable()) {
+        const auto asked = std::chrono::system_clock::now();
         auto decision = co_await redis_->admit(consumer, tier);
+        outcome.redis_call.emplace(asked, std::chrono::system_clock::now());
         redis_result(decision.has_value());
-        if (decision) co_return Outcome{std::move(decision)};
+        if (decision) {
+            outcome.decision = std::move(decision);
+            co_return outcome;
+        }
     }
     if (redis_ && config_.redis->failure_mode == config::RedisConfig::FailureMode::closed)
-        co_return Outcome{};
+        co_return outcome;
     if (redis_) metrics_.redis_fail_open();
-    co_return Outcome{local_.admit(consumer, tier, Clock::now())};
+    outcome.decision = local_.admit(consumer, tier, Clock::now());
+    co_return outcome;
 }
 
 void Admission::settle(const std::string& consumer, const config::Tier& tier,

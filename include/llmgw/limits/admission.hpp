@@ -42,6 +42,10 @@ public:
     struct Outcome {
         std::optional<Decision>
             decision;  // nullopt: Redis is unavailable and failure_mode is closed
+        // When Redis was asked: the call's start and end (a trace shows it as a span).
+        std::optional<std::pair<std::chrono::system_clock::time_point,
+                                std::chrono::system_clock::time_point>>
+            redis_call{};
     };
     http::Task<Outcome> admit(const std::string& consumer, const config::Tier& tier);
     // For /readyz (any thread): without Redis, at once; with it, once this worker's connection
