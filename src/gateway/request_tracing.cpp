@@ -46,7 +46,12 @@ void trace_admission(RequestContext& context, tracing::TimeNs started,
     const auto admission = trace.add("llmgw.admission", tracing::SpanKind::internal,
                                      tracing::RequestTrace::server_span, started,
                                      tracing::now_ns());
-    set_if_any(trace.span(admission), "llmgw.rate_limit", context.record.rate_limit);
+    // As the access record's rate_limit says it (the pipeline writes that just after).
+    const auto* decision = outcome.decision ? &*outcome.decision : nullptr;
+    trace.span(admission).set("llmgw.rate_limit",
+                              std::string(decision == nullptr ? "unavailable"
+                                          : decision->admitted ? "admitted"
+                                                               : "refused"));
     if (!outcome.redis_call) return;
     const auto& redis = *context.snapshot->config().redis;
     const auto call = trace.add("redis", tracing::SpanKind::client, admission,

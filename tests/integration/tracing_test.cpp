@@ -7,6 +7,7 @@
 #include "harness.hpp"
 #include "support/otlp_receiver.hpp"
 #include "support/ports.hpp"
+#include "support/redis_server.hpp"
 
 namespace llmgw::testing {
 namespace {
@@ -176,6 +177,43 @@ TEST(Tracing, StartsATraceAtRatioOneAndSendsItsIdUpstream) {
     EXPECT_EQ(model.stats()["last_request"]["headers"]["traceparent"],
               "00-" + trace_id + "-" + (*span_of_kind(spans, 3))["spanId"].get<std::string>() +
                   "-01");
+}
+
+TEST(Tracing, AdmissionAndItsRedisCallAreChildSpans) {
+    OtlpReceiver receiver;
+    auto redis = RedisServer::start();
+    auto model = FakeModel::start("m1");
+    const std::string key = "sk-tracing-test-key";
+    auto gateway = RunningGateway::start(
+        "redis: { url: \"redis://127.0.0.1:" + std::to_string(redis.port()) +
+            "/0\", timeout: 2s }\n"
+            "tiers: { metered: { rate: { requests_per_second: 1000 } } }\n"
+            "consumers: [ { name: acme, tier: metered, keys: [ { sha256: \"" +
+            sha256_hex(key) + "\" } ] } ]\n" + one_backend(model) + tracing_section(receiver),
+        {.workers = 1});
+    const auto traceparent = client_traceparent(9);
+    ASSERT_EQ(gateway
+                  .post("/v1/chat/completions", chat_body(),
+                        {{"authorization", "Bearer " + key}, {"traceparent", traceparent}})
+                  .status,
+              200);
+    const auto trace_id = trace_of(traceparent);
+    ASSERT_TRUE(eventually([&] { return receiver.trace(trace_id).size() == 4; }, 5s))
+        << receiver.trace(trace_id).size();
+    const auto spans = receiver.trace(trace_id);
+    const auto& server = *span_of_kind(spans, 2);
+    EXPECT_EQ(otlp_attribute(server, "llmgw.consumer")["stringValue"], "acme");
+    EXPECT_EQ(otlp_attribute(server, "llmgw.tier")["stringValue"], "metered");
+    const auto& admission = *span_of_kind(spans, 1);
+    EXPECT_EQ(admission["name"], "llmgw.admission");
+    EXPECT_EQ(admission["parentSpanId"], server["spanId"]);
+    EXPECT_EQ(otlp_attribute(admission, "llmgw.rate_limit")["stringValue"], "admitted");
+    const auto& redis_call = *span_of_kind(spans, 3, 0);  // before the attempt
+    EXPECT_EQ(redis_call["name"], "redis");
+    EXPECT_EQ(redis_call["parentSpanId"], admission["spanId"]);
+    EXPECT_EQ(otlp_attribute(redis_call, "db.system.name")["stringValue"], "redis");
+    EXPECT_EQ(otlp_attribute(redis_call, "server.port")["intValue"], std::to_string(redis.port()));
+    EXPECT_EQ((*span_of_kind(spans, 3, 1))["name"], "chat fake-model");
 }
 
 TEST(Tracing, SendsABatchAgainWhenTheCollectorAnswers503) {
