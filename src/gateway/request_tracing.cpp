@@ -43,20 +43,19 @@ void start_trace(RequestContext& context) {
 void trace_admission(RequestContext& context, tracing::TimeNs started,
                      const limits::Admission::Outcome& outcome) {
     auto& trace = *context.trace;
-    const auto admission = trace.add("llmgw.admission", tracing::SpanKind::internal,
-                                     tracing::RequestTrace::server_span, started,
-                                     tracing::now_ns());
+    const auto admission =
+        trace.add("llmgw.admission", tracing::SpanKind::internal,
+                  tracing::RequestTrace::server_span, started, tracing::now_ns());
     // As the access record's rate_limit says it (the pipeline writes that just after).
     const auto* decision = outcome.decision ? &*outcome.decision : nullptr;
-    trace.span(admission).set("llmgw.rate_limit",
-                              std::string(decision == nullptr ? "unavailable"
-                                          : decision->admitted ? "admitted"
-                                                               : "refused"));
+    trace.span(admission).set("llmgw.rate_limit", std::string(decision == nullptr  ? "unavailable"
+                                                              : decision->admitted ? "admitted"
+                                                                                   : "refused"));
     if (!outcome.redis_call) return;
     const auto& redis = *context.snapshot->config().redis;
-    const auto call = trace.add("redis", tracing::SpanKind::client, admission,
-                                ns_of(outcome.redis_call->first),
-                                ns_of(outcome.redis_call->second));
+    const auto call =
+        trace.add("redis", tracing::SpanKind::client, admission, ns_of(outcome.redis_call->first),
+                  ns_of(outcome.redis_call->second));
     auto& span = trace.span(call);
     span.set("db.system.name", std::string("redis"));
     span.set("server.address", redis.host);

@@ -24,8 +24,9 @@ http::Request export_request(const config::TracingConfig& tracing, std::string b
     http::Request request{bhttp::verb::post, tracing.path, 11};
     const auto& collector = tracing.collector;
     const bool default_port = collector.port == (collector.tls ? 443 : 80);
-    request.set(bhttp::field::host,
-                default_port ? collector.host : collector.host + ":" + std::to_string(collector.port));
+    request.set(bhttp::field::host, default_port
+                                        ? collector.host
+                                        : collector.host + ":" + std::to_string(collector.port));
     request.set(bhttp::field::content_type, "application/json");
     request.set(bhttp::field::user_agent, "llmgw");
     for (const auto& [name, value] : tracing.headers) request.set(name, value);
@@ -87,8 +88,8 @@ http::Task<ExportResult> post_spans(const config::TracingConfig& tracing, tls::C
                                                           net::as_tuple(net::use_awaitable));
     if (handshake_ec)
         co_return ExportResult{
-            0, "TLS handshake: " + tls::handshake_failure(secure.native_handle(),
-                                                          handshake_ec.message())};
+            0, "TLS handshake: " +
+                   tls::handshake_failure(secure.native_handle(), handshake_ec.message())};
     auto result = co_await exchange(secure, request);
     co_return result;
 }

@@ -72,18 +72,18 @@ std::string encode_otlp_json(const std::vector<Span>& spans, std::string_view se
                              std::string_view service_version) {
     json encoded = json::array();
     for (const auto& span : spans) encoded.push_back(encode_span(span));
-    const std::vector<Attribute> resource{
-        {"service.name", std::string(service_name)},
-        {"service.version", std::string(service_version)},
-        {"telemetry.sdk.name", std::string("llmgw")},
-        {"telemetry.sdk.language", std::string("cpp")}};
+    const std::vector<Attribute> resource{{"service.name", std::string(service_name)},
+                                          {"service.version", std::string(service_version)},
+                                          {"telemetry.sdk.name", std::string("llmgw")},
+                                          {"telemetry.sdk.language", std::string("cpp")}};
     json request = {
         {"resourceSpans",
-         json::array({{{"resource", {{"attributes", attributes(resource)}}},
-                       {"scopeSpans",
-                        json::array({{{"scope", {{"name", "llmgw"},
-                                                 {"version", std::string(service_version)}}},
-                                      {"spans", std::move(encoded)}}})}}})}};
+         json::array(
+             {{{"resource", {{"attributes", attributes(resource)}}},
+               {"scopeSpans",
+                json::array(
+                    {{{"scope", {{"name", "llmgw"}, {"version", std::string(service_version)}}},
+                      {"spans", std::move(encoded)}}})}}})}};
     return request.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -17,8 +17,7 @@ const AttributeValue* Span::find(std::string_view key) const {
     return it == attributes.end() ? nullptr : &it->value;
 }
 
-RequestTrace::RequestTrace(const std::optional<TraceContext>& parent,
-                           std::string_view tracestate) {
+RequestTrace::RequestTrace(const std::optional<TraceContext>& parent, std::string_view tracestate) {
     spans_.reserve(6);  // server, admission, redis, and a few attempts
     Span& server = spans_.emplace_back();
     server.trace_id = parent ? parent->trace_id : new_trace_id();

@@ -2,6 +2,8 @@
 // again on a collector's 429/502/503/504, count what went and what was dropped.
 #include "llmgw/tracing/span_exporter.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -9,7 +11,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
-#include <spdlog/spdlog.h>
 
 #include "llmgw/tls/client_context.hpp"
 #include "llmgw/tracing/collector_client.hpp"
@@ -77,9 +78,9 @@ http::Task<bool> send_batch(std::shared_ptr<SpanExporter::State> state, std::str
             co_return true;
         }
         if (!state->failing)  // the URL and status only: headers may hold credentials
-            spdlog::warn("tracing: export to {} failed: {}", tracing.collector.url,
-                         result.status != 0 ? "HTTP " + std::to_string(result.status)
-                                            : result.failure);
+            spdlog::warn(
+                "tracing: export to {} failed: {}", tracing.collector.url,
+                result.status != 0 ? "HTTP " + std::to_string(result.status) : result.failure);
         state->failing = true;
         if (!retryable(result) || send + 1 == SpanExporter::max_sends) break;
         state->pause.expires_after(backoff(send, result));
@@ -96,8 +97,8 @@ http::Task<void> export_loop(std::shared_ptr<SpanExporter::State> state) {
         }
         while (!state->stopped && !state->queue.empty()) {
             auto batch = take_batch(state->queue, state->tracing().batch_size);
-            auto body = encode_otlp_json(batch, state->tracing().service_name,
-                                         state->service_version);
+            auto body =
+                encode_otlp_json(batch, state->tracing().service_name, state->service_version);
             const bool sent = co_await send_batch(state, std::move(body));
             if (sent)
                 state->metrics.exported(batch.size());
@@ -130,7 +131,9 @@ tls::ClientContext* SpanExporter::State::tls_context() {
 SpanExporter::SpanExporter(net::any_io_executor executor, TraceMetrics& metrics)
     : state_(std::make_shared<State>(std::move(executor), metrics, LLMGW_VERSION)) {}
 
-SpanExporter::~SpanExporter() { stop(); }
+SpanExporter::~SpanExporter() {
+    stop();
+}
 
 void SpanExporter::stop() {
     state_->stopped = true;
@@ -138,7 +141,9 @@ void SpanExporter::stop() {
     state_->pause.cancel();
 }
 
-std::size_t SpanExporter::queued() const { return state_->queue.size(); }
+std::size_t SpanExporter::queued() const {
+    return state_->queue.size();
+}
 
 void SpanExporter::submit(std::vector<Span> spans, std::shared_ptr<const config::Config> config) {
     auto& state = *state_;

@@ -81,9 +81,8 @@ void format_traceparent(const TraceId& trace, const SpanId& span, bool sampled,
 }
 
 bool acceptable_tracestate(std::string_view header) {
-    return header.size() <= 512 && std::all_of(header.begin(), header.end(), [](char c) {
-               return c >= 0x20 && c <= 0x7e;
-           });
+    return header.size() <= 512 &&
+           std::all_of(header.begin(), header.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
 }
 
 TraceId new_trace_id() {

@@ -14,8 +14,9 @@ TraceMetrics::TraceMetrics(prometheus::Registry& registry) {
                      .Add({});
     auto& dropped = prometheus::BuildCounter()
                         .Name("llmgw_trace_spans_dropped_total")
-                        .Help("Spans never exported: the worker's queue was full "
-                              "(queue_full) or the collector refused or failed (export_failed)")
+                        .Help(
+                            "Spans never exported: the worker's queue was full "
+                            "(queue_full) or the collector refused or failed (export_failed)")
                         .Register(registry);
     dropped_queue_full_ = &dropped.Add({{"reason", "queue_full"}});
     dropped_export_failed_ = &dropped.Add({{"reason", "export_failed"}});

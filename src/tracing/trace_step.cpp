@@ -18,8 +18,8 @@ void each_string_value(std::string_view text, std::string_view quoted_key, Found
          at = text.find(quoted_key, at + 1)) {
         auto i = at + quoted_key.size();
         auto skip_space = [&] {
-            while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
-                                       text[i] == '\r'))
+            while (i < text.size() &&
+                   (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
                 ++i;
         };
         skip_space();
@@ -41,8 +41,7 @@ void TraceStep::first_piece() {
     const auto now = now_ns();
     span.events.push_back({"llmgw.first_token", now, {}});
     // The GenAI convention's name for the time to the first chunk, in seconds.
-    span.set("gen_ai.response.time_to_first_chunk",
-             static_cast<double>(now - span.start) / 1e9);
+    span.set("gen_ai.response.time_to_first_chunk", static_cast<double>(now - span.start) / 1e9);
 }
 
 std::string_view TraceStep::on_body(std::string_view piece, bool /*last*/) {

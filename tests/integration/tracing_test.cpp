@@ -21,7 +21,9 @@ std::string tracing_section(const OtlpReceiver& receiver, const std::string& ext
            "\"\n  flush_interval: 50ms\n  service_name: llmgw-test\n" + extra;
 }
 
-std::string one_backend(const FakeModel& model) { return backend_and_route(model); }
+std::string one_backend(const FakeModel& model) {
+    return backend_and_route(model);
+}
 
 // A traceparent of a sampled (or not) client span, its trace id numbered `n`.
 std::string client_traceparent(int n, bool sampled = true) {
@@ -29,7 +31,9 @@ std::string client_traceparent(int n, bool sampled = true) {
     std::snprintf(trace, sizeof trace, "%032x", 0xabc000 + n);
     return std::string("00-") + trace + "-b7ad6b7169203331-" + (sampled ? "01" : "00");
 }
-std::string trace_of(const std::string& traceparent) { return traceparent.substr(3, 32); }
+std::string trace_of(const std::string& traceparent) {
+    return traceparent.substr(3, 32);
+}
 
 HttpResponse chat(const RunningGateway& gateway, const std::string& traceparent,
                   bool stream = false) {
@@ -54,11 +58,11 @@ TEST(Tracing, AStreamedRetriedRequestIsOneTraceWithASpanPerAttempt) {
     auto model = FakeModel::start("m1");
     const auto dead = free_port();  // nothing listens: the first attempt there fails
     auto gateway = RunningGateway::start(
-        "backends:\n  vllm:\n    endpoints: [ { url: \"http://127.0.0.1:" +
-        std::to_string(dead) + "\" }, { url: \"" + model.url() +
-        "\" } ]\n    retries: { attempts: 1, on: [connect_failure] }\n"
-        "routes:\n  - { name: chat, backend: vllm, match: { path_prefix: /v1/ } }\n" +
-        tracing_section(receiver, "  headers: { authorization: \"Bearer otlp-secret\" }\n"),
+        "backends:\n  vllm:\n    endpoints: [ { url: \"http://127.0.0.1:" + std::to_string(dead) +
+            "\" }, { url: \"" + model.url() +
+            "\" } ]\n    retries: { attempts: 1, on: [connect_failure] }\n"
+            "routes:\n  - { name: chat, backend: vllm, match: { path_prefix: /v1/ } }\n" +
+            tracing_section(receiver, "  headers: { authorization: \"Bearer otlp-secret\" }\n"),
         {.workers = 1});
     // Round robin: one of two requests starts at the dead endpoint.
     std::string traceparent;
@@ -110,9 +114,10 @@ TEST(Tracing, AStreamedRetriedRequestIsOneTraceWithASpanPerAttempt) {
     EXPECT_EQ(otlp_attribute(second, "http.response.status_code")["intValue"], "200");
     EXPECT_TRUE(otlp_attribute(second, "error.type").is_null());
     EXPECT_EQ(otlp_attribute(second, "gen_ai.response.model")["stringValue"], "fake-model");
-    EXPECT_EQ(otlp_attribute(second, "gen_ai.response.finish_reasons")["arrayValue"]["values"][0]
-                  ["stringValue"],
-              "stop");
+    EXPECT_EQ(
+        otlp_attribute(second,
+                       "gen_ai.response.finish_reasons")["arrayValue"]["values"][0]["stringValue"],
+        "stop");
     EXPECT_NE(otlp_attribute(second, "gen_ai.usage.input_tokens"), nullptr);
     EXPECT_NE(otlp_attribute(second, "gen_ai.usage.output_tokens"), nullptr);
     ASSERT_TRUE(second.contains("events"));
@@ -164,8 +169,8 @@ TEST(Tracing, SamplesByRatioAndAlwaysFollowsTheClientsDecision) {
 TEST(Tracing, StartsATraceAtRatioOneAndSendsItsIdUpstream) {
     OtlpReceiver receiver;
     auto model = FakeModel::start("m1");
-    auto gateway = RunningGateway::start(one_backend(model) + tracing_section(receiver),
-                                         {.workers = 1});
+    auto gateway =
+        RunningGateway::start(one_backend(model) + tracing_section(receiver), {.workers = 1});
     ASSERT_EQ(chat(gateway, "").status, 200);
     ASSERT_TRUE(gateway.wait_for_access_lines(1, 5s));
     const auto trace_id = gateway.access_log_lines()[0]["trace_id"].get<std::string>();
@@ -174,9 +179,9 @@ TEST(Tracing, StartsATraceAtRatioOneAndSendsItsIdUpstream) {
     const auto spans = receiver.trace(trace_id);
     const auto& server = *span_of_kind(spans, 2);
     EXPECT_FALSE(server.contains("parentSpanId"));  // the trace started here
-    EXPECT_EQ(model.stats()["last_request"]["headers"]["traceparent"],
-              "00-" + trace_id + "-" + (*span_of_kind(spans, 3))["spanId"].get<std::string>() +
-                  "-01");
+    EXPECT_EQ(
+        model.stats()["last_request"]["headers"]["traceparent"],
+        "00-" + trace_id + "-" + (*span_of_kind(spans, 3))["spanId"].get<std::string>() + "-01");
 }
 
 TEST(Tracing, AdmissionAndItsRedisCallAreChildSpans) {
@@ -220,8 +225,8 @@ TEST(Tracing, SendsABatchAgainWhenTheCollectorAnswers503) {
     OtlpReceiver receiver;
     receiver.answer_next(2, 503);
     auto model = FakeModel::start("m1");
-    auto gateway = RunningGateway::start(one_backend(model) + tracing_section(receiver),
-                                         {.workers = 1});
+    auto gateway =
+        RunningGateway::start(one_backend(model) + tracing_section(receiver), {.workers = 1});
     const auto traceparent = client_traceparent(7);
     ASSERT_EQ(chat(gateway, traceparent).status, 200);
     ASSERT_TRUE(eventually([&] { return receiver.trace(trace_of(traceparent)).size() == 2; }, 5s));
@@ -262,8 +267,8 @@ TEST(Tracing, AReloadAppliesAChangedTracingSection) {
     OtlpReceiver first;
     OtlpReceiver second;
     auto model = FakeModel::start("m1");
-    auto gateway = RunningGateway::start(one_backend(model) + tracing_section(first),
-                                         {.workers = 1});
+    auto gateway =
+        RunningGateway::start(one_backend(model) + tracing_section(first), {.workers = 1});
     ASSERT_EQ(chat(gateway, client_traceparent(1)).status, 200);
     ASSERT_TRUE(eventually([&] { return !first.trace(trace_of(client_traceparent(1))).empty(); }));
 

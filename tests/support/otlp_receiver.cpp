@@ -97,7 +97,9 @@ OtlpReceiver::~OtlpReceiver() {
     state_->thread.join();
 }
 
-uint16_t OtlpReceiver::port() const { return state_->acceptor.local_endpoint().port(); }
+uint16_t OtlpReceiver::port() const {
+    return state_->acceptor.local_endpoint().port();
+}
 
 void OtlpReceiver::answer_next(int count, int status) {
     std::lock_guard lock(state_->mutex);

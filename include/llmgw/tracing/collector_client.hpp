@@ -14,8 +14,8 @@ class ClientContext;
 namespace llmgw::tracing {
 
 struct ExportResult {
-    int status = 0;            // the collector's HTTP status; 0 when none came
-    std::string failure;       // why no status came (for the log; never a header value)
+    int status = 0;               // the collector's HTTP status; 0 when none came
+    std::string failure;          // why no status came (for the log; never a header value)
     int retry_after_seconds = 0;  // the collector's Retry-After, when it sent one
 };
 

@@ -3,9 +3,8 @@
 // prompt.
 #pragma once
 
-#include <string_view>
-
 #include <nlohmann/json_fwd.hpp>
+#include <string_view>
 
 #include "llmgw/tracing/request_trace.hpp"
 

@@ -29,9 +29,9 @@ TEST(TracingSections, WithoutTheSectionNothingIsTraced) {
 }
 
 TEST(TracingSections, ReadsTheContractsFieldsAndDefaults) {
-    const auto config = load_string(with_tracing(
-        "  endpoint: \"http://otel-collector:4318/v1/traces\"\n  sample_ratio: 0.05\n"
-        "  service_name: gw\n  headers: { Authorization: \"Bearer t\" }\n"));
+    const auto config = load_string(
+        with_tracing("  endpoint: \"http://otel-collector:4318/v1/traces\"\n  sample_ratio: 0.05\n"
+                     "  service_name: gw\n  headers: { Authorization: \"Bearer t\" }\n"));
     ASSERT_TRUE(config.tracing);
     const auto& tracing = *config.tracing;
     EXPECT_EQ(tracing.collector.host, "otel-collector");

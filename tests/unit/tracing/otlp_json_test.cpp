@@ -11,7 +11,8 @@ namespace llmgw::tracing {
 namespace {
 
 TEST(OtlpJson, EncodesAnExportTraceServiceRequest) {
-    const auto parent = parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    const auto parent =
+        parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
     RequestTrace trace(parent, "");
     trace.genai = {"chat", "llama", 64, true};
     std::array<char, traceparent_length> traceparent;
@@ -44,9 +45,9 @@ TEST(OtlpJson, EncodesAnExportTraceServiceRequest) {
     EXPECT_EQ(std::string(traceparent.data(), traceparent.size()),
               "00-0af7651916cd43dd8448eb211c80319c-" + client["spanId"].get<std::string>() + "-01");
     EXPECT_EQ(client["status"]["code"], 2);
-    EXPECT_EQ(client["events"][0],
-              (nlohmann::json{{"timeUnixNano", "42"}, {"name", "llmgw.first_token"},
-                              {"attributes", nlohmann::json::array()}}));
+    EXPECT_EQ(client["events"][0], (nlohmann::json{{"timeUnixNano", "42"},
+                                                   {"name", "llmgw.first_token"},
+                                                   {"attributes", nlohmann::json::array()}}));
     auto attribute = [&](const std::string& key) {
         for (const auto& a : client["attributes"])
             if (a["key"] == key) return a["value"];

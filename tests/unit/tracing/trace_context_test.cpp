@@ -19,8 +19,8 @@ TEST(TraceParent, ReadsTheTraceIdParentIdAndSampledFlag) {
     to_hex(context->parent_id, hex);
     EXPECT_EQ(std::string(hex, 16), "b7ad6b7169203331");
     EXPECT_TRUE(context->sampled);
-    EXPECT_FALSE(parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00")
-                     ->sampled);
+    EXPECT_FALSE(
+        parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00")->sampled);
 }
 
 TEST(TraceParent, RefusesMalformedHeaders) {
