@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -22,7 +23,7 @@ using AttributeValue =
     std::variant<std::string, std::int64_t, double, bool, std::vector<std::string>>;
 
 struct Attribute {
-    std::string key;
+    std::string_view key;  // always a string literal of the conventions: never allocated
     AttributeValue value;
 };
 
@@ -48,8 +49,9 @@ struct Span {
     StatusCode status = StatusCode::unset;
     std::string status_message;
 
-    void set(std::string key, AttributeValue value) {
-        attributes.push_back({std::move(key), std::move(value)});
+    // `key` must outlive the span (a literal).
+    void set(std::string_view key, AttributeValue value) {
+        attributes.push_back({key, std::move(value)});
     }
     // The value of `key`, or null.
     const AttributeValue* find(std::string_view key) const;
