@@ -13,6 +13,9 @@
 #   llmgw+redis   the same, with the limits kept in a redis-server started here
 #   llmgw+cache   wrk -> llmgw (bench/llmgw-cache.yaml: the response cache on the route);
 #                 the request never changes, so every answer after the first is a hit
+#   llmgw+trace1     plain llmgw with `tracing` (sample_ratio 1: every request traced), its
+#                    spans exported to an OTLP/HTTP sink (bench/otlp_sink.py, on CPU 1)
+#   llmgw+trace0.01  the same at sample_ratio 0.01
 # The proxy under test runs alone on CPU 0; wrk and the fake server share CPU 1,
 # so every proxy gets the same single core and the load side does not eat into it.
 # The redis-server of llmgw+redis runs on CPU 1 too.
@@ -428,6 +431,32 @@ bench_llmgw_cache() {
   stop_pid "$LLMGW_PID"
 }
 
+# --- llmgw with tracing --------------------------------------------------------
+SINK_PORT=
+start_otlp_sink() {
+  pick_port; SINK_PORT=$PORT
+  start_bg otlp-sink taskset -c "$LOAD_CPU" python3 "$BENCH_DIR/otlp_sink.py" "$SINK_PORT"
+  wait_listening otlp-sink "$LAST_PID" "$SINK_PORT"
+}
+
+bench_llmgw_trace() { # bench_llmgw_trace RATIO
+  local ratio=$1 name=llmgw+trace$1 file exported dropped
+  start_llmgw "$name" "$BENCH_DIR/llmgw.yaml" "tracing:
+  endpoint: \"http://$HOST:$SINK_PORT/v1/traces\"
+  sample_ratio: $ratio"
+  verify "$name" "$LLMGW_PORT"
+  measure "$name" "$LLMGW_PORT" "$LLMGW_PID"
+  sleep 1.5 # one flush interval (1s): the last spans leave the queue
+  file=$WORK_DIR/$name.metrics
+  curl --noproxy '*' -sS --max-time 5 -o "$file" "http://$HOST:$LLMGW_ADMIN_PORT/metrics" ||
+    die "$name: could not read /metrics"
+  exported=$(metric_sum "$file" llmgw_trace_spans_exported_total)
+  dropped=$(metric_sum "$file" llmgw_trace_spans_dropped_total)
+  ((exported > 0)) || die "$name: no span exported"
+  CHECKS[$name]="$exported spans exported, $dropped dropped (sink: $(curl --noproxy '*' -sS --max-time 5 "http://$HOST:$SINK_PORT/stats"))"
+  stop_pid "$LLMGW_PID"
+}
+
 bench_nginx() {
   local port dir=$WORK_DIR/nginx m
   pick_port; port=$PORT
@@ -550,11 +579,26 @@ report() {
   echo
   echo "- llmgw+cache: ${CHECKS[llmgw+cache]}."
   echo
+  echo "## Cost of tracing"
+  echo
+  echo "| setup / plain llmgw | requests/s ratio (higher is better) | p50 ratio | p99 ratio (lower is better) | proxy CPU per request added (us) |"
+  echo "| --- | ---: | ---: | ---: | ---: |"
+  for s in llmgw+trace1 llmgw+trace0.01; do
+    printf '| %s | %s | %s | %s | %s |\n' "$s" "$(ratio "${RPS[$s]}" "${RPS[llmgw]}")" \
+      "$(ratio "${P50[$s]}" "${P50[llmgw]}")" "$(ratio "${P99[$s]}" "${P99[llmgw]}")" \
+      "$(awk -v a="${CPU_US[$s]}" -v b="${CPU_US[llmgw]}" 'BEGIN { printf "%+.1f", a - b }')"
+  done
+  echo
+  for s in llmgw+trace1 llmgw+trace0.01; do echo "- $s: ${CHECKS[$s]}"; done
+  echo
+  echo "One run each, right after plain llmgw's: on a shared machine, compare pairs of runs"
+  echo "(docs/benchmarks.md) before reading a few percent into these ratios."
+  echo
   echo "The others forward to a fake model server that answers at once; a real model takes"
   echo "100 ms to seconds, which a hit saves entirely."
   # Near the direct backend's rate, the load core (wrk + fake server) is the limit,
   # not the proxy: that proxy's real headroom, and llmgw's gap to it, is larger.
-  for s in llmgw nginx haproxy llmgw+limits llmgw+redis llmgw+cache; do
+  for s in llmgw nginx haproxy llmgw+limits llmgw+redis llmgw+cache llmgw+trace1 llmgw+trace0.01; do
     if awk -v a="${RPS[$s]}" -v d="${RPS[direct]}" 'BEGIN { exit !(a >= 0.9 * d) }'; then
       echo
       echo "Note: $s reached $(ratio "${RPS[$s]}" "${RPS[direct]}")x the direct backend's requests/s: the load side (CPU $LOAD_CPU) likely limited it, not the proxy."
@@ -565,7 +609,7 @@ report() {
 # ---------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------
-for cmd in wrk nginx haproxy taskset curl ss pgrep awk openssl sha256sum redis-server redis-cli; do
+for cmd in wrk nginx haproxy taskset curl ss pgrep awk openssl sha256sum redis-server redis-cli python3; do
   command -v "$cmd" >/dev/null || die "$cmd not found (scripts/install-deps.sh installs it)"
 done
 [[ -x $LLMGW_BIN && -x $FAKE_BIN ]] ||
@@ -583,6 +627,9 @@ bench_haproxy
 bench_llmgw_limits
 bench_llmgw_redis
 bench_llmgw_cache
+start_otlp_sink
+bench_llmgw_trace 1
+bench_llmgw_trace 0.01
 
 mkdir -p "$RESULTS_DIR"
 report >"$WORK_DIR/report.md"

@@ -31,7 +31,8 @@ const Section<Config>& root_section() {
          optional_nested("redis", &S::redis, redis_section()).restart(),
          nested("cache", &S::cache, cache_section()).restart(),
          list_of("consumers", &S::consumers, consumer_section(), ""),
-         list_of("jwt", &S::jwt, jwt_section(), "")},
+         list_of("jwt", &S::jwt, jwt_section(), ""),
+         optional_nested("tracing", &S::tracing, tracing_section())},
         check_root};
     return section;
 }

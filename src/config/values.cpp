@@ -47,17 +47,13 @@ std::string format_listen(const ListenAddress& address) {
     return address.host + ":" + std::to_string(address.port);
 }
 
-Endpoint parse_endpoint_url(const YamlNode& node) {
-    const auto url = node.as_string();
-    const bool tls = url.rfind("https://", 0) == 0;
-    if (!tls && url.rfind("http://", 0) != 0)
-        node.fail("expected an http:// or https:// URL, got \"" + node.raw() + "\"");
-    auto authority = std::string_view(url).substr(tls ? 8 : 7);
-    if (!authority.empty() && authority.back() == '/') authority.remove_suffix(1);
-    if (authority.find('/') != std::string_view::npos)
-        node.fail("an endpoint URL has no path (use routes[].rewrite.path_prefix)");
+namespace {
+
+// http[s]://host[:port] (`authority` without the scheme) as an Endpoint; `url` as written.
+Endpoint parse_authority(const YamlNode& node, std::string url, bool tls,
+                         std::string_view authority) {
     Endpoint endpoint;
-    endpoint.url = url;
+    endpoint.url = std::move(url);
     endpoint.tls = tls;
     if (tls) endpoint.port = 443;
     const auto colon = authority.rfind(':');
@@ -72,6 +68,37 @@ Endpoint parse_endpoint_url(const YamlNode& node) {
         endpoint.host = endpoint.host.substr(1, endpoint.host.size() - 2);
     if (endpoint.host.empty()) node.fail("missing host in \"" + node.raw() + "\"");
     return endpoint;
+}
+
+// The part after http:// or https://; fails on any other scheme.
+std::string_view after_scheme(const YamlNode& node, const std::string& url, bool& tls) {
+    tls = url.rfind("https://", 0) == 0;
+    if (!tls && url.rfind("http://", 0) != 0)
+        node.fail("expected an http:// or https:// URL, got \"" + node.raw() + "\"");
+    return std::string_view(url).substr(tls ? 8 : 7);
+}
+
+}  // namespace
+
+Endpoint parse_endpoint_url(const YamlNode& node) {
+    const auto url = node.as_string();
+    bool tls = false;
+    auto authority = after_scheme(node, url, tls);
+    if (!authority.empty() && authority.back() == '/') authority.remove_suffix(1);
+    if (authority.find('/') != std::string_view::npos)
+        node.fail("an endpoint URL has no path (use routes[].rewrite.path_prefix)");
+    return parse_authority(node, url, tls, authority);
+}
+
+Endpoint parse_url_with_path(const YamlNode& node, std::string& path) {
+    const auto url = node.as_string();
+    bool tls = false;
+    auto rest = after_scheme(node, url, tls);
+    const auto slash = rest.find('/');
+    path = slash == std::string_view::npos ? std::string() : std::string(rest.substr(slash));
+    if (path.find_first_of(" ?#\r\n") != std::string::npos)
+        node.fail("the URL's path must not contain spaces, a query or a fragment");
+    return parse_authority(node, url, tls, rest.substr(0, slash));
 }
 
 std::string parse_path_prefix(const YamlNode& node) {

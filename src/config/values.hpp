@@ -16,6 +16,8 @@ ListenAddress parse_listen(const YamlNode& node);
 std::string format_listen(const ListenAddress& address);
 // http://host[:port] or https://host[:port], no path.
 Endpoint parse_endpoint_url(const YamlNode& node);
+// http[s]://host[:port][/path]: the endpoint, and the path in `path` (empty when none).
+Endpoint parse_url_with_path(const YamlNode& node, std::string& path);
 // Starts with "/", no spaces or control characters.
 std::string parse_path_prefix(const YamlNode& node);
 // name → value, names valid tokens (lower-cased), values without CR, LF or NUL.

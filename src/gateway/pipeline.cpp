@@ -8,8 +8,10 @@
 #include "llmgw/observability/request_id.hpp"
 #include "llmgw/routing/rewrite.hpp"
 #include "llmgw/routing/route_table.hpp"
+#include "llmgw/tracing/genai.hpp"
 #include "llmgw/upstream/upstream_request.hpp"
 #include "llmgw/usage/request_shape.hpp"
+#include "request_tracing.hpp"
 
 namespace llmgw::gateway {
 
@@ -72,11 +74,13 @@ const config::Price* price_for(const config::Config& config, const config::Route
 }  // namespace
 
 Pipeline::Pipeline(const PipelineServices& services, upstream::ConnectionPool& pool,
-                   limits::Admission& admission, redis::Client* redis)
+                   limits::Admission& admission, redis::Client* redis,
+                   tracing::SpanExporter* traces)
     : services_(services),
       admission_(admission),
       cache_(services.cache, redis),
-      forwarder_(pool, services.metrics) {}
+      forwarder_(pool, services.metrics),
+      traces_(traces) {}
 
 
 http::Task<void> Pipeline::handle(RequestContext& context, http::RequestBody& body,
@@ -149,6 +153,7 @@ void Pipeline::identify(RequestContext& context) {
     context.forwarded_for = proxies.forwarded_for(peer, claimed);
     context.record.client = proxies.client_address(peer, claimed);
     drop_untrusted_client_claims(context.request, peer, proxies);
+    start_trace(context);
 }
 
 StepResult Pipeline::authenticate(RequestContext& context) {
@@ -197,7 +202,9 @@ http::Task<StepResult> Pipeline::admit(RequestContext& context, ResponseSteps& s
     context.tier = tier;
     const bool reserving = reserves(*tier);
     const auto reserve = reserving ? reservation_for(context, *tier) : limits::Charge{};
+    const auto started = context.trace ? tracing::now_ns() : 0;
     auto outcome = co_await admission_.admit(context.identity->account, *tier, reserve);
+    if (context.trace) trace_admission(context, started, outcome);
     if (!outcome.decision) {
         // Redis is unavailable and failure_mode is closed: no request without its limits.
         context.record.rate_limit = "unavailable";
@@ -282,6 +289,11 @@ void Pipeline::transform(RequestContext& context, ResponseSteps& steps) {
     upstream::apply_header_edits(request, route.headers);
     upstream::set_forwarding_headers(request, context.forwarded_for, context.record.request_id);
     request.prepare_payload();
+    if (context.trace) {
+        context.trace->genai = tracing::genai_request(std::string_view(request.target()),
+                                                       context.body_json());
+        steps.trace.emplace(*context.trace);
+    }
 }
 
 http::Task<void> Pipeline::look_up_cache(RequestContext& context, ResponseSteps& steps) {
@@ -375,7 +387,7 @@ http::Task<StepResult> Pipeline::forward(RequestContext& context, http::AnswerRe
                                          http::ClientWriter& client) {
     auto outcome = co_await forwarder_.forward(
         context.request, context.snapshot->backend(context.route->backend), relay,
-        client.hang_up());
+        client.hang_up(), context.trace.get());
     auto& record = context.record;
     record.endpoint = std::move(outcome.endpoint);
     record.upstream_first_byte = outcome.first_byte;
@@ -468,6 +480,7 @@ void Pipeline::record(RequestContext& context, const http::ClientWriter& client)
     record.bytes_out = client.body_bytes();
     record.duration = std::chrono::steady_clock::now() - context.started;
     services_.metrics.request_finished(record);
+    if (context.trace) finish_trace(context, traces_);
     services_.access_log.write(record);
 }
 

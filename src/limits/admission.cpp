@@ -93,7 +93,9 @@ http::Task<Admission::Outcome> Admission::admit(const std::string& consumer,
         // What waits for Redis rides along: one call for all of it.
         auto carried = take_page();
         const auto count = carried.size();
+        const auto asked = std::chrono::system_clock::now();
         auto decision = co_await redis_->admit(consumer, tier, reserve, carried);
+        outcome.redis_call.emplace(asked, std::chrono::system_clock::now());
         metrics_.limits().redis_call("admit", count);
         redis_result(decision.has_value());
         if (decision) {

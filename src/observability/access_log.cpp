@@ -42,6 +42,8 @@ std::string format_access_line(const AccessRecord& r) {
     out += "{\"time\":";
     append_json_string(out, iso8601_utc(r.time));
     append_field(out, "request_id", r.request_id);
+    if (r.trace_id[0] != '\0')
+        append_field(out, "trace_id", std::string_view(r.trace_id.data(), r.trace_id.size()));
     append_field(out, "client", r.client);
     append_field(out, "method", r.method);
     append_field(out, "path", r.path);

@@ -26,6 +26,7 @@
 #include "llmgw/limits/redis_options.hpp"
 #include "llmgw/redis/client.hpp"
 #include "llmgw/tls/server_context.hpp"
+#include "llmgw/tracing/span_exporter.hpp"
 
 namespace llmgw::server {
 
@@ -176,7 +177,8 @@ struct Worker {
           redis(connect_worker_redis(gateway.startup_config(), io.get_executor(), gateway.metrics())),
           admission(gateway.limiter(), gateway.usage(), gateway.startup_config(), io.get_executor(),
                     gateway.metrics(), redis.get()),
-          pipeline(gateway.pipeline_services(), pool, admission, redis.get()) {
+          traces(io.get_executor(), gateway.trace_metrics()),
+          pipeline(gateway.pipeline_services(), pool, admission, redis.get(), &traces) {
         handlers.request = [this](http::Request& request, const std::string& client_ip,
                                   http::ResponseWriter& writer,
                                   http::RequestBody& body) -> http::Task<void> {
@@ -192,6 +194,7 @@ struct Worker {
     upstream::ConnectionPool pool;
     std::unique_ptr<redis::Client> redis;  // when Redis is configured
     limits::Admission admission;
+    tracing::SpanExporter traces;  // sampled requests' spans, to the collector
     Pipeline pipeline;
     http::ConnectionHandlers handlers;
     std::thread thread;

@@ -11,6 +11,7 @@
 
 #include "attempt.hpp"
 #include "llmgw/http/hop_by_hop.hpp"
+#include "llmgw/tracing/request_trace.hpp"
 #include "llmgw/upstream/retry_decision.hpp"
 #include "relay.hpp"
 
@@ -80,6 +81,8 @@ struct Forwarder::Try {
     http::HangUp& hang_up;
     AttemptLimits limits;
     ForwardOutcome& outcome;
+    tracing::RequestTrace* trace = nullptr;
+    std::size_t span = 0;  // the current attempt's span in `trace`
     EndpointState* endpoint = nullptr;
     const CircuitBreaker::Ticket* ticket = nullptr;
     bool hold_back_answer = false;  // an upstream 502/503 may be retried elsewhere
@@ -91,8 +94,36 @@ struct Forwarder::TryResult {
     std::optional<config::RetryOn> condition{};
 };
 
+namespace {
+
+// The attempt's CLIENT span; the upstream learns its id (traceparent) and the client's
+// tracestate.
+void start_attempt_span(Forwarder::Try& attempt) {
+    const auto& endpoint = attempt.endpoint->endpoint;
+    std::array<char, tracing::traceparent_length> traceparent;
+    attempt.span = attempt.trace->start_attempt(endpoint.host, endpoint.port,
+                                                attempt.outcome.attempts - 1, traceparent);
+    attempt.request.set("traceparent", std::string_view(traceparent.data(), traceparent.size()));
+    if (!attempt.trace->tracestate().empty())
+        attempt.request.set("tracestate", attempt.trace->tracestate());
+}
+
+// `status`: the upstream's (0: none came); `error`: how the attempt failed (empty: it did not).
+void end_attempt_span(Forwarder::Try& attempt, unsigned status, std::string_view error) {
+    if (attempt.trace == nullptr) return;
+    auto& span = attempt.trace->span(attempt.span);
+    if (status != 0) span.set("http.response.status_code", static_cast<std::int64_t>(status));
+    if (!error.empty()) span.set("error.type", std::string(error));
+    else if (status >= 500) span.set("error.type", std::to_string(status));
+    if (!error.empty() || status >= 500) span.status = tracing::StatusCode::error;
+    attempt.trace->end(attempt.span);
+}
+
+}  // namespace
+
 http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendState& backend,
-                                              http::AnswerRelay& relay, http::HangUp& hang_up) {
+                                              http::AnswerRelay& relay, http::HangUp& hang_up,
+                                              tracing::RequestTrace* trace) {
     const auto& config = backend.config();
     ForwardOutcome outcome;
     if (config.circuit_breaker.max_concurrent > 0 &&
@@ -107,7 +138,8 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
     request.version(11);
     request.keep_alive(true);
     Try attempt{request, backend, relay, hang_up,
-                AttemptLimits{config.timeouts, Clock::now() + config.timeouts.total}, outcome};
+                AttemptLimits{config.timeouts, Clock::now() + config.timeouts.total}, outcome,
+                trace};
     std::vector<bool> tried(backend.size(), false);
     bool holds_budget = false;
     for (unsigned retry = 0;; ++retry) {
@@ -173,6 +205,7 @@ http::Task<Forwarder::TryResult> Forwarder::try_endpoint(Try& attempt) {
     InFlight endpoint_in_flight(state.in_flight);
     attempt.outcome.endpoint = state.endpoint.url;
     ++attempt.outcome.attempts;
+    if (attempt.trace) start_attempt_span(attempt);
     AttemptHead head;
     co_await attempt_head(pool_, attempt.request, state.endpoint, attempt.backend.tls(),
                           attempt.limits, attempt.hang_up, head);
@@ -182,9 +215,11 @@ http::Task<Forwarder::TryResult> Forwarder::try_endpoint(Try& attempt) {
     }
     if (head.failure == Failure::client_gone) {
         state.breaker.release(*attempt.ticket);
+        end_attempt_span(attempt, 0, "client_closed");
         co_return TryResult{true};
     }
     if (head.failure != Failure::none) {
+        end_attempt_span(attempt, 0, metric_kind(head.failure));
         state.breaker.record_failure(*attempt.ticket, Clock::now());
         metrics_.upstream_error(config.name, metric_kind(head.failure));
         attempt.outcome.error = client_error(head.failure);
@@ -200,12 +235,14 @@ http::Task<Forwarder::TryResult> Forwarder::try_endpoint(Try& attempt) {
     if (attempt.hold_back_answer && (status == 502 || status == 503)) {
         const auto kind = status == 502 ? config::RetryOn::status_502 : config::RetryOn::status_503;
         if (config.retries.allows(kind)) {
+            end_attempt_span(attempt, status, "");
             attempt.outcome.error = upstream_unavailable(status);
             co_return TryResult{false, kind};
         }
     }
     attempt.outcome.first_byte = head.first_byte;
     const auto result = co_await relay_answer(attempt, head);
+    end_attempt_span(attempt, status, attempt.outcome.error_kind);
     co_return result;
 }
 

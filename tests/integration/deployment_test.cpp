@@ -90,7 +90,9 @@ TEST(Deployment, ComposeFilesItMountsAndBuildTargetsExist) {
             ++mounts;
         }
     }
-    EXPECT_EQ(mounts, 3);  // llmgw.yaml, prometheus.yml, prometheus/
+    // llmgw.yaml, prometheus.yml, prometheus/, otel-collector.yaml, grafana's provisioning/
+    // and dashboards/.
+    EXPECT_EQ(mounts, 6);
     // Docker must not SIGKILL a drain: the grace period outlasts server.drain_timeout.
     const auto config = YAML::LoadFile(docker_dir + "/llmgw.yaml");
     EXPECT_GT(seconds_of(compose["services"]["llmgw"]["stop_grace_period"].as<std::string>()),

@@ -280,6 +280,21 @@ struct LoggingConfig {
     bool operator==(const LoggingConfig&) const = default;
 };
 
+// tracing: OpenTelemetry spans, exported over OTLP/HTTP (JSON) to a collector.
+struct TracingConfig {
+    Endpoint collector;            // the endpoint URL's scheme, host and port (url as written)
+    std::string path = "/v1/traces";  // the endpoint URL's path
+    double sample_ratio = 1.0;     // of traces started here; a sampled traceparent always wins
+    std::string service_name = "llmgw";
+    std::vector<std::pair<std::string, std::string>> headers;  // sent to the collector (auth)
+    std::optional<BackendTls> tls;  // how an https:// collector is verified
+    std::size_t batch_size = 512;  // spans per export request
+    std::size_t max_queue = 4096;  // spans waiting per worker; more are dropped and counted
+    Duration flush_interval = std::chrono::seconds(1);  // the longest a span waits to go
+    Duration timeout = std::chrono::seconds(5);         // per export request
+    bool operator==(const TracingConfig&) const = default;
+};
+
 // The response cache shared by every route with `cache`.
 struct CacheConfig {
     std::uint64_t max_bytes = 256ull << 20;      // all entries together (in process)
@@ -320,6 +335,7 @@ struct Config {
     LoggingConfig logging;
     LimitsConfig limits;
     std::map<std::string, Price> prices;  // by model name as sent upstream
+    std::optional<TracingConfig> tracing;
     bool operator==(const Config&) const = default;
 };
 

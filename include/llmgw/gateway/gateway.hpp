@@ -25,6 +25,7 @@
 #include "llmgw/observability/access_log.hpp"
 #include "llmgw/observability/metrics.hpp"
 #include "llmgw/tls/server_context.hpp"
+#include "llmgw/tracing/trace_metrics.hpp"
 
 namespace llmgw::gateway {
 
@@ -62,6 +63,8 @@ public:
     ReloadOutcome apply(std::shared_ptr<const config::Config> config);
 
     observability::Metrics& metrics() { return metrics_; }
+    // The span exporters' counters (every worker's), on the metrics registry.
+    tracing::TraceMetrics& trace_metrics() { return trace_metrics_; }
     limits::LocalLimiter& limiter() { return limiter_; }
     limits::UsageLedger& usage() { return usage_; }
     // The usage kept in Redis (for /admin/usage), when Redis is configured; admin thread only.
@@ -88,6 +91,7 @@ private:
     std::optional<http::net::any_io_executor> background_;  // where health checks run
     std::vector<std::shared_ptr<Snapshot>> retired_;  // replaced, maybe still used by requests
     observability::Metrics metrics_;
+    tracing::TraceMetrics trace_metrics_{metrics_.registry()};
     limits::LocalLimiter limiter_;
     limits::UsageLedger usage_;
     std::unique_ptr<redis::Client> admin_redis_;

@@ -13,6 +13,7 @@
 #include "llmgw/http/gateway_error.hpp"
 #include "llmgw/http/answer_sink.hpp"
 #include "llmgw/limits/admission.hpp"
+#include "llmgw/tracing/span_exporter.hpp"
 #include "llmgw/upstream/connection_pool.hpp"
 #include "llmgw/upstream/forwarder.hpp"
 
@@ -26,8 +27,10 @@ using StepResult = std::optional<http::GatewayError>;
 class Pipeline {
 public:
     // `redis`: the worker's Redis connection (the cache's Redis store uses it), or null.
+    // `traces`: the worker's span exporter (null: sampled requests' spans are not sent).
     Pipeline(const PipelineServices& services, upstream::ConnectionPool& pool,
-             limits::Admission& admission, redis::Client* redis);
+             limits::Admission& admission, redis::Client* redis,
+             tracing::SpanExporter* traces = nullptr);
 
     // Called with the request's head; the body is read after authentication.
     http::Task<void> handle(RequestContext& context, http::RequestBody& body,
@@ -64,6 +67,7 @@ private:
     limits::Admission& admission_;
     cache::ResponseCache cache_;
     upstream::Forwarder forwarder_;
+    tracing::SpanExporter* traces_;
 };
 
 }  // namespace llmgw::gateway

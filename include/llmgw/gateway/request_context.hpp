@@ -15,6 +15,7 @@
 #include "llmgw/http/beast.hpp"
 #include "llmgw/limits/reservation.hpp"
 #include "llmgw/observability/access_record.hpp"
+#include "llmgw/tracing/request_trace.hpp"
 #include "llmgw/usage/request_shape.hpp"
 
 namespace llmgw::gateway {
@@ -42,6 +43,9 @@ struct RequestContext {
     usage::EndpointShape shape = usage::EndpointShape::other;
     // Filled in as the steps go; the record step writes it out.
     observability::AccessRecord record;
+    // The request's spans when tracing is configured and the request is sampled; else null
+    // (no allocation for a request that is not traced).
+    std::unique_ptr<tracing::RequestTrace> trace;
 
     // The body parsed as JSON, at most once and only when a step asks; null when not JSON.
     const nlohmann::json* body_json();

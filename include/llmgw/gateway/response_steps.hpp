@@ -8,6 +8,7 @@
 #include "llmgw/cache/cache_steps.hpp"
 #include "llmgw/http/response_phases.hpp"
 #include "llmgw/limits/rate_limit_step.hpp"
+#include "llmgw/tracing/trace_step.hpp"
 #include "llmgw/usage/usage_step.hpp"
 
 namespace llmgw::gateway {
@@ -17,6 +18,7 @@ struct ResponseSteps {
     cache::CacheStatusStep cache_status;
     usage::UsageStep usage;                   // before the copy: it may hide an event
     std::optional<cache::AnswerCopyStep> copy;  // when the answer may be stored
+    std::optional<tracing::TraceStep> trace;     // when the request is traced
 
     http::ResponsePhases phases() {
         http::ResponsePhases phases;
@@ -24,6 +26,7 @@ struct ResponseSteps {
         phases.add(cache_status);
         phases.add(usage);
         if (copy) phases.add(*copy);
+        if (trace) phases.add(*trace);
         return phases;
     }
 };

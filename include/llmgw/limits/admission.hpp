@@ -52,6 +52,10 @@ public:
         std::optional<Decision>
             decision;  // nullopt: Redis is unavailable and failure_mode is closed
         Reservation reservation;  // what an admitted request reserved, and where
+        // When Redis was asked: the call's start and end (a trace shows it as a span).
+        std::optional<std::pair<std::chrono::system_clock::time_point,
+                                std::chrono::system_clock::time_point>>
+            redis_call{};
     };
     // Admits one request, reserving `reserve` from the tier's token and cost limits.
     http::Task<Outcome> admit(const std::string& consumer, const config::Tier& tier,

@@ -1,6 +1,7 @@
 // What one request did: the source of its access-log line and its metrics.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -11,6 +12,9 @@ namespace llmgw::observability {
 struct AccessRecord {
     std::chrono::system_clock::time_point time;  // when the request arrived
     std::string request_id;
+    // The W3C trace id (lower-case hex) when tracing is configured and the request has one;
+    // all '\0' otherwise. A fixed array: no allocation on the plain path.
+    std::array<char, 32> trace_id{};
     std::string client;  // peer address
     std::string method;
     std::string path;  // without the query: queries may carry secrets

@@ -17,6 +17,10 @@
 #include "llmgw/upstream/connection_pool.hpp"
 #include "llmgw/upstream/failure.hpp"
 
+namespace llmgw::tracing {
+class RequestTrace;
+}
+
 namespace llmgw::upstream {
 
 struct AttemptHead;
@@ -40,13 +44,16 @@ public:
         : pool_(pool), metrics_(metrics) {}
 
     // `request` is the upstream request, already rewritten; it is sent as it is. The answer
-    // goes to the client through `relay`.
+    // goes to the client through `relay`. With `trace` (a sampled request), each attempt is a
+    // CLIENT span whose id goes upstream in traceparent.
     http::Task<ForwardOutcome> forward(http::Request& request, BackendState& backend,
-                                       http::AnswerRelay& relay, http::HangUp& hang_up);
+                                       http::AnswerRelay& relay, http::HangUp& hang_up,
+                                       tracing::RequestTrace* trace = nullptr);
+
+    struct Try;  // one forward's state (named here for forwarder.cpp's helpers)
+    struct TryResult;
 
 private:
-    struct Try;
-    struct TryResult;
     http::Task<TryResult> try_endpoint(Try& attempt);
     http::Task<TryResult> relay_answer(Try& attempt, AttemptHead& head);
     http::Task<bool> pause_before_retry(unsigned retry, std::chrono::steady_clock::time_point deadline,

@@ -1,0 +1,38 @@
+// The response step of a sampled request: the first token's time (an event on the attempt's
+// span), and what the answer says of itself (its model, its finish reasons). It reads field
+// names and short values only: never the prompt or the completion.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "llmgw/http/response_phases.hpp"
+#include "llmgw/tracing/request_trace.hpp"
+
+namespace llmgw::tracing {
+
+class TraceStep final : public http::ResponseStep {
+public:
+    explicit TraceStep(RequestTrace& trace) : trace_(trace) {}
+
+    std::string_view on_body(std::string_view piece, bool last) override;
+    void on_end(http::AnswerEnd end) override;
+
+    // What the answer said (for tests).
+    const std::string& response_model() const { return model_; }
+    const std::vector<std::string>& finish_reasons() const { return finish_reasons_; }
+
+    static constexpr std::size_t max_finish_reasons = 16;
+
+private:
+    void scan(std::string_view text);
+    void first_piece();
+
+    RequestTrace& trace_;
+    bool seen_body_ = false;
+    std::string carry_;  // the end of the previous piece: a field may straddle two pieces
+    std::string model_;
+    std::vector<std::string> finish_reasons_;
+};
+
+}  // namespace llmgw::tracing

@@ -1,0 +1,166 @@
+// The export loop: wait for a full batch or the flush interval, send, back off and send
+// again on a collector's 429/502/503/504, count what went and what was dropped.
+#include "llmgw/tracing/span_exporter.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <deque>
+
+#include "llmgw/tls/client_context.hpp"
+#include "llmgw/tracing/collector_client.hpp"
+#include "llmgw/tracing/otlp_json.hpp"
+
+namespace llmgw::tracing {
+
+namespace net = http::net;
+
+struct SpanExporter::State {
+    State(net::any_io_executor executor, TraceMetrics& metrics, std::string version)
+        : wake(executor), pause(executor), metrics(metrics), service_version(std::move(version)) {}
+
+    net::steady_timer wake;   // the loop sleeps on it; a full batch cuts the sleep short
+    net::steady_timer pause;  // the backoff before a batch is sent again
+    TraceMetrics& metrics;
+    std::string service_version;
+    std::deque<Span> queue;
+    std::shared_ptr<const config::Config> config;  // the newest submitted trace's
+    bool running = false;
+    bool stopped = false;
+    // The https collector's TLS context, made again when the collector or its tls change.
+    std::unique_ptr<tls::ClientContext> tls;
+    std::optional<config::TracingConfig> tls_made_for;
+    bool failing = false;  // logged once per run of failures, not per batch
+
+    const config::TracingConfig& tracing() const { return *config->tracing; }
+    tls::ClientContext* tls_context();
+};
+
+namespace {
+
+bool retryable(const ExportResult& result) {
+    return result.status == 0 || result.status == 429 || result.status == 502 ||
+           result.status == 503 || result.status == 504;
+}
+
+// 250 ms, 500 ms, 1 s, ... or the collector's Retry-After (at most 30 s).
+std::chrono::milliseconds backoff(int send, const ExportResult& result) {
+    if (result.retry_after_seconds > 0)
+        return std::chrono::seconds(std::min(result.retry_after_seconds, 30));
+    return std::chrono::milliseconds(250) * (1 << send);
+}
+
+std::vector<Span> take_batch(std::deque<Span>& queue, std::size_t size) {
+    std::vector<Span> batch;
+    const auto count = std::min(size, queue.size());
+    batch.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        batch.push_back(std::move(queue.front()));
+        queue.pop_front();
+    }
+    return batch;
+}
+
+// Sends one batch, again after a backoff while the collector asks for it; true when taken.
+http::Task<bool> send_batch(std::shared_ptr<SpanExporter::State> state, std::string body) {
+    for (int send = 0; send < SpanExporter::max_sends && !state->stopped; ++send) {
+        const auto config = state->config;  // kept alive across the send
+        const auto& tracing = *config->tracing;
+        auto result = co_await post_spans(tracing, state->tls_context(), body);
+        if (result.status >= 200 && result.status < 300) {
+            if (state->failing) spdlog::info("tracing: the collector takes spans again");
+            state->failing = false;
+            co_return true;
+        }
+        if (!state->failing)  // the URL and status only: headers may hold credentials
+            spdlog::warn(
+                "tracing: export to {} failed: {}", tracing.collector.url,
+                result.status != 0 ? "HTTP " + std::to_string(result.status) : result.failure);
+        state->failing = true;
+        if (!retryable(result) || send + 1 == SpanExporter::max_sends) break;
+        state->pause.expires_after(backoff(send, result));
+        co_await state->pause.async_wait(net::as_tuple(net::use_awaitable));
+    }
+    co_return false;
+}
+
+http::Task<void> export_loop(std::shared_ptr<SpanExporter::State> state) {
+    while (!state->stopped) {
+        if (state->queue.size() < state->tracing().batch_size) {
+            state->wake.expires_after(state->tracing().flush_interval);
+            co_await state->wake.async_wait(net::as_tuple(net::use_awaitable));
+        }
+        while (!state->stopped && !state->queue.empty()) {
+            auto batch = take_batch(state->queue, state->tracing().batch_size);
+            auto body =
+                encode_otlp_json(batch, state->tracing().service_name, state->service_version);
+            const bool sent = co_await send_batch(state, std::move(body));
+            if (sent)
+                state->metrics.exported(batch.size());
+            else
+                state->metrics.dropped("export_failed", batch.size());
+        }
+    }
+    state->running = false;
+}
+
+}  // namespace
+
+tls::ClientContext* SpanExporter::State::tls_context() {
+    const auto& current = tracing();
+    if (!current.collector.tls) return nullptr;
+    if (!tls || !tls_made_for || tls_made_for->collector != current.collector ||
+        tls_made_for->tls != current.tls) {
+        tls.reset();
+        try {
+            tls = std::make_unique<tls::ClientContext>("tracing",
+                                                       current.tls.value_or(config::BackendTls{}));
+        } catch (const std::exception& e) {
+            spdlog::warn("tracing: no TLS context for the collector: {}", e.what());
+        }
+        tls_made_for = current;
+    }
+    return tls.get();
+}
+
+SpanExporter::SpanExporter(net::any_io_executor executor, TraceMetrics& metrics)
+    : state_(std::make_shared<State>(std::move(executor), metrics, LLMGW_VERSION)) {}
+
+SpanExporter::~SpanExporter() {
+    stop();
+}
+
+void SpanExporter::stop() {
+    state_->stopped = true;
+    state_->wake.cancel();
+    state_->pause.cancel();
+}
+
+std::size_t SpanExporter::queued() const {
+    return state_->queue.size();
+}
+
+void SpanExporter::submit(std::vector<Span> spans, std::shared_ptr<const config::Config> config) {
+    auto& state = *state_;
+    if (state.stopped || !config || !config->tracing) return;
+    const auto& tracing = *config->tracing;
+    if (state.config != config) state.config = std::move(config);
+    if (state.queue.size() + spans.size() > tracing.max_queue) {
+        state.metrics.dropped("queue_full", spans.size());
+        return;
+    }
+    for (auto& span : spans) state.queue.push_back(std::move(span));
+    if (!state.running) {
+        state.running = true;
+        net::co_spawn(state.wake.get_executor(), export_loop(state_), net::detached);
+    } else if (state.queue.size() >= tracing.batch_size) {
+        state.wake.cancel();
+    }
+}
+
+}  // namespace llmgw::tracing

@@ -1,0 +1,72 @@
+// The OTLP/HTTP JSON encoding: hex ids, integer enums, int64 and times as strings.
+#include "llmgw/tracing/otlp_json.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "llmgw/tracing/request_trace.hpp"
+
+namespace llmgw::tracing {
+namespace {
+
+TEST(OtlpJson, EncodesAnExportTraceServiceRequest) {
+    const auto parent =
+        parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    RequestTrace trace(parent, "");
+    trace.genai = {"chat", "llama", 64, true};
+    std::array<char, traceparent_length> traceparent;
+    const auto attempt = trace.start_attempt("127.0.0.1", 8000, 0, traceparent);
+    trace.span(attempt).events.push_back({"llmgw.first_token", 42, {}});
+    trace.span(attempt).status = StatusCode::error;
+    trace.span(attempt).set("gen_ai.response.finish_reasons", std::vector<std::string>{"stop"});
+    trace.end(attempt);
+    trace.span(RequestTrace::server_span).name = "POST chat";
+    trace.end(RequestTrace::server_span);
+    const auto encoded = nlohmann::json::parse(encode_otlp_json(trace.take(), "gw", "1.2.3"));
+
+    const auto& resource = encoded["resourceSpans"][0];
+    EXPECT_EQ(resource["resource"]["attributes"][0],
+              (nlohmann::json{{"key", "service.name"}, {"value", {{"stringValue", "gw"}}}}));
+    const auto& spans = resource["scopeSpans"][0]["spans"];
+    EXPECT_EQ(resource["scopeSpans"][0]["scope"]["name"], "llmgw");
+    ASSERT_EQ(spans.size(), 2u);
+    const auto& server = spans[0];
+    EXPECT_EQ(server["traceId"], "0af7651916cd43dd8448eb211c80319c");
+    EXPECT_EQ(server["parentSpanId"], "b7ad6b7169203331");
+    EXPECT_EQ(server["kind"], 2);
+    EXPECT_EQ(server["name"], "POST chat");
+    EXPECT_TRUE(server["startTimeUnixNano"].is_string());
+    const auto& client = spans[1];
+    EXPECT_EQ(client["kind"], 3);
+    EXPECT_EQ(client["name"], "chat llama");
+    EXPECT_EQ(client["parentSpanId"], server["spanId"]);
+    EXPECT_EQ(client["spanId"].get<std::string>().size(), 16u);
+    EXPECT_EQ(std::string(traceparent.data(), traceparent.size()),
+              "00-0af7651916cd43dd8448eb211c80319c-" + client["spanId"].get<std::string>() + "-01");
+    EXPECT_EQ(client["status"]["code"], 2);
+    EXPECT_EQ(client["events"][0], (nlohmann::json{{"timeUnixNano", "42"},
+                                                   {"name", "llmgw.first_token"},
+                                                   {"attributes", nlohmann::json::array()}}));
+    auto attribute = [&](const std::string& key) {
+        for (const auto& a : client["attributes"])
+            if (a["key"] == key) return a["value"];
+        return nlohmann::json();
+    };
+    EXPECT_EQ(attribute("server.port"), (nlohmann::json{{"intValue", "8000"}}));
+    EXPECT_EQ(attribute("gen_ai.request.max_tokens"), (nlohmann::json{{"intValue", "64"}}));
+    EXPECT_EQ(attribute("gen_ai.request.stream"), (nlohmann::json{{"boolValue", true}}));
+    EXPECT_EQ(attribute("gen_ai.provider.name"), (nlohmann::json{{"stringValue", "openai"}}));
+    EXPECT_EQ(attribute("gen_ai.response.finish_reasons"),
+              (nlohmann::json{{"arrayValue", {{"values", {{{"stringValue", "stop"}}}}}}}));
+}
+
+TEST(OtlpJson, ARootSpanHasNoParentSpanId) {
+    RequestTrace trace(std::nullopt, "ignored without a parent");
+    EXPECT_TRUE(trace.tracestate().empty());
+    const auto encoded = nlohmann::json::parse(encode_otlp_json(trace.take(), "gw", "1"));
+    EXPECT_FALSE(encoded["resourceSpans"][0]["scopeSpans"][0]["spans"][0].contains("parentSpanId"));
+}
+
+}  // namespace
+}  // namespace llmgw::tracing
