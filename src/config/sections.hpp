@@ -17,6 +17,8 @@ const Section<RouteCache>& route_cache_section();
 const Section<CacheConfig>& cache_section();
 const Section<Consumer>& consumer_section();
 const Section<JwtIssuer>& jwt_section();
+const Section<StoreConfig>& store_section();
+const Section<SelfServiceConfig>& self_service_section();
 // tiers.<name>: the rate and quota keys, each a limit of its own.
 Field<Config> tiers_field();
 

@@ -51,6 +51,9 @@ private:
                                   const http::RequestBody& body, http::ClientWriter& client);
     void settle(RequestContext& context, const ResponseSteps& steps,
                 const http::ClientWriter& client);
+    bool self_service(const RequestContext& context) const;
+    void add_to_ledger(RequestContext& context, const usage::TokenUsage& usage,
+                       std::optional<std::uint64_t> cached_tokens);
     http::Task<void> store_in_cache(RequestContext& context, ResponseSteps& steps);
     void record(RequestContext& context, const http::ClientWriter& client);
 

@@ -54,14 +54,22 @@ public:
     // `reason` comes from a fixed set (missing, unknown_key, expired, ...), never from the request.
     void auth_failure(std::string_view reason);
 
+    // The store's state, sampled at each scrape (admin thread): whether the database answered
+    // last, seconds since consumers and keys were last read whole, ledger rows waiting to be
+    // written, and requests dropped from the ledger's full buffer (a running total).
+    void store_state(bool reachable, double stale_seconds, double pending_rows,
+                     std::uint64_t dropped_total);
+
     // The text exposition format.
     std::string serialize() const;
     prometheus::Registry& registry();
 
 private:
     struct Families;
+    struct StoreFamilies;
     std::shared_ptr<prometheus::Registry> registry_;
     std::unique_ptr<Families> families_;
+    std::unique_ptr<StoreFamilies> store_;  // made on the first store_state
     std::vector<std::function<void()>> scrape_hooks_;
 };
 
