@@ -46,16 +46,14 @@ struct Catalog::Thread {
 };
 
 // PostgreSQL only: the names other instances changed arrive here (NOTIFY, sent at their
-// commit) and are re-read on the store's thread. After a reconnect everything is re-read:
-// notifications sent while this instance was away are lost.
+// commit) and are re-read on the store's thread. Once listening (at start and after each
+// reconnect) everything is re-read: notifications sent before LISTEN are never delivered.
 void Catalog::listen_for_changes() {
     auto& t = *thread_;
-    bool first = true;
     while (!t.stopping) {
         try {
             PostgresFeed feed(config_.url);
-            if (!first) net::post(t.io, [this] { sync(); });
-            first = false;
+            net::post(t.io, [this] { sync(); });
             while (!t.stopping)
                 for (auto& name : feed.wait(200))
                     net::post(t.io, [this, name = std::move(name)] {
@@ -66,7 +64,6 @@ void Catalog::listen_for_changes() {
                         }
                     });
         } catch (const StoreError&) {
-            first = false;
             for (int i = 0; i < 10 && !t.stopping; ++i)
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }

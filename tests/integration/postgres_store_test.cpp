@@ -64,7 +64,12 @@ TEST_F(PostgresStoreTest, AKeyMadeOnOneInstanceWorksOnTheOtherWithinASecondAndSo
     const auto id = admin(*first, "GET", "/admin/consumers/acme/keys").json()["data"][0]["id"].get<std::string>();
     ASSERT_EQ(admin(*second, "DELETE", "/admin/consumers/acme/keys/" + id).status, 204);
     EXPECT_EQ(chat(*second, key), 401);
+    const auto revoked = std::chrono::steady_clock::now();
     EXPECT_TRUE(eventually([&] { return chat(*first, key) == 401; }, 1s));
+    std::cerr << "revocation reached the other instance after "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - revoked).count()
+              << " ms\n";
     // A restart of both keeps what was made.
     const auto kept = new_key("beta");
     ASSERT_TRUE(eventually([&] { return chat(*second, kept) == 200; }, 1s));
