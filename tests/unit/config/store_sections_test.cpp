@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "llmgw/config/config_json.hpp"
 #include "llmgw/config/loader.hpp"
 #include "load_error.hpp"
