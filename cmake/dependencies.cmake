@@ -8,6 +8,8 @@ find_package(yaml-cpp REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(prometheus-cpp REQUIRED COMPONENTS core)
 find_package(PkgConfig REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(PostgreSQL REQUIRED)
 # hiredis' own CMake config file is broken in Debian 12; pkg-config works.
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 

@@ -8,13 +8,14 @@ set -euo pipefail
 packages=(
   build-essential g++ cmake pkg-config ccache git curl ca-certificates openssl
   libboost1.81-dev libssl-dev libhiredis-dev nlohmann-json3-dev
-  libyaml-cpp-dev libspdlog-dev prometheus-cpp-dev
+  libyaml-cpp-dev libspdlog-dev prometheus-cpp-dev libsqlite3-dev libpq-dev
 )
 if [[ ${1:-} != --build ]]; then
   packages+=(
     libgtest-dev libgmock-dev
     clang-14 libclang-rt-14-dev
     redis-server prometheus nginx-light haproxy wrk
+    postgresql sqlite3
   )
 fi
 

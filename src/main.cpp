@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "llmgw/store/store.hpp"
 #include "llmgw/auth/authenticator.hpp"
 #include "llmgw/config/loader.hpp"
 #include "llmgw/observability/app_log.hpp"
@@ -86,7 +87,7 @@ void raise_open_file_limit(unsigned max_connections) {
 
 // Settings that are valid but probably not what the operator meant.
 void warn_about_risky_settings(const llmgw::config::Config& config) {
-    if (config.consumers.empty() && config.jwt.empty()) {
+    if (config.consumers.empty() && config.jwt.empty() && !config.store) {
         spdlog::warn(
             "authentication is off (no consumers, no jwt): every request is the anonymous "
             "consumer");
@@ -153,6 +154,11 @@ std::shared_ptr<const llmgw::config::Config> load_config(const Arguments& args) 
         auto config = std::make_shared<const llmgw::config::Config>(
             llmgw::config::load_file(args.config_path));
         llmgw::auth::Authenticator validate_keys(*config);  // JWKS files are part of the config
+        // The store's URL is checked without writing anything (a file is only read).
+        if (config->store && args.check_only) {
+            const auto problem = llmgw::store::check_store(*config->store);
+            if (!problem.empty()) throw llmgw::config::ConfigError("store.url: " + problem);
+        }
         return config;
     } catch (const llmgw::config::ConfigError& e) {
         if (args.check_only)

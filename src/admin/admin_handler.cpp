@@ -13,6 +13,9 @@
 #include "llmgw/config/config_json.hpp"
 #include "llmgw/http/hop_by_hop.hpp"
 #include "llmgw/limits/usage_ledger.hpp"
+#include "admin_http.hpp"
+#include "consumers_api.hpp"
+#include "usage_api.hpp"
 
 namespace llmgw::admin {
 
@@ -59,52 +62,8 @@ std::string backends_json(gateway::Gateway& gateway) {
     return nlohmann::json{{"backends", std::move(backends)}}.dump();
 }
 
-// %XX and '+' decoded (consumer names may hold any character).
-std::string percent_decode(std::string_view text) {
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (c == '+') {
-            out.push_back(' ');
-        } else if (c == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-                   std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-            out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16)));
-            i += 2;
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out;
-}
 
-// The value of `name` in a query string ("" when absent); values here are plain tokens.
-std::string query_parameter(std::string_view target, std::string_view name) {
-    const auto question = target.find('?');
-    if (question == std::string_view::npos) return {};
-    auto query = target.substr(question + 1);
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const auto pair = query.substr(0, amp);
-        const auto eq = pair.find('=');
-        if (pair.substr(0, eq) == name && eq != std::string_view::npos)
-            return percent_decode(pair.substr(eq + 1));
-        if (amp == std::string_view::npos) break;
-        query.remove_prefix(amp + 1);
-    }
-    return {};
-}
 
-// YYYY-MM-DD naming a real calendar day.
-bool is_date(const std::string& text) {
-    if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
-    for (std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u})
-        if (text[i] < '0' || text[i] > '9') return false;
-    const std::chrono::year_month_day date{
-        std::chrono::year(std::stoi(text.substr(0, 4))),
-        std::chrono::month(static_cast<unsigned>(std::stoi(text.substr(5, 2)))),
-        std::chrono::day(static_cast<unsigned>(std::stoi(text.substr(8, 2))))};
-    return date.ok();
-}
 
 struct UsageQuery {
     std::string consumer, from, to;
@@ -185,19 +144,14 @@ http::Task<void> purge_cache(gateway::Gateway& gateway, const std::string& route
     co_await writer.send_complete(head, body.dump());
 }
 
-http::Task<void> send_json(http::ResponseWriter& writer, std::string_view body,
-                           bhttp::status status = bhttp::status::ok) {
-    http::ResponseHead head;
-    head.result(status);
-    head.set(bhttp::field::content_type, "application/json");
-    co_await writer.send_complete(head, body);
-}
 
 http::Task<void> serve_readyz(gateway::Gateway& gateway, http::ResponseWriter& writer) {
     const bool draining = gateway.drain().draining();
     const bool ready = !draining && gateway.readiness().ready();
+    const auto* catalog = gateway.catalog();
     const auto* status = ready      ? R"({"status":"ready"})"
                          : draining ? R"({"status":"draining"})"
+                         : catalog != nullptr && !catalog->loaded() ? R"({"status":"waiting_for_store"})"
                                     : R"({"status":"waiting_for_redis"})";
     co_await send_json(writer, status,
                        ready ? bhttp::status::ok : bhttp::status::service_unavailable);
@@ -208,6 +162,13 @@ http::Task<void> serve_usage(gateway::Gateway& gateway, std::string_view target,
     const auto query = usage_query(target);
     if (!query) {
         co_await writer.send_error(http::make_error(http::ErrorCode::invalid_usage_query), "");
+        co_return;
+    }
+    if (auto* catalog = gateway.catalog()) {
+        // The ledger is the record of what is billed: with a store, usage comes from it.
+        const auto range = ledger_query(query->from, query->to, query->consumer);
+        const auto group_by = query_parameter(target, "group_by");
+        co_await serve_ledger_usage(*catalog, range, group_by, writer);
         co_return;
     }
     auto* redis = gateway.redis_usage();
@@ -254,6 +215,8 @@ http::Task<void> serve_admin_call(gateway::Gateway& gateway, const http::Request
     const bool read_only = method == bhttp::verb::get || method == bhttp::verb::head;
     if (path == "/admin/usage" && read_only)
         co_await serve_usage(gateway, target, writer);
+    else if (path == "/admin/usage/export" && read_only)
+        co_await serve_usage_export(gateway.catalog(), target, writer);
     else if (path == "/admin/config" && read_only)
         co_await serve_config(gateway, writer);
     else if (path == "/admin/reload" && method == bhttp::verb::post)
@@ -266,14 +229,19 @@ http::Task<void> serve_admin_call(gateway::Gateway& gateway, const http::Request
         co_await writer.send_error(http::make_error(http::ErrorCode::not_found), "");
 }
 
-http::Task<void> serve(gateway::Gateway& gateway, const http::Request& request,
-                       http::ResponseWriter& writer) {
+http::Task<void> serve(gateway::Gateway& gateway, http::Request& request,
+                       http::RequestBody& body, http::ResponseWriter& writer) {
     const auto target = std::string_view(request.target());
     const auto path = target.substr(0, target.find('?'));
     const bool read_only =
         request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
     // The token of the current config: a reload can rotate it.
     const auto admin_token = gateway.snapshot()->config().admin.token;
+    const bool authorized = admin_token.empty() ||
+                            admin_token_matches(admin_token, request[bhttp::field::authorization]);
+    // Only the consumer calls read a body: one sent elsewhere is never read, and the
+    // connection closes after the answer (it could not be told from the next request).
+    if (body.unread() && !(authorized && is_consumers_call(path))) writer.close_after();
     if (path == "/metrics" && read_only) {
         http::ResponseHead head;
         head.result(bhttp::status::ok);
@@ -283,9 +251,10 @@ http::Task<void> serve(gateway::Gateway& gateway, const http::Request& request,
         co_await send_json(writer, R"({"status":"ok"})");
     } else if (path == "/readyz" && read_only) {
         co_await serve_readyz(gateway, writer);
-    } else if (path.starts_with("/admin/") && !admin_token.empty() &&
-               !admin_token_matches(admin_token, request[bhttp::field::authorization])) {
+    } else if (path.starts_with("/admin/") && !authorized) {
         co_await writer.send_error(http::make_error(http::ErrorCode::invalid_admin_token), "");
+    } else if (is_consumers_call(path)) {
+        co_await serve_consumers(gateway, request, target, body, writer, admin_actor(admin_token));
     } else {
         co_await serve_admin_call(gateway, request, target, writer);
     }
@@ -296,10 +265,7 @@ http::Task<void> serve(gateway::Gateway& gateway, const http::Request& request,
 http::RequestHandler make_admin_handler(gateway::Gateway& gateway) {
     return [&gateway](http::Request& request, const std::string&, http::ResponseWriter& writer,
                       http::RequestBody& body) -> http::Task<void> {
-        // No admin call takes a body: one sent is never read, and the connection closes after
-        // the answer (it could not be told from the next request).
-        if (body.unread()) writer.close_after();
-        co_await serve(gateway, request, writer);
+        co_await serve(gateway, request, body, writer);
     };
 }
 

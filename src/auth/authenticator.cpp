@@ -66,8 +66,11 @@ std::shared_ptr<const KeySet> initial_keys(const config::JwtIssuer& issuer) {
 
 }  // namespace
 
-Authenticator::Authenticator(const config::Config& config)
-    : enabled_(!config.consumers.empty() || !config.jwt.empty()), config_(config) {
+Authenticator::Authenticator(const config::Config& config,
+                             const store::DirectorySource* directory)
+    : enabled_(!config.consumers.empty() || !config.jwt.empty() || directory != nullptr),
+      config_(config),
+      directory_(directory) {
     for (std::size_t i = 0; i < config.consumers.size(); ++i)
         for (const auto& key : config.consumers[i].keys)
             consumer_by_digest_.emplace(std::string(key.sha256.begin(), key.sha256.end()), i);
@@ -92,25 +95,27 @@ AuthResult Authenticator::authenticate(std::optional<std::string_view> authoriza
         auto credential = authorization->substr(scheme.size());
         while (!credential.empty() && credential.front() == ' ') credential.remove_prefix(1);
         if (!verifiers_.empty() && looks_like_jwt(credential)) return by_jwt(credential, now);
-        if (consumer_by_digest_.empty())
+        if (!takes_api_keys())
             return {std::nullopt,
                     unauthorized(http::ErrorCode::invalid_token, "the bearer credential is not a JWT"),
                     "malformed"};
-        return by_api_key(credential);
+        return by_api_key(credential, now);
     }
-    if (api_key && !consumer_by_digest_.empty()) return by_api_key(*api_key);
+    if (api_key && takes_api_keys()) return by_api_key(*api_key, now);
     return {
         std::nullopt,
         unauthorized(
-            config_.consumers.empty() ? http::ErrorCode::invalid_token
+            !takes_api_keys() ? http::ErrorCode::invalid_token
                                       : http::ErrorCode::invalid_api_key,
             "missing credentials: send \"Authorization: Bearer <key>\" or \"x-api-key: <key>\""),
         "missing"};
 }
 
-AuthResult Authenticator::by_api_key(std::string_view key) const {
+AuthResult Authenticator::by_api_key(std::string_view key,
+                                     std::chrono::system_clock::time_point now) const {
     const auto digest = digest_of(key);
     const auto it = consumer_by_digest_.find(digest);
+    if (it == consumer_by_digest_.end() && directory_ != nullptr) return by_stored_key(digest, now);
     // The table is keyed by digests, so a lookup reveals nothing about the key; the
     // final comparison is constant-time all the same.
     if (it == consumer_by_digest_.end() ||
@@ -119,6 +124,28 @@ AuthResult Authenticator::by_api_key(std::string_view key) const {
                 "unknown_api_key"};
     const auto& consumer = config_.consumers[it->second];
     return {Identity{consumer.name, consumer.tier, &consumer, {}, consumer.name}, std::nullopt, {}};
+}
+
+// A key of the store's directory: the snapshot in memory, never the database.
+AuthResult Authenticator::by_stored_key(const std::string& digest,
+                                        std::chrono::system_clock::time_point now) const {
+    const auto directory = directory_->current();
+    const auto* entry = directory->find_key(digest);
+    if (entry == nullptr ||
+        CRYPTO_memcmp(entry->key->sha256.data(), digest.data(), SHA256_DIGEST_LENGTH) != 0)
+        return {std::nullopt, unauthorized(http::ErrorCode::invalid_api_key, "the API key is not valid"),
+                "unknown_api_key"};
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
+    if (!entry->key->live(seconds.count()))
+        return {std::nullopt,
+                unauthorized(http::ErrorCode::invalid_api_key, "the API key has expired"), "expired"};
+    const auto& consumer = *entry->consumer;
+    if (consumer.disabled)
+        return {std::nullopt, http::make_error(http::ErrorCode::consumer_disabled), "disabled"};
+    Identity identity{consumer.name, consumer.tier, nullptr, {}, consumer.name};
+    identity.stored = entry->consumer;
+    identity.stored_key = entry->key;
+    return {std::move(identity), std::nullopt, {}};
 }
 
 AuthResult Authenticator::by_jwt(std::string_view token,
@@ -170,8 +197,11 @@ std::optional<http::GatewayError> authorize(const Identity& identity, const conf
     auto forbidden = [](std::string message) {
         return http::make_error(http::ErrorCode::route_not_allowed, std::move(message));
     };
-    if (identity.api_consumer && identity.api_consumer->routes) {
-        const auto& allowed = *identity.api_consumer->routes;
+    const std::optional<std::vector<std::string>>* routes = nullptr;
+    if (identity.api_consumer) routes = &identity.api_consumer->routes;
+    if (identity.stored) routes = &identity.stored->routes;
+    if (routes != nullptr && *routes) {
+        const auto& allowed = **routes;
         if (std::find(allowed.begin(), allowed.end(), route.name) == allowed.end())
             return forbidden("this API key may not use route \"" + route.name + "\"");
     }

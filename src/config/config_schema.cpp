@@ -13,9 +13,12 @@ namespace schema {
 
 namespace {
 // Resolved even when the file has no server section: 0 workers means one per core.
-void check_root(const YamlNode&, Config& config, const Config&) {
+void check_root(const YamlNode& node, Config& config, const Config&) {
     auto& workers = config.server.workers;
     if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+    // Self-service keys live in the store: there is nowhere to keep them without one.
+    if (config.self_service.enabled && !config.store)
+        node["self_service"]["enabled"].fail("self-service needs a store (store.url)");
 }
 }  // namespace
 
@@ -32,7 +35,9 @@ const Section<Config>& root_section() {
          nested("cache", &S::cache, cache_section()).restart(),
          list_of("consumers", &S::consumers, consumer_section(), ""),
          list_of("jwt", &S::jwt, jwt_section(), ""),
-         optional_nested("tracing", &S::tracing, tracing_section())},
+         optional_nested("tracing", &S::tracing, tracing_section()),
+         optional_nested("store", &S::store, store_section()).restart(),
+         nested("self_service", &S::self_service, self_service_section())},
         check_root};
     return section;
 }

@@ -18,6 +18,8 @@ const Section<CacheConfig>& cache_section();
 const Section<Consumer>& consumer_section();
 const Section<JwtIssuer>& jwt_section();
 const Section<TracingConfig>& tracing_section();
+const Section<StoreConfig>& store_section();
+const Section<SelfServiceConfig>& self_service_section();
 // tiers.<name>: the rate and quota keys, each a limit of its own.
 Field<Config> tiers_field();
 const Section<LimitsConfig>& limits_section();

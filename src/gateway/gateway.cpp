@@ -17,13 +17,18 @@ namespace llmgw::gateway {
 Gateway::Gateway(std::shared_ptr<const config::Config> config, std::string config_path)
     : startup_config_(config),
       config_path_(std::move(config_path)),
-      current_(std::make_shared<Snapshot>(config, 1, nullptr)),
+      catalog_(config->store ? std::make_unique<store::Catalog>(*config->store) : nullptr),
+      current_(std::make_shared<Snapshot>(config, 1, nullptr, directory())),
       cache_(config->cache, metrics_.registry()),
       access_log_(config->logging.access_log),
       server_tls_(config->server.tls ? std::make_unique<tls::ServerContext>(*config->server.tls)
                                      : nullptr) {}
 
 Gateway::~Gateway() = default;
+
+const store::DirectorySource* Gateway::directory() const {
+    return catalog_ ? &catalog_->directory() : nullptr;
+}
 
 void Gateway::stop_background_work() {
     redis_usage_.reset();
@@ -47,6 +52,11 @@ void Gateway::start_background_work(http::net::any_io_executor executor) {
     upstream::start_health_checks(executor, snapshot->backends());
     upstream::start_model_listing(executor, snapshot->backends(), snapshot->config());
     metrics_.on_scrape([this] {
+        if (catalog_)
+            metrics_.store_state(catalog_->reachable(),
+                                 static_cast<double>(catalog_->since_sync().count()),
+                                 static_cast<double>(catalog_->usage().rows()),
+                                 catalog_->usage().dropped());
         cache_.metrics.sample(cache_.memory.bytes(), cache_.memory.entries(),
                               cache_.memory.evictions());
         const auto now = std::chrono::steady_clock::now();
@@ -93,7 +103,8 @@ ReloadOutcome Gateway::apply(std::shared_ptr<const config::Config> config) {
     // unusable ones refuse the whole reload before anything changed.
     std::shared_ptr<tls::SslContext> next_tls;
     if (server_tls_ && config->server.tls) next_tls = tls::make_server_context(*config->server.tls);
-    auto next = std::make_shared<Snapshot>(config, previous->version() + 1, previous.get());
+    auto next = std::make_shared<Snapshot>(config, previous->version() + 1, previous.get(),
+                                           directory());
     next->start_jwks();
     if (background_) {
         upstream::start_health_checks(*background_, next->new_backends());

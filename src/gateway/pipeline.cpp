@@ -12,6 +12,7 @@
 #include "llmgw/upstream/upstream_request.hpp"
 #include "llmgw/usage/request_shape.hpp"
 #include "request_tracing.hpp"
+#include "self_service.hpp"
 
 namespace llmgw::gateway {
 
@@ -93,6 +94,11 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::RequestBody& bo
     ResponseSteps steps;
     identify(context);
     StepResult result = authenticate(context);
+    if (!result && self_service(context)) {
+        co_await serve_self_service(context, body, client, *services_.catalog);
+        record(context, client);
+        co_return;
+    }
     if (!result) result = co_await read_body(context, body, client);
     if (!result) result = co_await admit(context, steps);
     if (!result) result = route(context);
@@ -154,6 +160,12 @@ void Pipeline::identify(RequestContext& context) {
     context.record.client = proxies.client_address(peer, claimed);
     drop_untrusted_client_claims(context.request, peer, proxies);
     start_trace(context);
+}
+
+// The consumer's own calls (/gateway/*), with self_service.enabled and a store.
+bool Pipeline::self_service(const RequestContext& context) const {
+    return services_.catalog != nullptr && context.snapshot->config().self_service.enabled &&
+           is_self_service_path(context.record.path);
 }
 
 StepResult Pipeline::authenticate(RequestContext& context) {
@@ -440,8 +452,11 @@ void Pipeline::settle(RequestContext& context, const ResponseSteps& steps,
     if (!usage) {
         // A hit counted against request rates and quotas when admitted; it costs no model
         // tokens, and usage counts it as cached.
-        if (context.cache.hit && client.status() == 200)
+        if (context.cache.hit && client.status() == 200) {
             admission_.record_usage(identity.account, {0, 0, false, true, 0});
+            const auto& hit = *context.cache.hit;
+            add_to_ledger(context, {}, hit.prompt_tokens + hit.completion_tokens, std::nullopt);
+        }
         return;
     }
     auto& record = context.record;
@@ -450,10 +465,39 @@ void Pipeline::settle(RequestContext& context, const ResponseSteps& steps,
     record.tokens_estimated = usage->estimated;
     admission_.record_usage(identity.account, {usage->prompt_tokens, usage->completion_tokens,
                                                usage->estimated, false, cost});
-    // Labels stay bounded: JWT subjects are not configured, so they share one label.
-    const std::string label = identity.from_jwt() ? "jwt" : identity.consumer;
+    add_to_ledger(context, *usage, std::nullopt,
+                  config.prices.empty() ? std::nullopt : std::optional<std::uint64_t>(cost));
+    // Labels stay bounded: JWT subjects and the store's consumers are not configured, so
+    // each kind shares one label.
+    const std::string label = identity.from_jwt()     ? "jwt"
+                              : identity.from_store() ? "store"
+                                                      : identity.consumer;
     services_.metrics.tokens(label, usage->prompt_tokens, usage->completion_tokens);
     services_.metrics.limits().cost(label, cost);
+}
+
+// The store's usage ledger (account × UTC day × model as sent upstream), when configured.
+// `cached_tokens` is set for an answer replayed from the cache: the tokens it saved.
+void Pipeline::add_to_ledger(RequestContext& context, const usage::TokenUsage& usage,
+                             std::optional<std::uint64_t> cached_tokens,
+                             std::optional<std::uint64_t> cost_nano) {
+    if (services_.catalog == nullptr) return;
+    store::LedgerRow row;
+    row.day = limits::UsageLedger::day_of(std::chrono::system_clock::now());
+    row.account = context.identity->account;
+    if (const auto* body = context.body_json(); body != nullptr && body->is_object()) {
+        const auto model = body->find("model");
+        if (model != body->end() && model->is_string()) row.model = model->get<std::string>();
+    }
+    row.requests = 1;
+    row.prompt_tokens = usage.prompt_tokens;
+    row.completion_tokens = usage.completion_tokens;
+    row.estimated_requests = usage.estimated ? 1 : 0;
+    row.cached_requests = cached_tokens ? 1 : 0;
+    row.cached_tokens = cached_tokens.value_or(0);
+    if (cost_nano) row.cost = static_cast<double>(*cost_nano) / 1e9;  // in the unit of `prices`
+    const auto* key = context.identity->stored_key;
+    services_.catalog->usage().add(row, key != nullptr ? std::string_view(key->id) : std::string_view());
 }
 
 void Pipeline::record_refusal(const http::RefusedRequest& refused) {

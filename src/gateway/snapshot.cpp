@@ -6,10 +6,10 @@
 namespace llmgw::gateway {
 
 Snapshot::Snapshot(std::shared_ptr<const config::Config> config, std::uint64_t version,
-                   const Snapshot* previous)
+                   const Snapshot* previous, const store::DirectorySource* directory)
     : config_(std::move(config)),
       version_(version),
-      authenticator_(*config_),
+      authenticator_(*config_, directory),
       jwks_refresher_(authenticator_.url_verifiers()),
       routes_(config_->routes),
       trusted_proxies_(config_->server.trusted_proxies) {

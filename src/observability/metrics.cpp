@@ -129,6 +129,46 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
 
 Metrics::~Metrics() = default;
 
+struct Metrics::StoreFamilies {
+    prometheus::Gauge& up;
+    prometheus::Gauge& stale;
+    prometheus::Gauge& pending;
+    prometheus::Counter& dropped;
+};
+
+void Metrics::store_state(bool reachable, double stale_seconds, double pending_rows,
+                          std::uint64_t dropped_total) {
+    if (!store_) {
+        auto& registry = *registry_;
+        store_.reset(new StoreFamilies{
+            prometheus::BuildGauge()
+                .Name("llmgw_store_up")
+                .Help("1 when the last call to the store's database succeeded")
+                .Register(registry)
+                .Add({}),
+            prometheus::BuildGauge()
+                .Name("llmgw_store_stale_seconds")
+                .Help("Seconds since consumers and keys were last read whole from the store")
+                .Register(registry)
+                .Add({}),
+            prometheus::BuildGauge()
+                .Name("llmgw_store_ledger_pending_rows")
+                .Help("Usage ledger rows aggregated in memory, not yet written")
+                .Register(registry)
+                .Add({}),
+            prometheus::BuildCounter()
+                .Name("llmgw_store_ledger_dropped_total")
+                .Help("Requests left out of the usage ledger because its buffer was full")
+                .Register(registry)
+                .Add({})});
+    }
+    store_->up.Set(reachable ? 1 : 0);
+    store_->stale.Set(stale_seconds);
+    store_->pending.Set(pending_rows);
+    const auto counted = static_cast<std::uint64_t>(store_->dropped.Value());
+    if (dropped_total > counted) store_->dropped.Increment(static_cast<double>(dropped_total - counted));
+}
+
 void Metrics::request_started() {
     families_->in_flight.Increment();
 }

@@ -245,7 +245,11 @@ void Server::start() {
     }
     open_listener(s.admin_acceptor, resolve_listen(s.main_io, config.admin.listen),
                   /*share_port=*/false);
-    s.gateway.readiness().expect(static_cast<unsigned>(s.workers.size()));
+    // The store, when configured, is one more party: ready once consumers and keys are loaded.
+    auto* catalog = s.gateway.catalog();
+    s.gateway.readiness().expect(static_cast<unsigned>(s.workers.size()) + (catalog ? 1 : 0));
+    if (catalog != nullptr)
+        catalog->start([&readiness = s.gateway.readiness()] { readiness.worker_ready(); });
     for (auto& worker : s.workers)
         worker->admission.when_ready([&readiness = s.gateway.readiness()] {
             readiness.worker_ready();
@@ -322,6 +326,8 @@ void Server::run() {
         worker->thread.join();
     }
     s.gateway.stop_background_work();
+    // Every request has settled: the ledger's last rows are written now.
+    if (auto* catalog = s.gateway.catalog()) catalog->stop();
     s.gateway.access_log().flush();
     spdlog::info("llmgw stopped");
 }

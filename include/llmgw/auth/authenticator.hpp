@@ -12,6 +12,7 @@
 
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/gateway_error.hpp"
+#include "llmgw/store/directory.hpp"
 
 namespace llmgw::auth {
 
@@ -28,7 +29,13 @@ struct Identity {
     // configured consumer can ever share them.
     std::string account;
 
+    // A consumer of the store (run time, not the config file): its record and the key used.
+    // The shared pointer keeps both alive whatever directory replaces the one it came from.
+    std::shared_ptr<const store::StoredConsumer> stored{};
+    const store::StoredKey* stored_key = nullptr;
+
     bool from_jwt() const { return !issuer.empty(); }
+    bool from_store() const { return stored != nullptr; }
 };
 
 // "jwt:" + the issuer's tag + ":" + the subject. The tag (16 hex digits of the SHA-256 of
@@ -38,14 +45,16 @@ std::string issuer_tag(std::string_view issuer);
 
 struct AuthResult {
     std::optional<Identity> identity;
-    std::optional<http::GatewayError> error;  // 401 when set
+    std::optional<http::GatewayError> error;  // 401 when set (403 for a disabled consumer)
     std::string_view failure_reason;          // bounded set, for the metric label
 };
 
 class Authenticator {
 public:
     // Loads JWKS files; throws config::ConfigError naming the issuer when one is unusable.
-    explicit Authenticator(const config::Config& config);
+    // `directory`, when set, holds the store's consumers and keys (next to the YAML ones).
+    explicit Authenticator(const config::Config& config,
+                           const store::DirectorySource* directory = nullptr);
     ~Authenticator();
 
     // False without consumers and jwt: every request is the anonymous consumer.
@@ -65,11 +74,15 @@ public:
     }
 
 private:
-    AuthResult by_api_key(std::string_view key) const;
+    AuthResult by_api_key(std::string_view key, std::chrono::system_clock::time_point now) const;
+    AuthResult by_stored_key(const std::string& digest,
+                             std::chrono::system_clock::time_point now) const;
+    bool takes_api_keys() const { return !consumer_by_digest_.empty() || directory_ != nullptr; }
     AuthResult by_jwt(std::string_view token, std::chrono::system_clock::time_point now) const;
 
     bool enabled_ = false;
     const config::Config& config_;
+    const store::DirectorySource* directory_;
     std::unordered_map<std::string, std::size_t>
         consumer_by_digest_;  // SHA-256 (raw bytes) → consumer index
     std::vector<std::shared_ptr<JwtVerifier>> verifiers_;

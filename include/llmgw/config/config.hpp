@@ -272,6 +272,26 @@ struct RedisConfig {
     bool operator==(const RedisConfig&) const = default;
 };
 
+// Where consumers, keys, the usage ledger and the audit log live (design part three).
+struct StoreConfig {
+    enum class Engine { sqlite, postgres };
+    Engine engine = Engine::sqlite;
+    std::string path;  // sqlite: the database file
+    // postgres: the URL as written (libpq reads it; it may hold a password, never shown)
+    std::string url;
+    std::string url_shown;  // the URL without its password, for /admin/config and logs
+    Duration flush_interval = std::chrono::seconds(5);  // the usage ledger's writes
+    Duration sync_interval = std::chrono::seconds(30);  // full re-read of consumers and keys
+    bool operator==(const StoreConfig&) const = default;
+};
+
+// Consumers managing their own keys with a key (/gateway/me, /gateway/keys).
+struct SelfServiceConfig {
+    bool enabled = false;
+    unsigned max_keys_per_consumer = 5;
+    bool operator==(const SelfServiceConfig&) const = default;
+};
+
 enum class LogLevel { trace, debug, info, warn, error };
 
 struct LoggingConfig {
@@ -336,6 +356,8 @@ struct Config {
     LimitsConfig limits;
     std::map<std::string, Price> prices;  // by model name as sent upstream
     std::optional<TracingConfig> tracing;
+    std::optional<StoreConfig> store;  // unset: YAML consumers only, usage in process/Redis
+    SelfServiceConfig self_service;
     bool operator==(const Config&) const = default;
 };
 

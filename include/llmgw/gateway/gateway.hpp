@@ -24,6 +24,7 @@
 #include "llmgw/limits/usage_ledger.hpp"
 #include "llmgw/observability/access_log.hpp"
 #include "llmgw/observability/metrics.hpp"
+#include "llmgw/store/catalog.hpp"
 #include "llmgw/tls/server_context.hpp"
 #include "llmgw/tracing/trace_metrics.hpp"
 
@@ -79,14 +80,19 @@ public:
     Drain& drain() { return drain_; }
     // What a worker's pipeline may use of all this.
     PipelineServices pipeline_services() {
-        return {*this, metrics_, access_log_, drain_, cache_};
+        return {*this, metrics_, access_log_, drain_, cache_, catalog_.get()};
     }
+    // The store of consumers, keys, usage and audit, when `store` is configured; else null.
+    store::Catalog* catalog() { return catalog_.get(); }
     // Whether every worker can serve (its limits store is reachable); set by the server.
     Readiness& readiness() { return readiness_; }
 
 private:
+    const store::DirectorySource* directory() const;
+
     std::shared_ptr<const config::Config> startup_config_;
     std::string config_path_;
+    std::unique_ptr<store::Catalog> catalog_;  // before the snapshots, which read its directory
     std::atomic<std::shared_ptr<Snapshot>> current_;
     std::optional<http::net::any_io_executor> background_;  // where health checks run
     std::vector<std::shared_ptr<Snapshot>> retired_;  // replaced, maybe still used by requests

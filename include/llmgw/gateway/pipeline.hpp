@@ -60,6 +60,11 @@ private:
                                                   const http::ClientWriter& client);
     void settle(RequestContext& context, const ResponseSteps& steps,
                 const http::ClientWriter& client);
+    bool self_service(const RequestContext& context) const;
+    // `cost_nano`: the answer's cost in nano-units of `prices`, when prices are configured.
+    void add_to_ledger(RequestContext& context, const usage::TokenUsage& usage,
+                       std::optional<std::uint64_t> cached_tokens,
+                       std::optional<std::uint64_t> cost_nano);
     http::Task<void> store_in_cache(RequestContext& context, ResponseSteps& steps);
     void record(RequestContext& context, const http::ClientWriter& client);
 

@@ -7,6 +7,7 @@
 #include "llmgw/gateway/snapshot.hpp"
 #include "llmgw/observability/access_log.hpp"
 #include "llmgw/observability/metrics.hpp"
+#include "llmgw/store/catalog.hpp"
 
 namespace llmgw::gateway {
 
@@ -17,6 +18,8 @@ struct PipelineServices {
     observability::AccessLog& access_log;
     Drain& drain;
     cache::SharedCache& cache;
+    // The store (its ledger, self-service), when `store` is configured; else null.
+    store::Catalog* catalog = nullptr;
 };
 
 }  // namespace llmgw::gateway

@@ -10,7 +10,7 @@ class Readiness {
 public:
     // The number of workers that must report before the gateway is ready.
     void expect(unsigned workers) { expected_.store(workers); }
-    // Called once by each worker, from its own thread.
+    // Called once by each worker, from its own thread (and by the store once it has loaded).
     void worker_ready() { ready_.fetch_add(1); }
     bool ready() const { return ready_.load() >= expected_.load(); }
 

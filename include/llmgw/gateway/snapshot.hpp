@@ -30,8 +30,9 @@ class Snapshot {
 public:
     // `previous` (the running snapshot on a reload, else null) lends its backend state
     // (health, circuits, balancer position) to every backend whose config is unchanged.
+    // `directory`: the store's consumers and keys, when a store is configured.
     Snapshot(std::shared_ptr<const config::Config> config, std::uint64_t version,
-             const Snapshot* previous);
+             const Snapshot* previous, const store::DirectorySource* directory = nullptr);
     ~Snapshot();
     Snapshot(const Snapshot&) = delete;
     Snapshot& operator=(const Snapshot&) = delete;

@@ -18,14 +18,24 @@ enum class ErrorCode {
     plain_http_to_https_port,
     invalid_usage_query,
     invalid_config,
-    // 401 / 403 / 404
+    invalid_admin_request,
+    unknown_tier,
+    invalid_expires_at,
+    invalid_cursor,
+    // 401 / 403 / 404 / 409
     invalid_api_key,
     invalid_token,
     invalid_admin_token,
     route_not_allowed,
+    consumer_disabled,
     route_not_found,
     not_found,
     unknown_cached_route,
+    consumer_not_found,
+    key_not_found,
+    consumer_exists,
+    consumer_in_config,
+    too_many_keys,
     // 408 / 413 / 431 / 429
     request_timeout,
     body_too_large,
@@ -48,6 +58,7 @@ enum class ErrorCode {
     server_busy,
     usage_unavailable,
     cache_unavailable,
+    store_unavailable,
 };
 
 // One row of the table.

@@ -57,6 +57,11 @@ public:
 
     // Reservations, cost and the admission's Redis calls.
     LimitMetrics& limits() { return *limits_; }
+    // The store's state, sampled at each scrape (admin thread): whether the database answered
+    // last, seconds since consumers and keys were last read whole, ledger rows waiting to be
+    // written, and requests dropped from the ledger's full buffer (a running total).
+    void store_state(bool reachable, double stale_seconds, double pending_rows,
+                     std::uint64_t dropped_total);
 
     // The text exposition format.
     std::string serialize() const;
@@ -64,9 +69,11 @@ public:
 
 private:
     struct Families;
+    struct StoreFamilies;
     std::shared_ptr<prometheus::Registry> registry_;
     std::unique_ptr<Families> families_;
     std::unique_ptr<LimitMetrics> limits_;
+    std::unique_ptr<StoreFamilies> store_;  // made on the first store_state
     std::vector<std::function<void()>> scrape_hooks_;
 };
 
