@@ -12,6 +12,7 @@
 #include "attempt.hpp"
 #include "llmgw/http/hop_by_hop.hpp"
 #include "llmgw/upstream/retry_decision.hpp"
+#include "llmgw/upstream/routing_hints.hpp"
 #include "relay.hpp"
 
 namespace llmgw::upstream {
@@ -53,6 +54,26 @@ private:
     std::atomic<int>& counter_;
 };
 
+// Holds a request's estimated tokens on its endpoint while it runs (engine-aware backends;
+// nothing at all without hints).
+class TokensInFlight {
+public:
+    TokensInFlight(std::atomic<std::int64_t>& counter, const RoutingHints* hints)
+        : counter_(hints != nullptr ? &counter : nullptr),
+          tokens_(hints != nullptr ? hints->estimated_tokens : 0) {
+        if (counter_) counter_->fetch_add(tokens_, std::memory_order_relaxed);
+    }
+    ~TokensInFlight() {
+        if (counter_) counter_->fetch_sub(tokens_, std::memory_order_relaxed);
+    }
+    TokensInFlight(const TokensInFlight&) = delete;
+    TokensInFlight& operator=(const TokensInFlight&) = delete;
+
+private:
+    std::atomic<std::int64_t>* counter_;
+    std::int64_t tokens_;
+};
+
 // The last upstream 502/503 held back for a retry that could not happen: passed on as it was.
 http::GatewayError upstream_unavailable(unsigned status) {
     auto error = http::make_error(http::ErrorCode::upstream_unavailable,
@@ -80,6 +101,7 @@ struct Forwarder::Try {
     http::HangUp& hang_up;
     AttemptLimits limits;
     ForwardOutcome& outcome;
+    const RoutingHints* hints = nullptr;
     EndpointState* endpoint = nullptr;
     const CircuitBreaker::Ticket* ticket = nullptr;
     bool hold_back_answer = false;  // an upstream 502/503 may be retried elsewhere
@@ -92,7 +114,8 @@ struct Forwarder::TryResult {
 };
 
 http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendState& backend,
-                                              http::AnswerRelay& relay, http::HangUp& hang_up) {
+                                              http::AnswerRelay& relay, http::HangUp& hang_up,
+                                              const RoutingHints* hints) {
     const auto& config = backend.config();
     ForwardOutcome outcome;
     if (config.circuit_breaker.max_concurrent > 0 &&
@@ -107,11 +130,12 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
     request.version(11);
     request.keep_alive(true);
     Try attempt{request, backend, relay, hang_up,
-                AttemptLimits{config.timeouts, Clock::now() + config.timeouts.total}, outcome};
+                AttemptLimits{config.timeouts, Clock::now() + config.timeouts.total}, outcome,
+                hints};
     std::vector<bool> tried(backend.size(), false);
     bool holds_budget = false;
     for (unsigned retry = 0;; ++retry) {
-        const auto choice = backend.pick(tried, Clock::now());
+        const auto choice = backend.pick(tried, Clock::now(), hints);
         if (!choice) {
             if (!outcome.error) {
                 metrics_.upstream_error(config.name, "no_endpoint");
@@ -171,6 +195,7 @@ http::Task<Forwarder::TryResult> Forwarder::try_endpoint(Try& attempt) {
     auto& state = *attempt.endpoint;
     const auto& config = attempt.backend.config();
     InFlight endpoint_in_flight(state.in_flight);
+    TokensInFlight tokens_in_flight(state.tokens_in_flight, attempt.hints);
     attempt.outcome.endpoint = state.endpoint.url;
     ++attempt.outcome.attempts;
     AttemptHead head;

@@ -249,6 +249,14 @@ FullAnswer control_answer(const Request& request, std::string_view path, ServerS
         state.forced_status = value;
         return json_answer(http::status::ok, "{\"forced_status\":" + std::to_string(value) + "}");
     }
+    if (path.starts_with("/fake/engine/")) {  // the simulated engine's test overrides
+        if (!post) return method_not_allowed("POST");
+        if (auto body = state.gpu.control(path.substr(std::string_view("/fake/engine/").size())))
+            return json_answer(http::status::ok, std::move(*body));
+        return error_answer(http::status::bad_request,
+                            "expected /fake/engine/waiting/N|off or /fake/engine/metrics/ok|fail|garbage",
+                            "invalid_request_error");
+    }
     if (path == "/fake/reset") {
         if (!post) return method_not_allowed("POST");
         reset_counters(state);
@@ -312,6 +320,16 @@ Answer model_answer(const Request& request, std::string_view path, const FakeCon
     }
     if (path == "/metrics") {
         if (!get) return method_not_allowed("GET");
+        if (state.gpu.serves_metrics()) {
+            using Mode = GpuEngine::MetricsMode;
+            const auto mode = state.gpu.metrics_mode();
+            if (mode == Mode::fail) return full_answer(http::status::internal_server_error);
+            if (mode == Mode::garbage) return full_answer(http::status::ok, "text/html", "<html></html>");
+            return full_answer(http::status::ok, metrics_content_type,
+                               state.gpu.metrics_text(std::chrono::steady_clock::now(),
+                                                      state.options.model,
+                                                      state.completions_running.load()));
+        }
         const MetricsSnapshot metrics{state.completions_running.load(), state.prompt_tokens.load(),
                                       state.generation_tokens.load(),
                                       state.completions_succeeded.load()};
@@ -427,9 +445,19 @@ asio::awaitable<bool> answer_request(Stream& socket,
     const bool completion = path == "/v1/chat/completions" || path == "/v1/completions";
     const GaugeIncrement running{completion ? &state.completions_running : nullptr};
 
-    const FakeControls controls = read_controls(request, state.options, state.forced_status.load());
+    FakeControls controls = read_controls(request, state.options, state.forced_status.load());
     CompletionShape shape;
     Answer answer = model_answer(request, path, controls, state, shape);
+    if (completion && state.gpu.enabled() && !controls.status) {
+        // The simulated engine decides when the tokens come: queue wait + prefill, then decode.
+        const auto now = std::chrono::steady_clock::now();
+        const auto plan = state.gpu.admit(request.body(), shape.words, now);
+        const auto ms = [](auto d) { return std::chrono::duration_cast<milliseconds>(d); };
+        if (std::holds_alternative<StreamAnswer>(answer)) shape.words = plan.output_tokens;
+        controls.delay = ms(plan.first_token - now);
+        if (!std::holds_alternative<StreamAnswer>(answer)) controls.delay += ms(plan.per_token * shape.words);
+        controls.chunk_interval = ms(plan.per_token);
+    }
     if (controls.delay.count() > 0) {
         asio::steady_timer delay{socket.get_executor(), controls.delay};
         const bool hung_up = co_await wait_unless_hung_up(socket, delay, state);

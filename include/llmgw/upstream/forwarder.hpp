@@ -20,6 +20,7 @@
 namespace llmgw::upstream {
 
 struct AttemptHead;
+struct RoutingHints;
 
 // What a forward came to; the pipeline writes the access record from it.
 struct ForwardOutcome {
@@ -40,9 +41,10 @@ public:
         : pool_(pool), metrics_(metrics) {}
 
     // `request` is the upstream request, already rewritten; it is sent as it is. The answer
-    // goes to the client through `relay`.
+    // goes to the client through `relay`. `hints` only for a backend that needs_hints().
     http::Task<ForwardOutcome> forward(http::Request& request, BackendState& backend,
-                                       http::AnswerRelay& relay, http::HangUp& hang_up);
+                                       http::AnswerRelay& relay, http::HangUp& hang_up,
+                                       const RoutingHints* hints = nullptr);
 
 private:
     struct Try;
