@@ -416,6 +416,20 @@ asio::awaitable<bool> write_stream(Stream& socket, bool keep_alive, const Stream
     co_return !error && keep_alive;
 }
 
+// With --gpu-*: the simulated engine decides when the tokens come (queue wait + prefill of
+// the uncached prompt, then decode); a streamed answer gets as many tokens as it asked for.
+void follow_engine(ServerState& state, const Request& request, const Answer& answer,
+                   CompletionShape& shape, FakeControls& controls) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto plan = state.gpu.admit(request.body(), shape.words, now);
+    const auto ms = [](auto d) { return std::chrono::duration_cast<milliseconds>(d); };
+    const bool stream = std::holds_alternative<StreamAnswer>(answer);
+    if (stream) shape.words = plan.output_tokens;
+    controls.delay = ms(plan.first_token - now);
+    if (!stream) controls.delay += ms(plan.per_token * shape.words);
+    controls.chunk_interval = ms(plan.per_token);
+}
+
 // Answers one request; returns whether the connection stays open.
 template <typename Stream>  // WorkerSocket or TlsStream
 asio::awaitable<bool> answer_request(Stream& socket,
@@ -448,16 +462,8 @@ asio::awaitable<bool> answer_request(Stream& socket,
     FakeControls controls = read_controls(request, state.options, state.forced_status.load());
     CompletionShape shape;
     Answer answer = model_answer(request, path, controls, state, shape);
-    if (completion && state.gpu.enabled() && !controls.status) {
-        // The simulated engine decides when the tokens come: queue wait + prefill, then decode.
-        const auto now = std::chrono::steady_clock::now();
-        const auto plan = state.gpu.admit(request.body(), shape.words, now);
-        const auto ms = [](auto d) { return std::chrono::duration_cast<milliseconds>(d); };
-        if (std::holds_alternative<StreamAnswer>(answer)) shape.words = plan.output_tokens;
-        controls.delay = ms(plan.first_token - now);
-        if (!std::holds_alternative<StreamAnswer>(answer)) controls.delay += ms(plan.per_token * shape.words);
-        controls.chunk_interval = ms(plan.per_token);
-    }
+    if (completion && state.gpu.enabled() && !controls.status)
+        follow_engine(state, request, answer, shape, controls);
     if (controls.delay.count() > 0) {
         asio::steady_timer delay{socket.get_executor(), controls.delay};
         const bool hung_up = co_await wait_unless_hung_up(socket, delay, state);
