@@ -202,3 +202,23 @@ TEST(Affinity, AConversationSpillsWhenItsEndpointGoesOverTheBound) {
     EXPECT_GE(homes.count("a") ? homes.at("a") : 0, 2);
     EXPECT_GE(homes.count("b") ? homes.at("b") : 0, 2);
 }
+
+TEST(Affinity, ASessionHeaderKeepsItsRequestsTogether) {
+    auto a = FakeModel::start("a");
+    auto b = FakeModel::start("b");
+    auto gateway = RunningGateway::start(two_endpoint_backend(
+        a, b, "    affinity: { by: header, header: x-session-id }\n"));
+    std::map<std::string, int> homes;
+    for (int session = 0; session < 20; ++session) {
+        const HttpHeaders headers{{"x-session-id", "session-" + std::to_string(session)}};
+        const auto home = gateway.post("/v1/chat/completions", chat_body(), headers).header("x-fake-server");
+        for (int i = 0; i < 3; ++i)
+            EXPECT_EQ(gateway.post("/v1/chat/completions", chat_body(), headers).header("x-fake-server"),
+                      home)
+                << "session " << session;
+        ++homes[home];
+    }
+    // The ring spreads the sessions over both endpoints.
+    EXPECT_GE(homes["a"], 4);
+    EXPECT_GE(homes["b"], 4);
+}
