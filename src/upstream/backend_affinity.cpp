@@ -73,8 +73,7 @@ bool BackendState::within_affinity_bound(std::size_t index, const std::vector<bo
         total += affinity_load(loads[i]);
         ++candidates;
     }
-    return within_bound(affinity_load(loads[index]), total, candidates,
-                        config_.affinity->max_load);
+    return within_bound(affinity_load(loads[index]), total, candidates, config_.affinity->max_load);
 }
 
 }  // namespace llmgw::upstream

@@ -6,7 +6,8 @@
 namespace llmgw::upstream {
 
 double endpoint_score(const EndpointLoad& load) {
-    double score = load.requests + static_cast<double>(load.tokens) / ScoreWeights::tokens_per_request;
+    double score =
+        load.requests + static_cast<double>(load.tokens) / ScoreWeights::tokens_per_request;
     if (load.engine) {
         score += ScoreWeights::waiting * load.engine->waiting;
         score += ScoreWeights::kv_full * load.engine->kv_usage;

@@ -54,11 +54,16 @@ constexpr MetricName triton_names[] = {
 
 std::span<const MetricName> names_of(config::EngineKind engine) {
     switch (engine) {
-        case config::EngineKind::vllm: return vllm_names;
-        case config::EngineKind::sglang: return sglang_names;
-        case config::EngineKind::trtllm: return trtllm_names;
-        case config::EngineKind::triton: return triton_names;
-        case config::EngineKind::none: break;
+        case config::EngineKind::vllm:
+            return vllm_names;
+        case config::EngineKind::sglang:
+            return sglang_names;
+        case config::EngineKind::trtllm:
+            return trtllm_names;
+        case config::EngineKind::triton:
+            return triton_names;
+        case config::EngineKind::none:
+            break;
     }
     return {};
 }
@@ -101,10 +106,11 @@ EngineFigures read_engine_figures(config::EngineKind engine, std::string_view bo
         if (engine == config::EngineKind::vllm) read_lora(sample, newest_lora, figures);
         for (const auto& metric : names) {
             if (sample.name != metric.name) continue;
-            if (!metric.label.empty() && label_value(sample.labels, metric.label) != metric.label_value)
+            if (!metric.label.empty() &&
+                label_value(sample.labels, metric.label) != metric.label_value)
                 continue;
-            auto& figure = metric.figure == Figure::waiting   ? figures.waiting
-                           : metric.figure == Figure::running ? figures.running
+            auto& figure = metric.figure == Figure::waiting    ? figures.waiting
+                           : metric.figure == Figure::running  ? figures.running
                            : metric.figure == Figure::kv_usage ? figures.kv_usage
                                                                : fallback;
             add(figure, metric.figure, sample.value);

@@ -68,8 +68,8 @@ net::awaitable<void> keep_scraping(std::shared_ptr<BackendState> owner, std::siz
         if (figures) {
             state.engine.store(*figures, std::chrono::steady_clock::now());
             if (failures > 0)
-                spdlog::info("backend {}: endpoint {} engine metrics readable again",
-                             backend.name, state.endpoint.url);
+                spdlog::info("backend {}: endpoint {} engine metrics readable again", backend.name,
+                             state.endpoint.url);
             failures = 0;
         } else {
             state.engine.scrape_failed();

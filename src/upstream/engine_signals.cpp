@@ -11,8 +11,8 @@ void EngineSignals::store(const EngineFigures& figures, clock::time_point now) {
     running_.store(figures.running.value_or(0), relaxed);
     kv_usage_.store(figures.kv_usage.value_or(0), relaxed);
     for (std::size_t i = 0; i < max_adapters; ++i)
-        adapters_[i].store(i < figures.lora_adapters.size() ? hash_text(figures.lora_adapters[i]) : 0,
-                           relaxed);
+        adapters_[i].store(
+            i < figures.lora_adapters.size() ? hash_text(figures.lora_adapters[i]) : 0, relaxed);
     // Last, with release: a reader that sees the new time sees the figures stored before it.
     scraped_at_.store(now.time_since_epoch().count(), std::memory_order_release);
 }

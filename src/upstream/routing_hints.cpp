@@ -35,7 +35,8 @@ std::int64_t max_tokens(const nlohmann::json& body) {
     for (const char* key : {"max_completion_tokens", "max_tokens"}) {
         const auto found = body.find(key);
         if (found != body.end() && found->is_number_unsigned())
-            return static_cast<std::int64_t>(std::min<std::uint64_t>(found->get<std::uint64_t>(), 1u << 24));
+            return static_cast<std::int64_t>(
+                std::min<std::uint64_t>(found->get<std::uint64_t>(), 1u << 24));
     }
     return default_completion_tokens;
 }

@@ -45,7 +45,8 @@ int in_flight(const RunningGateway& gateway) {
     std::istringstream lines(http_request(gateway.admin_port(), {"GET", "/metrics"}).body);
     double total = 0;
     for (std::string line; std::getline(lines, line);)
-        if (line.starts_with("llmgw_endpoint_in_flight{")) total += std::stod(line.substr(line.rfind(' ') + 1));
+        if (line.starts_with("llmgw_endpoint_in_flight{"))
+            total += std::stod(line.substr(line.rfind(' ') + 1));
     return static_cast<int>(total);
 }
 
@@ -68,7 +69,8 @@ TEST(EngineAware, ALongQueueSendsNewRequestsElsewhereWithinAScrapeAndBackWhenItD
     auto b = FakeModel::start("b");
     auto gateway = RunningGateway::start(two_endpoint_backend(a, b, engine_aware));
     const auto a_label = "endpoint=\"" + a.url() + "\"";
-    ASSERT_TRUE(eventually([&] { return gateway_metric(gateway, "llmgw_engine_requests_waiting", a_label) == 0; }));
+    ASSERT_TRUE(eventually(
+        [&] { return gateway_metric(gateway, "llmgw_engine_requests_waiting", a_label) == 0; }));
     // Equal scores: both share the work (a request may still be ending on one when the
     // next is picked, so the split need not be exact).
     auto even = spread(gateway, 20);
@@ -77,7 +79,8 @@ TEST(EngineAware, ALongQueueSendsNewRequestsElsewhereWithinAScrapeAndBackWhenItD
 
     control(a, "/fake/engine/waiting/40");
     const auto set_at = std::chrono::steady_clock::now();
-    ASSERT_TRUE(eventually([&] { return gateway_metric(gateway, "llmgw_engine_requests_waiting", a_label) == 40; }));
+    ASSERT_TRUE(eventually(
+        [&] { return gateway_metric(gateway, "llmgw_engine_requests_waiting", a_label) == 40; }));
     // One interval (200 ms) plus the scrape itself and the poll.
     EXPECT_LT(std::chrono::steady_clock::now() - set_at, 700ms);
     auto away = spread(gateway, 20);
@@ -85,7 +88,8 @@ TEST(EngineAware, ALongQueueSendsNewRequestsElsewhereWithinAScrapeAndBackWhenItD
     EXPECT_EQ(away["b"], 20);
 
     control(a, "/fake/engine/waiting/0");
-    ASSERT_TRUE(eventually([&] { return gateway_metric(gateway, "llmgw_engine_requests_waiting", a_label) == 0; }));
+    ASSERT_TRUE(eventually(
+        [&] { return gateway_metric(gateway, "llmgw_engine_requests_waiting", a_label) == 0; }));
     auto back = spread(gateway, 20);
     EXPECT_GE(back["a"], 5);
     EXPECT_GE(back["b"], 5);
@@ -97,13 +101,16 @@ TEST(EngineAware, FailingOrStaleMetricsFallBackToOwnCountsWithoutErrors) {
     auto gateway = RunningGateway::start(two_endpoint_backend(a, b, engine_aware));
     const auto a_label = "endpoint=\"" + a.url() + "\"";
     control(a, "/fake/engine/waiting/40");
-    ASSERT_TRUE(eventually([&] { return gateway_metric(gateway, "llmgw_engine_requests_waiting", a_label) == 40; }));
+    ASSERT_TRUE(eventually(
+        [&] { return gateway_metric(gateway, "llmgw_engine_requests_waiting", a_label) == 40; }));
     EXPECT_EQ(spread(gateway, 10)["a"], 0);
 
     // The metrics endpoint fails: the last figures age out after stale_after (1 s), and the
     // gateway's own counts decide alone; no request fails meanwhile.
     control(a, "/fake/engine/metrics/fail");
-    ASSERT_TRUE(eventually([&] { return gateway_metric(gateway, "llmgw_engine_metrics_age_seconds", a_label) > 1.0; }));
+    ASSERT_TRUE(eventually([&] {
+        return gateway_metric(gateway, "llmgw_engine_metrics_age_seconds", a_label) > 1.0;
+    }));
     auto failing = spread(gateway, 20);
     EXPECT_GE(failing["a"], 5);
     EXPECT_GE(failing["b"], 5);
@@ -112,10 +119,13 @@ TEST(EngineAware, FailingOrStaleMetricsFallBackToOwnCountsWithoutErrors) {
     // A body without the engine's names counts as a failure too.
     control(a, "/fake/engine/metrics/garbage");
     const auto failures = gateway_metric(gateway, "llmgw_engine_scrape_failures_total", a_label);
-    ASSERT_TRUE(eventually([&] { return gateway_metric(gateway, "llmgw_engine_scrape_failures_total", a_label) > failures; }));
+    ASSERT_TRUE(eventually([&] {
+        return gateway_metric(gateway, "llmgw_engine_scrape_failures_total", a_label) > failures;
+    }));
     EXPECT_GE(spread(gateway, 10)["a"], 2);
     // The health check view is untouched: busy or unreadable is not dead.
-    const auto endpoints = http_request(gateway.admin_port(), {"GET", "/admin/backends"}).json()["backends"][0]["endpoints"];
+    const auto endpoints = http_request(gateway.admin_port(), {"GET", "/admin/backends"})
+                               .json()["backends"][0]["endpoints"];
     EXPECT_EQ(endpoints[0]["healthy"], true);
 }
 
@@ -179,7 +189,8 @@ TEST(Affinity, AConversationSpillsWhenItsEndpointGoesOverTheBound) {
     std::vector<std::future<HttpResponse>> pending;
     for (int i = 0; i < 6; ++i) {
         pending.push_back(std::async(std::launch::async, [&] {
-            HttpRequest request{"POST", "/v1/chat/completions",
+            HttpRequest request{"POST",
+                                "/v1/chat/completions",
                                 {{"content-type", "application/json"}, {"x-fake-delay-ms", "800"}},
                                 conversation_turn(7, 3).dump()};
             return http_request(gateway.port(), request);
@@ -206,15 +217,17 @@ TEST(Affinity, AConversationSpillsWhenItsEndpointGoesOverTheBound) {
 TEST(Affinity, ASessionHeaderKeepsItsRequestsTogether) {
     auto a = FakeModel::start("a");
     auto b = FakeModel::start("b");
-    auto gateway = RunningGateway::start(two_endpoint_backend(
-        a, b, "    affinity: { by: header, header: x-session-id }\n"));
+    auto gateway = RunningGateway::start(
+        two_endpoint_backend(a, b, "    affinity: { by: header, header: x-session-id }\n"));
     std::map<std::string, int> homes;
     for (int session = 0; session < 20; ++session) {
         const HttpHeaders headers{{"x-session-id", "session-" + std::to_string(session)}};
-        const auto home = gateway.post("/v1/chat/completions", chat_body(), headers).header("x-fake-server");
+        const auto home =
+            gateway.post("/v1/chat/completions", chat_body(), headers).header("x-fake-server");
         for (int i = 0; i < 3; ++i)
-            EXPECT_EQ(gateway.post("/v1/chat/completions", chat_body(), headers).header("x-fake-server"),
-                      home)
+            EXPECT_EQ(
+                gateway.post("/v1/chat/completions", chat_body(), headers).header("x-fake-server"),
+                home)
                 << "session " << session;
         ++homes[home];
     }

@@ -253,9 +253,10 @@ FullAnswer control_answer(const Request& request, std::string_view path, ServerS
         if (!post) return method_not_allowed("POST");
         if (auto body = state.gpu.control(path.substr(std::string_view("/fake/engine/").size())))
             return json_answer(http::status::ok, std::move(*body));
-        return error_answer(http::status::bad_request,
-                            "expected /fake/engine/waiting/N|off or /fake/engine/metrics/ok|fail|garbage",
-                            "invalid_request_error");
+        return error_answer(
+            http::status::bad_request,
+            "expected /fake/engine/waiting/N|off or /fake/engine/metrics/ok|fail|garbage",
+            "invalid_request_error");
     }
     if (path == "/fake/reset") {
         if (!post) return method_not_allowed("POST");
@@ -324,11 +325,12 @@ Answer model_answer(const Request& request, std::string_view path, const FakeCon
             using Mode = GpuEngine::MetricsMode;
             const auto mode = state.gpu.metrics_mode();
             if (mode == Mode::fail) return full_answer(http::status::internal_server_error);
-            if (mode == Mode::garbage) return full_answer(http::status::ok, "text/html", "<html></html>");
-            return full_answer(http::status::ok, metrics_content_type,
-                               state.gpu.metrics_text(std::chrono::steady_clock::now(),
-                                                      state.options.model,
-                                                      state.completions_running.load()));
+            if (mode == Mode::garbage)
+                return full_answer(http::status::ok, "text/html", "<html></html>");
+            return full_answer(
+                http::status::ok, metrics_content_type,
+                state.gpu.metrics_text(std::chrono::steady_clock::now(), state.options.model,
+                                       state.completions_running.load()));
         }
         const MetricsSnapshot metrics{state.completions_running.load(), state.prompt_tokens.load(),
                                       state.generation_tokens.load(),

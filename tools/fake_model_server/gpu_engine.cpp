@@ -64,14 +64,22 @@ std::string GpuOptions::set(std::string_view flag, std::string_view value) {
     const auto parsed = number(value);
     if (!parsed) return std::string(flag) + ": expected a number >= 0";
     const auto v = *parsed;
-    if (flag == "--gpu-slots") slots = static_cast<int>(v);
-    else if (flag == "--gpu-prefill-tps" && v > 0) prefill_tps = v;
-    else if (flag == "--gpu-decode-tps" && v > 0) decode_tps = v;
-    else if (flag == "--gpu-kv-tokens" && v >= 1) kv_tokens = static_cast<std::uint64_t>(v);
-    else if (flag == "--gpu-block-tokens" && v >= 1) block_tokens = static_cast<int>(v);
-    else if (flag == "--gpu-metrics-lag-ms") metrics_lag_ms = static_cast<int>(v);
-    else if (flag == "--gpu-max-output-tokens" && v >= 1) max_output_tokens = static_cast<int>(v);
-    else return "unknown option or value out of range: " + std::string(flag);
+    if (flag == "--gpu-slots")
+        slots = static_cast<int>(v);
+    else if (flag == "--gpu-prefill-tps" && v > 0)
+        prefill_tps = v;
+    else if (flag == "--gpu-decode-tps" && v > 0)
+        decode_tps = v;
+    else if (flag == "--gpu-kv-tokens" && v >= 1)
+        kv_tokens = static_cast<std::uint64_t>(v);
+    else if (flag == "--gpu-block-tokens" && v >= 1)
+        block_tokens = static_cast<int>(v);
+    else if (flag == "--gpu-metrics-lag-ms")
+        metrics_lag_ms = static_cast<int>(v);
+    else if (flag == "--gpu-max-output-tokens" && v >= 1)
+        max_output_tokens = static_cast<int>(v);
+    else
+        return "unknown option or value out of range: " + std::string(flag);
     return "";
 }
 
@@ -108,7 +116,8 @@ GpuPlan GpuEngine::admit(std::string_view body, int default_tokens, clock::time_
             std::min<std::uint64_t>(json["max_tokens"].get<std::uint64_t>(),
                                     static_cast<std::uint64_t>(options_.max_output_tokens)));
     plan.prompt_tokens = std::max<std::uint64_t>(1, prompt.size() / bytes_per_token);
-    const auto blocks = blocks_of(prompt, static_cast<std::size_t>(options_.block_tokens) * bytes_per_token);
+    const auto blocks =
+        blocks_of(prompt, static_cast<std::size_t>(options_.block_tokens) * bytes_per_token);
     const std::scoped_lock lock(mutex_);
     plan.cached_tokens = std::min(cached_prefix(blocks), plan.prompt_tokens);
     prefix_queries_ += plan.prompt_tokens;
@@ -118,7 +127,8 @@ GpuPlan GpuEngine::admit(std::string_view body, int default_tokens, clock::time_
     const auto seconds = [](double s) {
         return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
     };
-    const auto prefill = seconds(static_cast<double>(plan.prompt_tokens - plan.cached_tokens) / options_.prefill_tps);
+    const auto prefill = seconds(static_cast<double>(plan.prompt_tokens - plan.cached_tokens) /
+                                 options_.prefill_tps);
     plan.per_token = seconds(1.0 / options_.decode_tps);
     // FIFO over the slots: the request starts when the earliest slot frees up.
     const auto slot = std::min_element(slot_free_.begin(), slot_free_.end());
@@ -128,7 +138,8 @@ GpuPlan GpuEngine::admit(std::string_view body, int default_tokens, clock::time_
     *slot = end;
     const auto keep = std::chrono::milliseconds(options_.metrics_lag_ms) + std::chrono::seconds(1);
     std::erase_if(scheduled_, [&](const Scheduled& s) { return s.end + keep < now; });
-    scheduled_.push_back({now, start, end, plan.prompt_tokens + static_cast<std::uint64_t>(plan.output_tokens)});
+    scheduled_.push_back(
+        {now, start, end, plan.prompt_tokens + static_cast<std::uint64_t>(plan.output_tokens)});
     return plan;
 }
 
@@ -174,9 +185,10 @@ std::optional<std::string> GpuEngine::control(std::string_view what) {
         override_waiting(static_cast<int>(*value));
         return "{\"waiting\":" + std::to_string(static_cast<int>(*value)) + "}";
     }
-    const std::pair<std::string_view, MetricsMode> modes[] = {{"metrics/ok", MetricsMode::normal},
-                                                              {"metrics/fail", MetricsMode::fail},
-                                                              {"metrics/garbage", MetricsMode::garbage}};
+    const std::pair<std::string_view, MetricsMode> modes[] = {
+        {"metrics/ok", MetricsMode::normal},
+        {"metrics/fail", MetricsMode::fail},
+        {"metrics/garbage", MetricsMode::garbage}};
     for (const auto& [name, mode] : modes) {
         if (what != name) continue;
         set_metrics_mode(mode);
@@ -194,7 +206,8 @@ std::string GpuEngine::metrics_text(clock::time_point now, std::string_view mode
                                     std::uint64_t running) {
     const std::scoped_lock lock(mutex_);
     Counts counts{0, static_cast<double>(running), 0};
-    if (options_.enabled()) counts = counts_at(now - std::chrono::milliseconds(options_.metrics_lag_ms));
+    if (options_.enabled())
+        counts = counts_at(now - std::chrono::milliseconds(options_.metrics_lag_ms));
     if (waiting_override_) counts.waiting = *waiting_override_;
     const std::string labels = "{model_name=\"" + std::string(model) + "\"}";
     std::string out;

@@ -18,13 +18,13 @@
 namespace fake_model {
 
 struct GpuOptions {
-    int slots = 0;                  // requests run at once; 0: no simulation
-    double prefill_tps = 8000;      // prompt tokens prefilled per second (per request)
-    double decode_tps = 50;         // tokens generated per second per running request
+    int slots = 0;                     // requests run at once; 0: no simulation
+    double prefill_tps = 8000;         // prompt tokens prefilled per second (per request)
+    double decode_tps = 50;            // tokens generated per second per running request
     std::uint64_t kv_tokens = 200000;  // KV-cache capacity; the prefix cache lives in it
-    int block_tokens = 16;          // prefix-cache block (vLLM's default block size)
-    int metrics_lag_ms = 0;         // /metrics reports the state of this long ago
-    int max_output_tokens = 4096;   // cap on a request's max_tokens
+    int block_tokens = 16;             // prefix-cache block (vLLM's default block size)
+    int metrics_lag_ms = 0;            // /metrics reports the state of this long ago
+    int max_output_tokens = 4096;      // cap on a request's max_tokens
 
     bool enabled() const { return slots > 0; }
     // Reads `--gpu-NAME VALUE`; an error message, or "" when it was read.
@@ -75,7 +75,7 @@ private:
     std::uint64_t cached_prefix(const std::vector<std::uint64_t>& blocks);
 
     const GpuOptions options_;
-    mutable std::mutex mutex_;  // the server may run several threads
+    mutable std::mutex mutex_;                  // the server may run several threads
     std::vector<clock::time_point> slot_free_;  // when each slot is next free
     std::vector<Scheduled> scheduled_;          // kept until past the metrics lag
     std::list<std::uint64_t> lru_;              // prefix-cache blocks, most recent first

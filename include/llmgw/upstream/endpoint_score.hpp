@@ -19,7 +19,7 @@ struct EngineView {
 struct EndpointLoad {
     int requests = 0;                  // the gateway's own requests in flight, all workers
     std::int64_t tokens = 0;           // their estimated tokens (prompt + completion)
-    std::optional<EngineView> engine;  // absent when never scraped, failing or stale
+    std::optional<EngineView> engine{};  // absent when never scraped, failing or stale
     bool runs_adapter = false;         // the request's LoRA adapter is loaded there
     bool eligible = true;              // healthy, circuit admits, not tried yet
 };
@@ -27,9 +27,9 @@ struct EndpointLoad {
 // The weights of the formula (docs/backends.md, "Engine-aware balancing", says why).
 struct ScoreWeights {
     static constexpr double tokens_per_request = 4096;  // estimated tokens worth one request
-    static constexpr double waiting = 2;   // per request queued at the engine
-    static constexpr double kv_full = 4;   // a full KV cache, in requests
-    static constexpr double adapter = 2;   // the adapter is already loaded: a bonus
+    static constexpr double waiting = 2;                // per request queued at the engine
+    static constexpr double kv_full = 4;                // a full KV cache, in requests
+    static constexpr double adapter = 2;                // the adapter is already loaded: a bonus
 };
 
 // score = requests + tokens / 4096

@@ -12,9 +12,9 @@ namespace llmgw::upstream {
 
 // One scrape's figures; a figure the body did not carry stays unset.
 struct EngineFigures {
-    std::optional<double> waiting;   // requests queued, not yet running
-    std::optional<double> running;   // requests being served
-    std::optional<double> kv_usage;  // KV-cache use, 0..1
+    std::optional<double> waiting;           // requests queued, not yet running
+    std::optional<double> running;           // requests being served
+    std::optional<double> kv_usage;          // KV-cache use, 0..1
     std::vector<std::string> lora_adapters;  // vLLM: the adapters loaded and running
     bool any() const { return waiting || running || kv_usage; }
 };

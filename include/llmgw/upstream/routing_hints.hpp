@@ -14,8 +14,8 @@
 namespace llmgw::upstream {
 
 struct RoutingHints {
-    std::uint64_t model = 0;            // hash_text of the body's "model" (a LoRA adapter?)
-    std::int64_t estimated_tokens = 0;  // prompt estimate + max_tokens
+    std::uint64_t model = 0;                    // hash_text of the body's "model" (a LoRA adapter?)
+    std::int64_t estimated_tokens = 0;          // prompt estimate + max_tokens
     std::optional<std::uint64_t> affinity_key;  // affinity by header or consumer
     std::vector<std::uint64_t> prefix_blocks;   // affinity by prefix: chained block hashes
 };

@@ -81,7 +81,8 @@ TEST(EngineAwarePick, PrefersTheEndpointRunningTheAdapter) {
 }
 
 TEST(AffinityPick, AConversationStaysWithItsPrefixAndSpillsBeyondTheBound) {
-    const auto config = two_engines("    affinity: { by: prefix, block_bytes: 16, max_load: 1.25 }\n");
+    const auto config =
+        two_engines("    affinity: { by: prefix, block_bytes: 16, max_load: 1.25 }\n");
     BackendState backend(config.backends[0]);
     RoutingHints hints;
     hints.prefix_blocks = llmgw::upstream::prefix_blocks(std::string(64, 'c'), 16);
@@ -123,7 +124,9 @@ routes: [ { name: r, backend: pool } ]
         const auto hash = llmgw::upstream::hash_text(std::to_string(key));
         const auto all = ring.owner(hash, [](std::size_t) { return true; });
         const auto without_2 = ring.owner(hash, [](std::size_t i) { return i != 2; });
-        if (all != 2) EXPECT_EQ(without_2, all);
+        if (all != 2) {
+            EXPECT_EQ(without_2, all);
+        }
         EXPECT_NE(without_2, 2u);
     }
 }

@@ -27,11 +27,13 @@ TEST(EngineFigures, VllmOlderCacheName) {
 }
 
 TEST(EngineFigures, VllmRunningLoraAdaptersFromTheNewestSeries) {
-    const auto figures = read_engine_figures(
-        EngineKind::vllm,
-        "vllm:lora_requests_info{max_lora=\"4\",running_lora_adapters=\"old\",waiting_lora_adapters=\"\"} 100\n"
-        "vllm:lora_requests_info{max_lora=\"4\",running_lora_adapters=\"sql-lora, chat-lora\",waiting_lora_adapters=\"\"} 200\n"
-        "vllm:num_requests_waiting 0\n");
+    const auto figures =
+        read_engine_figures(EngineKind::vllm,
+                            "vllm:lora_requests_info{max_lora=\"4\",running_lora_adapters=\"old\","
+                            "waiting_lora_adapters=\"\"} 100\n"
+                            "vllm:lora_requests_info{max_lora=\"4\",running_lora_adapters=\"sql-"
+                            "lora, chat-lora\",waiting_lora_adapters=\"\"} 200\n"
+                            "vllm:num_requests_waiting 0\n");
     EXPECT_EQ(figures.lora_adapters, (std::vector<std::string>{"sql-lora", "chat-lora"}));
 }
 
@@ -59,11 +61,15 @@ TEST(EngineFigures, TrtllmServeNames) {
 TEST(EngineFigures, TritonTensorrtLlmBackendLabels) {
     const auto figures = read_engine_figures(
         EngineKind::triton,
-        "nv_trt_llm_request_metrics{model=\"tensorrt_llm\",request_type=\"waiting\",version=\"1\"} 6\n"
-        "nv_trt_llm_request_metrics{model=\"tensorrt_llm\",request_type=\"scheduled\",version=\"1\"} 8\n"
+        "nv_trt_llm_request_metrics{model=\"tensorrt_llm\",request_type=\"waiting\",version=\"1\"} "
+        "6\n"
+        "nv_trt_llm_request_metrics{model=\"tensorrt_llm\",request_type=\"scheduled\",version="
+        "\"1\"} 8\n"
         "nv_trt_llm_request_metrics{model=\"tensorrt_llm\",request_type=\"max\",version=\"1\"} 64\n"
-        "nv_trt_llm_kv_cache_block_metrics{kv_cache_block_type=\"fraction\",model=\"tensorrt_llm\",version=\"1\"} 0.3\n"
-        "nv_trt_llm_kv_cache_block_metrics{kv_cache_block_type=\"max\",model=\"tensorrt_llm\",version=\"1\"} 4000\n"
+        "nv_trt_llm_kv_cache_block_metrics{kv_cache_block_type=\"fraction\",model=\"tensorrt_llm\","
+        "version=\"1\"} 0.3\n"
+        "nv_trt_llm_kv_cache_block_metrics{kv_cache_block_type=\"max\",model=\"tensorrt_llm\","
+        "version=\"1\"} 4000\n"
         "nv_inference_pending_request_count{model=\"ensemble\",version=\"1\"} 50\n");
     EXPECT_EQ(figures.waiting, 6.0);  // the pending count is only a fallback
     EXPECT_EQ(figures.running, 8.0);
@@ -71,8 +77,9 @@ TEST(EngineFigures, TritonTensorrtLlmBackendLabels) {
 }
 
 TEST(EngineFigures, PlainTritonFallsBackToPendingRequests) {
-    const auto figures = read_engine_figures(
-        EngineKind::triton, "nv_inference_pending_request_count{model=\"a\",version=\"1\"} 3\n"
+    const auto figures =
+        read_engine_figures(EngineKind::triton,
+                            "nv_inference_pending_request_count{model=\"a\",version=\"1\"} 3\n"
                             "nv_inference_pending_request_count{model=\"b\",version=\"1\"} 2\n");
     EXPECT_EQ(figures.waiting, 5.0);
 }

@@ -21,7 +21,8 @@ TEST(PrefixIndex, LongestLeadingRunPerEndpoint) {
     index.record(1, other);  // another one, same system prompt, went to 1
     std::vector<std::size_t> counts;
     index.match(turn2, counts);
-    EXPECT_EQ(counts, (std::vector<std::size_t>{6, 4}));  // 0 holds its history, 1 the system prompt
+    EXPECT_EQ(counts,
+              (std::vector<std::size_t>{6, 4}));  // 0 holds its history, 1 the system prompt
 }
 
 TEST(PrefixIndex, AMissingBlockEndsTheRun) {
@@ -49,6 +50,6 @@ TEST(PrefixBlocks, ChainedSoABlockNamesItsWholePrefix) {
     const auto b = prefix_blocks("0123456789abcdeYXXXXXXXXXXXXXXXX", 16);
     ASSERT_EQ(a.size(), 2u);
     EXPECT_NE(a[0], b[0]);
-    EXPECT_NE(a[1], b[1]);  // same second block, different history
+    EXPECT_NE(a[1], b[1]);                             // same second block, different history
     EXPECT_EQ(prefix_blocks("short", 16).size(), 0u);  // only full blocks
 }

@@ -28,8 +28,12 @@ routes: [ { name: r, backend: pool } ]
 TEST(RoutingHints, ChatMessagesInOrderWithTheirRoles) {
     const auto body = json::parse(R"({"messages":[{"role":"system","content":"be brief"},
         {"role":"user","content":[{"type":"text","text":"hi"},{"type":"image_url"}]}]})");
-    EXPECT_EQ(prompt_text(body, 1000), "system\x1f" "be brief\x1euser\x1fhi\x1e");
-    EXPECT_EQ(prompt_text(body, 8), "system\x1f" "b");
+    EXPECT_EQ(prompt_text(body, 1000),
+              "system\x1f"
+              "be brief\x1euser\x1fhi\x1e");
+    EXPECT_EQ(prompt_text(body, 8),
+              "system\x1f"
+              "b");
 }
 
 TEST(RoutingHints, CompletionPrompt) {
