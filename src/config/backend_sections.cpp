@@ -1,6 +1,9 @@
 // The tables of backends.<name>: endpoints, balancing, timeouts, health checks, circuit
 // breaking, retries, TLS and pooled connections.
 #include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <string>
 
 #include "sections.hpp"
 #include "values.hpp"
@@ -95,6 +98,73 @@ const Section<Keepalive>& keepalive_section() {
     return section;
 }
 
+const Section<EngineMetricsConfig>& engine_metrics_section() {
+    using S = EngineMetricsConfig;
+    static const Section<S> section{
+        {member("path", &S::path, parse_path_prefix, [](const std::string& p) { return p; }),
+         duration("interval", &S::interval, positive()),
+         duration("timeout", &S::timeout, positive()),
+         duration("stale_after", &S::stale_after, positive())}};
+    return section;
+}
+
+// affinity.max_load: a ratio above 1 (1 would hold no endpoint above the mean).
+Field<AffinityConfig> max_load() {
+    return member(
+        "max_load", &AffinityConfig::max_load,
+        [](const YamlNode& node) {
+            const auto text = node.as_string();
+            std::size_t used = 0;
+            double value = 0;
+            try {
+                value = std::stod(text, &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+            if (used != text.size() || !std::isfinite(value) || value <= 1.0 || value > 100.0)
+                node.fail("expected a number above 1 and at most 100, got \"" + node.raw() + "\"");
+            return value;
+        },
+        [](double value) { return value; });
+}
+
+Field<AffinityConfig> affinity_header() {
+    return member(
+        "header", &AffinityConfig::header,
+        [](const YamlNode& node) {
+            auto name = node.as_string();
+            if (name.empty()) node.fail("a header name cannot be empty");
+            std::transform(name.begin(), name.end(), name.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            return name;
+        },
+        [](const std::string& name) { return name; });
+}
+
+void check_affinity(const YamlNode& node, AffinityConfig& affinity, const Config&) {
+    if (affinity.block_bytes > affinity.prefix_bytes)
+        node.fail("block_bytes must not exceed prefix_bytes");
+}
+
+const Section<AffinityConfig>& affinity_section() {
+    using S = AffinityConfig;
+    static const Names<S::By> bys{
+        {{"prefix", S::By::prefix}, {"header", S::By::header}, {"consumer", S::By::consumer}}};
+    static const Section<S> section{
+        {choice("by", &S::by, bys), affinity_header(),
+         size("prefix_bytes", &S::prefix_bytes,
+              [](std::uint64_t v) {
+                  return v >= 64 && v <= 16 * 1024 * 1024 ? "" : "expected 64 bytes to 16MiB";
+              }),
+         size("block_bytes", &S::block_bytes,
+              [](std::uint64_t v) {
+                  return v >= 16 && v <= 1024 * 1024 ? "" : "expected 16 bytes to 1MiB";
+              }),
+         max_load()},
+        check_affinity};
+    return section;
+}
+
 bool any_https(const Backend& backend) {
     return std::any_of(backend.endpoints.begin(), backend.endpoints.end(),
                        [](const Endpoint& e) { return e.tls; });
@@ -122,10 +192,21 @@ const Section<Backend>& backend_section() {
     using S = Backend;
     static const Names<BalancerKind> balancers{{{"round_robin", BalancerKind::round_robin},
                                                 {"weighted", BalancerKind::weighted},
-                                                {"least_request", BalancerKind::least_request}}};
+                                                {"least_request", BalancerKind::least_request},
+                                                {"engine_aware", BalancerKind::engine_aware}}};
+    static const Names<EngineKind> engines{{{"none", EngineKind::none},
+                                            {"vllm", EngineKind::vllm},
+                                            {"sglang", EngineKind::sglang},
+                                            {"trtllm", EngineKind::trtllm},
+                                            {"triton", EngineKind::triton}}};
     static const Section<S> section{
         {list_of("endpoints", &S::endpoints, endpoint_section(), "endpoint").required(),
          choice("balancer", &S::balancer, balancers),
+         // Scrapes start with the backend's state: a changed engine needs a restart of it,
+         // which a reload gives (a changed backend gets a fresh state).
+         choice("engine", &S::engine, engines),
+         nested("engine_metrics", &S::engine_metrics, engine_metrics_section()),
+         optional_nested("affinity", &S::affinity, affinity_section()),
          nested("timeouts", &S::timeouts, timeouts_section()),
          optional_nested("health_check", &S::health_check, health_check_section()),
          nested("circuit_breaker", &S::circuit_breaker, circuit_breaker_section()),

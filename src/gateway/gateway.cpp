@@ -9,6 +9,7 @@
 #include "llmgw/config/schema.hpp"
 #include "llmgw/limits/redis_options.hpp"
 #include "llmgw/observability/app_log.hpp"
+#include "llmgw/upstream/engine_scraper.hpp"
 #include "llmgw/upstream/health_checker.hpp"
 #include "llmgw/upstream/model_listing.hpp"
 
@@ -51,6 +52,7 @@ void Gateway::start_background_work(http::net::any_io_executor executor) {
     snapshot->start_jwks();
     upstream::start_health_checks(executor, snapshot->backends());
     upstream::start_model_listing(executor, snapshot->backends(), snapshot->config());
+    upstream::start_engine_scrapes(executor, snapshot->backends());
     metrics_.on_scrape([this] {
         if (catalog_)
             metrics_.store_state(catalog_->reachable(),
@@ -67,7 +69,25 @@ void Gateway::start_background_work(http::net::any_io_executor executor) {
                     backend->config().name, state.endpoint.url, state.healthy.load(),
                     static_cast<int>(state.breaker.state(now)), state.in_flight.load());
             }
+        sample_routing(now);
     });
+}
+
+void Gateway::sample_routing(std::chrono::steady_clock::time_point now) {
+    for (const auto& backend : snapshot()->backends()) {
+        const auto& settings = backend->config();
+        if (settings.affinity)
+            routing_metrics_.affinity(settings.name, backend->affinity_hits.exchange(0),
+                                      backend->affinity_spills.exchange(0));
+        if (settings.engine == config::EngineKind::none) continue;
+        for (std::size_t i = 0; i < backend->size(); ++i) {
+            auto& state = backend->endpoint(i);
+            const auto figures = state.engine.last();
+            routing_metrics_.engine(settings.name, state.endpoint.url,
+                                    {figures.waiting, figures.running, figures.kv_usage,
+                                     state.engine.age_seconds(now), state.engine.take_failures()});
+        }
+    }
 }
 
 ReloadOutcome Gateway::reload() {
@@ -109,6 +129,7 @@ ReloadOutcome Gateway::apply(std::shared_ptr<const config::Config> config) {
     if (background_) {
         upstream::start_health_checks(*background_, next->new_backends());
         upstream::start_model_listing(*background_, next->backends(), next->config());
+        upstream::start_engine_scrapes(*background_, next->new_backends());
     }
     // Backends that did not carry over stop their health checks; requests in flight on the
     // old snapshot still use them until they end.

@@ -5,6 +5,9 @@
 #include <random>
 
 #include "llmgw/tls/client_context.hpp"
+#include "llmgw/upstream/hash_ring.hpp"
+#include "llmgw/upstream/prefix_index.hpp"
+#include "llmgw/upstream/routing_hints.hpp"
 
 namespace llmgw::upstream {
 
@@ -15,6 +18,10 @@ BackendState::BackendState(const config::Backend& backend)
     if (std::any_of(config_.endpoints.begin(), config_.endpoints.end(),
                     [](const config::Endpoint& e) { return e.tls; }))
         tls_ = std::make_unique<tls::ClientContext>(config_.name, config_.tls);
+    if (config_.affinity && config_.affinity->by == config::AffinityConfig::By::prefix)
+        prefix_index_ = std::make_unique<PrefixIndex>(endpoints_.size());
+    else if (config_.affinity)
+        ring_ = std::make_unique<HashRing>(config_.endpoints);
 }
 
 BackendState::~BackendState() = default;
@@ -33,9 +40,24 @@ std::optional<BackendState::Choice> BackendState::admit(std::size_t index, clock
 }
 
 std::optional<BackendState::Choice> BackendState::pick(const std::vector<bool>& tried,
-                                                       clock::time_point now) {
+                                                       clock::time_point now,
+                                                       const RoutingHints* hints) {
+    std::optional<Choice> choice;
+    if (hints != nullptr && config_.affinity) choice = pick_by_affinity(tried, now, *hints);
+    if (!choice) choice = pick_by_balancer(tried, now, hints);
+    // The endpoint now holds the prompt's blocks, whichever way it was chosen.
+    if (choice && hints != nullptr && prefix_index_ && !hints->prefix_blocks.empty())
+        prefix_index_->record(choice->index, hints->prefix_blocks);
+    return choice;
+}
+
+std::optional<BackendState::Choice> BackendState::pick_by_balancer(const std::vector<bool>& tried,
+                                                                   clock::time_point now,
+                                                                   const RoutingHints* hints) {
     if (config_.balancer == config::BalancerKind::least_request)
         return pick_least_request(tried, now);
+    if (config_.balancer == config::BalancerKind::engine_aware)
+        return pick_engine_aware(tried, now, hints);
     // Round-robin (weighted): walk the schedule from the shared position and take the
     // first endpoint that can serve; a full lap means none can. The lap is walked locally:
     // other workers moving the shared position meanwhile cannot make it skip an endpoint.
@@ -45,6 +67,22 @@ std::optional<BackendState::Choice> BackendState::pick(const std::vector<bool>& 
         const auto index = schedule[(start + step) % schedule.size()];
         if (!eligible(index, tried, now)) continue;
         if (auto choice = admit(index, now)) return choice;
+    }
+    return std::nullopt;
+}
+
+std::optional<BackendState::Choice> BackendState::pick_engine_aware(const std::vector<bool>& tried,
+                                                                    clock::time_point now,
+                                                                    const RoutingHints* hints) {
+    // The lowest score of all endpoints: the gateway's own counts change at every send, so
+    // workers choosing at once see each other's requests and do not herd.
+    auto& loads = this->loads(tried, now, hints);
+    const auto start = balancer_.take_position();
+    for (std::size_t round = 0; round < loads.size(); ++round) {
+        const auto best = lowest_score(loads, start);
+        if (!best) return std::nullopt;
+        if (auto choice = admit(*best, now)) return choice;
+        loads[*best].eligible = false;  // its circuit filled up meanwhile
     }
     return std::nullopt;
 }
@@ -72,6 +110,25 @@ std::optional<BackendState::Choice> BackendState::pick_least_request(const std::
         candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(pick_at));
     }
     return std::nullopt;
+}
+
+std::vector<EndpointLoad>& BackendState::loads(const std::vector<bool>& tried,
+                                               clock::time_point now,
+                                               const RoutingHints* hints) const {
+    thread_local std::vector<EndpointLoad> loads;  // reused: no allocation per request
+    loads.resize(endpoints_.size());
+    const bool scraped = config_.engine != config::EngineKind::none;
+    const auto stale_after = config_.engine_metrics.stale_after;
+    for (std::size_t i = 0; i < endpoints_.size(); ++i) {
+        const auto& state = *endpoints_[i];
+        auto& load = loads[i];
+        load.requests = state.in_flight.load(std::memory_order_relaxed);
+        load.tokens = state.tokens_in_flight.load(std::memory_order_relaxed);
+        load.engine = scraped ? state.engine.fresh(now, stale_after) : std::nullopt;
+        load.runs_adapter = hints != nullptr && state.engine.runs_adapter(hints->model);
+        load.eligible = eligible(i, tried, now);
+    }
+    return loads;
 }
 
 int BackendState::seconds_until_available(clock::time_point now) const {

@@ -13,6 +13,7 @@
 #include "llmgw/http/hop_by_hop.hpp"
 #include "llmgw/tracing/request_trace.hpp"
 #include "llmgw/upstream/retry_decision.hpp"
+#include "llmgw/upstream/routing_hints.hpp"
 #include "relay.hpp"
 
 namespace llmgw::upstream {
@@ -54,6 +55,26 @@ private:
     std::atomic<int>& counter_;
 };
 
+// Holds a request's estimated tokens on its endpoint while it runs (engine-aware backends;
+// nothing at all without hints).
+class TokensInFlight {
+public:
+    TokensInFlight(std::atomic<std::int64_t>& counter, const RoutingHints* hints)
+        : counter_(hints != nullptr ? &counter : nullptr),
+          tokens_(hints != nullptr ? hints->estimated_tokens : 0) {
+        if (counter_) counter_->fetch_add(tokens_, std::memory_order_relaxed);
+    }
+    ~TokensInFlight() {
+        if (counter_) counter_->fetch_sub(tokens_, std::memory_order_relaxed);
+    }
+    TokensInFlight(const TokensInFlight&) = delete;
+    TokensInFlight& operator=(const TokensInFlight&) = delete;
+
+private:
+    std::atomic<std::int64_t>* counter_;
+    std::int64_t tokens_;
+};
+
 // The last upstream 502/503 held back for a retry that could not happen: passed on as it was.
 http::GatewayError upstream_unavailable(unsigned status) {
     auto error = http::make_error(http::ErrorCode::upstream_unavailable,
@@ -81,6 +102,7 @@ struct Forwarder::Try {
     http::HangUp& hang_up;
     AttemptLimits limits;
     ForwardOutcome& outcome;
+    const RoutingHints* hints = nullptr;
     tracing::RequestTrace* trace = nullptr;
     std::size_t span = 0;  // the current attempt's span in `trace`
     EndpointState* endpoint = nullptr;
@@ -123,6 +145,7 @@ void end_attempt_span(Forwarder::Try& attempt, unsigned status, std::string_view
 
 http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendState& backend,
                                               http::AnswerRelay& relay, http::HangUp& hang_up,
+                                              const RoutingHints* hints,
                                               tracing::RequestTrace* trace) {
     const auto& config = backend.config();
     ForwardOutcome outcome;
@@ -139,11 +162,11 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
     request.keep_alive(true);
     Try attempt{request, backend, relay, hang_up,
                 AttemptLimits{config.timeouts, Clock::now() + config.timeouts.total}, outcome,
-                trace};
+                hints, trace};
     std::vector<bool> tried(backend.size(), false);
     bool holds_budget = false;
     for (unsigned retry = 0;; ++retry) {
-        const auto choice = backend.pick(tried, Clock::now());
+        const auto choice = backend.pick(tried, Clock::now(), hints);
         if (!choice) {
             if (!outcome.error) {
                 metrics_.upstream_error(config.name, "no_endpoint");
@@ -203,6 +226,7 @@ http::Task<Forwarder::TryResult> Forwarder::try_endpoint(Try& attempt) {
     auto& state = *attempt.endpoint;
     const auto& config = attempt.backend.config();
     InFlight endpoint_in_flight(state.in_flight);
+    TokensInFlight tokens_in_flight(state.tokens_in_flight, attempt.hints);
     attempt.outcome.endpoint = state.endpoint.url;
     ++attempt.outcome.attempts;
     if (attempt.trace) start_attempt_span(attempt);

@@ -252,6 +252,15 @@ FullAnswer control_answer(const Request& request, std::string_view path, ServerS
         state.forced_status = value;
         return json_answer(http::status::ok, "{\"forced_status\":" + std::to_string(value) + "}");
     }
+    if (path.starts_with("/fake/engine/")) {  // the simulated engine's test overrides
+        if (!post) return method_not_allowed("POST");
+        if (auto body = state.gpu.control(path.substr(std::string_view("/fake/engine/").size())))
+            return json_answer(http::status::ok, std::move(*body));
+        return error_answer(
+            http::status::bad_request,
+            "expected /fake/engine/waiting/N|off or /fake/engine/metrics/ok|fail|garbage",
+            "invalid_request_error");
+    }
     if (path == "/fake/reset") {
         if (!post) return method_not_allowed("POST");
         reset_counters(state);
@@ -315,6 +324,17 @@ Answer model_answer(const Request& request, std::string_view path, const FakeCon
     }
     if (path == "/metrics") {
         if (!get) return method_not_allowed("GET");
+        if (state.gpu.serves_metrics()) {
+            using Mode = GpuEngine::MetricsMode;
+            const auto mode = state.gpu.metrics_mode();
+            if (mode == Mode::fail) return full_answer(http::status::internal_server_error);
+            if (mode == Mode::garbage)
+                return full_answer(http::status::ok, "text/html", "<html></html>");
+            return full_answer(
+                http::status::ok, metrics_content_type,
+                state.gpu.metrics_text(std::chrono::steady_clock::now(), state.options.model,
+                                       state.completions_running.load()));
+        }
         const MetricsSnapshot metrics{state.completions_running.load(), state.prompt_tokens.load(),
                                       state.generation_tokens.load(),
                                       state.completions_succeeded.load()};
@@ -410,6 +430,20 @@ asio::awaitable<bool> write_stream(Stream& socket, bool keep_alive, const Stream
     co_return !error && keep_alive;
 }
 
+// With --gpu-*: the simulated engine decides when the tokens come (queue wait + prefill of
+// the uncached prompt, then decode); a streamed answer gets as many tokens as it asked for.
+void follow_engine(ServerState& state, const Request& request, const Answer& answer,
+                   CompletionShape& shape, FakeControls& controls) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto plan = state.gpu.admit(request.body(), shape.words, now);
+    const auto ms = [](auto d) { return std::chrono::duration_cast<milliseconds>(d); };
+    const bool stream = std::holds_alternative<StreamAnswer>(answer);
+    if (stream) shape.words = plan.output_tokens;
+    controls.delay = ms(plan.first_token - now);
+    if (!stream) controls.delay += ms(plan.per_token * shape.words);
+    controls.chunk_interval = ms(plan.per_token);
+}
+
 // Answers one request; returns whether the connection stays open.
 template <typename Stream>  // WorkerSocket or TlsStream
 asio::awaitable<bool> answer_request(Stream& socket,
@@ -439,9 +473,11 @@ asio::awaitable<bool> answer_request(Stream& socket,
     const bool completion = path == "/v1/chat/completions" || path == "/v1/completions";
     const GaugeIncrement running{completion ? &state.completions_running : nullptr};
 
-    const FakeControls controls = read_controls(request, state.options, state.forced_status.load());
+    FakeControls controls = read_controls(request, state.options, state.forced_status.load());
     CompletionShape shape;
     Answer answer = model_answer(request, path, controls, state, shape);
+    if (completion && state.gpu.enabled() && !controls.status)
+        follow_engine(state, request, answer, shape, controls);
     if (controls.delay.count() > 0) {
         asio::steady_timer delay{socket.get_executor(), controls.delay};
         const bool hung_up = co_await wait_unless_hung_up(socket, delay, state);

@@ -13,6 +13,8 @@
 #include <mutex>
 #include <string>
 
+#include "gpu_engine.hpp"
+
 namespace fake_model {
 
 // The command line, validated once.
@@ -28,6 +30,7 @@ struct ServerOptions {
     std::string tls_cert;   // both set: HTTPS
     std::string tls_key;
     int close_idle_after_ms = 0;  // like uvicorn's timeout_keep_alive; 0: never
+    GpuOptions gpu;               // --gpu-*: a simulated GPU engine (gpu_engine.hpp)
 };
 
 // The last model request as it was read; defined where requests are read (connection.cpp).
@@ -39,6 +42,7 @@ struct ServerState {
 
     const ServerOptions options;
     const std::string model_json;  // options.model encoded once as a JSON string
+    GpuEngine gpu{options.gpu};    // the simulated engine and the /metrics test overrides
 
     std::atomic<bool> healthy{true};
     std::atomic<unsigned> forced_status{0};       // POST /fake/status/NNN: every model answer fails

@@ -44,11 +44,18 @@ A fake vLLM/OpenAI-compatible model server for tests and benchmarks.
   --close-idle-after-ms N   close a keep-alive connection idle this long between requests, as
                             uvicorn (and so vLLM) does after 5 s (default 0: never);
                             /fake/stats reports idle_closes and connections_open
+  --gpu-slots N              simulate a GPU engine with N running slots and a FIFO queue;
+                            TTFT = queue wait + prefill of the prompt tokens its prefix cache
+                            lacks; /metrics then reports vLLM's queue, KV-cache and prefix-cache
+                            figures. With it: --gpu-prefill-tps (8000), --gpu-decode-tps (50),
+                            --gpu-kv-tokens (200000), --gpu-block-tokens (16),
+                            --gpu-metrics-lag-ms (0), --gpu-max-output-tokens (4096)
   --help                    this text
 
 Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health,
 GET /v2/health/ready, GET /metrics; test controls: POST /fake/health/ok, POST /fake/health/fail,
-GET /fake/stats, POST /fake/reset.
+GET /fake/stats, POST /fake/reset, POST /fake/engine/waiting/N|off,
+POST /fake/engine/metrics/ok|fail|garbage.
 Request headers: x-fake-status, x-fake-delay-ms, x-fake-chunks, x-fake-chunk-interval-ms,
 x-fake-drop-after, x-fake-echo: 1.
 )";
@@ -133,6 +140,9 @@ std::optional<ServerOptions> parse_command_line(int argc, char** argv) {
             options.tls_cert = value();
         } else if (flag == "--tls-key") {
             options.tls_key = value();
+        } else if (flag.starts_with("--gpu-")) {
+            if (auto problem = options.gpu.set(flag, value()); !problem.empty())
+                throw CommandLineError{problem};
         } else {
             throw CommandLineError{"unknown option '" + std::string(argv[i]) + "'"};
         }

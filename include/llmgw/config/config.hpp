@@ -91,7 +91,30 @@ struct BackendTls {
     }
 };
 
-enum class BalancerKind { round_robin, weighted, least_request };
+enum class BalancerKind { round_robin, weighted, least_request, engine_aware };
+
+// What a backend's endpoints run: which names their /metrics uses (none: nothing is scraped).
+enum class EngineKind { none, vllm, sglang, trtllm, triton };
+
+// backends.<name>.engine_metrics: how each endpoint's /metrics is scraped while engine != none.
+struct EngineMetricsConfig {
+    std::string path = "/metrics";
+    Duration interval = std::chrono::seconds(1);
+    Duration timeout = std::chrono::milliseconds(500);
+    Duration stale_after = std::chrono::seconds(5);  // older figures are ignored
+    bool operator==(const EngineMetricsConfig&) const = default;
+};
+
+// backends.<name>.affinity: keeps related requests on one endpoint within a bounded load.
+struct AffinityConfig {
+    enum class By { prefix, header, consumer };
+    By by = By::prefix;
+    std::string header = "x-session-id";  // with by: header (lower-cased)
+    std::size_t prefix_bytes = 131072;    // with by: prefix: leading prompt bytes looked at
+    std::size_t block_bytes = 512;        // with by: prefix: the prompt is hashed in blocks
+    double max_load = 1.25;               // × the backend's mean in-flight load
+    bool operator==(const AffinityConfig&) const = default;
+};
 
 struct BackendTimeouts {
     Duration connect = std::chrono::seconds(2);
@@ -147,6 +170,9 @@ struct Backend {
     std::string name;
     std::vector<Endpoint> endpoints;
     BalancerKind balancer = BalancerKind::round_robin;
+    EngineKind engine = EngineKind::none;
+    EngineMetricsConfig engine_metrics;
+    std::optional<AffinityConfig> affinity;
     BackendTimeouts timeouts;
     std::optional<HealthCheck> health_check;
     CircuitBreakerConfig circuit_breaker;

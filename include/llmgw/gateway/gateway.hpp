@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -24,6 +25,7 @@
 #include "llmgw/limits/usage_ledger.hpp"
 #include "llmgw/observability/access_log.hpp"
 #include "llmgw/observability/metrics.hpp"
+#include "llmgw/observability/routing_metrics.hpp"
 #include "llmgw/store/catalog.hpp"
 #include "llmgw/tls/server_context.hpp"
 #include "llmgw/tracing/trace_metrics.hpp"
@@ -90,6 +92,8 @@ public:
 private:
     const store::DirectorySource* directory() const;
 
+    // Engine figures and affinity outcomes into the routing metrics (on each /metrics read).
+    void sample_routing(std::chrono::steady_clock::time_point now);
     std::shared_ptr<const config::Config> startup_config_;
     std::string config_path_;
     std::unique_ptr<store::Catalog> catalog_;  // before the snapshots, which read its directory
@@ -98,6 +102,7 @@ private:
     std::vector<std::shared_ptr<Snapshot>> retired_;  // replaced, maybe still used by requests
     observability::Metrics metrics_;
     tracing::TraceMetrics trace_metrics_{metrics_.registry()};
+    observability::RoutingMetrics routing_metrics_{metrics_.registry()};
     limits::LocalLimiter limiter_;
     limits::UsageLedger usage_;
     std::unique_ptr<redis::Client> admin_redis_;

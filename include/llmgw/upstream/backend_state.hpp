@@ -11,6 +11,7 @@
 #include "llmgw/config/config.hpp"
 #include "llmgw/upstream/balancer.hpp"
 #include "llmgw/upstream/circuit_breaker.hpp"
+#include "llmgw/upstream/engine_signals.hpp"
 #include "llmgw/upstream/model_catalog.hpp"
 
 namespace llmgw::tls {
@@ -27,8 +28,15 @@ struct EndpointState {
     const config::Endpoint& endpoint;
     std::atomic<bool> healthy{true};  // set by the health checker
     std::atomic<int> in_flight{0};
+    // Estimated tokens of the requests in flight; counted only by engine_aware backends.
+    std::atomic<std::int64_t> tokens_in_flight{0};
     CircuitBreaker breaker;
+    EngineSignals engine;  // set by the engine-metrics scraper (engine != none)
 };
+
+struct RoutingHints;
+class HashRing;
+class PrefixIndex;
 
 class BackendState {
 public:
@@ -56,7 +64,9 @@ public:
     };
     // The next endpoint by the backend's balancer among those that are healthy, whose
     // circuit admits a request, and that are not in `tried`; nullopt when there is none.
-    std::optional<Choice> pick(const std::vector<bool>& tried, clock::time_point now);
+    // `hints` (engine_aware or affinity backends only) feed the score and the affinity.
+    std::optional<Choice> pick(const std::vector<bool>& tried, clock::time_point now,
+                               const RoutingHints* hints = nullptr);
     // Whether pick() could find an endpoint now (without taking a probe slot).
     bool has_candidate(const std::vector<bool>& tried, clock::time_point now) const;
     // Seconds until an endpoint may be available again (for Retry-After), at least 1.
@@ -72,10 +82,28 @@ public:
     bool retry_budget_left() const;
     void end_retry();
 
+    // Requests kept on their endpoint by affinity, and those whose endpoint was over its
+    // bound and went to the balancer instead; the metrics sampler takes them (exchange).
+    std::atomic<std::uint64_t> affinity_hits{0};
+    std::atomic<std::uint64_t> affinity_spills{0};
+
 private:
     bool eligible(std::size_t index, const std::vector<bool>& tried, clock::time_point now) const;
     std::optional<Choice> admit(std::size_t index, clock::time_point now);
     std::optional<Choice> pick_least_request(const std::vector<bool>& tried, clock::time_point now);
+    std::optional<Choice> pick_by_balancer(const std::vector<bool>& tried, clock::time_point now,
+                                           const RoutingHints* hints);
+    std::optional<Choice> pick_engine_aware(const std::vector<bool>& tried, clock::time_point now,
+                                            const RoutingHints* hints);
+    std::optional<Choice> pick_by_affinity(const std::vector<bool>& tried, clock::time_point now,
+                                           const RoutingHints& hints);
+    std::optional<std::size_t> prefix_owner(const std::vector<bool>& tried, clock::time_point now,
+                                            const RoutingHints& hints);
+    bool within_affinity_bound(std::size_t index, const std::vector<bool>& tried,
+                               clock::time_point now, const RoutingHints* hints) const;
+    // Each endpoint's load as the engine-aware score sees it, into a per-thread vector.
+    std::vector<EndpointLoad>& loads(const std::vector<bool>& tried, clock::time_point now,
+                                     const RoutingHints* hints) const;
 
     // A copy: the state may outlive the config it came from (a reload keeps an unchanged
     // backend's state), and endpoints, the balancer and the pools refer to it.
@@ -84,6 +112,8 @@ private:
     std::vector<std::unique_ptr<EndpointState>> endpoints_;
     std::atomic<int> retries_in_flight_{0};
     std::unique_ptr<tls::ClientContext> tls_;
+    std::unique_ptr<PrefixIndex> prefix_index_;  // affinity.by: prefix
+    std::unique_ptr<HashRing> ring_;             // affinity.by: header or consumer
 };
 
 }  // namespace llmgw::upstream

@@ -24,6 +24,7 @@ class RequestTrace;
 namespace llmgw::upstream {
 
 struct AttemptHead;
+struct RoutingHints;
 
 // What a forward came to; the pipeline writes the access record from it.
 struct ForwardOutcome {
@@ -44,10 +45,12 @@ public:
         : pool_(pool), metrics_(metrics) {}
 
     // `request` is the upstream request, already rewritten; it is sent as it is. The answer
-    // goes to the client through `relay`. With `trace` (a sampled request), each attempt is a
-    // CLIENT span whose id goes upstream in traceparent.
+    // goes to the client through `relay`. `hints` only for a backend that needs_hints(). With
+    // `trace` (a sampled request), each attempt is a CLIENT span whose id goes upstream in
+    // traceparent.
     http::Task<ForwardOutcome> forward(http::Request& request, BackendState& backend,
                                        http::AnswerRelay& relay, http::HangUp& hang_up,
+                                       const RoutingHints* hints = nullptr,
                                        tracing::RequestTrace* trace = nullptr);
 
     struct Try;  // one forward's state (named here for forwarder.cpp's helpers)
