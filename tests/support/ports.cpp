@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <random>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -73,7 +75,28 @@ uint16_t bind_loopback(int fd, const char* caller) {
 }
 }  // namespace
 
+namespace {
+// Ports handed out come from below the kernel's ephemeral range (32768-60999 by default), so a
+// port given to one test is never the one the kernel picks for another test's bind(0) or
+// outgoing connection once it is closed again (a test's "dead" endpoint, say). A random
+// start per process keeps two test processes apart; a counter keeps one process's ports apart.
+constexpr uint16_t first_test_port = 20000;
+constexpr uint16_t test_ports = 12000;
+
+bool binds(uint16_t port) {
+    Fd sock{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    if (sock.fd < 0) return false;
+    sockaddr_in addr = loopback(port);
+    return ::bind(sock.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+}  // namespace
+
 uint16_t free_port() {
+    static std::atomic<std::uint32_t> next{static_cast<std::uint32_t>(std::random_device{}())};
+    for (int attempt = 0; attempt < 200; ++attempt) {
+        const auto port = static_cast<uint16_t>(first_test_port + next.fetch_add(1) % test_ports);
+        if (binds(port)) return port;
+    }
     Fd sock{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
     return bind_loopback(sock.fd, "free_port");
 }

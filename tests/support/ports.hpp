@@ -6,8 +6,9 @@
 
 namespace llmgw::testing {
 
-// A port that was free on 127.0.0.1 a moment ago: binds port 0, reads the port the kernel
-// chose, closes the socket (SO_REUSEADDR not set). Throws std::runtime_error on failure.
+// A port that was free on 127.0.0.1 a moment ago, from below the kernel's ephemeral range
+// (so the kernel never hands it to another socket by itself): checked by binding it, then
+// closed (SO_REUSEADDR not set). Throws std::runtime_error on failure.
 uint16_t free_port();
 
 // Tries to connect to 127.0.0.1:port every ~10 ms until a connection succeeds (true) or
