@@ -206,7 +206,18 @@ json tier_json(const Tier& tier) {
     json out = json::object();
     if (!rate.empty()) out["rate"] = std::move(rate);
     if (!quota.empty()) out["quota"] = std::move(quota);
+    out["priority"] = tier.priority;
+    out["weight"] = tier.weight;
+    if (tier.max_concurrent > 0) out["max_concurrent"] = tier.max_concurrent;
     return out;
+}
+
+// How the tier's requests wait in a backend's queue and how many one consumer runs at once.
+void read_scheduling(const YamlNode& body, Tier& tier) {
+    if (body.has("priority")) tier.priority = static_cast<unsigned>(body["priority"].as_uint(0, 1000));
+    if (body.has("weight")) tier.weight = static_cast<unsigned>(body["weight"].as_uint(1, 1000));
+    if (body.has("max_concurrent"))
+        tier.max_concurrent = static_cast<unsigned>(body["max_concurrent"].as_uint(1, 1'000'000));
 }
 
 std::vector<Tier> read_tiers(const YamlNode& node) {
@@ -215,8 +226,9 @@ std::vector<Tier> read_tiers(const YamlNode& node) {
         Tier tier;
         tier.name = name;
         if (!body.is_null()) {
-            body.expect_keys({"rate", "quota"});
+            body.expect_keys({"rate", "quota", "priority", "weight", "max_concurrent"});
             tier.limits = parse_limits(body);
+            read_scheduling(body, tier);
         }
         tiers.push_back(std::move(tier));
     });
@@ -240,6 +252,8 @@ Field<Config> tiers_field() {
             out.push_back(path + ".<name>.quota." + std::string(key.name));
         for (const auto& key : cost_keys)
             out.push_back(path + ".<name>.quota." + std::string(key.name));
+        for (const auto* key : {"priority", "weight", "max_concurrent"})
+            out.push_back(path + ".<name>." + key);
     };
     return field;
 }

@@ -24,8 +24,59 @@ const Section<Endpoint>& endpoint_section() {
                  [](const S& endpoint, const Config&) { return json(endpoint.url); },
                  [](const S& a, const S& b) { return a.url == b.url; }};
     static const Section<S> section{
-        {std::move(url).required(), integer("weight", &S::weight, 1, 1000)}};
+        {std::move(url).required(), integer("weight", &S::weight, 1, 1000),
+         integer("max_concurrent", &S::max_concurrent, 1, 1'000'000)}};
     return section;
+}
+
+const Section<QueueConfig>& queue_section() {
+    using S = QueueConfig;
+    static const Section<S> section{{integer("max_waiting", &S::max_waiting, 1, 1'000'000),
+                                     duration("timeout", &S::timeout, positive())}};
+    return section;
+}
+
+// fallbacks: each item a backend name, or {backend, model} when the model is named otherwise
+// there. The names are checked once every backend is read (a fallback may come later).
+Fallback read_fallback(const YamlNode& item) {
+    Fallback fallback;
+    if (!item.is_map()) {
+        fallback.backend = item.as_string();
+    } else {
+        item.expect_keys({"backend", "model"});
+        if (!item.has("backend")) item.fail("missing required key \"backend\"");
+        fallback.backend = item["backend"].as_string();
+        if (item.has("model")) fallback.model = item["model"].as_string();
+        if (fallback.model && fallback.model->empty()) item["model"].fail("must not be empty");
+    }
+    if (fallback.backend.empty()) item.fail("a fallback names a backend");
+    return fallback;
+}
+
+Field<Backend> fallbacks() {
+    auto field = member(
+        "fallbacks", &Backend::fallbacks,
+        [](const YamlNode& node) {
+            std::vector<Fallback> list;
+            node.for_each_item([&](const YamlNode& item) { list.push_back(read_fallback(item)); });
+            return list;
+        },
+        [](const std::vector<Fallback>& list) {
+            json out = json::array();
+            for (const auto& fallback : list) {
+                if (fallback.model)
+                    out.push_back({{"backend", fallback.backend}, {"model", *fallback.model}});
+                else
+                    out.push_back(fallback.backend);
+            }
+            return out;
+        });
+    field.nested_paths = [](const std::string& path, std::vector<std::string>& out) {
+        out.push_back(path + "[]");
+        out.push_back(path + "[].backend");
+        out.push_back(path + "[].model");
+    };
+    return field;
 }
 
 const Section<BackendTimeouts>& timeouts_section() {
@@ -182,8 +233,19 @@ Field<Backend> backend_tls() {
     return field;
 }
 
+bool has_capacity(const Backend& backend) {
+    return backend.circuit_breaker.max_concurrent > 0 ||
+           std::any_of(backend.endpoints.begin(), backend.endpoints.end(),
+                       [](const Endpoint& e) { return e.max_concurrent > 0; });
+}
+
 void check_backend(const YamlNode& node, Backend& backend, const Config&) {
     if (backend.name.empty()) node.fail("a backend needs a name");
+    // Without a capacity nothing is ever full, so nothing would ever wait: say so.
+    if (backend.queue && !has_capacity(backend))
+        node["queue"].fail(
+            "needs a capacity to wait for: endpoints[].max_concurrent or "
+            "circuit_breaker.max_concurrent");
 }
 
 }  // namespace
@@ -211,9 +273,27 @@ const Section<Backend>& backend_section() {
          optional_nested("health_check", &S::health_check, health_check_section()),
          nested("circuit_breaker", &S::circuit_breaker, circuit_breaker_section()),
          nested("retries", &S::retries, retries_section()), backend_tls(),
-         nested("keepalive", &S::keepalive, keepalive_section())},
+         nested("keepalive", &S::keepalive, keepalive_section()),
+         optional_nested("queue", &S::queue, queue_section()), fallbacks()},
         check_backend};
     return section;
+}
+
+// Every backend is read: each fallback names another one, once.
+void check_fallbacks(const YamlNode& backends_node, const Config& config) {
+    for (const auto& backend : config.backends) {
+        std::vector<std::string> seen;
+        for (const auto& fallback : backend.fallbacks) {
+            const auto at = backends_node[backend.name]["fallbacks"];
+            if (fallback.backend == backend.name) at.fail("a backend cannot fall back to itself");
+            if (std::none_of(config.backends.begin(), config.backends.end(),
+                             [&](const Backend& b) { return b.name == fallback.backend; }))
+                at.fail("unknown backend \"" + fallback.backend + "\"");
+            if (std::find(seen.begin(), seen.end(), fallback.backend) != seen.end())
+                at.fail("backend \"" + fallback.backend + "\" is listed twice");
+            seen.push_back(fallback.backend);
+        }
+    }
 }
 
 }  // namespace llmgw::config::schema

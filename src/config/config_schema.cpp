@@ -16,6 +16,7 @@ namespace {
 void check_root(const YamlNode& node, Config& config, const Config&) {
     auto& workers = config.server.workers;
     if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+    check_fallbacks(node["backends"], config);
     // Self-service keys live in the store: there is nowhere to keep them without one.
     if (config.self_service.enabled && !config.store)
         node["self_service"]["enabled"].fail("self-service needs a store (store.url)");

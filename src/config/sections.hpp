@@ -11,6 +11,7 @@ const Section<AdminConfig>& admin_section();
 const Section<LoggingConfig>& logging_section();
 const Section<RedisConfig>& redis_section();
 const Section<Backend>& backend_section();
+void check_fallbacks(const YamlNode& backends_node, const Config& config);
 const Section<BackendTls>& backend_tls_section();
 const Section<Route>& route_section();
 const Section<RouteCache>& route_cache_section();

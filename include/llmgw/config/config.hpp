@@ -74,6 +74,9 @@ struct Endpoint {
     std::uint16_t port = 80;  // 443 for https:// without a port
     unsigned weight = 1;
     bool tls = false;  // https://
+    // Requests in flight at most; the scheduler sends only to an endpoint with a free slot
+    // (0: unlimited).
+    unsigned max_concurrent = 0;
     bool operator==(const Endpoint&) const = default;
 };
 
@@ -166,6 +169,21 @@ struct Keepalive {
     bool operator==(const Keepalive&) const = default;
 };
 
+// backends.<name>.queue: requests wait for capacity instead of getting 503 at once.
+struct QueueConfig {
+    unsigned max_waiting = 1000;                    // more waiting: 503 queue_full at once
+    Duration timeout = std::chrono::seconds(30);    // waited this long: 503 queue_timeout
+    bool operator==(const QueueConfig&) const = default;
+};
+
+// backends.<name>.fallbacks[]: another backend tried when this one cannot take the request.
+struct Fallback {
+    std::string backend;
+    // The model the request names there (the body's "model" is rewritten); unset: unchanged.
+    std::optional<std::string> model;
+    bool operator==(const Fallback&) const = default;
+};
+
 struct Backend {
     std::string name;
     std::vector<Endpoint> endpoints;
@@ -179,6 +197,8 @@ struct Backend {
     RetryPolicy retries;
     BackendTls tls;  // used by https:// endpoints
     Keepalive keepalive;
+    std::optional<QueueConfig> queue;  // unset: at capacity answers 503 at once
+    std::vector<Fallback> fallbacks;   // tried in order, before anything reached the client
     bool operator==(const Backend&) const = default;
 };
 
@@ -261,6 +281,9 @@ struct Limit {
 struct Tier {
     std::string name;
     std::vector<Limit> limits;  // empty: unlimited
+    unsigned priority = 0;        // queue order across tiers: higher first
+    unsigned weight = 1;          // share among waiting consumers of one priority
+    unsigned max_concurrent = 0;  // per consumer, requests in flight (0: unlimited)
     bool operator==(const Tier&) const = default;
 };
 

@@ -43,6 +43,7 @@ enum class ErrorCode {
     rate_limit_exceeded,
     quota_exceeded,
     budget_exceeded,
+    concurrency_limit,
     // 499: the client left (recorded, never sent)
     client_closed,
     // 5xx
@@ -54,6 +55,8 @@ enum class ErrorCode {
     upstream_connect_timeout,
     no_healthy_endpoint,
     backend_overloaded,
+    queue_full,
+    queue_timeout,
     limits_unavailable,
     server_busy,
     usage_unavailable,
