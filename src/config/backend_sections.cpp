@@ -72,7 +72,7 @@ Field<Backend> fallbacks() {
             return out;
         });
     field.nested_paths = [](const std::string& path, std::vector<std::string>& out) {
-        out.push_back(path + "[]");
+        out.push_back(path);
         out.push_back(path + "[].backend");
         out.push_back(path + "[].model");
     };

@@ -9,6 +9,7 @@
 #include "llmgw/config/schema.hpp"
 #include "llmgw/limits/redis_options.hpp"
 #include "llmgw/observability/app_log.hpp"
+#include "llmgw/upstream/backend_queue.hpp"
 #include "llmgw/upstream/engine_scraper.hpp"
 #include "llmgw/upstream/health_checker.hpp"
 #include "llmgw/upstream/model_listing.hpp"
@@ -76,6 +77,9 @@ void Gateway::start_background_work(http::net::any_io_executor executor) {
 void Gateway::sample_routing(std::chrono::steady_clock::time_point now) {
     for (const auto& backend : snapshot()->backends()) {
         const auto& settings = backend->config();
+        if (auto* queue = backend->queue())
+            for (const auto& [priority, waiting] : queue->depths())
+                metrics_.queue().depth(settings.name, priority, waiting);
         if (settings.affinity)
             routing_metrics_.affinity(settings.name, backend->affinity_hits.exchange(0),
                                       backend->affinity_spills.exchange(0));

@@ -9,7 +9,6 @@
 #include "llmgw/routing/rewrite.hpp"
 #include "llmgw/routing/route_table.hpp"
 #include "llmgw/tracing/genai.hpp"
-#include "llmgw/upstream/routing_hints.hpp"
 #include "llmgw/upstream/upstream_request.hpp"
 #include "llmgw/usage/request_shape.hpp"
 #include "request_tracing.hpp"
@@ -394,40 +393,6 @@ http::Task<void> Pipeline::store_in_cache(RequestContext& context, ResponseSteps
     co_await cache_.store(context.cache.key, std::move(answer));
     // Waiting followers look again now; they find the answer, or go upstream themselves.
     context.cache.lead.land();
-}
-
-namespace {
-
-// What the endpoint choice reads from the request (engine_aware and affinity backends).
-upstream::RoutingHints routing_hints_of(RequestContext& context, const config::Backend& backend) {
-    std::string_view header;
-    if (backend.affinity && backend.affinity->by == config::AffinityConfig::By::header)
-        header = context.request[backend.affinity->header];
-    const std::string_view consumer =
-        context.identity ? std::string_view(context.identity->account) : std::string_view();
-    return upstream::routing_hints(backend, context.body_json(), context.request.body().size(),
-                                   header, consumer);
-}
-
-}  // namespace
-
-http::Task<StepResult> Pipeline::forward(RequestContext& context, http::AnswerRelay& relay,
-                                         http::ClientWriter& client) {
-    auto& backend = context.snapshot->backend(context.route->backend);
-    // Engine-aware and affinity backends read the request once more; a plain one never does.
-    std::optional<upstream::RoutingHints> hints;
-    if (upstream::needs_hints(backend.config())) hints = routing_hints_of(context, backend.config());
-    const upstream::RoutingHints* given = hints ? &*hints : nullptr;
-    auto outcome = co_await forwarder_.forward(context.request, backend, relay, client.hang_up(),
-                                               given, context.trace.get());
-    auto& record = context.record;
-    record.endpoint = std::move(outcome.endpoint);
-    record.upstream_first_byte = outcome.first_byte;
-    record.stream = outcome.stream;
-    record.attempts = outcome.attempts;
-    if (!outcome.error_kind.empty()) record.error = outcome.error_kind;
-    if (outcome.error_kind == "client_closed") client.abort();  // nobody reads it any more
-    co_return std::move(outcome.error);
 }
 
 // The tokens an answer cost: none for a cache hit or an error answer; else the usage it

@@ -52,6 +52,7 @@ std::string format_access_line(const AccessRecord& r) {
     append_field(out, "tier", r.tier);
     append_field(out, "route", r.route);
     append_field(out, "backend", r.backend);
+    if (!r.fallback_from.empty()) append_field(out, "fallback_from", r.fallback_from);
     append_field(out, "endpoint", r.endpoint);
     append_number(out, "status", r.status, "%.0f");
     append_number(out, "bytes_in", static_cast<double>(r.bytes_in), "%.0f");
@@ -61,6 +62,7 @@ std::string format_access_line(const AccessRecord& r) {
         append_number(out, "upstream_first_byte_ms", milliseconds(*r.upstream_first_byte), "%.3f");
     else
         out += ",\"upstream_first_byte_ms\":null";
+    if (r.queue_wait) append_number(out, "queue_ms", milliseconds(*r.queue_wait), "%.3f");
     if (r.attempts > 0) append_number(out, "attempts", r.attempts, "%.0f");
     out += r.stream ? ",\"stream\":true" : ",\"stream\":false";
     if (r.prompt_tokens)

@@ -55,6 +55,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                           .Help("Requests being handled right now")
                           .Register(*registry_);
     limits_ = std::make_unique<LimitMetrics>(*registry_);
+    queue_ = std::make_unique<QueueMetrics>(*registry_);
     families_ = std::make_unique<Families>(Families{
         prometheus::BuildCounter()
             .Name("llmgw_requests_total")

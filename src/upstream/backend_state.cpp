@@ -2,9 +2,11 @@
 #include "llmgw/upstream/backend_state.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <random>
 
 #include "llmgw/tls/client_context.hpp"
+#include "llmgw/upstream/backend_queue.hpp"
 #include "llmgw/upstream/hash_ring.hpp"
 #include "llmgw/upstream/prefix_index.hpp"
 #include "llmgw/upstream/routing_hints.hpp"
@@ -22,6 +24,9 @@ BackendState::BackendState(const config::Backend& backend)
         prefix_index_ = std::make_unique<PrefixIndex>(endpoints_.size());
     else if (config_.affinity)
         ring_ = std::make_unique<HashRing>(config_.endpoints);
+    if (config_.queue)
+        queue_ = std::make_unique<BackendQueue>(*config_.queue,
+                                                [this] { return free_slots(clock::now()); });
 }
 
 BackendState::~BackendState() = default;
@@ -29,14 +34,58 @@ BackendState::~BackendState() = default;
 bool BackendState::eligible(std::size_t index, const std::vector<bool>& tried,
                             clock::time_point now) const {
     const auto& state = *endpoints_[index];
-    return !tried[index] && state.healthy.load(std::memory_order_relaxed) &&
+    return !tried[index] && state.has_free_slot() && state.healthy.load(std::memory_order_relaxed) &&
            state.breaker.may_admit(now);
 }
 
+bool BackendState::take_backend_slot() {
+    const auto limit = static_cast<int>(config_.circuit_breaker.max_concurrent);
+    if (limit == 0) {
+        in_flight.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+    auto current = in_flight.load(std::memory_order_relaxed);
+    while (current < limit)
+        if (in_flight.compare_exchange_weak(current, current + 1, std::memory_order_relaxed))
+            return true;
+    return false;
+}
+
+bool BackendState::take_endpoint_slot(EndpointState& state) {
+    const auto limit = static_cast<int>(state.endpoint.max_concurrent);
+    if (limit == 0) {
+        state.in_flight.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+    auto current = state.in_flight.load(std::memory_order_relaxed);
+    while (current < limit)
+        if (state.in_flight.compare_exchange_weak(current, current + 1, std::memory_order_relaxed))
+            return true;
+    return false;
+}
+
+void BackendState::give_back(std::size_t index) {
+    endpoints_[index]->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    in_flight.fetch_sub(1, std::memory_order_relaxed);
+    if (queue_) queue_->slot_freed();
+}
+
+void EndpointSlot::release() {
+    if (backend_ != nullptr) std::exchange(backend_, nullptr)->give_back(index_);
+}
+
 std::optional<BackendState::Choice> BackendState::admit(std::size_t index, clock::time_point now) {
-    const auto ticket = endpoints_[index]->breaker.admit(now);
-    if (!ticket.allowed) return std::nullopt;
-    return Choice{index, ticket};
+    // The slots first, each taken atomically: two workers never both take an endpoint's last.
+    if (!take_backend_slot()) return std::nullopt;
+    auto& state = *endpoints_[index];
+    if (!take_endpoint_slot(state)) {
+        in_flight.fetch_sub(1, std::memory_order_relaxed);
+        return std::nullopt;
+    }
+    EndpointSlot slot(*this, index);
+    const auto ticket = state.breaker.admit(now);
+    if (!ticket.allowed) return std::nullopt;  // the slot goes back
+    return Choice{index, ticket, std::move(slot)};
 }
 
 std::optional<BackendState::Choice> BackendState::pick(const std::vector<bool>& tried,
@@ -141,6 +190,29 @@ int BackendState::seconds_until_available(clock::time_point now) const {
     const auto seconds =
         std::chrono::duration_cast<std::chrono::seconds>(soonest - now).count() + 1;
     return static_cast<int>(std::clamp<long>(seconds, 1, 3600));
+}
+
+std::size_t BackendState::free_slots(clock::time_point now) const {
+    constexpr auto unlimited = std::numeric_limits<std::size_t>::max();
+    auto backend_free = unlimited;
+    if (const auto limit = config_.circuit_breaker.max_concurrent; limit > 0)
+        backend_free = limit - std::min<std::size_t>(limit, std::max(0, in_flight.load()));
+    std::size_t free = 0;
+    for (const auto& state : endpoints_) {
+        if (!state->healthy.load(std::memory_order_relaxed) || !state->breaker.may_admit(now))
+            continue;
+        const auto limit = state->endpoint.max_concurrent;
+        if (limit == 0) return backend_free;
+        free += limit - std::min<std::size_t>(limit, std::max(0, state->in_flight.load()));
+    }
+    return std::min(free, backend_free);
+}
+
+bool BackendState::at_capacity(clock::time_point now) const {
+    const bool could_serve = std::any_of(endpoints_.begin(), endpoints_.end(), [&](const auto& s) {
+        return s->healthy.load(std::memory_order_relaxed) && s->breaker.may_admit(now);
+    });
+    return could_serve && free_slots(now) == 0;
 }
 
 bool BackendState::has_candidate(const std::vector<bool>& tried, clock::time_point now) const {

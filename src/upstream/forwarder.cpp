@@ -12,6 +12,7 @@
 #include "attempt.hpp"
 #include "llmgw/http/hop_by_hop.hpp"
 #include "llmgw/tracing/request_trace.hpp"
+#include "llmgw/upstream/backend_queue.hpp"
 #include "llmgw/upstream/retry_decision.hpp"
 #include "llmgw/upstream/routing_hints.hpp"
 #include "relay.hpp"
@@ -40,20 +41,6 @@ void copy_end_to_end_headers(const bhttp::fields& from, http::ResponseHead& to) 
         to.insert(field.name(), name, field.value());
     }
 }
-
-// Increments a counter for the lifetime of a scope.
-class InFlight {
-public:
-    explicit InFlight(std::atomic<int>& counter) : counter_(counter) {
-        counter_.fetch_add(1, std::memory_order_relaxed);
-    }
-    ~InFlight() { counter_.fetch_sub(1, std::memory_order_relaxed); }
-    InFlight(const InFlight&) = delete;
-    InFlight& operator=(const InFlight&) = delete;
-
-private:
-    std::atomic<int>& counter_;
-};
 
 // Holds a request's estimated tokens on its endpoint while it runs (engine-aware backends;
 // nothing at all without hints).
@@ -143,40 +130,78 @@ void end_attempt_span(Forwarder::Try& attempt, unsigned status, std::string_view
 
 }  // namespace
 
+namespace {
+
+http::GatewayError no_endpoint_error(BackendState& backend) {
+    auto error = http::make_error(http::ErrorCode::no_healthy_endpoint);
+    // When the first circuit reopens for a probe; else the table's default.
+    if (const auto wait = backend.seconds_until_available(Clock::now()); wait > 0)
+        error.retry_after_seconds = wait;
+    return error;
+}
+
+const char* outcome_name(BackendQueue::Outcome outcome) {
+    switch (outcome) {
+    case BackendQueue::Outcome::served: return "served";
+    case BackendQueue::Outcome::full: return "full";
+    case BackendQueue::Outcome::timeout: return "timeout";
+    case BackendQueue::Outcome::left: return "left";
+    }
+    return "";
+}
+
+}  // namespace
+
+http::Task<std::optional<BackendState::Choice>> Forwarder::first_choice(
+    BackendState& backend, http::HangUp& hang_up, const ForwardContext& context,
+    ForwardOutcome& outcome) {
+    const auto& config = backend.config();
+    std::vector<bool> none(backend.size(), false);
+    auto* queue = backend.queue();
+    std::optional<BackendState::Choice> choice;
+    // Nobody passes those already waiting: a free slot goes to the head of the line.
+    if (queue == nullptr || !queue->busy()) choice = backend.pick(none, Clock::now(), context.hints);
+    if (choice) co_return choice;
+    const bool full = backend.at_capacity(Clock::now());
+    if (queue == nullptr || (!full && !queue->busy())) {
+        metrics_.upstream_error(config.name, full ? "overloaded" : "no_endpoint");
+        outcome.error = full ? http::make_error(http::ErrorCode::backend_overloaded)
+                             : no_endpoint_error(backend);
+        co_return choice;
+    }
+    const FairQueue::Place anonymous;
+    const auto& place = context.place != nullptr ? *context.place : anonymous;
+    const auto waited = co_await queue->wait(place, hang_up, [&] {
+        choice = backend.pick(none, Clock::now(), context.hints);
+        return choice.has_value();
+    });
+    metrics_.queue().waited(config.name, place.priority, outcome_name(waited.outcome),
+                            std::chrono::duration<double>(waited.waited).count());
+    if (waited.outcome != BackendQueue::Outcome::full) outcome.queue_wait = waited.waited;
+    if (waited.outcome == BackendQueue::Outcome::full ||
+        waited.outcome == BackendQueue::Outcome::timeout) {
+        outcome.error = http::make_error(waited.outcome == BackendQueue::Outcome::full
+                                             ? http::ErrorCode::queue_full
+                                             : http::ErrorCode::queue_timeout);
+        outcome.error->retry_after_seconds = queue->retry_after_seconds();
+    }
+    co_return choice;
+}
+
 http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendState& backend,
                                               http::AnswerRelay& relay, http::HangUp& hang_up,
-                                              const RoutingHints* hints,
-                                              tracing::RequestTrace* trace) {
+                                              const ForwardContext& context) {
     const auto& config = backend.config();
     ForwardOutcome outcome;
-    if (config.circuit_breaker.max_concurrent > 0 &&
-        backend.in_flight.load(std::memory_order_relaxed) >=
-            static_cast<int>(config.circuit_breaker.max_concurrent)) {
-        metrics_.upstream_error(config.name, "overloaded");
-        outcome.error = http::make_error(http::ErrorCode::backend_overloaded);
-        outcome.error_kind = outcome.error->code;
-        co_return outcome;
-    }
-    InFlight backend_in_flight(backend.in_flight);
     request.version(11);
     request.keep_alive(true);
     Try attempt{request, backend, relay, hang_up,
                 AttemptLimits{config.timeouts, Clock::now() + config.timeouts.total}, outcome,
-                hints, trace};
+                context.hints, context.trace};
     std::vector<bool> tried(backend.size(), false);
     bool holds_budget = false;
-    for (unsigned retry = 0;; ++retry) {
-        const auto choice = backend.pick(tried, Clock::now(), hints);
-        if (!choice) {
-            if (!outcome.error) {
-                metrics_.upstream_error(config.name, "no_endpoint");
-                outcome.error = http::make_error(http::ErrorCode::no_healthy_endpoint);
-                // When the first circuit reopens for a probe; else the table's default.
-                if (const auto wait = backend.seconds_until_available(Clock::now()); wait > 0)
-                    outcome.error->retry_after_seconds = wait;
-            }
-            break;
-        }
+    auto choice = co_await first_choice(backend, hang_up, context, outcome);
+    for (unsigned retry = 0; choice; ++retry) {
         tried[choice->index] = true;
         if (retry > 0) metrics_.retry(config.name, "attempt");
         auto standing = [&] {
@@ -188,6 +213,7 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
         attempt.ticket = &choice->ticket;
         attempt.hold_back_answer = may_hold_back_answer(config.retries, standing());
         const auto result = co_await try_endpoint(attempt);
+        choice->slot.release();  // the attempt is over: its slot goes to the next one
         if (result.done) break;
         const auto verdict = decide_retry(config.retries, standing(), result.condition);
         if (verdict == RetryVerdict::budget_exhausted) metrics_.retry(config.name, "budget_exhausted");
@@ -198,6 +224,11 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
         }
         holds_budget = true;
         if (!co_await pause_before_retry(retry, attempt.limits.total_deadline, hang_up)) break;
+        choice = backend.pick(tried, Clock::now(), context.hints);
+        if (!choice && !outcome.error) {
+            metrics_.upstream_error(config.name, "no_endpoint");
+            outcome.error = no_endpoint_error(backend);
+        }
     }
     if (holds_budget) backend.end_retry();
     if (hang_up.happened()) {
@@ -225,7 +256,6 @@ http::Task<bool> Forwarder::pause_before_retry(unsigned retry, Clock::time_point
 http::Task<Forwarder::TryResult> Forwarder::try_endpoint(Try& attempt) {
     auto& state = *attempt.endpoint;
     const auto& config = attempt.backend.config();
-    InFlight endpoint_in_flight(state.in_flight);
     TokensInFlight tokens_in_flight(state.tokens_in_flight, attempt.hints);
     attempt.outcome.endpoint = state.endpoint.url;
     ++attempt.outcome.attempts;

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "background_get.hpp"
+#include "llmgw/upstream/backend_queue.hpp"
 
 namespace llmgw::upstream {
 
@@ -47,6 +48,8 @@ net::awaitable<void> keep_checking(std::shared_ptr<BackendState> owner, std::siz
         } else if (!healthy && passes >= check.healthy_after) {
             state.healthy = true;
             spdlog::info("backend {}: endpoint {} is healthy again", backend, state.endpoint.url);
+            // Its free slots are new capacity: requests waiting in the queue may take them.
+            if (auto* queue = owner->queue()) queue->slot_freed();
         }
         timer.expires_after(check.interval);
         auto [ec] = co_await timer.async_wait(net::as_tuple(net::use_awaitable));

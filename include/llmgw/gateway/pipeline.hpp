@@ -53,6 +53,11 @@ private:
     http::Task<void> list_models(RequestContext& context, http::AnswerRelay& relay);
     http::Task<StepResult> forward(RequestContext& context, http::AnswerRelay& relay,
                                    http::ClientWriter& client);
+    // One backend's forward: the request's hints and place in line for that backend.
+    http::Task<upstream::ForwardOutcome> forward_to(RequestContext& context,
+                                                    upstream::BackendState& backend,
+                                                    http::AnswerRelay& relay,
+                                                    http::ClientWriter& client);
     http::Task<void> answer_error(RequestContext& context, const http::GatewayError& error,
                                   const http::RequestBody& body, http::ClientWriter& client);
     std::optional<usage::TokenUsage> answer_usage(RequestContext& context,

@@ -22,13 +22,16 @@ struct AccessRecord {
     std::string issuer;  // the JWT's issuer; empty for API keys
     std::string tier;
     std::string route;
-    std::string backend;
+    std::string backend;        // the backend that took the request (a fallback, if one did)
+    std::string fallback_from;  // the route's own backend when a fallback took the request
     std::string endpoint;
     int status = 0;
     std::uint64_t bytes_in = 0;   // request body
     std::uint64_t bytes_out = 0;  // response body
     std::chrono::steady_clock::duration duration{};
     std::optional<std::chrono::steady_clock::duration> upstream_first_byte;
+    // Time spent in the backend's queue, when the request waited there.
+    std::optional<std::chrono::steady_clock::duration> queue_wait;
     unsigned attempts = 0;  // sends of the request upstream, automatic re-sends included
     bool stream = false;  // the answer was relayed with chunked framing
     std::optional<std::uint64_t> prompt_tokens;

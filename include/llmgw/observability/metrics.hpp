@@ -10,6 +10,7 @@
 
 #include "llmgw/observability/access_record.hpp"
 #include "llmgw/observability/limit_metrics.hpp"
+#include "llmgw/observability/queue_metrics.hpp"
 
 namespace prometheus {
 class Registry;
@@ -57,6 +58,8 @@ public:
 
     // Reservations, cost and the admission's Redis calls.
     LimitMetrics& limits() { return *limits_; }
+    // Backend queues and fallbacks.
+    QueueMetrics& queue() { return *queue_; }
     // The store's state, sampled at each scrape (admin thread): whether the database answered
     // last, seconds since consumers and keys were last read whole, ledger rows waiting to be
     // written, and requests dropped from the ledger's full buffer (a running total).
@@ -73,6 +76,7 @@ private:
     std::shared_ptr<prometheus::Registry> registry_;
     std::unique_ptr<Families> families_;
     std::unique_ptr<LimitMetrics> limits_;
+    std::unique_ptr<QueueMetrics> queue_;
     std::unique_ptr<StoreFamilies> store_;  // made on the first store_state
     std::vector<std::function<void()>> scrape_hooks_;
 };

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <utility>
 #include <optional>
 #include <vector>
 
@@ -27,7 +28,12 @@ struct EndpointState {
 
     const config::Endpoint& endpoint;
     std::atomic<bool> healthy{true};  // set by the health checker
+    // Attempts in flight: slots taken by pick() (at most endpoint.max_concurrent when set).
     std::atomic<int> in_flight{0};
+    bool has_free_slot() const {
+        return endpoint.max_concurrent == 0 ||
+               in_flight.load(std::memory_order_relaxed) < static_cast<int>(endpoint.max_concurrent);
+    }
     // Estimated tokens of the requests in flight; counted only by engine_aware backends.
     std::atomic<std::int64_t> tokens_in_flight{0};
     CircuitBreaker breaker;
@@ -37,6 +43,32 @@ struct EndpointState {
 struct RoutingHints;
 class HashRing;
 class PrefixIndex;
+class BackendQueue;
+class BackendState;
+
+// A request's place on an endpoint and on its backend, taken by pick(): given back when the
+// attempt ends (or the slot is dropped), which wakes the backend's next waiter.
+class EndpointSlot {
+public:
+    EndpointSlot() = default;
+    EndpointSlot(BackendState& backend, std::size_t index) : backend_(&backend), index_(index) {}
+    EndpointSlot(EndpointSlot&& other) noexcept
+        : backend_(std::exchange(other.backend_, nullptr)), index_(other.index_) {}
+    EndpointSlot& operator=(EndpointSlot&& other) noexcept {
+        if (this != &other) {
+            release();
+            backend_ = std::exchange(other.backend_, nullptr);
+            index_ = other.index_;
+        }
+        return *this;
+    }
+    ~EndpointSlot() { release(); }
+    void release();
+
+private:
+    BackendState* backend_ = nullptr;
+    std::size_t index_ = 0;
+};
 
 class BackendState {
 public:
@@ -61,9 +93,12 @@ public:
     struct Choice {
         std::size_t index;
         CircuitBreaker::Ticket ticket;
+        EndpointSlot slot;  // held while the attempt runs
     };
     // The next endpoint by the backend's balancer among those that are healthy, whose
-    // circuit admits a request, and that are not in `tried`; nullopt when there is none.
+    // circuit admits a request, that have a free slot (endpoints[].max_concurrent, within
+    // circuit_breaker.max_concurrent for the backend) and that are not in `tried`; the
+    // choice holds the slot. nullopt when there is none.
     // `hints` (engine_aware or affinity backends only) feed the score and the affinity.
     std::optional<Choice> pick(const std::vector<bool>& tried, clock::time_point now,
                                const RoutingHints* hints = nullptr);
@@ -71,7 +106,14 @@ public:
     bool has_candidate(const std::vector<bool>& tried, clock::time_point now) const;
     // Seconds until an endpoint may be available again (for Retry-After), at least 1.
     int seconds_until_available(clock::time_point now) const;
+    // Whether some endpoint could serve but every one (or the backend) is at capacity.
+    bool at_capacity(clock::time_point now) const;
+    // How many more attempts could start now on endpoints that may be chosen.
+    std::size_t free_slots(clock::time_point now) const;
+    // Where requests wait while the backend is at capacity; null without `queue`.
+    BackendQueue* queue() { return queue_.get(); }
 
+    // Attempts in flight on the whole backend (at most circuit_breaker.max_concurrent).
     std::atomic<int> in_flight{0};
     // Set when a reload dropped or changed the backend: its health checks stop.
     std::atomic<bool> retired{false};
@@ -88,6 +130,10 @@ public:
     std::atomic<std::uint64_t> affinity_spills{0};
 
 private:
+    friend class EndpointSlot;
+    void give_back(std::size_t index);
+    bool take_backend_slot();
+    bool take_endpoint_slot(EndpointState& state);
     bool eligible(std::size_t index, const std::vector<bool>& tried, clock::time_point now) const;
     std::optional<Choice> admit(std::size_t index, clock::time_point now);
     std::optional<Choice> pick_least_request(const std::vector<bool>& tried, clock::time_point now);
@@ -114,6 +160,7 @@ private:
     std::unique_ptr<tls::ClientContext> tls_;
     std::unique_ptr<PrefixIndex> prefix_index_;  // affinity.by: prefix
     std::unique_ptr<HashRing> ring_;             // affinity.by: header or consumer
+    std::unique_ptr<BackendQueue> queue_;        // queue
 };
 
 }  // namespace llmgw::upstream

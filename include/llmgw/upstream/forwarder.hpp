@@ -16,6 +16,7 @@
 #include "llmgw/upstream/backend_state.hpp"
 #include "llmgw/upstream/connection_pool.hpp"
 #include "llmgw/upstream/failure.hpp"
+#include "llmgw/upstream/fair_queue.hpp"
 
 namespace llmgw::tracing {
 class RequestTrace;
@@ -37,6 +38,15 @@ struct ForwardOutcome {
     std::string endpoint;   // the URL of the last endpoint tried
     std::optional<std::chrono::steady_clock::duration> first_byte;  // of the answer relayed
     bool stream = false;    // the answer went in chunks
+    // Set when the request waited in the backend's queue: for how long.
+    std::optional<std::chrono::steady_clock::duration> queue_wait;
+};
+
+// What the endpoint choice and the queue may know about the request (each optional).
+struct ForwardContext {
+    const RoutingHints* hints = nullptr;      // for a backend that needs_hints()
+    tracing::RequestTrace* trace = nullptr;   // a sampled request: each attempt is a span
+    const FairQueue::Place* place = nullptr;  // its place in line, for a backend with a queue
 };
 
 class Forwarder {
@@ -45,18 +55,23 @@ public:
         : pool_(pool), metrics_(metrics) {}
 
     // `request` is the upstream request, already rewritten; it is sent as it is. The answer
-    // goes to the client through `relay`. `hints` only for a backend that needs_hints(). With
-    // `trace` (a sampled request), each attempt is a CLIENT span whose id goes upstream in
-    // traceparent.
+    // goes to the client through `relay`. With a trace (a sampled request), each attempt is a
+    // CLIENT span whose id goes upstream in traceparent. When every endpoint is at capacity
+    // the request waits in the backend's queue (if it has one) for a free slot.
     http::Task<ForwardOutcome> forward(http::Request& request, BackendState& backend,
                                        http::AnswerRelay& relay, http::HangUp& hang_up,
-                                       const RoutingHints* hints = nullptr,
-                                       tracing::RequestTrace* trace = nullptr);
+                                       const ForwardContext& context = {});
 
     struct Try;  // one forward's state (named here for forwarder.cpp's helpers)
     struct TryResult;
 
 private:
+    // The first endpoint: at once when one has a free slot, else after waiting in the queue.
+    // nullopt with outcome.error (or client_closed) set when there is none.
+    http::Task<std::optional<BackendState::Choice>> first_choice(BackendState& backend,
+                                                                 http::HangUp& hang_up,
+                                                                 const ForwardContext& context,
+                                                                 ForwardOutcome& outcome);
     http::Task<TryResult> try_endpoint(Try& attempt);
     http::Task<TryResult> relay_answer(Try& attempt, AttemptHead& head);
     http::Task<bool> pause_before_retry(unsigned retry, std::chrono::steady_clock::time_point deadline,

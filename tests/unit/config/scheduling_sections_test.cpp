@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include <nlohmann/json.hpp>
+
 #include "llmgw/config/config_json.hpp"
 #include "llmgw/config/loader.hpp"
 #include "load_error.hpp"
