@@ -61,11 +61,12 @@ TEST(GatewayModels, ListsTheModelsEachConsumerMayReachWithoutAskingABackendPerRe
     auto a = FakeModel::start("a", {"--model", "fake-a"});
     auto b = FakeModel::start("b", {"--model", "fake-b"});
     auto gateway = RunningGateway::start(config(a, b));
-    // The backends' own lists arrive in the background.
+    // The backends' own lists arrive in the background, each in its own time.
     std::vector<std::string> pro;
     ASSERT_TRUE(eventually([&] {
         pro = model_ids(gateway, pro_key);
-        return std::find(pro.begin(), pro.end(), "fake-b") != pro.end();
+        return std::find(pro.begin(), pro.end(), "fake-a") != pro.end() &&
+               std::find(pro.begin(), pro.end(), "fake-b") != pro.end();
     }));
     EXPECT_EQ(pro, (std::vector<std::string>{"llama-3-8b", "secret-model", "fake-a", "fake-b"}));
     // bob: not the pro-only route, not b-all (outside his allow-list).
