@@ -18,7 +18,9 @@ from routing import HOST, Fleet, free_port, percentile, spread, wait_port  # noq
 ENGINES = 2
 SLOTS = 4
 ENGINE_ARGS = ["--gpu-prefill-tps", "8000", "--gpu-decode-tps", "40"]
-MAX_TOKENS = 32  # about 0.8 s of decode per request: capacity near 9 requests/s
+# Answers of 16 to 64 tokens (0.4 to 1.6 s of decode), so slots free at spread-out times as
+# under continuous batching: about 8 slots / 1 s, near 8 requests/s.
+MIN_TOKENS, MAX_TOKENS = 16, 64
 # The heavy tenant keeps 10x the capacity in flight; the light one sends 10% of it.
 HEAVY_CLIENTS = 10 * ENGINES * SLOTS
 LIGHT_PER_S = float(os.environ.get("LIGHT_PER_S", "0.9"))
@@ -35,9 +37,9 @@ def log(*args):
     print("fairness:", *args, file=sys.stderr, flush=True)
 
 
-def complete(port, tenant, prompt):
+def complete(port, tenant, prompt, max_tokens):
     """One chat completion as `tenant`: (seconds, completion tokens) or None on failure."""
-    body = json.dumps({"model": "fake-model", "max_tokens": MAX_TOKENS,
+    body = json.dumps({"model": "fake-model", "max_tokens": max_tokens,
                        "messages": [{"role": "user", "content": prompt}]})
     start = time.monotonic()
     conn = http.client.HTTPConnection(HOST, port, timeout=300)
@@ -83,7 +85,8 @@ def run_load(port, duration, flood):
     def heavy_client(i):
         rng = random.Random(i)
         while not stop.is_set():
-            outcome = complete(port, "heavy", f"heavy {rng.random()}")
+            outcome = complete(port, "heavy", f"heavy {rng.random()}",
+                               rng.randint(MIN_TOKENS, MAX_TOKENS))
             if not stop.is_set():
                 tally.add("heavy", outcome)
 
@@ -101,8 +104,9 @@ def run_load(port, duration, flood):
         delay = began + at - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        thread = threading.Thread(target=lambda: tally.add("light", complete(port, "light", "hi")),
-                                  daemon=True)
+        tokens = rng.randint(MIN_TOKENS, MAX_TOKENS)
+        thread = threading.Thread(
+            target=lambda n=tokens: tally.add("light", complete(port, "light", "hi", n)), daemon=True)
         thread.start()
         light.append(thread)
         at += rng.expovariate(LIGHT_PER_S)
@@ -196,7 +200,7 @@ def main():
                 log(json.dumps(result))
                 figures[case].append(result)
     print(f"{ENGINES} simulated engines x {SLOTS} slots, {' '.join(ENGINE_ARGS)}, max_tokens "
-          f"{MAX_TOKENS}; light tenant {LIGHT_PER_S}/s Poisson over {args.duration:.0f} s; heavy "
+          f"{MIN_TOKENS}-{MAX_TOKENS}; light tenant {LIGHT_PER_S}/s Poisson over {args.duration:.0f} s; heavy "
           f"tenant {HEAVY_CLIENTS} clients in a closed loop (10x the slots); {args.runs} run(s): "
           "median (min–max).\n")
     print("| setup | heavy tenant | light p50 (s) | light p99 (s) | light share of requests | "

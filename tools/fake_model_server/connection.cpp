@@ -431,16 +431,20 @@ asio::awaitable<bool> write_stream(Stream& socket, bool keep_alive, const Stream
 }
 
 // With --gpu-*: the simulated engine decides when the tokens come (queue wait + prefill of
-// the uncached prompt, then decode); a streamed answer gets as many tokens as it asked for.
-void follow_engine(ServerState& state, const Request& request, const Answer& answer,
+// the uncached prompt, then decode); an answer, streamed or not, gets as many tokens as its
+// slot was planned for, and never ends before the engine frees that slot (rounded up), as a
+// real engine frees a slot before the last bytes of its answer reach anyone.
+void follow_engine(ServerState& state, const Request& request, Answer& answer,
                    CompletionShape& shape, FakeControls& controls) {
     const auto now = std::chrono::steady_clock::now();
     const auto plan = state.gpu.admit(request.body(), shape.words, now);
-    const auto ms = [](auto d) { return std::chrono::duration_cast<milliseconds>(d); };
+    const auto ms = [](auto d) { return std::chrono::ceil<milliseconds>(d); };
     const bool stream = std::holds_alternative<StreamAnswer>(answer);
-    if (stream) shape.words = plan.output_tokens;
+    shape.words = plan.output_tokens;
+    if (!stream && !controls.echo)
+        answer = json_answer(http::status::ok, completion_body(shape));  // with those tokens
     controls.delay = ms(plan.first_token - now);
-    if (!stream) controls.delay += ms(plan.per_token * shape.words);
+    if (!stream) controls.delay = ms(plan.first_token - now + plan.per_token * shape.words);
     controls.chunk_interval = ms(plan.per_token);
 }
 
