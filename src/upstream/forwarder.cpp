@@ -153,10 +153,9 @@ const char* outcome_name(BackendQueue::Outcome outcome) {
 }  // namespace
 
 http::Task<std::optional<BackendState::Choice>> Forwarder::first_choice(
-    BackendState& backend, http::HangUp& hang_up, const ForwardContext& context,
-    ForwardOutcome& outcome) {
+    BackendState& backend, const std::vector<bool>& none, http::HangUp& hang_up,
+    const ForwardContext& context, ForwardOutcome& outcome) {
     const auto& config = backend.config();
-    std::vector<bool> none(backend.size(), false);
     auto* queue = backend.queue();
     std::optional<BackendState::Choice> choice;
     // Nobody passes those already waiting: a free slot goes to the head of the line.
@@ -200,7 +199,7 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
                 context.hints, context.trace};
     std::vector<bool> tried(backend.size(), false);
     bool holds_budget = false;
-    auto choice = co_await first_choice(backend, hang_up, context, outcome);
+    auto choice = co_await first_choice(backend, tried, hang_up, context, outcome);
     for (unsigned retry = 0; choice; ++retry) {
         tried[choice->index] = true;
         if (retry > 0) metrics_.retry(config.name, "attempt");

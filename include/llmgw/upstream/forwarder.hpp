@@ -66,9 +66,10 @@ public:
     struct TryResult;
 
 private:
-    // The first endpoint: at once when one has a free slot, else after waiting in the queue.
-    // nullopt with outcome.error (or client_closed) set when there is none.
+    // The first endpoint (`none`: nothing tried yet): at once when one has a free slot, else
+    // after waiting in the queue. nullopt with outcome.error (or client_closed) set when none.
     http::Task<std::optional<BackendState::Choice>> first_choice(BackendState& backend,
+                                                                 const std::vector<bool>& none,
                                                                  http::HangUp& hang_up,
                                                                  const ForwardContext& context,
                                                                  ForwardOutcome& outcome);
