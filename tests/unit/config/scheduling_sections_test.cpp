@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "llmgw/config/config_json.hpp"
 #include "llmgw/config/loader.hpp"
