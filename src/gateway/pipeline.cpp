@@ -119,9 +119,10 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::RequestBody& bo
             result = co_await forward(context, relay, client);
     }
     if (result) co_await answer_error(context, *result, body, client);
-    // The answer is out (or the client gone): the consumer's slot is free for its next request.
-    context.concurrency.release();
     settle(context, steps, client);
+    // The answer is out (or the client gone): the consumer's slot is free for its next request.
+    // After the settle, so that with Redis the release and the settle leave in one call.
+    context.concurrency.release();
     co_await store_in_cache(context, steps);
     record(context, client);
 }

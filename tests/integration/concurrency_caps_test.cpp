@@ -19,11 +19,12 @@ constexpr const char* acme_key = "sk-caps-acme";
 constexpr const char* globex_key = "sk-caps-globex";
 
 // Tier `capped` (max_concurrent `cap`) for acme and globex; `redis_port` 0: no Redis.
-std::string config(const FakeModel& model, unsigned cap, uint16_t redis_port = 0) {
+std::string config(const FakeModel& model, unsigned cap, uint16_t redis_port = 0,
+                   const std::string& failure_mode = "closed") {
     std::string yaml;
     if (redis_port != 0)
         yaml += "redis: { url: \"redis://127.0.0.1:" + std::to_string(redis_port) +
-                "/0\", timeout: 2s, failure_mode: closed }\n";
+                "/0\", timeout: 2s, failure_mode: " + failure_mode + " }\n";
     yaml += "tiers: { capped: { max_concurrent: " + std::to_string(cap) +
             ", quota: { requests_per_day: 1000 } } }\n"
             "consumers:\n"
@@ -171,4 +172,21 @@ TEST(ConcurrencyCaps, TwoInstancesSharingRedisHoldOneCapAndAKilledInstancesSlots
     EXPECT_GT(recovered->after, 1s);  // not at once: the leases had up to 15 s left
     std::printf("slots of the killed instance back after %.1f s\n",
                 std::chrono::duration<double>(recovered->after).count());
+}
+
+TEST(ConcurrencyCaps, WithRedisDownFailOpenCountsInProcessAndFailClosedAnswers503) {
+    auto redis = RedisServer::start();
+    auto model = FakeModel::start("m1");
+    auto open = RunningGateway::start(config(model, 1, redis.port(), "open"));
+    auto closed = RunningGateway::start(config(model, 1, redis.port(), "closed"));
+    redis.kill();
+    // Open: the cap still holds, on this instance's own count.
+    std::optional<RawConnection> stream = long_stream(open, acme_key);
+    expect_concurrency_limit(quick(open, acme_key));
+    stream.reset();
+    EXPECT_TRUE(admitted_within(open, acme_key, 5s));
+    // Closed: no request of a capped tier without its count.
+    const auto refused = quick(closed, acme_key);
+    EXPECT_EQ(refused.status, 503);
+    EXPECT_EQ(refused.json()["error"]["code"], "limits_unavailable");
 }
