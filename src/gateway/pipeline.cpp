@@ -119,6 +119,9 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::RequestBody& bo
     }
     if (result) co_await answer_error(context, *result, body, client);
     settle(context, steps, client);
+    // The answer is out (or the client gone): the consumer's slot is free for its next request.
+    // After the settle, so that with Redis the release and the settle leave in one call.
+    context.concurrency.release();
     co_await store_in_cache(context, steps);
     record(context, client);
 }
@@ -210,8 +213,9 @@ http::Task<StepResult> Pipeline::read_body(RequestContext& context, http::Reques
 
 http::Task<StepResult> Pipeline::admit(RequestContext& context, ResponseSteps& steps) {
     const auto* tier = context.snapshot->tier(context.identity->tier);
-    if (tier == nullptr || tier->limits.empty()) co_return std::nullopt;
-    context.tier = tier;
+    if (tier == nullptr || (tier->limits.empty() && tier->max_concurrent == 0))
+        co_return std::nullopt;
+    if (!tier->limits.empty()) context.tier = tier;
     const bool reserving = reserves(*tier);
     const auto reserve = reserving ? reservation_for(context, *tier) : limits::Charge{};
     const auto started = context.trace ? tracing::now_ns() : 0;
@@ -226,11 +230,16 @@ http::Task<StepResult> Pipeline::admit(RequestContext& context, ResponseSteps& s
     steps.rate_limit_headers.set(limits::rate_limit_headers(decision));
     context.record.rate_limit = decision.admitted ? "admitted" : "refused";
     if (decision.admitted) {
+        context.concurrency = std::move(outcome.slot);
         if (reserving) {
             context.reservation = outcome.reservation;
             services_.metrics.limits().reserved(tier->name, reserve.tokens);
         }
         co_return std::nullopt;
+    }
+    if (decision.over_concurrency) {
+        services_.metrics.limits().concurrency_refused(tier->name);
+        co_return limits::concurrency_limited(decision, tier->name, tier->max_concurrent);
     }
     services_.metrics.rate_limited(tier->name, limits::limit_name(*decision.refused_by));
     co_return limits::rate_limited(decision, tier->name);

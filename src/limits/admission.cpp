@@ -29,6 +29,16 @@ Admission::Admission(LocalLimiter& local, UsageLedger& ledger, const config::Con
     if (client_ == nullptr) return;
     redis_ = std::make_unique<RedisLimiter>(*client_);
     flush_timer_ = std::make_unique<http::net::steady_timer>(executor_);
+    renew_timer_ = std::make_unique<http::net::steady_timer>(executor_);
+    // A lease given back goes at once (with whatever else waits), not after flush_delay: the
+    // consumer's next request, on any worker or instance, must find the slot free. While a
+    // call is under way it waits for the next one, so under load releases still share calls.
+    leases_ = std::make_shared<RedisLeases>([this](const RedisLeases::Lease& lease) {
+        auto& page = page_to_fill();
+        redis_->queue_release(page, lease.key, lease.member);
+        ++queued_;
+        schedule_flush(/*now=*/true);
+    });
     ready_ = client_->connected();
     // Told, not polled: the client's connect notification, and with failure_mode open the
     // end of the grace period, after which the worker starts on local buckets.
@@ -90,26 +100,79 @@ http::Task<Admission::Outcome> Admission::admit(const std::string& consumer,
     outcome.reservation.reserved = reserve;
     outcome.reservation.at = Clock::now();
     if (redis_usable()) {
-        // What waits for Redis rides along: one call for all of it.
-        auto carried = take_page();
-        const auto count = carried.size();
-        const auto asked = std::chrono::system_clock::now();
-        auto decision = co_await redis_->admit(consumer, tier, reserve, carried);
-        outcome.redis_call.emplace(asked, std::chrono::system_clock::now());
-        metrics_.limits().redis_call("admit", count);
-        redis_result(decision.has_value());
-        if (decision) {
-            outcome.decision = std::move(decision);
-            outcome.reservation.in_redis = true;
-            co_return outcome;
-        }
-        requeue(std::move(carried));
+        co_await admit_in_redis(consumer, tier, reserve, outcome);
+        if (outcome.decision) co_return outcome;
     }
     if (redis_ && config_.redis->failure_mode == config::RedisConfig::FailureMode::closed)
         co_return outcome;
     if (redis_) metrics_.redis_fail_open();
-    outcome.decision = local_.admit(consumer, tier, reserve, outcome.reservation.at);
+    admit_locally(consumer, tier, reserve, outcome);
     co_return outcome;
+}
+
+http::Task<void> Admission::admit_in_redis(const std::string& consumer, const config::Tier& tier,
+                                           const Charge& reserve, Outcome& outcome) {
+    // What waits for Redis rides along: one call for all of it.
+    auto carried = take_page();
+    const auto count = carried.size();
+    RedisLimiter::Lease lease;
+    if (tier.max_concurrent != 0) {
+        lease.cap = tier.max_concurrent;
+        lease.key = redis_->concurrency_key(consumer);
+        lease.member = leases_->next_member();
+        lease.duration = RedisLeases::duration;
+    }
+    const auto asked = std::chrono::system_clock::now();
+    auto decision = co_await redis_->admit(consumer, tier, reserve, carried, lease);
+    outcome.redis_call.emplace(asked, std::chrono::system_clock::now());
+    metrics_.limits().redis_call("admit", count);
+    redis_result(decision.has_value());
+    if (!decision) {
+        // A call that timed out may still have taken its lease: it expires unrenewed.
+        requeue(std::move(carried));
+        co_return;
+    }
+    if (decision->admitted && lease.cap != 0) {
+        outcome.slot = leases_->hold(consumer, std::move(lease.key), std::move(lease.member));
+        arm_renew_timer();
+    }
+    outcome.decision = std::move(decision);
+    outcome.reservation.in_redis = true;
+}
+
+void Admission::admit_locally(const std::string& consumer, const config::Tier& tier,
+                              const Charge& reserve, Outcome& outcome) {
+    if (tier.max_concurrent != 0) {
+        outcome.slot = local_.concurrency().try_acquire(consumer, tier.max_concurrent);
+        if (!outcome.slot.held()) {
+            Decision refused;
+            refused.admitted = false;
+            refused.over_concurrency = true;
+            refused.retry_after = std::chrono::seconds(1);
+            outcome.decision = std::move(refused);
+            return;
+        }
+    }
+    outcome.decision = local_.admit(consumer, tier, reserve, outcome.reservation.at);
+    // Held only while the limits decided: a request they refuse holds no slot.
+    if (!outcome.decision->admitted) outcome.slot.release();
+}
+
+void Admission::arm_renew_timer() {
+    if (renew_armed_) return;
+    renew_armed_ = true;
+    renew_timer_->expires_after(RedisLeases::renew_every);
+    renew_timer_->async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;  // cancelled: the Admission is going away
+        renew_armed_ = false;
+        if (leases_->empty()) return;
+        leases_->for_each([this](const RedisLeases::Lease& lease) {
+            redis_->queue_renew(page_to_fill(), lease.key, lease.member, RedisLeases::duration);
+            ++queued_;
+        });
+        schedule_flush();
+        arm_renew_timer();
+    });
 }
 
 void Admission::settle(const std::string& consumer, const config::Tier& tier,
@@ -133,7 +196,7 @@ void Admission::settle(const std::string& consumer, const config::Tier& tier,
     schedule_flush();
 }
 
-void Admission::schedule_flush() {
+void Admission::schedule_flush(bool now) {
     if (queued_ > max_backlog) {
         // Redis has been away long enough to fill the backlog: what waits is dropped.
         metrics_.limits().backlog_dropped(queued_);
@@ -142,7 +205,7 @@ void Admission::schedule_flush() {
         queued_ = 0;
         return;
     }
-    if (queued_ >= flush_at && redis_usable() && !flushing_) {
+    if ((now || queued_ >= flush_at) && redis_usable() && !flushing_) {
         http::net::co_spawn(executor_, flush(), http::net::detached);
         return;
     }

@@ -220,6 +220,32 @@ local function settle_op()
   end
 end
 
+-- Concurrency leases: a sorted set per consumer, member -> when its lease ends (ms).
+local now_ms = math.floor(now / 1000)
+local LEASE_SLACK_MS = 1000  -- the set outlives its last lease by this
+
+-- Giving a lease back, or renewing one that is still held (XX: a released or expired one
+-- stays gone).
+local function lease_op()
+  local k, op, member, lease_ms = key(), arg(), arg(), num()
+  if op == 'release' then
+    redis.call('ZREM', k, member)
+  elseif redis.call('ZADD', k, 'XX', 'CH', int(now_ms + lease_ms), member) == 1 then
+    redis.call('PEXPIRE', k, int(lease_ms + LEASE_SLACK_MS))
+  end
+end
+
+-- Whether the consumer holds fewer than `cap` leases, once the expired ones are dropped.
+local function cap_admits(k, cap)
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', int(now_ms))
+  return redis.call('ZCARD', k) < cap
+end
+
+local function take_lease(k, member, lease_ms)
+  redis.call('ZADD', k, int(now_ms + lease_ms), member)
+  redis.call('PEXPIRE', k, int(lease_ms + LEASE_SLACK_MS))
+end
+
 local function usage_op()
   local k = key()
   local prompt, completion, estimated, cached, cost, ttl = arg(), arg(), arg(), arg(), arg(), arg()
@@ -232,8 +258,31 @@ local function usage_op()
   redis.call('EXPIRE', k, ttl)
 end
 
--- All or nothing: every limit is read first; only an admitted request takes from them.
-local function admit(count, r_tokens, r_cost)
+-- An admitted request takes from each limit.
+local function take(limits)
+  for _, lim in ipairs(limits) do
+    local amount = lim.need
+    if lim.requests then amount = 1 end
+    if amount > 0 then
+      if lim.rate then
+        lim.level = lim.level - amount
+        store_bucket(lim)
+      else
+        add_to_quota(lim, amount)
+      end
+    end
+  end
+end
+
+-- All or nothing: every limit (and the concurrency cap) is read first; only an admitted
+-- request takes from them. A refusal by a limit is named before one by the cap alone: its
+-- wait is known.
+local function admit(count, r_tokens, r_cost, cap, member, lease_ms)
+  local lease_key, cap_ok = nil, true
+  if cap > 0 then
+    lease_key = key()
+    cap_ok = cap_admits(lease_key, cap)
+  end
   local limits = {}
   local admitted, refused, retry_after = 1, 0, 0
   for i = 1, count do
@@ -251,19 +300,10 @@ local function admit(count, r_tokens, r_cost)
       admitted = 0
     end
   end
+  if admitted == 1 and not cap_ok then admitted, refused, retry_after = 0, -1, 1 end
   if admitted == 1 then
-    for _, lim in ipairs(limits) do
-      local take = lim.need
-      if lim.requests then take = 1 end
-      if take > 0 then
-        if lim.rate then
-          lim.level = lim.level - take
-          store_bucket(lim)
-        else
-          add_to_quota(lim, take)
-        end
-      end
-    end
+    take(limits)
+    if lease_key then take_lease(lease_key, member, lease_ms) end
   end
   local out = { admitted, refused, retry_after }
   for _, lim in ipairs(limits) do
@@ -274,10 +314,12 @@ local function admit(count, r_tokens, r_cost)
   return out
 end
 
-local settles, usages, admit_limits, r_tokens, r_cost = num(), num(), num(), num(), num()
+local settles, usages, leases = num(), num(), num()
+local admit_limits, r_tokens, r_cost, cap, member, lease_ms = num(), num(), num(), num(), arg(), num()
 for _ = 1, settles do settle_op() end
 for _ = 1, usages do usage_op() end
-if admit_limits > 0 then return admit(admit_limits, r_tokens, r_cost) end
+for _ = 1, leases do lease_op() end
+if admit_limits > 0 or cap > 0 then return admit(admit_limits, r_tokens, r_cost, cap, member, lease_ms) end
 return 1
 )lua";
 

@@ -9,12 +9,16 @@ namespace llmgw::limits::detail {
 // amount, then for rates the period in ms and the bucket capacity, for quotas the window
 // ("day"|"month") and "".
 //
-// ARGV: settles, usage records, admission limits (0: no admission), reserved tokens, reserved
-// cost; then each settle: its limit count, reserved tokens and cost, used tokens and cost, unix
+// ARGV: settles, usage records, lease operations, admission limits, reserved tokens, reserved
+// cost, concurrency cap (0: none), lease member, lease ms (no admission: limits and cap 0);
+// then each settle: its limit count, reserved tokens and cost, used tokens and cost, unix
 // second of the reservation, its limits; each usage record (one key, the day's hash): prompt,
-// completion, estimated 0|1, cached 0|1, cost, ttl seconds; then the admission's limits.
+// completion, estimated 0|1, cached 0|1, cost, ttl seconds; each lease operation (one key, the
+// consumer's lease set): "release"|"renew", member, lease ms; then the admission's limits.
+// KEYS in the same order; the admission's start with the lease set when it has a cap.
 // Returns, with an admission, {admitted 0|1, refusing limit with the longest wait (1-based,
-// 0 = none), retry_after s, then remaining and reset s for each limit}; else 1.
+// 0 = none, -1 = the concurrency cap alone), retry_after s, then remaining and reset s for
+// each limit}; else 1.
 const redis::Script& batch_script();
 // Debug helper for tests: ARGV = unix seconds. Returns, for each: day start, day end, day
 // suffix, month start, month end, month suffix (the same code the quotas use).

@@ -96,4 +96,16 @@ http::GatewayError rate_limited(const Decision& decision, const std::string& tie
     return error;
 }
 
+http::GatewayError concurrency_limited(const Decision& decision, const std::string& tier,
+                                       unsigned cap) {
+    auto error = http::make_error(
+        http::ErrorCode::concurrency_limit,
+        "concurrency limit reached for tier " + tier + ": at most " + std::to_string(cap) +
+            " requests in flight per consumer; retry when one of yours has finished");
+    error.retry_after_seconds =
+        static_cast<int>(std::max<std::int64_t>(1, decision.retry_after.count()));
+    error.headers = rate_limit_headers(decision);
+    return error;
+}
+
 }  // namespace llmgw::limits

@@ -14,6 +14,9 @@ namespace {
 
 using config::Limit;
 
+// The admission's part of the script's header (see limit_scripts.hpp).
+constexpr std::size_t admission_header = 6;
+
 // Amounts are clamped to what a Lua number (a double) holds exactly.
 constexpr std::uint64_t max_exact = (std::uint64_t{1} << 53) - 1;
 
@@ -85,11 +88,12 @@ std::optional<Decision> to_decision(const redis::Reply& reply, const config::Tie
         return std::nullopt;
     Decision decision;
     decision.admitted = e[0].integer == 1;
-    const auto refused = e[1].integer;
-    if (decision.admitted != (refused == 0) || refused < 0 || static_cast<std::size_t>(refused) > count)
+    const auto refused = e[1].integer;  // -1: the concurrency cap
+    if (decision.admitted != (refused == 0) || refused < -1 || refused > static_cast<long long>(count))
         return std::nullopt;
     if (!decision.admitted) {
-        decision.refused_by = &tier.limits[static_cast<std::size_t>(refused) - 1];
+        decision.over_concurrency = refused == -1;
+        if (refused > 0) decision.refused_by = &tier.limits[static_cast<std::size_t>(refused) - 1];
         decision.retry_after = std::chrono::seconds(std::max<long long>(e[2].integer, 1));
     }
     decision.states.reserve(count);
@@ -113,6 +117,10 @@ std::string RedisLimiter::key(const std::string& consumer, const config::Tier& t
            shape(tier.limits.at(index));
 }
 
+std::string RedisLimiter::concurrency_key(const std::string& consumer) const {
+    return prefix_ + "cc:{" + escape(consumer) + "}";
+}
+
 namespace {
 void move_append(std::vector<std::string>& to, std::vector<std::string>& from) {
     to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
@@ -127,8 +135,11 @@ void RedisLimiter::Backlog::append(Backlog&& other) {
     move_append(settle_args, other.settle_args);
     move_append(usage_keys, other.usage_keys);
     move_append(usage_args, other.usage_args);
+    move_append(lease_keys, other.lease_keys);
+    move_append(lease_args, other.lease_args);
     settles += other.settles;
     usages += other.usages;
+    leases += other.leases;
     other = Backlog{};
 }
 
@@ -161,23 +172,44 @@ void RedisLimiter::queue_usage(Backlog& backlog, const std::string& consumer,
     ++backlog.usages;
 }
 
+void RedisLimiter::queue_release(Backlog& backlog, const std::string& key,
+                                 const std::string& member) const {
+    backlog.lease_keys.push_back(key);
+    backlog.lease_args.insert(backlog.lease_args.end(), {"release", member, "0"});
+    ++backlog.leases;
+}
+
+void RedisLimiter::queue_renew(Backlog& backlog, const std::string& key, const std::string& member,
+                               std::chrono::milliseconds lease) const {
+    backlog.lease_keys.push_back(key);
+    backlog.lease_args.insert(backlog.lease_args.end(),
+                              {"renew", member, std::to_string(lease.count())});
+    ++backlog.leases;
+}
+
 // The batch script's arguments: the header, the carried operations, then `keys` and `args`
 // (an admission's, or nothing).
 redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carried,
                                                             std::vector<std::string> keys,
                                                             std::vector<std::string> args) {
     std::vector<std::string> all_keys;
-    all_keys.reserve(carried.settle_keys.size() + carried.usage_keys.size() + keys.size());
+    all_keys.reserve(carried.settle_keys.size() + carried.usage_keys.size() +
+                     carried.lease_keys.size() + keys.size());
     copy_append(all_keys, carried.settle_keys);
     copy_append(all_keys, carried.usage_keys);
+    copy_append(all_keys, carried.lease_keys);
     move_append(all_keys, keys);
-    // The header: the counts and the admission's (limit count, reserved tokens and cost).
-    const auto header = std::min<std::size_t>(args.size(), 3);
-    std::vector<std::string> all_args{std::to_string(carried.settles), std::to_string(carried.usages)};
-    all_args.reserve(2 + carried.settle_args.size() + carried.usage_args.size() + args.size());
+    // The header: the counts and the admission's (limit count, reserved tokens and cost, the
+    // concurrency cap, lease member and duration).
+    const auto header = std::min<std::size_t>(args.size(), admission_header);
+    std::vector<std::string> all_args{std::to_string(carried.settles), std::to_string(carried.usages),
+                                      std::to_string(carried.leases)};
+    all_args.reserve(3 + carried.settle_args.size() + carried.usage_args.size() +
+                     carried.lease_args.size() + args.size());
     for (std::size_t i = 0; i < header; ++i) all_args.push_back(std::move(args[i]));
     copy_append(all_args, carried.settle_args);
     copy_append(all_args, carried.usage_args);
+    copy_append(all_args, carried.lease_args);
     all_args.insert(all_args.end(),
                     std::make_move_iterator(args.begin() + static_cast<std::ptrdiff_t>(header)),
                     std::make_move_iterator(args.end()));
@@ -188,13 +220,15 @@ redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carri
 
 redis::Task<std::optional<Decision>> RedisLimiter::admit(const std::string& consumer,
                                                          const config::Tier& tier, const Charge& reserve,
-                                                         const Backlog& carried) {
-    if (tier.limits.empty()) co_return Decision{};
+                                                         const Backlog& carried, const Lease& lease) {
+    if (tier.limits.empty() && lease.cap == 0) co_return Decision{};
     std::vector<std::string> keys;
     std::vector<std::string> args{std::to_string(tier.limits.size()), exact(reserve.tokens),
-                                  exact(reserve.cost)};
-    keys.reserve(tier.limits.size());
-    args.reserve(3 + 5 * tier.limits.size());
+                                  exact(reserve.cost), std::to_string(lease.cap), lease.member,
+                                  std::to_string(lease.duration.count())};
+    keys.reserve(tier.limits.size() + 1);
+    args.reserve(admission_header + 5 * tier.limits.size());
+    if (lease.cap != 0) keys.push_back(lease.key);
     for (std::size_t i = 0; i < tier.limits.size(); ++i) {
         keys.push_back(key(consumer, tier, i));
         append_args(args, tier.limits[i]);
@@ -207,7 +241,7 @@ redis::Task<std::optional<Decision>> RedisLimiter::admit(const std::string& cons
 redis::Task<bool> RedisLimiter::flush(const Backlog& carried) {
     if (carried.empty()) co_return true;
     std::vector<std::string> no_keys;
-    std::vector<std::string> no_admission(3, "0");
+    std::vector<std::string> no_admission{"0", "0", "0", "0", "", "0"};
     auto reply = co_await call(carried, std::move(no_keys), std::move(no_admission));
     co_return reply.has_value();
 }
@@ -216,7 +250,8 @@ redis::Task<std::optional<Decision>> RedisLimiter::admit(const std::string& cons
                                                          const config::Tier& tier) {
     const Charge nothing;
     const Backlog none;
-    auto decision = co_await admit(consumer, tier, nothing, none);
+    const ConcurrencyLease no_lease;
+    auto decision = co_await admit(consumer, tier, nothing, none, no_lease);
     co_return decision;
 }
 

@@ -38,7 +38,12 @@ LimitMetrics::LimitMetrics(prometheus::Registry& registry)
                    .Name("llmgw_redis_backlog_dropped_total")
                    .Help("Settles and usage records dropped: the backlog was full while Redis "
                          "was unavailable")
-                   .Register(registry)) {}
+                   .Register(registry)),
+      concurrency_refused_(prometheus::BuildCounter()
+                               .Name("llmgw_concurrency_refused_total")
+                               .Help("Requests refused with 429 concurrency_limit: the consumer "
+                                     "had its tier's max_concurrent in flight, by tier")
+                               .Register(registry)) {}
 
 void LimitMetrics::reserved(std::string_view tier, std::uint64_t tokens) {
     const std::string name(tier);
@@ -62,6 +67,10 @@ void LimitMetrics::redis_call(std::string_view kind, std::uint64_t carried) {
     const std::string name(kind);
     redis_calls_.Add({{"kind", name}}).Increment();
     if (carried > 0) carried_.Add({{"kind", name}}).Increment(static_cast<double>(carried));
+}
+
+void LimitMetrics::concurrency_refused(std::string_view tier) {
+    concurrency_refused_.Add({{"tier", std::string(tier)}}).Increment();
 }
 
 void LimitMetrics::backlog_dropped(std::uint64_t operations) {

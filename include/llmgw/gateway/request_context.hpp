@@ -13,6 +13,7 @@
 #include "llmgw/config/config.hpp"
 #include "llmgw/gateway/snapshot.hpp"
 #include "llmgw/http/beast.hpp"
+#include "llmgw/limits/concurrency_slot.hpp"
 #include "llmgw/limits/reservation.hpp"
 #include "llmgw/observability/access_record.hpp"
 #include "llmgw/tracing/request_trace.hpp"
@@ -34,6 +35,9 @@ struct RequestContext {
     // when the request ends; and the prompt estimate it was based on.
     std::optional<limits::Reservation> reservation;
     std::uint64_t prompt_estimate = 0;
+    // Set by the admit step when the tier has max_concurrent: this request's place among its
+    // consumer's requests in flight, given back when the request ends (or the context goes).
+    limits::ConcurrencySlot concurrency;
     struct Cache {
         std::string key;  // set when the answer may be stored under it (a miss or no-cache)
         std::shared_ptr<const cache::CachedAnswer> hit;  // set when the cache answers

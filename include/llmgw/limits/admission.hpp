@@ -14,7 +14,9 @@
 
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
+#include "llmgw/limits/concurrency_slot.hpp"
 #include "llmgw/limits/limiter.hpp"
+#include "llmgw/limits/redis_leases.hpp"
 #include "llmgw/limits/redis_limiter.hpp"
 #include "llmgw/limits/reservation.hpp"
 #include "llmgw/limits/usage_ledger.hpp"
@@ -52,12 +54,18 @@ public:
         std::optional<Decision>
             decision;  // nullopt: Redis is unavailable and failure_mode is closed
         Reservation reservation;  // what an admitted request reserved, and where
+        // An admitted request's place under its tier's max_concurrent (empty without a cap):
+        // held until the request ends.
+        ConcurrencySlot slot;
         // When Redis was asked: the call's start and end (a trace shows it as a span).
         std::optional<std::pair<std::chrono::system_clock::time_point,
                                 std::chrono::system_clock::time_point>>
             redis_call{};
     };
-    // Admits one request, reserving `reserve` from the tier's token and cost limits.
+    // Admits one request, reserving `reserve` from the tier's token and cost limits and taking
+    // a slot under the tier's max_concurrent. The cap is checked first and a request it
+    // refuses takes nothing from the limits; in process, a request the limits refuse gives its
+    // slot back at once (in Redis both are decided in one script, all or nothing).
     http::Task<Outcome> admit(const std::string& consumer, const config::Tier& tier,
                               const Charge& reserve = {});
     // For /readyz (any thread): without Redis, at once; with it, once this worker's connection
@@ -78,10 +86,17 @@ public:
     http::Task<void> flush();
 
 private:
+    // The decision in Redis (outcome.decision stays empty when Redis failed), or in process.
+    http::Task<void> admit_in_redis(const std::string& consumer, const config::Tier& tier,
+                                    const Charge& reserve, Outcome& outcome);
+    void admit_locally(const std::string& consumer, const config::Tier& tier,
+                       const Charge& reserve, Outcome& outcome);
+    // Every renew_every while this worker holds leases: their renewals ride along.
+    void arm_renew_timer();
     bool redis_usable();
     void redis_result(bool ok);
-    // Something was queued: flush soon (or at once when much is waiting).
-    void schedule_flush();
+    // Something was queued: flush soon (or at once when much is waiting, or `now`).
+    void schedule_flush(bool now = false);
     void arm_flush_timer(std::chrono::milliseconds delay);
     // The page to queue into, the next page to carry, and putting a page back (a failed call's,
     // before what was queued meanwhile).
@@ -101,6 +116,9 @@ private:
     std::unique_ptr<http::net::steady_timer> flush_timer_;
     bool flush_armed_ = false;
     bool flushing_ = false;
+    std::shared_ptr<RedisLeases> leases_;  // with Redis: this worker's concurrency leases
+    std::unique_ptr<http::net::steady_timer> renew_timer_;
+    bool renew_armed_ = false;
     void become_ready();
 
     std::atomic<bool> ready_{true};

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "llmgw/config/config.hpp"
+#include "llmgw/limits/concurrency_counter.hpp"
 #include "llmgw/limits/reservation.hpp"
 
 namespace llmgw::limits {
@@ -25,8 +26,10 @@ struct LimitState {
 
 struct Decision {
     bool admitted = true;
-    // When not admitted: the refusing limit with the longest wait (the first such in tier order).
+    // When not admitted: the refusing limit with the longest wait (the first such in tier order);
+    // null when only the tier's max_concurrent refused (over_concurrency).
     const config::Limit* refused_by = nullptr;
+    bool over_concurrency = false;
     std::chrono::seconds retry_after{0};  // whole seconds until it would admit, >= 1 when refused
     std::vector<LimitState> states;       // one per limit of the tier, in the tier's order
 };
@@ -58,10 +61,13 @@ public:
                 Clock::time_point now) {
         settle(consumer, tier, Charge{}, Charge{tokens, 0}, now, now);
     }
+    // Each consumer's requests in flight (tier max_concurrent), in process.
+    ConcurrencyCounter& concurrency() { return *concurrency_; }
 
 private:
     struct Shard;
     std::vector<std::unique_ptr<Shard>> shards_;
+    std::shared_ptr<ConcurrencyCounter> concurrency_ = ConcurrencyCounter::make();
 };
 
 // The start of the UTC calendar window (day or month) that contains `now`, and of the next one.

@@ -20,6 +20,10 @@ Headers rate_limit_headers(const Decision& decision);
 // The 429 for a refused decision: which limit (requests or tokens, rate or quota), when to retry.
 http::GatewayError rate_limited(const Decision& decision, const std::string& tier);
 
+// The 429 concurrency_limit for a request over its tier's max_concurrent (`cap`).
+http::GatewayError concurrency_limited(const Decision& decision, const std::string& tier,
+                                       unsigned cap);
+
 // A stable name for metrics: requests_rate, tokens_rate, requests_quota, tokens_quota.
 std::string limit_name(const config::Limit& limit);
 

@@ -1,6 +1,7 @@
 // The limiter kept in Redis: LocalLimiter's decisions, shared by every llmgw instance using one server.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,6 +14,14 @@
 
 namespace llmgw::limits {
 
+// A request's concurrency lease, asked for with its admission (tier max_concurrent).
+struct ConcurrencyLease {
+    unsigned cap = 0;  // 0: none asked
+    std::string key;   // RedisLimiter::concurrency_key(consumer)
+    std::string member;
+    std::chrono::milliseconds duration{0};
+};
+
 // Same decisions as LocalLimiter (buckets, UTC windows, all-or-nothing, retry_after, states),
 // with the state in Redis so that every instance sharing it enforces one limit. One round
 // trip per call: one Lua script covers all of the tier's limits, atomically, and reads the
@@ -24,6 +33,11 @@ namespace llmgw::limits {
 // kind of limit in the same place starts afresh. Quota keys end in the window (":d20261125",
 // ":m202611") and expire a day after it ends; bucket hashes expire once they would be full.
 //
+// Concurrency (tier max_concurrent): {prefix}cc:{<consumer>}, a sorted set of the consumer's
+// requests in flight on every instance: member = a worker's lease name, score = when its lease
+// ends (ms, Redis TIME). Expired members are dropped before each count, so a crashed
+// instance's slots come back by themselves; the key expires with its last lease.
+//
 // Settles and usage records are not calls of their own: they wait in a Backlog and ride along
 // with the next call (one script does all of it), so an admitted request costs at most one
 // round trip.
@@ -33,10 +47,12 @@ class RedisLimiter {
   public:
     // Work waiting for the next call, in the order it was queued.
     struct Backlog {
-        // The batch script's keys and arguments: settles first, then usage records.
-        std::vector<std::string> settle_keys, settle_args, usage_keys, usage_args;
-        std::size_t settles = 0, usages = 0;
-        std::size_t size() const { return settles + usages; }
+        // The batch script's keys and arguments: settles first, then usage records, then
+        // concurrency lease releases and renewals.
+        std::vector<std::string> settle_keys, settle_args, usage_keys, usage_args, lease_keys,
+            lease_args;
+        std::size_t settles = 0, usages = 0, leases = 0;
+        std::size_t size() const { return settles + usages + leases; }
         bool empty() const { return size() == 0; }
         // Appends `other`'s operations after these.
         void append(Backlog&& other);
@@ -52,10 +68,21 @@ class RedisLimiter {
     void queue_usage(Backlog& backlog, const std::string& consumer, const std::string& day,
                      const UsageRecord& record) const;
 
-    // Runs `carried` and then admits `reserve` in one script call. nullopt when Redis failed
-    // (timeout, not connected, script error): the caller falls back and keeps `carried`.
+    // Queues giving a concurrency lease back, or renewing it for `lease` from now (a lease
+    // already gone is not renewed).
+    void queue_release(Backlog& backlog, const std::string& key, const std::string& member) const;
+    void queue_renew(Backlog& backlog, const std::string& key, const std::string& member,
+                     std::chrono::milliseconds lease) const;
+
+    using Lease = ConcurrencyLease;
+
+    // Runs `carried` and then admits `reserve` in one script call; with `lease.cap` (0: none),
+    // only while fewer than cap leases of the consumer are held, and then takes the lease (all
+    // or nothing with the limits). nullopt when Redis failed (timeout, not connected, script
+    // error): the caller falls back and keeps `carried`.
     redis::Task<std::optional<Decision>> admit(const std::string& consumer, const config::Tier& tier,
-                                               const Charge& reserve, const Backlog& carried);
+                                               const Charge& reserve, const Backlog& carried,
+                                               const ConcurrencyLease& lease);
     // Runs `carried` alone; false when Redis failed.
     redis::Task<bool> flush(const Backlog& carried);
 
@@ -65,6 +92,8 @@ class RedisLimiter {
 
     // The key (quotas: without the window suffix) of limit `index` of `tier` for `consumer`.
     std::string key(const std::string& consumer, const config::Tier& tier, std::size_t index) const;
+    // The sorted set of the consumer's concurrency leases.
+    std::string concurrency_key(const std::string& consumer) const;
 
   private:
     redis::Task<std::optional<redis::Reply>> call(const Backlog& carried, std::vector<std::string> keys,

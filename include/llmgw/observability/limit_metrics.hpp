@@ -27,6 +27,8 @@ public:
     // One Redis call of the admission path: kind "admit" (with whatever rode along) or
     // "flush" (settles and usage records alone, when no admission came to carry them).
     void redis_call(std::string_view kind, std::uint64_t carried);
+    // A request refused with 429 concurrency_limit: its consumer was at the tier's max_concurrent.
+    void concurrency_refused(std::string_view tier);
     // Settles and usage records dropped because the backlog was full while Redis was away.
     void backlog_dropped(std::uint64_t operations);
 
@@ -38,6 +40,7 @@ private:
     prometheus::Family<prometheus::Counter>& redis_calls_;
     prometheus::Family<prometheus::Counter>& carried_;
     prometheus::Family<prometheus::Counter>& dropped_;
+    prometheus::Family<prometheus::Counter>& concurrency_refused_;
 };
 
 }  // namespace llmgw::observability

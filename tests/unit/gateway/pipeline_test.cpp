@@ -119,6 +119,7 @@ public:
 
     cache::SharedCache& cache() { return cache_; }
     limits::UsageLedger& ledger() { return ledger_; }
+    limits::LocalLimiter& limiter() { return limiter_; }
 
 private:
     gateway::PipelineServices services() {
@@ -227,6 +228,38 @@ TEST(PipelineSteps, AdmissionRefusesOverTheTierRateWithRetryAfterAndLimitHeaders
     for (const auto& [name, value] : second->client.error->headers)
         remaining |= name == "x-ratelimit-remaining-requests" && value == "0";
     EXPECT_TRUE(remaining);
+}
+
+TEST(PipelineSteps, ARequestOverItsConsumersCapIs429AndTakesNoRateToken) {
+    PipelineUnderTest pipeline(
+        "tiers: { capped: { max_concurrent: 1, rate: { requests_per_minute: 1 } }, pro: {} }\n"
+        "consumers: [ { name: acme, tier: capped, keys: [ { sha256: \"" + sha256_hex(key) +
+        "\" } ] } ]\n" + model_route);
+    auto& in_flight = pipeline.limiter().concurrency();
+    {
+        // Another request of acme is in flight (held here, as a worker would hold it).
+        auto elsewhere = in_flight.try_acquire("acme", 1);
+        auto refused = pipeline.run(post("/v2/completions", "{}"));
+        ASSERT_TRUE(refused->client.error);
+        EXPECT_EQ(refused->client.error->status, 429);
+        EXPECT_EQ(refused->client.error->code, "concurrency_limit");
+        EXPECT_EQ(refused->client.error->retry_after_seconds, 1);
+        EXPECT_EQ(refused->record.error, "concurrency_limit");
+        EXPECT_EQ(refused->record.rate_limit, "refused");
+    }
+    // The refusal took no token from the bucket of one a minute: this one is admitted (and
+    // ends at 404), and its slot is given back when it ends.
+    auto admitted = pipeline.run(post("/v2/completions", "{}"));
+    ASSERT_TRUE(admitted->client.error);
+    EXPECT_EQ(admitted->client.error->code, "route_not_found");
+    EXPECT_EQ(admitted->record.rate_limit, "admitted");
+    EXPECT_EQ(in_flight.in_flight("acme"), 0u);
+    EXPECT_EQ(in_flight.consumers(), 0u);
+    // Refused by the rate: it holds no slot either.
+    auto rate_refused = pipeline.run(post("/v2/completions", "{}"));
+    ASSERT_TRUE(rate_refused->client.error);
+    EXPECT_EQ(rate_refused->client.error->code, "rate_limit_exceeded");
+    EXPECT_EQ(in_flight.consumers(), 0u);
 }
 
 TEST(PipelineSteps, TransformRewritesPathModelAndHeadersAndAsksAStreamForItsUsage) {

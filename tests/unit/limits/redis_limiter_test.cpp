@@ -480,7 +480,8 @@ class RedisReservation : public RedisLimiterTest {
     using Charge = llmgw::limits::Charge;
     using Backlog = RedisLimiter::Backlog;
     Decision admit_reserving(const Tier& tier, Charge reserve, const Backlog& carried = {}) {
-        auto decision = run(limiter.admit("acme", tier, reserve, carried));
+        const RedisLimiter::Lease no_lease;
+        auto decision = run(limiter.admit("acme", tier, reserve, carried, no_lease));
         if (!decision) throw std::runtime_error("admit failed");
         return *decision;
     }
@@ -531,3 +532,94 @@ TEST_F(RedisReservation, AMoneyBudgetRefusesWhatDoesNotFit) {
 }
 
 }  // namespace
+
+// Tier max_concurrent in Redis: a sorted set of leases per consumer, decided with the limits.
+class RedisConcurrency : public RedisLimiterTest {
+  protected:
+    using Backlog = RedisLimiter::Backlog;
+    using Lease = RedisLimiter::Lease;
+    Lease lease(const std::string& member, unsigned cap, milliseconds duration = 15s) {
+        return Lease{cap, limiter.concurrency_key("acme"), member, duration};
+    }
+    Decision admit_with(const Tier& tier, const Lease& with, const Backlog& carried = {}) {
+        const llmgw::limits::Charge nothing;
+        auto decision = run(limiter.admit("acme", tier, nothing, carried, with));
+        if (!decision) throw std::runtime_error("admit failed");
+        return *decision;
+    }
+    std::string held() { return server.cli({"ZCARD", limiter.concurrency_key("acme")}); }
+};
+
+TEST_F(RedisConcurrency, TheCapRefusesTheNextRequestUntilALeaseIsGivenBack) {
+    const auto tier = tier_of({});
+    EXPECT_TRUE(admit_with(tier, lease("w:1", 2)).admitted);
+    EXPECT_TRUE(admit_with(tier, lease("w:2", 2)).admitted);
+    const auto refused = admit_with(tier, lease("w:3", 2));
+    EXPECT_FALSE(refused.admitted);
+    EXPECT_TRUE(refused.over_concurrency);
+    EXPECT_EQ(refused.refused_by, nullptr);
+    EXPECT_EQ(refused.retry_after, 1s);
+    EXPECT_EQ(held(), "2");
+    // The release rides along with the next admission, and is done before it.
+    Backlog backlog;
+    limiter.queue_release(backlog, limiter.concurrency_key("acme"), "w:1");
+    EXPECT_TRUE(admit_with(tier, lease("w:4", 2), backlog).admitted);
+    EXPECT_EQ(held(), "2");
+    EXPECT_EQ(server.cli({"ZSCORE", limiter.concurrency_key("acme"), "w:1"}), "");
+}
+
+TEST_F(RedisConcurrency, ARequestOverTheCapTakesNothingFromTheLimits) {
+    const auto tier = tier_of({quota(requests, 10, Limit::Window::day)});
+    EXPECT_EQ(admit_with(tier, lease("w:1", 1)).states[0].remaining, 9u);
+    const auto refused = admit_with(tier, lease("w:2", 1));
+    EXPECT_TRUE(refused.over_concurrency);
+    EXPECT_EQ(refused.states[0].remaining, 9u);
+}
+
+TEST_F(RedisConcurrency, ARequestALimitRefusesTakesNoLeaseAndIsNamedForTheLimit) {
+    const auto tier = tier_of({quota(requests, 1, Limit::Window::day)});
+    EXPECT_TRUE(admit_with(tier, lease("w:1", 5)).admitted);
+    const auto refused = admit_with(tier, lease("w:2", 5));
+    EXPECT_FALSE(refused.admitted);
+    EXPECT_FALSE(refused.over_concurrency);
+    EXPECT_EQ(refused.refused_by, &tier.limits[0]);
+    EXPECT_EQ(held(), "1");
+}
+
+TEST_F(RedisConcurrency, AnExpiredLeaseNoLongerCounts) {
+    const auto tier = tier_of({});
+    ASSERT_TRUE(admit_with(tier, lease("crashed:1", 1, 300ms)).admitted);
+    EXPECT_TRUE(admit_with(tier, lease("w:1", 1, 300ms)).over_concurrency);
+    // Nobody renews crashed:1: within a little more than its lease it stops counting.
+    const auto deadline = Steady::now() + 3s;
+    bool admitted = false;
+    while (!admitted && Steady::now() < deadline) {
+        admitted = admit_with(tier, lease("w:2", 1, 300ms)).admitted;
+        if (!admitted) std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_TRUE(admitted);
+    EXPECT_EQ(server.cli({"ZSCORE", limiter.concurrency_key("acme"), "crashed:1"}), "");
+}
+
+TEST_F(RedisConcurrency, ARenewalExtendsAHeldLeaseButNeverBringsBackAGivenBackOne) {
+    const auto tier = tier_of({});
+    const auto key = limiter.concurrency_key("acme");
+    ASSERT_TRUE(admit_with(tier, lease("w:1", 5, 1s)).admitted);
+    ASSERT_TRUE(admit_with(tier, lease("w:2", 5, 1s)).admitted);
+    const auto before = std::stoll(server.cli({"ZSCORE", key, "w:1"}));
+    Backlog backlog;
+    limiter.queue_renew(backlog, key, "w:1", 60s);
+    limiter.queue_release(backlog, key, "w:2");
+    limiter.queue_renew(backlog, key, "w:2", 60s);
+    ASSERT_TRUE(run(limiter.flush(backlog)));
+    EXPECT_GE(std::stoll(server.cli({"ZSCORE", key, "w:1"})), before + 59'000);
+    EXPECT_EQ(server.cli({"ZSCORE", key, "w:2"}), "");
+    // The set lives as long as its longest lease.
+    EXPECT_GT(std::stoll(server.cli({"PTTL", key})), 59'000);
+}
+
+TEST_F(RedisConcurrency, ATierWithoutACapMakesNoLeaseSet) {
+    const auto tier = tier_of({rate(requests, 10, seconds(1))});
+    EXPECT_TRUE(admit_with(tier, Lease{}).admitted);
+    EXPECT_EQ(server.cli({"EXISTS", limiter.concurrency_key("acme")}), "0");
+}
