@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
+#include <vector>
 
 #include "harness.hpp"
 #include "support/redis_server.hpp"
@@ -157,4 +159,36 @@ TEST(RedisLimits, UsageFromEveryInstanceIsReportedFromRedis) {
     ASSERT_EQ(usage["days"].size(), 1u);
     EXPECT_EQ(usage["days"][0]["requests"], 5);
     EXPECT_EQ(usage["days"][0]["completion_tokens"], 5 * 8);  // the fake's default: 8 words
+}
+
+// Issue 15's bound for exact admission: three instances, a 600 requests/minute rate, overload
+// from 24 clients at once. The bucket starts full (600) and refills 10 a second, so what is
+// admitted is exactly 600 plus the refill over the time the test ran: never more.
+TEST(RedisLimits, ThreeInstancesUnderOverloadAdmitExactlyTheRate) {
+    auto redis = RedisServer::start();
+    auto model = FakeModel::start("m1");
+    const auto yaml = config(model, redis.port(), "{ rate: { requests_per_minute: 600 } }",
+                             "closed", "2s");
+    std::vector<RunningGateway> gateways;
+    for (int i = 0; i < 3; ++i) gateways.push_back(RunningGateway::start(yaml));
+    std::atomic<int> admitted{0};
+    std::atomic<int> refused{0};
+    std::atomic<int> other{0};
+    const auto started = clock_type::now();
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 24; ++c)
+        clients.emplace_back([&, c] {
+            for (int i = 0; i < 40; ++i) {
+                const auto status = chat(gateways[static_cast<std::size_t>(c % 3)]);
+                (status == 200 ? admitted : status == 429 ? refused : other)++;
+            }
+        });
+    for (auto& client : clients) client.join();
+    const double seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+    EXPECT_EQ(other.load(), 0);
+    EXPECT_EQ(admitted + refused, 960);
+    EXPECT_GE(admitted.load(), 600);
+    // The refill is 10 a second: at most that many more over the run (plus one in progress).
+    EXPECT_LE(admitted.load(), 600 + static_cast<int>(10 * seconds) + 1)
+        << "in " << seconds << " s";
 }
