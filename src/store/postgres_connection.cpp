@@ -84,14 +84,23 @@ public:
     void commit() override { simple("COMMIT"); }
     void rollback() noexcept override { PQclear(PQexec(connection_, "ROLLBACK")); }
     bool postgres() const override { return true; }
+    // A session-level advisory lock: a second instance starting at the same time waits here
+    // until the first has migrated, then finds the version recorded and runs nothing.
+    void lock_migrations() override {
+        run("SELECT pg_advisory_lock(" + migrations_lock + ")", {}, nullptr);
+    }
+    void unlock_migrations() noexcept override {
+        PQclear(PQexec(connection_, ("SELECT pg_advisory_unlock(" + migrations_lock + ")").c_str()));
+    }
     void ensure_migrations_table() override {
-        // Two instances starting together: the second one's migration fails on the first
-        // one's table and is retried a second later, when it finds the version recorded.
         simple("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
                "applied_at BIGINT NOT NULL)");
     }
 
 private:
+    // Any constant shared by every llmgw instance: "llmgw" in ASCII.
+    inline static const std::string migrations_lock = "108109103119";
+
     const std::string& prepared(const std::string& sql, int parameters) {
         const auto found = names_.find(sql);
         if (found != names_.end()) return found->second;

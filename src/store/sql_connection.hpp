@@ -30,6 +30,10 @@ public:
     virtual bool postgres() const = 0;
     // Creates the migrations' record when missing (before the first transaction).
     virtual void ensure_migrations_table() = 0;
+    // Held while migrating, so instances starting together against one database migrate one
+    // after the other (PostgreSQL: an advisory lock; SQLite serves one instance: nothing).
+    virtual void lock_migrations() = 0;
+    virtual void unlock_migrations() noexcept = 0;
 };
 
 }  // namespace llmgw::store

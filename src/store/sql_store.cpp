@@ -134,6 +134,11 @@ private:
 };
 
 int SqlStore::migrate() {
+    db_->lock_migrations();
+    struct Unlock {
+        SqlConnection& db;
+        ~Unlock() { db.unlock_migrations(); }
+    } unlock{*db_};
     db_->ensure_migrations_table();
     SqlRows rows;
     db_->run("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {}, &rows);

@@ -53,6 +53,8 @@ public:
     void commit() override { run("COMMIT", {}, nullptr); }
     void rollback() noexcept override { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
     bool postgres() const override { return false; }
+    void lock_migrations() override {}
+    void unlock_migrations() noexcept override {}
     void ensure_migrations_table() override {
         run("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
             "applied_at BIGINT NOT NULL)",
