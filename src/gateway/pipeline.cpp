@@ -95,7 +95,7 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::RequestBody& bo
     identify(context);
     StepResult result = authenticate(context);
     if (!result && self_service(context)) {
-        co_await serve_self_service(context, body, client, *services_.catalog);
+        co_await serve_self_service(context, body, client, *services_.catalog, admission_);
         record(context, client);
         co_return;
     }

@@ -43,9 +43,29 @@ store::LedgerQuery month_so_far(const std::string& from, const std::string& to,
     return {from, to, account};
 }
 
-// The consumer, its tier's limits, and its usage today and this month (from the ledger,
-// what is not yet written included).
-http::Task<void> serve_me(RequestContext& context, http::ClientWriter& client, store::Catalog& catalog) {
+// Each limit of the tier: its amount, what is left now and the seconds until it is whole
+// again (a bucket full, a window over).
+http::Task<nlohmann::json> limits_left(const std::string& account, const config::Tier* tier,
+                                       limits::Admission& admission) {
+    nlohmann::json out = nlohmann::json::array();
+    if (tier == nullptr || tier->limits.empty()) co_return out;
+    const auto states = co_await admission.remaining(account, *tier);
+    for (std::size_t i = 0; i < tier->limits.size(); ++i) {
+        const auto& limit = tier->limits[i];
+        nlohmann::json item = {{"limit", limits::limit_name(limit)}, {"amount", limit.amount}};
+        if (i < states.size()) {
+            item["remaining"] = states[i].remaining;
+            item["reset_seconds"] = states[i].reset.count();
+        }
+        out.push_back(std::move(item));
+    }
+    co_return out;
+}
+
+// The consumer, its tier's limits and what is left of them, and its usage today and this
+// month (from the ledger, what is not yet written included).
+http::Task<void> serve_me(RequestContext& context, http::ClientWriter& client, store::Catalog& catalog,
+                          limits::Admission& admission) {
     const auto& identity = *context.identity;
     const auto today = limits::UsageLedger::day_of(std::chrono::system_clock::now());
     const auto month_start = today.substr(0, 8) + "01";
@@ -59,10 +79,8 @@ http::Task<void> serve_me(RequestContext& context, http::ClientWriter& client, s
         co_await client.send_error(*error, context.record.request_id);
         co_return;
     }
-    nlohmann::json limits = nlohmann::json::array();
-    if (const auto* tier = context.snapshot->tier(identity.tier))
-        for (const auto& limit : tier->limits)
-            limits.push_back({{"limit", limits::limit_name(limit)}, {"amount", limit.amount}});
+    auto limits = co_await limits_left(identity.account, context.snapshot->tier(identity.tier),
+                                       admission);
     const nlohmann::json body = {{"consumer", identity.consumer},
                                  {"tier", identity.tier},
                                  {"limits", std::move(limits)},
@@ -111,7 +129,8 @@ bool is_self_service_path(std::string_view path) {
 }
 
 http::Task<void> serve_self_service(RequestContext& context, http::RequestBody& body,
-                                    http::ClientWriter& client, store::Catalog& catalog) {
+                                    http::ClientWriter& client, store::Catalog& catalog,
+                                    limits::Admission& admission) {
     const auto& identity = *context.identity;
     const auto method = context.request.method();
     const std::string_view path = context.record.path;
@@ -124,7 +143,7 @@ http::Task<void> serve_self_service(RequestContext& context, http::RequestBody& 
         error.status = 403;
         co_await client.send_error(error, context.record.request_id);
     } else if (path == "/gateway/me" && method == bhttp::verb::get) {
-        co_await serve_me(context, client, catalog);
+        co_await serve_me(context, client, catalog, admission);
     } else if (creates) {
         co_await create_own_key(context, body, client, catalog);
     } else if (path.starts_with("/gateway/keys/") && method == bhttp::verb::delete_) {

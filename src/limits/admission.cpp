@@ -110,6 +110,17 @@ http::Task<Admission::Outcome> Admission::admit(const std::string& consumer,
     co_return outcome;
 }
 
+http::Task<std::vector<LimitState>> Admission::remaining(const std::string& consumer,
+                                                        const config::Tier& tier) {
+    if (redis_usable()) {
+        auto states = co_await redis_->peek(consumer, tier);
+        metrics_.limits().redis_call("peek", 0);
+        redis_result(states.has_value());
+        if (states) co_return std::move(*states);
+    }
+    co_return local_.peek(consumer, tier, Clock::now());
+}
+
 http::Task<void> Admission::admit_in_redis(const std::string& consumer, const config::Tier& tier,
                                            const Charge& reserve, Outcome& outcome) {
     // What waits for Redis rides along: one call for all of it.

@@ -323,6 +323,21 @@ if admit_limits > 0 or cap > 0 then return admit(admit_limits, r_tokens, r_cost,
 return 1
 )lua";
 
+// Where each limit stands, reading only: ARGV the limit count, then each limit's 5; KEYS one
+// per limit. Returns what an admission returns, {1, 0, 0, remaining, reset, ...}.
+constexpr const char* peek_lua = R"lua(
+local now = now_us()
+local out = { 1, 0, 0 }
+for _ = 1, num() do
+  local lim = read_limit()
+  if lim.rate then load_bucket(key(), lim, now) else load_quota(key(), lim, now) end
+  local remaining, reset = state_of(lim, now)
+  out[#out + 1] = remaining
+  out[#out + 1] = reset
+end
+return out
+)lua";
+
 constexpr const char* utc_window_lua = R"lua(
 local out = {}
 for i = 1, #ARGV do
@@ -341,6 +356,11 @@ return out
 
 const redis::Script& batch_script() {
     static const redis::Script script(std::string(common_lua) + batch_lua);
+    return script;
+}
+
+const redis::Script& peek_script() {
+    static const redis::Script script(std::string(common_lua) + peek_lua);
     return script;
 }
 

@@ -20,6 +20,9 @@ namespace llmgw::limits::detail {
 // 0 = none, -1 = the concurrency cap alone), retry_after s, then remaining and reset s for
 // each limit}; else 1.
 const redis::Script& batch_script();
+// ARGV: the limit count, then each limit's 5; KEYS: one per limit. Reads only. Returns
+// {1, 0, 0, then remaining and reset s for each limit}, the shape of an admission's reply.
+const redis::Script& peek_script();
 // Debug helper for tests: ARGV = unix seconds. Returns, for each: day start, day end, day
 // suffix, month start, month end, month suffix (the same code the quotas use).
 const redis::Script& utc_window_script();

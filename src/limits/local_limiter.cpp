@@ -253,6 +253,20 @@ Decision LocalLimiter::admit(const std::string& consumer, const config::Tier& ti
     return decision;
 }
 
+std::vector<LimitState> LocalLimiter::peek(const std::string& consumer, const config::Tier& tier,
+                                           Clock::time_point now) {
+    std::vector<LimitState> states;
+    if (tier.limits.empty()) return states;
+    auto& shard = *shards_[std::hash<std::string>{}(consumer) % shards_.size()];
+    const std::lock_guard lock(shard.mutex);
+    // Brought up to date (refilled, a new window begun) like an admission, and nothing taken.
+    const auto& slots = shard.slots_for(consumer, tier, now);
+    states.reserve(slots.size());
+    for (std::size_t i = 0; i < slots.size(); ++i)
+        states.push_back(state_of(slots[i], tier.limits[i], now));
+    return states;
+}
+
 void LocalLimiter::settle(const std::string& consumer, const config::Tier& tier,
                           const Charge& reserved, const Charge& actual,
                           Clock::time_point reserved_at, Clock::time_point now) {

@@ -238,6 +238,22 @@ redis::Task<std::optional<Decision>> RedisLimiter::admit(const std::string& cons
     co_return to_decision(*reply, tier);
 }
 
+redis::Task<std::optional<std::vector<LimitState>>> RedisLimiter::peek(
+    const std::string& consumer, const config::Tier& tier) {
+    if (tier.limits.empty()) co_return std::vector<LimitState>{};
+    std::vector<std::string> keys;
+    std::vector<std::string> args{std::to_string(tier.limits.size())};
+    for (std::size_t i = 0; i < tier.limits.size(); ++i) {
+        keys.push_back(key(consumer, tier, i));
+        append_args(args, tier.limits[i]);
+    }
+    auto reply = co_await client_.eval(detail::peek_script(), std::move(keys), std::move(args));
+    if (!reply) co_return std::nullopt;
+    auto decision = to_decision(*reply, tier);
+    if (!decision) co_return std::nullopt;
+    co_return std::move(decision->states);
+}
+
 redis::Task<bool> RedisLimiter::flush(const Backlog& carried) {
     if (carried.empty()) co_return true;
     std::vector<std::string> no_keys;

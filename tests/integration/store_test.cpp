@@ -20,7 +20,7 @@ constexpr const char* admin_token = "store-admin-token-31";
 constexpr const char* yaml_key = "sk-yaml-consumer-key-77";
 
 std::string sections(const FakeModel& model, const std::string& db, const std::string& flush) {
-    return "tiers:\n  free: {}\n  pro: {}\n"
+    return "tiers:\n  free: { quota: { requests_per_day: 100000 } }\n  pro: {}\n"
            "consumers:\n"
            "  - { name: yaml-team, tier: pro, keys: [ { sha256: \"" +
            sha256_hex(yaml_key) + "\" } ] }\n" + backend_and_route(model) +
@@ -293,6 +293,15 @@ TEST_F(SelfServiceTest, AConsumerManagesItsOwnKeysUpToTheLimitAndNobodyElses) {
     EXPECT_EQ(me.json()["tier"], "free");
     EXPECT_EQ(me.json()["usage"]["today"]["requests"], 1);
     EXPECT_EQ(me.json()["usage"]["month"]["requests"], 1);
+    // What is left of the tier's limit: the chat took one, reading /gateway/me takes none.
+    const auto quota = me.json()["limits"][0];
+    EXPECT_EQ(quota["limit"], "requests_quota");
+    EXPECT_EQ(quota["amount"], 100000);
+    EXPECT_EQ(quota["remaining"], 99999);
+    EXPECT_GT(quota["reset_seconds"].get<int>(), 0);
+    EXPECT_LE(quota["reset_seconds"].get<int>(), 86400);
+    ASSERT_EQ(chat(key).status, 200);
+    EXPECT_EQ(own(key, "GET", "/gateway/me").json()["limits"][0]["remaining"], 99998);
 
     const auto second = own(key, "POST", "/gateway/keys", R"({"label":"laptop"})");
     ASSERT_EQ(second.status, 201) << second.body;

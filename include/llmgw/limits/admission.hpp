@@ -84,6 +84,10 @@ public:
     // Sends whatever waits for Redis now (the drain's last word); returns when Redis answered
     // or failed.
     http::Task<void> flush();
+    // What is left of each limit of the tier for the consumer, taking nothing: from Redis when
+    // it is configured and answers (the fleet's figures), else from this instance's buckets.
+    http::Task<std::vector<LimitState>> remaining(const std::string& consumer,
+                                                  const config::Tier& tier);
 
 private:
     // The decision in Redis (outcome.decision stays empty when Redis failed), or in process.

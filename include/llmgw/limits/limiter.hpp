@@ -56,6 +56,9 @@ public:
     // reserved and not used, or are debited what was used beyond it (buckets may go into debt).
     void settle(const std::string& consumer, const config::Tier& tier, const Charge& reserved,
                 const Charge& actual, Clock::time_point reserved_at, Clock::time_point now);
+    // Where each limit of the tier stands for the consumer now, taking nothing (what is left).
+    std::vector<LimitState> peek(const std::string& consumer, const config::Tier& tier,
+                                 Clock::time_point now);
     // Debits the LLM tokens a finished request used, with nothing reserved.
     void settle(const std::string& consumer, const config::Tier& tier, std::uint64_t tokens,
                 Clock::time_point now) {

@@ -85,6 +85,10 @@ class RedisLimiter {
                                                const ConcurrencyLease& lease);
     // Runs `carried` alone; false when Redis failed.
     redis::Task<bool> flush(const Backlog& carried);
+    // Where each limit of the tier stands for the consumer, read without taking anything;
+    // nullopt when Redis failed.
+    redis::Task<std::optional<std::vector<LimitState>>> peek(const std::string& consumer,
+                                                             const config::Tier& tier);
 
     // One call each, without a backlog (tests and tools).
     redis::Task<std::optional<Decision>> admit(const std::string& consumer, const config::Tier& tier);

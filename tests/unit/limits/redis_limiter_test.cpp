@@ -623,3 +623,28 @@ TEST_F(RedisConcurrency, ATierWithoutACapMakesNoLeaseSet) {
     EXPECT_TRUE(admit_with(tier, Lease{}).admitted);
     EXPECT_EQ(server.cli({"EXISTS", limiter.concurrency_key("acme")}), "0");
 }
+
+// What /gateway/me reports: where each limit stands, in Redis and in process alike, read
+// without taking anything.
+TEST_F(RedisLimiterParity, PeekReportsWhatIsLeftAndTakesNothing) {
+    const auto tier = tier_of({rate(requests, 100, minutes(1)), quota(requests, 10, Limit::Window::day)});
+    both(tier);
+    both(tier);
+    for (int i = 0; i < 3; ++i) {
+        const auto redis = run(limiter.peek("acme", tier));
+        ASSERT_TRUE(redis.has_value());
+        const auto in_process = local.peek("acme", tier, Wall::now());
+        ASSERT_EQ(redis->size(), 2u);
+        ASSERT_EQ(in_process.size(), 2u);
+        EXPECT_EQ((*redis)[0].remaining, 98u);
+        EXPECT_EQ(in_process[0].remaining, 98u);
+        EXPECT_EQ((*redis)[1].remaining, 8u);
+        EXPECT_EQ(in_process[1].remaining, 8u);
+        expect_near((*redis)[1].reset, until_window_end(Limit::Window::day), 1s, "until midnight");
+    }
+    // A consumer never seen has everything left.
+    const auto fresh = run(limiter.peek("nobody", tier));
+    ASSERT_TRUE(fresh.has_value());
+    EXPECT_EQ((*fresh)[1].remaining, 10u);
+    EXPECT_EQ(both(tier).states[1].remaining, 7u);  // the peeks took nothing
+}
