@@ -152,15 +152,12 @@ const char* outcome_name(BackendQueue::Outcome outcome) {
 
 }  // namespace
 
-http::Task<std::optional<BackendState::Choice>> Forwarder::first_choice(
+http::Task<std::optional<BackendState::Choice>> Forwarder::wait_for_choice(
     BackendState& backend, const std::vector<bool>& none, http::HangUp& hang_up,
     const ForwardContext& context, ForwardOutcome& outcome) {
     const auto& config = backend.config();
     auto* queue = backend.queue();
     std::optional<BackendState::Choice> choice;
-    // Nobody passes those already waiting: a free slot goes to the head of the line.
-    if (queue == nullptr || !queue->busy()) choice = backend.pick(none, Clock::now(), context.hints);
-    if (choice) co_return choice;
     const bool full = backend.at_capacity(Clock::now());
     if (queue == nullptr || (!full && !queue->busy())) {
         metrics_.upstream_error(config.name, full ? "overloaded" : "no_endpoint");
@@ -199,7 +196,12 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
                 context.hints, context.trace};
     std::vector<bool> tried(backend.size(), false);
     bool holds_budget = false;
-    auto choice = co_await first_choice(backend, tried, hang_up, context, outcome);
+    // Nobody passes those already waiting: while anyone does, a free slot goes to the head
+    // of the line. The plain path never enters the (coroutine) wait.
+    std::optional<BackendState::Choice> choice;
+    if (backend.queue() == nullptr || !backend.queue()->busy())
+        choice = backend.pick(tried, Clock::now(), context.hints);
+    if (!choice) choice = co_await wait_for_choice(backend, tried, hang_up, context, outcome);
     for (unsigned retry = 0; choice; ++retry) {
         tried[choice->index] = true;
         if (retry > 0) metrics_.retry(config.name, "attempt");

@@ -66,9 +66,9 @@ public:
     struct TryResult;
 
 private:
-    // The first endpoint (`none`: nothing tried yet): at once when one has a free slot, else
-    // after waiting in the queue. nullopt with outcome.error (or client_closed) set when none.
-    http::Task<std::optional<BackendState::Choice>> first_choice(BackendState& backend,
+    // The first endpoint when none had a free slot at once (`none`: nothing tried yet): after
+    // waiting in the queue, or nullopt with outcome.error (or client_closed) set.
+    http::Task<std::optional<BackendState::Choice>> wait_for_choice(BackendState& backend,
                                                                  const std::vector<bool>& none,
                                                                  http::HangUp& hang_up,
                                                                  const ForwardContext& context,
