@@ -264,8 +264,11 @@ TEST(Fallbacks, ABackendWithNoHealthyEndpointFallsBackWithTheModelRewritten) {
         10s));
     EXPECT_EQ(answered.header("x-fake-server"), "small");
     EXPECT_EQ(small.stats()["last_request"]["model"], "small-model");
-    const auto line = gateway.access_line_where("fallback_from", "big");
-    ASSERT_FALSE(line.is_null());
+    nlohmann::json line;
+    ASSERT_TRUE(eventually([&] {  // the access log is written after the answer
+        line = gateway.access_line_where("fallback_from", "big");
+        return !line.is_null();
+    }));
     EXPECT_EQ(line["backend"], "small");
     EXPECT_THAT(metrics(gateway),
                 HasSubstr(R"(llmgw_fallbacks_total{backend="big",fallback="small",reason="no_healthy_endpoint"})"));

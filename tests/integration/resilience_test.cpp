@@ -278,11 +278,12 @@ TEST(Resilience, LeastRequestPrefersTheIdleEndpoint) {
     auto idle = FakeModel::start("idle");
     auto gateway = RunningGateway::start(
         one_route(endpoint_list({busy.url(), idle.url()}) + "    balancer: least_request\n"));
-    // Three long requests split two and one: the endpoint with one is the less loaded.
+    // Three long requests split two and one: the endpoint with one is the less loaded. Long
+    // enough that the ten short requests below end before them on a loaded machine.
     std::vector<std::future<int>> long_requests;
     for (int i = 0; i < 3; ++i)
         long_requests.push_back(std::async(std::launch::async, [&] {
-            return gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-delay-ms", "1500"}})
+            return gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-delay-ms", "5000"}})
                 .status;
         }));
     ASSERT_TRUE(
