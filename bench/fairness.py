@@ -1,5 +1,4 @@
 """Fairness under saturation: a light tenant's latency while a heavy one floods (bench/fairness.sh)."""
-import argparse
 import hashlib
 import http.client
 import json
@@ -12,7 +11,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from routing import HOST, Fleet, free_port, percentile, spread, wait_port  # noqa: E402
+from routing import HOST, Fleet, bench_args, free_port, percentile, spread, wait_port  # noqa: E402
 
 # Two simulated engines of 4 running slots each: the backend's capacity is 8 requests at once.
 ENGINES = 2
@@ -181,14 +180,7 @@ def run_setup(args, setup, flood, workdir):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--root", required=True)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    args.duration = float(os.environ.get("DURATION", "40"))
-    if args.quick:
-        args.duration, args.runs = 15.0, 1
+    args = bench_args(15.0)
     cases = [("llmgw queue", False), ("llmgw queue", True),
              ("engine FIFO (no gateway queue)", True)]
     figures = {case: [] for case in cases}

@@ -264,7 +264,8 @@ def spread(values, fmt):
             fmt.format(max(values)) + ")")
 
 
-def main():
+def bench_args(quick_seconds):
+    """--root, --quick (one run of `quick_seconds`), --runs N (default 3); DURATION (40 s)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", required=True)
     parser.add_argument("--quick", action="store_true")
@@ -272,7 +273,12 @@ def main():
     args = parser.parse_args()
     args.duration = float(os.environ.get("DURATION", "40"))
     if args.quick:
-        args.duration, args.runs = 10.0, 1
+        args.duration, args.runs = quick_seconds, 1
+    return args
+
+
+def main():
+    args = bench_args(10.0)
     figures = {setup: [] for setup in SETUPS}
     with tempfile.TemporaryDirectory(prefix="llmgw-routing.") as workdir:
         for run in range(args.runs):

@@ -54,17 +54,6 @@ const std::string same_question = R"({ "messages": [ { "content": "What is 2+2?"
 
 int upstream_requests(const FakeModel& model) { return model.stats()["requests_total"]; }
 
-std::string metrics_of(const RunningGateway& gateway) {
-    return http_request(gateway.admin_port(), {"GET", "/metrics"}).body;
-}
-
-double metric_value(const std::string& metrics, const std::string& series) {
-    // A sample line, not the # HELP / # TYPE lines that name the metric too.
-    const auto at = metrics.find("\n" + series + " ");
-    if (at == std::string::npos) return -1;
-    return std::stod(metrics.substr(at + series.size() + 2));
-}
-
 // Waits until `count` access-log lines exist (answers are stored before their line is written).
 void settle(const RunningGateway& gateway, std::size_t count) {
     ASSERT_TRUE(gateway.wait_for_access_lines(count, 5s));

@@ -128,6 +128,16 @@ nlohmann::json chat_body(const std::string& model, bool stream) {
     return body;
 }
 
+std::string metrics_of(const RunningGateway& gateway) {
+    return http_request(gateway.admin_port(), {"GET", "/metrics"}).body;
+}
+
+double metric_value(const std::string& metrics, const std::string& series) {
+    const auto at = metrics.find("\n" + series + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(metrics.substr(at + series.size() + 2));
+}
+
 std::string backend_and_route(const FakeModel& model) {
     return "backends:\n  vllm: { endpoints: [ { url: \"" + model.url() +
            "\" } ] }\nroutes:\n  - { name: chat, backend: vllm, match: { path_prefix: /v1/ } }\n";

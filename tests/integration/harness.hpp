@@ -103,4 +103,10 @@ std::string backend_and_route(const FakeModel& model);
 // A minimal chat request body.
 nlohmann::json chat_body(const std::string& model = "fake-model", bool stream = false);
 
+// The gateway's /metrics text (its admin listener).
+std::string metrics_of(const RunningGateway& gateway);
+// The value of the sample line `series` (name and labels, as the text writes them) in a
+// /metrics text; -1 when there is none. A sample line, never the # HELP / # TYPE lines.
+double metric_value(const std::string& metrics, const std::string& series);
+
 }  // namespace llmgw::testing

@@ -58,10 +58,6 @@ void send_at_once(const RunningGateway& gateway, int count, int delay_ms) {
     for (auto& answer : answers) ASSERT_EQ(answer.get(), 200);
 }
 
-std::string metrics_of(const RunningGateway& gateway) {
-    return http_request(gateway.admin_port(), {"GET", "/metrics"}).body;
-}
-
 // The server closes idle connections after 1 s; none may linger in CLOSE-WAIT, and the next
 // requests go out on new connections, each sent once.
 void expect_server_closes_are_followed(const FakeModel& model, RunningGateway& gateway) {

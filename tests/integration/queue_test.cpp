@@ -42,17 +42,6 @@ HttpHeaders as(const std::string& name, int delay_ms) {
     return {{"authorization", "Bearer key-" + name}, {"x-fake-delay-ms", std::to_string(delay_ms)}};
 }
 
-std::string metrics(const RunningGateway& gateway) {
-    return http_request(gateway.admin_port(), {"GET", "/metrics"}).body;
-}
-
-// The value of the first sample line starting with `series` (-1 when absent).
-double sample(const std::string& text, const std::string& series) {
-    const auto at = text.find("\n" + series + " ");
-    if (at == std::string::npos) return -1;
-    return std::stod(text.substr(at + series.size() + 2));
-}
-
 // Keeps `clients` requests of one consumer going until stopped; counts those served.
 class Flood {
 public:
@@ -106,11 +95,11 @@ TEST(Queue, AHigherPriorityTierIsServedFirst) {
     };
     auto cheap = send("cheap");
     ASSERT_TRUE(eventually(
-        [&] { return sample(metrics(gateway), R"(llmgw_queue_depth{backend="vllm",priority="0"})") == 1; },
+        [&] { return metric_value(metrics_of(gateway), R"(llmgw_queue_depth{backend="vllm",priority="0"})") == 1; },
         3s));
     auto paying = send("paying");
     ASSERT_TRUE(eventually(
-        [&] { return sample(metrics(gateway), R"(llmgw_queue_depth{backend="vllm",priority="10"})") == 1; },
+        [&] { return metric_value(metrics_of(gateway), R"(llmgw_queue_depth{backend="vllm",priority="10"})") == 1; },
         3s));
     EXPECT_EQ(busy.get(), 200);
     EXPECT_EQ(paying.get(), 200);
@@ -131,7 +120,7 @@ TEST(Queue, ALightConsumerIsServedWithinACoupleOfTurnsWhileAHeavyOneHasFortyWait
     constexpr int turn_ms = 150;
     Flood heavy(gateway, "heavy", 42, turn_ms);
     ASSERT_TRUE(eventually(
-        [&] { return sample(metrics(gateway), R"(llmgw_queue_depth{backend="vllm",priority="0"})") >= 40; },
+        [&] { return metric_value(metrics_of(gateway), R"(llmgw_queue_depth{backend="vllm",priority="0"})") >= 40; },
         10s));
     const auto started = clock_type::now();
     const auto light = gateway.post("/v1/chat/completions", chat_body(), as("light", turn_ms));
@@ -193,7 +182,7 @@ TEST(Queue, AFullQueueAndATimeoutGiveTheDocumented503s) {
             return gateway.post("/v1/chat/completions", chat_body());
         }));
     ASSERT_TRUE(eventually(
-        [&] { return sample(metrics(gateway), R"(llmgw_queue_depth{backend="vllm",priority="0"})") == 2; },
+        [&] { return metric_value(metrics_of(gateway), R"(llmgw_queue_depth{backend="vllm",priority="0"})") == 2; },
         3s));
     const auto full = gateway.post("/v1/chat/completions", chat_body());
     EXPECT_EQ(full.status, 503);
@@ -208,9 +197,9 @@ TEST(Queue, AFullQueueAndATimeoutGiveTheDocumented503s) {
     EXPECT_GE(clock_type::now() - started, 500ms);
     EXPECT_LT(clock_type::now() - started, 2000ms);  // not after the busy one finished
     EXPECT_EQ(busy.get(), 200);
-    const auto text = metrics(gateway);
-    EXPECT_EQ(sample(text, R"(llmgw_queue_requests_total{backend="vllm",outcome="full"})"), 1);
-    EXPECT_EQ(sample(text, R"(llmgw_queue_requests_total{backend="vllm",outcome="timeout"})"), 2);
+    const auto text = metrics_of(gateway);
+    EXPECT_EQ(metric_value(text, R"(llmgw_queue_requests_total{backend="vllm",outcome="full"})"), 1);
+    EXPECT_EQ(metric_value(text, R"(llmgw_queue_requests_total{backend="vllm",outcome="timeout"})"), 2);
     EXPECT_EQ(model.stats()["requests_total"], 1);  // nothing that waited reached the model
 }
 
@@ -228,14 +217,14 @@ TEST(Queue, AClientThatLeavesWhileWaitingLeavesTheQueue) {
                              "Content-Type: application/json\r\nContent-Length: " +
                              std::to_string(body.size()) + "\r\n\r\n" + body));
         ASSERT_TRUE(eventually(
-            [&] { return sample(metrics(gateway), R"(llmgw_queue_depth{backend="vllm",priority="0"})") == 1; },
+            [&] { return metric_value(metrics_of(gateway), R"(llmgw_queue_depth{backend="vllm",priority="0"})") == 1; },
             3s));
     }  // the client goes
     EXPECT_TRUE(eventually(
         [&] {
-            const auto text = metrics(gateway);
-            return sample(text, R"(llmgw_queue_depth{backend="vllm",priority="0"})") == 0 &&
-                   sample(text, R"(llmgw_queue_requests_total{backend="vllm",outcome="left"})") == 1;
+            const auto text = metrics_of(gateway);
+            return metric_value(text, R"(llmgw_queue_depth{backend="vllm",priority="0"})") == 0 &&
+                   metric_value(text, R"(llmgw_queue_requests_total{backend="vllm",outcome="left"})") == 1;
         },
         2s));
     EXPECT_EQ(busy.get(), 200);
@@ -270,7 +259,7 @@ TEST(Fallbacks, ABackendWithNoHealthyEndpointFallsBackWithTheModelRewritten) {
         return !line.is_null();
     }));
     EXPECT_EQ(line["backend"], "small");
-    EXPECT_THAT(metrics(gateway),
+    EXPECT_THAT(metrics_of(gateway),
                 HasSubstr(R"(llmgw_fallbacks_total{backend="big",fallback="small",reason="no_healthy_endpoint"})"));
 }
 
@@ -293,7 +282,7 @@ TEST(Fallbacks, AQueueTimeoutFallsBackAndACutStreamNever) {
     EXPECT_EQ(fell_back.status, 200);
     EXPECT_EQ(fell_back.header("x-fake-server"), "spare");
     EXPECT_EQ(busy.get(), 200);
-    EXPECT_THAT(metrics(gateway),
+    EXPECT_THAT(metrics_of(gateway),
                 HasSubstr(R"(llmgw_fallbacks_total{backend="main",fallback="spare",reason="queue_timeout"})"));
 
     // A stream the main backend cuts after its first events reached the client stays cut.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <future>
 #include <regex>
 
@@ -52,11 +53,9 @@ nlohmann::json usage_total(const RunningGateway& gateway) {
 }
 
 // One value of a counter in the /metrics text ("" when absent).
+// A counter's value; 0 before it was ever counted.
 double metric(const RunningGateway& gateway, const std::string& series) {
-    const auto text = http_request(gateway.admin_port(), {"GET", "/metrics"}).body;
-    const auto at = text.find(series + " ");
-    if (at == std::string::npos) return 0;
-    return std::stod(text.substr(at + series.size() + 1));
+    return std::max(0.0, metric_value(metrics_of(gateway), series));
 }
 
 }  // namespace

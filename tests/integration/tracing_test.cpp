@@ -49,10 +49,6 @@ const nlohmann::json* span_of_kind(const std::vector<nlohmann::json>& spans, int
     return nullptr;
 }
 
-std::string metrics_of(const RunningGateway& gateway) {
-    return http_request(gateway.admin_port(), {"GET", "/metrics"}).body;
-}
-
 TEST(Tracing, AStreamedRetriedRequestIsOneTraceWithASpanPerAttempt) {
     OtlpReceiver receiver;
     auto model = FakeModel::start("m1");

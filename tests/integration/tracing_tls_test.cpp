@@ -72,10 +72,8 @@ TEST_F(TracingTls, ACollectorTheCaDidNotSignGetsNothing) {
     ASSERT_TRUE(eventually([&] { return collector.stats()["tls_handshake_failures"] >= 1; }, 5s));
     EXPECT_TRUE(eventually(
         [&] {
-            const auto metrics = http_request(gateway.admin_port(), {"GET", "/metrics"}).body;
-            const std::string series = "llmgw_trace_spans_dropped_total{reason=\"export_failed\"} ";
-            const auto at = metrics.find(series);
-            return at != std::string::npos && std::stod(metrics.substr(at + series.size())) >= 1;
+            return metric_value(metrics_of(gateway),
+                                "llmgw_trace_spans_dropped_total{reason=\"export_failed\"}") >= 1;
         },
         10s));
     EXPECT_EQ(posted_traces(collector), 0);
