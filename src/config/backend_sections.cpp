@@ -149,13 +149,22 @@ const Section<Keepalive>& keepalive_section() {
     return section;
 }
 
+// engine_metrics.port: shown only when set (unset, the endpoint's own port is scraped).
+Field<EngineMetricsConfig> metrics_port() {
+    auto field = integer("port", &EngineMetricsConfig::port, 1, 65535);
+    field.show = [](const EngineMetricsConfig& metrics, const Config&) {
+        return metrics.port == 0 ? json(json::value_t::discarded) : json(metrics.port);
+    };
+    return field;
+}
+
 const Section<EngineMetricsConfig>& engine_metrics_section() {
     using S = EngineMetricsConfig;
     static const Section<S> section{
         {member("path", &S::path, parse_path_prefix, [](const std::string& p) { return p; }),
          duration("interval", &S::interval, positive()),
          duration("timeout", &S::timeout, positive()),
-         duration("stale_after", &S::stale_after, positive())}};
+         duration("stale_after", &S::stale_after, positive()), metrics_port()}};
     return section;
 }
 

@@ -22,6 +22,17 @@ namespace net = http::net;
 namespace beast = http::beast;
 namespace bhttp = beast::http;
 
+config::Endpoint metrics_endpoint(const config::Endpoint& endpoint,
+                                  const config::EngineMetricsConfig& settings) {
+    auto target = endpoint;
+    if (settings.port != 0) target.port = settings.port;
+    const bool ipv6 = target.host.find(':') != std::string::npos;
+    target.url = std::string(target.tls ? "https://" : "http://") +
+                 (ipv6 ? "[" + target.host + "]" : target.host) + ":" +
+                 std::to_string(target.port) + settings.path;
+    return target;
+}
+
 namespace {
 
 // One scrape on a fresh connection, bounded in time (the whole exchange) and size; the
@@ -61,10 +72,11 @@ net::awaitable<std::optional<EngineFigures>> scrape_once(const config::Endpoint&
 net::awaitable<void> keep_scraping(std::shared_ptr<BackendState> owner, std::size_t index) {
     const auto& backend = owner->config();
     auto& state = owner->endpoint(index);
+    const auto target = metrics_endpoint(state.endpoint, backend.engine_metrics);
     net::steady_timer timer(co_await net::this_coro::executor);
     unsigned failures = 0;  // in a row: logged when a streak starts and when it ends
     for (;;) {
-        auto figures = co_await scrape_once(state.endpoint, owner->tls(), backend);
+        auto figures = co_await scrape_once(target, owner->tls(), backend);
         if (figures) {
             state.engine.store(*figures, std::chrono::steady_clock::now());
             if (failures > 0)
@@ -77,7 +89,7 @@ net::awaitable<void> keep_scraping(std::shared_ptr<BackendState> owner, std::siz
                 spdlog::warn(
                     "backend {}: endpoint {} engine metrics unreadable at {}: balancing on the "
                     "gateway's own counts until they are",
-                    backend.name, state.endpoint.url, backend.engine_metrics.path);
+                    backend.name, state.endpoint.url, target.url);
         }
         timer.expires_after(backend.engine_metrics.interval);
         auto [ec] = co_await timer.async_wait(net::as_tuple(net::use_awaitable));

@@ -6,63 +6,12 @@
 
 #include <future>
 #include <map>
-#include <sstream>
 
+#include "engine_test_support.hpp"
 #include "harness.hpp"
 
 using namespace std::chrono_literals;
 using namespace llmgw::testing;
-
-namespace {
-
-std::string two_endpoint_backend(const FakeModel& a, const FakeModel& b, const std::string& extra) {
-    return "backends:\n  pool:\n    endpoints:\n      - url: \"" + a.url() + "\"\n      - url: \"" +
-           b.url() + "\"\n" + extra + "routes:\n  - { name: chat, backend: pool }\n";
-}
-
-const std::string engine_aware =
-    "    balancer: engine_aware\n"
-    "    engine: vllm\n"
-    "    engine_metrics: { interval: 200ms, timeout: 300ms, stale_after: 1s }\n";
-
-void control(const FakeModel& model, const std::string& path) {
-    ASSERT_EQ(http_request(model.port(), {"POST", path}).status, 200) << path;
-}
-
-// The value of the gateway's sample `name` whose labels contain `label`; -1e9 when absent.
-double gateway_metric(const RunningGateway& gateway, const std::string& name,
-                      const std::string& label) {
-    std::istringstream lines(http_request(gateway.admin_port(), {"GET", "/metrics"}).body);
-    for (std::string line; std::getline(lines, line);) {
-        if (!line.starts_with(name + "{") || line.find(label) == std::string::npos) continue;
-        return std::stod(line.substr(line.rfind(' ') + 1));
-    }
-    return -1e9;
-}
-
-// The gateway's requests in flight over both endpoints.
-int in_flight(const RunningGateway& gateway) {
-    std::istringstream lines(http_request(gateway.admin_port(), {"GET", "/metrics"}).body);
-    double total = 0;
-    for (std::string line; std::getline(lines, line);)
-        if (line.starts_with("llmgw_endpoint_in_flight{"))
-            total += std::stod(line.substr(line.rfind(' ') + 1));
-    return static_cast<int>(total);
-}
-
-// Sends `n` requests one after another; how many each fake server answered.
-std::map<std::string, int> spread(const RunningGateway& gateway, int n,
-                                  const nlohmann::json& body = chat_body()) {
-    std::map<std::string, int> count;
-    for (int i = 0; i < n; ++i) {
-        const auto response = gateway.post("/v1/chat/completions", body);
-        EXPECT_EQ(response.status, 200) << response.body;
-        ++count[response.header("x-fake-server")];
-    }
-    return count;
-}
-
-}  // namespace
 
 TEST(EngineAware, ALongQueueSendsNewRequestsElsewhereWithinAScrapeAndBackWhenItDrains) {
     auto a = FakeModel::start("a");

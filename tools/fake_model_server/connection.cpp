@@ -258,7 +258,8 @@ FullAnswer control_answer(const Request& request, std::string_view path, ServerS
             return json_answer(http::status::ok, std::move(*body));
         return error_answer(
             http::status::bad_request,
-            "expected /fake/engine/waiting/N|off or /fake/engine/metrics/ok|fail|garbage",
+            "expected /fake/engine/waiting/N|off, /fake/engine/metrics/ok|fail|garbage, "
+            "/fake/engine/format/vllm|triton or /fake/engine/lora/NAME[,NAME]|off",
             "invalid_request_error");
     }
     if (path == "/fake/reset") {

@@ -161,7 +161,8 @@ GpuEngine::Counts GpuEngine::counts_at(clock::time_point at) const {
 
 bool GpuEngine::serves_metrics() const {
     const std::scoped_lock lock(mutex_);
-    return options_.enabled() || waiting_override_ || metrics_mode_ != MetricsMode::normal;
+    return options_.enabled() || waiting_override_ || metrics_mode_ != MetricsMode::normal ||
+           !lora_adapters_.empty() || metrics_format_ != MetricsFormat::vllm;
 }
 
 void GpuEngine::override_waiting(std::optional<int> waiting) {
@@ -174,7 +175,39 @@ void GpuEngine::set_metrics_mode(MetricsMode mode) {
     metrics_mode_ = mode;
 }
 
+void GpuEngine::set_metrics_format(MetricsFormat format) {
+    const std::scoped_lock lock(mutex_);
+    metrics_format_ = format;
+}
+
+void GpuEngine::set_lora_adapters(std::string adapters) {
+    const std::scoped_lock lock(mutex_);
+    lora_adapters_ = std::move(adapters);
+}
+
+namespace {
+
+// Adapter names as a label value holds them unescaped: no quote, backslash or newline.
+bool plain_names(std::string_view names) {
+    return !names.empty() && names.find_first_of("\"\\\n") == std::string_view::npos;
+}
+
+}  // namespace
+
 std::optional<std::string> GpuEngine::control(std::string_view what) {
+    if (what == "format/vllm" || what == "format/triton") {
+        set_metrics_format(what == "format/vllm" ? MetricsFormat::vllm : MetricsFormat::triton);
+        return "{\"format\":\"" + std::string(what.substr(7)) + "\"}";
+    }
+    if (what == "lora/off") {
+        set_lora_adapters("");
+        return R"({"lora":""})";
+    }
+    if (what.starts_with("lora/")) {
+        if (!plain_names(what.substr(5))) return std::nullopt;
+        set_lora_adapters(std::string(what.substr(5)));
+        return nlohmann::json{{"lora", std::string(what.substr(5))}}.dump();
+    }
     if (what == "waiting/off") {
         override_waiting(std::nullopt);
         return R"({"waiting":null})";
@@ -209,6 +242,11 @@ std::string GpuEngine::metrics_text(clock::time_point now, std::string_view mode
     if (options_.enabled())
         counts = counts_at(now - std::chrono::milliseconds(options_.metrics_lag_ms));
     if (waiting_override_) counts.waiting = *waiting_override_;
+    if (metrics_format_ == MetricsFormat::triton) return triton_text(counts, model);
+    return vllm_text(counts, model);
+}
+
+std::string GpuEngine::vllm_text(const Counts& counts, std::string_view model) const {
     const std::string labels = "{model_name=\"" + std::string(model) + "\"}";
     std::string out;
     auto add = [&](std::string_view name, std::string_view type, double value) {
@@ -222,6 +260,38 @@ std::string GpuEngine::metrics_text(clock::time_point now, std::string_view mode
     add("vllm:prefix_cache_hits_total", "counter", static_cast<double>(prefix_hits_));
     add("vllm:prompt_tokens_total", "counter", static_cast<double>(prompt_tokens_));
     add("vllm:generation_tokens_total", "counter", static_cast<double>(generation_tokens_));
+    if (!lora_adapters_.empty()) {
+        // vLLM's form: an info gauge whose value is the time it was last updated.
+        const auto updated =
+            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch());
+        out.append("# TYPE vllm:lora_requests_info gauge\n");
+        out.append("vllm:lora_requests_info{max_lora=\"4\",running_lora_adapters=\"")
+            .append(lora_adapters_)
+            .append("\",waiting_lora_adapters=\"\"} ")
+            .append(std::to_string(updated.count()))
+            .append("\n");
+    }
+    return out;
+}
+
+// Triton with the TensorRT-LLM backend: the kinds sit in labels of two gauges, and the
+// server-wide pending count is per model and version.
+std::string GpuEngine::triton_text(const Counts& counts, std::string_view model) const {
+    const std::string labels = "model=\"" + std::string(model) + "\",version=\"1\"";
+    std::string out;
+    auto add = [&](std::string_view name, std::string_view kind, double value) {
+        out.append(name).append("{").append(kind).append(kind.empty() ? "" : ",");
+        out.append(labels).append("} ").append(std::to_string(value)).append("\n");
+    };
+    out.append("# TYPE nv_inference_pending_request_count gauge\n");
+    add("nv_inference_pending_request_count", "", counts.waiting);
+    out.append("# TYPE nv_trt_llm_request_metrics gauge\n");
+    add("nv_trt_llm_request_metrics", "request_type=\"waiting\"", counts.waiting);
+    add("nv_trt_llm_request_metrics", "request_type=\"scheduled\"", counts.running);
+    add("nv_trt_llm_request_metrics", "request_type=\"max\"",
+        static_cast<double>(std::max(options_.slots, 1)));
+    out.append("# TYPE nv_trt_llm_kv_cache_block_metrics gauge\n");
+    add("nv_trt_llm_kv_cache_block_metrics", "kv_cache_block_type=\"fraction\"", counts.kv_usage);
     return out;
 }
 

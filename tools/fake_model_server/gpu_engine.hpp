@@ -54,13 +54,18 @@ public:
     bool serves_metrics() const;
 
     // Test controls (POST /fake/engine/...): report this many waiting requests (nullopt: the
-    // real count), and make /metrics fail (500) or answer without any engine figures.
+    // real count), make /metrics fail (500) or answer without any engine figures, write it in
+    // Triton's names (TensorRT-LLM backend) instead of vLLM's, and report these LoRA adapters
+    // as running (vLLM's vllm:lora_requests_info; "" reports none).
     enum class MetricsMode { normal, fail, garbage };
+    enum class MetricsFormat { vllm, triton };
     void override_waiting(std::optional<int> waiting);
     void set_metrics_mode(MetricsMode mode);
     MetricsMode metrics_mode() const;
-    // Applies "waiting/N", "waiting/off", "metrics/ok|fail|garbage"; the JSON answer, or
-    // nullopt when `what` is none of them.
+    void set_metrics_format(MetricsFormat format);
+    void set_lora_adapters(std::string adapters);
+    // Applies "waiting/N", "waiting/off", "metrics/ok|fail|garbage", "format/vllm|triton",
+    // "lora/A,B", "lora/off"; the JSON answer, or nullopt when `what` is none of them.
     std::optional<std::string> control(std::string_view what);
 
 private:
@@ -72,6 +77,8 @@ private:
         double waiting = 0, running = 0, kv_usage = 0;
     };
     Counts counts_at(clock::time_point at) const;
+    std::string vllm_text(const Counts& counts, std::string_view model) const;
+    std::string triton_text(const Counts& counts, std::string_view model) const;
     std::uint64_t cached_prefix(const std::vector<std::uint64_t>& blocks);
 
     const GpuOptions options_;
@@ -84,6 +91,8 @@ private:
     std::uint64_t prompt_tokens_ = 0, generation_tokens_ = 0;
     std::optional<int> waiting_override_;
     MetricsMode metrics_mode_ = MetricsMode::normal;
+    MetricsFormat metrics_format_ = MetricsFormat::vllm;
+    std::string lora_adapters_;  // comma-separated, as vLLM writes the label
 };
 
 }  // namespace fake_model

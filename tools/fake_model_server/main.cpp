@@ -55,7 +55,9 @@ A fake vLLM/OpenAI-compatible model server for tests and benchmarks.
 Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health,
 GET /v2/health/ready, GET /metrics; test controls: POST /fake/health/ok, POST /fake/health/fail,
 GET /fake/stats, POST /fake/reset, POST /fake/engine/waiting/N|off,
-POST /fake/engine/metrics/ok|fail|garbage.
+POST /fake/engine/metrics/ok|fail|garbage, POST /fake/engine/format/vllm|triton (/metrics in
+vLLM's or Triton's names), POST /fake/engine/lora/NAME[,NAME]|off (LoRA adapters /metrics
+reports running, in vllm:lora_requests_info).
 Request headers: x-fake-status, x-fake-delay-ms, x-fake-chunks, x-fake-chunk-interval-ms,
 x-fake-drop-after, x-fake-echo: 1.
 )";

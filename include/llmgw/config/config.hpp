@@ -105,6 +105,9 @@ struct EngineMetricsConfig {
     Duration interval = std::chrono::seconds(1);
     Duration timeout = std::chrono::milliseconds(500);
     Duration stale_after = std::chrono::seconds(5);  // older figures are ignored
+    // Another port of each endpoint's host serving the metrics (Triton: 8002 beside
+    // inference on 8000); 0: the endpoint's own port.
+    std::uint16_t port = 0;
     bool operator==(const EngineMetricsConfig&) const = default;
 };
 
@@ -351,14 +354,14 @@ struct LoggingConfig {
 
 // tracing: OpenTelemetry spans, exported over OTLP/HTTP (JSON) to a collector.
 struct TracingConfig {
-    Endpoint collector;            // the endpoint URL's scheme, host and port (url as written)
+    Endpoint collector;               // the endpoint URL's scheme, host and port (url as written)
     std::string path = "/v1/traces";  // the endpoint URL's path
-    double sample_ratio = 1.0;     // of traces started here; a sampled traceparent always wins
+    double sample_ratio = 1.0;        // of traces started here; a sampled traceparent always wins
     std::string service_name = "llmgw";
     std::vector<std::pair<std::string, std::string>> headers;  // sent to the collector (auth)
     std::optional<BackendTls> tls;  // how an https:// collector is verified
-    std::size_t batch_size = 512;  // spans per export request
-    std::size_t max_queue = 4096;  // spans waiting per worker; more are dropped and counted
+    std::size_t batch_size = 512;   // spans per export request
+    std::size_t max_queue = 4096;   // spans waiting per worker; more are dropped and counted
     Duration flush_interval = std::chrono::seconds(1);  // the longest a span waits to go
     Duration timeout = std::chrono::seconds(5);         // per export request
     bool operator==(const TracingConfig&) const = default;

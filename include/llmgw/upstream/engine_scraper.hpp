@@ -15,6 +15,12 @@ namespace llmgw::upstream {
 // The most of a /metrics body read (vLLM's is ~100 KB with many models and LoRA adapters).
 inline constexpr std::size_t max_metrics_body = 4 * 1024 * 1024;
 
+// Where an endpoint's metrics are read: the endpoint itself, or, with engine_metrics.port set
+// (Triton serves them on 8002), that port of the endpoint's host, same scheme; its url names
+// the metrics URL (logs).
+config::Endpoint metrics_endpoint(const config::Endpoint& endpoint,
+                                  const config::EngineMetricsConfig& settings);
+
 // Starts one scraping loop per endpoint of each backend whose engine is not none. A loop
 // ends when its backend is retired (a reload dropped or changed it) or the executor stops.
 void start_engine_scrapes(http::net::any_io_executor executor,
