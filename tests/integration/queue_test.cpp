@@ -71,6 +71,16 @@ private:
     std::vector<std::thread> threads_;
 };
 
+// Both floods keep the queue busy until 120 are served; `more` must get about 3 times the turns.
+void expect_about_three_to_one(Flood& more, Flood& fewer) {
+    ASSERT_TRUE(eventually([&] { return more.served() + fewer.served() >= 120; }, 30s));
+    more.stop();
+    fewer.stop();
+    const double ratio = static_cast<double>(more.served()) / std::max(1, fewer.served());
+    EXPECT_GT(ratio, 2.2) << more.served() << " vs " << fewer.served();
+    EXPECT_LT(ratio, 4.0) << more.served() << " vs " << fewer.served();
+}
+
 }  // namespace
 
 TEST(Queue, AHigherPriorityTierIsServedFirst) {
@@ -140,12 +150,7 @@ TEST(Queue, WeightThreeAgainstOneGetsAboutThreeTimesTheTurns) {
         consumers({{"gold", "gold"}, {"basic", "basic"}}) + queued(model, 1, "{ timeout: 30s }"));
     Flood gold(gateway, "gold", 6, 20);
     Flood basic(gateway, "basic", 6, 20);
-    ASSERT_TRUE(eventually([&] { return gold.served() + basic.served() >= 120; }, 30s));
-    gold.stop();
-    basic.stop();
-    const double ratio = static_cast<double>(gold.served()) / std::max(1, basic.served());
-    EXPECT_GT(ratio, 2.2) << gold.served() << " vs " << basic.served();
-    EXPECT_LT(ratio, 4.0) << gold.served() << " vs " << basic.served();
+    expect_about_three_to_one(gold, basic);
 }
 
 TEST(Queue, RequestsAskingForMoreTokensCountForMore) {
@@ -159,13 +164,8 @@ TEST(Queue, RequestsAskingForMoreTokensCountForMore) {
     small_body["max_tokens"] = 1000;
     Flood big(gateway, "big", 6, 20, big_body);
     Flood small(gateway, "small", 6, 20, small_body);
-    ASSERT_TRUE(eventually([&] { return big.served() + small.served() >= 120; }, 30s));
-    big.stop();
-    small.stop();
     // Equal weights share tokens: three small requests for each big one.
-    const double ratio = static_cast<double>(small.served()) / std::max(1, big.served());
-    EXPECT_GT(ratio, 2.2) << small.served() << " vs " << big.served();
-    EXPECT_LT(ratio, 4.0) << small.served() << " vs " << big.served();
+    expect_about_three_to_one(small, big);
 }
 
 TEST(Queue, AFullQueueAndATimeoutGiveTheDocumented503s) {
