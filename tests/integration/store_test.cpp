@@ -292,7 +292,12 @@ TEST_F(SelfServiceTest, AConsumerManagesItsOwnKeysUpToTheLimitAndNobodyElses) {
     const auto key = consumer_with_key("acme");
     const auto other = consumer_with_key("beta");
     ASSERT_EQ(chat(key).status, 200);
-    const auto me = own(key, "GET", "/gateway/me");
+    // The chat reaches the ledger just after its answer went out: wait for it.
+    HttpResponse me;
+    EXPECT_TRUE(eventually([&] {
+        me = own(key, "GET", "/gateway/me");
+        return me.status == 200 && me.json()["usage"]["today"]["requests"] == 1;
+    }));
     ASSERT_EQ(me.status, 200) << me.body;
     EXPECT_EQ(me.json()["consumer"], "acme");
     EXPECT_EQ(me.json()["tier"], "free");
