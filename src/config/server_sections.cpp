@@ -141,12 +141,7 @@ const Section<RedisConfig>& redis_section() {
          duration("timeout", &S::timeout, positive()),
          choice("failure_mode", &S::failure_mode, modes),
          choice("admission", &S::admission, admissions),
-         number("lease_fraction", &S::lease_fraction, 1e-6, 1.0)},
-        [](const YamlNode& node, S& redis, const Config&) {
-            // The field is part of the contract; the lease store is not built yet.
-            if (redis.admission == S::Admission::lease)
-                node["admission"].fail("lease is not available in this version; use exact");
-        }};
+         number("lease_fraction", &S::lease_fraction, 1e-6, 1.0)}};
     return section;
 }
 

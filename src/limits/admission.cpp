@@ -28,6 +28,12 @@ Admission::Admission(LocalLimiter& local, UsageLedger& ledger, const config::Con
       client_(redis) {
     if (client_ == nullptr) return;
     redis_ = std::make_unique<RedisLimiter>(*client_);
+    if (config_.redis->admission == config::RedisConfig::Admission::lease) {
+        // lease_fraction bounds what the instance holds: its workers share it.
+        slices_ = std::make_unique<LeaseSlices>(config_.redis->lease_fraction /
+                                                std::max(config_.server.workers, 1u));
+        slice_timer_ = std::make_unique<http::net::steady_timer>(executor_);
+    }
     flush_timer_ = std::make_unique<http::net::steady_timer>(executor_);
     renew_timer_ = std::make_unique<http::net::steady_timer>(executor_);
     // A lease given back goes at once (with whatever else waits), not after flush_delay: the
@@ -99,6 +105,7 @@ http::Task<Admission::Outcome> Admission::admit(const std::string& consumer,
     Outcome outcome;
     outcome.reservation.reserved = reserve;
     outcome.reservation.at = Clock::now();
+    if (slices_ && admit_from_slices(consumer, tier, reserve, outcome)) co_return outcome;
     if (redis_usable()) {
         co_await admit_in_redis(consumer, tier, reserve, outcome);
         if (outcome.decision) co_return outcome;
@@ -133,11 +140,13 @@ http::Task<void> Admission::admit_in_redis(const std::string& consumer, const co
         lease.member = leases_->next_member();
         lease.duration = RedisLeases::duration;
     }
+    auto slices = slices_wanted(consumer, tier, reserve);
     const auto asked = std::chrono::system_clock::now();
-    auto decision = co_await redis_->admit(consumer, tier, reserve, carried, lease);
+    auto decision = co_await redis_->admit(consumer, tier, reserve, carried, lease, slices.get());
     outcome.redis_call.emplace(asked, std::chrono::system_clock::now());
     metrics_.limits().redis_call("admit", count);
     redis_result(decision.has_value());
+    if (slices) slices_granted(consumer, tier, *slices, decision);
     if (!decision) {
         // A call that timed out may still have taken its lease: it expires unrenewed.
         requeue(std::move(carried));
@@ -244,6 +253,12 @@ void Admission::arm_flush_timer(std::chrono::milliseconds delay) {
 http::Task<void> Admission::flush() {
     if (!redis_ || flushing_) co_return;
     flushing_ = true;
+    co_await send_backlog();
+    flushing_ = false;
+    if (queued_ > 0) arm_flush_timer(pause);
+}
+
+http::Task<void> Admission::send_backlog() {
     while (queued_ > 0 && redis_usable()) {
         auto carried = take_page();
         if (carried.empty()) continue;
@@ -255,8 +270,6 @@ http::Task<void> Admission::flush() {
         requeue(std::move(carried));
         break;
     }
-    flushing_ = false;
-    if (queued_ > 0) arm_flush_timer(pause);
 }
 
 void Admission::requeue(RedisLimiter::Backlog&& carried) {

@@ -189,6 +189,8 @@ end
 // records and admission limits, the reservation (tokens, cost), then each part in that order.
 constexpr const char* batch_lua = R"lua(
 local now = now_us()
+-- An admission's grant mode: none, the request and slices for a lease, or slices alone.
+local NO_GRANT, GRANT_WITH_REQUEST, GRANT_ONLY = 0, 1, 2
 
 -- A settle: the reservation against what was used, per token and cost limit.
 local function settle_one(lim, k, reserved, actual, reserved_at)
@@ -258,11 +260,25 @@ local function usage_op()
   redis.call('EXPIRE', k, ttl)
 end
 
--- An admitted request takes from each limit.
-local function take(limits)
+-- Whole units of a limit a lease can take beyond `taken`: what is there, up to lim.want.
+local function grantable(lim, taken)
+  local left
+  if lim.rate then left = lim.level - taken else left = lim.amount - lim.used - taken end
+  return math.max(math.min(lim.want, math.floor(left + EPS)), 0)
+end
+
+-- The request's share of a limit: one from request limits, its reservation from the others.
+local function request_share(lim)
+  if lim.requests then return 1 end
+  return math.max(lim.need, 0)
+end
+
+-- An admitted request takes its share from each limit (`request` false: a lease renewal takes
+-- none), and a lease its grant.
+local function take(limits, request)
   for _, lim in ipairs(limits) do
-    local amount = lim.need
-    if lim.requests then amount = 1 end
+    local amount = lim.granted
+    if request then amount = amount + request_share(lim) end
     if amount > 0 then
       if lim.rate then
         lim.level = lim.level - amount
@@ -277,7 +293,7 @@ end
 -- All or nothing: every limit (and the concurrency cap) is read first; only an admitted
 -- request takes from them. A refusal by a limit is named before one by the cap alone: its
 -- wait is known.
-local function admit(count, r_tokens, r_cost, cap, member, lease_ms)
+local function admit(count, r_tokens, r_cost, cap, member, lease_ms, grant_mode)
   local lease_key, cap_ok = nil, true
   if cap > 0 then
     lease_key = key()
@@ -289,8 +305,9 @@ local function admit(count, r_tokens, r_cost, cap, member, lease_ms)
     local lim = read_limit()
     if lim.rate then load_bucket(key(), lim, now) else load_quota(key(), lim, now) end
     lim.need = share(lim, r_tokens, r_cost)
+    lim.want, lim.granted = 0, 0
     limits[i] = lim
-    if not admits(lim, lim.need) then
+    if grant_mode ~= GRANT_ONLY and not admits(lim, lim.need) then
       -- The limit named is the one with the longest wait (the first such): what Retry-After is for.
       local wait = wait_until_admitted(lim, lim.need, now)
       if admitted == 1 or wait > retry_after then
@@ -301,8 +318,19 @@ local function admit(count, r_tokens, r_cost, cap, member, lease_ms)
     end
   end
   if admitted == 1 and not cap_ok then admitted, refused, retry_after = 0, -1, 1 end
+  local request = grant_mode ~= GRANT_ONLY
+  if grant_mode ~= NO_GRANT then
+    for _, lim in ipairs(limits) do lim.want = num() end
+  end
   if admitted == 1 then
-    take(limits)
+    if grant_mode ~= NO_GRANT then
+      for _, lim in ipairs(limits) do
+        local taken = 0
+        if request then taken = request_share(lim) end
+        lim.granted = grantable(lim, taken)
+      end
+    end
+    take(limits, request)
     if lease_key then take_lease(lease_key, member, lease_ms) end
   end
   local out = { admitted, refused, retry_after }
@@ -311,15 +339,30 @@ local function admit(count, r_tokens, r_cost, cap, member, lease_ms)
     out[#out + 1] = remaining
     out[#out + 1] = reset
   end
+  if grant_mode ~= NO_GRANT then
+    for _, lim in ipairs(limits) do out[#out + 1] = lim.granted end
+  end
   return out
 end
 
-local settles, usages, leases = num(), num(), num()
-local admit_limits, r_tokens, r_cost, cap, member, lease_ms = num(), num(), num(), num(), arg(), num()
+-- Giving back what a lease took and did not use: settled like a reservation of `n` that used
+-- nothing, so a quota gets it back only in the window it was taken in.
+local function return_op()
+  local k = key()
+  local lim = read_limit()
+  local n, granted_at = num(), num()
+  settle_one(lim, k, n, 0, granted_at)
+end
+
+local settles, usages, leases, returns = num(), num(), num(), num()
+local admit_limits, r_tokens, r_cost, cap, member, lease_ms, grant_mode = num(), num(), num(), num(), arg(), num(), num()
 for _ = 1, settles do settle_op() end
 for _ = 1, usages do usage_op() end
 for _ = 1, leases do lease_op() end
-if admit_limits > 0 or cap > 0 then return admit(admit_limits, r_tokens, r_cost, cap, member, lease_ms) end
+for _ = 1, returns do return_op() end
+if admit_limits > 0 or cap > 0 then
+  return admit(admit_limits, r_tokens, r_cost, cap, member, lease_ms, grant_mode)
+end
 return 1
 )lua";
 

@@ -15,7 +15,12 @@ namespace {
 using config::Limit;
 
 // The admission's part of the script's header (see limit_scripts.hpp).
-constexpr std::size_t admission_header = 6;
+constexpr std::size_t admission_header = 7;
+
+// The script's grant modes.
+constexpr const char* no_grant = "0";
+constexpr const char* grant_with_request = "1";
+constexpr const char* grant_only = "2";
 
 // Amounts are clamped to what a Lua number (a double) holds exactly.
 constexpr std::uint64_t max_exact = (std::uint64_t{1} << 53) - 1;
@@ -79,11 +84,13 @@ std::uint64_t as_count(const redis::Reply& reply) {
     return reply.integer > 0 ? static_cast<std::uint64_t>(reply.integer) : 0;
 }
 
-// The admit script's reply as a Decision; nullopt when it has another shape.
-std::optional<Decision> to_decision(const redis::Reply& reply, const config::Tier& tier) {
+// The admit script's reply as a Decision; nullopt when it has another shape. `grants`: how many
+// granted slices follow the states.
+std::optional<Decision> to_decision(const redis::Reply& reply, const config::Tier& tier,
+                                    std::size_t grants = 0) {
     const auto& e = reply.elements;
     const auto count = tier.limits.size();
-    if (!reply.is_array() || e.size() != 3 + 2 * count) return std::nullopt;
+    if (!reply.is_array() || e.size() != 3 + 2 * count + grants) return std::nullopt;
     if (!std::all_of(e.begin(), e.end(), [](const redis::Reply& r) { return r.is_integer(); }))
         return std::nullopt;
     Decision decision;
@@ -137,9 +144,12 @@ void RedisLimiter::Backlog::append(Backlog&& other) {
     move_append(usage_args, other.usage_args);
     move_append(lease_keys, other.lease_keys);
     move_append(lease_args, other.lease_args);
+    move_append(return_keys, other.return_keys);
+    move_append(return_args, other.return_args);
     settles += other.settles;
     usages += other.usages;
     leases += other.leases;
+    returns += other.returns;
     other = Backlog{};
 }
 
@@ -187,6 +197,18 @@ void RedisLimiter::queue_renew(Backlog& backlog, const std::string& key, const s
     ++backlog.leases;
 }
 
+void RedisLimiter::queue_return(Backlog& backlog, const std::string& consumer,
+                                const config::Tier& tier, std::size_t index, std::uint64_t amount,
+                                Clock::time_point granted_at) const {
+    if (amount == 0) return;
+    const auto at = std::chrono::duration_cast<std::chrono::seconds>(granted_at.time_since_epoch());
+    backlog.return_keys.push_back(key(consumer, tier, index));
+    append_args(backlog.return_args, tier.limits.at(index));
+    backlog.return_args.push_back(exact(amount));
+    backlog.return_args.push_back(std::to_string(std::max<long long>(at.count(), 0)));
+    ++backlog.returns;
+}
+
 // The batch script's arguments: the header, the carried operations, then `keys` and `args`
 // (an admission's, or nothing).
 redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carried,
@@ -194,22 +216,24 @@ redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carri
                                                             std::vector<std::string> args) {
     std::vector<std::string> all_keys;
     all_keys.reserve(carried.settle_keys.size() + carried.usage_keys.size() +
-                     carried.lease_keys.size() + keys.size());
+                     carried.lease_keys.size() + carried.return_keys.size() + keys.size());
     copy_append(all_keys, carried.settle_keys);
     copy_append(all_keys, carried.usage_keys);
     copy_append(all_keys, carried.lease_keys);
+    copy_append(all_keys, carried.return_keys);
     move_append(all_keys, keys);
     // The header: the counts and the admission's (limit count, reserved tokens and cost, the
-    // concurrency cap, lease member and duration).
+    // concurrency cap, lease member and duration, grant mode).
     const auto header = std::min<std::size_t>(args.size(), admission_header);
     std::vector<std::string> all_args{std::to_string(carried.settles), std::to_string(carried.usages),
-                                      std::to_string(carried.leases)};
-    all_args.reserve(3 + carried.settle_args.size() + carried.usage_args.size() +
-                     carried.lease_args.size() + args.size());
+                                      std::to_string(carried.leases), std::to_string(carried.returns)};
+    all_args.reserve(4 + carried.settle_args.size() + carried.usage_args.size() +
+                     carried.lease_args.size() + carried.return_args.size() + args.size());
     for (std::size_t i = 0; i < header; ++i) all_args.push_back(std::move(args[i]));
     copy_append(all_args, carried.settle_args);
     copy_append(all_args, carried.usage_args);
     copy_append(all_args, carried.lease_args);
+    copy_append(all_args, carried.return_args);
     all_args.insert(all_args.end(),
                     std::make_move_iterator(args.begin() + static_cast<std::ptrdiff_t>(header)),
                     std::make_move_iterator(args.end()));
@@ -220,22 +244,37 @@ redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carri
 
 redis::Task<std::optional<Decision>> RedisLimiter::admit(const std::string& consumer,
                                                          const config::Tier& tier, const Charge& reserve,
-                                                         const Backlog& carried, const Lease& lease) {
+                                                         const Backlog& carried, const Lease& lease,
+                                                         Slices* slices) {
     if (tier.limits.empty() && lease.cap == 0) co_return Decision{};
+    const char* mode = slices == nullptr ? no_grant
+                       : slices->with_request ? grant_with_request
+                                              : grant_only;
     std::vector<std::string> keys;
     std::vector<std::string> args{std::to_string(tier.limits.size()), exact(reserve.tokens),
                                   exact(reserve.cost), std::to_string(lease.cap), lease.member,
-                                  std::to_string(lease.duration.count())};
+                                  std::to_string(lease.duration.count()), mode};
     keys.reserve(tier.limits.size() + 1);
-    args.reserve(admission_header + 5 * tier.limits.size());
+    args.reserve(admission_header + 6 * tier.limits.size());
     if (lease.cap != 0) keys.push_back(lease.key);
     for (std::size_t i = 0; i < tier.limits.size(); ++i) {
         keys.push_back(key(consumer, tier, i));
         append_args(args, tier.limits[i]);
     }
+    if (slices != nullptr) {
+        slices->want.resize(tier.limits.size());
+        for (const auto want : slices->want) args.push_back(exact(want));
+    }
     auto reply = co_await call(carried, std::move(keys), std::move(args));
     if (!reply) co_return std::nullopt;
-    co_return to_decision(*reply, tier);
+    const auto count = tier.limits.size();
+    auto decision = to_decision(*reply, tier, slices == nullptr ? 0 : count);
+    if (!decision || slices == nullptr) co_return decision;
+    const auto& granted = reply->elements;
+    slices->granted.clear();
+    for (std::size_t i = 0; i < count; ++i)
+        slices->granted.push_back(std::min(as_count(granted[3 + 2 * count + i]), slices->want[i]));
+    co_return decision;
 }
 
 redis::Task<std::optional<std::vector<LimitState>>> RedisLimiter::peek(
@@ -257,7 +296,7 @@ redis::Task<std::optional<std::vector<LimitState>>> RedisLimiter::peek(
 redis::Task<bool> RedisLimiter::flush(const Backlog& carried) {
     if (carried.empty()) co_return true;
     std::vector<std::string> no_keys;
-    std::vector<std::string> no_admission{"0", "0", "0", "0", "", "0"};
+    std::vector<std::string> no_admission{"0", "0", "0", "0", "", "0", no_grant};
     auto reply = co_await call(carried, std::move(no_keys), std::move(no_admission));
     co_return reply.has_value();
 }

@@ -28,7 +28,7 @@ LimitMetrics::LimitMetrics(prometheus::Registry& registry)
                 .Register(registry)),
       redis_calls_(prometheus::BuildCounter()
                        .Name("llmgw_redis_admission_calls_total")
-                       .Help("Redis calls of the admission path, by kind (admit, flush)")
+                       .Help("Redis calls of the admission path, by kind (admit, flush, renew, peek)")
                        .Register(registry)),
       carried_(prometheus::BuildCounter()
                    .Name("llmgw_redis_carried_operations_total")
@@ -43,7 +43,13 @@ LimitMetrics::LimitMetrics(prometheus::Registry& registry)
                                .Name("llmgw_concurrency_refused_total")
                                .Help("Requests refused with 429 concurrency_limit: the consumer "
                                      "had its tier's max_concurrent in flight, by tier")
-                               .Register(registry)) {}
+                               .Register(registry)),
+      lease_admitted_(prometheus::BuildCounter()
+                          .Name("llmgw_lease_admissions_total")
+                          .Help("Requests admitted from this instance's slices of their limits "
+                                "(redis.admission lease), without a Redis call")
+                          .Register(registry)
+                          .Add({})) {}
 
 void LimitMetrics::reserved(std::string_view tier, std::uint64_t tokens) {
     const std::string name(tier);
@@ -72,6 +78,8 @@ void LimitMetrics::redis_call(std::string_view kind, std::uint64_t carried) {
 void LimitMetrics::concurrency_refused(std::string_view tier) {
     concurrency_refused_.Add({{"tier", std::string(tier)}}).Increment();
 }
+
+void LimitMetrics::lease_admitted() { lease_admitted_.Increment(); }
 
 void LimitMetrics::backlog_dropped(std::uint64_t operations) {
     dropped_.Add({}).Increment(static_cast<double>(operations));

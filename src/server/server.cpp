@@ -298,12 +298,12 @@ void Server::run() {
                 if (!drained)
                     spdlog::warn("drain timeout: {} requests still in flight are cut",
                                  s.gateway.drain().in_flight());
-                // Settles and usage records still waiting for Redis go before the end. Only
-                // workers with Redis hold any; their connection keeps their loop running
-                // (a worker without work left has ended its loop).
+                // Settles, usage records and unused lease slices still waiting for Redis go
+                // before the end. Only workers with Redis hold any; their connection keeps
+                // their loop running (a worker without work left has ended its loop).
                 for (auto& worker : s.workers)
                     if (worker->redis)
-                        co_await net::co_spawn(worker->io, worker->admission.flush(),
+                        co_await net::co_spawn(worker->io, worker->admission.drain(),
                                                net::use_awaitable);
                 s.main_io.stop();
             },

@@ -15,6 +15,7 @@
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/limits/concurrency_slot.hpp"
+#include "llmgw/limits/lease_slices.hpp"
 #include "llmgw/limits/limiter.hpp"
 #include "llmgw/limits/redis_leases.hpp"
 #include "llmgw/limits/redis_limiter.hpp"
@@ -81,9 +82,13 @@ public:
     // Adds one answered request to the consumer's usage for today (in process, and in Redis
     // when configured), also in the background.
     void record_usage(const std::string& consumer, const UsageRecord& usage);
-    // Sends whatever waits for Redis now (the drain's last word); returns when Redis answered
-    // or failed.
+    // Sends whatever waits for Redis now; returns when Redis answered or failed.
     http::Task<void> flush();
+    // The drain's last word: gives back this worker's lease slices, then flushes.
+    http::Task<void> drain();
+    // redis.admission lease: a consumer's slices unused this long go back to Redis, so that
+    // other instances can admit with them.
+    static constexpr auto slice_idle = std::chrono::seconds(5);
     // What is left of each limit of the tier for the consumer, taking nothing: from Redis when
     // it is configured and answers (the fleet's figures), else from this instance's buckets.
     http::Task<std::vector<LimitState>> remaining(const std::string& consumer,
@@ -95,10 +100,27 @@ private:
                                     const Charge& reserve, Outcome& outcome);
     void admit_locally(const std::string& consumer, const config::Tier& tier,
                        const Charge& reserve, Outcome& outcome);
+    // redis.admission lease (lease_admission.cpp): admits from this worker's slices when they
+    // hold the request, and then renews them in the background once they run low.
+    bool admit_from_slices(const std::string& consumer, const config::Tier& tier,
+                           const Charge& reserve, Outcome& outcome);
+    http::Task<void> renew_slices(std::string consumer, config::Tier tier);
+    // The slices an admission in Redis asks for along with the request (null: none).
+    std::unique_ptr<RedisLimiter::Slices> slices_wanted(const std::string& consumer,
+                                                        const config::Tier& tier,
+                                                        const Charge& reserve);
+    // The answer to the slices asked for (no decision: the call failed).
+    void slices_granted(const std::string& consumer, const config::Tier& tier,
+                        const RedisLimiter::Slices& slices, std::optional<Decision>& decision);
+    // Queues slices to give back to Redis, and flushes at once unless `flush_now` is false.
+    void give_back(std::vector<LeaseSlices::Unused> unused, bool flush_now = true);
+    void arm_slice_timer();
     // Every renew_every while this worker holds leases: their renewals ride along.
     void arm_renew_timer();
     bool redis_usable();
     void redis_result(bool ok);
+    // Sends pages of the backlog until it is empty or Redis fails.
+    http::Task<void> send_backlog();
     // Something was queued: flush soon (or at once when much is waiting, or `now`).
     void schedule_flush(bool now = false);
     void arm_flush_timer(std::chrono::milliseconds delay);
@@ -121,6 +143,9 @@ private:
     bool flush_armed_ = false;
     bool flushing_ = false;
     std::shared_ptr<RedisLeases> leases_;  // with Redis: this worker's concurrency leases
+    std::unique_ptr<LeaseSlices> slices_;  // redis.admission lease only
+    std::unique_ptr<http::net::steady_timer> slice_timer_;
+    bool slice_armed_ = false;
     std::unique_ptr<http::net::steady_timer> renew_timer_;
     bool renew_armed_ = false;
     void become_ready();

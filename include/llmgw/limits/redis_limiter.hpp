@@ -48,11 +48,11 @@ class RedisLimiter {
     // Work waiting for the next call, in the order it was queued.
     struct Backlog {
         // The batch script's keys and arguments: settles first, then usage records, then
-        // concurrency lease releases and renewals.
+        // concurrency lease releases and renewals, then lease slices given back.
         std::vector<std::string> settle_keys, settle_args, usage_keys, usage_args, lease_keys,
-            lease_args;
-        std::size_t settles = 0, usages = 0, leases = 0;
-        std::size_t size() const { return settles + usages + leases; }
+            lease_args, return_keys, return_args;
+        std::size_t settles = 0, usages = 0, leases = 0, returns = 0;
+        std::size_t size() const { return settles + usages + leases + returns; }
         bool empty() const { return size() == 0; }
         // Appends `other`'s operations after these.
         void append(Backlog&& other);
@@ -74,15 +74,31 @@ class RedisLimiter {
     void queue_renew(Backlog& backlog, const std::string& key, const std::string& member,
                      std::chrono::milliseconds lease) const;
 
+    // Queues giving back `amount` of limit `index` of `tier`, taken as a lease slice at
+    // `granted_at` and not used (a quota's only while its window lasts).
+    void queue_return(Backlog& backlog, const std::string& consumer, const config::Tier& tier,
+                      std::size_t index, std::uint64_t amount, Clock::time_point granted_at) const;
+
     using Lease = ConcurrencyLease;
+
+    // redis.admission lease: slices of the tier's limits asked for with an admission (or alone,
+    // `with_request` false: a renewal that admits no request), in the tier's order; `granted`
+    // is filled with what each limit gave (whole units that were left, up to `want`).
+    struct Slices {
+        std::vector<std::uint64_t> want;
+        bool with_request = true;
+        std::vector<std::uint64_t> granted;
+    };
 
     // Runs `carried` and then admits `reserve` in one script call; with `lease.cap` (0: none),
     // only while fewer than cap leases of the consumer are held, and then takes the lease (all
     // or nothing with the limits). nullopt when Redis failed (timeout, not connected, script
     // error): the caller falls back and keeps `carried`.
+    // With `slices`, also asks for lease slices (see Slices).
     redis::Task<std::optional<Decision>> admit(const std::string& consumer, const config::Tier& tier,
                                                const Charge& reserve, const Backlog& carried,
-                                               const ConcurrencyLease& lease);
+                                               const ConcurrencyLease& lease,
+                                               Slices* slices = nullptr);
     // Runs `carried` alone; false when Redis failed.
     redis::Task<bool> flush(const Backlog& carried);
     // Where each limit of the tier stands for the consumer, read without taking anything;

@@ -24,13 +24,16 @@ public:
     void settled(std::string_view tier, std::uint64_t reserved, std::uint64_t actual);
     // Money spent by a consumer (configured API-key consumers; "jwt", "anonymous"), nano-units.
     void cost(std::string_view consumer, std::uint64_t nano);
-    // One Redis call of the admission path: kind "admit" (with whatever rode along) or
-    // "flush" (settles and usage records alone, when no admission came to carry them).
+    // One Redis call of the admission path: kind "admit" (with whatever rode along), "flush"
+    // (settles and usage records alone, when no admission came to carry them), "renew" (lease
+    // slices topped up ahead of need) or "peek".
     void redis_call(std::string_view kind, std::uint64_t carried);
     // A request refused with 429 concurrency_limit: its consumer was at the tier's max_concurrent.
     void concurrency_refused(std::string_view tier);
     // Settles and usage records dropped because the backlog was full while Redis was away.
     void backlog_dropped(std::uint64_t operations);
+    // A request admitted from this instance's lease slices, without a Redis call.
+    void lease_admitted();
 
 private:
     prometheus::Family<prometheus::Counter>& reservations_;
@@ -41,6 +44,7 @@ private:
     prometheus::Family<prometheus::Counter>& carried_;
     prometheus::Family<prometheus::Counter>& dropped_;
     prometheus::Family<prometheus::Counter>& concurrency_refused_;
+    prometheus::Counter& lease_admitted_;  // resolved once: counted on the hot path
 };
 
 }  // namespace llmgw::observability

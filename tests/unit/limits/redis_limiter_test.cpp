@@ -531,6 +531,69 @@ TEST_F(RedisReservation, AMoneyBudgetRefusesWhatDoesNotFit) {
     EXPECT_EQ(refused.states[0].remaining, 400'000'000u);
 }
 
+// redis.admission lease: slices granted along with an admission, or alone, and given back.
+class RedisSlices : public RedisReservation {
+  protected:
+    using Slices = RedisLimiter::Slices;
+    static Slices wanting(std::vector<std::uint64_t> want, bool with_request = true) {
+        Slices slices;
+        slices.want = std::move(want);
+        slices.with_request = with_request;
+        return slices;
+    }
+    Decision admit_with_slices(const Tier& tier, Slices& slices, Charge reserve = {}) {
+        const RedisLimiter::Lease no_lease;
+        const Backlog none;
+        auto decision = run(limiter.admit("acme", tier, reserve, none, no_lease, &slices));
+        if (!decision) throw std::runtime_error("admit failed");
+        return *decision;
+    }
+};
+
+TEST_F(RedisSlices, AnAdmissionTakesSlicesOfWhatIsLeftAfterTheRequest) {
+    const auto tier = tier_of({quota(requests, 10, Limit::Window::day)});
+    auto first = wanting({4});
+    const auto one = admit_with_slices(tier, first);
+    EXPECT_TRUE(one.admitted);
+    EXPECT_EQ(first.granted, std::vector<std::uint64_t>{4});
+    EXPECT_EQ(one.states[0].remaining, 5u);  // 10 - the request - the slice
+    auto second = wanting({8});
+    EXPECT_TRUE(admit_with_slices(tier, second).admitted);
+    EXPECT_EQ(second.granted, std::vector<std::uint64_t>{4});  // all that was left: 5 - 1
+    auto third = wanting({8});
+    const auto refused = admit_with_slices(tier, third);
+    EXPECT_FALSE(refused.admitted);
+    EXPECT_EQ(third.granted, std::vector<std::uint64_t>{0});
+    EXPECT_EQ(server.cli({"GET", limiter.key("acme", tier, 0) + ":" + utc_suffix(Limit::Window::day)}), "10");
+}
+
+TEST_F(RedisSlices, ARenewalTakesSlicesAndNoRequest) {
+    const auto tier = tier_of({quota(requests, 100, Limit::Window::day), rate(tokens, 1000, minutes(1))});
+    auto slices = wanting({5, 300}, /*with_request=*/false);
+    const auto renewed = admit_with_slices(tier, slices);
+    EXPECT_TRUE(renewed.admitted);
+    EXPECT_EQ(slices.granted, (std::vector<std::uint64_t>{5, 300}));
+    EXPECT_EQ(renewed.states[0].remaining, 95u);  // the slice, no request
+    EXPECT_NEAR(static_cast<double>(renewed.states[1].remaining), 700, 20);
+}
+
+TEST_F(RedisSlices, UnusedSlicesGoBackToBucketsAndToTheirOwnQuotaWindowOnly) {
+    const auto tier = tier_of({quota(requests, 100, Limit::Window::day), rate(requests, 600, minutes(1))});
+    auto slices = wanting({20, 20}, /*with_request=*/false);
+    admit_with_slices(tier, slices);
+    Backlog backlog;
+    limiter.queue_return(backlog, "acme", tier, 0, 15, Wall::now());
+    limiter.queue_return(backlog, "acme", tier, 1, 15, Wall::now());
+    EXPECT_EQ(backlog.returns, 2u);
+    const auto after = admit_reserving(tier, Charge{}, backlog);
+    EXPECT_EQ(after.states[0].remaining, 100u - 20 + 15 - 1);
+    EXPECT_NEAR(static_cast<double>(after.states[1].remaining), 600 - 20 + 15 - 1, 8);
+    // A slice of yesterday's window was counted yesterday: today's quota does not get it.
+    Backlog late;
+    limiter.queue_return(late, "acme", tier, 0, 5, Wall::now() - days(1));
+    EXPECT_EQ(admit_reserving(tier, Charge{}, late).states[0].remaining, 100u - 20 + 15 - 2);
+}
+
 }  // namespace
 
 // Tier max_concurrent in Redis: a sorted set of leases per consumer, decided with the limits.
