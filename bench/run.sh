@@ -11,6 +11,9 @@
 #   llmgw+limits  wrk -> llmgw (bench/llmgw-limits.yaml: API key, request and token
 #                 rates, request quota; in-process store) -> fake
 #   llmgw+redis   the same, with the limits kept in a redis-server started here
+#                 (redis.admission exact: one script call per request)
+#   llmgw+redis-lease  the same with redis.admission lease: most requests admitted from
+#                 the worker's slices of the limits, without a Redis call
 #   llmgw+cache   wrk -> llmgw (bench/llmgw-cache.yaml: the response cache on the route);
 #                 the request never changes, so every answer after the first is a hit
 #   llmgw+trace1     plain llmgw with `tracing` (sample_ratio 1: every request traced), its
@@ -363,7 +366,11 @@ redis_commands() {
     awk -F'[:=,]' '$1 ~ /^cmdstat_(eval|evalsha|script)/ { s += $3 } END { printf "%d", s }'
 }
 
+# bench_llmgw_redis NAME ADMISSION: the limits in a redis-server started here, with
+# redis.admission ADMISSION (exact: every admission one script call; lease: most admitted
+# from the worker's slices of the limits, with no call).
 bench_llmgw_redis() {
+  local name=$1 admission=$2
   local redis_port redis_pid keys file calls errors fail_open r0 r1 n redis_us c0 c1 per_request
   pick_port; redis_port=$PORT
   mkdir -p "$WORK_DIR/redis"
@@ -375,36 +382,36 @@ bench_llmgw_redis() {
   [[ $(redis-cli -h "$HOST" -p "$redis_port" ping 2>&1) == PONG ]] || die "redis-server does not answer PING"
   log "redis-server on $HOST:$redis_port (CPU $LOAD_CPU)"
 
-  start_llmgw llmgw+redis "$LIMITS_CONFIG" "$(printf 'redis:\n  url: "redis://%s:%s/0"' "$HOST" "$redis_port")"
-  verify_auth_required llmgw+redis "$LLMGW_PORT"
-  verify llmgw+redis "$LLMGW_PORT" auth
+  start_llmgw "$name" "$LIMITS_CONFIG" "$(printf 'redis:\n  url: "redis://%s:%s/0"\n  admission: %s' "$HOST" "$redis_port" "$admission")"
+  verify_auth_required "$name" "$LLMGW_PORT"
+  verify "$name" "$LLMGW_PORT" auth
   WRK_API_KEY=$API_KEY
   r0=$(cpu_ticks "$redis_pid")
   c0=$(redis_commands "$redis_port")
-  measure llmgw+redis "$LLMGW_PORT" "$LLMGW_PID"
+  measure "$name" "$LLMGW_PORT" "$LLMGW_PID"
   r1=$(cpu_ticks "$redis_pid")
   c1=$(redis_commands "$redis_port")
   WRK_API_KEY=
   # redis-server's own CPU time per request, over warm-up and measured run together.
-  n=$(($(field requests "$(grep '^BENCH ' "$WORK_DIR/llmgw+redis.warmup.txt")") + $(field requests "$BENCH_LINE")))
+  n=$(($(field requests "$(grep '^BENCH ' "$WORK_DIR/$name.warmup.txt")") + $(field requests "$BENCH_LINE")))
   redis_us=$(awk -v t=$((r1 - r0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
   # Redis calls per request (INFO commandstats before and after).
   per_request=$(awk -v c=$((c1 - c0)) -v n="$n" 'BEGIN { printf "%.2f", (n > 0 ? c / n : 0) }')
-  check_limits_metrics llmgw+redis
+  check_limits_metrics "$name"
   # The limits really were in Redis: its keys are there, and llmgw called it.
   keys=$(redis-cli -h "$HOST" -p "$redis_port" --scan --pattern 'llmgw:*' | wc -l) ||
-    die "llmgw+redis: redis-cli --scan failed"
-  ((keys > 0)) || die "llmgw+redis: redis-server holds no llmgw:* key after the run"
-  file=$WORK_DIR/llmgw+redis.metrics
+    die "$name: redis-cli --scan failed"
+  ((keys > 0)) || die "$name: redis-server holds no llmgw:* key after the run"
+  file=$WORK_DIR/$name.metrics
   calls=$(metric_sum "$file" llmgw_redis_call_duration_seconds_count)
   errors=$(metric_sum "$file" llmgw_redis_errors_total)
   fail_open=$(metric_sum "$file" llmgw_redis_fail_open_total)
-  ((calls > 0)) || die "llmgw+redis: llmgw made no Redis call"
+  ((calls > 0)) || die "$name: llmgw made no Redis call"
   # A few Redis timeouts (50 ms) on a busy machine are admitted in-process (fail open):
   # reported, not fatal; any refusal already failed the run above.
   ((errors == 0 && fail_open == 0)) ||
-    log "llmgw+redis: warning: $errors Redis errors, $fail_open requests admitted without Redis (fail open)"
-  CHECKS[llmgw+redis]="${CHECKS[llmgw+redis]}; $calls Redis calls ($(ratio "$calls" "${CHECKS_REQUESTS}") per request), $errors Redis errors, $fail_open admitted without Redis; $keys llmgw:* keys in Redis; redis-server CPU $redis_us us per request (on CPU $LOAD_CPU); $per_request Redis calls per request (INFO commandstats)"
+    log "$name: warning: $errors Redis errors, $fail_open requests admitted without Redis (fail open)"
+  CHECKS[$name]="${CHECKS[$name]}; $calls Redis calls ($(ratio "$calls" "${CHECKS_REQUESTS}") per request), $errors Redis errors, $fail_open admitted without Redis; $keys llmgw:* keys in Redis; redis-server CPU $redis_us us per request (on CPU $LOAD_CPU); $per_request Redis calls per request (INFO commandstats)"
   stop_pid "$LLMGW_PID"
   stop_pid "$redis_pid"
 }
@@ -525,7 +532,7 @@ report() {
   echo "- nginx: $(first_line nginx -v | sed 's/^nginx version: //'); haproxy: $(first_line haproxy -v | awk '{print $3}'); wrk: $(first_line wrk -v | awk '{print $2}')"
   echo "- load: wrk -t1 -c$CONNECTIONS, ${DURATION}s per setup after a ${WARMUP_SECONDS}s warm-up; POST /v1/chat/completions, ${#REQUEST_BODY}-byte body, non-streamed"
   echo "- pinning: proxy on CPU $PROXY_CPU; wrk and fake model server (1 thread) on CPU $LOAD_CPU, and for llmgw+redis its redis-server ($(first_line redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p'), no persistence) on CPU $LOAD_CPU too; all on $HOST"
-  echo "- llmgw+limits / llmgw+redis: bench/llmgw-limits.yaml, one API key (Authorization: Bearer, made for this run), one tier with requests_per_second, tokens_per_second and requests_per_day set far above the load (no request may be refused); llmgw+redis adds redis.url (defaults: timeout 50ms, failure_mode open)"
+  echo "- llmgw+limits / llmgw+redis / llmgw+redis-lease: bench/llmgw-limits.yaml, one API key (Authorization: Bearer, made for this run), one tier with requests_per_second, tokens_per_second and requests_per_day set far above the load (no request may be refused); llmgw+redis adds redis.url (defaults: timeout 50ms, failure_mode open, admission exact), llmgw+redis-lease also admission: lease (lease_fraction 0.02)"
   echo
   echo "| setup | requests/s | p50 (ms) | p90 (ms) | p99 (ms) | proxy CPU (% of its core) | proxy CPU per request (us) |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -551,7 +558,7 @@ report() {
   echo
   echo "| setup / plain llmgw | requests/s ratio (higher is better) | p50 ratio | p90 ratio | p99 ratio (lower is better) | proxy CPU per request ratio | proxy CPU per request added (us) |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-  for s in llmgw+limits llmgw+redis; do
+  for s in llmgw+limits llmgw+redis llmgw+redis-lease; do
     printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$s" "$(ratio "${RPS[$s]}" "${RPS[llmgw]}")" \
       "$(ratio "${P50[$s]}" "${P50[llmgw]}")" "$(ratio "${P90[$s]}" "${P90[llmgw]}")" \
       "$(ratio "${P99[$s]}" "${P99[llmgw]}")" "$(ratio "${CPU_US[$s]}" "${CPU_US[llmgw]}")" \
@@ -567,7 +574,7 @@ report() {
   echo
   echo "Checks after the run (llmgw's /metrics and redis-cli; any refusal or non-2xx answer fails the run):"
   echo
-  for s in llmgw+limits llmgw+redis; do echo "- $s: ${CHECKS[$s]}"; done
+  for s in llmgw+limits llmgw+redis llmgw+redis-lease; do echo "- $s: ${CHECKS[$s]}"; done
   echo
   echo "## Cache hits"
   echo
@@ -598,7 +605,7 @@ report() {
   echo "100 ms to seconds, which a hit saves entirely."
   # Near the direct backend's rate, the load core (wrk + fake server) is the limit,
   # not the proxy: that proxy's real headroom, and llmgw's gap to it, is larger.
-  for s in llmgw nginx haproxy llmgw+limits llmgw+redis llmgw+cache llmgw+trace1 llmgw+trace0.01; do
+  for s in llmgw nginx haproxy llmgw+limits llmgw+redis llmgw+redis-lease llmgw+cache llmgw+trace1 llmgw+trace0.01; do
     if awk -v a="${RPS[$s]}" -v d="${RPS[direct]}" 'BEGIN { exit !(a >= 0.9 * d) }'; then
       echo
       echo "Note: $s reached $(ratio "${RPS[$s]}" "${RPS[direct]}")x the direct backend's requests/s: the load side (CPU $LOAD_CPU) likely limited it, not the proxy."
@@ -625,7 +632,8 @@ bench_llmgw
 bench_nginx
 bench_haproxy
 bench_llmgw_limits
-bench_llmgw_redis
+bench_llmgw_redis llmgw+redis exact
+bench_llmgw_redis llmgw+redis-lease lease
 bench_llmgw_cache
 start_otlp_sink
 bench_llmgw_trace 1

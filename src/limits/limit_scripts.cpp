@@ -250,8 +250,8 @@ end
 
 local function usage_op()
   local k = key()
-  local prompt, completion, estimated, cached, cost, ttl = arg(), arg(), arg(), arg(), arg(), arg()
-  redis.call('HINCRBY', k, 'requests', 1)
+  local requests, prompt, completion, estimated, cached, cost, ttl = arg(), arg(), arg(), arg(), arg(), arg(), arg()
+  redis.call('HINCRBY', k, 'requests', requests)
   redis.call('HINCRBY', k, 'prompt_tokens', prompt)
   redis.call('HINCRBY', k, 'completion_tokens', completion)
   redis.call('HINCRBY', k, 'estimated_requests', estimated)

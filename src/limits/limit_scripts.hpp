@@ -14,7 +14,7 @@ namespace llmgw::limits::detail {
 // 1: admit the request and grant slices, 2: grant slices alone, admitting no request; no
 // admission: limits and cap 0); then each settle: its limit count, reserved tokens and cost,
 // used tokens and cost, unix second of the reservation, its limits; each usage record (one key,
-// the day's hash): prompt, completion, estimated 0|1, cached 0|1, cost, ttl seconds; each lease
+// the day's hash): requests, prompt, completion, estimated and cached requests, cost, ttl s; each lease
 // operation (one key, the consumer's lease set): "release"|"renew", member, lease ms; each slice
 // return (one key): its limit, the amount, unix second of the grant; then the admission's limits
 // and, with a grant mode, the slice wanted of each.

@@ -137,49 +137,50 @@ void copy_append(std::vector<std::string>& to, const std::vector<std::string>& f
 }
 }  // namespace
 
-void RedisLimiter::Backlog::append(Backlog&& other) {
-    move_append(settle_keys, other.settle_keys);
-    move_append(settle_args, other.settle_args);
-    move_append(usage_keys, other.usage_keys);
-    move_append(usage_args, other.usage_args);
-    move_append(lease_keys, other.lease_keys);
-    move_append(lease_args, other.lease_args);
-    move_append(return_keys, other.return_keys);
-    move_append(return_args, other.return_args);
-    settles += other.settles;
-    usages += other.usages;
-    leases += other.leases;
-    returns += other.returns;
-    other = Backlog{};
-}
-
 void RedisLimiter::queue_settle(Backlog& backlog, const std::string& consumer,
                                 const config::Tier& tier, const Charge& reserved,
                                 const Charge& actual, Clock::time_point reserved_at) const {
     if (reserved == actual) return;
-    std::size_t metered = 0;
-    for (const auto& limit : tier.limits) metered += counts_requests(limit) ? 0 : 1;
+    const auto metered = static_cast<std::size_t>(
+        std::count_if(tier.limits.begin(), tier.limits.end(), [](const Limit& limit) { return !counts_requests(limit); }));
     if (metered == 0) return;
-    const auto at = std::chrono::duration_cast<std::chrono::seconds>(reserved_at.time_since_epoch());
-    for (const auto n : {std::uint64_t{metered}, reserved.tokens, reserved.cost, actual.tokens,
-                         actual.cost, static_cast<std::uint64_t>(std::max<long long>(at.count(), 0))})
-        backlog.settle_args.push_back(exact(n));
-    for (std::size_t i = 0; i < tier.limits.size(); ++i) {
-        if (counts_requests(tier.limits[i])) continue;
-        backlog.settle_keys.push_back(key(consumer, tier, i));
-        append_args(backlog.settle_args, tier.limits[i]);
+    const auto at = static_cast<std::uint64_t>(std::max<long long>(
+        std::chrono::duration_cast<std::chrono::seconds>(reserved_at.time_since_epoch()).count(), 0));
+    auto first_key = [&] {
+        for (std::size_t i = 0; i < tier.limits.size(); ++i)
+            if (!counts_requests(tier.limits[i])) return key(consumer, tier, i);
+        return std::string{};
+    }();
+    auto [found, added] = backlog.settle_index.try_emplace(first_key + '\n' + std::to_string(at),
+                                                          backlog.settles.size());
+    if (added) {
+        auto& settle = backlog.settles.emplace_back();
+        settle.reserved_at = at;
+        for (std::size_t i = 0; i < tier.limits.size(); ++i) {
+            if (counts_requests(tier.limits[i])) continue;
+            settle.keys.push_back(key(consumer, tier, i));
+            append_args(settle.limit_args, tier.limits[i]);
+        }
     }
-    ++backlog.settles;
+    auto& settle = backlog.settles[found->second];
+    settle.reserved_tokens += reserved.tokens;
+    settle.reserved_cost += reserved.cost;
+    settle.used_tokens += actual.tokens;
+    settle.used_cost += actual.cost;
 }
 
 void RedisLimiter::queue_usage(Backlog& backlog, const std::string& consumer,
                                const std::string& day, const UsageRecord& record) const {
-    backlog.usage_keys.push_back(usage_key(prefix_, consumer, day));
-    for (const auto n : {record.prompt_tokens, record.completion_tokens,
-                         std::uint64_t{record.estimated}, std::uint64_t{record.cached}, record.cost,
-                         static_cast<std::uint64_t>(usage_ttl_seconds)})
-        backlog.usage_args.push_back(exact(n));
-    ++backlog.usages;
+    auto usage_key_of = usage_key(prefix_, consumer, day);
+    auto [found, added] = backlog.usage_index.try_emplace(usage_key_of, backlog.usages.size());
+    if (added) backlog.usages.push_back({std::move(usage_key_of)});
+    auto& usage = backlog.usages[found->second];
+    ++usage.requests;
+    usage.prompt += record.prompt_tokens;
+    usage.completion += record.completion_tokens;
+    usage.estimated += record.estimated ? 1 : 0;
+    usage.cached += record.cached ? 1 : 0;
+    usage.cost += record.cost;
 }
 
 void RedisLimiter::queue_release(Backlog& backlog, const std::string& key,
@@ -215,23 +216,30 @@ redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carri
                                                             std::vector<std::string> keys,
                                                             std::vector<std::string> args) {
     std::vector<std::string> all_keys;
-    all_keys.reserve(carried.settle_keys.size() + carried.usage_keys.size() +
-                     carried.lease_keys.size() + carried.return_keys.size() + keys.size());
-    copy_append(all_keys, carried.settle_keys);
-    copy_append(all_keys, carried.usage_keys);
-    copy_append(all_keys, carried.lease_keys);
-    copy_append(all_keys, carried.return_keys);
-    move_append(all_keys, keys);
+    std::vector<std::string> all_args{std::to_string(carried.settles.size()),
+                                      std::to_string(carried.usages.size()),
+                                      std::to_string(carried.leases), std::to_string(carried.returns)};
     // The header: the counts and the admission's (limit count, reserved tokens and cost, the
     // concurrency cap, lease member and duration, grant mode).
     const auto header = std::min<std::size_t>(args.size(), admission_header);
-    std::vector<std::string> all_args{std::to_string(carried.settles), std::to_string(carried.usages),
-                                      std::to_string(carried.leases), std::to_string(carried.returns)};
-    all_args.reserve(4 + carried.settle_args.size() + carried.usage_args.size() +
-                     carried.lease_args.size() + carried.return_args.size() + args.size());
     for (std::size_t i = 0; i < header; ++i) all_args.push_back(std::move(args[i]));
-    copy_append(all_args, carried.settle_args);
-    copy_append(all_args, carried.usage_args);
+    for (const auto& settle : carried.settles) {
+        copy_append(all_keys, settle.keys);
+        for (const auto n : {std::uint64_t{settle.keys.size()}, settle.reserved_tokens,
+                             settle.reserved_cost, settle.used_tokens, settle.used_cost,
+                             settle.reserved_at})
+            all_args.push_back(exact(n));
+        copy_append(all_args, settle.limit_args);
+    }
+    for (const auto& usage : carried.usages) {
+        all_keys.push_back(usage.key);
+        for (const auto n : {usage.requests, usage.prompt, usage.completion, usage.estimated,
+                             usage.cached, usage.cost, static_cast<std::uint64_t>(usage_ttl_seconds)})
+            all_args.push_back(exact(n));
+    }
+    copy_append(all_keys, carried.lease_keys);
+    copy_append(all_keys, carried.return_keys);
+    move_append(all_keys, keys);
     copy_append(all_args, carried.lease_args);
     copy_append(all_args, carried.return_args);
     all_args.insert(all_args.end(),

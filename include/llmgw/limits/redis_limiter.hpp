@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "llmgw/config/config.hpp"
@@ -45,17 +46,29 @@ struct ConcurrencyLease {
 // Use from the Client's executor thread. `consumer` and `tier` must outlive the call.
 class RedisLimiter {
   public:
-    // Work waiting for the next call, in the order it was queued.
+    // Work waiting for the next call. Usage records of one consumer and day are summed into
+    // one, and so are settles of one consumer's tier reserved in the same second: under load
+    // a page of work costs Redis a few commands per consumer, not per request.
     struct Backlog {
-        // The batch script's keys and arguments: settles first, then usage records, then
-        // concurrency lease releases and renewals, then lease slices given back.
-        std::vector<std::string> settle_keys, settle_args, usage_keys, usage_args, lease_keys,
-            lease_args, return_keys, return_args;
-        std::size_t settles = 0, usages = 0, leases = 0, returns = 0;
-        std::size_t size() const { return settles + usages + leases + returns; }
+        struct Settle {
+            std::vector<std::string> keys, limit_args;  // the tier's token and cost limits
+            std::uint64_t reserved_tokens = 0, reserved_cost = 0, used_tokens = 0, used_cost = 0;
+            std::uint64_t reserved_at = 0;  // unix second
+        };
+        struct Usage {
+            std::string key;  // the consumer's day
+            std::uint64_t requests = 0, prompt = 0, completion = 0, estimated = 0, cached = 0,
+                          cost = 0;
+        };
+        std::vector<Settle> settles;
+        std::vector<Usage> usages;
+        // Concurrency lease releases and renewals, then lease slices given back: the batch
+        // script's keys and arguments.
+        std::vector<std::string> lease_keys, lease_args, return_keys, return_args;
+        std::size_t leases = 0, returns = 0;
+        std::unordered_map<std::string, std::size_t> settle_index, usage_index;  // merge keys
+        std::size_t size() const { return settles.size() + usages.size() + leases + returns; }
         bool empty() const { return size() == 0; }
-        // Appends `other`'s operations after these.
-        void append(Backlog&& other);
     };
 
     explicit RedisLimiter(redis::Client& client, std::string key_prefix = "llmgw:");
