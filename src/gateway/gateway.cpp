@@ -33,6 +33,7 @@ const store::DirectorySource* Gateway::directory() const {
 }
 
 void Gateway::stop_background_work() {
+    fleet_.stop();
     redis_usage_.reset();
     redis_cache_.reset();
     if (admin_redis_) admin_redis_->stop();
@@ -47,6 +48,9 @@ void Gateway::start_background_work(http::net::any_io_executor executor) {
         admin_redis_->start();
         redis_usage_ = std::make_unique<limits::RedisUsage>(*admin_redis_);
         redis_cache_ = std::make_unique<cache::RedisStore>(*admin_redis_);
+        // What each instance enforces alone while Redis is away depends on how many there are.
+        if (startup_config_->redis->failure_mode == config::RedisConfig::FailureMode::open)
+            fleet_.start(*admin_redis_, executor);
     }
     background_ = executor;
     auto snapshot = current_.load();
@@ -54,6 +58,7 @@ void Gateway::start_background_work(http::net::any_io_executor executor) {
     upstream::start_health_checks(executor, snapshot->backends());
     upstream::start_model_listing(executor, snapshot->backends(), snapshot->config());
     upstream::start_engine_scrapes(executor, snapshot->backends());
+    if (fleet_.running()) metrics_.on_scrape([this] { metrics_.limits().fleet_size(fleet_.live()); });
     metrics_.on_scrape([this] {
         if (catalog_)
             metrics_.store_state(catalog_->reachable(),

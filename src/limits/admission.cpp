@@ -19,13 +19,14 @@ namespace llmgw::limits {
 
 Admission::Admission(LocalLimiter& local, UsageLedger& ledger, const config::Config& config,
                      http::net::any_io_executor executor, observability::Metrics& metrics,
-                     redis::Client* redis)
+                     redis::Client* redis, const FleetSize* fleet)
     : local_(local),
       ledger_(ledger),
       config_(config),
       executor_(std::move(executor)),
       metrics_(metrics),
-      client_(redis) {
+      client_(redis),
+      fleet_(fleet) {
     if (client_ == nullptr) return;
     redis_ = std::make_unique<RedisLimiter>(*client_);
     if (config_.redis->admission == config::RedisConfig::Admission::lease) {
@@ -105,10 +106,15 @@ http::Task<Admission::Outcome> Admission::admit(const std::string& consumer,
     Outcome outcome;
     outcome.reservation.reserved = reserve;
     outcome.reservation.at = Clock::now();
-    if (slices_ && admit_from_slices(consumer, tier, reserve, outcome)) co_return outcome;
-    if (redis_usable()) {
+    bool decided_elsewhere = slices_ && admit_from_slices(consumer, tier, reserve, outcome);
+    if (!decided_elsewhere && redis_usable()) {
         co_await admit_in_redis(consumer, tier, reserve, outcome);
-        if (outcome.decision) co_return outcome;
+        decided_elsewhere = outcome.decision.has_value();
+    }
+    if (decided_elsewhere) {
+        if (outcome.decision->admitted && shadowing())
+            local_.debit(consumer, local_tier(tier), reserve, outcome.reservation.at);
+        co_return outcome;
     }
     if (redis_ && config_.redis->failure_mode == config::RedisConfig::FailureMode::closed)
         co_return outcome;
@@ -173,9 +179,37 @@ void Admission::admit_locally(const std::string& consumer, const config::Tier& t
             return;
         }
     }
-    outcome.decision = local_.admit(consumer, tier, reserve, outcome.reservation.at);
+    outcome.decision = local_.admit(consumer, local_tier(tier), reserve, outcome.reservation.at);
     // Held only while the limits decided: a request they refuse holds no slot.
     if (!outcome.decision->admitted) outcome.slot.release();
+}
+
+bool Admission::shadowing() const {
+    return redis_ && config_.redis->failure_mode == config::RedisConfig::FailureMode::open;
+}
+
+namespace {
+// `tier` with every amount (and burst) divided by `n`, rounded up: one instance's share.
+std::unique_ptr<config::Tier> share_of(const config::Tier& tier, unsigned n) {
+    auto share = std::make_unique<config::Tier>(tier);
+    for (auto& limit : share->limits) {
+        limit.amount = (limit.amount + n - 1) / n;
+        limit.burst = (limit.burst + n - 1) / n;
+    }
+    return share;
+}
+}  // namespace
+
+const config::Tier& Admission::local_tier(const config::Tier& tier) {
+    const unsigned n = shadowing() && fleet_ != nullptr ? std::max(fleet_->live(), 1u) : 1;
+    if (n == 1) return tier;
+    auto& share = shares_[{tier.name, n}];
+    if (!share.tier || share.source != tier.limits) {
+        if (share.tier) replaced_shares_.push_back(std::move(share.tier));
+        share.source = tier.limits;
+        share.tier = share_of(tier, n);
+    }
+    return *share.tier;
 }
 
 void Admission::arm_renew_timer() {
@@ -199,8 +233,11 @@ void Admission::settle(const std::string& consumer, const config::Tier& tier,
                        const Reservation& reservation, const Charge& actual) {
     const auto now = Clock::now();
     // The in-process limiter always learns the usage, so a fail-open period starts from
-    // realistic buckets instead of full ones; it holds the reservation only when it took it.
-    if (reservation.in_redis)
+    // realistic buckets instead of full ones; it holds the reservation when it took it or
+    // followed Redis's (shadowing).
+    if (shadowing())
+        local_.settle(consumer, local_tier(tier), reservation.reserved, actual, reservation.at, now);
+    else if (reservation.in_redis)
         local_.settle(consumer, tier, Charge{}, actual, now, now);
     else
         local_.settle(consumer, tier, reservation.reserved, actual, reservation.at, now);

@@ -168,6 +168,17 @@ std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
     return a > max - b ? max : a + b;
 }
 
+// An admitted request takes one from request limits and its reservation from the others.
+void take_from(std::vector<Slot>& slots, const Charge& reserve) {
+    for (auto& slot : slots) {
+        const auto take = counts_requests(slot.limit) ? 1 : amount_in(slot.limit, reserve);
+        if (is_rate(slot.limit))
+            slot.level -= static_cast<double>(take);
+        else
+            slot.used = saturating_add(slot.used, take);
+    }
+}
+
 }  // namespace
 
 // State is created on a consumer's first request. Consumers are bounded by the config (API
@@ -239,18 +250,21 @@ Decision LocalLimiter::admit(const std::string& consumer, const config::Tier& ti
         }
         decision.admitted = false;
     }
-    if (decision.admitted) {
-        for (auto& slot : slots) {
-            const auto take = counts_requests(slot.limit) ? 1 : amount_in(slot.limit, reserve);
-            if (is_rate(slot.limit))
-                slot.level -= static_cast<double>(take);
-            else
-                slot.used = saturating_add(slot.used, take);
-        }
-    }
+    if (decision.admitted) take_from(slots, reserve);
     for (std::size_t i = 0; i < slots.size(); ++i)
         decision.states.push_back(state_of(slots[i], tier.limits[i], now));
     return decision;
+}
+
+void LocalLimiter::debit(const std::string& consumer, const config::Tier& tier,
+                         const Charge& reserve, Clock::time_point now) {
+    if (tier.limits.empty()) return;
+    auto& shard = *shards_[std::hash<std::string>{}(consumer) % shards_.size()];
+    const std::lock_guard lock(shard.mutex);
+    auto& slots = shard.slots_for(consumer, tier, now);
+    take_from(slots, reserve);
+    for (auto& slot : slots)
+        if (is_rate(slot.limit) && counts_requests(slot.limit)) slot.level = std::max(slot.level, 0.0);
 }
 
 std::vector<LimitState> LocalLimiter::peek(const std::string& consumer, const config::Tier& tier,

@@ -2,6 +2,7 @@
 #include "llmgw/observability/limit_metrics.hpp"
 
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
 #include <string>
@@ -49,7 +50,8 @@ LimitMetrics::LimitMetrics(prometheus::Registry& registry)
                           .Help("Requests admitted from this instance's slices of their limits "
                                 "(redis.admission lease), without a Redis call")
                           .Register(registry)
-                          .Add({})) {}
+                          .Add({})),
+      registry_(registry) {}
 
 void LimitMetrics::reserved(std::string_view tier, std::uint64_t tokens) {
     const std::string name(tier);
@@ -80,6 +82,18 @@ void LimitMetrics::concurrency_refused(std::string_view tier) {
 }
 
 void LimitMetrics::lease_admitted() { lease_admitted_.Increment(); }
+
+void LimitMetrics::fleet_size(unsigned live) {
+    if (fleet_size_ == nullptr)
+        fleet_size_ = &prometheus::BuildGauge()
+                           .Name("llmgw_redis_instances")
+                           .Help("llmgw instances sharing the Redis at the last heartbeat, this "
+                                 "one included: each enforces limit / this while Redis is away "
+                                 "(failure_mode open)")
+                           .Register(registry_)
+                           .Add({});
+    fleet_size_->Set(live);
+}
 
 void LimitMetrics::backlog_dropped(std::uint64_t operations) {
     dropped_.Add({}).Increment(static_cast<double>(operations));

@@ -176,7 +176,7 @@ struct Worker {
           pool(io.get_executor(), &gateway.metrics()),
           redis(connect_worker_redis(gateway.startup_config(), io.get_executor(), gateway.metrics())),
           admission(gateway.limiter(), gateway.usage(), gateway.startup_config(), io.get_executor(),
-                    gateway.metrics(), redis.get()),
+                    gateway.metrics(), redis.get(), &gateway.fleet()),
           traces(io.get_executor(), gateway.trace_metrics()),
           pipeline(gateway.pipeline_services(), pool, admission, redis.get(), &traces) {
         handlers.request = [this](http::Request& request, const std::string& client_ip,

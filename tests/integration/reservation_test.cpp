@@ -329,3 +329,27 @@ TEST(Reservations, LeaseAdmissionAsksRedisOnlyToRenewSlices) {
     ASSERT_FALSE(quota_key.empty());
     EXPECT_EQ(redis.cli({"GET", quota_key.substr(0, quota_key.find('\n'))}), "200");
 }
+
+// failure_mode open with 3 instances: each announces itself in Redis, and while Redis is away
+// enforces a third of each limit on in-process buckets that followed what Redis admitted. Redis
+// killed half-way through a quota of 600: the fleet admits about 600 in all, not 300 + 3 × 600.
+TEST(Reservations, WithRedisKilledTheFleetStaysNearItsLimitNotThreeTimesIt) {
+    auto redis = RedisServer::start();
+    auto model = FakeModel::start("m1", {"--threads", "2"});
+    const auto yaml = config(model, "{ quota: { requests_per_day: 600 } }",
+                             "redis: { url: \"redis://127.0.0.1:" + std::to_string(redis.port()) +
+                                 "/0\", timeout: 2s, failure_mode: open }\n");
+    std::vector<RunningGateway> gateways;
+    for (int i = 0; i < 3; ++i) gateways.push_back(RunningGateway::start(yaml));
+    for (const auto& gateway : gateways)
+        ASSERT_TRUE(eventually([&] { return metric(gateway, "llmgw_redis_instances") == 3; }, 5s));
+    int admitted = 0;
+    for (int round = 0; round < 10; ++round) admitted += admitted_of_burst(gateways, 30);
+    ASSERT_EQ(admitted, 300);
+    redis.kill();
+    admitted += admitted_of_burst(gateways, 900);
+    EXPECT_GE(fleet_metric(gateways, "llmgw_redis_fail_open_total"), 300);
+    // Each instance admitted 100 through Redis and has 200 as its share: about 100 more each.
+    EXPECT_GE(admitted, 570);
+    EXPECT_LE(admitted, 1.2 * 600);
+}

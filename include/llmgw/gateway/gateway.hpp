@@ -20,6 +20,7 @@
 #include "llmgw/gateway/readiness.hpp"
 #include "llmgw/gateway/snapshot.hpp"
 #include "llmgw/http/beast.hpp"
+#include "llmgw/limits/fleet_size.hpp"
 #include "llmgw/limits/limiter.hpp"
 #include "llmgw/limits/redis_usage.hpp"
 #include "llmgw/limits/usage_ledger.hpp"
@@ -70,6 +71,8 @@ public:
     tracing::TraceMetrics& trace_metrics() { return trace_metrics_; }
     limits::LocalLimiter& limiter() { return limiter_; }
     limits::UsageLedger& usage() { return usage_; }
+    // The instances sharing the Redis (heartbeats; failure_mode open only).
+    const limits::FleetSize& fleet() const { return fleet_; }
     // The usage kept in Redis (for /admin/usage), when Redis is configured; admin thread only.
     limits::RedisUsage* redis_usage() { return redis_usage_.get(); }
     observability::AccessLog& access_log() { return access_log_; }
@@ -106,6 +109,7 @@ private:
     limits::LocalLimiter limiter_;
     limits::UsageLedger usage_;
     std::unique_ptr<redis::Client> admin_redis_;
+    limits::FleetSize fleet_;  // heartbeats on admin_redis_
     std::unique_ptr<limits::RedisUsage> redis_usage_;
     std::unique_ptr<cache::RedisStore> redis_cache_;
     cache::SharedCache cache_;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/limits/concurrency_slot.hpp"
+#include "llmgw/limits/fleet_size.hpp"
 #include "llmgw/limits/lease_slices.hpp"
 #include "llmgw/limits/limiter.hpp"
 #include "llmgw/limits/redis_leases.hpp"
@@ -38,9 +40,10 @@ public:
     static constexpr auto pause = std::chrono::seconds(1);
 
     // `redis`: this worker's started Redis connection when `redis` is configured, else null.
+    // `fleet`: how many instances share the Redis (failure_mode open), or null.
     Admission(LocalLimiter& local, UsageLedger& ledger, const config::Config& config,
               http::net::any_io_executor executor, observability::Metrics& metrics,
-              redis::Client* redis);
+              redis::Client* redis, const FleetSize* fleet = nullptr);
     ~Admission();
 
     // Settles and usage records wait at most this long for an admission to carry them to
@@ -100,6 +103,11 @@ private:
                                     const Charge& reserve, Outcome& outcome);
     void admit_locally(const std::string& consumer, const config::Tier& tier,
                        const Charge& reserve, Outcome& outcome);
+    // With Redis and failure_mode open, the in-process limiter follows what Redis admitted, on
+    // this instance's share of each limit (limit ÷ the live instances), so that an outage
+    // starts from buckets as used as the fleet's and the fleet stays near its limits.
+    bool shadowing() const;
+    const config::Tier& local_tier(const config::Tier& tier);
     // redis.admission lease (lease_admission.cpp): admits from this worker's slices when they
     // hold the request, and then renews them in the background once they run low.
     bool admit_from_slices(const std::string& consumer, const config::Tier& tier,
@@ -144,6 +152,15 @@ private:
     bool flushing_ = false;
     std::shared_ptr<RedisLeases> leases_;  // with Redis: this worker's concurrency leases
     std::unique_ptr<LeaseSlices> slices_;  // redis.admission lease only
+    const FleetSize* fleet_;
+    // The tiers scaled to this instance's share, by tier name and instance count. Kept: local
+    // decisions point into them.
+    struct Share {
+        std::vector<config::Limit> source;  // the tier's limits it was made from
+        std::unique_ptr<config::Tier> tier;
+    };
+    std::map<std::pair<std::string, unsigned>, Share> shares_;
+    std::vector<std::unique_ptr<config::Tier>> replaced_shares_;  // a reload changed the tier
     std::unique_ptr<http::net::steady_timer> slice_timer_;
     bool slice_armed_ = false;
     std::unique_ptr<http::net::steady_timer> renew_timer_;

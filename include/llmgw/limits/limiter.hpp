@@ -56,6 +56,11 @@ public:
     // reserved and not used, or are debited what was used beyond it (buckets may go into debt).
     void settle(const std::string& consumer, const config::Tier& tier, const Charge& reserved,
                 const Charge& actual, Clock::time_point reserved_at, Clock::time_point now);
+    // Takes one request and `reserve` from every limit whether or not they admit (a request
+    // bucket stops at empty; a token bucket may go into debt): what an admission decided
+    // elsewhere (Redis) used, so that these buckets are not fresh when they have to decide.
+    void debit(const std::string& consumer, const config::Tier& tier, const Charge& reserve,
+               Clock::time_point now);
     // Where each limit of the tier stands for the consumer now, taking nothing (what is left).
     std::vector<LimitState> peek(const std::string& consumer, const config::Tier& tier,
                                  Clock::time_point now);

@@ -10,6 +10,7 @@ class Registry;
 template <typename T>
 class Family;
 class Counter;
+class Gauge;
 }  // namespace prometheus
 
 namespace llmgw::observability {
@@ -34,6 +35,9 @@ public:
     void backlog_dropped(std::uint64_t operations);
     // A request admitted from this instance's lease slices, without a Redis call.
     void lease_admitted();
+    // The instances sharing the Redis at the last heartbeat (set on each /metrics read; the
+    // gauge appears with the first call).
+    void fleet_size(unsigned live);
 
 private:
     prometheus::Family<prometheus::Counter>& reservations_;
@@ -45,6 +49,8 @@ private:
     prometheus::Family<prometheus::Counter>& dropped_;
     prometheus::Family<prometheus::Counter>& concurrency_refused_;
     prometheus::Counter& lease_admitted_;  // resolved once: counted on the hot path
+    prometheus::Registry& registry_;
+    prometheus::Gauge* fleet_size_ = nullptr;
 };
 
 }  // namespace llmgw::observability
