@@ -366,12 +366,19 @@ redis_commands() {
     awk -F'[:=,]' '$1 ~ /^cmdstat_(eval|evalsha|script)/ { s += $3 } END { printf "%d", s }'
 }
 
+# redis_script_usec PORT: microseconds Redis spent executing those calls (INFO commandstats):
+# the scripts' own cost, without the event loop and the network.
+redis_script_usec() {
+  redis-cli -h "$HOST" -p "$1" info commandstats |
+    awk -F'[:=,]' '$1 ~ /^cmdstat_(eval|evalsha|script)/ { s += $5 } END { printf "%d", s }'
+}
+
 # bench_llmgw_redis NAME ADMISSION: the limits in a redis-server started here, with
 # redis.admission ADMISSION (exact: every admission one script call; lease: most admitted
 # from the worker's slices of the limits, with no call).
 bench_llmgw_redis() {
   local name=$1 admission=$2
-  local redis_port redis_pid keys file calls errors fail_open r0 r1 n redis_us c0 c1 per_request
+  local redis_port redis_pid keys file calls errors fail_open r0 r1 n redis_us c0 c1 u0 u1 per_request script_us
   pick_port; redis_port=$PORT
   mkdir -p "$WORK_DIR/redis"
   # No persistence (nothing written, nothing loaded); loopback only; its own dir.
@@ -388,15 +395,18 @@ bench_llmgw_redis() {
   WRK_API_KEY=$API_KEY
   r0=$(cpu_ticks "$redis_pid")
   c0=$(redis_commands "$redis_port")
+  u0=$(redis_script_usec "$redis_port")
   measure "$name" "$LLMGW_PORT" "$LLMGW_PID"
   r1=$(cpu_ticks "$redis_pid")
   c1=$(redis_commands "$redis_port")
+  u1=$(redis_script_usec "$redis_port")
   WRK_API_KEY=
   # redis-server's own CPU time per request, over warm-up and measured run together.
   n=$(($(field requests "$(grep '^BENCH ' "$WORK_DIR/$name.warmup.txt")") + $(field requests "$BENCH_LINE")))
   redis_us=$(awk -v t=$((r1 - r0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
   # Redis calls per request (INFO commandstats before and after).
   per_request=$(awk -v c=$((c1 - c0)) -v n="$n" 'BEGIN { printf "%.2f", (n > 0 ? c / n : 0) }')
+  script_us=$(awk -v u=$((u1 - u0)) -v n="$n" 'BEGIN { printf "%.1f", (n > 0 ? u / n : 0) }')
   check_limits_metrics "$name"
   # The limits really were in Redis: its keys are there, and llmgw called it.
   keys=$(redis-cli -h "$HOST" -p "$redis_port" --scan --pattern 'llmgw:*' | wc -l) ||
@@ -411,7 +421,7 @@ bench_llmgw_redis() {
   # reported, not fatal; any refusal already failed the run above.
   ((errors == 0 && fail_open == 0)) ||
     log "$name: warning: $errors Redis errors, $fail_open requests admitted without Redis (fail open)"
-  CHECKS[$name]="${CHECKS[$name]}; $calls Redis calls ($(ratio "$calls" "${CHECKS_REQUESTS}") per request), $errors Redis errors, $fail_open admitted without Redis; $keys llmgw:* keys in Redis; redis-server CPU $redis_us us per request (on CPU $LOAD_CPU); $per_request Redis calls per request (INFO commandstats)"
+  CHECKS[$name]="${CHECKS[$name]}; $calls Redis calls ($(ratio "$calls" "${CHECKS_REQUESTS}") per request), $errors Redis errors, $fail_open admitted without Redis; $keys llmgw:* keys in Redis; redis-server CPU $redis_us us per request (on CPU $LOAD_CPU), of which $script_us us inside the scripts (INFO commandstats); $per_request Redis calls per request (INFO commandstats)"
   stop_pid "$LLMGW_PID"
   stop_pid "$redis_pid"
 }

@@ -252,11 +252,11 @@ local function usage_op()
   local k = key()
   local requests, prompt, completion, estimated, cached, cost, ttl = arg(), arg(), arg(), arg(), arg(), arg(), arg()
   redis.call('HINCRBY', k, 'requests', requests)
-  redis.call('HINCRBY', k, 'prompt_tokens', prompt)
-  redis.call('HINCRBY', k, 'completion_tokens', completion)
-  redis.call('HINCRBY', k, 'estimated_requests', estimated)
-  redis.call('HINCRBY', k, 'cached', cached)
-  if cost ~= '0' then redis.call('HINCRBY', k, 'cost_nano', cost) end
+  -- Fields that did not change are not written (a cached or free answer costs fewer calls).
+  for _, field in ipairs({ { 'prompt_tokens', prompt }, { 'completion_tokens', completion },
+                           { 'estimated_requests', estimated }, { 'cached', cached }, { 'cost_nano', cost } }) do
+    if field[2] ~= '0' then redis.call('HINCRBY', k, field[1], field[2]) end
+  end
   redis.call('EXPIRE', k, ttl)
 end
 

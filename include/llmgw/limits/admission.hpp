@@ -136,6 +136,9 @@ private:
     // before what was queued meanwhile).
     RedisLimiter::Backlog& page_to_fill();
     RedisLimiter::Backlog take_page();
+    // Whether the oldest page should ride along with the next call: it is full, holds what
+    // must go at once, or waited flush_delay.
+    bool page_due() const;
     void requeue(RedisLimiter::Backlog&& carried);
 
     LocalLimiter& local_;

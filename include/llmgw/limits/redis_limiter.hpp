@@ -67,6 +67,7 @@ class RedisLimiter {
         std::vector<std::string> lease_keys, lease_args, return_keys, return_args;
         std::size_t leases = 0, returns = 0;
         std::unordered_map<std::string, std::size_t> settle_index, usage_index;  // merge keys
+        std::chrono::steady_clock::time_point since{};  // when its first operation was queued
         std::size_t size() const { return settles.size() + usages.size() + leases + returns; }
         bool empty() const { return size() == 0; }
     };
