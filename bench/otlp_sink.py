@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """An OTLP/HTTP sink for bench/run.sh: answers every POST with 200 {} and counts the spans
-of the JSON bodies (GET /stats answers {"requests": N, "spans": M}). Loopback only."""
+of the JSON bodies (GET /stats answers {"requests": N, "spans": M}). Loopback only.
+
+It shares the load core with wrk and the fake model server, so it must cost little: spans
+are counted by their "spanId" keys (a byte search in C), not by parsing each body, which at
+sample_ratio 1 took enough of that core to cap the proxy's throughput."""
 import json
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,12 +26,7 @@ class Sink(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
         counts["requests"] += 1
-        try:
-            for resource in json.loads(body)["resourceSpans"]:
-                for scope in resource["scopeSpans"]:
-                    counts["spans"] += len(scope["spans"])
-        except (ValueError, KeyError):
-            pass
+        counts["spans"] += body.count(b'"spanId":')
         self.reply({})
 
     def do_GET(self):
