@@ -96,6 +96,8 @@ http::Task<StepResult> Pipeline::forward(RequestContext& context, http::AnswerRe
     upstream::ForwardOutcome outcome;
     for (std::size_t next = 0;; ++next) {
         outcome = co_await forward_to(context, *backend, relay, client);
+        if (!context.own_time.upstream_sent) context.own_time.upstream_sent = outcome.sent;
+        context.own_time.relay += outcome.relay_time;
         if (outcome.queue_wait)
             record.queue_wait = record.queue_wait.value_or(std::chrono::steady_clock::duration{}) +
                                 *outcome.queue_wait;

@@ -204,7 +204,10 @@ http::Task<StepResult> Pipeline::read_body(RequestContext& context, http::Reques
                                            http::ClientWriter& client) {
     auto read = co_await body.read();
     context.record.bytes_in = context.request.body().size();
-    if (read.complete) co_return std::nullopt;
+    if (read.complete) {
+        context.own_time.body_read = std::chrono::steady_clock::now();
+        co_return std::nullopt;
+    }
     client.close_after();
     if (read.refusal) co_return std::move(read.refusal);
     // The client went away in the middle of its body: recorded as 499, nothing sent.
@@ -221,6 +224,9 @@ http::Task<StepResult> Pipeline::admit(RequestContext& context, ResponseSteps& s
     const auto started = context.trace ? tracing::now_ns() : 0;
     auto outcome = co_await admission_.admit(context.identity->account, *tier, reserve);
     if (context.trace) trace_admission(context, started, outcome);
+    if (outcome.redis_call)
+        context.own_time.waits += std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            outcome.redis_call->second - outcome.redis_call->first);
     if (!outcome.decision) {
         // Redis is unavailable and failure_mode is closed: no request without its limits.
         context.record.rate_limit = "unavailable";
@@ -516,7 +522,13 @@ void Pipeline::record(RequestContext& context, const http::ClientWriter& client)
     // 499 (nginx's convention): the client closed the connection before it got an answer.
     record.status = client.status() == 0 && record.error == "client_closed" ? 499 : client.status();
     record.bytes_out = client.body_bytes();
-    record.duration = std::chrono::steady_clock::now() - context.started;
+    const auto now = std::chrono::steady_clock::now();
+    record.duration = now - context.started;
+    if (const auto& own = context.own_time; own.body_read) {
+        const auto before_upstream = own.upstream_sent.value_or(now) - *own.body_read;
+        const auto waited = own.waits + record.queue_wait.value_or(std::chrono::steady_clock::duration{});
+        record.overhead = std::max(before_upstream - waited, std::chrono::steady_clock::duration{}) + own.relay;
+    }
     services_.metrics.request_finished(record);
     if (context.trace) finish_trace(context, traces_);
     services_.access_log.write(record);

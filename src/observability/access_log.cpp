@@ -63,6 +63,9 @@ std::string format_access_line(const AccessRecord& r) {
     else
         out += ",\"upstream_first_byte_ms\":null";
     if (r.queue_wait) append_number(out, "queue_ms", milliseconds(*r.queue_wait), "%.3f");
+    if (r.overhead)
+        append_number(out, "overhead_us",
+                      std::chrono::duration<double, std::micro>(*r.overhead).count(), "%.1f");
     if (r.attempts > 0) append_number(out, "attempts", r.attempts, "%.0f");
     out += r.stream ? ",\"stream\":true" : ",\"stream\":false";
     if (r.prompt_tokens)

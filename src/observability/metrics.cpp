@@ -22,6 +22,13 @@ const prometheus::Histogram::BucketBoundaries& latency_buckets() {
     return buckets;
 }
 
+// The gateway's own time per request: microseconds, not the seconds of a generation.
+const prometheus::Histogram::BucketBoundaries& overhead_buckets() {
+    static const prometheus::Histogram::BucketBoundaries buckets = {
+        0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1};
+    return buckets;
+}
+
 std::string status_label(int status) {
     // Statuses outside 100..599 never reach here (an upstream sending one gets a 502),
     // so this label has at most 500 values.
@@ -47,6 +54,7 @@ struct Metrics::Families {
     prometheus::Family<prometheus::Gauge>& circuit_state;
     prometheus::Family<prometheus::Gauge>& endpoint_in_flight;
     prometheus::Gauge& in_flight;
+    prometheus::Histogram& overhead;
 };
 
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
@@ -125,7 +133,14 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
             .Name("llmgw_endpoint_in_flight")
             .Help("Requests in flight to the endpoint")
             .Register(*registry_),
-        in_flight.Add({})});
+        in_flight.Add({}),
+        prometheus::BuildHistogram()
+            .Name("llmgw_gateway_overhead_seconds")
+            .Help("Time a request spent in llmgw itself: from its body read to the upstream "
+                  "request, less the waits on Redis and the queue, plus the relay's own time "
+                  "(answers without an upstream: to their end)")
+            .Register(*registry_)
+            .Add({}, overhead_buckets())});
 }
 
 Metrics::~Metrics() = default;
@@ -176,6 +191,7 @@ void Metrics::request_started() {
 
 void Metrics::request_finished(const AccessRecord& r) {
     families_->in_flight.Decrement();
+    if (r.overhead) families_->overhead.Observe(std::chrono::duration<double>(*r.overhead).count());
     request_refused(r);
 }
 

@@ -93,6 +93,7 @@ http::Task<void> attempt_head(ConnectionPool& pool, http::Request& request,
                               const AttemptLimits& limits, http::HangUp& hang_up,
                               AttemptHead& result) {
     const auto started = Clock::now();
+    result.started = started;
     request.set(bhttp::field::host, host_header(endpoint));
     for (bool fresh = false;; fresh = true) {
         const auto connect_timeout = std::chrono::ceil<std::chrono::milliseconds>(
@@ -127,7 +128,8 @@ http::Task<void> attempt_head(ConnectionPool& pool, http::Request& request,
         result.failure = exchange_failure(exchange.ec, limits);
         co_return;
     }
-    result.first_byte = Clock::now() - started;
+    result.head_read = Clock::now();
+    result.first_byte = result.head_read - started;
     const auto status = result.parser->get().result_int();
     if (status < 200 || status > 599) result.failure = Failure::invalid;
 }

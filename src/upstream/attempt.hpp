@@ -26,6 +26,8 @@ struct AttemptHead {
     Failure failure = Failure::none;      // when there is no head
     bool resent = false;                   // written again on a fresh connection by itself
     Clock::duration first_byte{};          // from the attempt's start to the head
+    Clock::time_point started{};           // before the connection was taken or made
+    Clock::time_point head_read{};         // when the head had arrived
 };
 
 struct AttemptLimits {

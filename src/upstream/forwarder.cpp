@@ -264,6 +264,7 @@ http::Task<Forwarder::TryResult> Forwarder::try_endpoint(Try& attempt) {
     AttemptHead head;
     co_await attempt_head(pool_, attempt.request, state.endpoint, attempt.backend.tls(),
                           attempt.limits, attempt.hang_up, head);
+    if (!attempt.outcome.sent) attempt.outcome.sent = head.started;
     if (head.resent) {
         ++attempt.outcome.attempts;
         metrics_.retry(config.name, "resent");
@@ -319,11 +320,14 @@ http::Task<Forwarder::TryResult> Forwarder::relay_answer(Try& attempt, AttemptHe
                             : http::AnswerSink::HeadTiming::now;
     auto& outcome = attempt.outcome;
     http::AnswerHead answer_head{fields, event_stream, chunked, false};
-    if (!co_await attempt.relay.send_head(answer_head, length, timing)) {
+    const bool head_sent = co_await attempt.relay.send_head(answer_head, length, timing);
+    outcome.relay_time += Clock::now() - head.head_read;
+    if (!head_sent) {
         outcome.error_kind = "client_closed";
         co_return TryResult{true};
     }
-    const auto failure = co_await relay_body(head, attempt.relay, attempt.limits, attempt.hang_up);
+    const auto failure = co_await relay_body(head, attempt.relay, attempt.limits, attempt.hang_up,
+                                             outcome.relay_time);
     if (failure == Failure::none) {
         if (upstream.keep_alive())
             pool_.release(std::move(head.connection), attempt.backend.config());

@@ -26,7 +26,8 @@ Failure read_failure(const boost::system::error_code& ec, bool total_bound) {
 }  // namespace
 
 http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
-                               const AttemptLimits& limits, http::HangUp& hang_up) {
+                               const AttemptLimits& limits, http::HangUp& hang_up,
+                               Clock::duration& own_time) {
     auto& connection = *attempt.connection;
     auto& parser = *attempt.parser;
     auto& body = parser.get().body();
@@ -47,6 +48,7 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
                                           net::as_tuple(net::use_awaitable));
         });
         const auto got = piece.size() - body.size;
+        const auto read_at = Clock::now();
         if (ec == bhttp::error::need_buffer) ec = {};
         // A TLS server that ends a close-delimited body without close_notify: still the end.
         if (ec == net::ssl::error::stream_truncated && connection.tls) parser.put_eof(ec);
@@ -56,6 +58,7 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
         }
         bool relayed = true;
         if (got > 0) relayed = co_await relay.send_body(std::string_view(piece.data(), got));
+        own_time += Clock::now() - read_at;
         if (!relayed) {
             failure = Failure::client_gone;
             break;
@@ -67,7 +70,10 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
     }
     hang_up.slot().clear();
     if (failure != Failure::none) co_return failure;
-    if (!co_await relay.finish()) co_return Failure::client_gone;
+    const auto finish_at = Clock::now();
+    const bool finished = co_await relay.finish();
+    own_time += Clock::now() - finish_at;
+    if (!finished) co_return Failure::client_gone;
     co_return Failure::none;
 }
 

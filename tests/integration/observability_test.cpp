@@ -116,3 +116,29 @@ TEST(Observability, AdminPathsNeedTheAdminTokenWhenOneIsSet) {
               200);  // probes and metrics stay open
     EXPECT_THAT(gateway.process().stderr_text(), testing::Not(HasSubstr("admin-secret-7")));
 }
+
+// The gateway's own time excludes what it waits for: a model that takes 300 ms to its first
+// byte, or streams 10 events 30 ms apart, adds none of that to overhead_us, while each request
+// lasts over 250 ms; the histogram counts every request that reached the pipeline's body read.
+TEST(Observability, TheGatewaysOwnTimeLeavesOutTheWaitsOnTheModel) {
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(backend_and_route(model));
+    ASSERT_EQ(gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-delay-ms", "300"}}).status, 200);
+    const auto streamed = http_stream(gateway.port(),
+                                      {"POST", "/v1/chat/completions",
+                                       {{"content-type", "application/json"},
+                                        {"x-fake-chunks", "10"},
+                                        {"x-fake-chunk-interval-ms", "30"}},
+                                       chat_body("fake-model", true).dump()},
+                                      10s);
+    ASSERT_EQ(streamed.status, 200);
+    ASSERT_TRUE(gateway.wait_for_access_lines(2, 5s));
+    for (const auto& line : gateway.access_log_lines()) {
+        ASSERT_TRUE(line.contains("overhead_us")) << line.dump();
+        const double overhead_ms = line["overhead_us"].get<double>() / 1000;
+        EXPECT_GT(overhead_ms, 0);
+        EXPECT_GT(line["duration_ms"].get<double>(), 250) << line.dump();
+        EXPECT_LT(overhead_ms, 100) << line.dump();
+    }
+    EXPECT_EQ(metric_value(metrics_of(gateway), "llmgw_gateway_overhead_seconds_count"), 2);
+}

@@ -47,6 +47,12 @@ struct RequestContext {
     usage::EndpointShape shape = usage::EndpointShape::other;
     // Filled in as the steps go; the record step writes it out.
     observability::AccessRecord record;
+    // The gateway's own time (record.overhead): from the body read to the first upstream
+    // attempt, less the waits on Redis and the queue, plus the relay's time.
+    struct OwnTime {
+        std::optional<std::chrono::steady_clock::time_point> body_read, upstream_sent;
+        std::chrono::steady_clock::duration waits{}, relay{};
+    } own_time;
     // The request's spans when tracing is configured and the request is sampled; else null
     // (no allocation for a request that is not traced).
     std::unique_ptr<tracing::RequestTrace> trace;

@@ -32,6 +32,8 @@ struct AccessRecord {
     std::optional<std::chrono::steady_clock::duration> upstream_first_byte;
     // Time spent in the backend's queue, when the request waited there.
     std::optional<std::chrono::steady_clock::duration> queue_wait;
+    // The gateway's own time (llmgw_gateway_overhead_seconds), once the body was read.
+    std::optional<std::chrono::steady_clock::duration> overhead;
     unsigned attempts = 0;  // sends of the request upstream, automatic re-sends included
     bool stream = false;  // the answer was relayed with chunked framing
     std::optional<std::uint64_t> prompt_tokens;

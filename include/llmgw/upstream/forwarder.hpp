@@ -40,6 +40,11 @@ struct ForwardOutcome {
     bool stream = false;    // the answer went in chunks
     // Set when the request waited in the backend's queue: for how long.
     std::optional<std::chrono::steady_clock::duration> queue_wait;
+    // The gateway's own time around the upstream: when the first attempt started (the end of
+    // the pipeline's part), and the relay's time from each upstream read to the client write
+    // done (the waits on the upstream excluded).
+    std::optional<std::chrono::steady_clock::time_point> sent;
+    std::chrono::steady_clock::duration relay_time{};
 };
 
 // What the endpoint choice and the queue may know about the request (each optional).
