@@ -29,6 +29,16 @@ const prometheus::Histogram::BucketBoundaries& overhead_buckets() {
     return buckets;
 }
 
+prometheus::Histogram& overhead_histogram(prometheus::Registry& registry) {
+    return prometheus::BuildHistogram()
+        .Name("llmgw_gateway_overhead_seconds")
+        .Help("Time a request spent in llmgw itself: from its body read to the upstream "
+              "request, less the waits on Redis and the queue, plus the relay's own time "
+              "(answers without an upstream: to their end)")
+        .Register(registry)
+        .Add({}, overhead_buckets());
+}
+
 std::string status_label(int status) {
     // Statuses outside 100..599 never reach here (an upstream sending one gets a 502),
     // so this label has at most 500 values.
@@ -133,14 +143,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
             .Name("llmgw_endpoint_in_flight")
             .Help("Requests in flight to the endpoint")
             .Register(*registry_),
-        in_flight.Add({}),
-        prometheus::BuildHistogram()
-            .Name("llmgw_gateway_overhead_seconds")
-            .Help("Time a request spent in llmgw itself: from its body read to the upstream "
-                  "request, less the waits on Redis and the queue, plus the relay's own time "
-                  "(answers without an upstream: to their end)")
-            .Register(*registry_)
-            .Add({}, overhead_buckets())});
+        in_flight.Add({}), overhead_histogram(*registry_)});
 }
 
 Metrics::~Metrics() = default;
