@@ -71,19 +71,16 @@ TEST_F(RedisTopology, LimitsLiveInARedisReachedOverTls) {
 TEST_F(RedisTopology, ARefusedCertificateIsCountedAndLimitsFailOpenAsWithRedisDown) {
     auto redis = RedisServer::start_tls({pki.server_cert, pki.server_key, pki.ca_cert, {}, {}});
     auto model = FakeModel::start("m1");
-    auto gateway = RunningGateway::start(
-        config(model,
-               "  url: \"rediss://127.0.0.1:" + std::to_string(redis.port()) +
-                   "/0\"\n  failure_mode: open\n  tls: { ca_file: \"" + pki.other_ca_cert +
-                   "\" }\n",
-               "{ quota: { requests_per_day: 3 } }"));
+    auto gateway = RunningGateway::start(config(
+        model,
+        "  url: \"rediss://127.0.0.1:" + std::to_string(redis.port()) +
+            "/0\"\n  failure_mode: open\n  tls: { ca_file: \"" + pki.other_ca_cert + "\" }\n",
+        "{ quota: { requests_per_day: 3 } }"));
     EXPECT_EQ(chat(gateway), 200) << "open: decided in process while Redis cannot be used";
     const auto metrics = metrics_of(gateway);
     EXPECT_GE(metric_value(metrics, "llmgw_redis_fail_open_total"), 1) << metrics;
     EXPECT_TRUE(eventually(
-        [&] {
-            return metric_value(metrics_of(gateway), "llmgw_redis_tls_failures_total") >= 4;
-        },
+        [&] { return metric_value(metrics_of(gateway), "llmgw_redis_tls_failures_total") >= 4; },
         5s))
         << "every retry counts: " << metrics_of(gateway);
     EXPECT_TRUE(gateway.process().wait_for_output(

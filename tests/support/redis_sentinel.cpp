@@ -37,10 +37,11 @@ void wait_until(Done done, std::chrono::seconds deadline, const std::string& wha
 RedisSentinelSet::RedisSentinelSet(std::string master_name, RedisServer first, RedisServer second)
     : master_name_(std::move(master_name)), first_(std::move(first)), second_(std::move(second)) {}
 
-RedisSentinelSet RedisSentinelSet::start(std::string master_name) {
+RedisSentinelSet RedisSentinelSet::start(std::string master_name, std::string sentinel_password) {
     auto first = RedisServer::start();
     auto second = RedisServer::start({"--replicaof", "127.0.0.1", std::to_string(first.port())});
     RedisSentinelSet set(std::move(master_name), std::move(first), std::move(second));
+    set.sentinel_password_ = std::move(sentinel_password);
     // The sentinel finds the replica in the master's INFO: it must be listed there first.
     wait_until(
         [&] {
@@ -54,30 +55,38 @@ RedisSentinelSet RedisSentinelSet::start(std::string master_name) {
 
 void RedisSentinelSet::start_sentinel() {
     sentinel_port_ = free_port();
-    const std::string config = "port " + std::to_string(sentinel_port_) +
-                               "\nbind 127.0.0.1\nprotected-mode no\n"
-                               "sentinel monitor " +
-                               master_name_ + " 127.0.0.1 " + std::to_string(first_.port()) +
-                               " 1\n"
-                               "sentinel down-after-milliseconds " +
-                               master_name_ +
-                               " 500\n"
-                               "sentinel failover-timeout " +
-                               master_name_ + " 3000\n";
+    const std::string config =
+        "port " + std::to_string(sentinel_port_) +
+        "\nbind 127.0.0.1\nprotected-mode no\n"
+        "sentinel monitor " +
+        master_name_ + " 127.0.0.1 " + std::to_string(first_.port()) +
+        " 1\n"
+        "sentinel down-after-milliseconds " +
+        master_name_ +
+        " 500\n"
+        "sentinel failover-timeout " +
+        master_name_ + " 3000\n" +
+        (sentinel_password_.empty() ? std::string() : "requirepass " + sentinel_password_ + "\n");
     const auto path = dir_.write("sentinel.conf", config);  // the sentinel rewrites it
     sentinel_ = Process::start("redis-server", {path, "--sentinel"});
     wait_until([&] { return master_port() == first_.port(); }, 10s,
                "the sentinel never named the master: " + sentinel_->stdout_text());
     wait_until(
         [&] {
-            return cli(sentinel_port_, {"SENTINEL", "replicas", master_name_})
+            return ask_sentinel({"SENTINEL", "replicas", master_name_})
                        .find(std::to_string(second_.port())) != std::string::npos;
         },
         15s, "the sentinel never found the replica");
 }
 
+std::string RedisSentinelSet::ask_sentinel(std::vector<std::string> args) {
+    if (!sentinel_password_.empty())
+        args.insert(args.begin(), {"-a", sentinel_password_, "--no-auth-warning"});
+    return cli(sentinel_port_, std::move(args));
+}
+
 uint16_t RedisSentinelSet::master_port() {
-    const auto answer = cli(sentinel_port_, {"SENTINEL", "get-master-addr-by-name", master_name_});
+    const auto answer = ask_sentinel({"SENTINEL", "get-master-addr-by-name", master_name_});
     const auto newline = answer.find('\n');
     if (newline == std::string::npos) return 0;
     return static_cast<uint16_t>(std::stoi(answer.substr(newline + 1)));

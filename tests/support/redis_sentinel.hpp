@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
@@ -16,8 +17,10 @@ namespace llmgw::testing {
 class RedisSentinelSet {
 public:
     // Starts the master, a replica in sync with it, then a sentinel that knows both (the master
-    // is "down" after 500 ms without an answer; quorum 1). Throws std::runtime_error.
-    static RedisSentinelSet start(std::string master_name = "mymaster");
+    // is "down" after 500 ms without an answer; quorum 1). With `sentinel_password`, the
+    // sentinel wants AUTH (requirepass). Throws std::runtime_error.
+    static RedisSentinelSet start(std::string master_name = "mymaster",
+                                  std::string sentinel_password = "");
 
     const std::string& master_name() const { return master_name_; }
     uint16_t sentinel_port() const { return sentinel_port_; }
@@ -32,8 +35,10 @@ public:
 private:
     RedisSentinelSet(std::string master_name, RedisServer first, RedisServer second);
     void start_sentinel();
+    std::string ask_sentinel(std::vector<std::string> args);
 
     std::string master_name_;
+    std::string sentinel_password_;
     RedisServer first_;
     RedisServer second_;
     TempDir dir_;

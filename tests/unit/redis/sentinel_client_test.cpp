@@ -88,6 +88,23 @@ TEST_F(RedisSentinel, FollowsAFailoverWithinSecondsAndNoCallOutlivesItsTimeout) 
     EXPECT_NE(set.second().cli({"GET", "n"}), "") << "the write went to the new master";
 }
 
+// A sentinel with a password of its own gets it (from its node URL); without it the sentinel
+// refuses, and the client says so.
+TEST_F(RedisSentinel, ASentinelWithAPasswordIsAskedWithIt) {
+    auto set = RedisSentinelSet::start("guarded", "sentinel-secret");
+    auto o = sentinel_options(set);
+    o.sentinels = {{"127.0.0.1", set.sentinel_port(), {}, {}}};
+    Client anonymous(io.get_executor(), o);
+    anonymous.start();
+    EXPECT_FALSE(run_until([&] { return anonymous.connected(); }, 500ms));
+    anonymous.stop();
+
+    o.sentinels.front().password = "sentinel-secret";
+    auto client = started(o);
+    ASSERT_TRUE(run(client->command({"SET", "k", "v"})));
+    EXPECT_EQ(set.first().cli({"GET", "k"}), "v");
+}
+
 // A server turned replica answers writes with READONLY: the client replaces the connection
 // (and with Sentinel asks again where the master is), instead of failing every write.
 TEST_F(RedisSentinel, AReadonlyReplyReplacesTheConnection) {
