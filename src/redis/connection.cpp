@@ -49,9 +49,8 @@ Connection::Connection(asio::any_io_executor executor, Client::Options options)
       random_(std::random_device{}()) {
     options_.reconnect_min = std::max(options_.reconnect_min, milliseconds(1));
     options_.reconnect_max = std::max(options_.reconnect_max, options_.reconnect_min);
-    server_ = options_.sentinel_master.empty()
-                  ? options_.host + ":" + std::to_string(options_.port)
-                  : "not found yet";
+    server_ = options_.sentinel_master.empty() ? options_.host + ":" + std::to_string(options_.port)
+                                               : "not found yet";
 }
 
 Connection::~Connection() {
@@ -196,12 +195,20 @@ std::shared_ptr<Call> Connection::queue(const std::vector<std::string>& args,
 
 // Pipelined AUTH, SELECT (ROLE with Sentinel) and PING: the PING's answer means the connection
 // is usable. The PING carries a token the server echoes: a reply it sent unasked (before the
-// handshake) would shift every answer by one, and then PING gets something else.
+// handshake) would shift every answer by one, and then PING gets something else. Each answer is
+// checked as it is read, so a bad one ends the connection before the next is looked at; the
+// connect timer bounds the whole.
 void Connection::handshake(const std::shared_ptr<Link>& link, const Client::Address& server) {
-    Steps steps;
     const auto deadline = Clock::now() + options_.connect_timeout;
-    auto step = [&](std::string label, const std::vector<std::string>& args) {
-        steps.emplace_back(std::move(label), queue(args, deadline));
+    link->ping_token = "llmgw handshake " + std::to_string(++handshakes_);
+    auto step = [&](const std::string& label, const std::vector<std::string>& args) {
+        queue(args, deadline)->inspect = [this, label, token = link->ping_token](const Result& r) {
+            const std::string problem = handshake_problem(label, r, token);
+            if (!problem.empty())
+                drop(problem);
+            else if (label == "PING")
+                became_ready();
+        };
     };
     if (!server.password.empty()) {
         if (server.username.empty())
@@ -211,31 +218,11 @@ void Connection::handshake(const std::shared_ptr<Link>& link, const Client::Addr
     }
     if (options_.db != 0) step("SELECT", {"SELECT", std::to_string(options_.db)});
     if (!options_.sentinel_master.empty()) step("ROLE", {"ROLE"});
-    link->ping_token = "llmgw handshake " + std::to_string(++handshakes_);
     step("PING", {"PING", link->ping_token});
-    asio::co_spawn(
-        executor_,
-        [self = shared_from_this(), link, steps = std::move(steps)]() mutable {
-            return self->await_handshake(std::move(link), std::move(steps));
-        },
-        asio::detached);
-}
-
-Task<void> Connection::await_handshake(std::shared_ptr<Link> link, Steps steps) {
-    for (auto& [label, call] : steps) {
-        const Result result = co_await wait_for(call);
-        if (link_ != link) co_return;
-        const std::string problem = handshake_problem(label, result, *link);
-        if (!problem.empty()) {
-            drop(problem);
-            co_return;
-        }
-    }
-    became_ready();
 }
 
 std::string Connection::handshake_problem(const std::string& label, const Result& result,
-                                          const Link& link) const {
+                                          const std::string& ping_token) const {
     if (!result) return label + " failed: " + result.error().message;
     if (label == "ROLE") {
         const auto& role = result->elements;
@@ -243,7 +230,7 @@ std::string Connection::handshake_problem(const std::string& label, const Result
         return server_ + " is not the master (ROLE " + (role.empty() ? "?" : role[0].str) +
                "); asking the sentinels again";
     }
-    if (label == "PING" && !(result->is_string() && result->str == link.ping_token))
+    if (label == "PING" && !(result->is_string() && result->str == ping_token))
         return "PING answered without its token: the server's replies are out of step with the "
                "commands (it sent a reply nobody asked for)";
     return "";
@@ -307,6 +294,12 @@ void Connection::deliver(redisReply* reply) {
     progress_at_ = Clock::now();
     const bool readonly = reply->type == REDIS_REPLY_ERROR && reply->str != nullptr &&
                           starts_with(reply->str, "READONLY");
+    if (call->inspect) {
+        Result result = to_result(*reply);
+        call->inspect(result);  // may end the connection, or make it ready
+        call->complete(std::move(result));
+        return;
+    }
     if (!call->abandoned) call->complete(to_result(*reply));
     if (readonly) drop("the server is a replica now (READONLY); reconnecting to the master");
 }

@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -33,6 +34,9 @@ struct Call {
     boost::asio::steady_timer wake;
     std::optional<Result> result;
     bool abandoned = false;
+    // Run by the reader the moment the reply arrives, before anyone waiting resumes: the
+    // handshake's checks, which must act before the next reply is read. Empty for calls.
+    std::function<void(const Result&)> inspect;
 
     void complete(Result r) {
         if (abandoned || result) return;
@@ -48,11 +52,12 @@ Task<Result> wait_for(std::shared_ptr<Call> call);
 Result to_result(const redisReply& reply);
 
 // Sends `commands` on a connection of its own and returns their replies, all within `timeout`
-// (asking a sentinel); nullopt with `failure` set when the exchange did not complete.
+// (asking a sentinel); nullopt with `failure` set when the exchange did not complete
+// (`tls_failed` too when the TLS handshake failed).
 Task<std::optional<std::vector<Result>>> request_once(
     boost::asio::any_io_executor executor, const Client::Tls* tls, Client::Address server,
     std::vector<std::vector<std::string>> commands, std::chrono::milliseconds timeout,
-    std::string& failure);
+    std::string& failure, bool& tls_failed);
 
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
@@ -107,11 +112,9 @@ private:
     std::chrono::milliseconds next_backoff();
     bool current(unsigned run) const { return running_ && run == run_; }
 
-    using Steps = std::vector<std::pair<std::string, std::shared_ptr<Call>>>;
     Task<void> write_loop(std::shared_ptr<Link> link);
-    Task<void> await_handshake(std::shared_ptr<Link> link, Steps steps);
     std::string handshake_problem(const std::string& label, const Result& result,
-                                  const Link& link) const;
+                                  const std::string& ping_token) const;
     std::string name() const;
 
     boost::asio::any_io_executor executor_;

@@ -46,7 +46,7 @@ Task<std::string> read_replies(Stream& stream, std::size_t count, std::vector<Re
 Task<std::optional<std::vector<Result>>> request_once(
     asio::any_io_executor executor, const Client::Tls* tls, Client::Address server,
     std::vector<std::vector<std::string>> commands, std::chrono::milliseconds timeout,
-    std::string& failure) {
+    std::string& failure, bool& tls_failed) {
     auto stream = std::make_shared<Stream>(executor, tls);
     asio::steady_timer deadline(executor);
     auto expired = std::make_shared<bool>(false);  // the handler may run after we return
@@ -64,6 +64,7 @@ Task<std::optional<std::vector<Result>>> request_once(
     }
     std::vector<Result> replies;
     failure = co_await stream->open(server.host, server.port);
+    tls_failed = stream->tls_failed();
     if (failure.empty()) {
         std::string out;
         for (const auto& command : commands) append_command(out, command);
@@ -87,8 +88,10 @@ Task<std::optional<Client::Address>> Connection::locate(std::string& failure) {
         std::vector<std::vector<std::string>> ask{
             {"SENTINEL", "get-master-addr-by-name", options_.sentinel_master}};
         std::string problem;
+        bool tls_failed = false;
         auto replies = co_await request_once(executor_, tls, sentinel, std::move(ask),
-                                             options_.connect_timeout, problem);
+                                             options_.connect_timeout, problem, tls_failed);
+        if (tls_failed && owner && owner->on_tls_failure) owner->on_tls_failure();
         if (!running_) break;
         if (replies) {
             const Result& answer = replies->front();

@@ -37,11 +37,15 @@ void wait_until(Done done, std::chrono::seconds deadline, const std::string& wha
 RedisSentinelSet::RedisSentinelSet(std::string master_name, RedisServer first, RedisServer second)
     : master_name_(std::move(master_name)), first_(std::move(first)), second_(std::move(second)) {}
 
-RedisSentinelSet RedisSentinelSet::start(std::string master_name, std::string sentinel_password) {
-    auto first = RedisServer::start();
-    auto second = RedisServer::start({"--replicaof", "127.0.0.1", std::to_string(first.port())});
+RedisSentinelSet RedisSentinelSet::start(std::string master_name, std::string sentinel_password,
+                                         std::optional<RedisServer::Tls> tls) {
+    auto first = tls ? RedisServer::start_tls(*tls) : RedisServer::start();
+    std::vector<std::string> replica{"--replicaof", "127.0.0.1", std::to_string(first.port())};
+    if (tls) replica.insert(replica.end(), {"--tls-replication", "yes"});
+    auto second = tls ? RedisServer::start_tls(*tls, replica) : RedisServer::start(replica);
     RedisSentinelSet set(std::move(master_name), std::move(first), std::move(second));
     set.sentinel_password_ = std::move(sentinel_password);
+    set.tls_ = std::move(tls);
     // The sentinel finds the replica in the master's INFO: it must be listed there first.
     wait_until(
         [&] {
@@ -55,9 +59,14 @@ RedisSentinelSet RedisSentinelSet::start(std::string master_name, std::string se
 
 void RedisSentinelSet::start_sentinel() {
     sentinel_port_ = free_port();
+    const std::string listen = !tls_ ? "port " + std::to_string(sentinel_port_) + "\n"
+                                     : "port 0\ntls-port " + std::to_string(sentinel_port_) +
+                                           "\ntls-cert-file " + tls_->cert + "\ntls-key-file " +
+                                           tls_->key + "\ntls-ca-cert-file " + tls_->ca +
+                                           "\ntls-replication yes\ntls-auth-clients no\n";
     const std::string config =
-        "port " + std::to_string(sentinel_port_) +
-        "\nbind 127.0.0.1\nprotected-mode no\n"
+        listen +
+        "bind 127.0.0.1\nprotected-mode no\n"
         "sentinel monitor " +
         master_name_ + " 127.0.0.1 " + std::to_string(first_.port()) +
         " 1\n"
@@ -82,6 +91,7 @@ void RedisSentinelSet::start_sentinel() {
 std::string RedisSentinelSet::ask_sentinel(std::vector<std::string> args) {
     if (!sentinel_password_.empty())
         args.insert(args.begin(), {"-a", sentinel_password_, "--no-auth-warning"});
+    if (tls_) args.insert(args.begin(), {"--tls", "--cacert", tls_->ca});
     return cli(sentinel_port_, std::move(args));
 }
 

@@ -18,9 +18,11 @@ class RedisSentinelSet {
 public:
     // Starts the master, a replica in sync with it, then a sentinel that knows both (the master
     // is "down" after 500 ms without an answer; quorum 1). With `sentinel_password`, the
-    // sentinel wants AUTH (requirepass). Throws std::runtime_error.
+    // sentinel wants AUTH (requirepass). With `tls`, all three speak only TLS (replication and
+    // the sentinel's own connections too). Throws std::runtime_error.
     static RedisSentinelSet start(std::string master_name = "mymaster",
-                                  std::string sentinel_password = "");
+                                  std::string sentinel_password = "",
+                                  std::optional<RedisServer::Tls> tls = std::nullopt);
 
     const std::string& master_name() const { return master_name_; }
     uint16_t sentinel_port() const { return sentinel_port_; }
@@ -39,6 +41,7 @@ private:
 
     std::string master_name_;
     std::string sentinel_password_;
+    std::optional<RedisServer::Tls> tls_;
     RedisServer first_;
     RedisServer second_;
     TempDir dir_;

@@ -9,11 +9,15 @@
 #include <iostream>
 #include <thread>
 
+#include "llmgw/config/pem.hpp"
+#include "llmgw/gateway/redis_options.hpp"
 #include "llmgw/redis/client.hpp"
 #include "pumped_io.hpp"
 #include "support/ports.hpp"
 #include "support/redis_sentinel.hpp"
 #include "support/redis_server.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_pki.hpp"
 
 namespace llmgw::redis {
 namespace {
@@ -103,6 +107,33 @@ TEST_F(RedisSentinel, ASentinelWithAPasswordIsAskedWithIt) {
     auto client = started(o);
     ASSERT_TRUE(run(client->command({"SET", "k", "v"})));
     EXPECT_EQ(set.first().cli({"GET", "k"}), "v");
+}
+
+// rediss:// with Sentinel: the sentinels and the master they name are all reached over TLS,
+// each checked against the CA; a sentinel's refused certificate counts as a TLS failure.
+TEST_F(RedisSentinel, OverTlsTheSentinelsAndTheMasterAreAllChecked) {
+    testing::TempDir dir;
+    const auto pki = testing::make_test_pki(dir);
+    auto set = RedisSentinelSet::start(
+        "secure", "", RedisServer::Tls{pki.server_cert, pki.server_key, pki.ca_cert, {}, {}});
+    config::RedisTls tls;
+    tls.ca_file = pki.ca_cert;
+    tls.ca_certificates = config::read_ca_certificates(pki.ca_cert);
+    auto o = sentinel_options(set);
+    o.tls = gateway::redis_tls(tls);
+    auto client = started(o);
+    ASSERT_TRUE(run(client->command({"SET", "k", "over tls"})));
+    EXPECT_EQ(set.first().cli({"GET", "k"}), "over tls");
+
+    tls.ca_file = pki.other_ca_cert;
+    tls.ca_certificates = config::read_ca_certificates(pki.other_ca_cert);
+    o.tls = gateway::redis_tls(tls);
+    Client refused(io.get_executor(), o);
+    int failures = 0;
+    refused.on_tls_failure = [&] { ++failures; };
+    refused.start();
+    EXPECT_TRUE(run_until([&] { return failures >= 2; }, 3s)) << "the sentinels' are counted";
+    EXPECT_FALSE(refused.connected());
 }
 
 // A server turned replica answers writes with READONLY: the client replaces the connection
