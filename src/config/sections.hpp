@@ -13,6 +13,7 @@ const Section<RedisConfig>& redis_section();
 const Section<Backend>& backend_section();
 void check_fallbacks(const YamlNode& backends_node, const Config& config);
 const Section<BackendTls>& backend_tls_section();
+const Section<RedisTls>& redis_tls_section();
 const Section<Route>& route_section();
 const Section<RouteCache>& route_cache_section();
 const Section<CacheConfig>& cache_section();

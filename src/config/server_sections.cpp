@@ -114,17 +114,68 @@ Field<RedisConfig> redis_url() {
         redis.username = url->username;
         redis.password = url->password;
         redis.db = url->db;
+        redis.secure = url->tls;
     };
     // Rebuilt without the user and password (shown on their own, the password redacted).
     field.show = [](const RedisConfig& redis, const Config&) {
-        return json("redis://" + redis.host + ":" + std::to_string(redis.port) + "/" +
-                    std::to_string(redis.db));
+        return json(std::string(redis.secure ? "rediss://" : "redis://") + redis.host + ":" +
+                    std::to_string(redis.port) + "/" + std::to_string(redis.db));
     };
     field.same = [](const RedisConfig& a, const RedisConfig& b) {
         return a.host == b.host && a.port == b.port && a.username == b.username &&
-               a.password == b.password && a.db == b.db;
+               a.password == b.password && a.db == b.db && a.secure == b.secure;
     };
     return std::move(field).required();
+}
+
+// redis.nodes: URLs like `url`'s (a sentinel's own password may be in its URL), no database.
+Field<RedisConfig> redis_nodes() {
+    return member(
+        "nodes", &RedisConfig::nodes,
+        [](const YamlNode& node) {
+            std::vector<RedisNode> nodes;
+            node.for_each_item([&](const YamlNode& item) {
+                std::string error;
+                const auto url = redis::parse_redis_url(item.as_string(), error);
+                if (!url) item.fail(error);
+                if (url->db != 0) item.fail("a node's URL names no database (url's db is used)");
+                nodes.push_back(
+                    RedisNode{url->host, url->port, url->username, url->password, url->tls});
+            });
+            if (nodes.empty()) node.fail("needs at least one URL");
+            return nodes;
+        },
+        [](const std::vector<RedisNode>& nodes) {
+            json out = json::array();
+            for (const auto& n : nodes)
+                out.push_back(std::string(n.tls ? "rediss://" : "redis://") + n.host + ":" +
+                              std::to_string(n.port));
+            return out;
+        });
+}
+
+const Section<RedisSentinel>& redis_sentinel_section() {
+    static const Section<RedisSentinel> section{
+        {text("master", &RedisSentinel::master, [](const std::string& value) {
+             return value.empty() ? "must not be empty" : "";
+         }).required()}};
+    return section;
+}
+
+// Rules across the redis fields: which topology, and TLS exactly with rediss://.
+void check_redis(const YamlNode& node, RedisConfig& redis, const Config&) {
+    if (redis.cluster)
+        node["cluster"].fail("Redis Cluster is not available in this version");
+    if (redis.tls && !redis.secure)
+        node["tls"].fail("needs a rediss:// url (TLS); with redis:// nothing is encrypted");
+    if (redis.secure && !redis.tls) redis.tls.emplace();  // the system's CAs, the host's name
+    if (!redis.nodes.empty() && !redis.sentinel)
+        node["nodes"].fail("needs sentinel (the nodes are sentinels)");
+    for (std::size_t i = 0; i < redis.nodes.size(); ++i)
+        if (redis.nodes[i].tls != redis.secure)
+            node["nodes"].fail("nodes[" + std::to_string(i) +
+                               "] must use the url's scheme (" +
+                               (redis.secure ? "rediss://" : "redis://") + ")");
 }
 
 }  // namespace
@@ -138,10 +189,13 @@ const Section<RedisConfig>& redis_section() {
     static const Section<S> section{
         {redis_url(), shown_only<S>("username", [](const S& redis) { return redis.username; }),
          shown_only<S>("password", [](const S& redis) { return redis.password; }).secret(),
+         optional_nested("tls", &S::tls, redis_tls_section()), flag("cluster", &S::cluster),
+         redis_nodes(), optional_nested("sentinel", &S::sentinel, redis_sentinel_section()),
          duration("timeout", &S::timeout, positive()),
          choice("failure_mode", &S::failure_mode, modes),
          choice("admission", &S::admission, admissions),
-         number("lease_fraction", &S::lease_fraction, 1e-6, 1.0)}};
+         number("lease_fraction", &S::lease_fraction, 1e-6, 1.0)},
+        check_redis};
     return section;
 }
 

@@ -7,7 +7,7 @@
 
 #include "llmgw/config/loader.hpp"
 #include "llmgw/config/schema.hpp"
-#include "llmgw/limits/redis_options.hpp"
+#include "llmgw/gateway/redis_options.hpp"
 #include "llmgw/observability/app_log.hpp"
 #include "llmgw/upstream/backend_queue.hpp"
 #include "llmgw/upstream/engine_scraper.hpp"
@@ -24,7 +24,9 @@ Gateway::Gateway(std::shared_ptr<const config::Config> config, std::string confi
       cache_(config->cache, metrics_.registry()),
       access_log_(config->logging.access_log),
       server_tls_(config->server.tls ? std::make_unique<tls::ServerContext>(*config->server.tls)
-                                     : nullptr) {}
+                                     : nullptr) {
+    if (config->redis) redis_options_ = gateway::redis_options(*config);
+}
 
 Gateway::~Gateway() = default;
 
@@ -42,7 +44,7 @@ void Gateway::stop_background_work() {
 
 void Gateway::start_background_work(http::net::any_io_executor executor) {
     if (startup_config_->redis) {
-        auto options = limits::redis_client_options(*startup_config_->redis, startup_config_->cache);
+        auto options = *redis_options_;
         options.timeout = std::chrono::seconds(2);  // an operator's query, not the request path
         admin_redis_ = std::make_unique<redis::Client>(executor, options);
         admin_redis_->start();

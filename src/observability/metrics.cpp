@@ -59,6 +59,7 @@ struct Metrics::Families {
     prometheus::Family<prometheus::Histogram>& redis_latency;
     prometheus::Family<prometheus::Counter>& redis_errors;
     prometheus::Family<prometheus::Counter>& redis_fail_open;
+    prometheus::Family<prometheus::Counter>& redis_tls_failures;
     prometheus::Family<prometheus::Counter>& connections_refused;
     prometheus::Family<prometheus::Gauge>& endpoint_healthy;
     prometheus::Family<prometheus::Gauge>& circuit_state;
@@ -126,6 +127,11 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
         prometheus::BuildCounter()
             .Name("llmgw_redis_fail_open_total")
             .Help("Requests admitted by the in-process limiter because Redis was unavailable")
+            .Register(*registry_),
+        prometheus::BuildCounter()
+            .Name("llmgw_redis_tls_failures_total")
+            .Help("TLS handshakes with Redis (or a sentinel) that failed, a refused certificate "
+                  "most often")
             .Register(*registry_),
         prometheus::BuildCounter()
             .Name("llmgw_connections_refused_total")
@@ -292,6 +298,10 @@ void Metrics::connection_refused() { families_->connections_refused.Add({}).Incr
 
 void Metrics::redis_fail_open() {
     families_->redis_fail_open.Add({}).Increment();
+}
+
+void Metrics::redis_tls_failure() {
+    families_->redis_tls_failures.Add({}).Increment();
 }
 
 void Metrics::on_scrape(std::function<void()> hook) {

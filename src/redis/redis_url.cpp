@@ -1,4 +1,4 @@
-// redis:// URL parsing; error messages describe the problem without echoing any part of the URL.
+// redis:// and rediss:// URL parsing; error messages describe the problem without echoing any part of the URL.
 #include "llmgw/redis/redis_url.hpp"
 
 #include <charconv>
@@ -8,6 +8,7 @@ namespace llmgw::redis {
 namespace {
 
 constexpr std::string_view kScheme = "redis://";
+constexpr std::string_view kTlsScheme = "rediss://";
 
 std::optional<RedisUrl> fail(std::string& error, std::string message) {
     error = std::move(message);
@@ -53,13 +54,19 @@ std::optional<T> parse_number(std::string_view text, T min, T max) {
 }  // namespace
 
 std::optional<RedisUrl> parse_redis_url(std::string_view text, std::string& error) {
-    if (text.substr(0, 9) == "rediss://") return fail(error, "rediss:// (TLS) is not supported");
-    if (text.substr(0, kScheme.size()) != kScheme) return fail(error, "must start with redis://");
-    std::string_view rest = text.substr(kScheme.size());
+    RedisUrl url;
+    std::string_view rest;
+    if (text.substr(0, kTlsScheme.size()) == kTlsScheme) {
+        url.tls = true;
+        rest = text.substr(kTlsScheme.size());
+    } else if (text.substr(0, kScheme.size()) == kScheme) {
+        rest = text.substr(kScheme.size());
+    } else {
+        return fail(error, "must start with redis:// or rediss://");
+    }
     if (rest.find_first_of("?#") != std::string_view::npos)
         return fail(error, "query parameters and fragments are not supported");
 
-    RedisUrl url;
     // The last '@' ends the user info, so a password may hold a raw '@', ':' or '/'.
     if (auto at = rest.rfind('@'); at != std::string_view::npos) {
         std::string_view userinfo = rest.substr(0, at);

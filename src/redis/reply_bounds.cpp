@@ -21,9 +21,7 @@ const redisReplyObjectFunctions ReplyBounds::counting_functions = {
     &ReplyBounds::create_string, &ReplyBounds::create_array, &ReplyBounds::create_integer,
     &ReplyBounds::create_nil, &freeReplyObject};
 
-void ReplyBounds::attach(redisAsyncContext& context) {
-    redisReader& reader = *context.c.reader;
-    context_ = &context;
+void ReplyBounds::attach(redisReader& reader) {
     defaults_ = reader.fn;
     bytes_ = elements_ = 0;
     exceeded_.clear();
@@ -66,14 +64,10 @@ bool ReplyBounds::admit(const redisReadTask& task, std::size_t elements, std::si
     return true;
 }
 
-// hiredis takes a command's callback off `replies` only once its reply is complete, so while a
-// reply's first object is built, the head of that list is the command it answers, if any. With
-// none, hiredis 0.14 asserts unless the connection subscribed or monitors (llmgw's never do).
-// Error replies pass: hiredis fails the connection on them itself, with the server's message.
+// The connection takes a command off its queue only once its reply is complete, so while a
+// reply's first object is built, a waiting command is the one it answers.
 bool ReplyBounds::awaited(const redisReadTask& task) {
-    if (context_->replies.head != nullptr || task.type == REDIS_REPLY_ERROR ||
-        (context_->c.flags & (REDIS_SUBSCRIBED | REDIS_MONITORING)) != 0)
-        return true;
+    if (task.type == REDIS_REPLY_ERROR || awaited_()) return true;
     exceeded_ = "a reply nobody asked for (the server answered more often than it was asked)";
     return false;
 }

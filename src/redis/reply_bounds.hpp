@@ -3,10 +3,10 @@
 // while no command waits for one.
 #pragma once
 
-#include <hiredis/async.h>
 #include <hiredis/read.h>
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 namespace llmgw::redis::detail {
@@ -15,17 +15,18 @@ namespace llmgw::redis::detail {
 // counts its array headers declare) and string bytes are added up as hiredis builds it; the
 // first object over a bound is refused, and hiredis then fails the connection. A bulk string
 // or line still arriving is not built yet: check_buffer() bounds it after each read.
-// A reply that no command waits for is refused the same way: hiredis 0.14 would assert on it
-// (aborting the process) unless it is an error, which hiredis itself turns into a failure.
+// A reply that no command waits for is refused the same way (an error reply passes: it is the
+// server's own word on why it closes the connection, and the caller reports it).
 class ReplyBounds {
 public:
-    ReplyBounds(std::size_t max_bytes, std::size_t max_elements)
-        : max_bytes_(max_bytes), max_elements_(max_elements) {}
+    // `awaited` tells whether a command waits for a reply (asked as each reply begins).
+    ReplyBounds(std::size_t max_bytes, std::size_t max_elements, std::function<bool()> awaited)
+        : max_bytes_(max_bytes), max_elements_(max_elements), awaited_(std::move(awaited)) {}
     ReplyBounds(const ReplyBounds&) = delete;
     ReplyBounds& operator=(const ReplyBounds&) = delete;
 
     // Starts counting on a new connection's reader; *this must outlive the reader's parsing.
-    void attach(redisAsyncContext& context);
+    void attach(redisReader& reader);
     // After a read: false (and exceeded() says why) when the part of a reply not yet parsed
     // is already over max_bytes.
     bool check_buffer(const redisReader& reader);
@@ -48,7 +49,7 @@ private:
 
     std::size_t max_bytes_;
     std::size_t max_elements_;
-    const redisAsyncContext* context_ = nullptr;           // whose pending commands we check
+    std::function<bool()> awaited_;
     const redisReplyObjectFunctions* defaults_ = nullptr;  // hiredis's own, which build
     std::size_t bytes_ = 0;                                // of the reply being parsed
     std::size_t elements_ = 0;

@@ -23,7 +23,6 @@
 #include "llmgw/gateway/pipeline.hpp"
 #include "llmgw/http/client_session.hpp"
 #include "llmgw/limits/admission.hpp"
-#include "llmgw/limits/redis_options.hpp"
 #include "llmgw/redis/client.hpp"
 #include "llmgw/tls/server_context.hpp"
 #include "llmgw/tracing/span_exporter.hpp"
@@ -156,15 +155,15 @@ void reopen_access_log_on_signal(net::signal_set& signals, Gateway& gateway) {
 
 // The worker's own Redis connection (limits, usage, the cache's Redis store), started at once;
 // null without a redis section.
-std::unique_ptr<redis::Client> connect_worker_redis(const config::Config& config,
+std::unique_ptr<redis::Client> connect_worker_redis(const Gateway& gateway,
                                                     net::any_io_executor executor,
                                                     observability::Metrics& metrics) {
-    if (!config.redis) return nullptr;
-    auto client =
-        std::make_unique<redis::Client>(std::move(executor), limits::redis_client_options(*config.redis, config.cache));
+    if (!gateway.redis_options()) return nullptr;
+    auto client = std::make_unique<redis::Client>(std::move(executor), *gateway.redis_options());
     client->on_call = [&metrics](std::chrono::steady_clock::duration latency, bool ok) {
         metrics.redis_call(latency, ok);
     };
+    client->on_tls_failure = [&metrics] { metrics.redis_tls_failure(); };
     client->start();
     return client;
 }
@@ -174,7 +173,7 @@ struct Worker {
         : io(1),
           acceptor(io),
           pool(io.get_executor(), &gateway.metrics()),
-          redis(connect_worker_redis(gateway.startup_config(), io.get_executor(), gateway.metrics())),
+          redis(connect_worker_redis(gateway, io.get_executor(), gateway.metrics())),
           admission(gateway.limiter(), gateway.usage(), gateway.startup_config(), io.get_executor(),
                     gateway.metrics(), redis.get(), &gateway.fleet()),
           traces(io.get_executor(), gateway.trace_metrics()),

@@ -8,38 +8,76 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "own_certificate.hpp"
+
 namespace llmgw::tls {
 
 namespace ssl = boost::asio::ssl;
 
-ClientContext::ClientContext(const std::string& backend, const config::BackendTls& tls)
-    : settings_(tls),
-      identity_((tls.verify ? "verify|" : "no-verify|") + tls.ca_file + "|" + tls.server_name),
-      context_(std::make_shared<ssl::context>(ssl::context::tls_client)) {
-    SSL_CTX* native = context_->native_handle();
+namespace {
+
+std::shared_ptr<ssl::context> new_client_context() {
+    auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+    SSL_CTX* native = context->native_handle();
     ERR_clear_error();
     SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
     SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    return context;
+}
+
+config::BackendTls server_checks(const config::RedisTls& tls) {
+    config::BackendTls checks;
+    checks.ca_file = tls.ca_file;
+    checks.verify = tls.verify;
+    checks.server_name = tls.server_name;
+    checks.ca_certificates = tls.ca_certificates;
+    return checks;
+}
+
+}  // namespace
+
+ClientContext::ClientContext(const std::string& backend, const config::BackendTls& tls)
+    : settings_(tls),
+      identity_((tls.verify ? "verify|" : "no-verify|") + tls.ca_file + "|" + tls.server_name),
+      context_(new_client_context()) {
     static constexpr unsigned char http11[] = "\x08http/1.1";
-    SSL_CTX_set_alpn_protos(native, http11, sizeof http11 - 1);
-    if (!tls.verify) {
+    SSL_CTX_set_alpn_protos(context_->native_handle(), http11, sizeof http11 - 1);
+    trust("backends." + backend + ".tls");
+}
+
+ClientContext::ClientContext(const config::RedisTls& tls)
+    : settings_(server_checks(tls)),
+      identity_((tls.verify ? "verify|" : "no-verify|") + tls.ca_file + "|" + tls.server_name),
+      context_(new_client_context()) {
+    trust("redis.tls");
+    if (tls.cert_file.empty()) return;
+    if (tls.chain.empty() || !tls.key)
+        throw TlsFileError("redis.tls.cert_file", "was not loaded with the configuration");
+    use_own_certificate(context_->native_handle(), tls.chain, tls.key, "redis.tls.key_file",
+                        "the key in \"" + tls.key_file + "\" does not match the certificate in \"" +
+                            tls.cert_file + "\"");
+}
+
+void ClientContext::trust(const std::string& key) {
+    SSL_CTX* native = context_->native_handle();
+    if (!settings_.verify) {
         SSL_CTX_set_verify(native, SSL_VERIFY_NONE, nullptr);
         return;
     }
     SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
-    if (tls.ca_file.empty()) {
+    if (settings_.ca_file.empty()) {
         if (SSL_CTX_set_default_verify_paths(native) != 1)
-            throw TlsFileError("backends." + backend + ".tls",
-                               "the system's CA certificates cannot be loaded (" +
-                                   config::take_openssl_error("unknown error") + ")");
+            throw TlsFileError(key, "the system's CA certificates cannot be loaded (" +
+                                        config::take_openssl_error("unknown error") + ")");
         return;
     }
     // The loader read and checked ca_file; a section built by hand may not have been.
-    if (tls.ca_certificates.empty())
-        throw TlsFileError("backends." + backend + ".tls.ca_file",
-                           "\"" + tls.ca_file + "\" was not loaded with the configuration");
+    if (settings_.ca_certificates.empty())
+        throw TlsFileError(key + ".ca_file",
+                           "\"" + settings_.ca_file + "\" was not loaded with the configuration");
     X509_STORE* store = SSL_CTX_get_cert_store(native);
-    for (const auto& certificate : tls.ca_certificates) X509_STORE_add_cert(store, certificate.get());
+    for (const auto& certificate : settings_.ca_certificates)
+        X509_STORE_add_cert(store, certificate.get());
 }
 
 ClientContext::~ClientContext() = default;

@@ -6,6 +6,8 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "own_certificate.hpp"
+
 namespace llmgw::tls {
 
 namespace ssl = boost::asio::ssl;
@@ -51,15 +53,9 @@ std::shared_ptr<SslContext> make_server_context(const config::ServerTls& tls) {
     SSL_CTX_set_alpn_select_cb(native, select_http11, nullptr);
     SSL_CTX_set_num_tickets(native, 1);  // TLS 1.3: one resumption ticket is enough for HTTP/1.1
 
-    bool usable = SSL_CTX_use_certificate(native, tls.chain.front().get()) == 1;
-    for (std::size_t i = 1; usable && i < tls.chain.size(); ++i)
-        usable = SSL_CTX_add1_chain_cert(native, tls.chain[i].get()) == 1;
-    usable = usable && SSL_CTX_use_PrivateKey(native, tls.key.get()) == 1 &&
-             SSL_CTX_check_private_key(native) == 1;
-    if (!usable)
-        throw TlsFileError(key_key, "the key in \"" + tls.key_file +
-                                        "\" does not match the certificate in \"" + tls.cert_file +
-                                        "\" (" + config::take_openssl_error("unknown error") + ")");
+    use_own_certificate(native, tls.chain, tls.key, key_key,
+                        "the key in \"" + tls.key_file + "\" does not match the certificate in \"" +
+                            tls.cert_file + "\"");
     return context;
 }
 

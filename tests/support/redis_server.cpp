@@ -77,9 +77,14 @@ RedisServer::RedisServer(uint16_t port, std::vector<std::string> extra_args)
 }
 
 RedisServer RedisServer::start(std::vector<std::string> extra_args) {
+    return start_tls({}, std::move(extra_args));
+}
+
+RedisServer RedisServer::start_tls(Tls tls, std::vector<std::string> extra_args) {
     // A free port can be taken by someone else before redis binds it: try a few.
     for (int attempt = 1;; ++attempt) {
         RedisServer server(free_port(), extra_args);
+        if (!tls.cert.empty()) server.tls_ = tls;
         try {
             server.launch();
             return server;
@@ -89,16 +94,37 @@ RedisServer RedisServer::start(std::vector<std::string> extra_args) {
     }
 }
 
-void RedisServer::launch() {
-    std::vector<std::string> args{
-        "--port", std::to_string(port_), "--bind", "127.0.0.1",        "--save",
-        "",       "--appendonly",        "no",     "--protected-mode", "no"};
+std::vector<std::string> RedisServer::launch_args() const {
+    std::vector<std::string> args{"--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                  "--protected-mode", "no"};
+    if (!tls_) {
+        args.insert(args.end(), {"--port", std::to_string(port_)});
+    } else {
+        args.insert(args.end(),
+                    {"--port", "0", "--tls-port", std::to_string(port_), "--tls-cert-file",
+                     tls_->cert, "--tls-key-file", tls_->key, "--tls-ca-cert-file", tls_->ca,
+                     "--tls-auth-clients", tls_->client_cert.empty() ? "no" : "yes"});
+    }
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-    process_ = Process::start("redis-server", std::move(args));
-    // Any answer counts, "-NOAUTH" included: the server is up and serving.
+    return args;
+}
+
+// Any answer counts, "-NOAUTH" included: the server is up and serving.
+bool RedisServer::answers_ping() {
+    if (!tls_) return ask(port_, "PING\r\n", Clock::now() + 1s).has_value();
+    try {
+        cli({"PING"});
+        return true;
+    } catch (const std::runtime_error&) {
+        return false;
+    }
+}
+
+void RedisServer::launch() {
+    process_ = Process::start("redis-server", launch_args());
     const auto until = Clock::now() + 10s;
     while (Clock::now() < until && process_->running()) {
-        if (ask(port_, "PING\r\n", std::min(until, Clock::now() + 1s))) return;
+        if (answers_ping()) return;
         std::this_thread::sleep_for(10ms);
     }
     std::string output = process_->stdout_text() + process_->stderr_text();
@@ -129,6 +155,9 @@ void RedisServer::pause(std::chrono::milliseconds duration) {
 
 std::string RedisServer::cli(std::vector<std::string> args) {
     std::vector<std::string> argv{"-p", std::to_string(port_)};
+    if (tls_) argv.insert(argv.end(), {"--tls", "--cacert", tls_->ca});
+    if (tls_ && !tls_->client_cert.empty())
+        argv.insert(argv.end(), {"--cert", tls_->client_cert, "--key", tls_->client_key});
     if (!password_.empty()) argv.insert(argv.end(), {"-a", password_, "--no-auth-warning"});
     argv.insert(argv.end(), args.begin(), args.end());
     std::string out, err;

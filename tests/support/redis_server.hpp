@@ -20,6 +20,14 @@ public:
     // it does not within 10 s.
     static RedisServer start(std::vector<std::string> extra_args = {});
 
+    // TLS only (no plain port). `ca` checks the clients' certificates; with `client_cert`
+    // set, clients must present one (mTLS) and cli() presents it.
+    struct Tls {
+        std::string cert, key, ca;
+        std::string client_cert, client_key;
+    };
+    static RedisServer start_tls(Tls tls, std::vector<std::string> extra_args = {});
+
     uint16_t port() const { return port_; }
     bool running() { return process_ && process_->running(); }
 
@@ -39,10 +47,13 @@ public:
 private:
     RedisServer(uint16_t port, std::vector<std::string> extra_args);
     void launch();
+    std::vector<std::string> launch_args() const;
+    bool answers_ping();
 
     uint16_t port_;
     std::vector<std::string> extra_args_;
     std::string password_;
+    std::optional<Tls> tls_;
     std::optional<Process> process_;
 };
 

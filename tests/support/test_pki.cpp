@@ -43,7 +43,7 @@ void add_extension(X509* cert, X509* issuer, int nid, const char* value) {
 
 // `issuer`/`issuer_key` null: self-signed.
 Cert new_cert(EVP_PKEY* key, const char* common_name, long serial, X509* issuer,
-              EVP_PKEY* issuer_key, bool ca) {
+              EVP_PKEY* issuer_key, bool ca, const char* extended_usage = "serverAuth") {
     Cert cert(X509_new());
     check(cert != nullptr, "X509_new");
     X509_set_version(cert.get(), 2);
@@ -62,7 +62,7 @@ Cert new_cert(EVP_PKEY* key, const char* common_name, long serial, X509* issuer,
     } else {
         add_extension(cert.get(), signer, NID_basic_constraints, "CA:FALSE");
         add_extension(cert.get(), signer, NID_key_usage, "critical,digitalSignature");
-        add_extension(cert.get(), signer, NID_ext_key_usage, "serverAuth");
+        add_extension(cert.get(), signer, NID_ext_key_usage, extended_usage);
         add_extension(cert.get(), signer, NID_subject_alt_name,
                       "DNS:localhost,IP:127.0.0.1,DNS:fake.test");
         add_extension(cert.get(), signer, NID_authority_key_identifier, "keyid");
@@ -94,12 +94,17 @@ TestPki make_test_pki(TempDir& dir) {
     const auto other_key = new_key();
     const auto other_ca = new_cert(other_key.get(), "llmgw other CA", 3, nullptr, nullptr, true);
     const auto unrelated = new_key();
+    const auto client_key = new_key();
+    const auto client =
+        new_cert(client_key.get(), "llmgw client", 4, ca.get(), ca_key.get(), false, "clientAuth");
     TestPki pki;
     pki.ca_cert = write_pem(dir, "ca.crt", ca.get(), nullptr);
     pki.server_cert = write_pem(dir, "server.crt", server.get(), nullptr);
     pki.server_key = write_pem(dir, "server.key", nullptr, server_key.get());
     pki.other_ca_cert = write_pem(dir, "other-ca.crt", other_ca.get(), nullptr);
     pki.unrelated_key = write_pem(dir, "unrelated.key", nullptr, unrelated.get());
+    pki.client_cert = write_pem(dir, "client.crt", client.get(), nullptr);
+    pki.client_key = write_pem(dir, "client.key", nullptr, client_key.get());
     return pki;
 }
 

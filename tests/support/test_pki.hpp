@@ -1,5 +1,5 @@
 // Certificates made at test time with OpenSSL: a CA, a server certificate it signs (for
-// localhost, 127.0.0.1 and fake.test), and pieces that must be refused.
+// localhost, 127.0.0.1 and fake.test), a client certificate, and pieces that must be refused.
 #pragma once
 
 #include <string>
@@ -14,6 +14,8 @@ struct TestPki {
     std::string server_key;     // PEM: its key
     std::string other_ca_cert;  // PEM: a CA that signed nothing here (the wrong trust anchor)
     std::string unrelated_key;  // PEM: a key that matches no certificate
+    std::string client_cert;    // PEM: a client certificate (clientAuth) the CA signed, for mTLS
+    std::string client_key;     // PEM: its key
 };
 
 // Writes the files into `dir` (P-256 keys, SHA-256 signatures, valid from an hour ago for a day).

@@ -306,12 +306,54 @@ struct JwtIssuer {
     bool operator==(const JwtIssuer&) const = default;
 };
 
+// redis.tls: how the servers of a rediss:// url are checked, and the gateway's own
+// certificate when they ask for one (mTLS).
+struct RedisTls {
+    std::string ca_file;      // PEM CA certificates to trust; empty: the system's store
+    bool verify = true;       // false only when written explicitly (a warning at start)
+    std::string server_name;  // SNI and the name checked in the certificate; empty: the host
+    std::string cert_file;    // the client certificate (chain) and its key: both or neither
+    std::string key_file;
+    std::vector<Certificate> ca_certificates;  // the files as read and checked at load
+    std::vector<Certificate> chain;
+    PrivateKey key;
+    bool operator==(const RedisTls& other) const {
+        return ca_file == other.ca_file && verify == other.verify &&
+               server_name == other.server_name && cert_file == other.cert_file &&
+               key_file == other.key_file;
+    }
+};
+
+// One of redis.nodes: a sentinel, with its own password if it has one.
+struct RedisNode {
+    std::string host;
+    std::uint16_t port = 6379;
+    std::string username;
+    std::string password;
+    bool tls = false;  // rediss://: must match the url's scheme
+    bool operator==(const RedisNode&) const = default;
+};
+
+// redis.sentinel: the master's name the sentinels know it by.
+struct RedisSentinel {
+    std::string master;
+    bool operator==(const RedisSentinel&) const = default;
+};
+
 struct RedisConfig {
     std::string host;
     std::uint16_t port = 6379;
     std::string username;
     std::string password;
     int db = 0;
+    // rediss://: every connection uses TLS, checked as `tls` says (the system's CAs and the
+    // host's name when the section is absent). tls is set exactly when the url is rediss://.
+    bool secure = false;
+    std::optional<RedisTls> tls;
+    bool cluster = false;                  // refused at load in this version
+    std::vector<RedisNode> nodes;          // with sentinel: more sentinels
+    std::optional<RedisSentinel> sentinel; // url and nodes are sentinels; url's password, db
+                                           // are the master's
     Duration timeout = std::chrono::milliseconds(50);  // bounds every call
     enum class FailureMode { open, closed };
     // open: admit on the in-process limiter while Redis is unavailable; closed: answer 503.

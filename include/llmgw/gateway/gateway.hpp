@@ -18,6 +18,7 @@
 #include "llmgw/gateway/drain.hpp"
 #include "llmgw/gateway/pipeline_services.hpp"
 #include "llmgw/gateway/readiness.hpp"
+#include "llmgw/redis/client.hpp"
 #include "llmgw/gateway/snapshot.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/limits/fleet_size.hpp"
@@ -81,6 +82,11 @@ public:
     cache::SharedCache& cache() { return cache_; }
     // The Redis cache store for purges, when Redis is configured; admin thread only.
     cache::RedisStore* redis_cache() { return redis_cache_.get(); }
+    // Every Redis client's settings (TLS context included, built once at start); null
+    // without a redis section.
+    const redis::Client::Options* redis_options() const {
+        return redis_options_ ? &*redis_options_ : nullptr;
+    }
 
     Drain& drain() { return drain_; }
     // What a worker's pipeline may use of all this.
@@ -115,6 +121,7 @@ private:
     cache::SharedCache cache_;
     observability::AccessLog access_log_;
     std::unique_ptr<tls::ServerContext> server_tls_;
+    std::optional<redis::Client::Options> redis_options_;
     Drain drain_;
     Readiness readiness_;
 };

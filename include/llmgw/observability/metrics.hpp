@@ -51,6 +51,8 @@ public:
     void redis_call(std::chrono::steady_clock::duration latency, bool ok);
     // A request admitted by the in-process limiter because Redis was unavailable.
     void redis_fail_open();
+    // A TLS handshake with Redis that failed (each retry counts).
+    void redis_tls_failure();
     // Runs `hook` right before every scrape (to sample state kept elsewhere).
     void on_scrape(std::function<void()> hook);
     // `reason` comes from a fixed set (missing, unknown_key, expired, ...), never from the request.

@@ -8,11 +8,17 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "llmgw/redis/reply.hpp"
 #include "llmgw/redis/script.hpp"
+
+struct ssl_st;
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace llmgw::redis {
 
@@ -30,11 +36,37 @@ using Task = boost::asio::awaitable<T>;
 // Destroy the Client before its io_context.
 class Client {
 public:
+    // A server to connect to (a sentinel's own password, if it has one, is its own).
+    struct Address {
+        std::string host;
+        uint16_t port = 6379;
+        std::string username, password;
+    };
+
+    // TLS on every connection (rediss://): sentinels and the servers they name alike.
+    struct Tls {
+        // Trust anchors, verification, the client certificate: built from the config by the
+        // tls component, so the redis component needs no config of its own.
+        std::shared_ptr<boost::asio::ssl::context> context;
+        // Per connection to `host`, before the handshake: SNI and the name the certificate
+        // must carry. False: the name was refused (the connect fails).
+        std::function<bool(ssl_st*, const std::string& host)> prepare;
+        // A failed handshake in words: the certificate check's verdict when that failed.
+        std::function<std::string(ssl_st*, const std::string& error)> describe_failure;
+    };
+
     struct Options {
         std::string host;
         uint16_t port = 6379;
         std::string username, password;  // AUTH on every connect when the password is set
         int db = 0;                      // SELECT on every connect when not 0
+        std::optional<Tls> tls;          // unset: plain TCP
+        // Sentinel: before each connect, `sentinels` are asked in turn for the address of
+        // the master named `sentinel_master` (host and port above are not used), and the
+        // server found must say ROLE master. A connection that fails, or a reply READONLY
+        // (the master became a replica), sends the client back to the sentinels.
+        std::string sentinel_master;
+        std::vector<Address> sentinels;
         // Bound of every call, retries included. A call that times out while a reply is
         // half-arrived replaces the connection: the calls behind that reply would wait too.
         std::chrono::milliseconds timeout{50};
@@ -74,6 +106,8 @@ public:
     std::function<void()> on_connected;
     // Called once per command()/eval() with its duration; ok is false for every Error.
     std::function<void(std::chrono::steady_clock::duration latency, bool ok)> on_call;
+    // Called for each TLS handshake that failed (a certificate refused, most often).
+    std::function<void()> on_tls_failure;
 
 private:
     // Shared with the calls in flight, which may finish after the Client is gone.

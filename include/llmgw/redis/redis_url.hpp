@@ -1,4 +1,4 @@
-// Parses the config's `redis.url` (redis://[user:password@]host[:port][/db]) into its parts.
+// Parses the config's `redis.url` (redis[s]://[user:password@]host[:port][/db]) into its parts.
 #pragma once
 
 #include <cstdint>
@@ -14,9 +14,10 @@ struct RedisUrl {
     std::string username;  // empty: AUTH with the password only (the "default" user)
     std::string password;  // empty: no AUTH
     int db = 0;
+    bool tls = false;  // rediss://
 };
 
-// Accepts redis://host, redis://host:port, redis://:password@host:port/db and
+// Accepts redis://host (rediss:// alike, for TLS), redis://host:port, redis://:password@host:port/db and
 // redis://user:password@host:port/db; user and password may be %-encoded. On failure
 // returns nullopt and sets `error` to a message that never quotes the URL (which may hold
 // the password), e.g. "port must be a number from 1 to 65535".

@@ -1,5 +1,6 @@
-// What a backend's https:// endpoints are reached with (backends.<name>.tls): trusted CAs
-// (a ca_file or the system store), certificate and host name verification, SNI.
+// What a backend's https:// endpoints (backends.<name>.tls) and a rediss:// Redis (redis.tls) are
+// reached with: trusted CAs (a ca_file or the system store), certificate and host name
+// verification, SNI; for Redis, a client certificate too.
 #pragma once
 
 #include <memory>
@@ -19,6 +20,9 @@ class ClientContext {
 public:
     // `backend` names the config key in errors; throws TlsFileError for an unusable ca_file.
     ClientContext(const std::string& backend, const config::BackendTls& tls);
+    // redis.tls: the same checks, without ALPN, and the gateway's own certificate when the
+    // section names one (mTLS). Throws TlsFileError.
+    explicit ClientContext(const config::RedisTls& tls);
     ~ClientContext();
     ClientContext(const ClientContext&) = delete;
     ClientContext& operator=(const ClientContext&) = delete;
@@ -34,6 +38,9 @@ public:
     const std::string& identity() const { return identity_; }
 
 private:
+    // Trust anchors and verification from settings_; `key` names the section in errors.
+    void trust(const std::string& key);
+
     config::BackendTls settings_;
     std::string identity_;
     std::shared_ptr<boost::asio::ssl::context> context_;

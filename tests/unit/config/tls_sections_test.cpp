@@ -99,3 +99,74 @@ TEST_F(TlsSections, ServerTlsFilesAreCheckedAtLoad) {
 }
 
 }  // namespace
+
+namespace {
+
+std::string with_redis(const std::string& redis) {
+    return backend("http://x:1") + "redis:\n" + redis;
+}
+
+}  // namespace
+
+TEST_F(TlsSections, RedissTurnsTlsOnWithTheSystemsCasWhenTheSectionIsAbsent) {
+    const auto config = load_string(with_redis("  url: \"rediss://:pw@redis.internal:6380/1\"\n"));
+    ASSERT_TRUE(config.redis);
+    EXPECT_TRUE(config.redis->secure);
+    ASSERT_TRUE(config.redis->tls);
+    EXPECT_TRUE(config.redis->tls->verify);
+    EXPECT_TRUE(config.redis->tls->ca_file.empty());
+    EXPECT_FALSE(load_string(with_redis("  url: \"redis://h:1\"\n")).redis->tls);
+}
+
+TEST_F(TlsSections, RedisTlsReadsTheCaAndTheClientCertificateAtLoad) {
+    const auto config = load_string(with_redis(
+        "  url: \"rediss://h:1\"\n  tls:\n    ca_file: \"" + pki.ca_cert +
+        "\"\n    server_name: redis.internal\n    cert_file: \"" + pki.client_cert +
+        "\"\n    key_file: \"" + pki.client_key + "\"\n"));
+    const auto& tls = *config.redis->tls;
+    EXPECT_EQ(tls.server_name, "redis.internal");
+    EXPECT_EQ(tls.ca_certificates.size(), 1u);
+    EXPECT_EQ(tls.chain.size(), 1u);
+    EXPECT_TRUE(tls.key);
+}
+
+TEST_F(TlsSections, RedisTlsMistakesFailAtLoadNamingTheKey) {
+    EXPECT_THAT(load_error(with_redis("  url: \"redis://h:1\"\n  tls: { verify: false }\n")),
+                HasSubstr("redis.tls: needs a rediss:// url"));
+    EXPECT_THAT(load_error(with_redis("  url: \"rediss://h:1\"\n  tls:\n    ca_file: \"" +
+                                      dir.file("missing.pem") + "\"\n")),
+                HasSubstr("t.yaml:8: redis.tls.ca_file:"));
+    EXPECT_THAT(load_error(with_redis("  url: \"rediss://h:1\"\n  tls:\n    cert_file: \"" +
+                                      pki.client_cert + "\"\n")),
+                HasSubstr("redis.tls: cert_file needs key_file"));
+    EXPECT_THAT(load_error(with_redis("  url: \"rediss://h:1\"\n  tls:\n    cert_file: \"" +
+                                      pki.client_cert + "\"\n    key_file: \"" +
+                                      pki.unrelated_key + "\"\n")),
+                HasSubstr("redis.tls.key_file: the key in"));
+}
+
+TEST_F(TlsSections, RedisSentinelTakesItsSentinelsFromUrlAndNodes) {
+    const auto config = load_string(with_redis(
+        "  url: \"redis://:pw@10.0.0.1:26379/2\"\n  sentinel: { master: mymaster }\n"
+        "  nodes: [\"redis://:sentinelpw@10.0.0.2:26379\", \"redis://10.0.0.3\"]\n"));
+    ASSERT_TRUE(config.redis->sentinel);
+    EXPECT_EQ(config.redis->sentinel->master, "mymaster");
+    ASSERT_EQ(config.redis->nodes.size(), 2u);
+    EXPECT_EQ(config.redis->nodes[0].password, "sentinelpw");
+    EXPECT_EQ(config.redis->nodes[1].port, 6379);
+}
+
+TEST_F(TlsSections, RedisTopologyMistakesFailAtLoad) {
+    EXPECT_THAT(load_error(with_redis("  url: \"redis://h:1\"\n  nodes: [\"redis://h:2\"]\n")),
+                HasSubstr("redis.nodes: needs sentinel"));
+    EXPECT_THAT(load_error(with_redis("  url: \"redis://h:1\"\n  sentinel: { master: m }\n"
+                                      "  nodes: [\"rediss://h:2\"]\n")),
+                HasSubstr("redis.nodes: nodes[0] must use the url's scheme (redis://)"));
+    EXPECT_THAT(load_error(with_redis("  url: \"redis://h:1\"\n  sentinel: { master: \"\" }\n")),
+                HasSubstr("redis.sentinel.master: must not be empty"));
+    EXPECT_THAT(load_error(with_redis("  url: \"redis://h:1\"\n  cluster: true\n")),
+                HasSubstr("redis.cluster: Redis Cluster is not available in this version"));
+    EXPECT_THAT(load_error(with_redis("  url: \"redis://h:1\"\n  sentinel: { master: m }\n"
+                                      "  nodes: [\"redis://:p@h:2/3\"]\n")),
+                HasSubstr("names no database"));
+}

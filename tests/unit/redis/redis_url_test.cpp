@@ -66,9 +66,19 @@ TEST(RedisUrl, Ipv6LiteralInBrackets) {
     EXPECT_EQ(parse_ok("redis://[::1]").port, 6379);
 }
 
+TEST(RedisUrl, RedissMeansTlsWithTheSameParts) {
+    auto url = parse_ok("rediss://gateway:s3cret@redis.internal:6380/2");
+    EXPECT_TRUE(url.tls);
+    EXPECT_EQ(url.host, "redis.internal");
+    EXPECT_EQ(url.port, 6380);
+    EXPECT_EQ(url.username, "gateway");
+    EXPECT_EQ(url.db, 2);
+    EXPECT_FALSE(parse_ok("redis://h").tls);
+}
+
 TEST(RedisUrl, MalformedUrlsAreRejectedWithAReason) {
-    EXPECT_EQ(parse_error("http://h:1"), "must start with redis://");
-    EXPECT_EQ(parse_error("rediss://h:1"), "rediss:// (TLS) is not supported");
+    EXPECT_EQ(parse_error("http://h:1"), "must start with redis:// or rediss://");
+    EXPECT_EQ(parse_error("rediss://"), "host is missing");
     EXPECT_EQ(parse_error("redis://"), "host is missing");
     EXPECT_EQ(parse_error("redis://:6379"), "host is missing");
     EXPECT_EQ(parse_error("redis://h:"), "port is empty");

@@ -1,0 +1,49 @@
+// A byte stream to one Redis server or sentinel: TCP, or TLS over TCP (rediss://).
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "llmgw/redis/client.hpp"
+
+namespace llmgw::redis::detail {
+
+class Stream {
+public:
+    // `tls` null: plain TCP. It must outlive the Stream.
+    Stream(const boost::asio::any_io_executor& executor, const Client::Tls* tls);
+
+    // Resolves `host` (on Asio's resolver thread, never blocking the loop), connects, and with
+    // TLS shakes hands. Returns "" once open, else why not (a certificate's verdict when its
+    // check failed; then tls_failed() is true).
+    Task<std::string> open(const std::string& host, uint16_t port);
+    Task<std::pair<boost::system::error_code, std::size_t>> read_some(
+        boost::asio::mutable_buffer buffer);
+    Task<boost::system::error_code> write(boost::asio::const_buffer buffer);
+    // Ends the waits in progress (they complete with an error); later calls fail.
+    void close();
+
+    bool tls_failed() const { return tls_failed_; }
+
+private:
+    boost::asio::ip::tcp::socket& socket() { return tls_ ? tls_->next_layer() : plain_; }
+    Task<std::string> handshake(const std::string& host);
+
+    const Client::Tls* settings_;
+    boost::asio::ip::tcp::resolver resolver_;
+    boost::asio::ip::tcp::socket plain_;
+    std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_;
+    bool closed_ = false;
+    bool tls_failed_ = false;
+};
+
+// "*N\r\n$len\r\narg\r\n...": a command in RESP, appended to `out`.
+void append_command(std::string& out, const std::vector<std::string>& args);
+
+}  // namespace llmgw::redis::detail
