@@ -70,8 +70,9 @@ public:
         // Bound of every call, retries included. A call that times out while a reply is
         // half-arrived replaces the connection: the calls behind that reply would wait too.
         std::chrono::milliseconds timeout{50};
-        // Bound of resolve + connect + AUTH/SELECT. Also: a connection that answers nothing
-        // for this long while calls wait is treated as dead and replaced.
+        // Bound of resolve + connect + TLS handshake + AUTH/SELECT (and of each sentinel's
+        // answer). Also: a connection that answers nothing for this long while calls wait is
+        // treated as dead and replaced.
         std::chrono::milliseconds connect_timeout{1000};
         std::chrono::milliseconds reconnect_min{100}, reconnect_max{5000};  // backoff bounds
         // Bounds of one reply, so that a misbehaving server costs bounded memory and time: a
