@@ -255,8 +255,10 @@ TEST_F(StoreTest, SigtermWritesTheLedgerAndARestartKeepsEverything) {
     start("1h");
     EXPECT_EQ(chat(key).status, 200);
     EXPECT_EQ(admin("GET", "/admin/consumers/acme").status, 200);
-    const auto usage = admin("GET", "/admin/usage?consumer=acme").json();
-    EXPECT_EQ(usage["total"]["requests"], served + 1);
+    // The last chat's entry joins the ledger just after its answer.
+    EXPECT_TRUE(eventually([&] {
+        return admin("GET", "/admin/usage?consumer=acme").json()["total"]["requests"] == served + 1;
+    }, 5s)) << admin("GET", "/admin/usage?consumer=acme").body;
 }
 
 TEST_F(StoreTest, YamlConsumersKeepWorkingBesideTheStore) {
