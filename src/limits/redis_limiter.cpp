@@ -174,13 +174,7 @@ void RedisLimiter::queue_usage(Backlog& backlog, const std::string& consumer,
     auto usage_key_of = usage_key(prefix_, consumer, day);
     auto [found, added] = backlog.usage_index.try_emplace(usage_key_of, backlog.usages.size());
     if (added) backlog.usages.push_back({std::move(usage_key_of)});
-    auto& usage = backlog.usages[found->second];
-    ++usage.requests;
-    usage.prompt += record.prompt_tokens;
-    usage.completion += record.completion_tokens;
-    usage.estimated += record.estimated ? 1 : 0;
-    usage.cached += record.cached ? 1 : 0;
-    usage.cost += record.cost;
+    backlog.usages[found->second].totals.add(record);
 }
 
 void RedisLimiter::queue_release(Backlog& backlog, const std::string& key,
@@ -233,8 +227,9 @@ redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carri
     }
     for (const auto& usage : carried.usages) {
         all_keys.push_back(usage.key);
-        for (const auto n : {usage.requests, usage.prompt, usage.completion, usage.estimated,
-                             usage.cached, usage.cost, static_cast<std::uint64_t>(usage_ttl_seconds)})
+        const auto& t = usage.totals;
+        for (const auto n : {t.requests, t.prompt_tokens, t.completion_tokens, t.estimated_requests,
+                             t.cached, t.cost, static_cast<std::uint64_t>(usage_ttl_seconds)})
             all_args.push_back(exact(n));
     }
     copy_append(all_keys, carried.lease_keys);

@@ -25,12 +25,16 @@ void UsageLedger::record(const std::string& consumer, std::chrono::system_clock:
     }
     auto& usage = days_[{consumer, day}];
     usage.day = day;
-    ++usage.requests;
-    usage.prompt_tokens += record.prompt_tokens;
-    usage.completion_tokens += record.completion_tokens;
-    usage.estimated_requests += record.estimated ? 1 : 0;
-    usage.cached += record.cached ? 1 : 0;
-    usage.cost += record.cost;
+    usage.add(record);
+}
+
+void DayUsage::add(const UsageRecord& record) {
+    ++requests;
+    prompt_tokens += record.prompt_tokens;
+    completion_tokens += record.completion_tokens;
+    estimated_requests += record.estimated ? 1 : 0;
+    cached += record.cached ? 1 : 0;
+    cost += record.cost;
 }
 
 std::vector<DayUsage> UsageLedger::query(const std::string& consumer, const std::string& from,

@@ -143,4 +143,10 @@ std::string backend_and_route(const FakeModel& model) {
            "\" } ] }\nroutes:\n  - { name: chat, backend: vllm, match: { path_prefix: /v1/ } }\n";
 }
 
+std::string metered_acme(const FakeModel& model, const std::string& limits, const std::string& key) {
+    return "tiers:\n  metered: " + limits +
+           "\nconsumers: [ { name: acme, tier: metered, keys: [ { sha256: \"" + sha256_hex(key) +
+           "\" } ] } ]\n" + backend_and_route(model);
+}
+
 }  // namespace llmgw::testing

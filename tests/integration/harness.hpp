@@ -99,6 +99,9 @@ bool eventually(Condition done, std::chrono::milliseconds deadline = std::chrono
 
 // One backend `vllm` with `model` as its endpoint, and one route `chat` for /v1/ to it.
 std::string backend_and_route(const FakeModel& model);
+// A tier "metered" with `limits` (a YAML flow mapping), the consumer "acme" on it with the API
+// key `key` (stored as its SHA-256), and backend_and_route(model).
+std::string metered_acme(const FakeModel& model, const std::string& limits, const std::string& key);
 
 // A minimal chat request body.
 nlohmann::json chat_body(const std::string& model = "fake-model", bool stream = false);

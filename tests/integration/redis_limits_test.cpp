@@ -25,17 +25,7 @@ std::string config(const FakeModel& model, uint16_t redis_port, const std::strin
                    const std::string& failure_mode = "open", const std::string& timeout = "50ms") {
     return "redis: { url: \"redis://127.0.0.1:" + std::to_string(redis_port) +
            "/0\", timeout: " + timeout + ", failure_mode: " + failure_mode +
-           " }\n"
-           "tiers:\n  metered: " +
-           limits +
-           "\n"
-           "consumers: [ { name: acme, tier: metered, keys: [ { sha256: \"" +
-           sha256_hex(key) +
-           "\" } ] } ]\n"
-           "backends: { vllm: { endpoints: [ { url: \"" +
-           model.url() +
-           "\" } ] } }\n"
-           "routes: [ { name: chat, backend: vllm } ]\n";
+           " }\n" + metered_acme(model, limits, key);
 }
 
 int chat(const RunningGateway& gateway) {

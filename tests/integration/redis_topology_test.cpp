@@ -25,15 +25,7 @@ constexpr const char* key = "sk-redis-topology-test-key";
 using clock_type = std::chrono::steady_clock;
 
 std::string config(const FakeModel& model, const std::string& redis, const std::string& limits) {
-    return "redis:\n" + redis + "tiers:\n  metered: " + limits +
-           "\n"
-           "consumers: [ { name: acme, tier: metered, keys: [ { sha256: \"" +
-           sha256_hex(key) +
-           "\" } ] } ]\n"
-           "backends: { vllm: { endpoints: [ { url: \"" +
-           model.url() +
-           "\" } ] } }\n"
-           "routes: [ { name: chat, backend: vllm } ]\n";
+    return "redis:\n" + redis + metered_acme(model, limits, key);
 }
 
 int chat(const RunningGateway& gateway) {

@@ -1,6 +1,7 @@
 // Reservations through the real binary: concurrent streams cannot overshoot a token rate,
-// killed streams give back what they did not use, money budgets, and exact admission in Redis
-// shared by three instances at one call per request.
+// killed streams give back what they did not use, money budgets, exact admission in Redis
+// shared by three instances at one call per request, lease admission and its bound, and the
+// fleet's share of each limit while Redis is away.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -21,10 +22,7 @@ namespace {
 constexpr const char* key = "sk-reservation-test-key";
 
 std::string config(const FakeModel& model, const std::string& tier, const std::string& extra = "") {
-    return extra + "tiers:\n  metered: " + tier +
-           "\n"
-           "consumers: [ { name: acme, tier: metered, keys: [ { sha256: \"" +
-           sha256_hex(key) + "\" } ] } ]\n" + backend_and_route(model);
+    return extra + metered_acme(model, tier, key);
 }
 
 std::string redis_section(const RedisServer& redis) {
@@ -159,76 +157,6 @@ TEST(Reservations, AMoneyBudgetRefusesWith429AndCostIsMetered) {
     EXPECT_GT(metric(gateway, "llmgw_cost_total{consumer=\"acme\"}"), 0.0);
 }
 
-// Three instances, one Redis, a quota of 600 and 900 requests at once: exactly 600 admitted, at
-// no more than one Redis call per request (settles and usage records ride along).
-TEST(Reservations, ExactAdmissionAcrossThreeInstancesAtOneRedisCallPerRequest) {
-    auto redis = RedisServer::start();
-    auto model = FakeModel::start("m1", {"--threads", "2"});
-    const auto yaml = config(model, "{ quota: { requests_per_day: 600 } }", redis_section(redis));
-    std::vector<RunningGateway> gateways;
-    for (int i = 0; i < 3; ++i) gateways.push_back(RunningGateway::start(yaml));
-    redis.cli({"CONFIG", "RESETSTAT"});
-    std::vector<std::future<int>> requests;
-    for (int i = 0; i < 900; ++i)
-        requests.push_back(std::async(std::launch::async, [&, i] {
-            return gateways[i % 3].post("/v1/chat/completions", chat_body(),
-                                        {{"authorization", std::string("Bearer ") + key}}).status;
-        }));
-    int admitted = 0, refused = 0;
-    for (auto& request : requests) {
-        const auto status = request.get();
-        admitted += status == 200;
-        refused += status == 429;
-    }
-    EXPECT_EQ(admitted, 600);
-    EXPECT_EQ(refused, 300);
-    // Every usage record reached Redis (the idle flush), and a stopped instance flushes first.
-    EXPECT_TRUE(eventually([&] { return usage_total(gateways[0])["requests"] == 600; }, 5s));
-    // On the request path, one call per request: the admissions. Settles and usage records rode
-    // along or went in idle flushes, far fewer than one per request.
-    const auto calls = [&](const char* kind) {
-        double total = 0;
-        for (const auto& gateway : gateways)
-            total += metric(gateway, "llmgw_redis_admission_calls_total{kind=\"" + std::string(kind) + "\"}");
-        return total;
-    };
-    // Read around Redis's own count: flushes may still go out while the figures are read.
-    const double before = calls("admit") + calls("flush");
-    const auto stats = redis.cli({"INFO", "commandstats"});
-    const auto errors = redis.cli({"INFO", "errorstats"});
-    const double admits = calls("admit");
-    const double flushes = calls("flush");
-    EXPECT_EQ(admits, 900);
-    EXPECT_LT(flushes, 300);
-    // Redis agrees: its script calls are those, and the retries of calls that found the script
-    // not loaded yet: every call sent on a new connection before the first NOSCRIPT came back
-    // (a burst at start can send dozens).
-    const std::regex script_calls("cmdstat_evalsha:calls=(\\d+)");
-    std::smatch found;
-    ASSERT_TRUE(std::regex_search(stats, found, script_calls)) << stats;
-    const auto scripts = std::stod(found[1]);
-    double noscripts = 0;
-    if (std::regex_search(errors, found, std::regex("errorstat_NOSCRIPT:count=(\\d+)")))
-        noscripts = std::stod(found[1]);
-    EXPECT_GE(scripts, before);
-    EXPECT_LE(scripts, admits + flushes + noscripts) << stats << errors;
-}
-
-TEST(Reservations, ADrainingInstanceFlushesWhatWaitsForRedis) {
-    auto redis = RedisServer::start();
-    auto model = FakeModel::start("m1");
-    const auto yaml = config(model, "{}", redis_section(redis));
-    auto gateway = RunningGateway::start(yaml);
-    for (int i = 0; i < 5; ++i)
-        ASSERT_EQ(gateway.post("/v1/chat/completions", chat_body(), {{"authorization", std::string("Bearer ") + key}})
-                      .status, 200);
-    kill(gateway.process().pid(), SIGTERM);
-    ASSERT_TRUE(gateway.process().wait_exit(10s).has_value());
-    const auto day = redis.cli({"KEYS", "llmgw:usage:*"});
-    ASSERT_FALSE(day.empty());
-    EXPECT_EQ(redis.cli({"HGET", day.substr(0, day.find('\n')), "requests"}), "5");
-}
-
 namespace {
 
 std::string lease_section(const RedisServer& redis) {
@@ -268,6 +196,61 @@ void drain_all(std::vector<RunningGateway>& gateways) {
 }
 
 }  // namespace
+
+// Three instances, one Redis, a quota of 600 and 900 requests at once: exactly 600 admitted, at
+// no more than one Redis call per request (settles and usage records ride along).
+TEST(Reservations, ExactAdmissionAcrossThreeInstancesAtOneRedisCallPerRequest) {
+    auto redis = RedisServer::start();
+    auto model = FakeModel::start("m1", {"--threads", "2"});
+    const auto yaml = config(model, "{ quota: { requests_per_day: 600 } }", redis_section(redis));
+    std::vector<RunningGateway> gateways;
+    for (int i = 0; i < 3; ++i) gateways.push_back(RunningGateway::start(yaml));
+    redis.cli({"CONFIG", "RESETSTAT"});
+    EXPECT_EQ(admitted_of_burst(gateways, 900), 600);  // and 300 refused with 429
+    // Every usage record reached Redis (the idle flush), and a stopped instance flushes first.
+    EXPECT_TRUE(eventually([&] { return usage_total(gateways[0])["requests"] == 600; }, 5s));
+    // On the request path, one call per request: the admissions. Settles and usage records rode
+    // along or went in idle flushes, far fewer than one per request.
+    const auto calls = [&](const char* kind) {
+        return fleet_metric(gateways, "llmgw_redis_admission_calls_total{kind=\"" + std::string(kind) + "\"}");
+    };
+    // Read around Redis's own count: flushes may still go out while the figures are read.
+    const double before = calls("admit") + calls("flush");
+    const auto stats = redis.cli({"INFO", "commandstats"});
+    const auto errors = redis.cli({"INFO", "errorstats"});
+    const double admits = calls("admit");
+    const double flushes = calls("flush");
+    EXPECT_EQ(admits, 900);
+    EXPECT_LT(flushes, 300);
+    // Redis agrees: its script calls are those, and the retries of calls that found the script
+    // not loaded yet: every call sent on a new connection before the first NOSCRIPT came back
+    // (a burst at start can send dozens).
+    const std::regex script_calls("cmdstat_evalsha:calls=(\\d+)");
+    std::smatch found;
+    ASSERT_TRUE(std::regex_search(stats, found, script_calls)) << stats;
+    const auto scripts = std::stod(found[1]);
+    double noscripts = 0;
+    if (std::regex_search(errors, found, std::regex("errorstat_NOSCRIPT:count=(\\d+)")))
+        noscripts = std::stod(found[1]);
+    EXPECT_GE(scripts, before);
+    EXPECT_LE(scripts, admits + flushes + noscripts) << stats << errors;
+}
+
+TEST(Reservations, ADrainingInstanceFlushesWhatWaitsForRedis) {
+    auto redis = RedisServer::start();
+    auto model = FakeModel::start("m1");
+    const auto yaml = config(model, "{}", redis_section(redis));
+    auto gateway = RunningGateway::start(yaml);
+    for (int i = 0; i < 5; ++i)
+        ASSERT_EQ(gateway.post("/v1/chat/completions", chat_body(), {{"authorization", std::string("Bearer ") + key}})
+                      .status, 200);
+    kill(gateway.process().pid(), SIGTERM);
+    ASSERT_TRUE(gateway.process().wait_exit(10s).has_value());
+    const auto day = redis.cli({"KEYS", "llmgw:usage:*"});
+    ASSERT_FALSE(day.empty());
+    EXPECT_EQ(redis.cli({"HGET", day.substr(0, day.find('\n')), "requests"}), "5");
+}
+
 
 // lease: slices are counted in the quota when granted, so the fleet never admits more than the
 // quota; most admissions need no Redis call; at drain, every unused slice goes back, and the
@@ -323,7 +306,10 @@ TEST(Reservations, LeaseAdmissionAsksRedisOnlyToRenewSlices) {
     const double calls = metric(gateways[0], "llmgw_redis_admission_calls_total{kind=\"admit\"}") +
                          metric(gateways[0], "llmgw_redis_admission_calls_total{kind=\"renew\"}");
     EXPECT_GE(metric(gateways[0], "llmgw_lease_admissions_total"), 200 - calls);
-    EXPECT_LE(calls, 4) << "one admission per worker took the first slice";
+    // At most: the first burst's 4 requests, all sent to Redis before the first grant is back,
+    // and the other worker's first request (its own slice). After that, none.
+    EXPECT_LE(calls, 4 + 1) << calls << " calls, "
+                            << metric(gateways[0], "llmgw_lease_admissions_total") << " from slices";
     drain_all(gateways);
     const auto quota_key = redis.cli({"KEYS", "llmgw:rl:*requests.quota.day*"});
     ASSERT_FALSE(quota_key.empty());

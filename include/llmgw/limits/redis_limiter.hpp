@@ -57,8 +57,7 @@ class RedisLimiter {
         };
         struct Usage {
             std::string key;  // the consumer's day
-            std::uint64_t requests = 0, prompt = 0, completion = 0, estimated = 0, cached = 0,
-                          cost = 0;
+            DayUsage totals;
         };
         std::vector<Settle> settles;
         std::vector<Usage> usages;

@@ -12,16 +12,6 @@
 
 namespace llmgw::limits {
 
-struct DayUsage {
-    std::string day;  // YYYY-MM-DD (UTC)
-    std::uint64_t requests = 0;
-    std::uint64_t prompt_tokens = 0;
-    std::uint64_t completion_tokens = 0;
-    std::uint64_t estimated_requests = 0;  // requests whose tokens were estimated
-    std::uint64_t cached = 0;
-    std::uint64_t cost = 0;  // nano-units of `prices`
-};
-
 // One answered request, as added to its consumer's day.
 struct UsageRecord {
     std::uint64_t prompt_tokens = 0;
@@ -30,6 +20,19 @@ struct UsageRecord {
     bool cached = false;
     std::uint64_t cost = 0;  // nano-units
 };
+
+struct DayUsage {
+    std::string day;  // YYYY-MM-DD (UTC)
+    std::uint64_t requests = 0;
+    std::uint64_t prompt_tokens = 0;
+    std::uint64_t completion_tokens = 0;
+    std::uint64_t estimated_requests = 0;  // requests whose tokens were estimated
+    std::uint64_t cached = 0;
+    std::uint64_t cost = 0;  // nano-units of `prices`
+    // Counts one more answered request.
+    void add(const UsageRecord& record);
+};
+
 
 // In process, shared by all workers.
 class UsageLedger {
