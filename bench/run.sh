@@ -308,10 +308,24 @@ start_llmgw() { # start_llmgw NAME SOURCE_CONFIG [EXTRA_YAML]: llmgw on PROXY_CP
   wait_listening "$name" "$LLMGW_PID" "$LLMGW_PORT"
 }
 
+# overhead_quantile FILE Q: the upper bound (us) of the llmgw_gateway_overhead_seconds bucket
+# that holds quantile Q of the requests counted in FILE (a /metrics text).
+overhead_quantile() {
+  awk -v q="$2" -F'[" ]' '/^llmgw_gateway_overhead_seconds_bucket/ { le[n] = $2; count[n++] = $NF }
+    END { total = count[n - 1]; for (i = 0; i < n; i++) if (count[i] >= q * total) {
+            if (le[i] == "+Inf") { print "over 100000"; exit } printf "%.0f", le[i] * 1e6; exit } }' "$1"
+}
+
 bench_llmgw() {
+  local file
   start_llmgw llmgw "$BENCH_DIR/llmgw.yaml"
   verify llmgw "$LLMGW_PORT"
   measure llmgw "$LLMGW_PORT" "$LLMGW_PID"
+  # The gateway's own time per request (llmgw_gateway_overhead_seconds), at full load.
+  file=$WORK_DIR/llmgw.metrics
+  curl --noproxy '*' -sS --max-time 5 -o "$file" "http://$HOST:$LLMGW_ADMIN_PORT/metrics" ||
+    die "llmgw: could not read /metrics"
+  CHECKS[llmgw]="gateway's own time per request (llmgw_gateway_overhead_seconds, bucket bounds, at full load): p50 <= $(overhead_quantile "$file" 0.5) us, p99 <= $(overhead_quantile "$file" 0.99) us"
   stop_pid "$LLMGW_PID"
 }
 
@@ -563,6 +577,8 @@ report() {
   echo
   echo "Ratios are llmgw / other: a requests/s ratio of 0.80 means llmgw served 80% of"
   echo "the other proxy's throughput; a p99 ratio of 1.50 means llmgw's p99 was 1.5x theirs."
+  echo
+  echo "- llmgw: ${CHECKS[llmgw]}"
   echo
   echo "## Cost of limits"
   echo
