@@ -44,6 +44,36 @@ std::string status_label(int status) {
     // so this label has at most 500 values.
     return std::to_string(status);
 }
+
+// The workers' Redis calls (limits).
+struct RedisFamilies {
+    prometheus::Family<prometheus::Histogram>& latency;
+    prometheus::Family<prometheus::Counter>& errors;
+    prometheus::Family<prometheus::Counter>& fail_open;
+    prometheus::Family<prometheus::Counter>& tls_failures;
+};
+
+RedisFamilies redis_families(prometheus::Registry& registry) {
+    return RedisFamilies{
+        prometheus::BuildHistogram()
+            .Name("llmgw_redis_call_duration_seconds")
+            .Help("Latency of Redis calls (limits), successful or not")
+            .Register(registry),
+        prometheus::BuildCounter()
+            .Name("llmgw_redis_errors_total")
+            .Help("Redis calls that failed (timeout, not connected, error reply)")
+            .Register(registry),
+        prometheus::BuildCounter()
+            .Name("llmgw_redis_fail_open_total")
+            .Help("Requests admitted by the in-process limiter because Redis was unavailable")
+            .Register(registry),
+        prometheus::BuildCounter()
+            .Name("llmgw_redis_tls_failures_total")
+            .Help("TLS handshakes with Redis (or a sentinel) that failed, a refused certificate "
+                  "most often")
+            .Register(registry)};
+}
+
 }  // namespace
 
 struct Metrics::Families {
@@ -56,10 +86,7 @@ struct Metrics::Families {
     prometheus::Family<prometheus::Counter>& upstream_connections_closed;
     prometheus::Family<prometheus::Counter>& tokens;
     prometheus::Family<prometheus::Counter>& rate_limited;
-    prometheus::Family<prometheus::Histogram>& redis_latency;
-    prometheus::Family<prometheus::Counter>& redis_errors;
-    prometheus::Family<prometheus::Counter>& redis_fail_open;
-    prometheus::Family<prometheus::Counter>& redis_tls_failures;
+    RedisFamilies redis;
     prometheus::Family<prometheus::Counter>& connections_refused;
     prometheus::Family<prometheus::Gauge>& endpoint_healthy;
     prometheus::Family<prometheus::Gauge>& circuit_state;
@@ -116,23 +143,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
             .Name("llmgw_rate_limited_total")
             .Help("Requests refused by a rate limit or quota, by tier and limit")
             .Register(*registry_),
-        prometheus::BuildHistogram()
-            .Name("llmgw_redis_call_duration_seconds")
-            .Help("Latency of Redis calls (limits), successful or not")
-            .Register(*registry_),
-        prometheus::BuildCounter()
-            .Name("llmgw_redis_errors_total")
-            .Help("Redis calls that failed (timeout, not connected, error reply)")
-            .Register(*registry_),
-        prometheus::BuildCounter()
-            .Name("llmgw_redis_fail_open_total")
-            .Help("Requests admitted by the in-process limiter because Redis was unavailable")
-            .Register(*registry_),
-        prometheus::BuildCounter()
-            .Name("llmgw_redis_tls_failures_total")
-            .Help("TLS handshakes with Redis (or a sentinel) that failed, a refused certificate "
-                  "most often")
-            .Register(*registry_),
+        redis_families(*registry_),
         prometheus::BuildCounter()
             .Name("llmgw_connections_refused_total")
             .Help("Client connections closed at once because server.max_connections were open")
@@ -289,19 +300,19 @@ void Metrics::rate_limited(std::string_view tier, std::string_view limit) {
 void Metrics::redis_call(std::chrono::steady_clock::duration latency, bool ok) {
     static const prometheus::Histogram::BucketBoundaries buckets = {
         0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1};
-    families_->redis_latency.Add({}, buckets)
+    families_->redis.latency.Add({}, buckets)
         .Observe(std::chrono::duration<double>(latency).count());
-    if (!ok) families_->redis_errors.Add({}).Increment();
+    if (!ok) families_->redis.errors.Add({}).Increment();
 }
 
 void Metrics::connection_refused() { families_->connections_refused.Add({}).Increment(); }
 
 void Metrics::redis_fail_open() {
-    families_->redis_fail_open.Add({}).Increment();
+    families_->redis.fail_open.Add({}).Increment();
 }
 
 void Metrics::redis_tls_failure() {
-    families_->redis_tls_failures.Add({}).Increment();
+    families_->redis.tls_failures.Add({}).Increment();
 }
 
 void Metrics::on_scrape(std::function<void()> hook) {
