@@ -131,7 +131,7 @@ http::Task<std::vector<LimitState>> Admission::remaining(const std::string& cons
         redis_result(states.has_value());
         if (states) co_return std::move(*states);
     }
-    co_return local_.peek(consumer, tier, Clock::now());
+    co_return local_.peek(consumer, local_tier(tier), Clock::now());
 }
 
 http::Task<void> Admission::admit_in_redis(const std::string& consumer, const config::Tier& tier,
