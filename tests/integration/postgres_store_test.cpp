@@ -118,6 +118,7 @@ TEST_F(PostgresStoreTest, TenSecondsWithoutTheDatabaseFailNoRequestAndLoseNoUsag
             in_ledger = usage.json()["total"]["requests"];
             return in_ledger == served;
         },
-        10s))
+        // Generous: one fresh-clone run saw 834 of 2031 after 10 s (not reproduced in 3 runs).
+        30s))
         << in_ledger << " in the ledger, " << served << " served";
 }
