@@ -184,6 +184,13 @@ int admitted_of_burst(std::vector<RunningGateway>& gateways, int count) {
     return admitted;
 }
 
+// `count` llmgw instances on one config (sharing its Redis).
+std::vector<RunningGateway> instances(int count, const std::string& yaml) {
+    std::vector<RunningGateway> gateways;
+    for (int i = 0; i < count; ++i) gateways.push_back(RunningGateway::start(yaml));
+    return gateways;
+}
+
 double fleet_metric(const std::vector<RunningGateway>& gateways, const std::string& series) {
     double total = 0;
     for (const auto& gateway : gateways) total += metric(gateway, series);
@@ -203,8 +210,7 @@ TEST(Reservations, ExactAdmissionAcrossThreeInstancesAtOneRedisCallPerRequest) {
     auto redis = RedisServer::start();
     auto model = FakeModel::start("m1", {"--threads", "2"});
     const auto yaml = config(model, "{ quota: { requests_per_day: 600 } }", redis_section(redis));
-    std::vector<RunningGateway> gateways;
-    for (int i = 0; i < 3; ++i) gateways.push_back(RunningGateway::start(yaml));
+    auto gateways = instances(3, yaml);
     redis.cli({"CONFIG", "RESETSTAT"});
     EXPECT_EQ(admitted_of_burst(gateways, 900), 600);  // and 300 refused with 429
     // Every usage record reached Redis (the idle flush), and a stopped instance flushes first.
@@ -259,8 +265,7 @@ TEST(Reservations, LeaseAdmissionNeverExceedsAQuotaAndGivesBackEverySliceAtDrain
     auto redis = RedisServer::start();
     auto model = FakeModel::start("m1", {"--threads", "2"});
     const auto yaml = config(model, "{ quota: { requests_per_day: 600 } }", lease_section(redis));
-    std::vector<RunningGateway> gateways;
-    for (int i = 0; i < 3; ++i) gateways.push_back(RunningGateway::start(yaml));
+    auto gateways = instances(3, yaml);
     const int admitted = admitted_of_burst(gateways, 900);
     EXPECT_LE(admitted, 600);
     // Slices of 6 (600 × 0.02 ÷ 2 workers) may be held unused when the quota runs out.
@@ -280,8 +285,7 @@ TEST(Reservations, LeaseAdmissionOverARateStaysWithinTheDocumentedBound) {
     auto redis = RedisServer::start();
     auto model = FakeModel::start("m1", {"--threads", "2"});
     const auto yaml = config(model, "{ rate: { requests_per_minute: 600 } }", lease_section(redis));
-    std::vector<RunningGateway> gateways;
-    for (int i = 0; i < 3; ++i) gateways.push_back(RunningGateway::start(yaml));
+    auto gateways = instances(3, yaml);
     ASSERT_EQ(admitted_of_burst(gateways, 60), 60);
     const auto bucket = redis.cli({"KEYS", "llmgw:rl:*requests.rate*"});
     ASSERT_FALSE(bucket.empty());
@@ -327,8 +331,7 @@ TEST(Reservations, WithRedisKilledTheFleetStaysNearItsLimitNotThreeTimesIt) {
     const auto yaml = config(model, "{ quota: { requests_per_day: 600 } }",
                              "redis: { url: \"redis://127.0.0.1:" + std::to_string(redis.port()) +
                                  "/0\", timeout: 2s, failure_mode: open }\n");
-    std::vector<RunningGateway> gateways;
-    for (int i = 0; i < 3; ++i) gateways.push_back(RunningGateway::start(yaml));
+    auto gateways = instances(3, yaml);
     for (const auto& gateway : gateways)
         ASSERT_TRUE(eventually([&] { return metric(gateway, "llmgw_redis_instances") == 3; }, 5s));
     int admitted = 0;
