@@ -13,11 +13,16 @@ using config::Limit;
 
 bool is_rate(const Limit& limit) { return limit.kind == Limit::Kind::rate; }
 
-std::string entry_key(const std::string& consumer, const config::Tier& tier) {
-    return consumer + '\n' + tier.name;
-}
 
 }  // namespace
+
+const std::string& LeaseSlices::key_of(const std::string& consumer, const config::Tier& tier) const {
+    // Reused: a lookup on the hot path allocates nothing once the buffer has grown.
+    key_.assign(consumer);
+    key_ += '\n';
+    key_ += tier.name;
+    return key_;
+}
 
 std::uint64_t LeaseSlices::slice_size(const Limit& limit, double fraction) {
     auto base = limit.amount;
@@ -40,7 +45,7 @@ bool LeaseSlices::leasable(const config::Tier& tier, const Charge& reserve) cons
 
 LeaseSlices::Entry& LeaseSlices::entry(const std::string& consumer, const config::Tier& tier,
                                        Clock::time_point now) {
-    auto [it, added] = entries_.try_emplace(entry_key(consumer, tier));
+    auto [it, added] = entries_.try_emplace(key_of(consumer, tier));
     auto& found = it->second;
     const bool changed = !added && found.tier.limits != tier.limits;
     if (changed) give_back(found, stale_);
@@ -93,7 +98,7 @@ std::vector<std::uint64_t> LeaseSlices::ask(const std::string& consumer, const c
 
 void LeaseSlices::cancel(const std::string& consumer, const config::Tier& tier,
                          const std::vector<std::uint64_t>& asked) {
-    const auto it = entries_.find(entry_key(consumer, tier));
+    const auto it = entries_.find(key_of(consumer, tier));
     if (it == entries_.end() || it->second.tier.limits != tier.limits) return;
     auto& slices = it->second.slices;
     for (std::size_t i = 0; i < slices.size() && i < asked.size(); ++i)
@@ -124,7 +129,7 @@ void LeaseSlices::add(const std::string& consumer, const config::Tier& tier,
 }
 
 bool LeaseSlices::low(const std::string& consumer, const config::Tier& tier) const {
-    const auto it = entries_.find(entry_key(consumer, tier));
+    const auto it = entries_.find(key_of(consumer, tier));
     if (it == entries_.end() || it->second.tier.limits != tier.limits) return false;
     for (std::size_t i = 0; i < tier.limits.size(); ++i)
         if (it->second.slices[i].held * 2 <= slice_size(tier.limits[i], fraction_)) return true;
@@ -132,14 +137,14 @@ bool LeaseSlices::low(const std::string& consumer, const config::Tier& tier) con
 }
 
 bool LeaseSlices::begin_renewal(const std::string& consumer, const config::Tier& tier) {
-    const auto it = entries_.find(entry_key(consumer, tier));
+    const auto it = entries_.find(key_of(consumer, tier));
     if (it == entries_.end() || it->second.renewing) return false;
     it->second.renewing = true;
     return true;
 }
 
 void LeaseSlices::end_renewal(const std::string& consumer, const config::Tier& tier) {
-    const auto it = entries_.find(entry_key(consumer, tier));
+    const auto it = entries_.find(key_of(consumer, tier));
     if (it != entries_.end()) it->second.renewing = false;
 }
 

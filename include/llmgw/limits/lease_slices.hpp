@@ -99,10 +99,13 @@ private:
     // tier's limits changed (a reload); slices of a quota window that ended are dropped (already counted).
     Entry& entry(const std::string& consumer, const config::Tier& tier, Clock::time_point now);
     static void give_back(Entry& entry, std::vector<Unused>& to);
+    // The entries' key, consumer '\n' tier name, in a buffer reused by every lookup.
+    const std::string& key_of(const std::string& consumer, const config::Tier& tier) const;
 
     double fraction_;
     std::unordered_map<std::string, Entry> entries_;  // by consumer '\n' tier name
     std::vector<Unused> stale_;
+    mutable std::string key_;
 };
 
 }  // namespace llmgw::limits
