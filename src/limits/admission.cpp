@@ -134,39 +134,6 @@ http::Task<std::vector<LimitState>> Admission::remaining(const std::string& cons
     co_return local_.peek(consumer, local_tier(tier), Clock::now());
 }
 
-http::Task<void> Admission::admit_in_redis(const std::string& consumer, const config::Tier& tier,
-                                           const Charge& reserve, Outcome& outcome) {
-    // What waits for Redis rides along once it is due: one call for all of it, and in the
-    // meantime usage records and settles of a consumer are summed (less work for Redis).
-    auto carried = page_due() ? take_page() : RedisLimiter::Backlog{};
-    const auto count = carried.size();
-    RedisLimiter::Lease lease;
-    if (tier.max_concurrent != 0) {
-        lease.cap = tier.max_concurrent;
-        lease.key = redis_->concurrency_key(consumer);
-        lease.member = leases_->next_member();
-        lease.duration = RedisLeases::duration;
-    }
-    auto slices = slices_wanted(consumer, tier, reserve);
-    const auto asked = std::chrono::system_clock::now();
-    auto decision = co_await redis_->admit(consumer, tier, reserve, carried, lease, slices.get());
-    outcome.redis_call.emplace(asked, std::chrono::system_clock::now());
-    metrics_.limits().redis_call("admit", count);
-    redis_result(decision.has_value());
-    if (slices) slices_granted(consumer, tier, *slices, decision);
-    if (!decision) {
-        // A call that timed out may still have taken its lease: it expires unrenewed.
-        requeue(std::move(carried));
-        co_return;
-    }
-    if (decision->admitted && lease.cap != 0) {
-        outcome.slot = leases_->hold(consumer, std::move(lease.key), std::move(lease.member));
-        arm_renew_timer();
-    }
-    outcome.decision = std::move(decision);
-    outcome.reservation.in_redis = true;
-}
-
 void Admission::admit_locally(const std::string& consumer, const config::Tier& tier,
                               const Charge& reserve, Outcome& outcome) {
     if (tier.max_concurrent != 0) {

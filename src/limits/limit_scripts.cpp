@@ -66,12 +66,33 @@ local function arg() local v = ARGV[next_arg]; next_arg = next_arg + 1; return v
 local function num() return tonumber(arg()) end
 local function key() local v = KEYS[next_key]; next_key = next_key + 1; return v end
 
--- The next limit's 5 ARGV.
+-- The UTC window of `t`, computed once per call and window kind (every admission of a call
+-- shares its time).
+local windows = {}
+local function window_of(window, t)
+  local w = windows[window]
+  if not w or w.t ~= t then
+    local start, stop, suffix = utc_window(window, t)
+    w = { t = t, start = start, stop = stop, suffix = suffix }
+    windows[window] = w
+  end
+  return w.start, w.stop, w.suffix
+end
+
+-- A limit's code: kind (r: rate, q: quota) then unit (r: requests, t: tokens, c: cost).
+local RATE = { rr = true, rt = true, rc = true, qr = false, qt = false, qc = false }
+local UNIT = { rr = 'r', rt = 't', rc = 'c', qr = 'r', qt = 't', qc = 'c' }
+
+-- The next limit's 5 ARGV: its field in the hash, code, amount, then period (ms) and capacity
+-- for a rate, window ('day'|'month') and '' for a quota.
 local function read_limit()
-  local lim = { rate = arg() == 'rate' }
-  local unit = arg()
-  lim.requests, lim.cost = unit == 'requests', unit == 'cost'
-  lim.amount = num()
+  local field, code, amount = arg(), arg(), num()
+  local unit = UNIT[code]
+  -- Every field a limit gets is named here: a table built at its full size costs no rehash.
+  local lim = { field = field, rate = RATE[code], requests = unit == 'r', cost = unit == 'c',
+                amount = amount, period = 0, capacity = 0, window = false,
+                level = 0, at = 0, used = 0, stop = 0, suffix = false, changed = false,
+                need = 0, want = 0, granted = 0 }
   if lim.rate then
     lim.period = math.max(num() / 1000, 1e-3)
     lim.capacity = num()
@@ -100,40 +121,109 @@ local function refilled(lim, elapsed)
   return math.min(lim.capacity, lim.level + elapsed * lim.amount / lim.period)
 end
 
+-- A consumer's limits of one tier live in one hash: each limit two fields, `<field>:a` and
+-- `<field>:b` (a bucket's level and its time in µs; a quota's count and its UTC window), and
+-- `x`, when the hash expires (ms). Versions before it kept each limit in a key of its own,
+-- named the hash's key, ':' and the field (a quota's, then ':' and the window): a limit not
+-- in the hash yet starts from that key, so an upgrade keeps the counts.
+local function legacy_state(h, lim, now)
+  local old = h .. ':' .. lim.field
+  if lim.rate then
+    local v = redis.call('HMGET', old, 'level', 'at')
+    return v[1], v[2]
+  end
+  local _, _, suffix = window_of(lim.window, math.floor(now / 1e6))
+  return redis.call('GET', old .. ':' .. suffix), suffix
+end
+
 -- A missing bucket is a full one (new, or expired once it was full).
-local function load_bucket(key, lim, now)
-  local v = redis.call('HMGET', key, 'level', 'at')
-  lim.key = key
-  if not v[1] or not v[2] then
+local function bucket_from(lim, level, at, now)
+  if not level or not at then
     lim.level, lim.at = lim.capacity, now
     return
   end
-  lim.level, lim.at = tonumber(v[1]), tonumber(v[2])
+  lim.level, lim.at = tonumber(level), tonumber(at)
   lim.level = refilled(lim, math.max((now - lim.at) / 1e6, 0))
   lim.at = math.max(lim.at, now)  -- the clock never refills backwards
 end
 
-local function store_bucket(lim)
-  redis.call('HSET', lim.key, 'level', string.format('%.17g', lim.level), 'at', int(lim.at))
-  local full_ms = math.ceil(math.min(math.max(seconds_for(lim, lim.capacity - lim.level), 0), MAX_WAIT) * 1000)
-  redis.call('PEXPIRE', lim.key, int(full_ms + BUCKET_SLACK_MS))
+-- The count of the window that holds `now`; another window's count is a new window's 0.
+local function quota_from(lim, used, window, now)
+  local _, stop, suffix = window_of(lim.window, math.floor(now / 1e6))
+  lim.stop, lim.suffix = stop, suffix
+  lim.used = 0
+  if used and window == suffix then lim.used = tonumber(used) end
 end
 
--- The counter of the window that holds `now`; a new window is a new key.
-local function load_quota(key, lim, now)
-  local _, stop, suffix = utc_window(lim.window, math.floor(now / 1e6))
-  lim.key, lim.stop = key .. ':' .. suffix, stop
-  lim.used = tonumber(redis.call('GET', lim.key) or '0')
-end
-
-local function add_to_quota(lim, n)
-  if lim.used + n >= 9e18 then  -- saturates instead of overflowing INCRBY
-    lim.used = 9e18
-    redis.call('SET', lim.key, int(lim.used))
-  else
-    lim.used = redis.call('INCRBY', lim.key, int(n))
+-- Reads `limits` from hash `h` in one HMGET; returns when the hash expires (ms, 0: unknown).
+-- The fields to read for `limits`, kept with them: a tier's limits are read once per call and
+-- serve all its admissions.
+local function fields_of(limits)
+  if limits.fields then return limits.fields end
+  local fields, n = {}, #limits
+  for i = 1, n do
+    fields[2 * i - 1] = limits[i].field .. ':a'
+    fields[2 * i] = limits[i].field .. ':b'
   end
-  redis.call('EXPIREAT', lim.key, int(lim.stop + WINDOW_SLACK_S))
+  fields[2 * n + 1] = 'x'
+  limits.fields = fields
+  return fields
+end
+
+local function load_limits(h, limits, now)
+  local n = #limits
+  local v = redis.call('HMGET', h, unpack(fields_of(limits)))
+  for i = 1, n do
+    local lim = limits[i]
+    local a, b = v[2 * i - 1], v[2 * i]
+    if not a then a, b = legacy_state(h, lim, now) end
+    if lim.rate then bucket_from(lim, a, b, now) else quota_from(lim, a, b, now) end
+    lim.changed = false
+  end
+  return tonumber(v[2 * n + 1]) or 0
+end
+
+-- Writes the limits that changed in one HSET. The hash lives as long as its longest need: a
+-- bucket until it would be full again, plus BUCKET_SLACK_MS; a quota until a day after its
+-- window. The expiry is only ever extended (other limits of the hash may need it), a little
+-- ahead, so a busy bucket does not move it on every call.
+local function store_limits(h, limits, expires, now)
+  local values, need, fields = {}, 0, fields_of(limits)
+  for i, lim in ipairs(limits) do
+    if lim.changed then
+      local n = #values
+      if lim.rate then
+        values[n + 1], values[n + 2] = fields[2 * i - 1], string.format('%.17g', lim.level)
+        values[n + 3], values[n + 4] = fields[2 * i], int(lim.at)
+        local full_ms = math.ceil(math.min(math.max(seconds_for(lim, lim.capacity - lim.level), 0), MAX_WAIT) * 1000)
+        need = math.max(need, math.floor(now / 1000) + full_ms + BUCKET_SLACK_MS)
+      else
+        values[n + 1], values[n + 2] = fields[2 * i - 1], int(lim.used)
+        values[n + 3], values[n + 4] = fields[2 * i], lim.suffix
+        need = math.max(need, (lim.stop + WINDOW_SLACK_S) * 1000)
+      end
+    end
+  end
+  if #values == 0 then return end
+  local extend = need > expires
+  if extend then
+    need = need + BUCKET_SLACK_MS
+    values[#values + 1] = 'x'
+    values[#values + 1] = int(need)
+  end
+  redis.call('HSET', h, unpack(values))
+  if extend then redis.call('PEXPIREAT', h, int(need)) end
+end
+
+-- Changes to a loaded limit; store_limits writes them.
+local function set_level(lim, level)
+  lim.level = level
+  lim.changed = true
+end
+
+local function set_used(lim, used)
+  lim.used = math.min(math.max(used, 0), 9e18)  -- saturates instead of overflowing
+  lim.changed = true
 end
 
 -- A request bucket admits with a whole request in it; a token or cost bucket when the
@@ -149,12 +239,6 @@ local function admits(lim, need)
   if lim.rate then return bucket_admits(lim, lim.level, need) end
   if lim.requests or need <= 0 then return lim.used < lim.amount end
   return lim.used + math.min(need, lim.amount) <= lim.amount
-end
-
-local function set_quota(lim, v)
-  lim.used = v
-  redis.call('SET', lim.key, int(v))
-  redis.call('EXPIREAT', lim.key, int(lim.stop + WINDOW_SLACK_S))
 end
 
 local function until_window_end(lim, now) return math.max(math.ceil((lim.stop * 1e6 - now) / 1e6), 0) end
@@ -185,41 +269,35 @@ end
 )lua";
 
 // One call does all of a worker's limit work: the settles and usage records waiting since the
-// last call (they ride along), then the admission, if any. ARGV: counts of settles, usage
-// records and admission limits, the reservation (tokens, cost), then each part in that order.
+// last call (they ride along), then the admissions waiting, if any (limit_scripts.hpp).
 constexpr const char* batch_lua = R"lua(
 local now = now_us()
 -- An admission's grant mode: none, the request and slices for a lease, or slices alone.
 local NO_GRANT, GRANT_WITH_REQUEST, GRANT_ONLY = 0, 1, 2
 
--- A settle: the reservation against what was used, per token and cost limit.
-local function settle_one(lim, k, reserved, actual, reserved_at)
-  if reserved == actual then return end
+-- A settle: the reservation against what was used, per token and cost limit (loaded).
+local function settle_one(lim, reserved, actual, reserved_at)
   if lim.rate then
-    load_bucket(k, lim, now)
-    lim.level = math.min(lim.capacity, lim.level - (actual - reserved))
-    store_bucket(lim)
+    if reserved ~= actual then set_level(lim, math.min(lim.capacity, lim.level - (actual - reserved))) end
     return
   end
-  load_quota(k, lim, now)
   -- A reservation of an earlier window is not refunded into this one.
   local _, _, then_suffix = utc_window(lim.window, reserved_at)
-  local _, _, now_suffix = utc_window(lim.window, math.floor(now / 1e6))
-  if then_suffix ~= now_suffix then reserved = math.min(reserved, actual) end
-  if actual >= reserved then
-    add_to_quota(lim, actual - reserved)
-  else
-    set_quota(lim, math.max(lim.used - (reserved - actual), 0))
-  end
+  if then_suffix ~= lim.suffix then reserved = math.min(reserved, actual) end
+  if reserved ~= actual then set_used(lim, lim.used + (actual - reserved)) end
 end
 
+-- The tier's token and cost limits in one hash (one key).
 local function settle_op()
-  local n = num()
+  local h, n = key(), num()
   local r_tokens, r_cost, a_tokens, a_cost, reserved_at = num(), num(), num(), num(), num()
-  for _ = 1, n do
-    local lim = read_limit()
-    settle_one(lim, key(), share(lim, r_tokens, r_cost), share(lim, a_tokens, a_cost), reserved_at)
+  local limits = {}
+  for i = 1, n do limits[i] = read_limit() end
+  local expires = load_limits(h, limits, now)
+  for _, lim in ipairs(limits) do
+    settle_one(lim, share(lim, r_tokens, r_cost), share(lim, a_tokens, a_cost), reserved_at)
   end
+  store_limits(h, limits, expires, now)
 end
 
 -- Concurrency leases: a sorted set per consumer, member -> when its lease ends (ms).
@@ -280,12 +358,7 @@ local function take(limits, request)
     local amount = lim.granted
     if request then amount = amount + request_share(lim) end
     if amount > 0 then
-      if lim.rate then
-        lim.level = lim.level - amount
-        store_bucket(lim)
-      else
-        add_to_quota(lim, amount)
-      end
+      if lim.rate then set_level(lim, lim.level - amount) else set_used(lim, lim.used + amount) end
     end
   end
 end
@@ -293,20 +366,21 @@ end
 -- All or nothing: every limit (and the concurrency cap) is read first; only an admitted
 -- request takes from them. A refusal by a limit is named before one by the cap alone: its
 -- wait is known.
-local function admit(count, r_tokens, r_cost, cap, member, lease_ms, grant_mode)
+local function admit(limits, r_tokens, r_cost, cap, member, lease_ms, grant_mode)
   local lease_key, cap_ok = nil, true
   if cap > 0 then
     lease_key = key()
     cap_ok = cap_admits(lease_key, cap)
   end
-  local limits = {}
+  local h, expires = nil, 0
+  if #limits > 0 then
+    h = key()
+    expires = load_limits(h, limits, now)
+  end
   local admitted, refused, retry_after = 1, 0, 0
-  for i = 1, count do
-    local lim = read_limit()
-    if lim.rate then load_bucket(key(), lim, now) else load_quota(key(), lim, now) end
+  for i, lim in ipairs(limits) do
     lim.need = share(lim, r_tokens, r_cost)
     lim.want, lim.granted = 0, 0
-    limits[i] = lim
     if grant_mode ~= GRANT_ONLY and not admits(lim, lim.need) then
       -- The limit named is the one with the longest wait (the first such): what Retry-After is for.
       local wait = wait_until_admitted(lim, lim.need, now)
@@ -331,6 +405,7 @@ local function admit(count, r_tokens, r_cost, cap, member, lease_ms, grant_mode)
       end
     end
     take(limits, request)
+    if h then store_limits(h, limits, expires, now) end
     if lease_key then take_lease(lease_key, member, lease_ms) end
   end
   local out = { admitted, refused, retry_after }
@@ -348,32 +423,45 @@ end
 -- Giving back what a lease took and did not use: settled like a reservation of `n` that used
 -- nothing, so a quota gets it back only in the window it was taken in.
 local function return_op()
-  local k = key()
-  local lim = read_limit()
+  local h = key()
+  local limits = { read_limit() }
   local n, granted_at = num(), num()
-  settle_one(lim, k, n, 0, granted_at)
+  local expires = load_limits(h, limits, now)
+  settle_one(limits[1], n, 0, granted_at)
+  store_limits(h, limits, expires, now)
 end
 
-local settles, usages, leases, returns = num(), num(), num(), num()
-local admit_limits, r_tokens, r_cost, cap, member, lease_ms, grant_mode = num(), num(), num(), num(), arg(), num(), num()
+local settles, usages, leases, returns, admissions, tiers = num(), num(), num(), num(), num(), num()
+-- The limits of each tier the admissions use, read once (their state is loaded per admission).
+local tier_limits = { [0] = {} }
+for t = 1, tiers do
+  local limits = {}
+  for i = 1, num() do limits[i] = read_limit() end
+  tier_limits[t] = limits
+end
 for _ = 1, settles do settle_op() end
 for _ = 1, usages do usage_op() end
 for _ = 1, leases do lease_op() end
 for _ = 1, returns do return_op() end
-if admit_limits > 0 or cap > 0 then
-  return admit(admit_limits, r_tokens, r_cost, cap, member, lease_ms, grant_mode)
+if admissions == 0 then return 1 end
+-- Admissions of several requests share one call: each is decided in turn, as if alone.
+local results = {}
+for i = 1, admissions do
+  local tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode = num(), num(), num(), num(), arg(), num(), num()
+  results[i] = admit(tier_limits[tier], r_tokens, r_cost, cap, member, lease_ms, grant_mode)
 end
-return 1
+return results
 )lua";
 
-// Where each limit stands, reading only: ARGV the limit count, then each limit's 5; KEYS one
-// per limit. Returns what an admission returns, {1, 0, 0, remaining, reset, ...}.
+// Where each limit stands, reading only: ARGV the limit count, then each limit's 5; KEYS the
+// hash. Returns what an admission returns, {1, 0, 0, remaining, reset, ...}.
 constexpr const char* peek_lua = R"lua(
 local now = now_us()
 local out = { 1, 0, 0 }
-for _ = 1, num() do
-  local lim = read_limit()
-  if lim.rate then load_bucket(key(), lim, now) else load_quota(key(), lim, now) end
+local limits = {}
+for i = 1, num() do limits[i] = read_limit() end
+if #limits > 0 then load_limits(key(), limits, now) end
+for _, lim in ipairs(limits) do
   local remaining, reset = state_of(lim, now)
   out[#out + 1] = remaining
   out[#out + 1] = reset

@@ -5,25 +5,29 @@
 
 namespace llmgw::limits::detail {
 
-// A limit is one key and 5 ARGV: kind ("rate"|"quota"), unit ("requests"|"tokens"|"cost"),
-// amount, then for rates the period in ms and the bucket capacity, for quotas the window
-// ("day"|"month") and "".
+// A consumer's limits of one tier are one hash (RedisLimiter::key). A limit is 5 ARGV: its
+// field in the hash, its code (kind r|q for rate or quota, then unit r|t|c for requests, tokens
+// or cost: "rr", "qt", ...), amount, then for rates the period in ms and the bucket capacity,
+// for quotas the window ("day"|"month") and "".
 //
-// ARGV: settles, usage records, lease operations, slice returns, admission limits, reserved
-// tokens, reserved cost, concurrency cap (0: none), lease member, lease ms, grant mode (0: none,
-// 1: admit the request and grant slices, 2: grant slices alone, admitting no request; no
-// admission: limits and cap 0); then each settle: its limit count, reserved tokens and cost,
-// used tokens and cost, unix second of the reservation, its limits; each usage record (one key,
-// the day's hash): requests, prompt, completion, estimated and cached requests, cost, ttl s; each lease
-// operation (one key, the consumer's lease set): "release"|"renew", member, lease ms; each slice
-// return (one key): its limit, the amount, unix second of the grant; then the admission's limits
-// and, with a grant mode, the slice wanted of each.
-// KEYS in the same order; the admission's start with the lease set when it has a cap.
-// Returns, with an admission, {admitted 0|1, refusing limit with the longest wait (1-based,
-// 0 = none, -1 = the concurrency cap alone), retry_after s, then remaining and reset s for
-// each limit, then with a grant mode what each limit granted}; else 1.
+// ARGV: counts of settles, usage records, lease operations, slice returns, admissions and
+// tiers; then each tier the admissions use: its limit count and limits (read once per call);
+// then each settle (one key, the hash): its limit count, reserved tokens and cost, used tokens
+// and cost, unix second of the reservation, its limits; each usage record (one key, the day's
+// hash): requests, prompt, completion, estimated and cached requests, cost, ttl s; each lease
+// operation (one key, the consumer's lease set): "release"|"renew", member, lease ms; each
+// slice return (one key, the hash): its limit, the amount, unix second of the grant; then each
+// admission: its tier (1-based, 0: none with limits), reserved tokens, reserved cost,
+// concurrency cap (0: none), lease member, lease ms, grant mode (0: none, 1: admit the request
+// and grant slices, 2: grant slices alone, admitting no request) and, with a grant mode, the
+// slice wanted of each limit.
+// KEYS in the same order (tiers have none); an admission's: the lease set when it has a cap,
+// then the hash when its tier has limits.
+// Returns 1 without admissions, else one array per admission, in order: {admitted 0|1, refusing
+// limit with the longest wait (1-based, 0 = none, -1 = the concurrency cap alone), retry_after s,
+// then remaining and reset s for each limit, then with a grant mode what each limit granted}.
 const redis::Script& batch_script();
-// ARGV: the limit count, then each limit's 5; KEYS: one per limit. Reads only. Returns
+// ARGV: the limit count, then each limit's 5; KEYS: the hash. Reads only. Returns
 // {1, 0, 0, then remaining and reset s for each limit}, the shape of an admission's reply.
 const redis::Script& peek_script();
 // Debug helper for tests: ARGV = unix seconds. Returns, for each: day start, day end, day

@@ -14,9 +14,6 @@ namespace {
 
 using config::Limit;
 
-// The admission's part of the script's header (see limit_scripts.hpp).
-constexpr std::size_t admission_header = 7;
-
 // The script's grant modes.
 constexpr const char* no_grant = "0";
 constexpr const char* grant_with_request = "1";
@@ -58,6 +55,16 @@ const char* unit_name(const Limit& limit) {
     }
 }
 
+// The limit's code in the scripts: kind then unit (limit_scripts.hpp).
+const char* code(const Limit& limit) {
+    const bool rate = limit.kind == Limit::Kind::rate;
+    switch (limit.unit) {
+        case Limit::Unit::tokens: return rate ? "rt" : "qt";
+        case Limit::Unit::cost: return rate ? "rc" : "qc";
+        default: return rate ? "rr" : "qr";
+    }
+}
+
 // What LocalLimiter calls the same shape: the state keeps its meaning when amount or burst change.
 std::string shape(const Limit& limit) {
     std::string out = unit_name(limit);
@@ -65,11 +72,12 @@ std::string shape(const Limit& limit) {
     return out + ".quota." + (limit.window == Limit::Window::day ? "day" : "month");
 }
 
-// The 5 script arguments of one limit (see limit_scripts.hpp).
-void append_args(std::vector<std::string>& args, const Limit& limit) {
+// The 5 script arguments of limit `index` of `tier` (see limit_scripts.hpp).
+void append_args(std::vector<std::string>& args, const config::Tier& tier, std::size_t index) {
+    const auto& limit = tier.limits.at(index);
     const bool rate = limit.kind == Limit::Kind::rate;
-    args.emplace_back(rate ? "rate" : "quota");
-    args.emplace_back(unit_name(limit));
+    args.push_back(RedisLimiter::field(tier, index));
+    args.emplace_back(code(limit));
     args.push_back(std::to_string(limit.amount));
     if (rate) {
         args.push_back(std::to_string(limit.period.count()));
@@ -119,9 +127,12 @@ std::optional<Decision> to_decision(const redis::Reply& reply, const config::Tie
 RedisLimiter::RedisLimiter(redis::Client& client, std::string key_prefix)
     : client_(client), prefix_(std::move(key_prefix)) {}
 
-std::string RedisLimiter::key(const std::string& consumer, const config::Tier& tier, std::size_t index) const {
-    return prefix_ + "rl:{" + escape(consumer) + "}:" + escape(tier.name) + ":" + std::to_string(index) + ":" +
-           shape(tier.limits.at(index));
+std::string RedisLimiter::key(const std::string& consumer, const config::Tier& tier) const {
+    return prefix_ + "rl:{" + escape(consumer) + "}:" + escape(tier.name);
+}
+
+std::string RedisLimiter::field(const config::Tier& tier, std::size_t index) {
+    return std::to_string(index) + ":" + shape(tier.limits.at(index));
 }
 
 std::string RedisLimiter::concurrency_key(const std::string& consumer) const {
@@ -146,21 +157,16 @@ void RedisLimiter::queue_settle(Backlog& backlog, const std::string& consumer,
     if (metered == 0) return;
     const auto at = static_cast<std::uint64_t>(std::max<long long>(
         std::chrono::duration_cast<std::chrono::seconds>(reserved_at.time_since_epoch()).count(), 0));
-    auto first_key = [&] {
-        for (std::size_t i = 0; i < tier.limits.size(); ++i)
-            if (!counts_requests(tier.limits[i])) return key(consumer, tier, i);
-        return std::string{};
-    }();
-    auto [found, added] = backlog.settle_index.try_emplace(first_key + '\n' + std::to_string(at),
+    auto hash = key(consumer, tier);
+    auto [found, added] = backlog.settle_index.try_emplace(hash + '\n' + std::to_string(at),
                                                           backlog.settles.size());
     if (added) {
         auto& settle = backlog.settles.emplace_back();
+        settle.key = std::move(hash);
         settle.reserved_at = at;
-        for (std::size_t i = 0; i < tier.limits.size(); ++i) {
-            if (counts_requests(tier.limits[i])) continue;
-            settle.keys.push_back(key(consumer, tier, i));
-            append_args(settle.limit_args, tier.limits[i]);
-        }
+        settle.limits = metered;
+        for (std::size_t i = 0; i < tier.limits.size(); ++i)
+            if (!counts_requests(tier.limits[i])) append_args(settle.limit_args, tier, i);
     }
     auto& settle = backlog.settles[found->second];
     settle.reserved_tokens += reserved.tokens;
@@ -173,7 +179,7 @@ void RedisLimiter::queue_usage(Backlog& backlog, const std::string& consumer,
                                const std::string& day, const UsageRecord& record) const {
     auto usage_key_of = usage_key(prefix_, consumer, day);
     auto [found, added] = backlog.usage_index.try_emplace(usage_key_of, backlog.usages.size());
-    if (added) backlog.usages.push_back({std::move(usage_key_of)});
+    if (added) backlog.usages.push_back({std::move(usage_key_of), {}});
     backlog.usages[found->second].totals.add(record);
 }
 
@@ -197,29 +203,30 @@ void RedisLimiter::queue_return(Backlog& backlog, const std::string& consumer,
                                 Clock::time_point granted_at) const {
     if (amount == 0) return;
     const auto at = std::chrono::duration_cast<std::chrono::seconds>(granted_at.time_since_epoch());
-    backlog.return_keys.push_back(key(consumer, tier, index));
-    append_args(backlog.return_args, tier.limits.at(index));
+    backlog.return_keys.push_back(key(consumer, tier));
+    append_args(backlog.return_args, tier, index);
     backlog.return_args.push_back(exact(amount));
     backlog.return_args.push_back(std::to_string(std::max<long long>(at.count(), 0)));
     ++backlog.returns;
 }
 
-// The batch script's arguments: the header, the carried operations, then `keys` and `args`
-// (an admission's, or nothing).
+// The batch script's arguments: the counts, the carried operations, then `admissions`
+// admissions' `keys` and `args` (limit_scripts.hpp).
 redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carried,
-                                                            std::vector<std::string> keys,
-                                                            std::vector<std::string> args) {
+                                                            Admissions admissions) {
     std::vector<std::string> all_keys;
     std::vector<std::string> all_args{std::to_string(carried.settles.size()),
                                       std::to_string(carried.usages.size()),
-                                      std::to_string(carried.leases), std::to_string(carried.returns)};
-    // The header: the counts and the admission's (limit count, reserved tokens and cost, the
-    // concurrency cap, lease member and duration, grant mode).
-    const auto header = std::min<std::size_t>(args.size(), admission_header);
-    for (std::size_t i = 0; i < header; ++i) all_args.push_back(std::move(args[i]));
+                                      std::to_string(carried.leases), std::to_string(carried.returns),
+                                      std::to_string(admissions.count),
+                                      std::to_string(admissions.tiers.size())};
+    for (const auto* tier : admissions.tiers) {
+        all_args.push_back(std::to_string(tier->limits.size()));
+        for (std::size_t i = 0; i < tier->limits.size(); ++i) append_args(all_args, *tier, i);
+    }
     for (const auto& settle : carried.settles) {
-        copy_append(all_keys, settle.keys);
-        for (const auto n : {std::uint64_t{settle.keys.size()}, settle.reserved_tokens,
+        all_keys.push_back(settle.key);
+        for (const auto n : {std::uint64_t{settle.limits}, settle.reserved_tokens,
                              settle.reserved_cost, settle.used_tokens, settle.used_cost,
                              settle.reserved_at})
             all_args.push_back(exact(n));
@@ -234,61 +241,96 @@ redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carri
     }
     copy_append(all_keys, carried.lease_keys);
     copy_append(all_keys, carried.return_keys);
-    move_append(all_keys, keys);
+    move_append(all_keys, admissions.keys);
     copy_append(all_args, carried.lease_args);
     copy_append(all_args, carried.return_args);
-    all_args.insert(all_args.end(),
-                    std::make_move_iterator(args.begin() + static_cast<std::ptrdiff_t>(header)),
-                    std::make_move_iterator(args.end()));
+    move_append(all_args, admissions.args);
     auto result = co_await client_.eval(detail::batch_script(), std::move(all_keys), std::move(all_args));
     if (!result) co_return std::nullopt;
     co_return std::move(*result);
+}
+
+void RedisLimiter::append_admission(const Ask& ask, Admissions& admissions) const {
+    const auto& tier = *ask.tier;
+    const auto& lease = *ask.lease;
+    const char* mode = ask.slices == nullptr ? no_grant
+                       : ask.slices->with_request ? grant_with_request
+                                                  : grant_only;
+    // The tier's limits go once per call; the admission names them by position (1-based).
+    std::size_t tier_number = 0;
+    if (!tier.limits.empty()) {
+        auto& tiers = admissions.tiers;
+        tier_number = static_cast<std::size_t>(std::find(tiers.begin(), tiers.end(), &tier) - tiers.begin()) + 1;
+        if (tier_number > tiers.size()) tiers.push_back(&tier);
+    }
+    auto& keys = admissions.keys;
+    auto& args = admissions.args;
+    ++admissions.count;
+    for (auto&& arg : {std::to_string(tier_number), exact(ask.reserve.tokens),
+                       exact(ask.reserve.cost), std::to_string(lease.cap), lease.member,
+                       std::to_string(lease.duration.count()), std::string(mode)})
+        args.push_back(std::move(arg));
+    if (lease.cap != 0) keys.push_back(lease.key);
+    if (!tier.limits.empty()) keys.push_back(key(*ask.consumer, tier));
+    if (ask.slices != nullptr) {
+        ask.slices->want.resize(tier.limits.size());
+        for (const auto want : ask.slices->want) args.push_back(exact(want));
+    }
+}
+
+namespace {
+// One admission's part of the reply, read into its Ask (and its slices' grants).
+void read_answer(const redis::Reply& answer, RedisLimiter::Ask& ask) {
+    const auto count = ask.tier->limits.size();
+    auto* slices = ask.slices;
+    ask.decision = to_decision(answer, *ask.tier, slices == nullptr ? 0 : count);
+    if (!ask.decision || slices == nullptr) return;
+    slices->granted.clear();
+    for (std::size_t i = 0; i < count; ++i)
+        slices->granted.push_back(std::min(as_count(answer.elements[3 + 2 * count + i]), slices->want[i]));
+}
+}  // namespace
+
+redis::Task<bool> RedisLimiter::admit_all(const Backlog& carried, std::span<Ask* const> asks) {
+    Admissions admissions;
+    std::vector<Ask*> sent;
+    sent.reserve(asks.size());
+    for (auto* ask : asks) {
+        ask->decision.reset();
+        // Nothing to decide: admitted without asking.
+        if (ask->tier->limits.empty() && ask->lease->cap == 0) {
+            ask->decision = Decision{};
+            continue;
+        }
+        append_admission(*ask, admissions);
+        sent.push_back(ask);
+    }
+    if (sent.empty() && carried.empty()) co_return true;
+    auto reply = co_await call(carried, std::move(admissions));
+    if (!reply) co_return false;
+    if (sent.empty()) co_return true;
+    // One answer per admission; an answer of another shape leaves its decision empty.
+    if (!reply->is_array() || reply->elements.size() != sent.size()) co_return false;
+    for (std::size_t i = 0; i < sent.size(); ++i) read_answer(reply->elements[i], *sent[i]);
+    co_return true;
 }
 
 redis::Task<std::optional<Decision>> RedisLimiter::admit(const std::string& consumer,
                                                          const config::Tier& tier, const Charge& reserve,
                                                          const Backlog& carried, const Lease& lease,
                                                          Slices* slices) {
-    if (tier.limits.empty() && lease.cap == 0) co_return Decision{};
-    const char* mode = slices == nullptr ? no_grant
-                       : slices->with_request ? grant_with_request
-                                              : grant_only;
-    std::vector<std::string> keys;
-    std::vector<std::string> args{std::to_string(tier.limits.size()), exact(reserve.tokens),
-                                  exact(reserve.cost), std::to_string(lease.cap), lease.member,
-                                  std::to_string(lease.duration.count()), mode};
-    keys.reserve(tier.limits.size() + 1);
-    args.reserve(admission_header + 6 * tier.limits.size());
-    if (lease.cap != 0) keys.push_back(lease.key);
-    for (std::size_t i = 0; i < tier.limits.size(); ++i) {
-        keys.push_back(key(consumer, tier, i));
-        append_args(args, tier.limits[i]);
-    }
-    if (slices != nullptr) {
-        slices->want.resize(tier.limits.size());
-        for (const auto want : slices->want) args.push_back(exact(want));
-    }
-    auto reply = co_await call(carried, std::move(keys), std::move(args));
-    if (!reply) co_return std::nullopt;
-    const auto count = tier.limits.size();
-    auto decision = to_decision(*reply, tier, slices == nullptr ? 0 : count);
-    if (!decision || slices == nullptr) co_return decision;
-    const auto& granted = reply->elements;
-    slices->granted.clear();
-    for (std::size_t i = 0; i < count; ++i)
-        slices->granted.push_back(std::min(as_count(granted[3 + 2 * count + i]), slices->want[i]));
-    co_return decision;
+    Ask ask{&consumer, &tier, reserve, &lease, slices, std::nullopt};
+    Ask* const one[] = {&ask};
+    co_await admit_all(carried, one);
+    co_return std::move(ask.decision);
 }
 
 redis::Task<std::optional<std::vector<LimitState>>> RedisLimiter::peek(
     const std::string& consumer, const config::Tier& tier) {
     if (tier.limits.empty()) co_return std::vector<LimitState>{};
-    std::vector<std::string> keys;
+    std::vector<std::string> keys{key(consumer, tier)};
     std::vector<std::string> args{std::to_string(tier.limits.size())};
-    for (std::size_t i = 0; i < tier.limits.size(); ++i) {
-        keys.push_back(key(consumer, tier, i));
-        append_args(args, tier.limits[i]);
-    }
+    for (std::size_t i = 0; i < tier.limits.size(); ++i) append_args(args, tier, i);
     auto reply = co_await client_.eval(detail::peek_script(), std::move(keys), std::move(args));
     if (!reply) co_return std::nullopt;
     auto decision = to_decision(*reply, tier);
@@ -298,9 +340,7 @@ redis::Task<std::optional<std::vector<LimitState>>> RedisLimiter::peek(
 
 redis::Task<bool> RedisLimiter::flush(const Backlog& carried) {
     if (carried.empty()) co_return true;
-    std::vector<std::string> no_keys;
-    std::vector<std::string> no_admission{"0", "0", "0", "0", "", "0", no_grant};
-    auto reply = co_await call(carried, std::move(no_keys), std::move(no_admission));
+    auto reply = co_await call(carried, Admissions{});
     co_return reply.has_value();
 }
 

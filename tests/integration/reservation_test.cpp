@@ -197,6 +197,13 @@ double fleet_metric(const std::vector<RunningGateway>& gateways, const std::stri
     return total;
 }
 
+// A field of the one consumer's limits hash (llmgw:rl:{consumer}:tier), "" when missing.
+std::string limit_field(RedisServer& redis, const std::string& field) {
+    const auto keys = redis.cli({"KEYS", "llmgw:rl:*"});
+    if (keys.empty()) return "";
+    return redis.cli({"HGET", keys.substr(0, keys.find('\n')), field});
+}
+
 void drain_all(std::vector<RunningGateway>& gateways) {
     for (auto& gateway : gateways) kill(gateway.process().pid(), SIGTERM);
     for (auto& gateway : gateways) ASSERT_TRUE(gateway.process().wait_exit(10s).has_value());
@@ -205,8 +212,9 @@ void drain_all(std::vector<RunningGateway>& gateways) {
 }  // namespace
 
 // Three instances, one Redis, a quota of 600 and 900 requests at once: exactly 600 admitted, at
-// no more than one Redis call per request (settles and usage records ride along).
-TEST(Reservations, ExactAdmissionAcrossThreeInstancesAtOneRedisCallPerRequest) {
+// fewer Redis calls than requests (settles and usage records ride along, and admissions that
+// arrive while a worker's call is under way share the next one).
+TEST(Reservations, ExactAdmissionAcrossThreeInstancesAtFewerRedisCallsThanRequests) {
     auto redis = RedisServer::start();
     auto model = FakeModel::start("m1", {"--threads", "2"});
     const auto yaml = config(model, "{ quota: { requests_per_day: 600 } }", redis_section(redis));
@@ -215,8 +223,8 @@ TEST(Reservations, ExactAdmissionAcrossThreeInstancesAtOneRedisCallPerRequest) {
     EXPECT_EQ(admitted_of_burst(gateways, 900), 600);  // and 300 refused with 429
     // Every usage record reached Redis (the idle flush), and a stopped instance flushes first.
     EXPECT_TRUE(eventually([&] { return usage_total(gateways[0])["requests"] == 600; }, 5s));
-    // On the request path, one call per request: the admissions. Settles and usage records rode
-    // along or went in idle flushes, far fewer than one per request.
+    // On the request path, at most one call per request: the admissions, shared by the requests
+    // of a burst. Settles and usage records rode along or went in idle flushes.
     const auto calls = [&](const char* kind) {
         return fleet_metric(gateways, "llmgw_redis_admission_calls_total{kind=\"" + std::string(kind) + "\"}");
     };
@@ -226,7 +234,8 @@ TEST(Reservations, ExactAdmissionAcrossThreeInstancesAtOneRedisCallPerRequest) {
     const auto errors = redis.cli({"INFO", "errorstats"});
     const double admits = calls("admit");
     const double flushes = calls("flush");
-    EXPECT_EQ(admits, 900);
+    EXPECT_GT(admits, 0);
+    EXPECT_LT(admits, 900);  // 900 at once: requests came while a call was under way
     EXPECT_LT(flushes, 300);
     // Redis agrees: its script calls are those, and the retries of calls that found the script
     // not loaded yet: every call sent on a new connection before the first NOSCRIPT came back
@@ -273,9 +282,7 @@ TEST(Reservations, LeaseAdmissionNeverExceedsAQuotaAndGivesBackEverySliceAtDrain
     // 900 at once against slices of 6: most find their worker's slices empty and go to Redis.
     EXPECT_GT(fleet_metric(gateways, "llmgw_lease_admissions_total"), 0);
     drain_all(gateways);
-    const auto quota_key = redis.cli({"KEYS", "llmgw:rl:*requests.quota.day*"});
-    ASSERT_FALSE(quota_key.empty());
-    EXPECT_EQ(redis.cli({"GET", quota_key.substr(0, quota_key.find('\n'))}), std::to_string(admitted));
+    EXPECT_EQ(limit_field(redis, "0:requests.quota.day:a"), std::to_string(admitted));
 }
 
 // lease: a rate bucket refills while instances hold slices, so the fleet may admit up to what
@@ -287,9 +294,9 @@ TEST(Reservations, LeaseAdmissionOverARateStaysWithinTheDocumentedBound) {
     const auto yaml = config(model, "{ rate: { requests_per_minute: 600 } }", lease_section(redis));
     auto gateways = instances(3, yaml);
     ASSERT_EQ(admitted_of_burst(gateways, 60), 60);
-    const auto bucket = redis.cli({"KEYS", "llmgw:rl:*requests.rate*"});
-    ASSERT_FALSE(bucket.empty());
-    redis.cli({"DEL", bucket.substr(0, bucket.find('\n'))});  // a missing bucket is a full one
+    const auto limits = redis.cli({"KEYS", "llmgw:rl:*"});
+    ASSERT_FALSE(limits.empty());
+    redis.cli({"DEL", limits.substr(0, limits.find('\n'))});  // a missing bucket is a full one
     const auto started = std::chrono::steady_clock::now();
     const int admitted = admitted_of_burst(gateways, 900);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -310,16 +317,14 @@ TEST(Reservations, LeaseAdmissionAsksRedisOnlyToRenewSlices) {
     for (int round = 0; round < 50; ++round) ASSERT_EQ(admitted_of_burst(gateways, 4), 4);
     const double calls = metric(gateways[0], "llmgw_redis_admission_calls_total{kind=\"admit\"}") +
                          metric(gateways[0], "llmgw_redis_admission_calls_total{kind=\"renew\"}");
-    EXPECT_GE(metric(gateways[0], "llmgw_lease_admissions_total"), 200 - calls);
     // At most, on each of the 2 workers: the 4 requests of the first burst it saw, all sent to
-    // Redis before its first grant was back (they ask for no slice: one is under way). After
-    // that, none.
-    EXPECT_LE(calls, 2 * 4) << calls << " calls, "
-                            << metric(gateways[0], "llmgw_lease_admissions_total") << " from slices";
+    // Redis before its first grant was back (they ask for no slice: one is under way), in at
+    // most 4 calls. After that, none.
+    const double from_slices = metric(gateways[0], "llmgw_lease_admissions_total");
+    EXPECT_GE(from_slices, 200 - 2 * 4);
+    EXPECT_LE(calls, 2 * 4) << calls << " calls, " << from_slices << " from slices";
     drain_all(gateways);
-    const auto quota_key = redis.cli({"KEYS", "llmgw:rl:*requests.quota.day*"});
-    ASSERT_FALSE(quota_key.empty());
-    EXPECT_EQ(redis.cli({"GET", quota_key.substr(0, quota_key.find('\n'))}), "200");
+    EXPECT_EQ(limit_field(redis, "0:requests.quota.day:a"), "200");
 }
 
 // failure_mode open with 3 instances: each announces itself in Redis, and while Redis is away

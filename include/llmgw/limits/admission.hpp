@@ -53,6 +53,9 @@ public:
     // One call carries at most this many: a slow Redis is never sent ever larger scripts.
     static constexpr std::size_t carry_at_most = 64;
     static constexpr std::size_t max_backlog = 100'000;  // while Redis is away; more are dropped
+    // Admissions that arrive while this worker's call to Redis is under way wait for it to end
+    // and then share the next call, at most this many to a call.
+    static constexpr std::size_t admit_at_most = 64;
 
     struct Outcome {
         std::optional<Decision>
@@ -101,6 +104,13 @@ private:
     // The decision in Redis (outcome.decision stays empty when Redis failed), or in process.
     http::Task<void> admit_in_redis(const std::string& consumer, const config::Tier& tier,
                                     const Charge& reserve, Outcome& outcome);
+    // Group commit (redis_admission.cpp): one admission call in flight per worker; the asks
+    // that arrive meanwhile wait, and the first of them then leads the next call for all.
+    struct Waiting;
+    http::Task<void> decide_in_redis(RedisLimiter::Ask& ask);
+    http::Task<void> lead_call(RedisLimiter::Ask& own);
+    std::vector<Waiting*> waiting_;
+    bool admitting_ = false;
     void admit_locally(const std::string& consumer, const config::Tier& tier,
                        const Charge& reserve, Outcome& outcome);
     // With Redis and failure_mode open, the in-process limiter follows what Redis admitted, on

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,11 +29,16 @@ struct ConcurrencyLease {
 // trip per call: one Lua script covers all of the tier's limits, atomically, and reads the
 // time with Redis TIME (no clock skew between instances).
 //
-// Keys: {prefix}rl:{<consumer>}:<tier>:<limit index>:<unit>.<kind>.<period or window>, consumer
-// and tier %-escaped (the braces are a Cluster hash tag: one consumer's keys share a slot).
-// Like LocalLimiter, a reload that changes only amount or burst keeps the counters; another
-// kind of limit in the same place starts afresh. Quota keys end in the window (":d20261125",
-// ":m202611") and expire a day after it ends; bucket hashes expire once they would be full.
+// Keys: one hash per consumer and tier, {prefix}rl:{<consumer>}:<tier>, consumer and tier
+// %-escaped (the braces are a Cluster hash tag: one consumer's keys share a slot), so one
+// admission reads and writes one key whatever the number of limits. Each limit has two fields,
+// `<index>:<unit>.<kind>.<period or window>:a` and `:b`: a bucket's level and time (µs), a
+// quota's count and UTC window ("d20261125", "m202611"). Like LocalLimiter, a reload that
+// changes only amount or burst keeps the counters; another kind of limit in the same place
+// starts afresh. The hash expires once its last bucket would be full and a day after its
+// quotas' windows end. Versions before kept each limit in a key of its own (the hash's key,
+// ':' and the field): a limit missing from the hash starts from that key, so an upgrade keeps
+// the counts.
 //
 // Concurrency (tier max_concurrent): {prefix}cc:{<consumer>}, a sorted set of the consumer's
 // requests in flight on every instance: member = a worker's lease name, score = when its lease
@@ -51,7 +57,9 @@ class RedisLimiter {
     // a page of work costs Redis a few commands per consumer, not per request.
     struct Backlog {
         struct Settle {
-            std::vector<std::string> keys, limit_args;  // the tier's token and cost limits
+            std::string key;                  // the consumer's tier
+            std::vector<std::string> limit_args;  // its token and cost limits
+            std::size_t limits = 0;
             std::uint64_t reserved_tokens = 0, reserved_cost = 0, used_tokens = 0, used_cost = 0;
             std::uint64_t reserved_at = 0;  // unix second
         };
@@ -103,6 +111,20 @@ class RedisLimiter {
         std::vector<std::uint64_t> granted;
     };
 
+    // One request's admission (the arguments of admit() below); `decision` is filled in.
+    struct Ask {
+        const std::string* consumer = nullptr;
+        const config::Tier* tier = nullptr;
+        Charge reserve;
+        const ConcurrencyLease* lease = nullptr;
+        Slices* slices = nullptr;
+        std::optional<Decision> decision;
+    };
+    // Runs `carried` and then each ask's admission, in order, in one script call: concurrent
+    // requests share a round trip. False when Redis failed (no decision is filled in then);
+    // true with an empty decision for an answer of another shape.
+    redis::Task<bool> admit_all(const Backlog& carried, std::span<Ask* const> asks);
+
     // Runs `carried` and then admits `reserve` in one script call; with `lease.cap` (0: none),
     // only while fewer than cap leases of the consumer are held, and then takes the lease (all
     // or nothing with the limits). nullopt when Redis failed (timeout, not connected, script
@@ -123,14 +145,23 @@ class RedisLimiter {
     redis::Task<std::optional<Decision>> admit(const std::string& consumer, const config::Tier& tier);
     redis::Task<bool> settle(const std::string& consumer, const config::Tier& tier, std::uint64_t tokens);
 
-    // The key (quotas: without the window suffix) of limit `index` of `tier` for `consumer`.
-    std::string key(const std::string& consumer, const config::Tier& tier, std::size_t index) const;
+    // The hash that holds the consumer's limits of `tier`, and the field (two fields: `:a` and
+    // `:b` appended) of limit `index` in it.
+    std::string key(const std::string& consumer, const config::Tier& tier) const;
+    static std::string field(const config::Tier& tier, std::size_t index);
     // The sorted set of the consumer's concurrency leases.
     std::string concurrency_key(const std::string& consumer) const;
 
   private:
-    redis::Task<std::optional<redis::Reply>> call(const Backlog& carried, std::vector<std::string> keys,
-                                                  std::vector<std::string> args);
+    // The admissions' part of a batch call: the tiers they use (each once), their keys and
+    // arguments.
+    struct Admissions {
+        std::size_t count = 0;
+        std::vector<const config::Tier*> tiers;
+        std::vector<std::string> keys, args;
+    };
+    redis::Task<std::optional<redis::Reply>> call(const Backlog& carried, Admissions admissions);
+    void append_admission(const Ask& ask, Admissions& admissions) const;
 
     redis::Client& client_;
     std::string prefix_;

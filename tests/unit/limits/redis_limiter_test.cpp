@@ -315,48 +315,56 @@ TEST_F(RedisLimiterKeys, LayoutWindowsAndExpiry) {
     const auto now = Wall::now();
     EXPECT_TRUE(admit(tier).admitted);
     EXPECT_TRUE(run(limiter.settle("acme", tier, 10)));
-    // The TTLs count down from the settle: what has passed since is added back, so a slow
-    // machine (each redis-cli call is a process) does not fail the bounds.
-    const auto settled = std::chrono::steady_clock::now();
-    const auto since_settle = [&] {
-        return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::steady_clock::now() - settled)
-                                     .count());
+    // One hash for the consumer's tier, whatever the number of limits.
+    const auto hash = limiter.key("acme", tier);
+    EXPECT_EQ(hash, "llmgw:rl:{acme}:test");
+    EXPECT_EQ(server.cli({"DBSIZE"}), "1");
+    EXPECT_EQ(RedisLimiter::field(tier, 0), "0:requests.rate.60000ms");
+    EXPECT_EQ(RedisLimiter::field(tier, 1), "1:tokens.rate.60000ms");
+    EXPECT_EQ(RedisLimiter::field(tier, 2), "2:requests.quota.day");
+    EXPECT_EQ(RedisLimiter::field(tier, 3), "3:tokens.quota.month");
+    const auto field = [&](std::size_t index, const char* part) {
+        return server.cli({"HGET", hash, RedisLimiter::field(tier, index) + part});
     };
-
-    const auto bucket = limiter.key("acme", tier, 0);
-    EXPECT_EQ(bucket, "llmgw:rl:{acme}:test:0:requests.rate.60000ms");
-    EXPECT_EQ(limiter.key("acme", tier, 1), "llmgw:rl:{acme}:test:1:tokens.rate.60000ms");
-    const auto day = limiter.key("acme", tier, 2) + ":" + utc_suffix(Limit::Window::day, now);
-    const auto month = limiter.key("acme", tier, 3) + ":" + utc_suffix(Limit::Window::month, now);
-    EXPECT_EQ(limiter.key("acme", tier, 2), "llmgw:rl:{acme}:test:2:requests.quota.day");
-    EXPECT_EQ(limiter.key("acme", tier, 3), "llmgw:rl:{acme}:test:3:tokens.quota.month");
-    EXPECT_EQ(server.cli({"DBSIZE"}), "4");
-
-    EXPECT_EQ(std::stod(server.cli({"HGET", bucket, "level"})), 9.0);  // rounding aside: it refills
-    const auto bucket_ttl = std::stol(server.cli({"PTTL", bucket}));
-    EXPECT_GT(bucket_ttl + since_settle(), 6900);  // 6 s to be full again, plus 1 s
-    EXPECT_LE(bucket_ttl, 7000);
-    const auto tokens_ttl = std::stol(server.cli({"PTTL", limiter.key("acme", tier, 1)}));
-    EXPECT_GT(tokens_ttl + since_settle(), 1500);  // 10 tokens in 0.6 s, plus 1 s
-    EXPECT_LE(tokens_ttl, 1600);
-
-    EXPECT_EQ(server.cli({"GET", day}), "1");
-    expect_near(seconds(std::stol(server.cli({"TTL", day}))), until_window_end(Limit::Window::day, now) + 24h, 2s,
-                "day key TTL");
-    EXPECT_EQ(server.cli({"GET", month}), "10");
-    expect_near(seconds(std::stol(server.cli({"TTL", month}))), until_window_end(Limit::Window::month, now) + 24h,
-                2s, "month key TTL");
+    EXPECT_EQ(std::stod(field(0, ":a")), 9.0);  // rounding aside: it refills
+    EXPECT_EQ(field(2, ":a"), "1");
+    EXPECT_EQ(field(2, ":b"), utc_suffix(Limit::Window::day, now));
+    EXPECT_EQ(field(3, ":a"), "10");
+    EXPECT_EQ(field(3, ":b"), utc_suffix(Limit::Window::month, now));
+    // The hash lives as long as its longest need: a day after the month's window ends.
+    expect_near(seconds(std::stol(server.cli({"TTL", hash}))), until_window_end(Limit::Window::month, now) + 24h,
+                3s, "hash TTL");
 }
 
 TEST_F(RedisLimiterKeys, IdleBucketsVanish) {
     const auto tier = tier_of({rate(requests, 10, seconds(1))});
     EXPECT_TRUE(admit(tier).admitted);
-    const auto key = limiter.key("acme", tier, 0);
+    const auto key = limiter.key("acme", tier);
     EXPECT_EQ(server.cli({"EXISTS", key}), "1");
+    // Full again after 0.1 s; the hash outlives that by at most 2 s.
+    const auto ttl = std::stol(server.cli({"PTTL", key}));
+    EXPECT_GT(ttl, 0);
+    EXPECT_LE(ttl, 2100);
     const auto start = Steady::now();
-    while (server.cli({"EXISTS", key}) == "1" && Steady::now() - start < 3s) std::this_thread::sleep_for(50ms);
+    while (server.cli({"EXISTS", key}) == "1" && Steady::now() - start < 5s) std::this_thread::sleep_for(50ms);
     EXPECT_EQ(server.cli({"EXISTS", key}), "0");
+}
+
+// Versions before the hash kept each limit in a key of its own: their counts carry on.
+TEST_F(RedisLimiterKeys, CountsInTheOldOneKeyPerLimitLayoutCarryOn) {
+    const auto tier = tier_of({rate(requests, 10, minutes(1)), quota(requests, 5, Limit::Window::day)});
+    const auto hash = limiter.key("acme", tier);
+    const auto old_quota = hash + ":" + RedisLimiter::field(tier, 1) + ":" + utc_suffix(Limit::Window::day);
+    server.cli({"SET", old_quota, "4"});
+    const auto old_bucket = hash + ":" + RedisLimiter::field(tier, 0);
+    const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(Wall::now().time_since_epoch());
+    server.cli({"HSET", old_bucket, "level", "2", "at", std::to_string(now_us.count())});
+    const auto first = admit(tier);
+    EXPECT_TRUE(first.admitted);
+    EXPECT_EQ(first.states[0].remaining, 1u);  // 2 in the old bucket, one taken
+    EXPECT_EQ(first.states[1].remaining, 0u);  // 4 of 5 in the old key, one taken
+    EXPECT_FALSE(admit(tier).admitted);
+    EXPECT_EQ(server.cli({"HGET", hash, RedisLimiter::field(tier, 1) + ":a"}), "5");
 }
 
 TEST_F(RedisLimiterKeys, ConsumerNamesAreEscapedSoTheyCannotCollide) {
@@ -365,11 +373,11 @@ TEST_F(RedisLimiterKeys, ConsumerNamesAreEscapedSoTheyCannotCollide) {
         EXPECT_EQ(admitted_both(tier, 10, consumer), 5) << consumer;
     }
     EXPECT_EQ(server.cli({"DBSIZE"}), "5");
-    EXPECT_EQ(limiter.key("x:1", tier, 0), "llmgw:rl:{x%3A1}:test:0:requests.rate.60000ms");
-    EXPECT_EQ(limiter.key("x%3A1", tier, 0), "llmgw:rl:{x%253A1}:test:0:requests.rate.60000ms");
-    EXPECT_EQ(limiter.key("x}:{1", tier, 0), "llmgw:rl:{x%7D%3A%7B1}:test:0:requests.rate.60000ms");
+    EXPECT_EQ(limiter.key("x:1", tier), "llmgw:rl:{x%3A1}:test");
+    EXPECT_EQ(limiter.key("x%3A1", tier), "llmgw:rl:{x%253A1}:test");
+    EXPECT_EQ(limiter.key("x}:{1", tier), "llmgw:rl:{x%7D%3A%7B1}:test");
     RedisLimiter prefixed(*client, "other:");
-    EXPECT_EQ(prefixed.key("x", tier, 0), "other:rl:{x}:test:0:requests.rate.60000ms");
+    EXPECT_EQ(prefixed.key("x", tier), "other:rl:{x}:test");
 }
 
 // Counts one admit's outcome.
@@ -390,6 +398,37 @@ TEST_F(RedisLimiterConcurrency, ThreeHundredPipelinedAdmitsGetExactlyTheQuota) {
     ASSERT_TRUE(run_until(io, [&] { return finished == 300; }, 10s)) << finished;
     EXPECT_EQ(failed, 0);
     EXPECT_EQ(admitted, 100);
+}
+
+// Several requests' admissions in one call are decided in order, each as if alone: the third
+// request of a consumer with a quota of two is refused, another consumer's is admitted, and a
+// tier without limits is admitted without being sent.
+TEST_F(RedisLimiterConcurrency, AdmissionsSharingOneCallAreDecidedInOrder) {
+    const auto tier = tier_of({quota(requests, 2, Limit::Window::day)});
+    const auto unlimited = tier_of({});
+    const std::string acme = "acme", other = "other";
+    const llmgw::limits::ConcurrencyLease no_lease;
+    std::vector<RedisLimiter::Ask> asks;
+    for (const auto* consumer : {&acme, &acme, &other, &acme})
+        asks.push_back({consumer, &tier, llmgw::limits::Charge{}, &no_lease, nullptr, std::nullopt});
+    asks.push_back({&acme, &unlimited, llmgw::limits::Charge{}, &no_lease, nullptr, std::nullopt});
+    std::vector<RedisLimiter::Ask*> pointers;
+    for (auto& ask : asks) pointers.push_back(&ask);
+    const RedisLimiter::Backlog nothing;
+    admit(tier, "warm-up");  // loads the script
+    server.cli({"CONFIG", "RESETSTAT"});
+    ASSERT_TRUE(run(limiter.admit_all(nothing, pointers)));
+    std::vector<bool> admitted;
+    for (const auto& ask : asks) {
+        ASSERT_TRUE(ask.decision.has_value());
+        admitted.push_back(ask.decision->admitted);
+    }
+    EXPECT_EQ(admitted, (std::vector<bool>{true, true, true, false, true}));
+    EXPECT_EQ(asks[1].decision->states.at(0).remaining, 0u);
+    EXPECT_EQ(asks[2].decision->states.at(0).remaining, 1u);
+    EXPECT_EQ(asks[3].decision->refused_by, &tier.limits[0]);
+    // Redis saw one script call for all five.
+    EXPECT_NE(server.cli({"INFO", "commandstats"}).find("cmdstat_evalsha:calls=1,"), std::string::npos);
 }
 
 TEST_F(RedisLimiterConcurrency, TwoInstancesShareOneLimit) {
@@ -433,7 +472,7 @@ TEST_F(RedisLimiterFailure, RedisDownIsNulloptAtOnce) {
 
 TEST_F(RedisLimiterFailure, ScriptErrorIsNullopt) {
     const auto tier = tier_of({rate(tokens, 10, minutes(1))});
-    ASSERT_EQ(server.cli({"SET", limiter.key("acme", tier, 0), "not a hash"}), "OK");
+    ASSERT_EQ(server.cli({"SET", limiter.key("acme", tier), "not a hash"}), "OK");
     EXPECT_FALSE(run(limiter.admit("acme", tier)).has_value());
     EXPECT_FALSE(run(limiter.settle("acme", tier, 5)));
 }
@@ -468,11 +507,23 @@ TEST_F(RedisLimiterWindows, LuaCalendarMatchesTheUtcWindows) {
     }
 }
 
-TEST_F(RedisLimiterWindows, QuotaKeysNameTodayInUtc) {
+TEST_F(RedisLimiterWindows, QuotasNameTodayInUtc) {
     const auto tier = tier_of({quota(requests, 5, Limit::Window::day), quota(requests, 5, Limit::Window::month)});
     EXPECT_TRUE(admit(tier).admitted);
-    EXPECT_EQ(server.cli({"EXISTS", limiter.key("acme", tier, 0) + ":" + utc_suffix(Limit::Window::day)}), "1");
-    EXPECT_EQ(server.cli({"EXISTS", limiter.key("acme", tier, 1) + ":" + utc_suffix(Limit::Window::month)}), "1");
+    const auto hash = limiter.key("acme", tier);
+    EXPECT_EQ(server.cli({"HGET", hash, RedisLimiter::field(tier, 0) + ":b"}), utc_suffix(Limit::Window::day));
+    EXPECT_EQ(server.cli({"HGET", hash, RedisLimiter::field(tier, 1) + ":b"}), utc_suffix(Limit::Window::month));
+}
+
+// A count of another window (yesterday's, left in the hash) is not today's.
+TEST_F(RedisLimiterWindows, ACountOfAnotherWindowStartsAfresh) {
+    const auto tier = tier_of({quota(requests, 5, Limit::Window::day)});
+    const auto hash = limiter.key("acme", tier);
+    const auto yesterday = utc_suffix(Limit::Window::day, Wall::now() - 24h);
+    server.cli({"HSET", hash, RedisLimiter::field(tier, 0) + ":a", "5", RedisLimiter::field(tier, 0) + ":b", yesterday});
+    const auto decision = admit(tier);
+    EXPECT_TRUE(decision.admitted);
+    EXPECT_EQ(decision.states[0].remaining, 4u);
 }
 
 class RedisReservation : public RedisLimiterTest {
@@ -567,7 +618,7 @@ TEST_F(RedisSlices, AnAdmissionTakesSlicesOfWhatIsLeftAfterTheRequest) {
     const auto refused = admit_with_slices(tier, third);
     EXPECT_FALSE(refused.admitted);
     EXPECT_EQ(third.granted, std::vector<std::uint64_t>{0});
-    EXPECT_EQ(server.cli({"GET", limiter.key("acme", tier, 0) + ":" + utc_suffix(Limit::Window::day)}), "10");
+    EXPECT_EQ(server.cli({"HGET", limiter.key("acme", tier), RedisLimiter::field(tier, 0) + ":a"}), "10");
 }
 
 TEST_F(RedisSlices, ARenewalTakesSlicesAndNoRequest) {
