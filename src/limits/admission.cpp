@@ -171,7 +171,9 @@ std::unique_ptr<config::Tier> share_of(const config::Tier& tier, unsigned n) {
 const config::Tier& Admission::local_tier(const config::Tier& tier) {
     const unsigned n = shadowing() && fleet_ != nullptr ? std::max(fleet_->live(), 1u) : 1;
     if (n == 1) return tier;
-    auto& share = shares_[{tier.name, n}];
+    auto found = shares_.find(ShareOrder::View{tier.name, n});
+    if (found == shares_.end()) found = shares_.try_emplace(ShareOrder::Key{tier.name, n}).first;
+    auto& share = found->second;
     if (!share.tier || share.source != tier.limits) {
         if (share.tier) replaced_shares_.push_back(std::move(share.tier));
         share.source = tier.limits;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -172,7 +173,17 @@ private:
         std::vector<config::Limit> source;  // the tier's limits it was made from
         std::unique_ptr<config::Tier> tier;
     };
-    std::map<std::pair<std::string, unsigned>, Share> shares_;
+    // Found by the tier's name without copying it (local_tier runs once per request).
+    struct ShareOrder {
+        using is_transparent = void;
+        using Key = std::pair<std::string, unsigned>;
+        using View = std::pair<std::string_view, unsigned>;
+        static View of(const Key& key) { return {key.first, key.second}; }
+        static View of(const View& view) { return view; }
+        template <typename A, typename B>
+        bool operator()(const A& a, const B& b) const { return of(a) < of(b); }
+    };
+    std::map<ShareOrder::Key, Share, ShareOrder> shares_;
     std::vector<std::unique_ptr<config::Tier>> replaced_shares_;  // a reload changed the tier
     std::unique_ptr<http::net::steady_timer> slice_timer_;
     bool slice_armed_ = false;
