@@ -7,7 +7,6 @@ namespace llmgw::tracing {
 
 namespace {
 
-constexpr std::size_t carry_bytes = 128;
 constexpr std::size_t max_value_bytes = 128;
 
 // The string value after each `"key"` in `text` (JSON whitespace allowed around the colon);
@@ -55,8 +54,30 @@ std::string_view TraceStep::on_body(std::string_view piece, bool /*last*/) {
 }
 
 void TraceStep::scan(std::string_view piece) {
-    std::string text = carry_;
-    text.append(piece);
+    // A field may straddle two pieces: read the seam (the end of the last piece and the
+    // start of this one), then this piece where it is, not copied. A field read twice
+    // changes nothing: the first model wins and finish reasons are kept once.
+    if (carry_size_ > 0) {
+        std::array<char, carry_bytes + seam_bytes> seam;
+        const auto head = piece.substr(0, seam_bytes);
+        std::copy_n(carry_.data(), carry_size_, seam.data());
+        std::copy_n(head.data(), head.size(), seam.data() + carry_size_);
+        read(std::string_view(seam.data(), carry_size_ + head.size()));
+    }
+    read(piece);
+    // Keep the last carry_bytes of what came so far.
+    if (piece.size() >= carry_bytes) {
+        std::copy_n(piece.end() - carry_bytes, carry_bytes, carry_.data());
+        carry_size_ = carry_bytes;
+        return;
+    }
+    const auto kept = std::min(carry_size_, carry_bytes - piece.size());
+    std::copy(carry_.data() + carry_size_ - kept, carry_.data() + carry_size_, carry_.data());
+    std::copy_n(piece.data(), piece.size(), carry_.data() + kept);
+    carry_size_ = kept + piece.size();
+}
+
+void TraceStep::read(std::string_view text) {
     if (model_.empty())
         each_string_value(text, "\"model\"", [&](std::string_view model) {
             if (model_.empty()) model_ = std::string(model);
@@ -67,7 +88,6 @@ void TraceStep::scan(std::string_view piece) {
         if (!known && finish_reasons_.size() < max_finish_reasons)
             finish_reasons_.emplace_back(reason);
     });
-    carry_ = text.substr(text.size() > carry_bytes ? text.size() - carry_bytes : 0);
 }
 
 void TraceStep::on_end(http::AnswerEnd end) {
