@@ -37,31 +37,46 @@ private:
     SpanBatch& batch_;
 };
 
+// Quotes, backslashes, control characters and every non-ASCII byte.
 bool needs_escape(char c) {
     const auto byte = static_cast<unsigned char>(c);
-    return c == '"' || c == '\\' || byte < 0x20 || byte >= 0x80;
+    return static_cast<unsigned char>(byte - 0x20) >= 0x60 || c == '"' || c == '\\';
 }
 
-// A JSON string: quotes, backslashes and control characters escaped; every non-ASCII byte
-// too (a model name from an answer need not be valid UTF-8): \u00XX keeps the document
-// valid JSON.
+// One byte escaped: a quote or backslash after a backslash; anything else as \u00XX (a
+// model name from an answer need not be valid UTF-8: this keeps the document valid JSON).
+void append_escaped(char*& at, char c) {
+    if (c == '"' || c == '\\') {
+        *at++ = '\\';
+        *at++ = c;
+        return;
+    }
+    constexpr char digits[] = "0123456789abcdef";
+    const auto byte = static_cast<unsigned char>(c);
+    at = std::copy_n("\\u00", 4, at);
+    *at++ = digits[byte >> 4];
+    *at++ = digits[byte & 0xf];
+}
+
+// A JSON string, escaped where needed (above).
 void append_string(JsonOut& out, std::string_view text) {
+    // Most values need no escape: they are copied whole.
+    if (std::none_of(text.begin(), text.end(), needs_escape)) {
+        char* const at = out.room(text.size() + 2);
+        at[0] = '"';
+        std::memcpy(at + 1, text.data(), text.size());
+        at[text.size() + 1] = '"';
+        out.advance(text.size() + 2);
+        return;
+    }
     char* const begin = out.room(6 * text.size() + 2);  // the worst case: all escaped
     char* at = begin;
     *at++ = '"';
     for (const char c : text) {
-        if (!needs_escape(c)) {
+        if (needs_escape(c))
+            append_escaped(at, c);
+        else
             *at++ = c;
-        } else if (c == '"' || c == '\\') {
-            *at++ = '\\';
-            *at++ = c;
-        } else {
-            constexpr char digits[] = "0123456789abcdef";
-            const auto byte = static_cast<unsigned char>(c);
-            at = std::copy_n("\\u00", 4, at);
-            *at++ = digits[byte >> 4];
-            *at++ = digits[byte & 0xf];
-        }
     }
     *at++ = '"';
     out.advance(static_cast<std::size_t>(at - begin));
@@ -100,42 +115,50 @@ void append_double(JsonOut& out, double value) {
 }
 
 void append_string_array(JsonOut& out, const std::vector<std::string>& list) {
-    out += "{\"arrayValue\":{\"values\":[";
+    out += "\",\"value\":{\"arrayValue\":{\"values\":[";
     for (std::size_t i = 0; i < list.size(); ++i) {
-        out += i == 0 ? "{\"stringValue\":" : ",{\"stringValue\":";
+        out += i == 0 ? std::string_view("{\"stringValue\":") : ",{\"stringValue\":";
         append_string(out, list[i]);
         out += '}';
     }
-    out += "]}";
+    out += "]}}}";
 }
 
+// What follows the key: the rest of the attribute, `","value":{...}}`. The variant's index
+// picks the branch (one jump, not a chain of get_if).
 void append_value(JsonOut& out, const AttributeValue& value) {
-    if (const auto* text = std::get_if<std::string>(&value)) {
-        out += "{\"stringValue\":";
-        append_string(out, *text);
-    } else if (const auto* integer = std::get_if<std::int64_t>(&value)) {
-        out += "{\"intValue\":";
-        append_quoted_integer(out, *integer);
-    } else if (const auto* number = std::get_if<double>(&value)) {
-        out += "{\"doubleValue\":";
-        append_double(out, *number);
-    } else if (const auto* flag = std::get_if<bool>(&value)) {
-        out += *flag ? "{\"boolValue\":true" : "{\"boolValue\":false";
-    } else {
-        append_string_array(out, std::get<std::vector<std::string>>(value));
+    switch (value.index()) {
+        case 0:
+            out += "\",\"value\":{\"stringValue\":";
+            append_string(out, *std::get_if<0>(&value));
+            out += "}}";
+            return;
+        case 1:
+            out += "\",\"value\":{\"intValue\":";
+            append_quoted_integer(out, *std::get_if<1>(&value));
+            out += "}}";
+            return;
+        case 2:
+            out += "\",\"value\":{\"doubleValue\":";
+            append_double(out, *std::get_if<2>(&value));
+            out += "}}";
+            return;
+        case 3:
+            out += *std::get_if<3>(&value) ? std::string_view("\",\"value\":{\"boolValue\":true}}")
+                                           : "\",\"value\":{\"boolValue\":false}}";
+            return;
+        default:
+            append_string_array(out, *std::get_if<4>(&value));
     }
-    out += '}';
 }
 
 // The keys are the conventions' literals (plain ASCII, nothing to escape).
 void append_attributes(JsonOut& out, const std::vector<Attribute>& list) {
     out += "\"attributes\":[";
     for (std::size_t i = 0; i < list.size(); ++i) {
-        out += i == 0 ? "{\"key\":\"" : ",{\"key\":\"";
+        out += i == 0 ? std::string_view("{\"key\":\"") : ",{\"key\":\"";
         out += list[i].key;
-        out += "\",\"value\":";
         append_value(out, list[i].value);
-        out += '}';
     }
     out += ']';
 }
@@ -197,17 +220,8 @@ char* SpanBatch::grow(std::size_t n) {
     return data_.get() + size_;
 }
 
-void SpanBatch::append(const Span& span) {
+SpanBatch::SpanBatch(std::string_view service_name, std::string_view service_version) {
     JsonOut out(*this);
-    if (spans_ > 0) out += ',';
-    append_span(out, span);
-    ++spans_;
-}
-
-std::string otlp_request(const SpanBatch& batch, std::string_view service_name,
-                         std::string_view service_version) {
-    SpanBatch head;  // the resource and scope before the spans
-    JsonOut out(head);
     out += "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",";
     out += "\"value\":{\"stringValue\":";
     append_string(out, service_name);
@@ -218,18 +232,29 @@ std::string otlp_request(const SpanBatch& batch, std::string_view service_name,
     out += "\"scopeSpans\":[{\"scope\":{\"name\":\"llmgw\",\"version\":";
     append_string(out, service_version);
     out += "},\"spans\":[";
-    constexpr std::string_view tail = "]}]}]}";
-    std::string request;
-    request.reserve(head.text().size() + batch.text().size() + tail.size());
-    request.append(head.text()).append(batch.text()).append(tail);
-    return request;
+}
+
+void SpanBatch::append(const Span& span) {
+    JsonOut out(*this);
+    if (spans_ > 0) out += ',';
+    append_span(out, span);
+    ++spans_;
+}
+
+std::string_view SpanBatch::finish() {
+    if (!finished_) {
+        JsonOut out(*this);
+        out += "]}]}]}";
+        finished_ = true;
+    }
+    return {data_.get(), size_};
 }
 
 std::string encode_otlp_json(const std::vector<Span>& spans, std::string_view service_name,
                              std::string_view service_version) {
-    SpanBatch batch;
+    SpanBatch batch(service_name, service_version);
     for (const auto& span : spans) batch.append(span);
-    return otlp_request(batch, service_name, service_version);
+    return std::string(batch.finish());
 }
 
 }  // namespace llmgw::tracing

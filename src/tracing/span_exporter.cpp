@@ -69,7 +69,7 @@ SpanBatch take_batch(SpanExporter::State& state) {
 }
 
 // Sends one batch, again after a backoff while the collector asks for it; true when taken.
-http::Task<bool> send_batch(std::shared_ptr<SpanExporter::State> state, std::string body) {
+http::Task<bool> send_batch(std::shared_ptr<SpanExporter::State> state, std::string_view body) {
     for (int send = 0; send < SpanExporter::max_sends && !state->stopped; ++send) {
         const auto config = state->config;  // kept alive across the send
         const auto& tracing = *config->tracing;
@@ -107,10 +107,8 @@ http::Task<void> export_loop(std::shared_ptr<SpanExporter::State> state) {
         // during the sends starts the next batch).
         while (!state->stopped && (full(*state) || (due && !state->queue.empty()))) {
             due = due && state->queue.size() > 1;
-            const auto batch = take_batch(*state);
-            auto body =
-                otlp_request(batch, state->tracing().service_name, state->service_version);
-            const bool sent = co_await send_batch(state, std::move(body));
+            auto batch = take_batch(*state);
+            const bool sent = co_await send_batch(state, batch.finish());
             if (sent)
                 state->metrics.exported(batch.spans());
             else
@@ -167,7 +165,7 @@ void SpanExporter::submit(std::vector<Span> spans, std::shared_ptr<const config:
     }
     for (const auto& span : spans) {
         if (state.queue.empty() || state.queue.back().spans() >= tracing.batch_size)
-            state.queue.emplace_back();
+            state.queue.emplace_back(tracing.service_name, state.service_version);
         state.queue.back().append(span);
     }
     state.queued_spans += spans.size();

@@ -2,6 +2,7 @@
 #include "llmgw/tracing/trace_step.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace llmgw::tracing {
 
@@ -9,26 +10,37 @@ namespace {
 
 constexpr std::size_t max_value_bytes = 128;
 
-// The string value after each `"key"` in `text` (JSON whitespace allowed around the colon);
-// values that are not strings (null) or not complete yet are skipped.
-template <typename Found>
-void each_string_value(std::string_view text, std::string_view quoted_key, Found found) {
-    for (auto at = text.find(quoted_key); at != std::string_view::npos;
-         at = text.find(quoted_key, at + 1)) {
-        auto i = at + quoted_key.size();
-        auto skip_space = [&] {
-            while (i < text.size() &&
-                   (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
-                ++i;
-        };
-        skip_space();
-        if (i >= text.size() || text[i] != ':') continue;
-        ++i;
-        skip_space();
-        if (i >= text.size() || text[i] != '"') continue;
-        const auto close = text.find('"', i + 1);
-        if (close == std::string_view::npos || close - i - 1 > max_value_bytes) continue;
-        found(text.substr(i + 1, close - i - 1));
+constexpr std::string_view model_key = "\"model\"";
+constexpr std::string_view finish_reason_key = "\"finish_reason\"";
+
+// The string value after `"key"` at `at` in `text` (JSON whitespace allowed around the
+// colon); empty for a value that is not a string (null) or not complete yet.
+std::optional<std::string_view> string_value(std::string_view text, std::size_t at) {
+    auto skip_space = [&] {
+        while (at < text.size() &&
+               (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' || text[at] == '\r'))
+            ++at;
+    };
+    skip_space();
+    if (at >= text.size() || text[at] != ':') return std::nullopt;
+    ++at;
+    skip_space();
+    if (at >= text.size() || text[at] != '"') return std::nullopt;
+    const auto close = text.find('"', at + 1);
+    if (close == std::string_view::npos || close - at - 1 > max_value_bytes) return std::nullopt;
+    return text.substr(at + 1, close - at - 1);
+}
+
+// The string values of each `"model"` (while `want_model()`) and `"finish_reason"` in `text`,
+// in one pass over its quotes.
+template <typename WantModel, typename Found>
+void each_field(std::string_view text, WantModel want_model, Found found) {
+    for (auto at = text.find('"'); at != std::string_view::npos; at = text.find('"', at + 1)) {
+        const auto rest = text.substr(at);
+        const bool model = rest.starts_with(model_key) && want_model();
+        if (!model && !rest.starts_with(finish_reason_key)) continue;
+        const auto key = model ? model_key : finish_reason_key;
+        if (const auto value = string_value(text, at + key.size())) found(model, *value);
     }
 }
 
@@ -78,16 +90,18 @@ void TraceStep::scan(std::string_view piece) {
 }
 
 void TraceStep::read(std::string_view text) {
-    if (model_.empty())
-        each_string_value(text, "\"model\"", [&](std::string_view model) {
-            if (model_.empty()) model_ = std::string(model);
+    each_field(
+        text, [&] { return model_.empty(); },
+        [&](bool model, std::string_view value) {
+            if (model) {
+                model_ = std::string(value);
+                return;
+            }
+            const bool known = std::find(finish_reasons_.begin(), finish_reasons_.end(),
+                                         value) != finish_reasons_.end();
+            if (!known && finish_reasons_.size() < max_finish_reasons)
+                finish_reasons_.emplace_back(value);
         });
-    each_string_value(text, "\"finish_reason\"", [&](std::string_view reason) {
-        const bool known = std::find(finish_reasons_.begin(), finish_reasons_.end(), reason) !=
-                           finish_reasons_.end();
-        if (!known && finish_reasons_.size() < max_finish_reasons)
-            finish_reasons_.emplace_back(reason);
-    });
 }
 
 void TraceStep::on_end(http::AnswerEnd end) {

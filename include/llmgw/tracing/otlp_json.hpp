@@ -12,15 +12,19 @@
 
 namespace llmgw::tracing {
 
-// Spans already encoded, comma-separated, waiting for their export request. A span is
-// encoded when its trace ends, while its data is still in cache, and then freed: a batch of
-// span objects waiting for the export cost more than their text. The buffer only grows
-// (no zero-filling) and is written with memcpy.
+// An export request being written: its resource and scope when made, then each span when
+// its trace ends (while its data is still in cache; the span objects are then freed: a batch
+// of them waiting for the export cost more than their text), then the closing brackets. The
+// buffer only grows (no zero-filling), is written with memcpy, and is sent as it is.
 class SpanBatch {
 public:
+    // One resource (service.name, service.version, telemetry.sdk.*) with one scope ("llmgw").
+    SpanBatch(std::string_view service_name, std::string_view service_version);
+
     void append(const Span& span);
     std::size_t spans() const { return spans_; }
-    std::string_view text() const { return {data_.get(), size_}; }
+    // The whole request (closes it: append no more).
+    std::string_view finish();
 
     // For the encoder: room for `n` more bytes at the returned pointer; advance() by what
     // was written.
@@ -34,14 +38,10 @@ private:
     std::size_t size_ = 0;
     std::size_t capacity_ = 0;
     std::size_t spans_ = 0;
+    bool finished_ = false;
 };
 
-// The export request: one resource (service.name, telemetry.sdk.*) with one scope ("llmgw")
-// holding the batch's spans.
-std::string otlp_request(const SpanBatch& batch, std::string_view service_name,
-                         std::string_view service_version);
-
-// The same for spans not yet encoded.
+// The export request of `spans` at once.
 std::string encode_otlp_json(const std::vector<Span>& spans, std::string_view service_name,
                              std::string_view service_version);
 
