@@ -22,6 +22,13 @@ public:
 
     char* room(std::size_t n) { return batch_.room(n); }
     void advance(std::size_t n) { batch_.advance(n); }
+    // A literal: its length is known here, so the copy is a few moves, not a call.
+    template <std::size_t N>
+    JsonOut& operator+=(const char (&literal)[N]) {
+        std::memcpy(room(N - 1), literal, N - 1);
+        advance(N - 1);
+        return *this;
+    }
     JsonOut& operator+=(std::string_view piece) {
         std::memcpy(room(piece.size()), piece.data(), piece.size());
         advance(piece.size());
@@ -117,7 +124,8 @@ void append_double(JsonOut& out, double value) {
 void append_string_array(JsonOut& out, const std::vector<std::string>& list) {
     out += "\",\"value\":{\"arrayValue\":{\"values\":[";
     for (std::size_t i = 0; i < list.size(); ++i) {
-        out += i == 0 ? std::string_view("{\"stringValue\":") : ",{\"stringValue\":";
+        if (i > 0) out += ',';
+        out += "{\"stringValue\":";
         append_string(out, list[i]);
         out += '}';
     }
@@ -144,8 +152,10 @@ void append_value(JsonOut& out, const AttributeValue& value) {
             out += "}}";
             return;
         case 3:
-            out += *std::get_if<3>(&value) ? std::string_view("\",\"value\":{\"boolValue\":true}}")
-                                           : "\",\"value\":{\"boolValue\":false}}";
+            if (*std::get_if<3>(&value))
+                out += "\",\"value\":{\"boolValue\":true}}";
+            else
+                out += "\",\"value\":{\"boolValue\":false}}";
             return;
         default:
             append_string_array(out, *std::get_if<4>(&value));
@@ -156,7 +166,8 @@ void append_value(JsonOut& out, const AttributeValue& value) {
 void append_attributes(JsonOut& out, const std::vector<Attribute>& list) {
     out += "\"attributes\":[";
     for (std::size_t i = 0; i < list.size(); ++i) {
-        out += i == 0 ? std::string_view("{\"key\":\"") : ",{\"key\":\"";
+        if (i > 0) out += ',';
+        out += "{\"key\":\"";
         out += list[i].key;
         append_value(out, list[i].value);
     }
@@ -166,7 +177,8 @@ void append_attributes(JsonOut& out, const std::vector<Attribute>& list) {
 void append_events(JsonOut& out, const std::vector<SpanEvent>& events) {
     out += ",\"events\":[";
     for (std::size_t i = 0; i < events.size(); ++i) {
-        out += i == 0 ? "{\"timeUnixNano\":" : ",{\"timeUnixNano\":";
+        if (i > 0) out += ',';
+        out += "{\"timeUnixNano\":";
         append_quoted_integer(out, events[i].time);
         out += ",\"name\":";
         append_string(out, events[i].name);
