@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/span_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <charconv>
 
@@ -20,8 +21,11 @@ namespace net = http::net;
 namespace bhttp = http::beast::http;
 using http::tcp;
 
-http::Request export_request(const config::TracingConfig& tracing, std::string body) {
-    http::Request request{bhttp::verb::post, tracing.path, 11};
+// The body is the batch's own buffer: sent again on a retry, never copied.
+using ExportRequest = bhttp::request<bhttp::span_body<const char>>;
+
+ExportRequest export_request(const config::TracingConfig& tracing, std::string_view body) {
+    ExportRequest request{bhttp::verb::post, tracing.path, 11};
     const auto& collector = tracing.collector;
     const bool default_port = collector.port == (collector.tls ? 443 : 80);
     request.set(bhttp::field::host, default_port
@@ -31,13 +35,13 @@ http::Request export_request(const config::TracingConfig& tracing, std::string b
     request.set(bhttp::field::user_agent, "llmgw");
     for (const auto& [name, value] : tracing.headers) request.set(name, value);
     request.keep_alive(false);
-    request.body() = std::move(body);
+    request.body() = {body.data(), body.size()};
     request.prepare_payload();
     return request;
 }
 
 template <typename Stream>
-http::Task<ExportResult> exchange(Stream& stream, http::Request& request) {
+http::Task<ExportResult> exchange(Stream& stream, ExportRequest& request) {
     ExportResult result;
     auto [write_ec, written] =
         co_await bhttp::async_write(stream, request, net::as_tuple(net::use_awaitable));
@@ -63,7 +67,7 @@ http::Task<ExportResult> exchange(Stream& stream, http::Request& request) {
 }  // namespace
 
 http::Task<ExportResult> post_spans(const config::TracingConfig& tracing, tls::ClientContext* tls,
-                                    std::string body) {
+                                    std::string_view body) {
     auto executor = co_await net::this_coro::executor;
     const auto& collector = tracing.collector;
     http::beast::tcp_stream stream(executor);
@@ -75,7 +79,7 @@ http::Task<ExportResult> post_spans(const config::TracingConfig& tracing, tls::C
     auto [connect_ec, ignored] =
         co_await stream.async_connect(found, net::as_tuple(net::use_awaitable));
     if (connect_ec) co_return ExportResult{0, "connect: " + connect_ec.message()};
-    auto request = export_request(tracing, std::move(body));
+    auto request = export_request(tracing, body);
     if (!collector.tls) {
         auto result = co_await exchange(stream, request);
         co_return result;

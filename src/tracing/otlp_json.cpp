@@ -1,98 +1,184 @@
 // Writing spans in OTLP/HTTP's JSON encoding (opentelemetry-proto's JSON mapping, with the
-// protocol's exceptions: hex ids, integer enums). Written straight into one string: a DOM
-// per span cost about as much as the rest of a traced request.
+// protocol's exceptions: hex ids, integer enums). Written straight into one string, in runs:
+// the attribute keys are the conventions' literals and most values need no escaping, so
+// each piece is one append rather than a character at a time (the encoder was the largest
+// share of a traced request's cost).
 #include "llmgw/tracing/otlp_json.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
+#include <cstring>
 
 namespace llmgw::tracing {
 
 namespace {
 
-// A JSON string: quotes, backslashes and control characters escaped; other bytes as they are
-// (the values are the gateway's own names, ids and models, valid UTF-8 or replaced below).
-void append_string(std::string& out, std::string_view text) {
-    out += '"';
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (byte < 0x20 || byte >= 0x80) {
-            // Control characters, and every non-ASCII byte (a model name from an answer need
-            // not be valid UTF-8): \u00XX keeps the document valid JSON.
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
-            out += escaped;
-        } else {
-            out += c;
-        }
+// The encoder's appends are many and short (a span is some fifty of them): each is a
+// memcpy into room the batch already has, not a std::string::append with its checks.
+class JsonOut {
+public:
+    explicit JsonOut(SpanBatch& batch) : batch_(batch) {}
+
+    char* room(std::size_t n) { return batch_.room(n); }
+    void advance(std::size_t n) { batch_.advance(n); }
+    // A literal: its length is known here, so the copy is a few moves, not a call.
+    template <std::size_t N>
+    JsonOut& operator+=(const char (&literal)[N]) {
+        std::memcpy(room(N - 1), literal, N - 1);
+        advance(N - 1);
+        return *this;
     }
-    out += '"';
+    JsonOut& operator+=(std::string_view piece) {
+        std::memcpy(room(piece.size()), piece.data(), piece.size());
+        advance(piece.size());
+        return *this;
+    }
+    JsonOut& operator+=(char c) {
+        *room(1) = c;
+        advance(1);
+        return *this;
+    }
+
+private:
+    SpanBatch& batch_;
+};
+
+// Quotes, backslashes, control characters and every non-ASCII byte.
+bool needs_escape(char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return static_cast<unsigned char>(byte - 0x20) >= 0x60 || c == '"' || c == '\\';
+}
+
+// One byte escaped: a quote or backslash after a backslash; anything else as \u00XX (a
+// model name from an answer need not be valid UTF-8: this keeps the document valid JSON).
+void append_escaped(char*& at, char c) {
+    if (c == '"' || c == '\\') {
+        *at++ = '\\';
+        *at++ = c;
+        return;
+    }
+    constexpr char digits[] = "0123456789abcdef";
+    const auto byte = static_cast<unsigned char>(c);
+    at = std::copy_n("\\u00", 4, at);
+    *at++ = digits[byte >> 4];
+    *at++ = digits[byte & 0xf];
+}
+
+// A JSON string, escaped where needed (above).
+void append_string(JsonOut& out, std::string_view text) {
+    // Most values need no escape: they are copied whole.
+    if (std::none_of(text.begin(), text.end(), needs_escape)) {
+        char* const at = out.room(text.size() + 2);
+        at[0] = '"';
+        std::memcpy(at + 1, text.data(), text.size());
+        at[text.size() + 1] = '"';
+        out.advance(text.size() + 2);
+        return;
+    }
+    char* const begin = out.room(6 * text.size() + 2);  // the worst case: all escaped
+    char* at = begin;
+    *at++ = '"';
+    for (const char c : text) {
+        if (needs_escape(c))
+            append_escaped(at, c);
+        else
+            *at++ = c;
+    }
+    *at++ = '"';
+    out.advance(static_cast<std::size_t>(at - begin));
 }
 
 template <std::size_t N>
-void append_hex(std::string& out, const std::array<std::uint8_t, N>& bytes) {
-    char hex[2 * N];
-    to_hex(bytes, hex);
-    out += '"';
-    out.append(hex, 2 * N);
-    out += '"';
+void append_hex(JsonOut& out, const std::array<std::uint8_t, N>& bytes) {
+    char* const at = out.room(2 * N + 2);
+    at[0] = '"';
+    to_hex(bytes, at + 1);
+    at[2 * N + 1] = '"';
+    out.advance(2 * N + 2);
+}
+
+template <typename Integer>
+void append_integer(JsonOut& out, Integer value) {
+    char* const at = out.room(24);
+    out.advance(static_cast<std::size_t>(std::to_chars(at, at + 24, value).ptr - at));
 }
 
 // int64 and uint64 are strings in the JSON mapping (JavaScript numbers lose precision).
 template <typename Integer>
-void append_quoted_integer(std::string& out, Integer value) {
-    out += '"';
-    out += std::to_string(value);
-    out += '"';
+void append_quoted_integer(JsonOut& out, Integer value) {
+    char* const at = out.room(26);
+    at[0] = '"';
+    char* end = std::to_chars(at + 1, at + 25, value).ptr;
+    *end++ = '"';
+    out.advance(static_cast<std::size_t>(end - at));
 }
 
-void append_value(std::string& out, const AttributeValue& value) {
-    if (const auto* text = std::get_if<std::string>(&value)) {
+// The shortest text that reads back as the same double.
+void append_double(JsonOut& out, double value) {
+    char* const at = out.room(32);
+    const auto finite = std::isfinite(value) ? value : 0.0;
+    out.advance(static_cast<std::size_t>(std::to_chars(at, at + 32, finite).ptr - at));
+}
+
+void append_string_array(JsonOut& out, const std::vector<std::string>& list) {
+    out += "\",\"value\":{\"arrayValue\":{\"values\":[";
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        if (i > 0) out += ',';
         out += "{\"stringValue\":";
-        append_string(out, *text);
-    } else if (const auto* integer = std::get_if<std::int64_t>(&value)) {
-        out += "{\"intValue\":";
-        append_quoted_integer(out, *integer);
-    } else if (const auto* number = std::get_if<double>(&value)) {
-        char text[32];
-        std::snprintf(text, sizeof text, "%.17g", std::isfinite(*number) ? *number : 0.0);
-        out += "{\"doubleValue\":";
-        out += text;
-    } else if (const auto* flag = std::get_if<bool>(&value)) {
-        out += *flag ? "{\"boolValue\":true" : "{\"boolValue\":false";
-    } else {
-        out += "{\"arrayValue\":{\"values\":[";
-        const auto& list = std::get<std::vector<std::string>>(value);
-        for (std::size_t i = 0; i < list.size(); ++i) {
-            out += i == 0 ? "{\"stringValue\":" : ",{\"stringValue\":";
-            append_string(out, list[i]);
-            out += '}';
-        }
-        out += "]}";
+        append_string(out, list[i]);
+        out += '}';
     }
-    out += '}';
+    out += "]}}}";
 }
 
-void append_attributes(std::string& out, const std::vector<Attribute>& list) {
+// What follows the key: the rest of the attribute, `","value":{...}}`. The variant's index
+// picks the branch (one jump, not a chain of get_if).
+void append_value(JsonOut& out, const AttributeValue& value) {
+    switch (value.index()) {
+        case 0:
+            out += "\",\"value\":{\"stringValue\":";
+            append_string(out, *std::get_if<0>(&value));
+            out += "}}";
+            return;
+        case 1:
+            out += "\",\"value\":{\"intValue\":";
+            append_quoted_integer(out, *std::get_if<1>(&value));
+            out += "}}";
+            return;
+        case 2:
+            out += "\",\"value\":{\"doubleValue\":";
+            append_double(out, *std::get_if<2>(&value));
+            out += "}}";
+            return;
+        case 3:
+            if (*std::get_if<3>(&value))
+                out += "\",\"value\":{\"boolValue\":true}}";
+            else
+                out += "\",\"value\":{\"boolValue\":false}}";
+            return;
+        default:
+            append_string_array(out, *std::get_if<4>(&value));
+    }
+}
+
+// The keys are the conventions' literals (plain ASCII, nothing to escape).
+void append_attributes(JsonOut& out, const std::vector<Attribute>& list) {
     out += "\"attributes\":[";
     for (std::size_t i = 0; i < list.size(); ++i) {
-        out += i == 0 ? "{\"key\":" : ",{\"key\":";
-        append_string(out, list[i].key);
-        out += ",\"value\":";
+        if (i > 0) out += ',';
+        out += "{\"key\":\"";
+        out += list[i].key;
         append_value(out, list[i].value);
-        out += '}';
     }
     out += ']';
 }
 
-void append_events(std::string& out, const std::vector<SpanEvent>& events) {
+void append_events(JsonOut& out, const std::vector<SpanEvent>& events) {
     out += ",\"events\":[";
     for (std::size_t i = 0; i < events.size(); ++i) {
-        out += i == 0 ? "{\"timeUnixNano\":" : ",{\"timeUnixNano\":";
+        if (i > 0) out += ',';
+        out += "{\"timeUnixNano\":";
         append_quoted_integer(out, events[i].time);
         out += ",\"name\":";
         append_string(out, events[i].name);
@@ -103,7 +189,7 @@ void append_events(std::string& out, const std::vector<SpanEvent>& events) {
     out += ']';
 }
 
-void append_span(std::string& out, const Span& span) {
+void append_span(JsonOut& out, const Span& span) {
     out += "{\"traceId\":";
     append_hex(out, span.trace_id);
     out += ",\"spanId\":";
@@ -117,7 +203,7 @@ void append_span(std::string& out, const Span& span) {
     out += ",\"name\":";
     append_string(out, span.name);
     out += ",\"kind\":";
-    out += std::to_string(static_cast<int>(span.kind));
+    append_integer(out, static_cast<int>(span.kind));
     out += ",\"startTimeUnixNano\":";
     append_quoted_integer(out, span.start);
     out += ",\"endTimeUnixNano\":";
@@ -126,7 +212,7 @@ void append_span(std::string& out, const Span& span) {
     append_attributes(out, span.attributes);
     if (!span.events.empty()) append_events(out, span.events);
     out += ",\"status\":{\"code\":";
-    out += std::to_string(static_cast<int>(span.status));
+    append_integer(out, static_cast<int>(span.status));
     if (!span.status_message.empty()) {
         out += ",\"message\":";
         append_string(out, span.status_message);
@@ -136,25 +222,51 @@ void append_span(std::string& out, const Span& span) {
 
 }  // namespace
 
-std::string encode_otlp_json(const std::vector<Span>& spans, std::string_view service_name,
-                             std::string_view service_version) {
-    std::string out;
-    out.reserve(512 + spans.size() * 768);
-    const std::vector<Attribute> resource{{"service.name", std::string(service_name)},
-                                          {"service.version", std::string(service_version)},
-                                          {"telemetry.sdk.name", std::string("llmgw")},
-                                          {"telemetry.sdk.language", std::string("cpp")}};
-    out += "{\"resourceSpans\":[{\"resource\":{";
-    append_attributes(out, resource);
-    out += "},\"scopeSpans\":[{\"scope\":{\"name\":\"llmgw\",\"version\":";
+char* SpanBatch::grow(std::size_t n) {
+    // A span is about a kilobyte of text; start with room for a few dozen.
+    const auto capacity = std::max({2 * capacity_, size_ + n, std::size_t{32 * 1024}});
+    auto data = std::make_unique_for_overwrite<char[]>(capacity);
+    if (size_ > 0) std::memcpy(data.get(), data_.get(), size_);
+    data_ = std::move(data);
+    capacity_ = capacity;
+    return data_.get() + size_;
+}
+
+SpanBatch::SpanBatch(std::string_view service_name, std::string_view service_version) {
+    JsonOut out(*this);
+    out += "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",";
+    out += "\"value\":{\"stringValue\":";
+    append_string(out, service_name);
+    out += "}},{\"key\":\"service.version\",\"value\":{\"stringValue\":";
+    append_string(out, service_version);
+    out += "}},{\"key\":\"telemetry.sdk.name\",\"value\":{\"stringValue\":\"llmgw\"}},";
+    out += "{\"key\":\"telemetry.sdk.language\",\"value\":{\"stringValue\":\"cpp\"}}]},";
+    out += "\"scopeSpans\":[{\"scope\":{\"name\":\"llmgw\",\"version\":";
     append_string(out, service_version);
     out += "},\"spans\":[";
-    for (std::size_t i = 0; i < spans.size(); ++i) {
-        if (i > 0) out += ',';
-        append_span(out, spans[i]);
+}
+
+void SpanBatch::append(const Span& span) {
+    JsonOut out(*this);
+    if (spans_ > 0) out += ',';
+    append_span(out, span);
+    ++spans_;
+}
+
+std::string_view SpanBatch::finish() {
+    if (!finished_) {
+        JsonOut out(*this);
+        out += "]}]}]}";
+        finished_ = true;
     }
-    out += "]}]}]}";
-    return out;
+    return {data_.get(), size_};
+}
+
+std::string encode_otlp_json(const std::vector<Span>& spans, std::string_view service_name,
+                             std::string_view service_version) {
+    SpanBatch batch(service_name, service_version);
+    for (const auto& span : spans) batch.append(span);
+    return std::string(batch.finish());
 }
 
 }  // namespace llmgw::tracing

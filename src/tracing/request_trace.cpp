@@ -24,6 +24,7 @@ RequestTrace::RequestTrace(const std::optional<TraceContext>& parent, std::strin
     if (parent) server.parent_span_id = parent->parent_id;
     server.span_id = new_span_id();
     server.kind = SpanKind::server;
+    server.attributes.reserve(12);  // the SERVER span's attributes (finish_trace)
     server.start = now_ns();
     if (parent && acceptable_tracestate(tracestate)) tracestate_ = std::string(tracestate);
 }
@@ -58,6 +59,7 @@ RequestTrace::SpanIndex RequestTrace::start_attempt(
     if (!genai.model.empty()) name += " " + genai.model;
     const auto index = start(std::move(name), SpanKind::client);
     auto& span = spans_[index];
+    span.attributes.reserve(16);  // these, the answer's and the usage's: one allocation
     span.set("server.address", std::string(host));
     span.set("server.port", static_cast<std::int64_t>(port));
     span.set("http.request.resend_count", static_cast<std::int64_t>(resend_count));

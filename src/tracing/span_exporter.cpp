@@ -28,7 +28,9 @@ struct SpanExporter::State {
     net::steady_timer pause;  // the backoff before a batch is sent again
     TraceMetrics& metrics;
     std::string service_version;
-    std::deque<Span> queue;
+    // Encoded spans, oldest batch first; only the last one is still filling.
+    std::deque<SpanBatch> queue;
+    std::size_t queued_spans = 0;
     std::shared_ptr<const config::Config> config;  // the newest submitted trace's
     bool running = false;
     bool stopped = false;
@@ -55,19 +57,19 @@ std::chrono::milliseconds backoff(int send, const ExportResult& result) {
     return std::chrono::milliseconds(250) * (1 << send);
 }
 
-std::vector<Span> take_batch(std::deque<Span>& queue, std::size_t size) {
-    std::vector<Span> batch;
-    const auto count = std::min(size, queue.size());
-    batch.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) {
-        batch.push_back(std::move(queue.front()));
-        queue.pop_front();
-    }
+bool full(const SpanExporter::State& state) {
+    return !state.queue.empty() && state.queue.front().spans() >= state.tracing().batch_size;
+}
+
+SpanBatch take_batch(SpanExporter::State& state) {
+    auto batch = std::move(state.queue.front());
+    state.queue.pop_front();
+    state.queued_spans -= batch.spans();
     return batch;
 }
 
 // Sends one batch, again after a backoff while the collector asks for it; true when taken.
-http::Task<bool> send_batch(std::shared_ptr<SpanExporter::State> state, std::string body) {
+http::Task<bool> send_batch(std::shared_ptr<SpanExporter::State> state, std::string_view body) {
     for (int send = 0; send < SpanExporter::max_sends && !state->stopped; ++send) {
         const auto config = state->config;  // kept alive across the send
         const auto& tracing = *config->tracing;
@@ -91,19 +93,26 @@ http::Task<bool> send_batch(std::shared_ptr<SpanExporter::State> state, std::str
 
 http::Task<void> export_loop(std::shared_ptr<SpanExporter::State> state) {
     while (!state->stopped) {
-        if (state->queue.size() < state->tracing().batch_size) {
+        // A partial batch goes when the flush interval is over; a full one at once. Spans
+        // that came in while a batch was being sent wait for theirs to fill (or for the
+        // interval): sending each leftover at once made an export, and a connection, per
+        // few requests under load.
+        bool due = false;  // the flush interval says the partial batch must go now
+        if (!full(*state)) {
             state->wake.expires_after(state->tracing().flush_interval);
-            co_await state->wake.async_wait(net::as_tuple(net::use_awaitable));
+            auto [ec] = co_await state->wake.async_wait(net::as_tuple(net::use_awaitable));
+            due = !ec;  // cancelled: a batch is full, or the exporter stops
         }
-        while (!state->stopped && !state->queue.empty()) {
-            auto batch = take_batch(state->queue, state->tracing().batch_size);
-            auto body =
-                encode_otlp_json(batch, state->tracing().service_name, state->service_version);
-            const bool sent = co_await send_batch(state, std::move(body));
+        // Every full batch; the partial one only when due (it is then taken out: what comes
+        // during the sends starts the next batch).
+        while (!state->stopped && (full(*state) || (due && !state->queue.empty()))) {
+            due = due && state->queue.size() > 1;
+            auto batch = take_batch(*state);
+            const bool sent = co_await send_batch(state, batch.finish());
             if (sent)
-                state->metrics.exported(batch.size());
+                state->metrics.exported(batch.spans());
             else
-                state->metrics.dropped("export_failed", batch.size());
+                state->metrics.dropped("export_failed", batch.spans());
         }
     }
     state->running = false;
@@ -142,7 +151,7 @@ void SpanExporter::stop() {
 }
 
 std::size_t SpanExporter::queued() const {
-    return state_->queue.size();
+    return state_->queued_spans;
 }
 
 void SpanExporter::submit(std::vector<Span> spans, std::shared_ptr<const config::Config> config) {
@@ -150,15 +159,20 @@ void SpanExporter::submit(std::vector<Span> spans, std::shared_ptr<const config:
     if (state.stopped || !config || !config->tracing) return;
     const auto& tracing = *config->tracing;
     if (state.config != config) state.config = std::move(config);
-    if (state.queue.size() + spans.size() > tracing.max_queue) {
+    if (state.queued_spans + spans.size() > tracing.max_queue) {
         state.metrics.dropped("queue_full", spans.size());
         return;
     }
-    for (auto& span : spans) state.queue.push_back(std::move(span));
+    for (const auto& span : spans) {
+        if (state.queue.empty() || state.queue.back().spans() >= tracing.batch_size)
+            state.queue.emplace_back(tracing.service_name, state.service_version);
+        state.queue.back().append(span);
+    }
+    state.queued_spans += spans.size();
     if (!state.running) {
         state.running = true;
         net::co_spawn(state.wake.get_executor(), export_loop(state_), net::detached);
-    } else if (state.queue.size() >= tracing.batch_size) {
+    } else if (full(state)) {
         state.wake.cancel();
     }
 }

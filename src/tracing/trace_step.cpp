@@ -2,34 +2,45 @@
 #include "llmgw/tracing/trace_step.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace llmgw::tracing {
 
 namespace {
 
-constexpr std::size_t carry_bytes = 128;
 constexpr std::size_t max_value_bytes = 128;
 
-// The string value after each `"key"` in `text` (JSON whitespace allowed around the colon);
-// values that are not strings (null) or not complete yet are skipped.
-template <typename Found>
-void each_string_value(std::string_view text, std::string_view quoted_key, Found found) {
-    for (auto at = text.find(quoted_key); at != std::string_view::npos;
-         at = text.find(quoted_key, at + 1)) {
-        auto i = at + quoted_key.size();
-        auto skip_space = [&] {
-            while (i < text.size() &&
-                   (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
-                ++i;
-        };
-        skip_space();
-        if (i >= text.size() || text[i] != ':') continue;
-        ++i;
-        skip_space();
-        if (i >= text.size() || text[i] != '"') continue;
-        const auto close = text.find('"', i + 1);
-        if (close == std::string_view::npos || close - i - 1 > max_value_bytes) continue;
-        found(text.substr(i + 1, close - i - 1));
+constexpr std::string_view model_key = "\"model\"";
+constexpr std::string_view finish_reason_key = "\"finish_reason\"";
+
+// The string value after `"key"` at `at` in `text` (JSON whitespace allowed around the
+// colon); empty for a value that is not a string (null) or not complete yet.
+std::optional<std::string_view> string_value(std::string_view text, std::size_t at) {
+    auto skip_space = [&] {
+        while (at < text.size() &&
+               (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' || text[at] == '\r'))
+            ++at;
+    };
+    skip_space();
+    if (at >= text.size() || text[at] != ':') return std::nullopt;
+    ++at;
+    skip_space();
+    if (at >= text.size() || text[at] != '"') return std::nullopt;
+    const auto close = text.find('"', at + 1);
+    if (close == std::string_view::npos || close - at - 1 > max_value_bytes) return std::nullopt;
+    return text.substr(at + 1, close - at - 1);
+}
+
+// The string values of each `"model"` (while `want_model()`) and `"finish_reason"` in `text`,
+// in one pass over its quotes.
+template <typename WantModel, typename Found>
+void each_field(std::string_view text, WantModel want_model, Found found) {
+    for (auto at = text.find('"'); at != std::string_view::npos; at = text.find('"', at + 1)) {
+        const auto rest = text.substr(at);
+        const bool model = rest.starts_with(model_key) && want_model();
+        if (!model && !rest.starts_with(finish_reason_key)) continue;
+        const auto key = model ? model_key : finish_reason_key;
+        if (const auto value = string_value(text, at + key.size())) found(model, *value);
     }
 }
 
@@ -55,19 +66,42 @@ std::string_view TraceStep::on_body(std::string_view piece, bool /*last*/) {
 }
 
 void TraceStep::scan(std::string_view piece) {
-    std::string text = carry_;
-    text.append(piece);
-    if (model_.empty())
-        each_string_value(text, "\"model\"", [&](std::string_view model) {
-            if (model_.empty()) model_ = std::string(model);
+    // A field may straddle two pieces: read the seam (the end of the last piece and the
+    // start of this one), then this piece where it is, not copied. A field read twice
+    // changes nothing: the first model wins and finish reasons are kept once.
+    if (carry_size_ > 0) {
+        std::array<char, carry_bytes + seam_bytes> seam;
+        const auto head = piece.substr(0, seam_bytes);
+        std::copy_n(carry_.data(), carry_size_, seam.data());
+        std::copy_n(head.data(), head.size(), seam.data() + carry_size_);
+        read(std::string_view(seam.data(), carry_size_ + head.size()));
+    }
+    read(piece);
+    // Keep the last carry_bytes of what came so far.
+    if (piece.size() >= carry_bytes) {
+        std::copy_n(piece.end() - carry_bytes, carry_bytes, carry_.data());
+        carry_size_ = carry_bytes;
+        return;
+    }
+    const auto kept = std::min(carry_size_, carry_bytes - piece.size());
+    std::copy(carry_.data() + carry_size_ - kept, carry_.data() + carry_size_, carry_.data());
+    std::copy_n(piece.data(), piece.size(), carry_.data() + kept);
+    carry_size_ = kept + piece.size();
+}
+
+void TraceStep::read(std::string_view text) {
+    each_field(
+        text, [&] { return model_.empty(); },
+        [&](bool model, std::string_view value) {
+            if (model) {
+                model_ = std::string(value);
+                return;
+            }
+            const bool known = std::find(finish_reasons_.begin(), finish_reasons_.end(),
+                                         value) != finish_reasons_.end();
+            if (!known && finish_reasons_.size() < max_finish_reasons)
+                finish_reasons_.emplace_back(value);
         });
-    each_string_value(text, "\"finish_reason\"", [&](std::string_view reason) {
-        const bool known = std::find(finish_reasons_.begin(), finish_reasons_.end(), reason) !=
-                           finish_reasons_.end();
-        if (!known && finish_reasons_.size() < max_finish_reasons)
-            finish_reasons_.emplace_back(reason);
-    });
-    carry_ = text.substr(text.size() > carry_bytes ? text.size() - carry_bytes : 0);
 }
 
 void TraceStep::on_end(http::AnswerEnd end) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
@@ -19,8 +20,8 @@ struct ExportResult {
     int retry_after_seconds = 0;  // the collector's Retry-After, when it sent one
 };
 
-// `tls` is used for an https:// collector (null: plain http).
+// `tls` is used for an https:// collector (null: plain http). `body` must outlive the task.
 http::Task<ExportResult> post_spans(const config::TracingConfig& tracing, tls::ClientContext* tls,
-                                    std::string body);
+                                    std::string_view body);
 
 }  // namespace llmgw::tracing

@@ -2,6 +2,8 @@
 // enums as integers, 64-bit integers and times as decimal strings, lowerCamelCase names.
 #pragma once
 
+#include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,7 +12,36 @@
 
 namespace llmgw::tracing {
 
-// One resource (service.name, telemetry.sdk.*) with one scope ("llmgw") holding `spans`.
+// An export request being written: its resource and scope when made, then each span when
+// its trace ends (while its data is still in cache; the span objects are then freed: a batch
+// of them waiting for the export cost more than their text), then the closing brackets. The
+// buffer only grows (no zero-filling), is written with memcpy, and is sent as it is.
+class SpanBatch {
+public:
+    // One resource (service.name, service.version, telemetry.sdk.*) with one scope ("llmgw").
+    SpanBatch(std::string_view service_name, std::string_view service_version);
+
+    void append(const Span& span);
+    std::size_t spans() const { return spans_; }
+    // The whole request (closes it: append no more).
+    std::string_view finish();
+
+    // For the encoder: room for `n` more bytes at the returned pointer; advance() by what
+    // was written.
+    char* room(std::size_t n) { return size_ + n <= capacity_ ? data_.get() + size_ : grow(n); }
+    void advance(std::size_t n) { size_ += n; }
+
+private:
+    char* grow(std::size_t n);
+
+    std::unique_ptr<char[]> data_;
+    std::size_t size_ = 0;
+    std::size_t capacity_ = 0;
+    std::size_t spans_ = 0;
+    bool finished_ = false;
+};
+
+// The export request of `spans` at once.
 std::string encode_otlp_json(const std::vector<Span>& spans, std::string_view service_name,
                              std::string_view service_version);
 

@@ -31,7 +31,7 @@ using TimeNs = std::uint64_t;  // nanoseconds since the Unix epoch
 TimeNs now_ns();
 
 struct SpanEvent {
-    std::string name;
+    std::string_view name;  // a literal, like attribute keys
     TimeNs time = 0;
     std::vector<Attribute> attributes;
 };

@@ -3,6 +3,7 @@
 // names and short values only: never the prompt or the completion.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -25,12 +26,19 @@ public:
     static constexpr std::size_t max_finish_reasons = 16;
 
 private:
-    void scan(std::string_view text);
+    // The end of what came kept for the next piece, and how much of the next piece is read
+    // with it: a key, some space and a value of at most 128 bytes.
+    static constexpr std::size_t carry_bytes = 128;
+    static constexpr std::size_t seam_bytes = 256;
+
+    void scan(std::string_view piece);
+    void read(std::string_view text);
     void first_piece();
 
     RequestTrace& trace_;
     bool seen_body_ = false;
-    std::string carry_;  // the end of the previous piece: a field may straddle two pieces
+    std::array<char, carry_bytes> carry_;  // the end of the previous pieces
+    std::size_t carry_size_ = 0;
     std::string model_;
     std::vector<std::string> finish_reasons_;
 };

@@ -68,5 +68,18 @@ TEST(OtlpJson, ARootSpanHasNoParentSpanId) {
     EXPECT_FALSE(encoded["resourceSpans"][0]["scopeSpans"][0]["spans"][0].contains("parentSpanId"));
 }
 
+TEST(OtlpJson, EscapesQuotesBackslashesControlAndNonAsciiBytes) {
+    RequestTrace trace(std::nullopt, "");
+    trace.span(RequestTrace::server_span).name = "a\"b\\c\x01" "d\xe9";
+    trace.span(RequestTrace::server_span).set("gen_ai.response.model", std::string("m\n\"x\""));
+    const auto text = encode_otlp_json(trace.take(), "gw", "1");
+    const auto encoded = nlohmann::json::parse(text);  // the bytes above leave valid JSON
+    const auto& span = encoded["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+    // Every non-ASCII byte becomes \u00XX: the byte 0xe9 reads back as U+00E9.
+    EXPECT_EQ(span["name"], "a\"b\\c\x01" "d\xc3\xa9");
+    EXPECT_NE(text.find(R"("a\"b\\c\u0001d\u00e9")"), std::string::npos);
+    EXPECT_EQ(span["attributes"][0]["value"]["stringValue"], "m\n\"x\"");
+}
+
 }  // namespace
 }  // namespace llmgw::tracing
