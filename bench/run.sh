@@ -38,7 +38,7 @@
 #   C1_DURATION=5    seconds of each concurrency-1 measurement
 #   STREAMS=10000    streams held at once (capped by the open-files limit: two per stream)
 #   STREAM_HOLD_MS=25000  pause after each stream's first event (all open before events flow);
-#                    under 30000: llmgw's default timeouts.idle (30 s) ends a longer silence
+#                    the streaming setup's proxies wait up to 150 s for the next upstream byte
 #   STREAM_EVENTS=20 word events per stream (the first before the pause), STREAM_INTERVAL_MS=500 apart
 # Prints a Markdown report on stdout (progress goes to stderr) and writes it to
 # bench/results/latest.md. Everything listens on and talks to 127.0.0.1 only.
@@ -86,12 +86,17 @@ if ((QUICK)); then
 fi
 C1_DURATION=${C1_DURATION:-5}
 STREAMS=${STREAMS:-10000}
-STREAM_HOLD_MS=${STREAM_HOLD_MS:-25000} # below 30 s: llmgw's timeouts.idle would cut the streams
+STREAM_HOLD_MS=${STREAM_HOLD_MS:-25000}
 STREAM_EVENTS=${STREAM_EVENTS:-20}
 STREAM_INTERVAL_MS=${STREAM_INTERVAL_MS:-500}
 for knob in C1_DURATION STREAMS STREAM_HOLD_MS STREAM_EVENTS STREAM_INTERVAL_MS; do
   [[ ${!knob} =~ ^[1-9][0-9]*$ ]] || die "$knob must be a positive integer, got '${!knob}'"
 done
+# The streaming setup's upstream idle timeout, on all three proxies (llmgw's timeouts.idle, nginx's
+# proxy_read_timeout, HAProxy's timeout server and client): the pause must fit in it, with room
+# for a busy machine's lag (a starved event loop can see its timer before the data that came).
+STREAM_IDLE_TIMEOUT=150
+((STREAM_HOLD_MS <= 100000)) || die "STREAM_HOLD_MS must be at most 100000 (the streaming setup's idle timeout is ${STREAM_IDLE_TIMEOUT} s)"
 
 # ---------------------------------------------------------------------------
 # Process bookkeeping: every background process goes through start_bg, so the
@@ -333,9 +338,11 @@ LLMGW_PID=
 PROXY_PIN=(taskset -c "$PROXY_CPU") # empty in the two-core setup: no pinning of the proxy
 LLMGW_WORKERS=1          # server.workers of the copy (2 in the two-core setup)
 LLMGW_MAX_CONNECTIONS=   # server.max_connections of the copy, when set (the streaming setup)
+LLMGW_UPSTREAM_IDLE=     # the backend's timeouts.idle in the copy, when set (the streaming setup)
 start_llmgw() { # start_llmgw NAME SOURCE_CONFIG [EXTRA_YAML]: llmgw on PROXY_CPU with free ports
   local name=$1 source=$2 extra=${3-} conf=$WORK_DIR/$1.yaml more=()
   [[ -n $LLMGW_MAX_CONNECTIONS ]] && more=(-e "/^server:/a\\  max_connections: $LLMGW_MAX_CONNECTIONS")
+  [[ -n $LLMGW_UPSTREAM_IDLE ]] && more+=(-e "/^  fake:/a\\    timeouts: { idle: $LLMGW_UPSTREAM_IDLE }")
   pick_port; LLMGW_PORT=$PORT
   pick_port; LLMGW_ADMIN_PORT=$PORT
   # The files in bench/ name fixed ports (so `--check` works on them as they are);
@@ -543,6 +550,7 @@ bench_llmgw_trace() { # bench_llmgw_trace RATIO
 NGINX_WORKERS=1
 NGINX_BUFFERING=on        # off in the streaming setup
 NGINX_CONNECTIONS=4096    # worker_connections: client and upstream connections of a worker
+NGINX_READ_TIMEOUT=60s    # proxy_read_timeout (nginx's default); longer in the streaming setup
 NGINX_PORT=
 NGINX_PID=
 start_nginx() { # start_nginx NAME: nginx with NGINX_* settings, on PROXY_PIN
@@ -552,6 +560,7 @@ start_nginx() { # start_nginx NAME: nginx with NGINX_* settings, on PROXY_PIN
   sed -e "s|@DIR@|$dir|g" -e "s|@LISTEN_PORT@|$NGINX_PORT|g" -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" \
     -e "s|@WORKERS@|$NGINX_WORKERS|g" -e "s|@BUFFERING@|$NGINX_BUFFERING|g" \
     -e "s|@WORKER_CONNECTIONS@|$NGINX_CONNECTIONS|g" -e "s|@NOFILE@|$NOFILE|g" \
+    -e "s|@READ_TIMEOUT@|$NGINX_READ_TIMEOUT|g" \
     "$BENCH_DIR/nginx.conf.template" >"$dir/nginx.conf"
   # A temp-path directive of a module compiled out of this nginx is an error.
   for m in fastcgi uwsgi scgi; do
@@ -578,13 +587,14 @@ bench_nginx() {
 }
 
 HAPROXY_MAXCONN=4096
+HAPROXY_IDLE_TIMEOUT=75s  # timeout client and server; longer in the streaming setup
 HAPROXY_PORT=
 HAPROXY_PID=
 start_haproxy() { # start_haproxy NAME: HAProxy (one thread, HAPROXY_MAXCONN) on PROXY_PIN
   local name=$1 cfg=$WORK_DIR/$1.cfg
   pick_port; HAPROXY_PORT=$PORT
   sed -e "s|@LISTEN_PORT@|$HAPROXY_PORT|g" -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" \
-    -e "s|@NBTHREAD@|1|g" -e "s|@MAXCONN@|$HAPROXY_MAXCONN|g" \
+    -e "s|@NBTHREAD@|1|g" -e "s|@MAXCONN@|$HAPROXY_MAXCONN|g" -e "s|@IDLE_TIMEOUT@|$HAPROXY_IDLE_TIMEOUT|g" \
     "$BENCH_DIR/haproxy.cfg.template" >"$cfg"
   haproxy -c -q -f "$cfg" >"$WORK_DIR/$name.check.log" 2>&1 ||
     { sed 's/^/    /' "$WORK_DIR/$name.check.log" >&2; die "haproxy rejects its configuration"; }
@@ -760,9 +770,9 @@ bench_streams() {
   local saved_upstream=$UPSTREAM_PORT
   start_fake fake-streams-llmgw 1 taskset -c "$LOAD_CPU"
   UPSTREAM_PORT=$FAKE_PORT
-  LLMGW_MAX_CONNECTIONS=$((STREAMS_HELD + 100))
+  LLMGW_MAX_CONNECTIONS=$((STREAMS_HELD + 100)) LLMGW_UPSTREAM_IDLE=${STREAM_IDLE_TIMEOUT}s
   start_llmgw streams-llmgw "$BENCH_DIR/llmgw.yaml"
-  LLMGW_MAX_CONNECTIONS=
+  LLMGW_MAX_CONNECTIONS= LLMGW_UPSTREAM_IDLE=
   verify_stream streams-llmgw "$LLMGW_PORT"
   measure_streams llmgw "$LLMGW_PORT" "$LLMGW_PID"
   stop_pid "$LLMGW_PID"
@@ -770,9 +780,11 @@ bench_streams() {
 
   start_fake fake-streams-nginx 1 taskset -c "$LOAD_CPU"
   UPSTREAM_PORT=$FAKE_PORT
-  NGINX_BUFFERING=off NGINX_CONNECTIONS=$NOFILE
+  # worker_connections above the descriptors: at exactly the open-files limit, nginx found
+  # 20000 "not enough" for 9,850 streams (19,710 descriptors) and cut 475 of them.
+  NGINX_BUFFERING=off NGINX_CONNECTIONS=$((NOFILE + 5000)) NGINX_READ_TIMEOUT=${STREAM_IDLE_TIMEOUT}s
   start_nginx streams-nginx
-  NGINX_BUFFERING=on NGINX_CONNECTIONS=4096
+  NGINX_BUFFERING=on NGINX_CONNECTIONS=4096 NGINX_READ_TIMEOUT=60s
   verify_stream streams-nginx "$NGINX_PORT"
   measure_streams nginx "$NGINX_PORT" "$NGINX_PID"
   stop_pid "$NGINX_PID"
@@ -780,9 +792,9 @@ bench_streams() {
 
   start_fake fake-streams-haproxy 1 taskset -c "$LOAD_CPU"
   UPSTREAM_PORT=$FAKE_PORT
-  HAPROXY_MAXCONN=$((STREAMS_HELD + 50))
+  HAPROXY_MAXCONN=$((STREAMS_HELD + 50)) HAPROXY_IDLE_TIMEOUT=${STREAM_IDLE_TIMEOUT}s
   start_haproxy streams-haproxy
-  HAPROXY_MAXCONN=4096
+  HAPROXY_MAXCONN=4096 HAPROXY_IDLE_TIMEOUT=75s
   verify_stream streams-haproxy "$HAPROXY_PORT"
   measure_streams haproxy "$HAPROXY_PORT" "$HAPROXY_PID"
   stop_pid "$HAPROXY_PID"
@@ -907,7 +919,8 @@ report() {
   echo "every stream has its first event - its RSS before) / streams held then (nginx: master and worker"
   echo "summed). CPU per event: the proxy's user + system time from that moment to the last stream's"
   echo "end, per event relayed meanwhile (the streams' ends included). nginx: proxy_buffering off;"
-  echo "HAProxy: maxconn $((STREAMS_HELD + 50)); llmgw: server.max_connections $((STREAMS_HELD + 100))."
+  echo "HAProxy: maxconn $((STREAMS_HELD + 50)); llmgw: server.max_connections $((STREAMS_HELD + 100)); the"
+  echo "upstream idle timeout of all three ${STREAM_IDLE_TIMEOUT} s (timeouts.idle, proxy_read_timeout, timeout server)."
   if ((STREAMS_HELD < STREAMS)); then
     echo "Capped: $STREAMS streams were asked for, but the open-files limit here is $NOFILE (ulimit -Hn,"
     echo "not raisable without CAP_SYS_RESOURCE) and a proxy holds two descriptors per stream."
