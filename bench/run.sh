@@ -81,7 +81,7 @@ die() { echo "bench: error: $*" >&2; exit 1; }
 [[ $CONNECTIONS =~ ^[1-9][0-9]*$ ]] || die "CONNECTIONS must be a positive integer, got '$CONNECTIONS'"
 # The concurrency-1 and streaming setups; --quick shortens them unless set here.
 if ((QUICK)); then
-  C1_DURATION=${C1_DURATION:-2} STREAMS=${STREAMS:-1000} STREAM_HOLD_MS=${STREAM_HOLD_MS:-3000}
+  C1_DURATION=${C1_DURATION:-2} STREAMS=${STREAMS:-1000} STREAM_HOLD_MS=${STREAM_HOLD_MS:-8000}
   STREAM_EVENTS=${STREAM_EVENTS:-10} STREAM_INTERVAL_MS=${STREAM_INTERVAL_MS:-200}
 fi
 C1_DURATION=${C1_DURATION:-5}
@@ -921,6 +921,12 @@ report() {
   echo "end, per event relayed meanwhile (the streams' ends included). nginx: proxy_buffering off;"
   echo "HAProxy: maxconn $((STREAMS_HELD + 50)); llmgw: server.max_connections $((STREAMS_HELD + 100)); the"
   echo "upstream idle timeout of all three ${STREAM_IDLE_TIMEOUT} s (timeouts.idle, proxy_read_timeout, timeout server)."
+  for s in "${STREAM_SETUPS[@]}"; do
+    if ((ST_HELD[$s] < STREAMS_HELD)); then
+      echo "Warning: only ${ST_HELD[$s]} of $STREAMS_HELD streams were open at once through $s: opening them"
+      echo "took longer than the pause (STREAM_HOLD_MS=$STREAM_HOLD_MS), so its RSS per stream is not comparable; raise it."
+    fi
+  done
   if ((STREAMS_HELD < STREAMS)); then
     echo "Capped: $STREAMS streams were asked for, but the open-files limit here is $NOFILE (ulimit -Hn,"
     echo "not raisable without CAP_SYS_RESOURCE) and a proxy holds two descriptors per stream."
