@@ -317,7 +317,7 @@ start_fake() { # start_fake NAME THREADS [PIN...]: a fake model server; sets FAK
     sleep 0.1
   done
   [[ -n $FAKE_PORT ]] || die "fake model server did not report its port"
-  log "fake model server $name on $HOST:$FAKE_PORT ($threads threads${3:+, CPU $LOAD_CPU})"
+  log "fake model server $name on $HOST:$FAKE_PORT ($threads threads${1:+, run with: $*})"
 }
 
 start_fake_server() {
