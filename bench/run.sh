@@ -22,11 +22,24 @@
 # The proxy under test runs alone on CPU 0; wrk and the fake server share CPU 1,
 # so every proxy gets the same single core and the load side does not eat into it.
 # The redis-server of llmgw+redis runs on CPU 1 too.
+# Four more setups, in the same run:
+#   concurrency 1  wrk -c1 on direct, llmgw, nginx and HAProxy: latency added over direct
+#   half load      plain llmgw at a fixed rate of half its measured maximum (llmgw-bench-client):
+#                  llmgw_gateway_overhead_seconds p50/p99 over that run
+#   two cores      llmgw-2w (server.workers: 2) and nginx-2w (worker_processes 2), nothing
+#                  pinned: proxy, wrk -t2 and a 2-thread fake server share both cores
+#   streaming      STREAMS SSE streams open at once through llmgw, nginx (proxy_buffering off)
+#                  and HAProxy (llmgw-bench-client): RSS per stream, CPU per event, streams lost
 #
 # Usage: bench/run.sh [--quick]
-#   --quick          2 s measurements (a smoke check, not a result)
+#   --quick          2 s measurements and 1000 short streams (a smoke check, not a result)
 #   DURATION=10      seconds measured per setup (after a 2 s warm-up)
 #   CONNECTIONS=32   wrk connections
+#   C1_DURATION=5    seconds of each concurrency-1 measurement
+#   STREAMS=10000    streams held at once (capped by the open-files limit: two per stream)
+#   STREAM_HOLD_MS=25000  pause after each stream's first event (all open before events flow);
+#                    the streaming setup's proxies wait up to 150 s for the next upstream byte
+#   STREAM_EVENTS=20 word events per stream (the first before the pause), STREAM_INTERVAL_MS=500 apart
 # Prints a Markdown report on stdout (progress goes to stderr) and writes it to
 # bench/results/latest.md. Everything listens on and talks to 127.0.0.1 only.
 set -euo pipefail
@@ -35,6 +48,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_DIR=$ROOT/bench
 LLMGW_BIN=$ROOT/build/src/llmgw
 FAKE_BIN=$ROOT/build/tools/fake_model_server/llmgw-fake-model
+CLIENT_BIN=$ROOT/build/tools/bench_client/llmgw-bench-client
 LUA_SCRIPT=$BENCH_DIR/chat.lua
 LIMITS_CONFIG=$BENCH_DIR/llmgw-limits.yaml
 CACHE_CONFIG=$BENCH_DIR/llmgw-cache.yaml
@@ -48,12 +62,13 @@ FAKE_ID="llmgw-bench-$$" # x-fake-server header: proves an answer came from *our
 
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
+QUICK=0
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 
 for arg in "$@"; do
   case $arg in
-    --quick) DURATION=2 ;;
+    --quick) DURATION=2 QUICK=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument: $arg" >&2; usage >&2; exit 2 ;;
   esac
@@ -64,6 +79,24 @@ die() { echo "bench: error: $*" >&2; exit 1; }
 
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "DURATION must be a positive integer (seconds), got '$DURATION'"
 [[ $CONNECTIONS =~ ^[1-9][0-9]*$ ]] || die "CONNECTIONS must be a positive integer, got '$CONNECTIONS'"
+# The concurrency-1 and streaming setups; --quick shortens them unless set here.
+if ((QUICK)); then
+  C1_DURATION=${C1_DURATION:-2} STREAMS=${STREAMS:-1000} STREAM_HOLD_MS=${STREAM_HOLD_MS:-8000}
+  STREAM_EVENTS=${STREAM_EVENTS:-10} STREAM_INTERVAL_MS=${STREAM_INTERVAL_MS:-200}
+fi
+C1_DURATION=${C1_DURATION:-5}
+STREAMS=${STREAMS:-10000}
+STREAM_HOLD_MS=${STREAM_HOLD_MS:-25000}
+STREAM_EVENTS=${STREAM_EVENTS:-20}
+STREAM_INTERVAL_MS=${STREAM_INTERVAL_MS:-500}
+for knob in C1_DURATION STREAMS STREAM_HOLD_MS STREAM_EVENTS STREAM_INTERVAL_MS; do
+  [[ ${!knob} =~ ^[1-9][0-9]*$ ]] || die "$knob must be a positive integer, got '${!knob}'"
+done
+# The streaming setup's upstream idle timeout, on all three proxies (llmgw's timeouts.idle, nginx's
+# proxy_read_timeout, HAProxy's timeout server and client): the pause must fit in it, with room
+# for a busy machine's lag (a starved event loop can see its timer before the data that came).
+STREAM_IDLE_TIMEOUT=150
+((STREAM_HOLD_MS <= 100000)) || die "STREAM_HOLD_MS must be at most 100000 (the streaming setup's idle timeout is ${STREAM_IDLE_TIMEOUT} s)"
 
 # ---------------------------------------------------------------------------
 # Process bookkeeping: every background process goes through start_bg, so the
@@ -195,12 +228,15 @@ CLK_TCK=$(getconf CLK_TCK)
 SETUPS=()
 
 WRK_API_KEY= # set around the measurement of a setup with authentication: chat.lua sends it
+WRK_CONNECTIONS= # set around a measurement with other than $CONNECTIONS connections (concurrency 1)
+WRK_THREADS=1
+WRK_PIN=(taskset -c "$LOAD_CPU") # empty in the two-core setup: wrk runs where the kernel puts it
 run_wrk() { # run_wrk NAME PORT SECONDS OUTFILE: wrk pinned to the load core; fails on any error
   local name=$1 port=$2 seconds=$3 out=$4 pid line
   # In the background + wait, so Ctrl-C reaches the trap at once instead of after wrk.
   # The key goes through the environment (always set, empty when unused, so one in the
   # caller's environment cannot leak into the other setups).
-  BENCH_API_KEY=$WRK_API_KEY taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" --latency -s "$LUA_SCRIPT" \
+  BENCH_API_KEY=$WRK_API_KEY "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c"${WRK_CONNECTIONS:-$CONNECTIONS}" -d"${seconds}s" --latency -s "$LUA_SCRIPT" \
     "http://$HOST:$port/v1/chat/completions" >"$out" 2>&1 &
   pid=$!
   PIDS+=("$pid")
@@ -240,7 +276,7 @@ measure() { # measure NAME PORT [PID]: warm-up, then the measured run; PID: the 
   local name=$1 port=$2 pid=${3-} t0=0 t1=0
   log "$name: warm-up ${WARMUP_SECONDS}s"
   run_wrk "$name" "$port" "$WARMUP_SECONDS" "$WORK_DIR/$name.warmup.txt"
-  log "$name: measuring ${DURATION}s with $CONNECTIONS connections"
+  log "$name: measuring ${DURATION}s with ${WRK_CONNECTIONS:-$CONNECTIONS} connections"
   [[ -n $pid ]] && t0=$(cpu_ticks "$pid")
   run_wrk "$name" "$port" "$DURATION" "$WORK_DIR/$name.wrk.txt"
   [[ -n $pid ]] && t1=$(cpu_ticks "$pid")
@@ -265,37 +301,56 @@ measure() { # measure NAME PORT [PID]: warm-up, then the measured run; PID: the 
 # ---------------------------------------------------------------------------
 UPSTREAM_PORT=
 
-start_fake_server() {
-  local i
+FAKE_PORT=
+FAKE_PID=
+start_fake() { # start_fake NAME THREADS [PIN...]: a fake model server; sets FAKE_PORT and FAKE_PID
+  local name=$1 threads=$2 i
+  shift 2
   # Port 0: the server picks a free port and prints it ("listening on HOST:PORT").
-  start_bg fake taskset -c "$LOAD_CPU" "$FAKE_BIN" --listen "$HOST:0" --threads 1 --id "$FAKE_ID"
+  start_bg "$name" "$@" "$FAKE_BIN" --listen "$HOST:0" --threads "$threads" --id "$FAKE_ID"
+  FAKE_PID=$LAST_PID
+  FAKE_PORT=
   for ((i = 0; i < 100; i++)); do
-    UPSTREAM_PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$WORK_DIR/fake.log")
-    [[ -n $UPSTREAM_PORT ]] && break
-    kill -0 "$LAST_PID" 2>/dev/null || { show_log fake; die "fake model server exited during startup"; }
+    FAKE_PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$WORK_DIR/$name.log")
+    [[ -n $FAKE_PORT ]] && break
+    kill -0 "$FAKE_PID" 2>/dev/null || { show_log "$name"; die "fake model server exited during startup"; }
     sleep 0.1
   done
-  [[ -n $UPSTREAM_PORT ]] || die "fake model server did not report its port"
+  [[ -n $FAKE_PORT ]] || die "fake model server did not report its port"
+  log "fake model server $name on $HOST:$FAKE_PORT ($threads threads${1:+, run with: $*})"
+}
+
+start_fake_server() {
+  start_fake fake 1 taskset -c "$LOAD_CPU"
+  UPSTREAM_PORT=$FAKE_PORT
   export UPSTREAM_PORT # bench/llmgw.yaml reads it as ${UPSTREAM_PORT}
-  log "fake model server on $HOST:$UPSTREAM_PORT (CPU $LOAD_CPU)"
 }
 
 bench_direct() {
   verify direct "$UPSTREAM_PORT"
   measure direct "$UPSTREAM_PORT"
+  measure_c1 direct "$UPSTREAM_PORT"
 }
 
 LLMGW_PORT=
 LLMGW_ADMIN_PORT=
 LLMGW_PID=
+PROXY_PIN=(taskset -c "$PROXY_CPU") # empty in the two-core setup: no pinning of the proxy
+LLMGW_WORKERS=1          # server.workers of the copy (2 in the two-core setup)
+LLMGW_MAX_CONNECTIONS=   # server.max_connections of the copy, when set (the streaming setup)
+LLMGW_UPSTREAM_IDLE=     # the backend's timeouts.idle in the copy, when set (the streaming setup)
 start_llmgw() { # start_llmgw NAME SOURCE_CONFIG [EXTRA_YAML]: llmgw on PROXY_CPU with free ports
-  local name=$1 source=$2 extra=${3-} conf=$WORK_DIR/$1.yaml
+  local name=$1 source=$2 extra=${3-} conf=$WORK_DIR/$1.yaml more=()
+  [[ -n $LLMGW_MAX_CONNECTIONS ]] && more=(-e "/^server:/a\\  max_connections: $LLMGW_MAX_CONNECTIONS")
+  [[ -n $LLMGW_UPSTREAM_IDLE ]] && more+=(-e "/^  fake:/a\\    timeouts: { idle: $LLMGW_UPSTREAM_IDLE }")
   pick_port; LLMGW_PORT=$PORT
   pick_port; LLMGW_ADMIN_PORT=$PORT
   # The files in bench/ name fixed ports (so `--check` works on them as they are);
   # the run uses a copy with free ones, as anything else may already listen there.
   sed -e "/^server:/,/^[^ #]/ s/^\( *listen:\).*/\1 \"$HOST:$LLMGW_PORT\"/" \
     -e "/^admin:/,/^[^ #]/ s/^\( *listen:\).*/\1 \"$HOST:$LLMGW_ADMIN_PORT\"/" \
+    -e "/^server:/,/^[^ #]/ s/^\( *workers:\).*/\1 $LLMGW_WORKERS/" \
+    "${more[@]+"${more[@]}"}" \
     "$source" >"$conf"
   if ! grep -q "\"$HOST:$LLMGW_PORT\"" "$conf" || ! grep -q "\"$HOST:$LLMGW_ADMIN_PORT\"" "$conf"; then
     die "could not set the listen ports in a copy of ${source#"$ROOT"/}"
@@ -303,17 +358,19 @@ start_llmgw() { # start_llmgw NAME SOURCE_CONFIG [EXTRA_YAML]: llmgw on PROXY_CP
   [[ -n $extra ]] && printf '%s\n' "$extra" >>"$conf"
   "$LLMGW_BIN" --config "$conf" --check >"$WORK_DIR/$name.check.log" 2>&1 ||
     { sed 's/^/    /' "$WORK_DIR/$name.check.log" >&2; die "llmgw rejects the configuration of $name"; }
-  start_bg "$name" taskset -c "$PROXY_CPU" "$LLMGW_BIN" --config "$conf"
+  start_bg "$name" "${PROXY_PIN[@]}" "$LLMGW_BIN" --config "$conf"
   LLMGW_PID=$LAST_PID
   wait_listening "$name" "$LLMGW_PID" "$LLMGW_PORT"
 }
 
-# overhead_quantile FILE Q: the upper bound (us) of the llmgw_gateway_overhead_seconds bucket
-# that holds quantile Q of the requests counted in FILE (a /metrics text).
+# overhead_quantile FILE Q [BEFORE]: the upper bound (us) of the llmgw_gateway_overhead_seconds
+# bucket that holds quantile Q of the requests counted in FILE (a /metrics text); with BEFORE (an
+# earlier /metrics text of the same process), of the requests counted between the two.
 overhead_quantile() {
-  awk -v q="$2" -F'[" ]' '/^llmgw_gateway_overhead_seconds_bucket/ { le[n] = $2; count[n++] = $NF }
+  awk -v q="$2" -v two="${3:+1}" -F'[" ]' 'two && FILENAME == ARGV[1] { if (/^llmgw_gateway_overhead_seconds_bucket/) base[$2] = $NF; next }
+    /^llmgw_gateway_overhead_seconds_bucket/ { le[n] = $2; count[n++] = $NF - base[$2] }
     END { total = count[n - 1]; for (i = 0; i < n; i++) if (count[i] >= q * total) {
-            if (le[i] == "+Inf") { print "over 100000"; exit } printf "%.0f", le[i] * 1e6; exit } }' "$1"
+            if (le[i] == "+Inf") { print "over 100000"; exit } printf "%.0f", le[i] * 1e6; exit } }' ${3:+"$3"} "$1"
 }
 
 bench_llmgw() {
@@ -326,6 +383,8 @@ bench_llmgw() {
   curl --noproxy '*' -sS --max-time 5 -o "$file" "http://$HOST:$LLMGW_ADMIN_PORT/metrics" ||
     die "llmgw: could not read /metrics"
   CHECKS[llmgw]="gateway's own time per request (llmgw_gateway_overhead_seconds, bucket bounds, at full load): p50 <= $(overhead_quantile "$file" 0.5) us, p99 <= $(overhead_quantile "$file" 0.99) us"
+  measure_c1 llmgw "$LLMGW_PORT"
+  bench_llmgw_half_load
   stop_pid "$LLMGW_PID"
 }
 
@@ -488,11 +547,20 @@ bench_llmgw_trace() { # bench_llmgw_trace RATIO
   stop_pid "$LLMGW_PID"
 }
 
-bench_nginx() {
-  local port dir=$WORK_DIR/nginx m
-  pick_port; port=$PORT
+NGINX_WORKERS=1
+NGINX_BUFFERING=on        # off in the streaming setup
+NGINX_CONNECTIONS=4096    # worker_connections: client and upstream connections of a worker
+NGINX_READ_TIMEOUT=60s    # proxy_read_timeout (nginx's default); longer in the streaming setup
+NGINX_PORT=
+NGINX_PID=
+start_nginx() { # start_nginx NAME: nginx with NGINX_* settings, on PROXY_PIN
+  local name=$1 dir=$WORK_DIR/$1 m
+  pick_port; NGINX_PORT=$PORT
   mkdir -p "$dir"
-  sed -e "s|@DIR@|$dir|g" -e "s|@LISTEN_PORT@|$port|g" -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" \
+  sed -e "s|@DIR@|$dir|g" -e "s|@LISTEN_PORT@|$NGINX_PORT|g" -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" \
+    -e "s|@WORKERS@|$NGINX_WORKERS|g" -e "s|@BUFFERING@|$NGINX_BUFFERING|g" \
+    -e "s|@WORKER_CONNECTIONS@|$NGINX_CONNECTIONS|g" -e "s|@NOFILE@|$NOFILE|g" \
+    -e "s|@READ_TIMEOUT@|$NGINX_READ_TIMEOUT|g" \
     "$BENCH_DIR/nginx.conf.template" >"$dir/nginx.conf"
   # A temp-path directive of a module compiled out of this nginx is an error.
   for m in fastcgi uwsgi scgi; do
@@ -505,28 +573,233 @@ bench_nginx() {
   # As root, workers would run as "nobody" and could not enter the 0700 temp dir.
   [[ $(id -u) == 0 ]] && args+=(-g "user root;")
   nginx -t -q "${args[@]}" 2>"$dir/check.log" || { sed 's/^/    /' "$dir/check.log" >&2; die "nginx rejects its configuration"; }
-  start_bg nginx taskset -c "$PROXY_CPU" nginx "${args[@]}"
-  local pid=$LAST_PID
-  wait_listening nginx "$pid" "$port"
-  verify nginx "$port"
-  measure nginx "$port" "$pid"
-  stop_pid "$pid"
+  start_bg "$name" "${PROXY_PIN[@]}" nginx "${args[@]}"
+  NGINX_PID=$LAST_PID
+  wait_listening "$name" "$NGINX_PID" "$NGINX_PORT"
+}
+
+bench_nginx() {
+  start_nginx nginx
+  verify nginx "$NGINX_PORT"
+  measure nginx "$NGINX_PORT" "$NGINX_PID"
+  measure_c1 nginx "$NGINX_PORT"
+  stop_pid "$NGINX_PID"
+}
+
+HAPROXY_MAXCONN=4096
+HAPROXY_IDLE_TIMEOUT=75s  # timeout client and server; longer in the streaming setup
+HAPROXY_PORT=
+HAPROXY_PID=
+start_haproxy() { # start_haproxy NAME: HAProxy (one thread, HAPROXY_MAXCONN) on PROXY_PIN
+  local name=$1 cfg=$WORK_DIR/$1.cfg
+  pick_port; HAPROXY_PORT=$PORT
+  sed -e "s|@LISTEN_PORT@|$HAPROXY_PORT|g" -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" \
+    -e "s|@NBTHREAD@|1|g" -e "s|@MAXCONN@|$HAPROXY_MAXCONN|g" -e "s|@IDLE_TIMEOUT@|$HAPROXY_IDLE_TIMEOUT|g" \
+    "$BENCH_DIR/haproxy.cfg.template" >"$cfg"
+  haproxy -c -q -f "$cfg" >"$WORK_DIR/$name.check.log" 2>&1 ||
+    { sed 's/^/    /' "$WORK_DIR/$name.check.log" >&2; die "haproxy rejects its configuration"; }
+  # -db: stay in the foreground, so the pid we hold is HAProxy itself.
+  start_bg "$name" "${PROXY_PIN[@]}" haproxy -db -f "$cfg"
+  HAPROXY_PID=$LAST_PID
+  wait_listening "$name" "$HAPROXY_PID" "$HAPROXY_PORT"
 }
 
 bench_haproxy() {
-  local port cfg=$WORK_DIR/haproxy.cfg
-  pick_port; port=$PORT
-  sed -e "s|@LISTEN_PORT@|$port|g" -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|g" \
-    "$BENCH_DIR/haproxy.cfg.template" >"$cfg"
-  haproxy -c -q -f "$cfg" >"$WORK_DIR/haproxy.check.log" 2>&1 ||
-    { sed 's/^/    /' "$WORK_DIR/haproxy.check.log" >&2; die "haproxy rejects its configuration"; }
-  # -db: stay in the foreground, so the pid we hold is HAProxy itself.
-  start_bg haproxy taskset -c "$PROXY_CPU" haproxy -db -f "$cfg"
-  local pid=$LAST_PID
-  wait_listening haproxy "$pid" "$port"
-  verify haproxy "$port"
-  measure haproxy "$port" "$pid"
-  stop_pid "$pid"
+  start_haproxy haproxy
+  verify haproxy "$HAPROXY_PORT"
+  measure haproxy "$HAPROXY_PORT" "$HAPROXY_PID"
+  measure_c1 haproxy "$HAPROXY_PORT"
+  stop_pid "$HAPROXY_PID"
+}
+
+# ---------------------------------------------------------------------------
+# Concurrency 1: one connection, one request after the other (wrk -c1). What each proxy adds
+# to the direct backend's p50 and p99 is its latency on an idle path.
+# ---------------------------------------------------------------------------
+declare -A C1_RPS C1_P50 C1_P99
+C1_SETUPS=()
+measure_c1() { # measure_c1 NAME PORT: on the already running (and warm) proxy
+  local name=$1 port=$2
+  log "$name: concurrency 1, ${C1_DURATION}s"
+  WRK_CONNECTIONS=1
+  run_wrk "$name" "$port" "$C1_DURATION" "$WORK_DIR/$name.c1.wrk.txt"
+  WRK_CONNECTIONS=
+  C1_SETUPS+=("$name")
+  C1_RPS[$name]=$(field rps "$BENCH_LINE")
+  C1_P50[$name]=$(field p50_us "$BENCH_LINE")
+  C1_P99[$name]=$(field p99_us "$BENCH_LINE")
+  log "$name: concurrency 1: p50 ${C1_P50[$name]} us, p99 ${C1_P99[$name]} us"
+}
+
+# ---------------------------------------------------------------------------
+# The bench client (tools/bench_client): fixed-rate requests and many SSE streams.
+# ---------------------------------------------------------------------------
+CLIENT_PID=
+start_client() { # start_client OUTFILE ARGS...: the bench client on the load core, in the background
+  local out=$1; shift
+  taskset -c "$LOAD_CPU" "$CLIENT_BIN" "$@" >"$out" 2>&1 &
+  CLIENT_PID=$!
+  PIDS+=("$CLIENT_PID")
+}
+
+wait_client() { # wait_client: its exit status (0 all fine, 1 lost or failed requests, 2 usage)
+  local rc=0
+  wait "$CLIENT_PID" || rc=$?
+  forget_pid "$CLIENT_PID"
+  return "$rc"
+}
+
+# --- The gateway's own overhead at half of plain llmgw's single-core maximum -----------------
+declare -A HALF
+bench_llmgw_half_load() { # on the llmgw of bench_llmgw, still running; after its full-load run
+  local before=$WORK_DIR/llmgw.half.before.metrics after=$WORK_DIR/llmgw.half.after.metrics
+  local out=$WORK_DIR/llmgw.half.txt line t0 t1 rc=0
+  HALF[target]=$(awk -v r="${RPS[llmgw]}" 'BEGIN { printf "%d", r / 2 }')
+  ((HALF[target] > 0)) || die "llmgw half load: no full-load rate to halve"
+  curl --noproxy '*' -sS --max-time 5 -o "$before" "http://$HOST:$LLMGW_ADMIN_PORT/metrics" ||
+    die "llmgw: could not read /metrics"
+  log "llmgw: ${HALF[target]} requests/s (half of its maximum) for ${DURATION}s, fixed rate"
+  t0=$(cpu_ticks "$LLMGW_PID")
+  start_client "$out" rate --target "$HOST:$LLMGW_PORT" --body "$REQUEST_BODY" \
+    --rate "${HALF[target]}" --connections "$CONNECTIONS" --duration "$DURATION"
+  wait_client || rc=$?
+  t1=$(cpu_ticks "$LLMGW_PID")
+  line=$(grep '^RATE ' "$out") || { sed 's/^/    /' "$out" >&2; die "llmgw half load: no RATE line"; }
+  ((rc == 0)) || { sed 's/^/    /' "$out" >&2; die "llmgw half load: errors or non-2xx answers"; }
+  curl --noproxy '*' -sS --max-time 5 -o "$after" "http://$HOST:$LLMGW_ADMIN_PORT/metrics" ||
+    die "llmgw: could not read /metrics"
+  HALF[rps]=$(field rps "$line")
+  HALF[p50]=$(field p50_us "$line")
+  HALF[p99]=$(field p99_us "$line")
+  HALF[late]=$(field late "$line")
+  HALF[requests]=$(field requests "$line")
+  HALF[cpu_pct]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v s="$DURATION" 'BEGIN { printf "%.0f", 100 * t / hz / s }')
+  HALF[overhead_p50]=$(overhead_quantile "$after" 0.5 "$before")
+  HALF[overhead_p99]=$(overhead_quantile "$after" 0.99 "$before")
+  log "llmgw half load: ${HALF[rps]} req/s, overhead p50 <= ${HALF[overhead_p50]} us, p99 <= ${HALF[overhead_p99]} us"
+}
+
+# --- Two cores: llmgw with 2 workers against nginx with 2 workers ----------------------------
+# No proxy is pinned: both cores are shared by the proxy, wrk (2 threads) and a fake model server
+# of its own (2 threads), as the kernel schedules them. See bench/README.md for the trade-off.
+bench_two_core() {
+  local saved_upstream=$UPSTREAM_PORT
+  start_fake fake-2core 2
+  UPSTREAM_PORT=$FAKE_PORT
+  PROXY_PIN=() WRK_PIN=() WRK_THREADS=2 LLMGW_WORKERS=2 NGINX_WORKERS=2
+  start_llmgw llmgw-2w "$BENCH_DIR/llmgw.yaml"
+  verify llmgw-2w "$LLMGW_PORT"
+  measure llmgw-2w "$LLMGW_PORT" "$LLMGW_PID"
+  stop_pid "$LLMGW_PID"
+  start_nginx nginx-2w
+  verify nginx-2w "$NGINX_PORT"
+  measure nginx-2w "$NGINX_PORT" "$NGINX_PID"
+  stop_pid "$NGINX_PID"
+  PROXY_PIN=(taskset -c "$PROXY_CPU") WRK_PIN=(taskset -c "$LOAD_CPU") WRK_THREADS=1 LLMGW_WORKERS=1 NGINX_WORKERS=1
+  stop_pid "$FAKE_PID"
+  UPSTREAM_PORT=$saved_upstream
+}
+
+# --- Streaming: STREAMS SSE streams open at once through each proxy ---------------------------
+STREAM_BODY='{"model":"fake-model","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16,"stream":true,"stream_options":{"include_usage":true}}'
+
+verify_stream() { # verify_stream NAME PORT: one short stream gets 200 from the fake server and ends with [DONE]
+  local name=$1 port=$2 code
+  code=$(curl --noproxy '*' -sS -N --max-time 10 -o "$WORK_DIR/$name.verify.body" \
+    -D "$WORK_DIR/$name.verify.headers" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    -H 'x-fake-chunks: 2' -H 'x-fake-chunk-interval-ms: 10' --data-binary "$STREAM_BODY" \
+    "http://$HOST:$port/v1/chat/completions") || die "$name: stream request failed"
+  if [[ $code != 200 ]] || ! grep -qi "^x-fake-server: $FAKE_ID" "$WORK_DIR/$name.verify.headers" ||
+    [[ $(grep '^data:' "$WORK_DIR/$name.verify.body" | tail -n 1 | tr -d '\r') != 'data: [DONE]' ]]; then
+    sed 's/^/    /' "$WORK_DIR/$name.verify.headers" "$WORK_DIR/$name.verify.body" >&2 || true
+    die "$name: expected a 200 SSE stream from the fake server ending with data: [DONE], got HTTP $code"
+  fi
+  log "$name: verified (a stream from the fake server, ending with [DONE])"
+}
+
+rss_kib() { # rss_kib PID: resident memory (KiB) of PID and its children (nginx's workers)
+  local p total=0 kib
+  for p in "$1" $(pgrep -P "$1" || true); do
+    kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null) || continue
+    total=$((total + ${kib:-0}))
+  done
+  echo "$total"
+}
+
+declare -A ST_HELD ST_IDLE ST_OPEN ST_PER_STREAM ST_CPU_EVENT ST_EVENTS ST_LOST ST_RAMP
+STREAM_SETUPS=()
+measure_streams() { # measure_streams NAME PORT PID
+  local name=$1 port=$2 pid=$3 out=$WORK_DIR/$1.streams.txt rss0 rss1 t0 t1 rc=0 open line i
+  rss0=$(rss_kib "$pid")
+  log "$name: $STREAMS_HELD streams: first event, ${STREAM_HOLD_MS} ms pause, then $STREAM_EVENTS events ${STREAM_INTERVAL_MS} ms apart"
+  start_client "$out" streams --target "$HOST:$port" --body "$STREAM_BODY" --streams "$STREAMS_HELD" \
+    --header "x-fake-chunks: $STREAM_EVENTS" --header "x-fake-chunk-interval-ms: $STREAM_INTERVAL_MS" \
+    --header "x-fake-hold-ms: $STREAM_HOLD_MS" \
+    --timeout "$STREAM_TIMEOUT"
+  # Memory and CPU time are read as soon as every stream has its first event.
+  for ((i = 0; ; i++)); do
+    grep -q '^OPEN ' "$out" && break
+    kill -0 "$CLIENT_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  open=$(grep '^OPEN ' "$out" || true)
+  rss1=$(rss_kib "$pid")
+  t0=$(cpu_ticks "$pid")
+  wait_client || rc=$?
+  t1=$(cpu_ticks "$pid")
+  line=$(grep '^STREAMS ' "$out") || { sed 's/^/    /' "$out" >&2; die "$name: no STREAMS line from the bench client"; }
+  [[ -n $open ]] || { sed 's/^/    /' "$out" >&2; die "$name: the streams never were all open"; }
+  ((rc <= 1)) || { sed 's/^/    /' "$out" >&2; die "$name: the bench client failed"; }
+  STREAM_SETUPS+=("$name")
+  ST_HELD[$name]=$(($(field opened "$open") - $(field finished "$open")))
+  ST_RAMP[$name]=$(field elapsed_ms "$open")
+  ST_IDLE[$name]=$rss0
+  ST_OPEN[$name]=$rss1
+  ST_PER_STREAM[$name]=$(awk -v a="$rss1" -v b="$rss0" -v n="${ST_HELD[$name]}" 'BEGIN { printf "%.1f", (n > 0 ? (a - b) / n : 0) }')
+  ST_EVENTS[$name]=$(field events "$line")
+  ST_CPU_EVENT[$name]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n=$(($(field events "$line") - $(field events "$open"))) \
+    'BEGIN { printf "%.2f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+  ST_LOST[$name]=$(field lost "$line")
+  ((ST_LOST[$name] == 0)) || log "$name: warning: ${ST_LOST[$name]} streams lost ($line)"
+  log "$name: ${ST_HELD[$name]} streams held, ${ST_PER_STREAM[$name]} KiB per stream, ${ST_CPU_EVENT[$name]} us CPU per event, ${ST_LOST[$name]} lost"
+}
+
+# Each proxy gets a fake model server of its own (one thread, on the load core): fresh ports, so
+# the connections the previous proxy left in TIME_WAIT are not in the way.
+bench_streams() {
+  local saved_upstream=$UPSTREAM_PORT
+  start_fake fake-streams-llmgw 1 taskset -c "$LOAD_CPU"
+  UPSTREAM_PORT=$FAKE_PORT
+  LLMGW_MAX_CONNECTIONS=$((STREAMS_HELD + 100)) LLMGW_UPSTREAM_IDLE=${STREAM_IDLE_TIMEOUT}s
+  start_llmgw streams-llmgw "$BENCH_DIR/llmgw.yaml"
+  LLMGW_MAX_CONNECTIONS= LLMGW_UPSTREAM_IDLE=
+  verify_stream streams-llmgw "$LLMGW_PORT"
+  measure_streams llmgw "$LLMGW_PORT" "$LLMGW_PID"
+  stop_pid "$LLMGW_PID"
+  stop_pid "$FAKE_PID"
+
+  start_fake fake-streams-nginx 1 taskset -c "$LOAD_CPU"
+  UPSTREAM_PORT=$FAKE_PORT
+  # worker_connections above the descriptors: at exactly the open-files limit, nginx found
+  # 20000 "not enough" for 9,850 streams (19,710 descriptors) and cut 475 of them.
+  NGINX_BUFFERING=off NGINX_CONNECTIONS=$((NOFILE + 5000)) NGINX_READ_TIMEOUT=${STREAM_IDLE_TIMEOUT}s
+  start_nginx streams-nginx
+  NGINX_BUFFERING=on NGINX_CONNECTIONS=4096 NGINX_READ_TIMEOUT=60s
+  verify_stream streams-nginx "$NGINX_PORT"
+  measure_streams nginx "$NGINX_PORT" "$NGINX_PID"
+  stop_pid "$NGINX_PID"
+  stop_pid "$FAKE_PID"
+
+  start_fake fake-streams-haproxy 1 taskset -c "$LOAD_CPU"
+  UPSTREAM_PORT=$FAKE_PORT
+  HAPROXY_MAXCONN=$((STREAMS_HELD + 50)) HAPROXY_IDLE_TIMEOUT=${STREAM_IDLE_TIMEOUT}s
+  start_haproxy streams-haproxy
+  HAPROXY_MAXCONN=4096 HAPROXY_IDLE_TIMEOUT=75s
+  verify_stream streams-haproxy "$HAPROXY_PORT"
+  measure_streams haproxy "$HAPROXY_PORT" "$HAPROXY_PID"
+  stop_pid "$HAPROXY_PID"
+  stop_pid "$FAKE_PID"
+  UPSTREAM_PORT=$saved_upstream
 }
 
 # ---------------------------------------------------------------------------
@@ -534,6 +807,7 @@ bench_haproxy() {
 # ---------------------------------------------------------------------------
 ms() { awk -v us="$1" 'BEGIN { printf "%.3f", us / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+added() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+d", a - b }'; } # added A B: A - B (us)
 
 first_line() { # first_line CMD...: first line of CMD's output, whatever its exit status
   { "$@" 2>&1 || true; } | head -n 1
@@ -579,6 +853,85 @@ report() {
   echo "the other proxy's throughput; a p99 ratio of 1.50 means llmgw's p99 was 1.5x theirs."
   echo
   echo "- llmgw: ${CHECKS[llmgw]}"
+  echo
+  echo "## Concurrency 1: added latency over direct"
+  echo
+  echo "| setup | requests/s | p50 (ms) | p99 (ms) | added p50 (us) | added p99 (us) |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+  for s in "${C1_SETUPS[@]}"; do
+    printf '| c1 %s | %.0f | %s | %s | %s | %s |\n' "$s" "${C1_RPS[$s]}" "$(ms "${C1_P50[$s]}")" "$(ms "${C1_P99[$s]}")" \
+      "$(added "${C1_P50[$s]}" "${C1_P50[direct]}")" "$(added "${C1_P99[$s]}" "${C1_P99[direct]}")"
+  done
+  echo
+  echo "wrk -t1 -c1 for ${C1_DURATION}s on each proxy right after its full-load run (same process,"
+  echo "same pinning): one request at a time, so the latency is the path's own, with no queue. Added"
+  echo "= the proxy's percentile minus the direct backend's. Llmgw's added p99 / nginx's:"
+  echo "$(ratio "$(added "${C1_P99[llmgw]}" "${C1_P99[direct]}")" "$(added "${C1_P99[nginx]}" "${C1_P99[direct]}")")"
+  echo "(lower is better; target at most 1.00); / HAProxy's: $(ratio "$(added "${C1_P99[llmgw]}" "${C1_P99[direct]}")" "$(added "${C1_P99[haproxy]}" "${C1_P99[direct]}")")."
+  echo
+  echo "## Two cores: 2 workers each, nothing pinned"
+  echo
+  echo "| llmgw-2w vs | requests/s ratio (higher is better) | p99 ratio (lower is better) | proxy CPU per request ratio (lower is better) |"
+  echo "| --- | ---: | ---: | ---: |"
+  echo "| nginx-2w | $(ratio "${RPS[llmgw-2w]}" "${RPS[nginx-2w]}") | $(ratio "${P99[llmgw-2w]}" "${P99[nginx-2w]}") | $(ratio "${CPU_US[llmgw-2w]}" "${CPU_US[nginx-2w]}") |"
+  echo
+  echo "llmgw-2w (server.workers: 2) and nginx-2w (worker_processes 2) rows are in the first table;"
+  echo "their CPU share is of one core (up to 200%). wrk -t2 and a fake model server with 2 threads"
+  echo "share both cores with the proxy, unpinned: a proxy that needs less CPU per request leaves"
+  echo "more to the load side and so serves more. Load average before: $LOADAVG_TWO_CORE."
+  echo
+  echo "## Gateway overhead at half load"
+  echo
+  echo "| llmgw at half load | target requests/s | requests/s | client p50 (ms) | client p99 (ms) | sent late | proxy CPU (% of its core) | overhead p50 (us, bucket bound) | overhead p99 (us, bucket bound) |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  printf '| half-load llmgw | %s | %.0f | %s | %s | %s | %s | <= %s | <= %s |\n' "${HALF[target]}" "${HALF[rps]}" \
+    "$(ms "${HALF[p50]}")" "$(ms "${HALF[p99]}")" "${HALF[late]}" "${HALF[cpu_pct]}" "${HALF[overhead_p50]}" "${HALF[overhead_p99]}"
+  echo
+  echo "llmgw_gateway_overhead_seconds between two /metrics reads around a ${DURATION}s run of"
+  echo "llmgw-bench-client at a fixed rate (open loop, $CONNECTIONS connections, on CPU $LOAD_CPU), half of"
+  echo "plain llmgw's requests/s above; the bounds are the histogram's buckets (target: p99 <= 50 us)."
+  echo "Client latency counts from each request's scheduled time; \"sent late\": more than 1 ms after it."
+  echo
+  echo "## Streaming: $STREAMS_HELD SSE streams at once"
+  echo
+  echo "| setup | streams held at once | opening all (s) | idle RSS (MiB) | RSS, all open (MiB) | RSS per stream (KiB) | proxy CPU per event (us) | events | streams lost |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for s in "${STREAM_SETUPS[@]}"; do
+    printf '| streams %s | %s | %.1f | %.1f | %.1f | %s | %s | %s | %s |\n' "$s" "${ST_HELD[$s]}" \
+      "$(awk -v v="${ST_RAMP[$s]}" 'BEGIN { print v / 1000 }')" \
+      "$(awk -v v="${ST_IDLE[$s]}" 'BEGIN { print v / 1024 }')" "$(awk -v v="${ST_OPEN[$s]}" 'BEGIN { print v / 1024 }')" \
+      "${ST_PER_STREAM[$s]}" "${ST_CPU_EVENT[$s]}" "${ST_EVENTS[$s]}" "${ST_LOST[$s]}"
+  done
+  echo
+  echo "| llmgw vs | RSS per stream ratio (lower is better) | CPU per event ratio (lower is better) |"
+  echo "| --- | ---: | ---: |"
+  for s in nginx haproxy; do
+    echo "| streams $s | $(ratio "${ST_PER_STREAM[llmgw]}" "${ST_PER_STREAM[$s]}") | $(ratio "${ST_CPU_EVENT[llmgw]}" "${ST_CPU_EVENT[$s]}") |"
+  done
+  echo
+  echo "Each stream: POST /v1/chat/completions with \"stream\": true (and include_usage), $STREAM_EVENTS words:"
+  echo "the first at once, the others from ${STREAM_HOLD_MS} ms on, one every $STREAM_INTERVAL_MS ms (the fake server's"
+  echo "x-fake-hold-ms, x-fake-chunks, x-fake-chunk-interval-ms), then stop, usage and [DONE]. The pause lets"
+  echo "every stream be open before the events flow. llmgw-bench-client (CPU $LOAD_CPU) opens them all (at"
+  echo "most 256 waiting for their first event at a time; \"opening all\": how long that took) and reads"
+  echo "each to its end; a stream is lost unless its status is 200 and its"
+  echo "last event is data: [DONE] followed by the body's end. RSS per stream = (the proxy's RSS once"
+  echo "every stream has its first event - its RSS before) / streams held then (nginx: master and worker"
+  echo "summed). CPU per event: the proxy's user + system time from that moment to the last stream's"
+  echo "end, per event relayed meanwhile (the streams' ends included). nginx: proxy_buffering off;"
+  echo "HAProxy: maxconn $((STREAMS_HELD + 50)); llmgw: server.max_connections $((STREAMS_HELD + 100)); the"
+  echo "upstream idle timeout of all three ${STREAM_IDLE_TIMEOUT} s (timeouts.idle, proxy_read_timeout, timeout server)."
+  for s in "${STREAM_SETUPS[@]}"; do
+    if ((ST_HELD[$s] < STREAMS_HELD)); then
+      echo "Warning: only ${ST_HELD[$s]} of $STREAMS_HELD streams were open at once through $s: opening them"
+      echo "took longer than the pause (STREAM_HOLD_MS=$STREAM_HOLD_MS), so its RSS per stream is not comparable; raise it."
+    fi
+  done
+  if ((STREAMS_HELD < STREAMS)); then
+    echo "Capped: $STREAMS streams were asked for, but the open-files limit here is $NOFILE (ulimit -Hn,"
+    echo "not raisable without CAP_SYS_RESOURCE) and a proxy holds two descriptors per stream."
+  fi
+  echo "Load average before: $LOADAVG_STREAMS."
   echo
   echo "## Cost of limits"
   echo
@@ -645,10 +998,22 @@ report() {
 for cmd in wrk nginx haproxy taskset curl ss pgrep awk openssl sha256sum redis-server redis-cli python3; do
   command -v "$cmd" >/dev/null || die "$cmd not found (scripts/install-deps.sh installs it)"
 done
-[[ -x $LLMGW_BIN && -x $FAKE_BIN ]] ||
-  die "binaries missing: cmake --build build -j2 --target llmgw llmgw-fake-model"
+[[ -x $LLMGW_BIN && -x $FAKE_BIN && -x $CLIENT_BIN ]] ||
+  die "binaries missing: cmake --build build -j2 --target llmgw llmgw-fake-model llmgw-bench-client"
 taskset -c "$LOAD_CPU" true 2>/dev/null || die "needs at least 2 CPUs (pins to CPU $PROXY_CPU and $LOAD_CPU)"
 [[ -n $REQUEST_BODY ]] || die "could not read wrk.body from $LUA_SCRIPT"
+
+# Every process started here inherits the soft limit: a proxy holds two descriptors per stream.
+NOFILE=$(ulimit -Hn)
+[[ $NOFILE == unlimited ]] && NOFILE=1048576
+ulimit -n "$NOFILE" || die "could not raise the open-files limit to $NOFILE"
+# Below the hard limit a proxy cannot hold STREAMS streams (client + upstream descriptor each,
+# plus listeners, logs and its pool): fewer are opened, and the report says so.
+STREAMS_HELD=$(((NOFILE - 300) / 2))
+((STREAMS_HELD > STREAMS)) && STREAMS_HELD=$STREAMS
+# Long enough for a slow opening of all the streams (over a minute on a busy 2-core machine),
+# plus their run, twice over.
+STREAM_TIMEOUT=$((180 + 2 * (STREAM_HOLD_MS + STREAM_EVENTS * STREAM_INTERVAL_MS) / 1000))
 
 LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 make_api_key
@@ -657,6 +1022,10 @@ bench_direct
 bench_llmgw
 bench_nginx
 bench_haproxy
+LOADAVG_TWO_CORE=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_two_core
+LOADAVG_STREAMS=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_streams
 bench_llmgw_limits
 bench_llmgw_redis llmgw+redis exact
 bench_llmgw_redis llmgw+redis-lease lease

@@ -70,6 +70,31 @@ TEST(Proxy, StreamsServerSentEventsAsTheyArrive) {
     EXPECT_GT(*second - *first, 200ms);
 }
 
+// The fake server's x-fake-hold-ms (bench/run.sh's streaming setup): the first event at once,
+// the others only after the hold, so many streams can all be open before events flow.
+TEST(FakeModelServer, HoldPausesAStreamAfterItsFirstEvent) {
+    auto model = FakeModel::start("m1");
+    const auto response = http_stream(model.port(),
+                                      {"POST",
+                                       "/v1/chat/completions",
+                                       {{"content-type", "application/json"},
+                                        {"x-fake-chunks", "3"},
+                                        {"x-fake-chunk-interval-ms", "10"},
+                                        {"x-fake-hold-ms", "800"}},
+                                       chat_body("fake-model", true).dump()},
+                                      10s);
+    ASSERT_EQ(response.status, 200);
+    EXPECT_TRUE(response.complete) << response.error;
+    const auto events = sse_data_lines(response.body());
+    ASSERT_EQ(events.size(), 5u);  // three words, the stop event, [DONE]
+    EXPECT_EQ(events.back(), "[DONE]");
+    const auto first = sse_event_arrival(response, 0);
+    const auto second = sse_event_arrival(response, 1);
+    ASSERT_TRUE(first && second);
+    // Timers never fire early; a late read of the first event can only shrink the gap a little.
+    EXPECT_GT(*second - *first, 500ms);
+}
+
 TEST(Proxy, UsageChunkPassesThroughWhenTheClientAskedForIt) {
     auto model = FakeModel::start("m1");
     auto gateway = RunningGateway::start(one_backend(model));

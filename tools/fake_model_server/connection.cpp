@@ -71,6 +71,7 @@ struct FakeControls {
     milliseconds delay{0};
     int words = 0;
     milliseconds chunk_interval{0};
+    milliseconds hold{0};  // x-fake-hold-ms: a pause after a stream's first event
     std::optional<int> drop_after;
     bool echo = false;
 };
@@ -121,6 +122,7 @@ FakeControls read_controls(const Request& request, const ServerOptions& options,
         std::min(header_number(request, "x-fake-chunks").value_or(options.chunks), max_words);
     controls.chunk_interval = milliseconds(
         header_number(request, "x-fake-chunk-interval-ms").value_or(options.chunk_interval_ms));
+    controls.hold = milliseconds(header_number(request, "x-fake-hold-ms").value_or(0));
     controls.drop_after = header_number(request, "x-fake-drop-after");
     controls.echo = header_number(request, "x-fake-echo").value_or(0) == 1;
     return controls;
@@ -378,6 +380,8 @@ asio::awaitable<bool> write_full(Stream& socket, bool keep_alive, bool head_only
 // Streams a completion: one SSE event per HTTP chunk, word events paced by the chunk interval,
 // then the stop event, the usage event if asked for, [DONE] and the last chunk.
 // x-fake-drop-after: N closes the connection after N events, without the last chunk.
+// x-fake-hold-ms: N delays every word event after the first by N ms (a benchmark's streams are
+// then all open, each with its first event, before the others flow).
 template <typename Stream>  // WorkerSocket or TlsStream
 asio::awaitable<bool> write_stream(Stream& socket, bool keep_alive, const StreamAnswer& stream,
                                    const CompletionShape& shape, const FakeControls& controls,
@@ -403,7 +407,7 @@ asio::awaitable<bool> write_stream(Stream& socket, bool keep_alive, const Stream
     for (int index = 0; index < events; ++index) {
         if (controls.drop_after && index == *controls.drop_after) co_return false;
         if (index > 0 && index < words) {
-            pace.expires_at(start + index * controls.chunk_interval);
+            pace.expires_at(start + controls.hold + index * controls.chunk_interval);
             const bool hung_up = co_await wait_unless_hung_up(socket, pace, state);
             if (hung_up) co_return false;
         }
