@@ -303,7 +303,7 @@ Answer model_answer(const Request& request, std::string_view path, const FakeCon
         shape.model_json = parsed->model_json.empty() ? state.model_json : parsed->model_json;
         shape.words = controls.words;
         shape.prompt_tokens = std::max<std::uint64_t>(1, request.body().size() / 4);
-        if (parsed->stream) return StreamAnswer{parsed->include_usage};
+        if (parsed->stream) return StreamAnswer{parsed->include_usage, std::nullopt};
         FullAnswer answer = json_answer(http::status::ok, completion_body(shape));
         answer.completion = &shape;
         return answer;
