@@ -214,9 +214,9 @@ std::shared_ptr<Connection> Cluster::connection_to(const std::string& host, std:
 }
 
 std::shared_ptr<Connection> Cluster::for_slot(std::uint16_t slot) const {
-    const auto* master = slots_[slot];
+    Connection* master = slots_[slot];
     if (master == nullptr) return nullptr;
-    return const_cast<Connection*>(master)->shared_from_this();
+    return master->shared_from_this();
 }
 
 std::shared_ptr<Connection> Cluster::any_master() const {

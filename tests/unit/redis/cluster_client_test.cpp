@@ -142,6 +142,49 @@ TEST_F(RedisClusterClient, FollowsAskWhileASlotMovesAndMovedOnceItMoved) {
     EXPECT_EQ(cluster().master_of(slot), target);
 }
 
+// A manual failover (CLUSTER FAILOVER on the replica, as an upgrade does): the old master
+// stays up as a replica and answers MOVED; the calls follow it to the new master.
+TEST_F(RedisClusterClient, FollowsAManualFailoverWithoutAFailedCall) {
+    auto client = started(cluster_options(cluster()));
+    const std::string key = "manual:{failover}";
+    const auto slot = key_slot(key);
+    ASSERT_TRUE(run(client->command({"SET", key, "0"})));
+    const auto old_master = cluster().master_of(slot);
+    const auto old_id = node_id(old_master);
+    std::size_t replica = cluster().size();
+    for (std::size_t i = 0; i < cluster().size(); ++i)
+        if (cluster().cli(i, {"CLUSTER", "MYID"}) != old_id &&
+            cluster().cli(i, {"ROLE"}).rfind("slave", 0) == 0 &&
+            cluster().cli(i, {"INFO", "replication"}).find(
+                "master_port:" + std::to_string(cluster().node(old_master).port())) !=
+                std::string::npos)
+            replica = i;
+    ASSERT_LT(replica, cluster().size());
+    std::atomic<bool> switched = false;
+    std::thread failover([&] {
+        cluster().cli(replica, {"CLUSTER", "FAILOVER"});
+        cluster().wait_ok(20s, static_cast<int>(slot), static_cast<int>(replica));
+        switched = true;
+    });
+    long long slowest = 0;
+    int failed = 0, calls = 0;
+    while (!switched) {
+        const auto start = Clock::now();
+        failed += !run(client->command({"INCR", key}));
+        slowest = std::max(slowest, ms_since(start));
+        ++calls;
+    }
+    failover.join();
+    EXPECT_GT(calls, 0);
+    EXPECT_EQ(failed, 0) << "the old master answers MOVED, or holds the call while it hands over";
+    auto after = run(client->command({"INCR", key}));
+    ASSERT_TRUE(after) << describe(after);
+    EXPECT_EQ(cluster().cli(replica, {"GET", key}), std::to_string(after->integer));
+    EXPECT_LT(slowest, 500 + 250) << "timeout 500 ms, with room for a loaded machine";
+    std::cout << "manual failover: " << calls << " calls while it ran, " << failed
+              << " failed, slowest " << slowest << " ms\n";
+}
+
 class RedisClusterFailover : public testing::PumpedIo {};
 
 // SIGKILL on the master of a key's slot while calls go on: its replica is promoted by the
