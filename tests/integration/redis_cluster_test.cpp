@@ -14,6 +14,7 @@
 #include "llmgw/redis/cluster_slot.hpp"
 #include "support/ports.hpp"
 #include "support/redis_cluster.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 using namespace llmgw::testing;
@@ -99,6 +100,30 @@ TEST_F(RedisClusterGateway, LimitsOfConsumersOnEveryMasterHoldExactly) {
             },
             5s))
             << name;
+    }
+}
+
+// max_concurrent: each admission takes a lease on its consumer's master; the releases of
+// several consumers wait in one backlog and go back in a call per slot.
+TEST_F(RedisClusterGateway, ConcurrencyLeasesOfConsumersOnEveryMasterAreGivenBack) {
+    const auto names = two_per_master(cluster());
+    ASSERT_EQ(names.size(), 6u);
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(
+        redis_section(cluster(), "  timeout: 2s\n  failure_mode: closed\n") +
+        consumers(names, "{ max_concurrent: 1, quota: { requests_per_day: 1000 } }") +
+        backend_and_route(model));
+    const auto leases_held = [&] {
+        int held = 0;
+        for (const auto& name : names)
+            held += std::stoi(cluster().cli(cluster().master_of(llmgw::redis::key_slot(name)),
+                                             {"ZCARD", "llmgw:cc:{" + name + "}"}));
+        return held;
+    };
+    for (int round = 0; round < 3; ++round) {
+        for (const auto& name : names) EXPECT_EQ(chat(gateway, name).status, 200) << name;
+        EXPECT_TRUE(eventually([&] { return leases_held() == 0; }, 5s))
+            << "round " << round << ": " << leases_held() << " leases still held";
     }
 }
 
@@ -194,4 +219,24 @@ TEST(RedisClusterFailover, AMasterKilledUnderLoadKeepsEveryRequestBoundedAndLimi
               << " ms after the kill; slowest answer " << ms(slowest)
               << " ms; decided in Redis again " << ms(back_after)
               << " ms after the promotion was seen\n";
+}
+
+TEST(RedisClusterConfig, CheckStaysOfflineAndClusterWithSentinelFailsNamingTheKey) {
+    TempDir dir;
+    const std::string rest =
+        "backends: { b: { endpoints: [ { url: \"http://127.0.0.1:1\" } ] } }\n"
+        "routes: [ { name: r, backend: b } ]\n";
+    std::string out, err;
+    const auto ok = dir.write("ok.yaml", "redis:\n  url: \"redis://127.0.0.1:" +
+                                             std::to_string(free_port()) +
+                                             "\"\n  cluster: true\n" + rest);
+    EXPECT_EQ(run_to_exit(LLMGW_BINARY, {"--config", ok, "--check"}, 10s, &out, &err), 0)
+        << out << err << " (nothing listens there: --check does not connect)";
+    const auto both = dir.write("both.yaml",
+                                "redis:\n  url: \"redis://127.0.0.1:7000\"\n  cluster: true\n"
+                                "  sentinel: { master: m }\n" + rest);
+    out.clear();
+    err.clear();
+    EXPECT_NE(run_to_exit(LLMGW_BINARY, {"--config", both, "--check"}, 10s, &out, &err), 0);
+    EXPECT_THAT(out + err, ::testing::HasSubstr("both.yaml:3: redis.cluster: cannot be used with sentinel"));
 }
