@@ -67,7 +67,8 @@ std::vector<NodeLine> parse_nodes(const std::string& text) {
 }  // namespace
 
 std::unique_ptr<RedisCluster> RedisCluster::start(std::vector<std::string> extra_args,
-                                                  std::chrono::milliseconds node_timeout) {
+                                                  std::chrono::milliseconds node_timeout,
+                                                  std::optional<RedisServer::Tls> tls) {
     std::unique_ptr<RedisCluster> cluster(new RedisCluster());
     const auto password = password_in(extra_args);
     for (int i = 0; i < 6; ++i) {
@@ -79,13 +80,16 @@ std::unique_ptr<RedisCluster> RedisCluster::start(std::vector<std::string> extra
                      "--cluster-port", std::to_string(free_port()),
                      "--cluster-replica-validity-factor", "0", "--dir", cluster->dir_.path()});
         if (!password.empty()) args.insert(args.end(), {"--masterauth", password});
-        cluster->nodes_.push_back(std::make_unique<RedisServer>(RedisServer::start(args)));
+        if (tls) args.insert(args.end(), {"--tls-cluster", "yes", "--tls-replication", "yes"});
+        cluster->nodes_.push_back(std::make_unique<RedisServer>(
+            tls ? RedisServer::start_tls(*tls, args) : RedisServer::start(args)));
     }
     std::vector<std::string> create{"--cluster", "create"};
     for (const auto& node : cluster->nodes_)
         create.push_back("127.0.0.1:" + std::to_string(node->port()));
     create.insert(create.end(), {"--cluster-replicas", "1", "--cluster-yes"});
     if (!password.empty()) create.insert(create.end(), {"-a", password, "--no-auth-warning"});
+    if (tls) create.insert(create.end(), {"--tls", "--cacert", tls->ca});
     std::string out, err;
     if (run_to_exit("redis-cli", create, 30s, &out, &err) != 0)
         throw std::runtime_error("redis cluster: create failed: " + out + err);

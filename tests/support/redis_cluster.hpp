@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,9 +20,11 @@ public:
     // --masterauth), joins them with `redis-cli --cluster create --cluster-replicas 1`, and
     // returns once every node says cluster_state:ok and every replica is in sync. A node is
     // "failed" after `node_timeout` without an answer. Throws std::runtime_error.
+    // With `tls`, every node speaks only TLS, the cluster bus and replication too.
     static std::unique_ptr<RedisCluster> start(
         std::vector<std::string> extra_args = {},
-        std::chrono::milliseconds node_timeout = std::chrono::milliseconds(1000));
+        std::chrono::milliseconds node_timeout = std::chrono::milliseconds(1000),
+        std::optional<RedisServer::Tls> tls = std::nullopt);
 
     std::size_t size() const { return nodes_.size(); }
     RedisServer& node(std::size_t i) { return *nodes_[i]; }

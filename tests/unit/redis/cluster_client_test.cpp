@@ -6,14 +6,19 @@
 #include <algorithm>
 #include <atomic>
 #include <iostream>
+#include <set>
 #include <thread>
 
+#include "llmgw/config/pem.hpp"
+#include "llmgw/gateway/redis_options.hpp"
 #include "llmgw/redis/client.hpp"
 #include "llmgw/redis/cluster_slot.hpp"
 #include "llmgw/redis/script.hpp"
 #include "pumped_io.hpp"
 #include "support/ports.hpp"
 #include "support/redis_cluster.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_pki.hpp"
 
 namespace llmgw::redis {
 namespace {
@@ -183,6 +188,46 @@ TEST_F(RedisClusterClient, FollowsAManualFailoverWithoutAFailedCall) {
     EXPECT_LT(slowest, 500 + 250) << "timeout 500 ms, with room for a loaded machine";
     std::cout << "manual failover: " << calls << " calls while it ran, " << failed
               << " failed, slowest " << slowest << " ms\n";
+}
+
+// rediss://: the seed and every master are reached over TLS, each certificate checked.
+TEST(RedisClusterTls, EveryMasterIsReachedOverTlsWithAuth) {
+    testing::TempDir dir;
+    const auto pki = testing::make_test_pki(dir);
+    // The nodes connect to each other with the client certificate (the server one is only
+    // good for serverAuth).
+    auto cluster = RedisCluster::start({"--requirepass", "secret", "--tls-client-cert-file",
+                                        pki.client_cert, "--tls-client-key-file", pki.client_key},
+                                       1000ms,
+                                       testing::RedisServer::Tls{pki.server_cert, pki.server_key,
+                                                                 pki.ca_cert, {}, {}});
+    boost::asio::io_context io;
+    auto options = cluster_options(*cluster);
+    config::RedisTls settings;
+    settings.ca_file = pki.ca_cert;
+    settings.ca_certificates = config::read_ca_certificates(pki.ca_cert);
+    options.tls = gateway::redis_tls(settings);
+    Client client(io.get_executor(), options);
+    client.start();
+    const auto until = Clock::now() + 10s;
+    while (!client.connected() && Clock::now() < until) io.run_one_for(10ms);
+    ASSERT_TRUE(client.connected());
+    EXPECT_EQ(client.masters(), 3u);
+    auto run = [&](Task<Result> task) {
+        std::optional<Result> out;
+        boost::asio::co_spawn(io, std::move(task), [&](std::exception_ptr, Result r) { out = r; });
+        while (!out && Clock::now() < until + 5s) io.run_one_for(10ms);
+        return out.value_or(Error{Error::Kind::timeout, "test: no answer"});
+    };
+    std::set<std::size_t> masters;
+    for (int i = 0; i < 30; ++i) {
+        const auto key = "tls:" + std::to_string(i);
+        auto set = run(client.command({"SET", key, "v"}));
+        ASSERT_TRUE(set) << describe(set);
+        masters.insert(cluster->master_of(key_slot(key)));
+    }
+    EXPECT_EQ(masters.size(), 3u) << "calls reached every master over TLS";
+    client.stop();
 }
 
 class RedisClusterFailover : public testing::PumpedIo {};
