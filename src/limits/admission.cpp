@@ -305,14 +305,17 @@ RedisLimiter::Backlog Admission::carry_for(const std::string& consumer,
     // consumer's slot, the rest goes on its own at once (a call per slot).
     const auto slot = redis::key_slot(redis_->concurrency_key(consumer));
     RedisLimiter::Backlog own;
+    bool others = false;
     auto groups = split_by_slot(std::move(page));
     for (auto group = groups.rbegin(); group != groups.rend(); ++group) {
-        if (group->first == slot)
+        if (group->first == slot) {
             own = std::move(group->second);
-        else
+        } else {
             requeue(std::move(group->second));
+            others = true;
+        }
     }
-    if (groups.size() > 1) schedule_flush(/*now=*/true);
+    if (others) schedule_flush(/*now=*/true);
     return own;
 }
 
