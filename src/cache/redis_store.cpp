@@ -42,21 +42,49 @@ redis::Task<bool> RedisStore::insert(std::string key, std::shared_ptr<const Cach
 
 redis::Task<std::optional<std::size_t>> RedisStore::purge(std::optional<std::string> route) {
     const auto pattern = prefix_ + (route ? glob_escape(*route) + ":*" : std::string("*"));
+    // Redis Cluster: each master SCANs its own keys (none at all before the map is known).
+    const auto masters = client_.masters();
+    if (masters == 0) co_return std::nullopt;
+    std::size_t removed = 0;
+    for (std::size_t master = 0; master < masters; ++master) {
+        const auto count = co_await purge_on(master, pattern);
+        if (!count) co_return std::nullopt;
+        removed += *count;
+    }
+    co_return removed;
+}
+
+redis::Task<std::optional<std::size_t>> RedisStore::purge_on(std::size_t master,
+                                                             std::string pattern) {
     std::string cursor = "0";
     std::size_t removed = 0;
     do {
         std::vector<std::string> scan{"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"};
-        const auto page = co_await client_.command(std::move(scan));
+        const auto page = co_await client_.command_on(master, std::move(scan));
         if (!page || !page->is_array() || page->elements.size() != 2) co_return std::nullopt;
         cursor = page->elements[0].str;
         const auto& keys = page->elements[1].elements;
         if (keys.empty()) continue;
-        std::vector<std::string> unlink{"UNLINK"};
-        for (const auto& key : keys) unlink.push_back(key.str);
-        const auto deleted = co_await client_.command(std::move(unlink));
-        if (!deleted || !deleted->is_integer()) co_return std::nullopt;
-        removed += static_cast<std::size_t>(deleted->integer);
+        const auto deleted = co_await unlink(keys);
+        if (!deleted) co_return std::nullopt;
+        removed += *deleted;
     } while (cursor != "0");
+    co_return removed;
+}
+
+// One UNLINK for the page; with Cluster one per key (keys of one command must share a slot).
+redis::Task<std::optional<std::size_t>> RedisStore::unlink(const std::vector<redis::Reply>& keys) {
+    std::vector<std::string> unlink{"UNLINK"};
+    std::size_t removed = 0;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        unlink.push_back(keys[i].str);
+        if (client_.cluster() || i + 1 == keys.size()) {
+            const auto deleted = co_await client_.command(std::move(unlink));
+            if (!deleted || !deleted->is_integer()) co_return std::nullopt;
+            removed += static_cast<std::size_t>(deleted->integer);
+            unlink = {"UNLINK"};
+        }
+    }
     co_return removed;
 }
 

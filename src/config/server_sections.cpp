@@ -129,6 +129,7 @@ Field<RedisConfig> redis_url() {
 }
 
 // redis.nodes: URLs like `url`'s (a sentinel's own password may be in its URL), no database.
+// With cluster they are more seeds; the url's user and password are every node's.
 Field<RedisConfig> redis_nodes() {
     return member(
         "nodes", &RedisConfig::nodes,
@@ -164,13 +165,17 @@ const Section<RedisSentinel>& redis_sentinel_section() {
 
 // Rules across the redis fields: which topology, and TLS exactly with rediss://.
 void check_redis(const YamlNode& node, RedisConfig& redis, const Config&) {
-    if (redis.cluster)
-        node["cluster"].fail("Redis Cluster is not available in this version");
+    if (redis.cluster && redis.sentinel)
+        node["cluster"].fail("cannot be used with sentinel: a deployment is either a Redis "
+                             "Cluster or a master watched by sentinels");
+    if (redis.cluster && redis.db != 0)
+        node["url"].fail("names database " + std::to_string(redis.db) +
+                         ", but Redis Cluster has only database 0");
     if (redis.tls && !redis.secure)
         node["tls"].fail("needs a rediss:// url (TLS); with redis:// nothing is encrypted");
     if (redis.secure && !redis.tls) redis.tls.emplace();  // the system's CAs, the host's name
-    if (!redis.nodes.empty() && !redis.sentinel)
-        node["nodes"].fail("needs sentinel (the nodes are sentinels)");
+    if (!redis.nodes.empty() && !redis.sentinel && !redis.cluster)
+        node["nodes"].fail("needs cluster (the nodes are seeds) or sentinel (they are sentinels)");
     for (std::size_t i = 0; i < redis.nodes.size(); ++i)
         if (redis.nodes[i].tls != redis.secure)
             node["nodes"].fail("nodes[" + std::to_string(i) +

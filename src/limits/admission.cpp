@@ -11,9 +11,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "llmgw/limits/backlog_slots.hpp"
 #include "llmgw/limits/redis_limiter.hpp"
 #include "llmgw/limits/redis_options.hpp"
 #include "llmgw/redis/client.hpp"
+#include "llmgw/redis/cluster_slot.hpp"
 
 namespace llmgw::limits {
 
@@ -265,10 +267,53 @@ http::Task<void> Admission::flush() {
     if (queued_ > 0) arm_flush_timer(pause);
 }
 
+RedisLimiter::Backlog Admission::carry_for(const std::string& consumer,
+                                           RedisLimiter::Backlog page) {
+    if (!client_->cluster() || page.empty()) return page;
+    // Redis Cluster runs a script on one slot only: the admission carries the work of its
+    // consumer's slot, the rest goes on its own at once (a call per slot).
+    const auto slot = redis::key_slot(redis_->concurrency_key(consumer));
+    RedisLimiter::Backlog own;
+    bool others = false;
+    auto groups = split_by_slot(std::move(page));
+    for (auto group = groups.rbegin(); group != groups.rend(); ++group) {
+        if (group->first == slot) {
+            own = std::move(group->second);
+        } else {
+            requeue(std::move(group->second));
+            others = true;
+        }
+    }
+    if (others) schedule_flush(/*now=*/true);
+    return own;
+}
+
+// Cluster: a call per slot of the page; those that failed wait in the backlog. False when one
+// failed.
+http::Task<bool> Admission::send_by_slot(RedisLimiter::Backlog page) {
+    auto groups = split_by_slot(std::move(page));
+    bool all_sent = true;
+    for (auto& [slot, group] : groups) {
+        const auto count = group.size();
+        const bool ok = co_await redis_->flush(group);
+        metrics_.limits().redis_call("flush", count);
+        if (ok) continue;
+        all_sent = false;
+        requeue(std::move(group));
+    }
+    if (!all_sent) redis_result(false);
+    co_return all_sent;
+}
+
 http::Task<void> Admission::send_backlog() {
     while (queued_ > 0 && redis_usable()) {
         auto carried = take_page();
         if (carried.empty()) continue;
+        if (client_->cluster()) {
+            const bool sent = co_await send_by_slot(std::move(carried));
+            if (sent) continue;
+            break;
+        }
         const auto count = carried.size();
         const bool ok = co_await redis_->flush(carried);
         metrics_.limits().redis_call("flush", count);

@@ -34,7 +34,7 @@ http::Task<void> Admission::renew_slices(std::string consumer, config::Tier tier
         slices_->end_renewal(consumer, tier);  // calls under way asked for it all
         co_return;
     }
-    auto carried = take_page();
+    auto carried = carry_for(consumer, take_page());
     const auto count = carried.size();
     const Charge nothing;
     const ConcurrencyLease no_lease;

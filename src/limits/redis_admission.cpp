@@ -11,6 +11,8 @@
 
 #include "llmgw/limits/admission.hpp"
 #include "llmgw/limits/redis_limiter.hpp"
+#include "llmgw/redis/client.hpp"
+#include "llmgw/redis/cluster_slot.hpp"
 
 namespace llmgw::limits {
 
@@ -52,27 +54,62 @@ http::Task<void> Admission::decide_in_redis(RedisLimiter::Ask& ask) {
         Waiting me{&ask, http::net::steady_timer(executor_)};
         me.wake.expires_at(http::net::steady_timer::time_point::max());
         waiting_.push_back(&me);
-        // Not cancellable: the call that decides it writes into `ask`, and that call is bounded
-        // by redis.timeout.
-        co_await me.wake.async_wait(http::net::bind_cancellation_slot(
-            http::net::cancellation_slot(), http::net::as_tuple(http::net::use_awaitable)));
+        try {
+            // Not cancellable: the call that decides it writes into `ask`, and that call is
+            // bounded by redis.timeout.
+            co_await me.wake.async_wait(http::net::bind_cancellation_slot(
+                http::net::cancellation_slot(), http::net::as_tuple(http::net::use_awaitable)));
+        } catch (...) {
+            // Only a request cancelled before it waited gets here: it never joined a call.
+            std::erase(waiting_, &me);
+            throw;
+        }
         if (!me.lead) co_return;
     }
     admitting_ = true;
     co_await lead_call(ask);
 }
 
+std::vector<Admission::Waiting*> Admission::take_riders(const RedisLimiter::Ask& own) {
+    std::vector<Waiting*> riders;
+    if (!client_->cluster()) {
+        const auto riding = std::min(waiting_.size(), admit_at_most - 1);
+        riders.assign(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(riding));
+        waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(riding));
+        return riders;
+    }
+    // Redis Cluster runs a script on one slot: only asks of the leader's slot ride along; the
+    // others wait for the next call.
+    const auto slot_of = [this](const std::string& consumer) {
+        return redis::key_slot(redis_->concurrency_key(consumer));
+    };
+    const auto slot = slot_of(*own.consumer);
+    for (auto it = waiting_.begin(); it != waiting_.end() && riders.size() + 1 < admit_at_most;) {
+        if (slot_of(*(*it)->ask->consumer) != slot) {
+            ++it;
+            continue;
+        }
+        riders.push_back(*it);
+        it = waiting_.erase(it);
+    }
+    return riders;
+}
+
 http::Task<void> Admission::lead_call(RedisLimiter::Ask& own) {
-    const auto riding = std::min(waiting_.size(), admit_at_most - 1);
-    std::vector<Waiting*> riders(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(riding));
-    waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(riding));
+    const auto riders = take_riders(own);
     std::vector<RedisLimiter::Ask*> asks{&own};
     for (auto* rider : riders) asks.push_back(rider->ask);
     // What waits for Redis rides along once it is due: one call for all of it, and in the
     // meantime usage records and settles of a consumer are summed (less work for Redis).
-    auto carried = page_due() ? take_page() : RedisLimiter::Backlog{};
+    auto carried = page_due() ? carry_for(*own.consumer, take_page()) : RedisLimiter::Backlog{};
     const auto count = carried.size();
-    const bool ok = co_await redis_->admit_all(carried, asks);
+    bool ok = false;
+    try {
+        ok = co_await redis_->admit_all(carried, asks);
+    } catch (...) {
+        // The leader's request was cancelled: the call counts as failed, and the riders and
+        // those waiting are still answered and led.
+    }
     metrics_.limits().redis_call("admit", count);
     redis_result(ok);
     if (!ok) requeue(std::move(carried));

@@ -26,6 +26,11 @@ redis::Client::Options redis_client_options(const config::RedisConfig& config,
     options.reconnect_max = std::chrono::milliseconds(500);
     options.max_reply_bytes = std::max<std::size_t>(options.max_reply_bytes,
                                                     cache.max_entry_bytes + kCachedAnswerHeadRoom);
+    if (config.cluster) {  // url and nodes are seeds: any node of the cluster tells its map
+        options.cluster = true;
+        for (const auto& node : config.nodes)
+            options.cluster_seeds.push_back({node.host, node.port, {}, {}});
+    }
     if (config.sentinel) {  // url and nodes are the sentinels; url's password is the master's
         options.sentinel_master = config.sentinel->master;
         options.sentinels.push_back({config.host, config.port, {}, {}});

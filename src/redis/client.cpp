@@ -4,6 +4,7 @@
 
 #include <iterator>
 
+#include "cluster.hpp"
 #include "connection.hpp"
 
 namespace llmgw::redis {
@@ -11,12 +12,8 @@ namespace {
 
 using detail::Clock;
 using detail::Connection;
+using detail::is_noscript;
 using detail::wait_for;
-
-bool is_noscript(const Result& result) {
-    return !result && result.error().kind == Error::Kind::server_error &&
-           result.error().message.rfind("NOSCRIPT", 0) == 0;
-}
 
 Task<Result> run_command(std::shared_ptr<Connection> connection, std::vector<std::string> args) {
     const auto start = Clock::now();
@@ -52,35 +49,62 @@ Task<Result> run_eval(std::shared_ptr<Connection> connection, const Script& scri
 
 }  // namespace
 
-Client::Client(boost::asio::any_io_executor executor, Options options)
-    : connection_(std::make_shared<Connection>(std::move(executor), std::move(options))) {
+Client::Client(boost::asio::any_io_executor executor, Options options) {
+    if (options.cluster) {
+        cluster_ = std::make_shared<detail::Cluster>(std::move(executor), std::move(options));
+        cluster_->set_owner(this);
+        return;
+    }
+    connection_ = std::make_shared<Connection>(std::move(executor), std::move(options));
     connection_->owner = this;
 }
 
 Client::~Client() {
+    if (cluster_) {
+        cluster_->set_owner(nullptr);
+        cluster_->stop();
+        return;
+    }
     connection_->owner = nullptr;
     connection_->stop();
 }
 
 void Client::start() {
-    connection_->start();
+    if (cluster_)
+        cluster_->start();
+    else
+        connection_->start();
 }
 
 void Client::stop() {
-    connection_->stop();
+    if (cluster_)
+        cluster_->stop();
+    else
+        connection_->stop();
 }
 
 bool Client::connected() const {
-    return connection_->ready();
+    return cluster_ ? cluster_->ready() : connection_->ready();
 }
 
 Task<Result> Client::command(std::vector<std::string> args) {
+    if (cluster_) return cluster_->command(std::move(args));
     return run_command(connection_, std::move(args));
 }
 
 Task<Result> Client::eval(const Script& script, std::vector<std::string> keys,
                           std::vector<std::string> args) {
+    if (cluster_) return cluster_->eval(script, std::move(keys), std::move(args));
     return run_eval(connection_, script, std::move(keys), std::move(args));
+}
+
+std::size_t Client::masters() const {
+    return cluster_ ? cluster_->masters() : 1;
+}
+
+Task<Result> Client::command_on(std::size_t master, std::vector<std::string> args) {
+    if (cluster_) return cluster_->command_on(master, std::move(args));
+    return run_command(connection_, std::move(args));
 }
 
 }  // namespace llmgw::redis

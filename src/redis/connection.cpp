@@ -243,7 +243,10 @@ void Connection::became_ready() {
     last_failure_.clear();
     connect_timer_.cancel();
     spdlog::info("redis {} connected", name());
-    if (owner && owner->on_connected) owner->on_connected();
+    if (on_ready)
+        on_ready();
+    else if (owner && owner->on_connected)
+        owner->on_connected();
 }
 
 // Reads and hands out replies until the connection ends; returns why it ended.

@@ -45,6 +45,12 @@ struct Call {
     }
 };
 
+// The server lost the script (restart, SCRIPT FLUSH): EVALSHA answered NOSCRIPT.
+inline bool is_noscript(const Result& result) {
+    return !result && result.error().kind == Error::Kind::server_error &&
+           result.error().message.rfind("NOSCRIPT", 0) == 0;
+}
+
 // Waits for the call's result or its deadline (then: timeout, and the call is abandoned).
 Task<Result> wait_for(std::shared_ptr<Call> call);
 
@@ -65,8 +71,12 @@ public:
     ~Connection();
 
     Client* owner = nullptr;  // for the hooks; cleared when the Client goes
+    // A Cluster's master: called when ready instead of the owner's on_connected (the Cluster
+    // tells the owner once its masters are connected).
+    std::function<void()> on_ready;
 
     const Client::Options& options() const { return options_; }
+    const boost::asio::any_io_executor& executor() const { return executor_; }
     bool ready() const { return ready_; }
 
     void start();

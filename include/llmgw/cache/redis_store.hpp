@@ -23,6 +23,9 @@ public:
     redis::Task<std::optional<std::size_t>> purge(std::optional<std::string> route);
 
 private:
+    redis::Task<std::optional<std::size_t>> purge_on(std::size_t master, std::string pattern);
+    redis::Task<std::optional<std::size_t>> unlink(const std::vector<redis::Reply>& keys);
+
     redis::Client& client_;
     std::string prefix_;
 };

@@ -350,8 +350,8 @@ struct RedisConfig {
     // host's name when the section is absent). tls is set exactly when the url is rediss://.
     bool secure = false;
     std::optional<RedisTls> tls;
-    bool cluster = false;                  // refused at load in this version
-    std::vector<RedisNode> nodes;          // with sentinel: more sentinels
+    bool cluster = false;                  // Redis Cluster: url and nodes are seeds
+    std::vector<RedisNode> nodes;          // with cluster: more seeds; with sentinel: sentinels
     std::optional<RedisSentinel> sentinel; // url and nodes are sentinels; url's password, db
                                            // are the master's
     Duration timeout = std::chrono::milliseconds(50);  // bounds every call

@@ -110,6 +110,8 @@ private:
     struct Waiting;
     http::Task<void> decide_in_redis(RedisLimiter::Ask& ask);
     http::Task<void> lead_call(RedisLimiter::Ask& own);
+    // The waiting asks that ride along with `own`'s call (Cluster: those of its slot only).
+    std::vector<Waiting*> take_riders(const RedisLimiter::Ask& own);
     std::vector<Waiting*> waiting_;
     bool admitting_ = false;
     void admit_locally(const std::string& consumer, const config::Tier& tier,
@@ -140,6 +142,11 @@ private:
     void redis_result(bool ok);
     // Sends pages of the backlog until it is empty or Redis fails.
     http::Task<void> send_backlog();
+    // Redis Cluster: what of `page` an admission of `consumer` may carry (its slot's work; the
+    // rest is requeued and flushed at once), and a page sent as a call per slot. Without
+    // Cluster, carry_for returns the page as it is.
+    RedisLimiter::Backlog carry_for(const std::string& consumer, RedisLimiter::Backlog page);
+    http::Task<bool> send_by_slot(RedisLimiter::Backlog page);
     // Something was queued: flush soon (or at once when much is waiting, or `now`).
     void schedule_flush(bool now = false);
     void arm_flush_timer(std::chrono::milliseconds delay);

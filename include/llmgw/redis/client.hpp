@@ -24,6 +24,7 @@ namespace llmgw::redis {
 
 namespace detail {
 class Connection;
+class Cluster;
 }
 
 // Same type as http::Task, without pulling Beast in.
@@ -67,6 +68,13 @@ public:
         // (the master became a replica), sends the client back to the sentinels.
         std::string sentinel_master;
         std::vector<Address> sentinels;
+        // Redis Cluster: host and port above, then `cluster_seeds`, are asked for the slot map
+        // (CLUSTER SHARDS, or CLUSTER SLOTS before Redis 7); each master gets a connection of
+        // its own (TLS, AUTH alike), and a call goes to the master of its first key's slot,
+        // following MOVED and ASK within its timeout. The map is read again after a redirect,
+        // while a master is unreachable (a failover), and every 10 s. db must be 0.
+        bool cluster = false;
+        std::vector<Address> cluster_seeds;
         // Bound of every call, retries included. A call that times out while a reply is
         // half-arrived replaces the connection: the calls behind that reply would wait too.
         std::chrono::milliseconds timeout{50};
@@ -96,12 +104,23 @@ public:
     void stop();
     bool connected() const;
 
-    // Sends one command, e.g. {"INCR", "k"}; pipelines with other calls in flight.
+    // Sends one command, e.g. {"INCR", "k"}; pipelines with other calls in flight. With
+    // Cluster it goes to the master of args[1]'s slot (the key, for the commands the gateway
+    // sends), or to any master when there is no args[1].
     Task<Result> command(std::vector<std::string> args);
     // EVALSHA; on NOSCRIPT, SCRIPT LOAD + EVALSHA once more, within the same time bound.
-    // `script` must outlive the call.
+    // `script` must outlive the call. With Cluster every key must hash to one slot (a hash tag
+    // does it): a call whose keys do not fails at once (protocol error naming the slots).
     Task<Result> eval(const Script& script, std::vector<std::string> keys,
                       std::vector<std::string> args);
+
+    // Whether this is a Cluster client.
+    bool cluster() const { return cluster_ != nullptr; }
+    // The masters known now: 1 without Cluster; with it, those of the last slot map (0 before
+    // one was read). For commands each master must run (SCAN): command_on(i, ...) sends to the
+    // i-th, or is the same as command() without Cluster.
+    std::size_t masters() const;
+    Task<Result> command_on(std::size_t master, std::vector<std::string> args);
 
     // Called on the executor's thread each time a connection is ready (AUTH and SELECT done).
     std::function<void()> on_connected;
@@ -112,7 +131,9 @@ public:
 
 private:
     // Shared with the calls in flight, which may finish after the Client is gone.
+    // Exactly one of the two is set: one connection, or one per master of a Cluster.
     std::shared_ptr<detail::Connection> connection_;
+    std::shared_ptr<detail::Cluster> cluster_;
 };
 
 }  // namespace llmgw::redis

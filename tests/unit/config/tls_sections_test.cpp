@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "llmgw/config/loader.hpp"
+#include "llmgw/limits/redis_options.hpp"
 #include "load_error.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"
@@ -156,16 +157,34 @@ TEST_F(TlsSections, RedisSentinelTakesItsSentinelsFromUrlAndNodes) {
     EXPECT_EQ(config.redis->nodes[1].port, 6379);
 }
 
+TEST_F(TlsSections, RedisClusterTakesItsSeedsFromUrlAndNodes) {
+    const auto config = load_string(with_redis(
+        "  url: \"redis://:pw@10.0.0.1:7000\"\n  cluster: true\n"
+        "  nodes: [\"redis://10.0.0.2:7001\", \"redis://10.0.0.3\"]\n"));
+    EXPECT_TRUE(config.redis->cluster);
+    ASSERT_EQ(config.redis->nodes.size(), 2u);
+    EXPECT_EQ(config.redis->nodes[1].port, 6379);
+    const auto options = llmgw::limits::redis_client_options(*config.redis, config.cache);
+    EXPECT_TRUE(options.cluster);
+    EXPECT_EQ(options.password, "pw");
+    ASSERT_EQ(options.cluster_seeds.size(), 2u);
+    EXPECT_EQ(options.cluster_seeds[0].host, "10.0.0.2");
+    EXPECT_EQ(options.cluster_seeds[0].port, 7001);
+}
+
 TEST_F(TlsSections, RedisTopologyMistakesFailAtLoad) {
     EXPECT_THAT(load_error(with_redis("  url: \"redis://h:1\"\n  nodes: [\"redis://h:2\"]\n")),
-                HasSubstr("redis.nodes: needs sentinel"));
+                HasSubstr("redis.nodes: needs cluster (the nodes are seeds) or sentinel"));
     EXPECT_THAT(load_error(with_redis("  url: \"redis://h:1\"\n  sentinel: { master: m }\n"
                                       "  nodes: [\"rediss://h:2\"]\n")),
                 HasSubstr("redis.nodes: nodes[0] must use the url's scheme (redis://)"));
     EXPECT_THAT(load_error(with_redis("  url: \"redis://h:1\"\n  sentinel: { master: \"\" }\n")),
                 HasSubstr("redis.sentinel.master: must not be empty"));
-    EXPECT_THAT(load_error(with_redis("  url: \"redis://h:1\"\n  cluster: true\n")),
-                HasSubstr("redis.cluster: Redis Cluster is not available in this version"));
+    EXPECT_THAT(load_error(with_redis("  url: \"redis://h:1\"\n  cluster: true\n"
+                                      "  sentinel: { master: m }\n")),
+                HasSubstr("redis.cluster: cannot be used with sentinel"));
+    EXPECT_THAT(load_error(with_redis("  url: \"redis://h:1/2\"\n  cluster: true\n")),
+                HasSubstr("Redis Cluster has only database 0"));
     EXPECT_THAT(load_error(with_redis("  url: \"redis://h:1\"\n  sentinel: { master: m }\n"
                                       "  nodes: [\"redis://:p@h:2/3\"]\n")),
                 HasSubstr("names no database"));

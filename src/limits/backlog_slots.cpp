@@ -1,0 +1,69 @@
+// Splitting a limiter backlog by Cluster slot: settles, usage records, lease operations and
+// returned slices each go with the slot of their keys.
+#include "llmgw/limits/backlog_slots.hpp"
+
+#include <iterator>
+#include <map>
+
+#include "llmgw/redis/cluster_slot.hpp"
+
+namespace llmgw::limits {
+
+namespace {
+
+using Backlog = RedisLimiter::Backlog;
+
+// Moves `count` arguments starting at `first` to the end of `to`.
+void move_args(std::vector<std::string>& to, std::vector<std::string>& from, std::size_t first,
+               std::size_t count) {
+    const auto begin = from.begin() + static_cast<std::ptrdiff_t>(first);
+    to.insert(to.end(), std::make_move_iterator(begin),
+              std::make_move_iterator(begin + static_cast<std::ptrdiff_t>(count)));
+}
+
+class Groups {
+public:
+    explicit Groups(std::chrono::steady_clock::time_point since) : since_(since) {}
+    Backlog& of(const std::string& key) {
+        const auto slot = redis::key_slot(key);
+        auto [found, added] = index_.try_emplace(slot, groups_.size());
+        if (added) {
+            groups_.emplace_back(slot, Backlog{});
+            groups_.back().second.since = since_;
+        }
+        return groups_[found->second].second;
+    }
+    std::vector<std::pair<std::uint16_t, Backlog>> take() { return std::move(groups_); }
+
+private:
+    std::chrono::steady_clock::time_point since_;
+    std::map<std::uint16_t, std::size_t> index_;
+    std::vector<std::pair<std::uint16_t, Backlog>> groups_;
+};
+
+}  // namespace
+
+std::vector<std::pair<std::uint16_t, Backlog>> split_by_slot(Backlog&& page) {
+    Groups groups(page.since);
+    for (auto& settle : page.settles)
+        if (!settle.key.empty()) groups.of(settle.key).settles.push_back(std::move(settle));
+    for (auto& usage : page.usages) groups.of(usage.key).usages.push_back(std::move(usage));
+    // Lease operations and returns: each a key and a fixed number of arguments.
+    const auto lease_width = page.leases == 0 ? 0 : page.lease_args.size() / page.leases;
+    for (std::size_t i = 0; i < page.leases; ++i) {
+        auto& group = groups.of(page.lease_keys[i]);
+        group.lease_keys.push_back(std::move(page.lease_keys[i]));
+        move_args(group.lease_args, page.lease_args, i * lease_width, lease_width);
+        ++group.leases;
+    }
+    const auto return_width = page.returns == 0 ? 0 : page.return_args.size() / page.returns;
+    for (std::size_t i = 0; i < page.returns; ++i) {
+        auto& group = groups.of(page.return_keys[i]);
+        group.return_keys.push_back(std::move(page.return_keys[i]));
+        move_args(group.return_args, page.return_args, i * return_width, return_width);
+        ++group.returns;
+    }
+    return groups.take();
+}
+
+}  // namespace llmgw::limits
