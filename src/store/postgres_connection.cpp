@@ -78,7 +78,12 @@ std::string text_of(const SqlValue& value) {
 class PostgresConnection final : public SqlConnection {
 public:
     explicit PostgresConnection(const std::string& url) : connection_(connect(url)) {
-        simple("SET client_min_messages TO WARNING");
+        try {
+            simple("SET client_min_messages TO WARNING");
+        } catch (...) {
+            PQfinish(connection_);  // the destructor does not run for a constructor that threw
+            throw;
+        }
     }
     ~PostgresConnection() override { PQfinish(connection_); }
 
