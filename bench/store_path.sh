@@ -23,6 +23,8 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM  # so the EXIT trap stops what was started
 for tool in wrk curl sqlite3 taskset python3; do command -v $tool >/dev/null || { echo "needs $tool" >&2; exit 1; }; done
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ n += $1 } END { printf "%.0f", n }'; }
