@@ -8,6 +8,8 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -147,6 +149,19 @@ std::string metered_acme(const FakeModel& model, const std::string& limits, cons
     return "tiers:\n  metered: " + limits +
            "\nconsumers: [ { name: acme, tier: metered, keys: [ { sha256: \"" + sha256_hex(key) +
            "\" } ] } ]\n" + backend_and_route(model);
+}
+
+std::string usage_days_around_today() {
+    const auto day = [](std::chrono::system_clock::time_point at) {
+        const std::time_t seconds = std::chrono::system_clock::to_time_t(at);
+        std::tm utc{};
+        gmtime_r(&seconds, &utc);
+        char text[16];
+        std::strftime(text, sizeof text, "%Y-%m-%d", &utc);
+        return std::string(text);
+    };
+    const auto now = std::chrono::system_clock::now();
+    return "from=" + day(now - std::chrono::hours(24)) + "&to=" + day(now + std::chrono::hours(24));
 }
 
 }  // namespace llmgw::testing

@@ -97,6 +97,10 @@ bool eventually(Condition done, std::chrono::milliseconds deadline = std::chrono
     return done();
 }
 
+// "from=<yesterday>&to=<tomorrow>" (UTC days) for /admin/usage: the default range is today
+// only, and a test that runs across midnight UTC would miss the usage of the day before.
+std::string usage_days_around_today();
+
 // One backend `vllm` with `model` as its endpoint, and one route `chat` for /v1/ to it.
 std::string backend_and_route(const FakeModel& model);
 // A tier "metered" with `limits` (a YAML flow mapping), the consumer "acme" on it with the API

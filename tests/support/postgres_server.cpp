@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -47,6 +50,7 @@ PostgresServer PostgresServer::start() {
 }
 
 PostgresServer::~PostgresServer() {
+    thaw();  // a test that failed while the server was frozen
     if (process_ && process_->running()) process_->terminate(10s);
 }
 
@@ -78,6 +82,31 @@ void PostgresServer::stop() {
     process_->signal(SIGINT);
     process_->wait_exit(30s);
 }
+
+// The server's own processes: its children (backends, checkpointer, ...) by their parent pid.
+void PostgresServer::signal_all(int sig) {
+    if (!process_ || !process_->running()) return;
+    const auto server = process_->pid();
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        const auto name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream stat(entry.path() / "stat");
+        std::string line;
+        std::getline(stat, line);
+        const auto after_name = line.rfind(')');
+        if (after_name == std::string::npos) continue;
+        std::istringstream fields(line.substr(after_name + 2));
+        char state = 0;
+        pid_t parent = 0;
+        fields >> state >> parent;
+        if (parent == server) ::kill(std::stoi(name), sig);
+    }
+    ::kill(server, sig);
+}
+
+void PostgresServer::freeze() { signal_all(SIGSTOP); }
+
+void PostgresServer::thaw() { signal_all(SIGCONT); }
 
 void PostgresServer::restart() {
     stop();

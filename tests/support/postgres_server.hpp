@@ -26,10 +26,15 @@ public:
     void stop();
     // Starts again on the same port and data; returns once it accepts connections.
     void restart();
+    // SIGSTOP / SIGCONT to the server and every process of it: connections stay open and
+    // nothing answers, like a database host that hangs or a network that drops everything.
+    void freeze();
+    void thaw();
 
 private:
     PostgresServer(TempDir dir, uint16_t port) : dir_(std::move(dir)), port_(port) {}
     void launch();
+    void signal_all(int sig);
 
     TempDir dir_;
     uint16_t port_;

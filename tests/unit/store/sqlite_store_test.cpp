@@ -131,6 +131,32 @@ TEST(UsageBuffer, AggregatesByDayAccountModelAndDropsBeyondItsBound) {
     EXPECT_EQ(again.rows[0].requests, 3u);
 }
 
+// A refused batch waits apart from the workers' rows (merging it back under their lock
+// stopped every worker for 100 ms per 100,000 rows): both count, and the next take has both.
+TEST(UsageBuffer, ARefusedBatchWaitsApartAndTheNextTakeMergesBoth) {
+    UsageBuffer buffer(3);
+    buffer.add(usage("2026-12-01", "acme", "m1", 1, 10), "key_1");
+    buffer.add(usage("2026-12-01", "beta", "m1", 1, 10), "");
+    buffer.put_back(buffer.take());  // the database is away
+    EXPECT_EQ(buffer.rows(), 2u);
+    buffer.add(usage("2026-12-01", "acme", "m1", 1, 5), "key_1");
+    buffer.add(usage("2026-12-02", "acme", "m1", 1, 1), "key_1");
+    EXPECT_EQ(buffer.rows(), 4u);  // two held, two new (one of them the same row as a held one)
+    buffer.put_back(buffer.take());  // away again: held and new merge, three rows
+    EXPECT_EQ(buffer.rows(), 3u);
+    buffer.add(usage("2026-12-03", "gamma", "m1", 1, 1), "");
+    auto batch = buffer.take();
+    // The bound holds for the merge: a fourth row is dropped and counted.
+    ASSERT_EQ(batch.rows.size(), 3u);
+    EXPECT_EQ(buffer.dropped(), 1u);
+    EXPECT_EQ(batch.rows[0].account, "acme");
+    EXPECT_EQ(batch.rows[0].requests, 2u);
+    EXPECT_EQ(batch.rows[0].prompt_tokens, 15u);
+    EXPECT_EQ(batch.keys_used.size(), 2u);  // key_1 on two days
+    EXPECT_EQ(buffer.rows(), 0u);
+    EXPECT_TRUE(buffer.take().empty());
+}
+
 TEST(Directory, FindsKeysByDigestAndReplacesOneConsumerWhole) {
     auto acme = consumer("acme");
     const auto key = generate_key("", 1000, std::nullopt);
