@@ -41,6 +41,22 @@ private:
     std::vector<std::pair<std::uint16_t, Backlog>> groups_;
 };
 
+using Strings = std::vector<std::string> Backlog::*;
+
+// Moves `count` operations, each one of `keys` and an equal share of `args`, to their slots'
+// groups (into the members named).
+void move_keyed(Groups& groups, std::vector<std::string>& keys, std::vector<std::string>& args,
+                std::size_t count, Strings group_keys, Strings group_args,
+                std::size_t Backlog::*group_count) {
+    const auto width = count == 0 ? 0 : args.size() / count;
+    for (std::size_t i = 0; i < count; ++i) {
+        auto& group = groups.of(keys[i]);
+        (group.*group_keys).push_back(std::move(keys[i]));
+        move_args(group.*group_args, args, i * width, width);
+        ++(group.*group_count);
+    }
+}
+
 }  // namespace
 
 std::vector<std::pair<std::uint16_t, Backlog>> split_by_slot(Backlog&& page) {
@@ -49,20 +65,10 @@ std::vector<std::pair<std::uint16_t, Backlog>> split_by_slot(Backlog&& page) {
         if (!settle.key.empty()) groups.of(settle.key).settles.push_back(std::move(settle));
     for (auto& usage : page.usages) groups.of(usage.key).usages.push_back(std::move(usage));
     // Lease operations and returns: each a key and a fixed number of arguments.
-    const auto lease_width = page.leases == 0 ? 0 : page.lease_args.size() / page.leases;
-    for (std::size_t i = 0; i < page.leases; ++i) {
-        auto& group = groups.of(page.lease_keys[i]);
-        group.lease_keys.push_back(std::move(page.lease_keys[i]));
-        move_args(group.lease_args, page.lease_args, i * lease_width, lease_width);
-        ++group.leases;
-    }
-    const auto return_width = page.returns == 0 ? 0 : page.return_args.size() / page.returns;
-    for (std::size_t i = 0; i < page.returns; ++i) {
-        auto& group = groups.of(page.return_keys[i]);
-        group.return_keys.push_back(std::move(page.return_keys[i]));
-        move_args(group.return_args, page.return_args, i * return_width, return_width);
-        ++group.returns;
-    }
+    move_keyed(groups, page.lease_keys, page.lease_args, page.leases, &Backlog::lease_keys,
+               &Backlog::lease_args, &Backlog::leases);
+    move_keyed(groups, page.return_keys, page.return_args, page.returns, &Backlog::return_keys,
+               &Backlog::return_args, &Backlog::returns);
     return groups.take();
 }
 

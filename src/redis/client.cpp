@@ -13,15 +13,8 @@ namespace {
 using detail::Clock;
 using detail::Connection;
 using detail::is_noscript;
+using detail::run_command;
 using detail::wait_for;
-
-Task<Result> run_command(std::shared_ptr<Connection> connection, std::vector<std::string> args) {
-    const auto start = Clock::now();
-    Result result =
-        co_await wait_for(connection->send(args, start + connection->options().timeout));
-    connection->finished(start, result);
-    co_return result;
-}
 
 Task<Result> run_eval(std::shared_ptr<Connection> connection, const Script& script,
                       std::vector<std::string> keys, std::vector<std::string> args) {

@@ -100,14 +100,6 @@ Task<Result> fail_now(Result result) {
     co_return result;
 }
 
-Task<Result> run_on(std::shared_ptr<Connection> connection, std::vector<std::string> args) {
-    const auto start = Clock::now();
-    Result result =
-        co_await wait_for(connection->send(args, start + connection->options().timeout));
-    connection->finished(start, result);
-    co_return result;
-}
-
 }  // namespace
 
 Task<Result> Cluster::command(std::vector<std::string> args) {
@@ -136,7 +128,7 @@ Task<Result> Cluster::command_on(std::size_t master, std::vector<std::string> ar
     if (master >= masters_.size() || !masters_[master]->ready())
         return fail_now(Error{Error::Kind::not_connected,
                               "not connected to redis cluster master " + std::to_string(master)});
-    return run_on(masters_[master], std::move(args));
+    return detail::run_command(masters_[master], std::move(args));
 }
 
 }  // namespace llmgw::redis::detail

@@ -349,4 +349,12 @@ milliseconds Connection::next_backoff() {
     return milliseconds(pick(random_));
 }
 
+Task<Result> run_command(std::shared_ptr<Connection> connection, std::vector<std::string> args) {
+    const auto start = Clock::now();
+    Result result =
+        co_await wait_for(connection->send(args, start + connection->options().timeout));
+    connection->finished(start, result);
+    co_return result;
+}
+
 }  // namespace llmgw::redis::detail

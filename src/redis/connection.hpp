@@ -147,4 +147,7 @@ private:
     Clock::time_point progress_at_;  // last reply, or the send that ended an idle period
 };
 
+// One command on `connection`, bounded by its timeout and counted in its on_call.
+Task<Result> run_command(std::shared_ptr<Connection> connection, std::vector<std::string> args);
+
 }  // namespace llmgw::redis::detail
