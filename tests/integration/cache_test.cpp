@@ -327,7 +327,7 @@ TEST(Cache, HitsCountAgainstRequestQuotasAndAreRecordedAsCached) {
     EXPECT_EQ(refused.status, 429);
     settle(gateway, 4);
     const auto usage =
-        http_request(gateway.admin_port(), {"GET", "/admin/usage?consumer=acme"}).json();
+        http_request(gateway.admin_port(), {"GET", "/admin/usage?consumer=acme&" + usage_days_around_today()}).json();
     EXPECT_EQ(usage["total"]["requests"], 3);
     EXPECT_EQ(usage["total"]["cached"], 2);
     const auto miss_line = gateway.access_line_where("cache", "miss");

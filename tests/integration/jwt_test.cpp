@@ -212,7 +212,7 @@ TEST(JwtThroughGateway, TheSameSubjectFromTwoIssuersIsTwoAccounts) {
     auto usage_of = [&](const std::string& account) {
         std::string encoded;
         for (const char c : account) encoded += c == ':' ? std::string("%3A") : std::string(1, c);
-        return http_request(gateway.admin_port(), {"GET", "/admin/usage?consumer=" + encoded})
+        return http_request(gateway.admin_port(), {"GET", "/admin/usage?consumer=" + encoded + "&" + usage_days_around_today()})
             .json();
     };
     ASSERT_TRUE(gateway.wait_for_access_lines(8, 5s));

@@ -47,7 +47,7 @@ std::uint64_t tokens_of(const nlohmann::json& line) {
 }
 
 nlohmann::json usage_total(const RunningGateway& gateway) {
-    return http_request(gateway.admin_port(), {"GET", "/admin/usage?consumer=acme"}).json()["total"];
+    return http_request(gateway.admin_port(), {"GET", "/admin/usage?consumer=acme&" + usage_days_around_today()}).json()["total"];
 }
 
 // One value of a counter in the /metrics text ("" when absent).
