@@ -67,18 +67,7 @@ start "$WORK/empty.db" >/dev/null; stop_all
 cp "$WORK/empty.db" "$WORK/full.db"
 
 echo "filling the store with $N consumers..." >&2
-python3 - "$N" <<'PY' | sqlite3 "$WORK/full.db"
-import hashlib, sys
-n = int(sys.argv[1])
-print("BEGIN;")
-for i in range(n):
-    key = "llmgw_%048x" % i
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    print(f"INSERT INTO consumers VALUES ('customer-{i:06d}','free',NULL,0,'{{}}',1764800000,1764800000);")
-    print(f"INSERT INTO api_keys (id,consumer,prefix,label,sha256,created_at) VALUES "
-          f"('key_{i:016x}','customer-{i:06d}','{key[:12]}','bench','{digest}',1764800000);")
-print("COMMIT;")
-PY
+python3 "$ROOT/bench/fill_store.py" "$N" | sqlite3 "$WORK/full.db"
 
 read -r empty_ms empty_rss < <(start "$WORK/empty.db"); stop_all
 read -r full_ms full_rss < <(start "$WORK/full.db"); stop_all

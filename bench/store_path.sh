@@ -61,18 +61,7 @@ stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; }
 
 start store; stop  # the schema, made by llmgw
 echo "filling the store with $N consumers..." >&2
-python3 - "$N" <<'PY' | sqlite3 "$W/store.db"
-import hashlib, sys
-n = int(sys.argv[1])
-print("BEGIN;")
-for i in range(n):
-    key = "llmgw_%048x" % i
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    print(f"INSERT INTO consumers VALUES ('customer-{i:06d}','free',NULL,0,'{{}}',1764800000,1764800000);")
-    print(f"INSERT INTO api_keys (id,consumer,prefix,label,sha256,created_at) VALUES "
-          f"('key_{i:016x}','customer-{i:06d}','{key[:12]}','bench','{digest}',1764800000);")
-print("COMMIT;")
-PY
+python3 "$ROOT/bench/fill_store.py" "$N" | sqlite3 "$W/store.db"
 
 measure() {  # measure NAME: sets RPS and CPU_US
   start "$1"
