@@ -18,16 +18,10 @@
 #include <string>
 #include <string_view>
 
-#include "bench_client.hpp"
+#include "coroutine_io.hpp"
 
 namespace bench_client {
 namespace {
-
-namespace asio = boost::asio;
-namespace http = boost::beast::http;
-using asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 struct Tally {
     int requested = 0;
