@@ -266,10 +266,14 @@ void RedisLimiter::append_admission(const Ask& ask, Admissions& admissions) cons
     auto& keys = admissions.keys;
     auto& args = admissions.args;
     ++admissions.count;
-    for (auto&& arg : {std::to_string(tier_number), exact(ask.reserve.tokens),
-                       exact(ask.reserve.cost), std::to_string(lease.cap), lease.member,
-                       std::to_string(lease.duration.count()), std::string(mode)})
-        args.push_back(std::move(arg));
+    // Pushed one by one: an initializer list's strings could only be copied.
+    args.push_back(std::to_string(tier_number));
+    args.push_back(exact(ask.reserve.tokens));
+    args.push_back(exact(ask.reserve.cost));
+    args.push_back(std::to_string(lease.cap));
+    args.push_back(lease.member);
+    args.push_back(std::to_string(lease.duration.count()));
+    args.emplace_back(mode);
     if (lease.cap != 0) keys.push_back(lease.key);
     if (!tier.limits.empty()) keys.push_back(key(*ask.consumer, tier));
     if (ask.slices != nullptr) {
