@@ -51,7 +51,13 @@ Admission::Admission(LocalLimiter& local, UsageLedger& ledger, const config::Con
     ready_ = client_->connected();
     // Told, not polled: the client's connect notification, and with failure_mode open the
     // end of the grace period, after which the worker starts on local buckets.
-    client_->on_connected = [this] { become_ready(); };
+    // A connection that became ready again (Redis back, or a Cluster master promoted) ends a
+    // pause at once: the pause is for a Redis that answers slowly, not for one just reached.
+    client_->on_connected = [this] {
+        paused_until_ = {};
+        consecutive_failures_ = 0;
+        become_ready();
+    };
     if (config_.redis->failure_mode == config::RedisConfig::FailureMode::open) {
         grace_timer_ = std::make_unique<http::net::steady_timer>(executor_, open_mode_grace);
         grace_timer_->async_wait([this](const boost::system::error_code& ec) {

@@ -160,7 +160,7 @@ TEST(RedisClusterFailover, AMasterKilledUnderLoadKeepsEveryRequestBoundedAndLimi
     auto cluster = RedisCluster::start({"--requirepass", "secret"});
     auto model = FakeModel::start("m1");
     auto gateway = RunningGateway::start(
-        redis_section(*cluster, "  timeout: 100ms\n") +
+        redis_section(*cluster, "  timeout: 200ms\n") +
         consumers({"team-0", "team-1"}, "{ quota: { requests_per_day: 100 } }") +
         backend_and_route(model));
     for (int i = 0; i < 5; ++i) ASSERT_EQ(chat(gateway, "team-0").status, 200);
@@ -188,7 +188,7 @@ TEST(RedisClusterFailover, AMasterKilledUnderLoadKeepsEveryRequestBoundedAndLimi
     }
     failover.join();
     const auto promotion_took = clock_type::now() - killed_at;
-    EXPECT_LT(slowest, 100ms + 400ms) << "redis.timeout 100 ms, with room for a loaded machine";
+    EXPECT_LT(slowest, 200ms + 400ms) << "redis.timeout 200 ms, with room for a loaded machine";
     EXPECT_TRUE(gateway.process().running());
 
     const auto fail_open = [&] {
@@ -198,7 +198,8 @@ TEST(RedisClusterFailover, AMasterKilledUnderLoadKeepsEveryRequestBoundedAndLimi
     EXPECT_TRUE(eventually(
         [&] {
             const auto before = fail_open();
-            for (int i = 0; i < 10; ++i) chat(gateway, "team-0");
+            // Twenty: each lands on either worker, and each worker finds the new master.
+            for (int i = 0; i < 20; ++i) chat(gateway, "team-0");
             return fail_open() == before;
         },
         10s))
@@ -209,7 +210,7 @@ TEST(RedisClusterFailover, AMasterKilledUnderLoadKeepsEveryRequestBoundedAndLimi
     int status = 200;
     while (admitted < 200 && (status = chat(gateway, "team-0").status) == 200) ++admitted;
     EXPECT_EQ(status, 429);
-    EXPECT_LE(admitted, 85) << "100 a day, 15 or more of them before: counted in Redis";
+    EXPECT_LE(admitted, 75) << "100 a day, 25 or more of them before: counted in Redis";
     EXPECT_EQ(fail_open(), open_before) << "every one decided in Redis";
     const auto ms = [](auto d) {
         return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();

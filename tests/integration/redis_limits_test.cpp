@@ -129,6 +129,40 @@ TEST(RedisLimits, AHungRedisCostsAtMostItsTimeoutAndThenNothing) {
     EXPECT_LT(latencies.back(), 40ms);
 }
 
+// A Redis that hung is paused for a second (above); one that comes back on a new connection
+// (restarted, or a Cluster replica promoted) is asked again from its first ready moment.
+TEST(RedisLimits, ARedisReachedAgainAfterAHangIsAskedAtOnce) {
+    auto redis = RedisServer::start();
+    auto model = FakeModel::start("m1");
+    GatewayOptions options;
+    options.workers = 1;
+    auto gateway = RunningGateway::start(
+        config(model, redis.port(), "{ rate: { requests_per_second: 1000 } }"), options);
+    ASSERT_EQ(chat(gateway), 200);
+    const auto connected_lines = [&] {
+        const auto text = gateway.process().stderr_text() + gateway.process().stdout_text();
+        std::size_t count = 0;
+        for (auto at = text.find(" connected"); at != std::string::npos;
+             at = text.find(" connected", at + 1))
+            ++count;
+        return count;
+    };
+    const auto connections_before = connected_lines();
+    constexpr int failures_before_pause = 3;  // limits::Admission's
+    redis.pause(3000ms);
+    const auto fail_open = [&] {
+        return metric_value(metrics_of(gateway), "llmgw_redis_fail_open_total");
+    };
+    for (int i = 0; i < failures_before_pause; ++i) EXPECT_EQ(chat(gateway), 200);
+    ASSERT_EQ(fail_open(), failures_before_pause) << "each one timed out";
+    redis.kill();
+    redis.restart();
+    ASSERT_TRUE(eventually([&] { return connected_lines() > connections_before; }, 5s));
+    const auto open_before = fail_open();
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(chat(gateway), 200);
+    EXPECT_EQ(fail_open(), open_before) << "decided in Redis, though the pause has not run out";
+}
+
 TEST(RedisLimits, UsageFromEveryInstanceIsReportedFromRedis) {
     auto redis = RedisServer::start();
     auto model = FakeModel::start("m1");
