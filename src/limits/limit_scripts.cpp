@@ -60,6 +60,15 @@ local function utc_window(window, t)
   return days_from_civil(y, m, 1) * 86400, days_from_civil(ny, nm, 1) * 86400, string.format('m%04d%02d', y, m)
 end
 
+-- A script's answer: numbers, returned as one string of them (table.concat(answer, ' ')): one
+-- reply object for Redis to write and llmgw to read, instead of one per number. Every number is a
+-- whole one; Lua writes those below 1e14 exactly, and int() the rest.
+local answer = {}
+local function say(x)
+  if x >= 1e14 or x <= -1e14 then x = int(x) end
+  answer[#answer + 1] = x
+end
+
 -- The script's arguments are read in order: ARGV and KEYS each through a cursor.
 local next_arg, next_key = 1, 1
 local function arg() local v = ARGV[next_arg]; next_arg = next_arg + 1; return v end
@@ -363,20 +372,34 @@ local function take(limits, request)
   end
 end
 
+-- The hash each tier's limits hold the state of, in this call. A consumer's admissions of one
+-- tier that follow each other in a call read the hash once and write it once (a busy
+-- consumer's many requests share a call): `now` is the same for all of them.
+local tier_limits
+local loaded = {}  -- tier -> { h = hash, expires = when it expires (ms) }
+local function loaded_limits(tier, h)
+  local limits, held = tier_limits[tier], loaded[tier]
+  if held and held.h == h then return limits end
+  if held then store_limits(held.h, limits, held.expires, now) end
+  loaded[tier] = { h = h, expires = load_limits(h, limits, now) }
+  return limits
+end
+
+local function store_loaded()
+  for tier, held in pairs(loaded) do store_limits(held.h, tier_limits[tier], held.expires, now) end
+end
+
 -- All or nothing: every limit (and the concurrency cap) is read first; only an admitted
 -- request takes from them. A refusal by a limit is named before one by the cap alone: its
 -- wait is known.
-local function admit(limits, r_tokens, r_cost, cap, member, lease_ms, grant_mode)
+local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode)
   local lease_key, cap_ok = nil, true
   if cap > 0 then
     lease_key = key()
     cap_ok = cap_admits(lease_key, cap)
   end
-  local h, expires = nil, 0
-  if #limits > 0 then
-    h = key()
-    expires = load_limits(h, limits, now)
-  end
+  local limits = tier_limits[tier]
+  if #limits > 0 then limits = loaded_limits(tier, key()) end
   local admitted, refused, retry_after = 1, 0, 0
   for i, lim in ipairs(limits) do
     lim.need = share(lim, r_tokens, r_cost)
@@ -405,19 +428,19 @@ local function admit(limits, r_tokens, r_cost, cap, member, lease_ms, grant_mode
       end
     end
     take(limits, request)
-    if h then store_limits(h, limits, expires, now) end
     if lease_key then take_lease(lease_key, member, lease_ms) end
   end
-  local out = { admitted, refused, retry_after }
+  say(admitted)
+  say(refused)
+  say(retry_after)
   for _, lim in ipairs(limits) do
     local remaining, reset = state_of(lim, now)
-    out[#out + 1] = remaining
-    out[#out + 1] = reset
+    say(remaining)
+    say(reset)
   end
   if grant_mode ~= NO_GRANT then
-    for _, lim in ipairs(limits) do out[#out + 1] = lim.granted end
+    for _, lim in ipairs(limits) do say(lim.granted) end
   end
-  return out
 end
 
 -- Giving back what a lease took and did not use: settled like a reservation of `n` that used
@@ -433,7 +456,7 @@ end
 
 local settles, usages, leases, returns, admissions, tiers = num(), num(), num(), num(), num(), num()
 -- The limits of each tier the admissions use, read once (their state is loaded per admission).
-local tier_limits = { [0] = {} }
+tier_limits = { [0] = {} }
 for t = 1, tiers do
   local limits = {}
   for i = 1, num() do limits[i] = read_limit() end
@@ -445,28 +468,30 @@ for _ = 1, leases do lease_op() end
 for _ = 1, returns do return_op() end
 if admissions == 0 then return 1 end
 -- Admissions of several requests share one call: each is decided in turn, as if alone.
-local results = {}
-for i = 1, admissions do
+for _ = 1, admissions do
   local tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode = num(), num(), num(), num(), arg(), num(), num()
-  results[i] = admit(tier_limits[tier], r_tokens, r_cost, cap, member, lease_ms, grant_mode)
+  admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode)
 end
-return results
+store_loaded()
+return table.concat(answer, ' ')
 )lua";
 
 // Where each limit stands, reading only: ARGV the limit count, then each limit's 5; KEYS the
 // hash. Returns what an admission returns, {1, 0, 0, remaining, reset, ...}.
 constexpr const char* peek_lua = R"lua(
 local now = now_us()
-local out = { 1, 0, 0 }
+say(1)
+say(0)
+say(0)
 local limits = {}
 for i = 1, num() do limits[i] = read_limit() end
 if #limits > 0 then load_limits(key(), limits, now) end
 for _, lim in ipairs(limits) do
   local remaining, reset = state_of(lim, now)
-  out[#out + 1] = remaining
-  out[#out + 1] = reset
+  say(remaining)
+  say(reset)
 end
-return out
+return table.concat(answer, ' ')
 )lua";
 
 constexpr const char* utc_window_lua = R"lua(

@@ -23,12 +23,13 @@ namespace llmgw::limits::detail {
 // slice wanted of each limit.
 // KEYS in the same order (tiers have none); an admission's: the lease set when it has a cap,
 // then the hash when its tier has limits.
-// Returns 1 without admissions, else one array per admission, in order: {admitted 0|1, refusing
-// limit with the longest wait (1-based, 0 = none, -1 = the concurrency cap alone), retry_after s,
-// then remaining and reset s for each limit, then with a grant mode what each limit granted}.
+// Returns 1 without admissions, else one string: the admissions' answers in order, their whole
+// numbers separated by spaces. An admission's: admitted 0|1, refusing limit with the longest wait
+// (1-based, 0 = none, -1 = the concurrency cap alone), retry_after s, then remaining and reset s
+// for each limit, then with a grant mode what each limit granted.
 const redis::Script& batch_script();
-// ARGV: the limit count, then each limit's 5; KEYS: the hash. Reads only. Returns
-// {1, 0, 0, then remaining and reset s for each limit}, the shape of an admission's reply.
+// ARGV: the limit count, then each limit's 5; KEYS: the hash. Reads only. Returns "1 0 0", then
+// remaining and reset s for each limit: an admission's answer.
 const redis::Script& peek_script();
 // Debug helper for tests: ARGV = unix seconds. Returns, for each: day start, day end, day
 // suffix, month start, month end, month suffix (the same code the quotas use).

@@ -2,6 +2,8 @@
 #include "llmgw/limits/redis_limiter.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -88,35 +90,46 @@ void append_args(std::vector<std::string>& args, const config::Tier& tier, std::
     }
 }
 
-std::uint64_t as_count(const redis::Reply& reply) {
-    return reply.integer > 0 ? static_cast<std::uint64_t>(reply.integer) : 0;
+std::uint64_t as_count(long long n) { return n > 0 ? static_cast<std::uint64_t>(n) : 0; }
+
+// An answer's numbers (limit_scripts.hpp): whole numbers separated by single spaces. Empty when
+// the reply has another shape.
+std::vector<long long> numbers_of(const redis::Reply& reply) {
+    std::vector<long long> numbers;
+    if (!reply.is_string()) return numbers;
+    const char* at = reply.str.data();
+    const char* const end = at + reply.str.size();
+    numbers.reserve(reply.str.size() / 2 + 1);
+    while (at < end) {
+        long long n = 0;
+        const auto [next, error] = std::from_chars(at, end, n);
+        if (error != std::errc{} || (next < end && *next != ' ')) return {};
+        numbers.push_back(n);
+        at = next < end ? next + 1 : next;
+    }
+    return numbers;
 }
 
-// The admit script's reply as a Decision; nullopt when it has another shape. `grants`: how many
-// granted slices follow the states.
-std::optional<Decision> to_decision(const redis::Reply& reply, const config::Tier& tier,
-                                    std::size_t grants = 0) {
-    const auto& e = reply.elements;
+// One admission's answer as a Decision; nullopt when it has another shape.
+std::optional<Decision> to_decision(std::span<const long long> e, const config::Tier& tier) {
     const auto count = tier.limits.size();
-    if (!reply.is_array() || e.size() != 3 + 2 * count + grants) return std::nullopt;
-    if (!std::all_of(e.begin(), e.end(), [](const redis::Reply& r) { return r.is_integer(); }))
-        return std::nullopt;
+    if (e.size() < 3 + 2 * count) return std::nullopt;
     Decision decision;
-    decision.admitted = e[0].integer == 1;
-    const auto refused = e[1].integer;  // -1: the concurrency cap
+    decision.admitted = e[0] == 1;
+    const auto refused = e[1];  // -1: the concurrency cap
     if (decision.admitted != (refused == 0) || refused < -1 || refused > static_cast<long long>(count))
         return std::nullopt;
     if (!decision.admitted) {
         decision.over_concurrency = refused == -1;
         if (refused > 0) decision.refused_by = &tier.limits[static_cast<std::size_t>(refused) - 1];
-        decision.retry_after = std::chrono::seconds(std::max<long long>(e[2].integer, 1));
+        decision.retry_after = std::chrono::seconds(std::max<long long>(e[2], 1));
     }
     decision.states.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
         LimitState state;
         state.limit = &tier.limits[i];
         state.remaining = as_count(e[3 + 2 * i]);
-        state.reset = std::chrono::seconds(std::max<long long>(e[4 + 2 * i].integer, 0));
+        state.reset = std::chrono::seconds(std::max<long long>(e[4 + 2 * i], 0));
         decision.states.push_back(state);
     }
     return decision;
@@ -283,15 +296,22 @@ void RedisLimiter::append_admission(const Ask& ask, Admissions& admissions) cons
 }
 
 namespace {
-// One admission's part of the reply, read into its Ask (and its slices' grants).
-void read_answer(const redis::Reply& answer, RedisLimiter::Ask& ask) {
+// How many numbers an admission's answer has: 3, two per limit, and with a grant mode one more
+// per limit.
+std::size_t answer_size(const RedisLimiter::Ask& ask) {
+    const auto count = ask.tier->limits.size();
+    return 3 + 2 * count + (ask.slices == nullptr ? 0 : count);
+}
+
+// One admission's answer, read into its Ask (and its slices' grants).
+void read_answer(std::span<const long long> answer, RedisLimiter::Ask& ask) {
     const auto count = ask.tier->limits.size();
     auto* slices = ask.slices;
-    ask.decision = to_decision(answer, *ask.tier, slices == nullptr ? 0 : count);
+    ask.decision = to_decision(answer, *ask.tier);
     if (!ask.decision || slices == nullptr) return;
     slices->granted.clear();
     for (std::size_t i = 0; i < count; ++i)
-        slices->granted.push_back(std::min(as_count(answer.elements[3 + 2 * count + i]), slices->want[i]));
+        slices->granted.push_back(std::min(as_count(answer[3 + 2 * count + i]), slices->want[i]));
 }
 }  // namespace
 
@@ -299,6 +319,7 @@ redis::Task<bool> RedisLimiter::admit_all(const Backlog& carried, std::span<Ask*
     Admissions admissions;
     std::vector<Ask*> sent;
     sent.reserve(asks.size());
+    std::size_t expected = 0;
     for (auto* ask : asks) {
         ask->decision.reset();
         // Nothing to decide: admitted without asking.
@@ -308,14 +329,21 @@ redis::Task<bool> RedisLimiter::admit_all(const Backlog& carried, std::span<Ask*
         }
         append_admission(*ask, admissions);
         sent.push_back(ask);
+        expected += answer_size(*ask);
     }
     if (sent.empty() && carried.empty()) co_return true;
     auto reply = co_await call(carried, std::move(admissions));
     if (!reply) co_return false;
     if (sent.empty()) co_return true;
-    // One answer per admission; an answer of another shape leaves its decision empty.
-    if (!reply->is_array() || reply->elements.size() != sent.size()) co_return false;
-    for (std::size_t i = 0; i < sent.size(); ++i) read_answer(reply->elements[i], *sent[i]);
+    // Every admission's answer, in order; answers of another shape leave the decisions empty.
+    const auto numbers = numbers_of(*reply);
+    if (numbers.size() != expected) co_return false;
+    std::span<const long long> rest(numbers);
+    for (auto* ask : sent) {
+        const auto size = answer_size(*ask);
+        read_answer(rest.first(size), *ask);
+        rest = rest.subspan(size);
+    }
     co_return true;
 }
 
@@ -337,8 +365,9 @@ redis::Task<std::optional<std::vector<LimitState>>> RedisLimiter::peek(
     for (std::size_t i = 0; i < tier.limits.size(); ++i) append_args(args, tier, i);
     auto reply = co_await client_.eval(detail::peek_script(), std::move(keys), std::move(args));
     if (!reply) co_return std::nullopt;
-    auto decision = to_decision(*reply, tier);
-    if (!decision) co_return std::nullopt;
+    const auto numbers = numbers_of(*reply);
+    auto decision = to_decision(numbers, tier);
+    if (!decision || numbers.size() != 3 + 2 * tier.limits.size()) co_return std::nullopt;
     co_return std::move(decision->states);
 }
 

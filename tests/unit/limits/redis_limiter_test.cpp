@@ -401,15 +401,15 @@ TEST_F(RedisLimiterConcurrency, ThreeHundredPipelinedAdmitsGetExactlyTheQuota) {
 }
 
 // Several requests' admissions in one call are decided in order, each as if alone: the third
-// request of a consumer with a quota of two is refused, another consumer's is admitted, and a
-// tier without limits is admitted without being sent.
+// request of a consumer with a quota of two is refused, another consumer's (between them) is
+// admitted, and a tier without limits is admitted without being sent.
 TEST_F(RedisLimiterConcurrency, AdmissionsSharingOneCallAreDecidedInOrder) {
     const auto tier = tier_of({quota(requests, 2, Limit::Window::day)});
     const auto unlimited = tier_of({});
     const std::string acme = "acme", other = "other";
     const llmgw::limits::ConcurrencyLease no_lease;
     std::vector<RedisLimiter::Ask> asks;
-    for (const auto* consumer : {&acme, &acme, &other, &acme})
+    for (const auto* consumer : {&acme, &other, &acme, &acme})
         asks.push_back({consumer, &tier, llmgw::limits::Charge{}, &no_lease, nullptr, std::nullopt});
     asks.push_back({&acme, &unlimited, llmgw::limits::Charge{}, &no_lease, nullptr, std::nullopt});
     std::vector<RedisLimiter::Ask*> pointers;
@@ -424,11 +424,17 @@ TEST_F(RedisLimiterConcurrency, AdmissionsSharingOneCallAreDecidedInOrder) {
         admitted.push_back(ask.decision->admitted);
     }
     EXPECT_EQ(admitted, (std::vector<bool>{true, true, true, false, true}));
-    EXPECT_EQ(asks[1].decision->states.at(0).remaining, 0u);
-    EXPECT_EQ(asks[2].decision->states.at(0).remaining, 1u);
+    EXPECT_EQ(asks[1].decision->states.at(0).remaining, 1u);
+    EXPECT_EQ(asks[2].decision->states.at(0).remaining, 0u);
     EXPECT_EQ(asks[3].decision->refused_by, &tier.limits[0]);
     // Redis saw one script call for all five.
     EXPECT_NE(server.cli({"INFO", "commandstats"}).find("cmdstat_evalsha:calls=1,"), std::string::npos);
+    // The script reads a consumer's hash once for admissions that follow each other and writes
+    // it when another consumer's turn comes or the call ends: all of it is in Redis after.
+    EXPECT_FALSE(admit(tier, acme).admitted);
+    const auto others_second = admit(tier, other);
+    EXPECT_TRUE(others_second.admitted);
+    EXPECT_EQ(others_second.states.at(0).remaining, 0u);
 }
 
 TEST_F(RedisLimiterConcurrency, TwoInstancesShareOneLimit) {
