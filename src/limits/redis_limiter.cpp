@@ -74,19 +74,26 @@ std::string shape(const Limit& limit) {
     return out + ".quota." + (limit.window == Limit::Window::day ? "day" : "month");
 }
 
+// An argument, into a list of them or straight into the wire form.
+void put(std::vector<std::string>& args, std::string_view text) { args.emplace_back(text); }
+void put(std::vector<std::string>& args, std::uint64_t n) { args.push_back(std::to_string(n)); }
+void put(redis::Arguments& args, std::string_view text) { args.add(text); }
+void put(redis::Arguments& args, std::uint64_t n) { args.add(n); }
+
 // The 5 script arguments of limit `index` of `tier` (see limit_scripts.hpp).
-void append_args(std::vector<std::string>& args, const config::Tier& tier, std::size_t index) {
+template <typename Args>
+void append_args(Args& args, const config::Tier& tier, std::size_t index) {
     const auto& limit = tier.limits.at(index);
     const bool rate = limit.kind == Limit::Kind::rate;
-    args.push_back(RedisLimiter::field(tier, index));
-    args.emplace_back(code(limit));
-    args.push_back(std::to_string(limit.amount));
+    put(args, RedisLimiter::field(tier, index));
+    put(args, code(limit));
+    put(args, limit.amount);
     if (rate) {
-        args.push_back(std::to_string(limit.period.count()));
-        args.push_back(std::to_string(limit.burst != 0 ? limit.burst : limit.amount));
+        put(args, static_cast<std::uint64_t>(limit.period.count()));
+        put(args, limit.burst != 0 ? limit.burst : limit.amount);
     } else {
-        args.emplace_back(limit.window == Limit::Window::day ? "day" : "month");
-        args.emplace_back();
+        put(args, limit.window == Limit::Window::day ? "day" : "month");
+        put(args, "");
     }
 }
 
@@ -153,13 +160,23 @@ std::string RedisLimiter::concurrency_key(const std::string& consumer) const {
 }
 
 namespace {
-void move_append(std::vector<std::string>& to, std::vector<std::string>& from) {
-    to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
-}
-void copy_append(std::vector<std::string>& to, const std::vector<std::string>& from) {
-    to.insert(to.end(), from.begin(), from.end());
+void add_all(redis::Arguments& to, const std::vector<std::string>& from) {
+    for (const auto& arg : from) to.add(arg);
 }
 }  // namespace
+
+const redis::Arguments& RedisLimiter::tier_arguments(const config::Tier& tier) const {
+    // Tiers replaced by reloads leave entries behind: a bound keeps them few.
+    if (tier_arguments_.size() > 256 && !tier_arguments_.contains(&tier)) tier_arguments_.clear();
+    auto& held = tier_arguments_[&tier];
+    if (held.made && held.limits == tier.limits) return held.args;
+    held.made = true;
+    held.limits = tier.limits;
+    held.args.clear();
+    held.args.add(std::uint64_t{tier.limits.size()});
+    for (std::size_t i = 0; i < tier.limits.size(); ++i) append_args(held.args, tier, i);
+    return held.args;
+}
 
 void RedisLimiter::queue_settle(Backlog& backlog, const std::string& consumer,
                                 const config::Tier& tier, const Charge& reserved,
@@ -227,38 +244,33 @@ void RedisLimiter::queue_return(Backlog& backlog, const std::string& consumer,
 // admissions' `keys` and `args` (limit_scripts.hpp).
 redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carried,
                                                             Admissions admissions) {
-    std::vector<std::string> all_keys;
-    std::vector<std::string> all_args{std::to_string(carried.settles.size()),
-                                      std::to_string(carried.usages.size()),
-                                      std::to_string(carried.leases), std::to_string(carried.returns),
-                                      std::to_string(admissions.count),
-                                      std::to_string(admissions.tiers.size())};
-    for (const auto* tier : admissions.tiers) {
-        all_args.push_back(std::to_string(tier->limits.size()));
-        for (std::size_t i = 0; i < tier->limits.size(); ++i) append_args(all_args, *tier, i);
-    }
+    redis::Arguments keys, args;
+    for (const std::uint64_t n : {carried.settles.size(), carried.usages.size(), carried.leases,
+                                  carried.returns, admissions.count, admissions.tiers.size()})
+        args.add(n);
+    for (const auto* tier : admissions.tiers) args.append(tier_arguments(*tier));
     for (const auto& settle : carried.settles) {
-        all_keys.push_back(settle.key);
+        keys.add(settle.key);
         for (const auto n : {std::uint64_t{settle.limits}, settle.reserved_tokens,
                              settle.reserved_cost, settle.used_tokens, settle.used_cost,
                              settle.reserved_at})
-            all_args.push_back(exact(n));
-        copy_append(all_args, settle.limit_args);
+            args.add(std::min(n, max_exact));
+        add_all(args, settle.limit_args);
     }
     for (const auto& usage : carried.usages) {
-        all_keys.push_back(usage.key);
+        keys.add(usage.key);
         const auto& t = usage.totals;
         for (const auto n : {t.requests, t.prompt_tokens, t.completion_tokens, t.estimated_requests,
                              t.cached, t.cost, static_cast<std::uint64_t>(usage_ttl_seconds)})
-            all_args.push_back(exact(n));
+            args.add(std::min(n, max_exact));
     }
-    copy_append(all_keys, carried.lease_keys);
-    copy_append(all_keys, carried.return_keys);
-    move_append(all_keys, admissions.keys);
-    copy_append(all_args, carried.lease_args);
-    copy_append(all_args, carried.return_args);
-    move_append(all_args, admissions.args);
-    auto result = co_await client_.eval(detail::batch_script(), std::move(all_keys), std::move(all_args));
+    add_all(keys, carried.lease_keys);
+    add_all(keys, carried.return_keys);
+    keys.append(admissions.keys);
+    add_all(args, carried.lease_args);
+    add_all(args, carried.return_args);
+    args.append(admissions.args);
+    auto result = co_await client_.eval(detail::batch_script(), keys, args);
     if (!result) co_return std::nullopt;
     co_return std::move(*result);
 }
@@ -279,19 +291,19 @@ void RedisLimiter::append_admission(const Ask& ask, Admissions& admissions) cons
     auto& keys = admissions.keys;
     auto& args = admissions.args;
     ++admissions.count;
-    // Pushed one by one: an initializer list's strings could only be copied.
-    args.push_back(std::to_string(tier_number));
-    args.push_back(exact(ask.reserve.tokens));
-    args.push_back(exact(ask.reserve.cost));
-    args.push_back(std::to_string(lease.cap));
-    args.push_back(lease.member);
-    args.push_back(std::to_string(lease.duration.count()));
-    args.emplace_back(mode);
-    if (lease.cap != 0) keys.push_back(lease.key);
-    if (!tier.limits.empty()) keys.push_back(key(*ask.consumer, tier));
+    args.add(std::uint64_t{tier_number});
+    args.add(std::min(ask.reserve.tokens, max_exact));
+    args.add(std::min(ask.reserve.cost, max_exact));
+    args.add(std::uint64_t{lease.cap});
+    args.add(lease.member);
+    args.add(static_cast<std::uint64_t>(std::max<long long>(lease.duration.count(), 0)));
+    args.add(mode);
+    if (lease.cap != 0) keys.add(lease.key);
+    if (!tier.limits.empty())
+        keys.add_joined({prefix_, "rl:{", escape(*ask.consumer), "}:", escape(tier.name)});
     if (ask.slices != nullptr) {
         ask.slices->want.resize(tier.limits.size());
-        for (const auto want : ask.slices->want) args.push_back(exact(want));
+        for (const auto want : ask.slices->want) args.add(std::min(want, max_exact));
     }
 }
 
@@ -373,7 +385,8 @@ redis::Task<std::optional<std::vector<LimitState>>> RedisLimiter::peek(
 
 redis::Task<bool> RedisLimiter::flush(const Backlog& carried) {
     if (carried.empty()) co_return true;
-    auto reply = co_await call(carried, Admissions{});
+    Admissions none;  // not a braced temporary: GCC 12 destroys those twice in co_await arguments
+    auto reply = co_await call(carried, std::move(none));
     co_return reply.has_value();
 }
 

@@ -2,8 +2,6 @@
 // each bounded by the call's timeout (the connection itself is connection.cpp's).
 #include "llmgw/redis/client.hpp"
 
-#include <iterator>
-
 #include "cluster.hpp"
 #include "connection.hpp"
 
@@ -16,22 +14,18 @@ using detail::is_noscript;
 using detail::run_command;
 using detail::wait_for;
 
+// `evalsha`: the command in RESP (evalsha_command).
 Task<Result> run_eval(std::shared_ptr<Connection> connection, const Script& script,
-                      std::vector<std::string> keys, std::vector<std::string> args) {
+                      std::string evalsha) {
     const auto start = Clock::now();
     const auto deadline = start + connection->options().timeout;
-    std::vector<std::string> evalsha{"EVALSHA", script.sha1(), std::to_string(keys.size())};
-    evalsha.reserve(evalsha.size() + keys.size() + args.size());
-    std::move(keys.begin(), keys.end(), std::back_inserter(evalsha));
-    std::move(args.begin(), args.end(), std::back_inserter(evalsha));
-
-    Result result = co_await wait_for(connection->send(evalsha, deadline));
+    Result result = co_await wait_for(connection->send_encoded(evalsha, deadline));
     if (is_noscript(result)) {
         // The server lost its script cache (restart, SCRIPT FLUSH): load and retry in one
         // round trip, still within the first call's deadline.
         const std::vector<std::string> script_load{"SCRIPT", "LOAD", script.source()};
         auto load = connection->send(script_load, deadline);
-        auto retry = connection->send(evalsha, deadline);
+        auto retry = connection->send_encoded(evalsha, deadline);
         Result loaded = co_await wait_for(std::move(load));
         Result retried = co_await wait_for(std::move(retry));
         result = loaded ? std::move(retried) : std::move(loaded);
@@ -85,10 +79,17 @@ Task<Result> Client::command(std::vector<std::string> args) {
     return run_command(connection_, std::move(args));
 }
 
-Task<Result> Client::eval(const Script& script, std::vector<std::string> keys,
-                          std::vector<std::string> args) {
-    if (cluster_) return cluster_->eval(script, std::move(keys), std::move(args));
-    return run_eval(connection_, script, std::move(keys), std::move(args));
+Task<Result> Client::eval(const Script& script, const std::vector<std::string>& keys,
+                          const std::vector<std::string>& args) {
+    Arguments key_arguments, arguments;
+    for (const auto& key : keys) key_arguments.add(key);
+    for (const auto& arg : args) arguments.add(arg);
+    return eval(script, key_arguments, arguments);
+}
+
+Task<Result> Client::eval(const Script& script, const Arguments& keys, const Arguments& args) {
+    if (cluster_) return cluster_->eval(script, keys, args);
+    return run_eval(connection_, script, detail::evalsha_command(script.sha1(), keys, args));
 }
 
 std::size_t Client::masters() const {

@@ -56,8 +56,7 @@ public:
     std::size_t masters() const { return masters_.size(); }
 
     Task<Result> command(std::vector<std::string> args);
-    Task<Result> eval(const Script& script, std::vector<std::string> keys,
-                      std::vector<std::string> args);
+    Task<Result> eval(const Script& script, const Arguments& keys, const Arguments& args);
     Task<Result> command_on(std::size_t master, std::vector<std::string> args);
 
     // Used by the calls (cluster_call.cpp).

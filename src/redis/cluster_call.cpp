@@ -6,9 +6,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <atomic>
-#include <iterator>
 
 #include "cluster.hpp"
+#include "stream.hpp"
 
 namespace llmgw::redis::detail {
 
@@ -31,17 +31,17 @@ Task<void> wait_ready(const std::shared_ptr<Connection>& connection, Clock::time
 
 // One exchange with one node: ASKING first when asked to, and for a script the SCRIPT LOAD
 // and second EVALSHA when the node lost it.
-Task<Result> exchange(const std::shared_ptr<Connection>& connection,
-                      const std::vector<std::string>& command, const Script* script,
-                      Clock::time_point deadline, bool asking) {
+// `command`: in RESP.
+Task<Result> exchange(const std::shared_ptr<Connection>& connection, const std::string& command,
+                      const Script* script, Clock::time_point deadline, bool asking) {
     static const std::vector<std::string> asking_command{"ASKING"};
     if (asking) connection->send(asking_command, deadline);
-    Result result = co_await wait_for(connection->send(command, deadline));
+    Result result = co_await wait_for(connection->send_encoded(command, deadline));
     if (script == nullptr || !is_noscript(result)) co_return result;
     const std::vector<std::string> script_load{"SCRIPT", "LOAD", script->source()};
     auto load = connection->send(script_load, deadline);
     if (asking) connection->send(asking_command, deadline);
-    auto retry = connection->send(command, deadline);
+    auto retry = connection->send_encoded(command, deadline);
     Result loaded = co_await wait_for(std::move(load));
     Result retried = co_await wait_for(std::move(retry));
     if (!loaded) co_return loaded;
@@ -53,9 +53,9 @@ Result no_master(std::uint16_t slot) {
                  "not connected to the redis cluster master of slot " + std::to_string(slot)};
 }
 
-// `slot` nullopt: any master.
+// `slot` nullopt: any master. `command`: in RESP.
 Task<Result> run_call(std::shared_ptr<Cluster> cluster, std::optional<std::uint16_t> slot,
-                      std::vector<std::string> command, const Script* script) {
+                      std::string command, const Script* script) {
     const auto start = Clock::now();
     const auto deadline = start + cluster->options().timeout;
     auto target = slot ? cluster->for_slot(*slot) : cluster->any_master();
@@ -81,18 +81,17 @@ Task<Result> run_call(std::shared_ptr<Cluster> cluster, std::optional<std::uint1
 }
 
 // The slot every key of a call hashes to; a message naming two that differ otherwise.
-std::optional<std::uint16_t> common_slot(const std::vector<std::string>& keys,
-                                         std::string& problem) {
-    if (keys.empty()) return std::nullopt;
-    const auto slot = key_slot(keys.front());
-    for (const auto& key : keys) {
+std::optional<std::uint16_t> common_slot(const Arguments& keys, std::string& problem) {
+    std::optional<std::uint16_t> slot;
+    keys.for_each([&](std::string_view key) {
         const auto other = key_slot(key);
-        if (other == slot) continue;
+        if (!slot) slot = other;
+        if (other == *slot || !problem.empty()) return;
         problem = "the keys of one call hash to different redis cluster slots (" +
-                  std::to_string(slot) + " and " + std::to_string(other) +
+                  std::to_string(*slot) + " and " + std::to_string(other) +
                   "); a hash tag {...} must keep them together";
-        return std::nullopt;
-    }
+    });
+    if (!problem.empty()) return std::nullopt;
     return slot;
 }
 
@@ -105,11 +104,12 @@ Task<Result> fail_now(Result result) {
 Task<Result> Cluster::command(std::vector<std::string> args) {
     std::optional<std::uint16_t> slot;
     if (args.size() > 1) slot = key_slot(args[1]);
-    return run_call(shared_from_this(), slot, std::move(args), nullptr);
+    std::string command;
+    append_command(command, args);
+    return run_call(shared_from_this(), slot, std::move(command), nullptr);
 }
 
-Task<Result> Cluster::eval(const Script& script, std::vector<std::string> keys,
-                           std::vector<std::string> args) {
+Task<Result> Cluster::eval(const Script& script, const Arguments& keys, const Arguments& args) {
     std::string problem;
     const auto slot = common_slot(keys, problem);
     if (!problem.empty()) {
@@ -117,11 +117,7 @@ Task<Result> Cluster::eval(const Script& script, std::vector<std::string> keys,
         if (!logged.exchange(true)) spdlog::error("redis cluster: {}", problem);
         return fail_now(Error{Error::Kind::protocol, problem});
     }
-    std::vector<std::string> evalsha{"EVALSHA", script.sha1(), std::to_string(keys.size())};
-    evalsha.reserve(evalsha.size() + keys.size() + args.size());
-    std::move(keys.begin(), keys.end(), std::back_inserter(evalsha));
-    std::move(args.begin(), args.end(), std::back_inserter(evalsha));
-    return run_call(shared_from_this(), slot, std::move(evalsha), &script);
+    return run_call(shared_from_this(), slot, evalsha_command(script.sha1(), keys, args), &script);
 }
 
 Task<Result> Cluster::command_on(std::size_t master, std::vector<std::string> args) {

@@ -74,15 +74,24 @@ void Connection::stop() {
     drop("client stopped");
 }
 
+std::shared_ptr<Call> Connection::unsent() {
+    auto call = std::make_shared<Call>(executor_);
+    call->result = ready_ ? Error{Error::Kind::protocol, "empty command"}
+                          : Error{Error::Kind::not_connected, "not connected to redis"};
+    return call;
+}
+
 std::shared_ptr<Call> Connection::send(const std::vector<std::string>& args,
                                        Clock::time_point deadline) {
-    if (!ready_ || args.empty()) {
-        auto call = std::make_shared<Call>(executor_);
-        call->result = ready_ ? Error{Error::Kind::protocol, "empty command"}
-                              : Error{Error::Kind::not_connected, "not connected to redis"};
-        return call;
-    }
+    if (!ready_ || args.empty()) return unsent();
     return queue(args, deadline);
+}
+
+std::shared_ptr<Call> Connection::send_encoded(std::string_view command,
+                                               Clock::time_point deadline) {
+    if (!ready_ || command.empty()) return unsent();
+    link_->out += command;
+    return queued(deadline);
 }
 
 void Connection::finished(Clock::time_point start, const Result& result) {
@@ -184,11 +193,15 @@ Task<void> Connection::write_loop(std::shared_ptr<Link> link) {
 
 std::shared_ptr<Call> Connection::queue(const std::vector<std::string>& args,
                                         Clock::time_point deadline) {
+    append_command(link_->out, args);
+    return queued(deadline);
+}
+
+std::shared_ptr<Call> Connection::queued(Clock::time_point deadline) {
     auto call = std::make_shared<Call>(executor_);
     call->wake.expires_at(deadline);
     if (pending_.empty()) progress_at_ = Clock::now();
     pending_.push_back(call);
-    append_command(link_->out, args);
     if (link_->write_waiting) link_->write_wake.cancel();
     return call;
 }

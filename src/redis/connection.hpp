@@ -84,6 +84,8 @@ public:
 
     // Queues `args`; the returned call holds its result once it has one.
     std::shared_ptr<Call> send(const std::vector<std::string>& args, Clock::time_point deadline);
+    // The same for a command already in RESP (evalsha_command).
+    std::shared_ptr<Call> send_encoded(std::string_view command, Clock::time_point deadline);
     // Every public call ends here: the on_call hook, and the check for a broken connection.
     void finished(Clock::time_point start, const Result& result);
 
@@ -115,6 +117,10 @@ private:
     void handshake(const std::shared_ptr<Link>& link, const Client::Address& server);
     void deliver(redisReply* reply);
     std::shared_ptr<Call> queue(const std::vector<std::string>& args, Clock::time_point deadline);
+    // A call for the command just appended to the link's `out`.
+    std::shared_ptr<Call> queued(Clock::time_point deadline);
+    // A call that fails at once: not connected, or nothing to send.
+    std::shared_ptr<Call> unsent();
     void drop_if_broken(Clock::time_point now);
     void drop(const std::string& reason, Error::Kind kind = Error::Kind::disconnected);
     void became_ready();

@@ -102,4 +102,20 @@ void append_command(std::string& out, const std::vector<std::string>& args) {
     }
 }
 
+std::string evalsha_command(std::string_view sha1, const Arguments& keys, const Arguments& args) {
+    Arguments head;
+    head.add("EVALSHA");
+    head.add(sha1);
+    head.add(std::uint64_t{keys.count()});
+    std::string out;
+    out.reserve(16 + head.wire().size() + keys.wire().size() + args.wire().size());
+    out += '*';
+    out += std::to_string(head.count() + keys.count() + args.count());
+    out += "\r\n";
+    out += head.wire();
+    out += keys.wire();
+    out += args.wire();
+    return out;
+}
+
 }  // namespace llmgw::redis::detail

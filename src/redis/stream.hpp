@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "llmgw/redis/arguments.hpp"
 #include "llmgw/redis/client.hpp"
 
 namespace llmgw::redis::detail {
@@ -45,5 +46,7 @@ private:
 
 // "*N\r\n$len\r\narg\r\n...": a command in RESP, appended to `out`.
 void append_command(std::string& out, const std::vector<std::string>& args);
+// EVALSHA sha1 <key count> keys... args..., in RESP.
+std::string evalsha_command(std::string_view sha1, const Arguments& keys, const Arguments& args);
 
 }  // namespace llmgw::redis::detail

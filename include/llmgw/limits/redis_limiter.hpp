@@ -158,13 +158,23 @@ class RedisLimiter {
     struct Admissions {
         std::size_t count = 0;
         std::vector<const config::Tier*> tiers;
-        std::vector<std::string> keys, args;
+        redis::Arguments keys, args;
     };
     redis::Task<std::optional<redis::Reply>> call(const Backlog& carried, Admissions admissions);
     void append_admission(const Ask& ask, Admissions& admissions) const;
+    // The tier's limits as the batch script reads them: its limit count, then each limit's 5.
+    const redis::Arguments& tier_arguments(const config::Tier& tier) const;
 
     redis::Client& client_;
     std::string prefix_;
+    // tier_arguments' answers, made once per tier and kept while its limits stay the same (a
+    // reload may put another tier where one was).
+    struct TierArguments {
+        bool made = false;
+        std::vector<config::Limit> limits;
+        redis::Arguments args;
+    };
+    mutable std::unordered_map<const config::Tier*, TierArguments> tier_arguments_;
 };
 
 }  // namespace llmgw::limits

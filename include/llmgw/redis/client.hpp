@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "llmgw/redis/arguments.hpp"
 #include "llmgw/redis/reply.hpp"
 #include "llmgw/redis/script.hpp"
 
@@ -111,8 +112,11 @@ public:
     // EVALSHA; on NOSCRIPT, SCRIPT LOAD + EVALSHA once more, within the same time bound.
     // `script` must outlive the call. With Cluster every key must hash to one slot (a hash tag
     // does it): a call whose keys do not fails at once (protocol error naming the slots).
-    Task<Result> eval(const Script& script, std::vector<std::string> keys,
-                      std::vector<std::string> args);
+    Task<Result> eval(const Script& script, const std::vector<std::string>& keys,
+                      const std::vector<std::string>& args);
+    // The same with arguments already in RESP (no string per argument); copied before it
+    // returns.
+    Task<Result> eval(const Script& script, const Arguments& keys, const Arguments& args);
 
     // Whether this is a Cluster client.
     bool cluster() const { return cluster_ != nullptr; }

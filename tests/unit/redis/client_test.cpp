@@ -228,7 +228,7 @@ TEST_F(RedisClient, NeverConnectedClientFailsFast) {
     client.start();
     run_until([] { return false; }, 100ms);  // a few refused connects
     const auto start = Clock::now();
-    auto result = run(client.eval(Script("return 1"), {}, {}));
+    auto result = run(client.eval(Script("return 1"), Arguments{}, Arguments{}));
     // At once, not after the call's 1 s timeout (the bound leaves room for a loaded machine).
     EXPECT_LT(ms_since(start), 100);
     ASSERT_FALSE(result);
@@ -321,7 +321,7 @@ TEST_F(RedisClient, OnCallHookSeesEveryCallWithItsOutcome) {
     };
     run(client->command({"SET", "k", "v"}));
     run(client->command({"INCR", "k"}));  // not an integer: server_error
-    run(client->eval(Script("return 7"), {}, {}));
+    run(client->eval(Script("return 7"), Arguments{}, Arguments{}));
     client->stop();
     run(client->command({"PING"}));  // not_connected
     EXPECT_EQ(outcomes, (std::vector<bool>{true, false, true, false}));
