@@ -233,7 +233,7 @@ http::Task<StepResult> Pipeline::admit(RequestContext& context, ResponseSteps& s
         co_return http::make_error(http::ErrorCode::limits_unavailable);
     }
     const auto& decision = *outcome.decision;
-    steps.rate_limit_headers.set(limits::rate_limit_headers(decision));
+    steps.rate_limit_headers.set(limits::header_figures(decision));
     context.record.rate_limit = decision.admitted ? "admitted" : "refused";
     if (decision.admitted) {
         context.concurrency = std::move(outcome.slot);
