@@ -260,17 +260,24 @@ limits::Charge Pipeline::reservation_for(RequestContext& context, const config::
     const auto shape = usage::shape_of(path.substr(0, path.find('?')));
     if (!usage::is_model_call(shape)) return {};
     const auto& config = context.snapshot->config();
-    const auto estimate =
-        limits::estimate_request(context.body_json(), context.request.body().size(), shape,
-                                 config.limits.completion_tokens_estimate);
-    context.prompt_estimate = estimate.prompt_tokens;
-    limits::Charge charge{estimate.total(), 0};
-    if (has_unit(tier, config::Limit::Unit::cost)) {
+    const auto default_completion = config.limits.completion_tokens_estimate;
+    const bool costs = has_unit(tier, config::Limit::Unit::cost);
+    // Read from the text unless the tree is there or needed anyway (for the price's model).
+    auto estimate = context.body_parsed() || costs
+                        ? std::nullopt
+                        : limits::estimate_request_text(context.request.body(), shape,
+                                                        default_completion);
+    if (!estimate)
+        estimate = limits::estimate_request(context.body_json(), context.request.body().size(),
+                                            shape, default_completion);
+    context.prompt_estimate = estimate->prompt_tokens;
+    limits::Charge charge{estimate->total(), 0};
+    if (costs) {
         // Admission comes before routing; the route that will match decides the model.
         const auto match = context.snapshot->routes().match(ContextFacts(context));
         if (const auto* price = price_for(config, match.route, context.body_json()))
             charge.cost =
-                limits::cost_of(*price, estimate.prompt_tokens, estimate.completion_tokens);
+                limits::cost_of(*price, estimate->prompt_tokens, estimate->completion_tokens);
     }
     return charge;
 }
