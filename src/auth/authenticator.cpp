@@ -2,6 +2,7 @@
 #include "llmgw/auth/authenticator.hpp"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
@@ -22,10 +23,22 @@ http::GatewayError unauthorized(http::ErrorCode code, std::string message) {
     return http::make_error(code, std::move(message));
 }
 
+// OpenSSL 3's one-shot SHA256() looks the algorithm up by name and makes a context on every
+// call, which cost as much as hashing the key: the algorithm is fetched once, and each thread
+// keeps its context.
 std::string digest_of(std::string_view key) {
+    static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    thread_local const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> context(EVP_MD_CTX_new(),
+                                                                               EVP_MD_CTX_free);
     std::string digest(SHA256_DIGEST_LENGTH, '\0');
-    SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(),
-           reinterpret_cast<unsigned char*>(digest.data()));
+    auto* out = reinterpret_cast<unsigned char*>(digest.data());
+    unsigned int length = 0;
+    if (sha256 != nullptr && context != nullptr &&
+        EVP_DigestInit_ex2(context.get(), sha256, nullptr) == 1 &&
+        EVP_DigestUpdate(context.get(), key.data(), key.size()) == 1 &&
+        EVP_DigestFinal_ex(context.get(), out, &length) == 1 && length == SHA256_DIGEST_LENGTH)
+        return digest;
+    SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), out);
     return digest;
 }
 

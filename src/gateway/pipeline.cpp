@@ -233,7 +233,7 @@ http::Task<StepResult> Pipeline::admit(RequestContext& context, ResponseSteps& s
         co_return http::make_error(http::ErrorCode::limits_unavailable);
     }
     const auto& decision = *outcome.decision;
-    steps.rate_limit_headers.set(limits::rate_limit_headers(decision));
+    steps.rate_limit_headers.set(limits::header_figures(decision));
     context.record.rate_limit = decision.admitted ? "admitted" : "refused";
     if (decision.admitted) {
         context.concurrency = std::move(outcome.slot);
@@ -260,17 +260,24 @@ limits::Charge Pipeline::reservation_for(RequestContext& context, const config::
     const auto shape = usage::shape_of(path.substr(0, path.find('?')));
     if (!usage::is_model_call(shape)) return {};
     const auto& config = context.snapshot->config();
-    const auto estimate =
-        limits::estimate_request(context.body_json(), context.request.body().size(), shape,
-                                 config.limits.completion_tokens_estimate);
-    context.prompt_estimate = estimate.prompt_tokens;
-    limits::Charge charge{estimate.total(), 0};
-    if (has_unit(tier, config::Limit::Unit::cost)) {
+    const auto default_completion = config.limits.completion_tokens_estimate;
+    const bool costs = has_unit(tier, config::Limit::Unit::cost);
+    // Read from the text unless the tree is there or needed anyway (for the price's model).
+    auto estimate = context.body_parsed() || costs
+                        ? std::nullopt
+                        : limits::estimate_request_text(context.request.body(), shape,
+                                                        default_completion);
+    if (!estimate)
+        estimate = limits::estimate_request(context.body_json(), context.request.body().size(),
+                                            shape, default_completion);
+    context.prompt_estimate = estimate->prompt_tokens;
+    limits::Charge charge{estimate->total(), 0};
+    if (costs) {
         // Admission comes before routing; the route that will match decides the model.
         const auto match = context.snapshot->routes().match(ContextFacts(context));
         if (const auto* price = price_for(config, match.route, context.body_json()))
             charge.cost =
-                limits::cost_of(*price, estimate.prompt_tokens, estimate.completion_tokens);
+                limits::cost_of(*price, estimate->prompt_tokens, estimate->completion_tokens);
     }
     return charge;
 }
@@ -436,7 +443,10 @@ void Pipeline::settle(RequestContext& context, const ResponseSteps& steps,
     const auto usage = answer_usage(context, steps, client);
     const auto& identity = *context.identity;
     const auto& config = context.snapshot->config();
-    const auto* price = usage ? price_for(config, context.route, context.body_json()) : nullptr;
+    // Without prices the body is not parsed for them (price_for would not look).
+    const auto* price = usage && !config.prices.empty()
+                            ? price_for(config, context.route, context.body_json())
+                            : nullptr;
     const auto cost =
         price ? limits::cost_of(*price, usage->prompt_tokens, usage->completion_tokens) : 0;
     if (context.tier != nullptr) {

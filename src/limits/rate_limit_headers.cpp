@@ -58,22 +58,23 @@ std::string limit_name(const config::Limit& limit) {
     return unit_name(limit.unit) + (limit.kind == config::Limit::Kind::rate ? "_rate" : "_quota");
 }
 
+HeaderFigures header_figures(const Decision& decision) {
+    const auto figure = [](const LimitState* state) {
+        if (state == nullptr) return HeaderFigures::Figure{};
+        return HeaderFigures::Figure{true, state->limit->amount, state->remaining,
+                                     static_cast<std::int64_t>(state->reset.count())};
+    };
+    const auto requests = Unit::requests;
+    const auto tokens = Unit::tokens;
+    return {figure(tightest(decision, &requests)), figure(tightest(decision, &tokens)),
+            figure(tightest(decision, nullptr))};
+}
+
 Headers rate_limit_headers(const Decision& decision) {
     Headers headers;
-    for (const auto unit : {Unit::requests, Unit::tokens}) {
-        const auto* state = tightest(decision, &unit);
-        if (state == nullptr) continue;
-        const std::string suffix = unit == Unit::requests ? "requests" : "tokens";
-        headers.emplace_back("x-ratelimit-limit-" + suffix, std::to_string(state->limit->amount));
-        headers.emplace_back("x-ratelimit-remaining-" + suffix, std::to_string(state->remaining));
-        headers.emplace_back("x-ratelimit-reset-" + suffix,
-                             std::to_string(state->reset.count()) + "s");
-    }
-    if (const auto* state = tightest(decision, nullptr)) {
-        headers.emplace_back("ratelimit-limit", std::to_string(state->limit->amount));
-        headers.emplace_back("ratelimit-remaining", std::to_string(state->remaining));
-        headers.emplace_back("ratelimit-reset", std::to_string(state->reset.count()));
-    }
+    write_headers(header_figures(decision), [&](std::string_view name, std::string_view value) {
+        headers.emplace_back(std::string(name), std::string(value));
+    });
     return headers;
 }
 

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "handle_cache.hpp"
+
 namespace llmgw::observability {
 
 LimitMetrics::LimitMetrics(prometheus::Registry& registry)
@@ -51,24 +53,42 @@ LimitMetrics::LimitMetrics(prometheus::Registry& registry)
                                 "(redis.admission lease), without a Redis call")
                           .Register(registry)
                           .Add({})),
-      registry_(registry) {}
+      registry_(registry),
+      owner_(next_metrics_owner()) {}
 
+// The hot-path families resolve their children once per thread and label value.
 void LimitMetrics::reserved(std::string_view tier, std::uint64_t tokens) {
-    const std::string name(tier);
-    reservations_.Add({{"tier", name}}).Increment();
-    reserved_tokens_.Add({{"tier", name}}).Increment(static_cast<double>(tokens));
+    struct Handles {
+        prometheus::Counter* reservations;
+        prometheus::Counter* tokens;
+    };
+    thread_local HandleCache<Handles> cache;
+    const auto& handles = cache.get(owner_, tier, [&] {
+        const std::string name(tier);
+        return Handles{&reservations_.Add({{"tier", name}}), &reserved_tokens_.Add({{"tier", name}})};
+    });
+    handles.reservations->Increment();
+    handles.tokens->Increment(static_cast<double>(tokens));
 }
 
 void LimitMetrics::settled(std::string_view tier, std::uint64_t reserved, std::uint64_t actual) {
     if (reserved == actual) return;
     const bool refund = actual < reserved;
-    settled_tokens_.Add({{"tier", std::string(tier)}, {"direction", refund ? "refund" : "extra"}})
-        .Increment(static_cast<double>(refund ? reserved - actual : actual - reserved));
+    thread_local HandleCache<prometheus::Counter*> refunds, extras;
+    const char* direction = refund ? "refund" : "extra";
+    auto* counter = (refund ? refunds : extras).get(owner_, tier, [&] {
+        return &settled_tokens_.Add({{"tier", std::string(tier)}, {"direction", direction}});
+    });
+    counter->Increment(static_cast<double>(refund ? reserved - actual : actual - reserved));
 }
 
 void LimitMetrics::cost(std::string_view consumer, std::uint64_t nano) {
     if (nano == 0) return;
-    cost_.Add({{"consumer", std::string(consumer)}}).Increment(static_cast<double>(nano) / 1e9);
+    thread_local HandleCache<prometheus::Counter*> cache;
+    auto* counter = cache.get(owner_, consumer, [&] {
+        return &cost_.Add({{"consumer", std::string(consumer)}});
+    });
+    counter->Increment(static_cast<double>(nano) / 1e9);
 }
 
 void LimitMetrics::redis_call(std::string_view kind, std::uint64_t carried) {

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "handle_cache.hpp"
+
 namespace llmgw::observability {
 
 namespace {
@@ -93,6 +95,7 @@ struct Metrics::Families {
     prometheus::Family<prometheus::Gauge>& endpoint_in_flight;
     prometheus::Gauge& in_flight;
     prometheus::Histogram& overhead;
+    std::uint64_t owner = next_metrics_owner();  // keys the per-thread handle caches
 };
 
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
@@ -285,11 +288,18 @@ void Metrics::endpoint_state(std::string_view backend, std::string_view endpoint
 }
 
 void Metrics::tokens(std::string_view consumer, std::uint64_t prompt, std::uint64_t completion) {
-    const std::string name(consumer);
-    families_->tokens.Add({{"consumer", name}, {"kind", "prompt"}})
-        .Increment(static_cast<double>(prompt));
-    families_->tokens.Add({{"consumer", name}, {"kind", "completion"}})
-        .Increment(static_cast<double>(completion));
+    struct Handles {
+        prometheus::Counter* prompt;
+        prometheus::Counter* completion;
+    };
+    thread_local HandleCache<Handles> cache;
+    const auto& handles = cache.get(families_->owner, consumer, [&] {
+        const std::string name(consumer);
+        return Handles{&families_->tokens.Add({{"consumer", name}, {"kind", "prompt"}}),
+                       &families_->tokens.Add({{"consumer", name}, {"kind", "completion"}})};
+    });
+    handles.prompt->Increment(static_cast<double>(prompt));
+    handles.completion->Increment(static_cast<double>(completion));
 }
 
 void Metrics::rate_limited(std::string_view tier, std::string_view limit) {

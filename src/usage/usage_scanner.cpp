@@ -3,6 +3,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <iterator>
+
+#include "llmgw/usage/plain_json.hpp"
+
 namespace llmgw::usage {
 
 namespace {
@@ -56,11 +61,47 @@ void UsageScanner::read_usage(std::string_view json_text, bool* usage_only) {
     const auto* usage = find_usage(value);
     if (usage == nullptr) return;
     // OpenAI names (prompt/completion) or the Responses and Anthropic ones (input/output).
-    const auto prompt = count(*usage, "prompt_tokens", "input_tokens");
-    const auto completion = count(*usage, "completion_tokens", "output_tokens");
-    const auto total = count(*usage, "total_tokens", "total_tokens");
+    const bool counted = add_counts(count(*usage, "prompt_tokens", "input_tokens"),
+                                    count(*usage, "completion_tokens", "output_tokens"),
+                                    count(*usage, "total_tokens", "total_tokens"));
+    if (counted && usage_only != nullptr) {
+        const auto choices = value.find("choices");
+        *usage_only = choices != value.end() && choices->is_array() && choices->empty();
+    }
+}
+
+std::optional<UsageCounts> read_usage_counts(std::string_view object) {
+    static constexpr std::string_view keys[] = {"prompt_tokens", "input_tokens",
+                                                "completion_tokens", "output_tokens",
+                                                "total_tokens"};
+    std::optional<std::uint64_t> counts[std::size(keys)];
+    unsigned seen = 0;
+    PlainJsonReader reader(object);
+    if (!reader.take('{')) return std::nullopt;
+    if (!reader.next_is('}')) {
+        do {
+            std::string_view key;
+            if (!reader.string(&key) || !reader.take(':')) return std::nullopt;
+            const auto item = reader.value(1);
+            if (!reader.ok) return std::nullopt;
+            const auto found = std::find(std::begin(keys), std::end(keys), key);
+            if (found == std::end(keys)) continue;
+            const auto bit = 1u << (found - std::begin(keys));
+            if ((seen & bit) != 0) return std::nullopt;  // a tree keeps the last; no going back
+            seen |= bit;
+            if (item.is_unsigned) counts[found - std::begin(keys)] = item.count;
+        } while (reader.next_is(',') && reader.take(','));
+    }
+    if (!reader.take('}') || !reader.at_end()) return std::nullopt;
+    return UsageCounts{counts[0] ? counts[0] : counts[1], counts[2] ? counts[2] : counts[3],
+                       counts[4]};
+}
+
+bool UsageScanner::add_counts(std::optional<std::uint64_t> prompt,
+                              std::optional<std::uint64_t> completion,
+                              std::optional<std::uint64_t> total) {
     // A usage of another kind (a transcription's audio seconds) counts no tokens: estimated.
-    if (!prompt && !completion && !total) return;
+    if (!prompt && !completion && !total) return false;
     // A stream may report in parts (Anthropic: the input in message_start, the output in
     // message_delta): each figure keeps its last reported value.
     TokenUsage found = usage_.value_or(TokenUsage{});
@@ -70,10 +111,7 @@ void UsageScanner::read_usage(std::string_view json_text, bool* usage_only) {
     if (!prompt && total && *total >= found.completion_tokens)
         found.prompt_tokens = *total - found.completion_tokens;
     usage_ = found;
-    if (usage_only != nullptr) {
-        const auto choices = value.find("choices");
-        *usage_only = choices != value.end() && choices->is_array() && choices->empty();
-    }
+    return true;
 }
 
 void UsageScanner::scan_event(std::string_view event, bool& keep) {
@@ -165,7 +203,11 @@ std::string_view UsageScanner::finish() {
     if (!event_stream_) {
         if (!json_too_large_ && !pending_.empty()) {
             const auto object = usage_object(pending_);
-            if (!object.empty()) read_usage("{\"usage\":" + std::string(object) + "}", nullptr);
+            // Most answers' usage is plain JSON, read without a parse; the parser has the rest.
+            if (const auto counts = read_usage_counts(object))
+                add_counts(counts->prompt, counts->completion, counts->total);
+            else if (!object.empty())
+                read_usage("{\"usage\":" + std::string(object) + "}", nullptr);
         }
         pending_.clear();
         return {};

@@ -1,8 +1,6 @@
 // The response step that tells the client where it stands against its tier's limits.
 #pragma once
 
-#include <utility>
-
 #include "llmgw/http/response_phases.hpp"
 #include "llmgw/limits/rate_limit_headers.hpp"
 
@@ -10,13 +8,15 @@ namespace llmgw::limits {
 
 class RateLimitHeadersStep final : public http::ResponseStep {
 public:
-    void set(Headers headers) { headers_ = std::move(headers); }
+    void set(const HeaderFigures& figures) { figures_ = figures; }
     void on_head(http::AnswerHead& head) override {
-        for (const auto& [name, value] : headers_) head.fields.set(name, value);
+        write_headers(figures_, [&](std::string_view name, std::string_view value) {
+            head.fields.set(name, value);
+        });
     }
 
 private:
-    Headers headers_;
+    HeaderFigures figures_;  // none present until set: no header
 };
 
 }  // namespace llmgw::limits

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
@@ -31,6 +32,15 @@ inline constexpr std::uint64_t tokens_per_message = 4;
 // max_output_tokens for responses, ...) times `n`, else `default_completion`.
 RequestEstimate estimate_request(const nlohmann::json* body, std::uint64_t body_bytes,
                                  usage::EndpointShape shape, std::uint64_t default_completion);
+
+// The same estimate read from the body's text, without parsing it into a tree (which costs a
+// request more than all the limits do). Nullopt when the text leaves the plain subset this
+// reader is sure about (non-ASCII text, \u escapes, escaped keys, exponents, integers of 19
+// digits or more, a repeated key that counts, deep nesting): then parse and call
+// estimate_request. A test compares the two on many bodies.
+std::optional<RequestEstimate> estimate_request_text(std::string_view body,
+                                                     usage::EndpointShape shape,
+                                                     std::uint64_t default_completion);
 
 // The prompt tokens of a body: the UTF-8 bytes of its prompt text (messages' content, prompt,
 // input) divided by prompt_bytes_per_token, rounded up, plus tokens_per_message per message.

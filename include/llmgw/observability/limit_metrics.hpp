@@ -51,6 +51,7 @@ private:
     prometheus::Counter& lease_admitted_;  // resolved once: counted on the hot path
     prometheus::Registry& registry_;
     prometheus::Gauge* fleet_size_ = nullptr;
+    std::uint64_t owner_;  // keys the per-thread handle caches (handle_cache.hpp)
 };
 
 }  // namespace llmgw::observability

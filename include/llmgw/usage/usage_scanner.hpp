@@ -17,6 +17,15 @@ struct TokenUsage {
     std::uint64_t total() const { return prompt_tokens + completion_tokens; }
 };
 
+// The figures of a usage object ({"prompt_tokens": ...}) read from its text without a parse, as
+// the scanner reads them from a parsed one: prompt_tokens else input_tokens, completion_tokens
+// else output_tokens, total_tokens, each only when an integer written without a sign. Nullopt
+// when the text leaves what usage/plain_json.hpp reads for sure (the scanner then parses it).
+struct UsageCounts {
+    std::optional<std::uint64_t> prompt, completion, total;
+};
+std::optional<UsageCounts> read_usage_counts(std::string_view object);
+
 class UsageScanner {
 public:
     // A JSON answer is kept (up to this size) until it ends, to read its usage.
@@ -42,6 +51,9 @@ public:
 private:
     void scan_event(std::string_view event, bool& keep);
     void read_usage(std::string_view json_text, bool* usage_only);
+    // Takes what a usage reports; false when it reports no tokens at all.
+    bool add_counts(std::optional<std::uint64_t> prompt, std::optional<std::uint64_t> completion,
+                    std::optional<std::uint64_t> total);
 
     bool event_stream_;
     bool drop_;

@@ -112,12 +112,17 @@ void relay_stream(RecordingSink& sink, Steps& steps, std::vector<std::string> pi
 TEST(AnswerRelay, AssemblesTheHeadOnceWithTheRequestIdAndEveryStepsHeaders) {
     RecordingSink sink;
     Steps steps;
-    steps.rate_limits.set({{"x-ratelimit-remaining-requests", "9"}});
+    limits::HeaderFigures figures;
+    figures.requests = {true, 10, 9, 6};
+    steps.rate_limits.set(figures);
     steps.cache_status.set("MISS");
     relay_stream(sink, steps, {token_event});
     EXPECT_EQ(sink.head.result_int(), 200u);
     EXPECT_EQ(sink.head["x-request-id"], "req-1");
+    EXPECT_EQ(sink.head["x-ratelimit-limit-requests"], "10");
     EXPECT_EQ(sink.head["x-ratelimit-remaining-requests"], "9");
+    EXPECT_EQ(sink.head["x-ratelimit-reset-requests"], "6s");
+    EXPECT_EQ(sink.head.count("ratelimit-limit"), 0u);
     EXPECT_EQ(sink.head["x-cache"], "MISS");
     EXPECT_EQ(sink.framing, AnswerSink::Framing::chunked);
     EXPECT_TRUE(sink.finished);
