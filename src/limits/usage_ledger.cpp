@@ -6,11 +6,18 @@
 namespace llmgw::limits {
 
 std::string UsageLedger::day_of(std::chrono::system_clock::time_point when) {
-    const std::chrono::year_month_day date{std::chrono::floor<std::chrono::days>(when)};
+    // Every request asks, nearly always for the day asked last: that one is kept per thread.
+    thread_local std::chrono::sys_days last_day{};
+    thread_local std::string last_text;
+    const auto day = std::chrono::floor<std::chrono::days>(when);
+    if (day == last_day && !last_text.empty()) return last_text;
+    const std::chrono::year_month_day date{day};
     char buf[16];
     std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(date.year()),
                   static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
-    return buf;
+    last_day = day;
+    last_text = buf;
+    return last_text;
 }
 
 void UsageLedger::record(const std::string& consumer, std::chrono::system_clock::time_point when,

@@ -35,3 +35,14 @@ TEST(UsageLedger, ForgetsDaysOlderThanItKeeps) {
     EXPECT_TRUE(ledger.query("acme", "2025-01-01", "2025-01-01").empty());
     EXPECT_EQ(ledger.query("acme", "2025-01-01", "2027-12-31").size(), 1u);
 }
+
+// The day asked last is kept per thread: asking for another and back again gives each its own.
+TEST(UsageLedger, DayOfFollowsEveryChangeOfDay) {
+    const auto first = sys_days{2026y / December / 31} + 23h + 59min + 59s;
+    const auto second = sys_days{2027y / January / 1};
+    EXPECT_EQ(UsageLedger::day_of(first), "2026-12-31");
+    EXPECT_EQ(UsageLedger::day_of(first + 1s), "2027-01-01");
+    EXPECT_EQ(UsageLedger::day_of(second), "2027-01-01");
+    EXPECT_EQ(UsageLedger::day_of(first), "2026-12-31");
+    EXPECT_EQ(UsageLedger::day_of(sys_days{1970y / January / 1}), "1970-01-01");
+}
