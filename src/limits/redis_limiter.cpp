@@ -178,6 +178,38 @@ const redis::Arguments& RedisLimiter::tier_arguments(const config::Tier& tier) c
     return held.args;
 }
 
+const std::string& RedisLimiter::remember(MadeKey& made, const std::string& consumer,
+                                          const std::string& other,
+                                          const std::function<std::string()>& make) const {
+    if (made.key.empty() || made.consumer != consumer || made.other != other) {
+        made.consumer = consumer;
+        made.other = other;
+        made.key = make();
+    }
+    return made.key;
+}
+
+// The settle of `hash` reserved in second `at`: the one queued last, most often, else found by
+// its index or added.
+RedisLimiter::Backlog::Settle& RedisLimiter::settle_entry(Backlog& backlog, const std::string& hash,
+                                                          std::uint64_t at, const config::Tier& tier,
+                                                          std::size_t metered) const {
+    auto& settles = backlog.settles;
+    if (!settles.empty() && settles.back().reserved_at == at && settles.back().key == hash)
+        return settles.back();
+    auto [found, added] =
+        backlog.settle_index.try_emplace(hash + '\n' + std::to_string(at), settles.size());
+    if (added) {
+        auto& settle = settles.emplace_back();
+        settle.key = hash;
+        settle.reserved_at = at;
+        settle.limits = metered;
+        for (std::size_t i = 0; i < tier.limits.size(); ++i)
+            if (!counts_requests(tier.limits[i])) append_args(settle.limit_args, tier, i);
+    }
+    return settles[found->second];
+}
+
 void RedisLimiter::queue_settle(Backlog& backlog, const std::string& consumer,
                                 const config::Tier& tier, const Charge& reserved,
                                 const Charge& actual, Clock::time_point reserved_at) const {
@@ -187,18 +219,8 @@ void RedisLimiter::queue_settle(Backlog& backlog, const std::string& consumer,
     if (metered == 0) return;
     const auto at = static_cast<std::uint64_t>(std::max<long long>(
         std::chrono::duration_cast<std::chrono::seconds>(reserved_at.time_since_epoch()).count(), 0));
-    auto hash = key(consumer, tier);
-    auto [found, added] = backlog.settle_index.try_emplace(hash + '\n' + std::to_string(at),
-                                                          backlog.settles.size());
-    if (added) {
-        auto& settle = backlog.settles.emplace_back();
-        settle.key = std::move(hash);
-        settle.reserved_at = at;
-        settle.limits = metered;
-        for (std::size_t i = 0; i < tier.limits.size(); ++i)
-            if (!counts_requests(tier.limits[i])) append_args(settle.limit_args, tier, i);
-    }
-    auto& settle = backlog.settles[found->second];
+    const auto& hash = remember(last_hash_, consumer, tier.name, [&] { return key(consumer, tier); });
+    auto& settle = settle_entry(backlog, hash, at, tier, metered);
     settle.reserved_tokens += reserved.tokens;
     settle.reserved_cost += reserved.cost;
     settle.used_tokens += actual.tokens;
@@ -207,9 +229,15 @@ void RedisLimiter::queue_settle(Backlog& backlog, const std::string& consumer,
 
 void RedisLimiter::queue_usage(Backlog& backlog, const std::string& consumer,
                                const std::string& day, const UsageRecord& record) const {
-    auto usage_key_of = usage_key(prefix_, consumer, day);
-    auto [found, added] = backlog.usage_index.try_emplace(usage_key_of, backlog.usages.size());
-    if (added) backlog.usages.push_back({std::move(usage_key_of), {}});
+    const auto& key_of = remember(last_usage_, consumer, day,
+                                  [&] { return usage_key(prefix_, consumer, day); });
+    // The one queued last, most often: found without the index.
+    if (!backlog.usages.empty() && backlog.usages.back().key == key_of) {
+        backlog.usages.back().totals.add(record);
+        return;
+    }
+    auto [found, added] = backlog.usage_index.try_emplace(key_of, backlog.usages.size());
+    if (added) backlog.usages.push_back({key_of, {}});
     backlog.usages[found->second].totals.add(record);
 }
 

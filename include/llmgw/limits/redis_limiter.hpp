@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -164,6 +165,15 @@ class RedisLimiter {
     void append_admission(const Ask& ask, Admissions& admissions) const;
     // The tier's limits as the batch script reads them: its limit count, then each limit's 5.
     const redis::Arguments& tier_arguments(const config::Tier& tier) const;
+    // The last key made of a kind (a consumer's tier hash, a consumer's day of usage), kept:
+    // a worker's requests come mostly from few consumers, so most requests make none.
+    struct MadeKey {
+        std::string consumer, other, key;
+    };
+    const std::string& remember(MadeKey& made, const std::string& consumer, const std::string& other,
+                                const std::function<std::string()>& make) const;
+    Backlog::Settle& settle_entry(Backlog& backlog, const std::string& hash, std::uint64_t at,
+                                  const config::Tier& tier, std::size_t metered) const;
 
     redis::Client& client_;
     std::string prefix_;
@@ -175,6 +185,7 @@ class RedisLimiter {
         redis::Arguments args;
     };
     mutable std::unordered_map<const config::Tier*, TierArguments> tier_arguments_;
+    mutable MadeKey last_hash_, last_usage_;
 };
 
 }  // namespace llmgw::limits
