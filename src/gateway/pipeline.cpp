@@ -436,7 +436,10 @@ void Pipeline::settle(RequestContext& context, const ResponseSteps& steps,
     const auto usage = answer_usage(context, steps, client);
     const auto& identity = *context.identity;
     const auto& config = context.snapshot->config();
-    const auto* price = usage ? price_for(config, context.route, context.body_json()) : nullptr;
+    // The body is parsed for its model only when there are prices to look it up in.
+    const auto* price = usage && !config.prices.empty()
+                            ? price_for(config, context.route, context.body_json())
+                            : nullptr;
     const auto cost =
         price ? limits::cost_of(*price, usage->prompt_tokens, usage->completion_tokens) : 0;
     if (context.tier != nullptr) {
