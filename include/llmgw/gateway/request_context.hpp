@@ -60,6 +60,9 @@ struct RequestContext {
     // The body parsed as JSON, at most once and only when a step asks; null when not JSON.
     const nlohmann::json* body_json();
     nlohmann::json* mutable_body_json();
+    // Whether a step asked for body_json() already (reading a few fields from the text is
+    // then no cheaper than the parsed body).
+    bool body_json_parsed() const { return body_parsed_; }
     // Whether the request carries a body meant as JSON: a non-empty body whose content type,
     // if any, is a JSON one (a multipart upload or a GET has none).
     bool has_json_body() const;
