@@ -137,6 +137,35 @@ void append_quoted_integer(JsonOut& out, Integer value) {
     out.advance(static_cast<std::size_t>(end - at));
 }
 
+// A time in nanoseconds, quoted as int64s are. Every time from 2001 to 2286 has 19 digits:
+// they are written two at a time from a table, without to_chars' length search and
+// divisions (the times were a seventh of the encoder's work); other values go to to_chars.
+void append_time(JsonOut& out, TimeNs ns) {
+    constexpr TimeNs smallest = 1'000'000'000'000'000'000ULL;
+    constexpr TimeNs largest = 9'999'999'999'999'999'999ULL;
+    if (ns < smallest || ns > largest) return append_quoted_integer(out, ns);
+    static constexpr char pairs[201] =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
+    char* const at = out.room(21);
+    at[0] = '"';
+    at[20] = '"';
+    // Two 32-bit halves of nine and ten digits: 32-bit divisions are the cheaper ones.
+    auto high = static_cast<std::uint32_t>(ns / 10'000'000'000ULL);  // 9 digits
+    auto low = ns % 10'000'000'000ULL;                                // 10 digits
+    auto low_high = static_cast<std::uint32_t>(low / 100'000);         // 5 digits
+    auto low_low = static_cast<std::uint32_t>(low % 100'000);          // 5 digits
+    const auto two = [&](std::uint32_t& value, int position) {
+        std::memcpy(at + position, pairs + 2 * (value % 100), 2);
+        value /= 100;
+    };
+    two(low_low, 18), two(low_low, 16), at[15] = static_cast<char>('0' + low_low);
+    two(low_high, 13), two(low_high, 11), at[10] = static_cast<char>('0' + low_high);
+    two(high, 8), two(high, 6), two(high, 4), two(high, 2), at[1] = static_cast<char>('0' + high);
+    out.advance(21);
+}
+
 // The shortest text that reads back as the same double.
 void append_double(JsonOut& out, double value) {
     char* const at = out.room(32);
@@ -202,7 +231,7 @@ void append_events(JsonOut& out, const std::vector<SpanEvent>& events) {
     for (std::size_t i = 0; i < events.size(); ++i) {
         if (i > 0) out += ',';
         out += "{\"timeUnixNano\":";
-        append_quoted_integer(out, events[i].time);
+        append_time(out, events[i].time);
         out += ",\"name\":";
         append_string(out, events[i].name);
         out += ',';
@@ -228,9 +257,9 @@ void append_span(JsonOut& out, const Span& span) {
     out += ",\"kind\":";
     append_integer(out, static_cast<int>(span.kind));
     out += ",\"startTimeUnixNano\":";
-    append_quoted_integer(out, span.start);
+    append_time(out, span.start);
     out += ",\"endTimeUnixNano\":";
-    append_quoted_integer(out, span.end);
+    append_time(out, span.end);
     out += ',';
     append_attributes(out, span.attributes);
     if (!span.events.empty()) append_events(out, span.events);

@@ -36,6 +36,8 @@ std::optional<std::string_view> string_value(std::string_view text, std::size_t 
 template <typename WantModel, typename Found>
 void each_field(std::string_view text, WantModel want_model, Found found) {
     for (auto at = text.find('"'); at != std::string_view::npos; at = text.find('"', at + 1)) {
+        // Most quotes open neither key: one byte tells, before any comparison.
+        if (at + 1 < text.size() && text[at + 1] != 'm' && text[at + 1] != 'f') continue;
         const auto rest = text.substr(at);
         const bool model = rest.starts_with(model_key) && want_model();
         if (!model && !rest.starts_with(finish_reason_key)) continue;

@@ -106,5 +106,21 @@ TEST(OtlpJson, FindsTheByteToEscapeAtEveryPositionOfALongString) {
     EXPECT_NE(text.find("\"plain ! # ] ~\x7f text of 26\""), std::string::npos);
 }
 
+// Times are written digit pair by digit pair when they have 19 digits, else by to_chars.
+TEST(OtlpJson, WritesTimesAsQuotedDecimalNanoseconds) {
+    for (const TimeNs time : {TimeNs{1'764'912'345'678'901'234ULL}, TimeNs{1'000'000'000'000'000'000ULL},
+                              TimeNs{9'999'999'999'999'999'999ULL}, TimeNs{1'090'807'060'504'030'201ULL},
+                              TimeNs{999'999'999'999'999'999ULL}, TimeNs{10'000'000'000'000'000'000ULL},
+                              TimeNs{7}}) {
+        RequestTrace trace(std::nullopt, "");
+        trace.span(RequestTrace::server_span).start = time;
+        trace.span(RequestTrace::server_span).end = time;
+        const auto encoded = nlohmann::json::parse(encode_otlp_json(trace.take(), "gw", "1"));
+        const auto& span = encoded["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+        EXPECT_EQ(span["startTimeUnixNano"], std::to_string(time));
+        EXPECT_EQ(span["endTimeUnixNano"], std::to_string(time));
+    }
+}
+
 }  // namespace
 }  // namespace llmgw::tracing
