@@ -209,8 +209,13 @@ void append_value(JsonOut& out, const AttributeValue& value) {
             else
                 out += "\",\"value\":{\"boolValue\":false}}";
             return;
-        default:
+        case 4:
             append_string_array(out, *std::get_if<4>(&value));
+            return;
+        default:
+            out += "\",\"value\":{\"stringValue\":";
+            append_string(out, *std::get_if<5>(&value));
+            out += "}}";
     }
 }
 

@@ -112,8 +112,8 @@ void TraceStep::on_end(http::AnswerEnd end) {
     auto& span = trace_.span(attempt);
     if (!model_.empty()) span.set("gen_ai.response.model", model_);
     if (!finish_reasons_.empty()) span.set("gen_ai.response.finish_reasons", finish_reasons_);
-    if (end == http::AnswerEnd::cut) span.set("llmgw.answer", std::string("cut"));
-    if (end == http::AnswerEnd::client_gone) span.set("llmgw.answer", std::string("client_gone"));
+    if (end == http::AnswerEnd::cut) span.set_view("llmgw.answer", "cut");
+    if (end == http::AnswerEnd::client_gone) span.set_view("llmgw.answer", "client_gone");
 }
 
 }  // namespace llmgw::tracing
