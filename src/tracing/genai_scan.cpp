@@ -81,13 +81,19 @@ private:
     }
     // true, false, null or a number's characters.
     bool skip_literal() {
-        const auto end = text_.find_first_of(",}] \t\r\n", at_);
-        const auto literal = text_.substr(at_, end - at_);
-        const bool known = literal == "true" || literal == "false" || literal == "null" ||
-                           (!literal.empty() &&
-                            literal.find_first_not_of("-+.eE0123456789") == std::string_view::npos);
-        at_ = end == std::string_view::npos ? text_.size() : end;
-        return known;
+        const auto begin = at_;
+        bool number = true;
+        for (; at_ < text_.size(); ++at_) {  // a loop: find_first_of costs a memchr a byte
+            const char c = text_[at_];
+            if (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' ||
+                c == '\t')
+                break;
+            number = number && ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' ||
+                                c == 'e' || c == 'E');
+        }
+        const auto literal = text_.substr(begin, at_ - begin);
+        return (number && !literal.empty()) || literal == "true" || literal == "false" ||
+               literal == "null";
     }
     bool skip_string() {
         for (auto at = at_ + 1; at < text_.size(); ++at) {
