@@ -48,6 +48,20 @@ TEST(TraceStep, ReadsTheKeysWhereverTheyStand) {
     }
 }
 
+TEST(TraceStep, KeepsTheFirstModelAndEachFinishReasonOnceInOrder) {
+    RequestTrace trace(std::nullopt, "");
+    std::array<char, traceparent_length> traceparent;
+    trace.start_attempt("h", 1, 0, traceparent);
+    TraceStep step(trace);
+    // A model named inside a string (escaped quotes) is not the answer's.
+    step.on_body(R"({"choices":[{"message":{"content":"say \"model\":\"no\""},)"
+                 R"("finish_reason":"length"},{"finish_reason":"stop"},)"
+                 R"({"finish_reason":"length"}],"model":"first","model":"second"})",
+                 true);
+    EXPECT_EQ(step.response_model(), "first");
+    EXPECT_EQ(step.finish_reasons(), (std::vector<std::string>{"length", "stop"}));
+}
+
 TEST(GenAiRequest, ReadsOperationModelLimitAndStreamButNothingElse) {
     const auto body = nlohmann::json::parse(
         R"({"model":"m","max_tokens":12,"stream":true,"messages":[{"role":"user","content":"secret"}]})");
