@@ -19,6 +19,7 @@ SECONDS_MEASURED=${2:-5}
 BIN=$ROOT/build/src/llmgw
 FAKE=$ROOT/build/tools/fake_model_server/llmgw-fake-model
 OUT=$ROOT/bench/results/callgrind.$SETUP.out
+mkdir -p "$ROOT/bench/results"
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {

@@ -324,8 +324,14 @@ void Pipeline::transform(RequestContext& context, ResponseSteps& steps) {
     upstream::set_forwarding_headers(request, context.forwarded_for, context.record.request_id);
     request.prepare_payload();
     if (context.trace) {
-        context.trace->genai = tracing::genai_request(std::string_view(request.target()),
-                                                       context.body_json());
+        const auto upstream_target = std::string_view(request.target());
+        // The body's text is read when nothing parsed it: the parse cost more than the rest
+        // of the trace.
+        auto genai = context.body_parsed()
+                         ? std::nullopt
+                         : tracing::scan_genai_request(upstream_target, request.body());
+        context.trace->genai = genai ? std::move(*genai)
+                                     : tracing::genai_request(upstream_target, context.body_json());
         steps.trace.emplace(*context.trace);
     }
 }

@@ -5,21 +5,17 @@
 
 namespace llmgw::tracing {
 
-namespace {
-
-// gen_ai.operation.name's well-known values for the OpenAI endpoints the gateway serves.
-std::string_view operation_of(std::string_view path) {
+std::string_view genai_operation(std::string_view target) {
+    const auto path = target.substr(0, target.find('?'));
     if (path.ends_with("/chat/completions")) return "chat";
     if (path.ends_with("/completions")) return "text_completion";
     if (path.ends_with("/embeddings")) return "embeddings";
     return {};
 }
 
-}  // namespace
-
 GenAiRequest genai_request(std::string_view path, const nlohmann::json* body) {
     GenAiRequest request;
-    request.operation = std::string(operation_of(path.substr(0, path.find('?'))));
+    request.operation = std::string(genai_operation(path));
     if (request.operation.empty() || body == nullptr || !body->is_object()) return request;
     if (const auto model = body->find("model"); model != body->end() && model->is_string())
         request.model = model->get<std::string>();

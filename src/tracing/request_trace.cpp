@@ -64,9 +64,10 @@ RequestTrace::SpanIndex RequestTrace::start_attempt(
     span.set("server.port", static_cast<std::int64_t>(port));
     span.set("http.request.resend_count", static_cast<std::int64_t>(resend_count));
     if (!genai.operation.empty()) {
-        span.set("gen_ai.operation.name", genai.operation);
-        span.set("gen_ai.provider.name", std::string("openai"));
-        if (!genai.model.empty()) span.set("gen_ai.request.model", genai.model);
+        // Views: `genai` lives as long as the trace.
+        span.set_view("gen_ai.operation.name", genai.operation);
+        span.set_view("gen_ai.provider.name", "openai");
+        if (!genai.model.empty()) span.set_view("gen_ai.request.model", genai.model);
         if (genai.max_tokens) span.set("gen_ai.request.max_tokens", *genai.max_tokens);
         span.set("gen_ai.request.stream", genai.stream);
     }

@@ -31,6 +31,8 @@ struct SpanExporter::State {
     // Encoded spans, oldest batch first; only the last one is still filling.
     std::deque<SpanBatch> queue;
     std::size_t queued_spans = 0;
+    // The largest export request sent so far (and a little more): what a new batch reserves.
+    std::size_t batch_bytes = 0;
     std::shared_ptr<const config::Config> config;  // the newest submitted trace's
     bool running = false;
     bool stopped = false;
@@ -108,7 +110,9 @@ http::Task<void> export_loop(std::shared_ptr<SpanExporter::State> state) {
         while (!state->stopped && (full(*state) || (due && !state->queue.empty()))) {
             due = due && state->queue.size() > 1;
             auto batch = take_batch(*state);
-            const bool sent = co_await send_batch(state, batch.finish());
+            const auto body = batch.finish();
+            state->batch_bytes = std::max(state->batch_bytes, body.size() + body.size() / 8);
+            const bool sent = co_await send_batch(state, body);
             if (sent)
                 state->metrics.exported(batch.spans());
             else
@@ -165,7 +169,8 @@ void SpanExporter::submit(std::vector<Span> spans, std::shared_ptr<const config:
     }
     for (const auto& span : spans) {
         if (state.queue.empty() || state.queue.back().spans() >= tracing.batch_size)
-            state.queue.emplace_back(tracing.service_name, state.service_version);
+            state.queue.emplace_back(tracing.service_name, state.service_version,
+                                     state.batch_bytes);
         state.queue.back().append(span);
     }
     state.queued_spans += spans.size();

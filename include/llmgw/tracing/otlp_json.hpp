@@ -19,7 +19,10 @@ namespace llmgw::tracing {
 class SpanBatch {
 public:
     // One resource (service.name, service.version, telemetry.sdk.*) with one scope ("llmgw").
-    SpanBatch(std::string_view service_name, std::string_view service_version);
+    // `reserve`: the bytes the whole request is expected to take (the exporter's last full
+    // batch), so that the buffer is not grown and copied while it fills.
+    SpanBatch(std::string_view service_name, std::string_view service_version,
+              std::size_t reserve = 0);
 
     void append(const Span& span);
     std::size_t spans() const { return spans_; }

@@ -19,8 +19,11 @@ enum class SpanKind : int { internal = 1, server = 2, client = 3 };
 // OTLP's Status.StatusCode values.
 enum class StatusCode : int { unset = 0, ok = 1, error = 2 };
 
-using AttributeValue =
-    std::variant<std::string, std::int64_t, double, bool, std::vector<std::string>>;
+// The last alternative is a string the span does not own (a literal, a config or access
+// record field, the trace's own request attributes): it must outlive the span's submit, where
+// spans are encoded; copying such values cost more than encoding them.
+using AttributeValue = std::variant<std::string, std::int64_t, double, bool,
+                                    std::vector<std::string>, std::string_view>;
 
 struct Attribute {
     std::string_view key;  // always a string literal of the conventions: never allocated
@@ -52,6 +55,12 @@ struct Span {
     // `key` must outlive the span (a literal).
     void set(std::string_view key, AttributeValue value) {
         attributes.push_back({key, std::move(value)});
+    }
+    // A string value not copied (see AttributeValue): `value` must outlive the submit.
+    void set_view(std::string_view key, std::string_view value) {
+        auto& attribute = attributes.emplace_back();
+        attribute.key = key;
+        attribute.value.emplace<5>(value);
     }
     // The value of `key`, or null.
     const AttributeValue* find(std::string_view key) const;

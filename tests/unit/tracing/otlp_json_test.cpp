@@ -81,5 +81,46 @@ TEST(OtlpJson, EscapesQuotesBackslashesControlAndNonAsciiBytes) {
     EXPECT_EQ(span["attributes"][0]["value"]["stringValue"], "m\n\"x\"");
 }
 
+// Strings are checked eight bytes at a time: a byte to escape is found wherever it stands,
+// and the bytes that need none (0x20, 0x7f, '!', '#', ']') are copied as they are.
+TEST(OtlpJson, FindsTheByteToEscapeAtEveryPositionOfALongString) {
+    for (const char special : {'"', '\\', '\x1f', '\0', '\x80', '\xff'}) {
+        for (std::size_t at = 0; at < 19; ++at) {
+            std::string name(19, 'a');
+            name[at] = special;
+            RequestTrace trace(std::nullopt, "");
+            trace.span(RequestTrace::server_span).name = name;
+            const auto text = encode_otlp_json(trace.take(), "gw", "1");
+            const auto encoded = nlohmann::json::parse(text);
+            const auto decoded =
+                encoded["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"].get<std::string>();
+            if (static_cast<unsigned char>(special) < 0x80)
+                EXPECT_EQ(decoded, name) << int(special) << " at " << at;
+            else  // a non-ASCII byte reads back as the code point of its value
+                EXPECT_EQ(decoded.size(), 20u) << int(special) << " at " << at;
+        }
+    }
+    RequestTrace trace(std::nullopt, "");
+    trace.span(RequestTrace::server_span).name = "plain ! # ] ~\x7f text of 26";
+    const auto text = encode_otlp_json(trace.take(), "gw", "1");
+    EXPECT_NE(text.find("\"plain ! # ] ~\x7f text of 26\""), std::string::npos);
+}
+
+// Times are written digit pair by digit pair when they have 19 digits, else by to_chars.
+TEST(OtlpJson, WritesTimesAsQuotedDecimalNanoseconds) {
+    for (const TimeNs time : {TimeNs{1'764'912'345'678'901'234ULL}, TimeNs{1'000'000'000'000'000'000ULL},
+                              TimeNs{9'999'999'999'999'999'999ULL}, TimeNs{1'090'807'060'504'030'201ULL},
+                              TimeNs{999'999'999'999'999'999ULL}, TimeNs{10'000'000'000'000'000'000ULL},
+                              TimeNs{7}}) {
+        RequestTrace trace(std::nullopt, "");
+        trace.span(RequestTrace::server_span).start = time;
+        trace.span(RequestTrace::server_span).end = time;
+        const auto encoded = nlohmann::json::parse(encode_otlp_json(trace.take(), "gw", "1"));
+        const auto& span = encoded["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+        EXPECT_EQ(span["startTimeUnixNano"], std::to_string(time));
+        EXPECT_EQ(span["endTimeUnixNano"], std::to_string(time));
+    }
+}
+
 }  // namespace
 }  // namespace llmgw::tracing

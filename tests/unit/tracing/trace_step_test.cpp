@@ -33,6 +33,35 @@ TEST(TraceStep, MarksTheFirstTokenOnTheAttemptAndReadsTheAnswersModelAndFinishRe
     EXPECT_NE(span.find("gen_ai.response.time_to_first_chunk"), nullptr);
 }
 
+// The quotes are found eight bytes at a time: the keys are read at every offset.
+TEST(TraceStep, ReadsTheKeysWhereverTheyStand) {
+    for (std::size_t pad = 0; pad < 10; ++pad) {
+        RequestTrace trace(std::nullopt, "");
+        std::array<char, traceparent_length> traceparent;
+        trace.start_attempt("h", 1, 0, traceparent);
+        TraceStep step(trace);
+        const std::string body = "{" + std::string(pad, ' ') +
+                                 R"("id":"x","model":"m1","choices":[{"finish_reason":"length"}]})";
+        step.on_body(body, true);
+        EXPECT_EQ(step.response_model(), "m1") << pad;
+        EXPECT_EQ(step.finish_reasons(), std::vector<std::string>{"length"}) << pad;
+    }
+}
+
+TEST(TraceStep, KeepsTheFirstModelAndEachFinishReasonOnceInOrder) {
+    RequestTrace trace(std::nullopt, "");
+    std::array<char, traceparent_length> traceparent;
+    trace.start_attempt("h", 1, 0, traceparent);
+    TraceStep step(trace);
+    // A model named inside a string (escaped quotes) is not the answer's.
+    step.on_body(R"({"choices":[{"message":{"content":"say \"model\":\"no\""},)"
+                 R"("finish_reason":"length"},{"finish_reason":"stop"},)"
+                 R"({"finish_reason":"length"}],"model":"first","model":"second"})",
+                 true);
+    EXPECT_EQ(step.response_model(), "first");
+    EXPECT_EQ(step.finish_reasons(), (std::vector<std::string>{"length", "stop"}));
+}
+
 TEST(GenAiRequest, ReadsOperationModelLimitAndStreamButNothingElse) {
     const auto body = nlohmann::json::parse(
         R"({"model":"m","max_tokens":12,"stream":true,"messages":[{"role":"user","content":"secret"}]})");
