@@ -451,7 +451,7 @@ redis_script_usec() {
 # from the worker's slices of the limits, with no call).
 bench_llmgw_redis() {
   local name=$1 admission=$2
-  local redis_port redis_pid keys file calls errors fail_open r0 r1 n redis_us c0 c1 u0 u1 per_request script_us
+  local redis_port redis_pid keys file calls errors fail_open r0 r1 n redis_us c0 c1 u0 u1 per_request script_us by_kind
   pick_port; redis_port=$PORT
   mkdir -p "$WORK_DIR/redis"
   # No persistence (nothing written, nothing loaded); loopback only; its own dir.
@@ -490,11 +490,14 @@ bench_llmgw_redis() {
   errors=$(metric_sum "$file" llmgw_redis_errors_total)
   fail_open=$(metric_sum "$file" llmgw_redis_fail_open_total)
   ((calls > 0)) || die "$name: llmgw made no Redis call"
+  # llmgw's own count of its admission calls, by kind (admit, flush, renew, ...).
+  by_kind=$(sed -n 's/^llmgw_redis_admission_calls_total{kind="\([a-z_]*\)"} \([0-9.e+]*\)$/\1 \2/p' "$file" |
+    awk '{ printf "%s%s %d", (NR > 1 ? ", " : ""), $1, $2 }')
   # A few Redis timeouts (50 ms) on a busy machine are admitted in-process (fail open):
   # reported, not fatal; any refusal already failed the run above.
   ((errors == 0 && fail_open == 0)) ||
     log "$name: warning: $errors Redis errors, $fail_open requests admitted without Redis (fail open)"
-  CHECKS[$name]="${CHECKS[$name]}; $calls Redis calls ($(ratio "$calls" "${CHECKS_REQUESTS}") per request), $errors Redis errors, $fail_open admitted without Redis; $keys llmgw:* keys in Redis; redis-server CPU $redis_us us per request (on CPU $LOAD_CPU), of which $script_us us inside the scripts (INFO commandstats); $per_request Redis calls per request (INFO commandstats)"
+  CHECKS[$name]="${CHECKS[$name]}; $calls Redis calls ($(ratio "$calls" "${CHECKS_REQUESTS}") per request; admission calls by kind: ${by_kind:-none}), $errors Redis errors, $fail_open admitted without Redis; $keys llmgw:* keys in Redis; redis-server CPU $redis_us us per request (on CPU $LOAD_CPU), of which $script_us us inside the scripts (INFO commandstats); $per_request Redis calls per request (INFO commandstats)"
   stop_pid "$LLMGW_PID"
   stop_pid "$redis_pid"
 }
