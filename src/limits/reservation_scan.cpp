@@ -60,17 +60,10 @@ std::optional<Fields> read_fields(std::string_view body) {
     Reader reader(body);
     Fields fields;
     unsigned seen = 0;
-    if (!reader.take('{')) return std::nullopt;
-    if (!reader.next_is('}')) {
-        do {
-            std::string_view key;
-            if (!reader.string(&key) || !reader.take(':')) return std::nullopt;
-            const auto item = reader.value(1);
-            if (!reader.ok) return std::nullopt;
-            if (!record(fields, seen, key, item)) return std::nullopt;
-        } while (reader.next_is(',') && reader.take(','));
-    }
-    if (!reader.take('}') || !reader.at_end()) return std::nullopt;
+    const bool read = reader.read_object([&](std::string_view key, const Summary& item) {
+        return record(fields, seen, key, item);
+    });
+    if (!read) return std::nullopt;
     return fields;
 }
 

@@ -77,22 +77,16 @@ std::optional<UsageCounts> read_usage_counts(std::string_view object) {
     std::optional<std::uint64_t> counts[std::size(keys)];
     unsigned seen = 0;
     PlainJsonReader reader(object);
-    if (!reader.take('{')) return std::nullopt;
-    if (!reader.next_is('}')) {
-        do {
-            std::string_view key;
-            if (!reader.string(&key) || !reader.take(':')) return std::nullopt;
-            const auto item = reader.value(1);
-            if (!reader.ok) return std::nullopt;
-            const auto found = std::find(std::begin(keys), std::end(keys), key);
-            if (found == std::end(keys)) continue;
-            const auto bit = 1u << (found - std::begin(keys));
-            if ((seen & bit) != 0) return std::nullopt;  // a tree keeps the last; no going back
-            seen |= bit;
-            if (item.is_unsigned) counts[found - std::begin(keys)] = item.count;
-        } while (reader.next_is(',') && reader.take(','));
-    }
-    if (!reader.take('}') || !reader.at_end()) return std::nullopt;
+    const bool read = reader.read_object([&](std::string_view key, const PlainJsonSummary& item) {
+        const auto found = std::find(std::begin(keys), std::end(keys), key);
+        if (found == std::end(keys)) return true;
+        const auto bit = 1u << (found - std::begin(keys));
+        if ((seen & bit) != 0) return false;  // a tree keeps the last; no going back
+        seen |= bit;
+        if (item.is_unsigned) counts[found - std::begin(keys)] = item.count;
+        return true;
+    });
+    if (!read) return std::nullopt;
     return UsageCounts{counts[0] ? counts[0] : counts[1], counts[2] ? counts[2] : counts[3],
                        counts[4]};
 }

@@ -41,6 +41,21 @@ public:
     // Any value, checked whole; in an object, a repeat of "text", "content", "input_text" or
     // "max_tokens" gives up (a parsed body keeps the last; this reader does not go back).
     PlainJsonSummary value(int depth);
+    // The text is one object and nothing after it: `member(key, summary)` for each member, in
+    // order, until it returns false. False when the text is not that, or a member refused.
+    template <typename Member>
+    bool read_object(Member&& member) {
+        if (!take('{')) return false;
+        if (!next_is('}')) {
+            do {
+                std::string_view key;
+                if (!string(&key) || !take(':')) return false;
+                const auto item = value(1);
+                if (!ok || !member(key, item)) return false;
+            } while (next_is(',') && take(','));
+        }
+        return take('}') && at_end();
+    }
 
 private:
     bool number(PlainJsonSummary& out);
