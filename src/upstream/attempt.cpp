@@ -2,6 +2,8 @@
 // but only under the rule of may_resend().
 #include "attempt.hpp"
 
+#include <array>
+#include <boost/asio/write.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -13,6 +15,7 @@
 
 #include "llmgw/http/hop_by_hop.hpp"
 #include "llmgw/upstream/retry_decision.hpp"
+#include "llmgw/upstream/upstream_request.hpp"
 
 namespace llmgw::upstream {
 
@@ -47,13 +50,30 @@ struct Exchange {
     std::size_t written = 0;
 };
 
+// The head written by hand into the connection's own buffer and sent with the body in one
+// gather write: Beast's serializer cost more than the rest of the write. A chunked body (never
+// on the proxy path: prepare_payload gives a length) keeps Beast's serializer.
+http::Task<Exchange> write_request(UpstreamConnection& connection, http::Request& request) {
+    if (request.chunked()) {
+        auto [ec, n] = co_await on_stream(connection, [&](auto& s) {
+            return bhttp::async_write(s, request, net::as_tuple(net::use_awaitable));
+        });
+        co_return Exchange{ec, n};
+    }
+    write_head(request, connection.head);
+    const std::array<net::const_buffer, 2> buffers{net::buffer(connection.head),
+                                                   net::buffer(request.body())};
+    auto [ec, n] = co_await on_stream(connection, [&](auto& s) {
+        return net::async_write(s, buffers, net::as_tuple(net::use_awaitable));
+    });
+    co_return Exchange{ec, n};
+}
+
 // Writes the request and reads the answer's head, both within the first-byte deadline.
 http::Task<Exchange> write_and_read_head(UpstreamConnection& connection, http::Request& request,
                                          UpstreamParser& parser, Clock::time_point deadline) {
     connection.stream.expires_at(deadline);
-    auto [write_ec, written] = co_await on_stream(connection, [&](auto& s) {
-        return bhttp::async_write(s, request, net::as_tuple(net::use_awaitable));
-    });
+    const auto [write_ec, written] = co_await write_request(connection, request);
     if (write_ec) co_return Exchange{write_ec, written};
     parser.body_limit(boost::none);  // the answer is relayed, never held whole
     if (request.method() == bhttp::verb::head) parser.skip(true);

@@ -42,4 +42,21 @@ void set_forwarding_headers(http::Request& request, const std::string& client_ip
     request.set("x-request-id", request_id);
 }
 
+void write_head(const http::Request& request, std::string& out) {
+    out.clear();
+    out.append(request.method_string()).push_back(' ');
+    out.append(request.target());
+    const unsigned version = request.version();
+    out.append(" HTTP/");
+    out.push_back(static_cast<char>('0' + version / 10));
+    out.push_back('.');
+    out.push_back(static_cast<char>('0' + version % 10));
+    out.append("\r\n");
+    for (const auto& field : request) {
+        out.append(field.name_string()).append(": ");
+        out.append(field.value()).append("\r\n");
+    }
+    out.append("\r\n");
+}
+
 }  // namespace llmgw::upstream

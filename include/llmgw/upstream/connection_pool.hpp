@@ -35,6 +35,7 @@ struct UpstreamConnection {
     http::beast::tcp_stream stream;
     std::unique_ptr<UpstreamTlsStream> tls;  // https:// endpoints: read and write through it
     http::beast::flat_buffer buffer;
+    std::string head;  // the request head written last, its storage kept for the next one
     bool reused = false;   // came from the pool rather than a fresh connect
     std::string pool_key;  // which idle list it returns to: see pool_key()
     // While pooled: since when, until when (the backend's keepalive.idle), which wait on the

@@ -20,4 +20,9 @@ void apply_header_edits(http::Request& request, const config::HeaderEdits& edits
 void set_forwarding_headers(http::Request& request, const std::string& client_ip,
                             const std::string& request_id);
 
+// The request's head as HTTP/1.1 puts it on the wire, the bytes Beast's serializer writes:
+// the request line, each field as "name: value" in order, the blank line. `out` is replaced
+// (its capacity kept: a connection reuses it request after request). Not for a chunked body.
+void write_head(const http::Request& request, std::string& out);
+
 }  // namespace llmgw::upstream

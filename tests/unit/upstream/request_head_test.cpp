@@ -1,0 +1,71 @@
+// The hand-written upstream request head is byte for byte what Beast's serializer writes:
+// request line, every field in order (repeated and unknown names too), the blank line.
+#include <gtest/gtest.h>
+
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <string>
+
+#include "llmgw/upstream/upstream_request.hpp"
+
+namespace bhttp = boost::beast::http;
+using llmgw::http::Request;
+
+namespace {
+
+// The head as Beast's serializer produces it (split_ stops it after the header).
+std::string beast_head(Request& request) {
+    bhttp::serializer<true, bhttp::string_body> serializer(request);
+    serializer.split(true);
+    std::string out;
+    boost::system::error_code ec;
+    while (!serializer.is_header_done()) {
+        serializer.next(ec, [&](boost::system::error_code&, const auto& buffers) {
+            out += boost::beast::buffers_to_string(buffers);
+            serializer.consume(boost::beast::buffer_bytes(buffers));
+        });
+        EXPECT_FALSE(ec);
+    }
+    return out;
+}
+
+std::string written(const Request& request) {
+    std::string out = "left over from the last request";
+    llmgw::upstream::write_head(request, out);
+    return out;
+}
+
+TEST(RequestHead, PostWithBodyMatchesBeast) {
+    Request request{bhttp::verb::post, "/v1/chat/completions?x=1", 11};
+    request.set(bhttp::field::host, "127.0.0.1:8000");
+    request.set(bhttp::field::content_type, "application/json");
+    request.insert("X-Custom", "a");
+    request.insert("x-custom", "b");  // repeated, in order
+    request.set("x-forwarded-for", "10.0.0.1");
+    request.body() = R"({"model":"m"})";
+    request.prepare_payload();
+    const auto head = written(request);
+    EXPECT_EQ(head, beast_head(request));
+    EXPECT_EQ(head.rfind("POST /v1/chat/completions?x=1 HTTP/1.1\r\n", 0), 0u);
+    EXPECT_NE(head.find("\r\nContent-Length: 13\r\n"), std::string::npos);
+    EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n");
+}
+
+TEST(RequestHead, UnknownMethodHttp10AndNoFieldsMatchBeast) {
+    Request request;
+    request.method_string("PURGE");
+    request.target("/");
+    request.version(10);
+    EXPECT_EQ(written(request), "PURGE / HTTP/1.0\r\n\r\n");
+    EXPECT_EQ(written(request), beast_head(request));
+}
+
+TEST(RequestHead, GetKeepsEmptyValues) {
+    Request request{bhttp::verb::get, "/v1/models", 11};
+    request.set("x-empty", "");
+    request.set(bhttp::field::accept, "*/*");
+    EXPECT_EQ(written(request), beast_head(request));
+}
+
+}  // namespace
