@@ -29,6 +29,7 @@ std::optional<TrustedProxies> TrustedProxies::parse(const std::vector<std::strin
 }
 
 bool TrustedProxies::contains(std::string_view text) const {
+    if (networks_.empty()) return false;  // no proxy trusted (the default): no address to parse
     const auto bytes = config::parse_ip(trim(text));
     if (!bytes) return false;
     return std::any_of(networks_.begin(), networks_.end(),
