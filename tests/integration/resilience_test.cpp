@@ -283,11 +283,13 @@ TEST(Resilience, LeastRequestPrefersTheIdleEndpoint) {
     std::vector<std::future<int>> long_requests;
     for (int i = 0; i < 3; ++i)
         long_requests.push_back(std::async(std::launch::async, [&] {
-            return gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-delay-ms", "5000"}})
+            return gateway.post("/v1/chat/completions", chat_body(), {{"x-fake-delay-ms", "8000"}})
                 .status;
         }));
+    // Up to 5 s for three threads' requests to be in flight on a loaded machine (a CI run
+    // with other tests beside it), still well before the 8 s answers end.
     ASSERT_TRUE(
-        eventually([&] { return admin_backends(gateway)["backends"][0]["in_flight"] == 3; }, 2s));
+        eventually([&] { return admin_backends(gateway)["backends"][0]["in_flight"] == 3; }, 5s));
     const auto endpoints = admin_backends(gateway)["backends"][0]["endpoints"];
     const int busy_load = endpoints[0]["in_flight"].get<int>();
     const int idle_load = endpoints[1]["in_flight"].get<int>();
