@@ -268,9 +268,17 @@ void Admission::arm_flush_timer(std::chrono::milliseconds delay) {
 http::Task<void> Admission::flush() {
     if (!redis_ || flushing_) co_return;
     flushing_ = true;
-    co_await send_backlog();
+    co_await send_backlog(/*everything=*/false);
     flushing_ = false;
-    if (queued_ > 0) arm_flush_timer(pause);
+    if (queued_ == 0) co_return;
+    // What came during the call waits until it is due (or Redis is usable again).
+    if (!redis_usable()) {
+        arm_flush_timer(pause);
+        co_return;
+    }
+    const auto waited = std::chrono::steady_clock::now() - pages_.front().since;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(flush_delay - waited);
+    arm_flush_timer(std::max(left, std::chrono::milliseconds(1)));
 }
 
 RedisLimiter::Backlog Admission::carry_for(const std::string& consumer,
@@ -311,8 +319,10 @@ http::Task<bool> Admission::send_by_slot(RedisLimiter::Backlog page) {
     co_return all_sent;
 }
 
-http::Task<void> Admission::send_backlog() {
-    while (queued_ > 0 && redis_usable()) {
+http::Task<void> Admission::send_backlog(bool everything) {
+    // Only pages that are due: under load, a new page fills while a call is under way, and
+    // sending it at once would make one call per round trip instead of one per flush_delay.
+    while (queued_ > 0 && redis_usable() && (everything || page_due())) {
         auto carried = take_page();
         if (carried.empty()) continue;
         if (client_->cluster()) {

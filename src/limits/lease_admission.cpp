@@ -102,7 +102,7 @@ http::Task<void> Admission::drain() {
     if (!redis_) co_return;
     if (slices_) give_back(slices_->take_all(), /*flush_now=*/false);
     // Not flush(): one may be under way, and this must not end before the backlog is sent.
-    co_await send_backlog();
+    co_await send_backlog(/*everything=*/true);
 }
 
 }  // namespace llmgw::limits

@@ -140,8 +140,9 @@ private:
     void arm_renew_timer();
     bool redis_usable();
     void redis_result(bool ok);
-    // Sends pages of the backlog until it is empty or Redis fails.
-    http::Task<void> send_backlog();
+    // Sends pages of the backlog until it is empty (`everything`) or none is due, or Redis
+    // fails.
+    http::Task<void> send_backlog(bool everything);
     // Redis Cluster: what of `page` an admission of `consumer` may carry (its slot's work; the
     // rest is requeued and flushed at once), and a page sent as a call per slot. Without
     // Cluster, carry_for returns the page as it is.
