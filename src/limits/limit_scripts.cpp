@@ -381,6 +381,14 @@ local function loaded_limits(tier, h)
   local limits, held = tier_limits[tier], loaded[tier]
   if held and held.h == h then return limits end
   if held then store_limits(held.h, limits, held.expires, now) end
+  -- Another tier holding the same hash (a reload's old and new tier of one name, in one call)
+  -- writes it first, so this one reads what that one took.
+  for other, other_held in pairs(loaded) do
+    if other ~= tier and other_held.h == h then
+      store_limits(h, tier_limits[other], other_held.expires, now)
+      loaded[other] = nil
+    end
+  end
   loaded[tier] = { h = h, expires = load_limits(h, limits, now) }
   return limits
 end

@@ -437,6 +437,31 @@ TEST_F(RedisLimiterConcurrency, AdmissionsSharingOneCallAreDecidedInOrder) {
     EXPECT_EQ(others_second.states.at(0).remaining, 0u);
 }
 
+// A reload in the middle of a burst: requests of the old and the new tier (one name, one hash)
+// share a call, and each counts what the other took.
+TEST_F(RedisLimiterConcurrency, TheOldAndNewTierOfOneNameInOneCallCountTogether) {
+    const auto before = tier_of({quota(requests, 3, Limit::Window::day)});
+    const auto after = tier_of({quota(requests, 5, Limit::Window::day)});
+    ASSERT_EQ(before.name, after.name);
+    const std::string acme = "acme";
+    const llmgw::limits::ConcurrencyLease no_lease;
+    std::vector<RedisLimiter::Ask> asks;
+    for (const auto* tier : {&before, &after, &before, &after})
+        asks.push_back({&acme, tier, llmgw::limits::Charge{}, &no_lease, nullptr, std::nullopt});
+    std::vector<RedisLimiter::Ask*> pointers;
+    for (auto& ask : asks) pointers.push_back(&ask);
+    const RedisLimiter::Backlog nothing;
+    ASSERT_TRUE(run(limiter.admit_all(nothing, pointers)));
+    std::vector<std::uint64_t> remaining;
+    for (const auto& ask : asks) {
+        ASSERT_TRUE(ask.decision.has_value());
+        EXPECT_TRUE(ask.decision->admitted);
+        remaining.push_back(ask.decision->states.at(0).remaining);
+    }
+    EXPECT_EQ(remaining, (std::vector<std::uint64_t>{2, 3, 0, 1}));
+    EXPECT_EQ(admit(after, acme).states.at(0).remaining, 0u) << "four taken, then the fifth";
+}
+
 TEST_F(RedisLimiterConcurrency, TwoInstancesShareOneLimit) {
     // An hour's period: nothing refills while the two instances race.
     const auto tier = tier_of({rate(requests, 100, hours(1))});
