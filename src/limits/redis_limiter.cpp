@@ -178,9 +178,10 @@ const redis::Arguments& RedisLimiter::tier_arguments(const config::Tier& tier) c
     return held.args;
 }
 
+// A template, not a std::function: its lambda's captures would be allocated on every request.
+template <typename Make>
 const std::string& RedisLimiter::remember(MadeKey& made, const std::string& consumer,
-                                          const std::string& other,
-                                          const std::function<std::string()>& make) const {
+                                          const std::string& other, Make make) const {
     if (made.key.empty() || made.consumer != consumer || made.other != other) {
         made.consumer = consumer;
         made.other = other;

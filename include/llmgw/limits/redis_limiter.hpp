@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -170,8 +169,10 @@ class RedisLimiter {
     struct MadeKey {
         std::string consumer, other, key;
     };
+    // `make()` makes the key when the last one does not fit (defined in redis_limiter.cpp).
+    template <typename Make>
     const std::string& remember(MadeKey& made, const std::string& consumer, const std::string& other,
-                                const std::function<std::string()>& make) const;
+                                Make make) const;
     Backlog::Settle& settle_entry(Backlog& backlog, const std::string& hash, std::uint64_t at,
                                   const config::Tier& tier, std::size_t metered) const;
 
