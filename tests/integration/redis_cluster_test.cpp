@@ -67,6 +67,13 @@ protected:
     static void SetUpTestSuite() { cluster_ = RedisCluster::start({"--requirepass", "secret"}); }
     static void TearDownTestSuite() { cluster_.reset(); }
     static RedisCluster& cluster() { return *cluster_; }
+    // A gateway failing closed on the cluster, for `names` on one tier of `limits`.
+    static RunningGateway gateway_for(const std::vector<std::string>& names,
+                                      const std::string& limits, const FakeModel& model) {
+        return RunningGateway::start(
+            redis_section(cluster(), "  timeout: 2s\n  failure_mode: closed\n") +
+            consumers(names, limits) + backend_and_route(model));
+    }
     static std::unique_ptr<RedisCluster> cluster_;
 };
 std::unique_ptr<RedisCluster> RedisClusterGateway::cluster_;
@@ -79,9 +86,7 @@ TEST_F(RedisClusterGateway, LimitsOfConsumersOnEveryMasterHoldExactly) {
     const auto names = two_per_master(cluster());
     ASSERT_EQ(names.size(), 6u);
     auto model = FakeModel::start("m1");
-    auto gateway = RunningGateway::start(
-        redis_section(cluster(), "  timeout: 2s\n  failure_mode: closed\n") +
-        consumers(names, "{ quota: { requests_per_day: 3 } }") + backend_and_route(model));
+    auto gateway = gateway_for(names, "{ quota: { requests_per_day: 3 } }", model);
     std::map<std::string, std::map<int, int>> statuses;
     for (int round = 0; round < 5; ++round)
         for (const auto& name : names) ++statuses[name][chat(gateway, name).status];
@@ -109,10 +114,7 @@ TEST_F(RedisClusterGateway, ConcurrencyLeasesOfConsumersOnEveryMasterAreGivenBac
     const auto names = two_per_master(cluster());
     ASSERT_EQ(names.size(), 6u);
     auto model = FakeModel::start("m1");
-    auto gateway = RunningGateway::start(
-        redis_section(cluster(), "  timeout: 2s\n  failure_mode: closed\n") +
-        consumers(names, "{ max_concurrent: 1, quota: { requests_per_day: 1000 } }") +
-        backend_and_route(model));
+    auto gateway = gateway_for(names, "{ max_concurrent: 1, quota: { requests_per_day: 1000 } }", model);
     const auto leases_held = [&] {
         int held = 0;
         for (const auto& name : names)
