@@ -161,7 +161,7 @@ http::Task<void> serve_usage_export(store::Catalog* catalog, std::string_view ta
     http::ResponseHead head;
     head.result(bhttp::status::ok);
     head.set(bhttp::field::content_type, csv ? "text/csv; charset=utf-8" : "application/x-ndjson");
-    if (!co_await writer.send_head(head, http::AnswerSink::Framing::chunked,
+    if (!co_await writer.send_head(head, {}, http::AnswerSink::Framing::chunked,
                                    http::AnswerSink::HeadTiming::with_first_piece))
         co_return;
     std::string chunk =

@@ -10,8 +10,8 @@ namespace llmgw::cache {
 
 void CacheStatusStep::on_head(http::AnswerHead& head) {
     if (status_.empty()) return;
-    head.fields.set("x-cache", status_);
-    if (age_) head.fields.set(http::beast::http::field::age, std::to_string(*age_));
+    head.replace("x-cache", status_);
+    if (age_) head.replace("age", std::to_string(*age_));
 }
 
 void AnswerCopyStep::on_head(http::AnswerHead& head) {

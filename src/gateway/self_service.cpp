@@ -19,7 +19,7 @@ http::Task<void> send_json(http::ClientWriter& client, bhttp::status status, con
     head.result(status);
     head.set(bhttp::field::content_type, "application/json");
     head.set(bhttp::field::content_length, std::to_string(body.size()));
-    if (!co_await client.send_head(head, http::AnswerSink::Framing::content_length,
+    if (!co_await client.send_head(head, {}, http::AnswerSink::Framing::content_length,
                                    http::AnswerSink::HeadTiming::with_first_piece))
         co_return;
     if (!body.empty() && !co_await client.send_body(body)) co_return;

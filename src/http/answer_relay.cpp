@@ -1,24 +1,26 @@
 // AnswerRelay: the response phases around the client sink.
 #include "llmgw/http/answer_relay.hpp"
 
-#include <boost/beast/http/field.hpp>
+#include <charconv>
 
 namespace llmgw::http {
 
-namespace bhttp = beast::http;
-
 Task<bool> AnswerRelay::send_head(AnswerHead head, std::optional<std::uint64_t> length,
                                   AnswerSink::HeadTiming timing) {
-    head.fields.set("x-request-id", request_id_);
+    head.replace("x-request-id", request_id_);
     phases_.head(head);
     status_ = static_cast<int>(head.fields.result_int());
     auto framing = AnswerSink::Framing::chunked;
     if (length) {
         framing = AnswerSink::Framing::content_length;
-        if (status_ != 204 && status_ != 304)
-            head.fields.set(bhttp::field::content_length, std::to_string(*length));
+        if (status_ != 204 && status_ != 304) {
+            // The fields never carry it: the upstream's is dropped with its framing.
+            char text[24];
+            const auto* end = std::to_chars(text, text + sizeof text, *length).ptr;
+            head.add("Content-Length", std::string_view(text, static_cast<std::size_t>(end - text)));
+        }
     }
-    const bool sent = co_await client_.send_head(head.fields, framing, timing);
+    const bool sent = co_await client_.send_head(head.fields, head.lines, framing, timing);
     if (!sent) end(AnswerEnd::client_gone);
     co_return sent;
 }

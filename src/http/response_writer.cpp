@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/status.hpp>
+#include <charconv>
 #include <cstdio>
 
 namespace llmgw::http {
@@ -17,11 +18,15 @@ namespace {
 constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view last_chunk = "0\r\n\r\n";
 
-std::string serialize_head(const ResponseHead& head) {
-    std::string out;
-    out.reserve(256);
+// The status line, the fields, the gateway's own lines, then the framing lines.
+void serialize_head(const ResponseHead& head, std::string_view lines, std::string_view framing,
+                    std::string& out) {
+    out.clear();
+    out.reserve(256 + lines.size());
     out += head.version() >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ";
-    out += std::to_string(head.result_int());
+    char status[8];
+    const auto* end = std::to_chars(status, status + sizeof status, head.result_int()).ptr;
+    out.append(status, static_cast<std::size_t>(end - status));
     out += ' ';
     out += bhttp::obsolete_reason(static_cast<bhttp::status>(head.result_int()));
     out += crlf;
@@ -31,8 +36,9 @@ std::string serialize_head(const ResponseHead& head) {
         out += field.value();
         out += crlf;
     }
+    out += lines;
+    out += framing;
     out += crlf;
-    return out;
 }
 }  // namespace
 
@@ -88,13 +94,14 @@ Task<bool> ResponseWriter::send_error(const GatewayError& error, std::string_vie
 
 Task<bool> ResponseWriter::send_complete(ResponseHead& head, std::string_view body) {
     head.set(bhttp::field::content_length, std::to_string(body.size()));
-    bool ok = co_await send_head(head, Framing::content_length, HeadTiming::with_first_piece);
+    bool ok = co_await send_head(head, {}, Framing::content_length, HeadTiming::with_first_piece);
     if (ok) ok = co_await send_body(body);
     if (ok) ok = co_await finish();
     co_return ok;
 }
 
-Task<bool> ResponseWriter::send_head(ResponseHead& head, Framing framing, HeadTiming timing) {
+Task<bool> ResponseWriter::send_head(ResponseHead& head, std::string_view lines, Framing framing,
+                                     HeadTiming timing) {
     status_ = static_cast<int>(head.result_int());
     // HTTP/1.0 clients cannot read chunked encoding: the end of the body is the close.
     if (framing == Framing::chunked && version_ < 11) {
@@ -104,14 +111,18 @@ Task<bool> ResponseWriter::send_head(ResponseHead& head, Framing framing, HeadTi
     if (head_request_) framing = Framing::content_length;  // a HEAD answer has no body to frame
     framing_ = framing;
     head.version(version_ >= 11 ? 11 : 10);
-    if (framing == Framing::chunked && !head_request_)
-        head.set(bhttp::field::transfer_encoding, "chunked");
+    // Framing is the writer's alone: the head and the lines never carry these two.
+    std::string_view framing_lines;
+    const bool te = framing == Framing::chunked && !head_request_;
     if (!keep_alive_)
-        head.set(bhttp::field::connection, "close");
+        framing_lines = te ? "Transfer-Encoding: chunked\r\nConnection: close\r\n"
+                           : "Connection: close\r\n";
     else if (version_ < 11)
-        head.set(bhttp::field::connection, "keep-alive");
+        framing_lines = "Connection: keep-alive\r\n";  // never chunked (HTTP/1.0)
+    else if (te)
+        framing_lines = "Transfer-Encoding: chunked\r\n";
     head_started_ = true;
-    pending_head_ = serialize_head(head);
+    serialize_head(head, lines, framing_lines, pending_head_);
     if (timing == HeadTiming::with_first_piece) co_return !aborted_;
     const bool ok = co_await write({});
     co_return ok;

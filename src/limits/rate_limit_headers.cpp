@@ -1,6 +1,8 @@
 // Rate-limit headers and the 429 answer.
 #include "llmgw/limits/rate_limit_headers.hpp"
 
+#include "llmgw/headers/header_names.hpp"
+
 #include <cstdio>
 
 namespace llmgw::limits {
@@ -68,6 +70,18 @@ HeaderFigures header_figures(const Decision& decision) {
     const auto tokens = Unit::tokens;
     return {figure(tightest(decision, &requests)), figure(tightest(decision, &tokens)),
             figure(tightest(decision, nullptr))};
+}
+
+bool writes_header(const HeaderFigures& figures, std::string_view name) {
+    // Every name written starts with "x-ratelimit-" or "ratelimit-": most fields stop here.
+    const char first = static_cast<char>(name.empty() ? 0 : name[0] | 0x20);
+    if (name.size() < std::string_view("ratelimit-limit").size() || (first != 'x' && first != 'r'))
+        return false;
+    bool found = false;
+    write_headers(figures, [&](std::string_view written, std::string_view) {
+        found = found || headers::equals_lower(name, written);
+    });
+    return found;
 }
 
 Headers rate_limit_headers(const Decision& decision) {

@@ -24,21 +24,23 @@ namespace bhttp = http::beast::http;
 
 namespace {
 
-// The upstream's headers minus those that describe its own connection and framing.
-void copy_end_to_end_headers(const bhttp::fields& from, http::ResponseHead& to) {
+// Leaves the upstream's end-to-end headers: those that describe its own connection and
+// framing go. In place: copying the rest into a new head cost an allocation and a tree
+// insertion per field.
+void keep_end_to_end_headers(bhttp::fields& fields) {
     std::vector<std::string> listed;
-    for (const auto& field : from) {  // every Connection line counts
+    for (const auto& field : fields) {  // every Connection line counts
         if (field.name() != bhttp::field::connection) continue;
         auto tokens = http::connection_tokens(field.value());
         listed.insert(listed.end(), tokens.begin(), tokens.end());
     }
-    for (const auto& field : from) {
-        const auto name = field.name_string();
-        if (http::is_hop_by_hop(name) || http::iequals(name, "content-length")) continue;
-        if (std::any_of(listed.begin(), listed.end(),
-                        [&](const std::string& t) { return http::iequals(t, name); }))
-            continue;
-        to.insert(field.name(), name, field.value());
+    for (auto it = fields.begin(); it != fields.end();) {
+        const auto name = it->name_string();
+        const bool drop =
+            http::is_hop_by_hop(name) || it->name() == bhttp::field::content_length ||
+            std::any_of(listed.begin(), listed.end(),
+                        [&](const std::string& t) { return http::iequals(t, name); });
+        it = drop ? fields.erase(it) : std::next(it);
     }
 }
 
@@ -305,10 +307,11 @@ http::Task<Forwarder::TryResult> Forwarder::try_endpoint(Try& attempt) {
 http::Task<Forwarder::TryResult> Forwarder::relay_answer(Try& attempt, AttemptHead& head) {
     auto& parser = *head.parser;
     auto& upstream = parser.get();
-    http::ResponseHead fields;
-    fields.result(upstream.result_int());
-    copy_end_to_end_headers(upstream.base(), fields);
+    // Read before its Connection header goes with the hop-by-hop ones.
+    const bool reusable = upstream.keep_alive();
     const bool event_stream = upstream[bhttp::field::content_type].starts_with("text/event-stream");
+    keep_end_to_end_headers(upstream.base());
+    http::ResponseHead& fields = upstream.base();
     const bool chunked = !parser.is_done() && !parser.content_length();
     attempt.outcome.stream = chunked;
     attempt.outcome.error.reset();
@@ -329,8 +332,7 @@ http::Task<Forwarder::TryResult> Forwarder::relay_answer(Try& attempt, AttemptHe
     const auto failure = co_await relay_body(head, attempt.relay, attempt.limits, attempt.hang_up,
                                              outcome.relay_time);
     if (failure == Failure::none) {
-        if (upstream.keep_alive())
-            pool_.release(std::move(head.connection), attempt.backend.config());
+        if (reusable) pool_.release(std::move(head.connection), attempt.backend.config());
         co_return TryResult{true};
     }
     if (failure == Failure::client_gone) co_return TryResult{true};

@@ -17,8 +17,11 @@ public:
 
     virtual ~AnswerSink() = default;
     // The head (framing headers are set here), then body pieces, then finish(); false once
-    // the client is gone. For Framing::content_length the head carries Content-Length already.
-    virtual Task<bool> send_head(ResponseHead& head, Framing framing, HeadTiming timing) = 0;
+    // the client is gone. `lines` are more headers as text ("name: value\r\n" each), written
+    // after the head's fields. For Framing::content_length the head or the lines carry
+    // Content-Length already.
+    virtual Task<bool> send_head(ResponseHead& head, std::string_view lines, Framing framing,
+                                 HeadTiming timing) = 0;
     virtual Task<bool> send_body(std::string_view data) = 0;
     virtual Task<bool> finish() = 0;
     // Cuts the answer short: the client sees a broken stream, never a silent truncation.

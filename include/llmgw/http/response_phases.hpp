@@ -5,8 +5,11 @@
 
 #include <array>
 #include <cstddef>
+#include <iterator>
+#include <string>
 #include <string_view>
 
+#include "llmgw/headers/header_names.hpp"
 #include "llmgw/http/beast.hpp"
 
 namespace llmgw::http {
@@ -18,6 +21,26 @@ struct AnswerHead {
     bool event_stream = false;  // text/event-stream
     bool chunked = false;       // relayed piece by piece, its length unknown
     bool replayed = false;      // from the response cache
+    // Headers the gateway adds, as they go on the wire ("name: value\r\n" each), after the
+    // fields: written as text, not inserted into the fields' tree (an allocation, a name lookup
+    // and a tree insertion each; nine rate-limit headers cost more than the rest of the head).
+    std::string lines = {};
+
+    // Adds a header the gateway owns; `replace` first drops the fields' own of that name (an
+    // upstream's x-request-id, say). Names (lower case) and values are the gateway's: no CR or LF.
+    void add(std::string_view name, std::string_view value) {
+        lines.append(name).append(": ").append(value).append("\r\n");
+    }
+    void replace(std::string_view lower_name, std::string_view value) {
+        drop_fields([&](std::string_view field) { return headers::equals_lower(field, lower_name); });
+        add(lower_name, value);
+    }
+    // Erases every field whose name `matches` says (one pass; a head has a few fields).
+    template <typename Matches>
+    void drop_fields(Matches&& matches) {
+        for (auto it = fields.begin(); it != fields.end();)
+            it = matches(std::string_view(it->name_string())) ? fields.erase(it) : std::next(it);
+    }
 };
 
 // How an answer ended: all of it reached the client, it was cut (the upstream failed after the

@@ -30,8 +30,9 @@ public:
     Task<bool> send_complete(ResponseHead& head, std::string_view body);
 
     // Relaying: the head (framing headers are set here), then body pieces, then finish().
-    // For Framing::content_length the head must carry Content-Length already.
-    Task<bool> send_head(ResponseHead& head, Framing framing, HeadTiming timing) override;
+    // For Framing::content_length the head or `lines` must carry Content-Length already.
+    Task<bool> send_head(ResponseHead& head, std::string_view lines, Framing framing,
+                         HeadTiming timing) override;
     Task<bool> send_body(std::string_view data) override;
     Task<bool> finish() override;
     void abort() override;

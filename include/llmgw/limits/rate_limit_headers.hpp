@@ -56,6 +56,9 @@ void write_headers(const HeaderFigures& figures, Emit&& emit) {
     }
 }
 
+// Whether write_headers writes a header of this name (in any case) for these figures.
+bool writes_header(const HeaderFigures& figures, std::string_view name);
+
 // The same headers as strings (a 429 carries them in its GatewayError).
 Headers rate_limit_headers(const Decision& decision);
 

@@ -10,8 +10,12 @@ class RateLimitHeadersStep final : public http::ResponseStep {
 public:
     void set(const HeaderFigures& figures) { figures_ = figures; }
     void on_head(http::AnswerHead& head) override {
+        if (!figures_.requests.present && !figures_.tokens.present && !figures_.overall.present)
+            return;
+        // An upstream's own figures of the same names (another gateway, a hosted API) give way.
+        head.drop_fields([&](std::string_view name) { return writes_header(figures_, name); });
         write_headers(figures_, [&](std::string_view name, std::string_view value) {
-            head.fields.set(name, value);
+            head.add(name, value);
         });
     }
 

@@ -17,6 +17,7 @@
 #include "llmgw/http/hang_up.hpp"
 #include "llmgw/limits/usage_ledger.hpp"
 #include "support/ports.hpp"
+#include "support/recorded_head.hpp"
 
 namespace net = boost::asio;
 using namespace llmgw;
@@ -40,8 +41,9 @@ std::string sha256_hex(const std::string& text) {
 // What reached "the client".
 class RecordingClient final : public http::ClientWriter {
 public:
-    http::Task<bool> send_head(http::ResponseHead& head, Framing, HeadTiming) override {
-        this->head = head;
+    http::Task<bool> send_head(http::ResponseHead& head, std::string_view lines, Framing,
+                               HeadTiming) override {
+        this->head = llmgw::testing::recorded_head(head, lines);
         status_ = static_cast<int>(head.result_int());
         co_return true;
     }

@@ -15,6 +15,7 @@
 #include "llmgw/cache/cache_steps.hpp"
 #include "llmgw/limits/rate_limit_step.hpp"
 #include "llmgw/usage/usage_step.hpp"
+#include "support/recorded_head.hpp"
 
 namespace net = boost::asio;
 using namespace llmgw;
@@ -25,8 +26,9 @@ namespace {
 // What reached "the client": the head as sent, the body pieces, and how it ended.
 class RecordingSink final : public AnswerSink {
 public:
-    http::Task<bool> send_head(http::ResponseHead& head, Framing framing, HeadTiming) override {
-        this->head = head;
+    http::Task<bool> send_head(http::ResponseHead& head, std::string_view lines, Framing framing,
+                               HeadTiming) override {
+        this->head = llmgw::testing::recorded_head(head, lines);
         this->framing = framing;
         head_pending = true;
         co_return !gone;
@@ -126,6 +128,40 @@ TEST(AnswerRelay, AssemblesTheHeadOnceWithTheRequestIdAndEveryStepsHeaders) {
     EXPECT_EQ(sink.head["x-cache"], "MISS");
     EXPECT_EQ(sink.framing, AnswerSink::Framing::chunked);
     EXPECT_TRUE(sink.finished);
+}
+
+TEST(AnswerRelay, TheUpstreamsOwnHeadersOfTheNamesTheGatewayWritesGiveWayAndNoOthers) {
+    RecordingSink sink;
+    Steps steps;
+    limits::HeaderFigures figures;
+    figures.requests = {true, 10, 9, 6};
+    steps.rate_limits.set(figures);
+    steps.cache_status.set("MISS");
+    const auto phases = steps.phases();
+    run([&]() -> http::Task<void> {
+        http::AnswerRelay relay(sink, phases, "req-3");
+        http::ResponseHead fields;
+        fields.result(200);
+        // What another gateway or a hosted API in front of the model might send.
+        fields.insert("X-Request-Id", "upstream-id");
+        fields.insert("X-RateLimit-Remaining-Requests", "4999");
+        fields.insert("x-ratelimit-remaining-tokens", "80000");  // a unit llmgw does not report
+        fields.insert("X-Cache", "HIT from cdn");
+        fields.insert("x-upstream-note", "kept");
+        http::AnswerHead head{fields, false, false, false};
+        co_await relay.send_head(head, 2, AnswerSink::HeadTiming::with_first_piece);
+        co_await relay.send_body("{}");
+        co_await relay.finish();
+    });
+    EXPECT_EQ(sink.head.count("x-request-id"), 1u);
+    EXPECT_EQ(sink.head["x-request-id"], "req-3");
+    EXPECT_EQ(sink.head.count("x-ratelimit-remaining-requests"), 1u);
+    EXPECT_EQ(sink.head["x-ratelimit-remaining-requests"], "9");
+    EXPECT_EQ(sink.head["x-ratelimit-remaining-tokens"], "80000");
+    EXPECT_EQ(sink.head.count("x-cache"), 1u);
+    EXPECT_EQ(sink.head["x-cache"], "MISS");
+    EXPECT_EQ(sink.head["x-upstream-note"], "kept");
+    EXPECT_EQ(sink.head["content-length"], "2");
 }
 
 TEST(AnswerRelay, TheUsageStepReadsUsageAndHidesTheEventTheGatewayAskedFor) {
