@@ -74,7 +74,10 @@ sed -e "/^server:/,/^[^ #]/ s/^\( *listen:\).*/\1 \"127.0.0.1:$PORT\"/" \
   -e "/^admin:/,/^[^ #]/ s/^\( *listen:\).*/\1 \"127.0.0.1:$ADMIN_PORT\"/" \
   "$source_config" >"$WORK/llmgw.yaml"
 [[ -n $extra ]] && printf '%s\n' "$extra" >>"$WORK/llmgw.yaml"
-valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT" \
+# The malloc tuning llmgw gives itself by re-executing (src/server/malloc_tuning.cpp), given
+# here instead: callgrind does not follow an exec.
+GLIBC_TUNABLES=glibc.malloc.tcache_count=256 \
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT" \
   "$BIN" --config "$WORK/llmgw.yaml" >"$WORK/llmgw.log" 2>&1 &
 GW=$!
 PIDS+=($GW)

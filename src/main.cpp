@@ -15,6 +15,7 @@
 #include "llmgw/config/loader.hpp"
 #include "llmgw/observability/app_log.hpp"
 #include "llmgw/observability/health_probe.hpp"
+#include "llmgw/server/malloc_tuning.hpp"
 #include "llmgw/server/server.hpp"
 
 namespace {
@@ -174,6 +175,7 @@ std::shared_ptr<const llmgw::config::Config> load_config(const Arguments& args) 
 int main(int argc, char** argv) {
     const auto args = read_arguments(argc, argv);
     if (args.exit_now) return *args.exit_now;
+    if (!args.check_only) llmgw::server::apply_malloc_tuning(argv);  // may run main again
     // Operational messages are JSON lines on stderr; stdout carries the access log.
     llmgw::observability::install_app_log();
     const auto config = load_config(args);

@@ -2,6 +2,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "harness.hpp"
 #include "support/ports.hpp"
 
@@ -94,4 +97,48 @@ TEST(Cli, SigtermStopsTheGatewayCleanly) {
                                          "\" } ] } }\nroutes: [ { name: all, backend: b } ]\n");
     EXPECT_EQ(http_request(gateway.port(), {"GET", "/v1/models"}).status, 200);
     EXPECT_EQ(gateway.process().terminate(5s), 0);
+}
+
+namespace {
+
+const std::string closed_backend =
+    "backends: { b: { endpoints: [ { url: \"http://127.0.0.1:1\" } ] } }\n"
+    "routes: [ { name: all, backend: b } ]\n";
+
+std::string proc_file(pid_t pid, const char* name) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/" + name, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// GLIBC_TUNABLES as the serving process sees it ("" when unset).
+std::string tunables_of(pid_t pid) {
+    const auto environ = proc_file(pid, "environ");
+    constexpr std::string_view key = "GLIBC_TUNABLES=";
+    for (std::size_t at = 0; at < environ.size();) {
+        const auto end = std::min(environ.find('\0', at), environ.size());
+        const std::string_view entry(environ.data() + at, end - at);
+        if (entry.starts_with(key)) return std::string(entry.substr(key.size()));
+        at = end + 1;
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST(Cli, ServesWithGlibcsThreadCacheRaisedAndUnderItsOwnName) {
+    auto gateway = RunningGateway::start(closed_backend);
+    const auto pid = gateway.process().pid();
+    EXPECT_EQ(tunables_of(pid), "glibc.malloc.tcache_count=256");
+    EXPECT_EQ(proc_file(pid, "comm"), "llmgw\n");  // not "exe": pgrep llmgw still finds it
+}
+
+TEST(Cli, AnOperatorsOwnThreadCacheSizeWins) {
+    // (Other tunables of the operator's are kept too, but this glibc rewrites the process's
+    // first copy of the variable, which /proc shows, as it parses it: not testable from here.)
+    GatewayOptions own;
+    own.env = {{"GLIBC_TUNABLES", "glibc.malloc.tcache_count=16"}};
+    auto gateway = RunningGateway::start(closed_backend, own);
+    EXPECT_EQ(tunables_of(gateway.process().pid()), "glibc.malloc.tcache_count=16");
 }
