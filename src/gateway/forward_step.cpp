@@ -81,7 +81,7 @@ http::Task<upstream::ForwardOutcome> Pipeline::forward_to(RequestContext& contex
     std::optional<upstream::FairQueue::Place> place;
     if (backend.queue() != nullptr) place = queue_place(context);
     const upstream::ForwardContext extra{hints ? &*hints : nullptr, context.trace.get(),
-                                         place ? &*place : nullptr};
+                                         place ? &*place : nullptr, context.upstream_lines};
     auto outcome = co_await forwarder_.forward(context.request, backend, relay, client.hang_up(),
                                                extra);
     co_return outcome;

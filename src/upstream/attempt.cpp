@@ -53,14 +53,18 @@ struct Exchange {
 // The head written by hand into the connection's own buffer and sent with the body in one
 // gather write: Beast's serializer cost more than the rest of the write. A chunked body (never
 // on the proxy path: prepare_payload gives a length) keeps Beast's serializer.
-http::Task<Exchange> write_request(UpstreamConnection& connection, http::Request& request) {
+http::Task<Exchange> write_request(UpstreamConnection& connection, http::Request& request,
+                                   std::string_view lines) {
     if (request.chunked()) {
+        // A copy with the lines among its fields: a retry sends the request again.
+        http::Request whole = request;
+        insert_lines(whole, lines);
         auto [ec, n] = co_await on_stream(connection, [&](auto& s) {
-            return bhttp::async_write(s, request, net::as_tuple(net::use_awaitable));
+            return bhttp::async_write(s, whole, net::as_tuple(net::use_awaitable));
         });
         co_return Exchange{ec, n};
     }
-    write_head(request, connection.head);
+    write_head(request, lines, connection.head);
     const std::array<net::const_buffer, 2> buffers{net::buffer(connection.head),
                                                    net::buffer(request.body())};
     auto [ec, n] = co_await on_stream(connection, [&](auto& s) {
@@ -71,9 +75,10 @@ http::Task<Exchange> write_request(UpstreamConnection& connection, http::Request
 
 // Writes the request and reads the answer's head, both within the first-byte deadline.
 http::Task<Exchange> write_and_read_head(UpstreamConnection& connection, http::Request& request,
-                                         UpstreamParser& parser, Clock::time_point deadline) {
+                                         std::string_view lines, UpstreamParser& parser,
+                                         Clock::time_point deadline) {
     connection.stream.expires_at(deadline);
-    const auto [write_ec, written] = co_await write_request(connection, request);
+    const auto [write_ec, written] = co_await write_request(connection, request, lines);
     if (write_ec) co_return Exchange{write_ec, written};
     parser.body_limit(boost::none);  // the answer is relayed, never held whole
     if (request.method() == bhttp::verb::head) parser.skip(true);
@@ -109,7 +114,7 @@ Clock::duration AttemptLimits::remaining(Clock::duration limit) const {
 }
 
 http::Task<void> attempt_head(ConnectionPool& pool, http::Request& request,
-                              const config::Endpoint& endpoint, tls::ClientContext* tls,
+                              std::string_view head_lines, const config::Endpoint& endpoint, tls::ClientContext* tls,
                               const AttemptLimits& limits, http::HangUp& hang_up,
                               AttemptHead& result) {
     const auto started = Clock::now();
@@ -129,7 +134,7 @@ http::Task<void> attempt_head(ConnectionPool& pool, http::Request& request,
         result.parser.emplace();
         close_on_hang_up(hang_up, *result.connection);
         const auto exchange = co_await write_and_read_head(
-            *result.connection, request, *result.parser,
+            *result.connection, request, head_lines, *result.parser,
             Clock::now() + limits.remaining(limits.timeouts.first_byte));
         hang_up.slot().clear();
         if (hang_up.happened()) {

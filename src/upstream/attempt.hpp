@@ -37,10 +37,11 @@ struct AttemptLimits {
     Clock::duration remaining(Clock::duration limit) const;
 };
 
-// Sends `request` to `endpoint`; while the client stays (`hang_up`), the connection in use is
-// closed through its slot when the client leaves.
+// Sends `request` (with `head_lines`, more header lines after its fields) to `endpoint`; while
+// the client stays (`hang_up`), the connection in use is closed through its slot when the
+// client leaves.
 http::Task<void> attempt_head(ConnectionPool& pool, http::Request& request,
-                              const config::Endpoint& endpoint, tls::ClientContext* tls,
+                              std::string_view head_lines, const config::Endpoint& endpoint, tls::ClientContext* tls,
                               const AttemptLimits& limits, http::HangUp& hang_up,
                               AttemptHead& head);
 

@@ -93,6 +93,7 @@ struct Forwarder::Try {
     ForwardOutcome& outcome;
     const RoutingHints* hints = nullptr;
     tracing::RequestTrace* trace = nullptr;
+    std::string_view head_lines{};  // ForwardContext's
     std::size_t span = 0;  // the current attempt's span in `trace`
     EndpointState* endpoint = nullptr;
     const CircuitBreaker::Ticket* ticket = nullptr;
@@ -195,7 +196,7 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
     request.keep_alive(true);
     Try attempt{request, backend, relay, hang_up,
                 AttemptLimits{config.timeouts, Clock::now() + config.timeouts.total}, outcome,
-                context.hints, context.trace};
+                context.hints, context.trace, context.head_lines};
     std::vector<bool> tried(backend.size(), false);
     bool holds_budget = false;
     // Nobody passes those already waiting: while anyone does, a free slot goes to the head
@@ -264,8 +265,8 @@ http::Task<Forwarder::TryResult> Forwarder::try_endpoint(Try& attempt) {
     ++attempt.outcome.attempts;
     if (attempt.trace) start_attempt_span(attempt);
     AttemptHead head;
-    co_await attempt_head(pool_, attempt.request, state.endpoint, attempt.backend.tls(),
-                          attempt.limits, attempt.hang_up, head);
+    co_await attempt_head(pool_, attempt.request, attempt.head_lines, state.endpoint,
+                          attempt.backend.tls(), attempt.limits, attempt.hang_up, head);
     if (!attempt.outcome.sent) attempt.outcome.sent = head.started;
     if (head.resent) {
         ++attempt.outcome.attempts;

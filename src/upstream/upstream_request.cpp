@@ -32,17 +32,49 @@ void apply_header_edits(http::Request& request, const config::HeaderEdits& edits
     for (const auto& [name, value] : edits.set) request.set(name, value);
 }
 
-void set_forwarding_headers(http::Request& request, const std::string& client_ip,
-                            const std::string& request_id) {
-    request.erase("x-forwarded-host");  // only ever the gateway's own account of the Host
-    if (auto host = request.find(bhttp::field::host); host != request.end())
-        request.set("x-forwarded-host", host->value());
-    request.set("x-forwarded-for", client_ip);
-    request.set("x-forwarded-proto", "http");
-    request.set("x-request-id", request_id);
+std::string forwarding_lines(http::Request& request, std::string_view client_ip,
+                             std::string_view request_id) {
+    std::string lines;
+    lines.reserve(96 + client_ip.size() + request_id.size());
+    // Only ever the gateway's own account of these; one pass over the client's fields.
+    for (auto it = request.begin(); it != request.end();) {
+        const auto name = std::string_view(it->name_string());
+        if (it->name() == bhttp::field::host) {
+            lines.append("x-forwarded-host: ").append(it->value()).append("\r\n");
+        } else if (http::iequals(name, "x-forwarded-host") || http::iequals(name, "x-forwarded-for") ||
+                   http::iequals(name, "x-forwarded-proto") || http::iequals(name, "x-request-id")) {
+            it = request.erase(it);
+            continue;
+        }
+        ++it;
+    }
+    lines.append("x-forwarded-for: ").append(client_ip).append("\r\n");
+    lines.append("x-forwarded-proto: http\r\n");
+    lines.append("x-request-id: ").append(request_id).append("\r\n");
+    return lines;
 }
 
-void write_head(const http::Request& request, std::string& out) {
+void prepare_length(http::Request& request) {
+    const auto length = request.find(bhttp::field::content_length);
+    const auto size = std::to_string(request.body().size());
+    if (!request.body().empty() && length != request.end() && length->value() == size &&
+        request.count(bhttp::field::content_length) == 1 &&
+        request.find(bhttp::field::transfer_encoding) == request.end())
+        return;
+    request.prepare_payload();
+}
+
+void insert_lines(http::Request& request, std::string_view lines) {
+    while (!lines.empty()) {
+        const auto end = lines.find("\r\n");
+        const auto line = lines.substr(0, end);
+        const auto colon = line.find(": ");
+        request.insert(line.substr(0, colon), line.substr(colon + 2));
+        lines.remove_prefix(end == std::string_view::npos ? lines.size() : end + 2);
+    }
+}
+
+void write_head(const http::Request& request, std::string_view lines, std::string& out) {
     out.clear();
     out.append(request.method_string()).push_back(' ');
     out.append(request.target());
@@ -56,6 +88,7 @@ void write_head(const http::Request& request, std::string& out) {
         out.append(field.name_string()).append(": ");
         out.append(field.value()).append("\r\n");
     }
+    out.append(lines);
     out.append("\r\n");
 }
 

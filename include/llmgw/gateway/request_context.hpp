@@ -30,6 +30,7 @@ struct RequestContext {
     std::optional<auth::Identity> identity;  // set by the authenticate step
     const config::Route* route = nullptr;
     std::string forwarded_for;  // the x-forwarded-for to send upstream
+    std::string upstream_lines;  // the forwarding headers, as text after the request's fields
     const config::Tier* tier = nullptr;  // set by the admit step when the tier has limits
     // Set by the admit step when the tier has token or cost limits: what was reserved, settled
     // when the request ends; and the prompt estimate it was based on.

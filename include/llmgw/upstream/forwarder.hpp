@@ -52,6 +52,7 @@ struct ForwardContext {
     const RoutingHints* hints = nullptr;      // for a backend that needs_hints()
     tracing::RequestTrace* trace = nullptr;   // a sampled request: each attempt is a span
     const FairQueue::Place* place = nullptr;  // its place in line, for a backend with a queue
+    std::string_view head_lines{};            // more header lines after the request's fields
 };
 
 class Forwarder {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
@@ -15,14 +16,23 @@ void strip_hop_by_hop(http::Request& request);
 // Applies a route's headers.remove and headers.set.
 void apply_header_edits(http::Request& request, const config::HeaderEdits& edits);
 
-// x-forwarded-for (as the pipeline decided from the peer and trusted proxies), x-forwarded-proto,
-// x-forwarded-host (the client's Host), x-request-id.
-void set_forwarding_headers(http::Request& request, const std::string& client_ip,
-                            const std::string& request_id);
+// x-forwarded-host (the client's Host), x-forwarded-for (as the pipeline decided from the peer
+// and trusted proxies), x-forwarded-proto and x-request-id, as the head's text ("name:
+// value\r\n" each, for write_head) after dropping the client's own of these names: inserting
+// them into the fields cost a name lookup, an erase, an allocation and an insertion each.
+std::string forwarding_lines(http::Request& request, std::string_view client_ip,
+                             std::string_view request_id);
+
+// Sets the body's Content-Length unless the client's already says it (an allocation less).
+void prepare_length(http::Request& request);
 
 // The request's head as HTTP/1.1 puts it on the wire, the bytes Beast's serializer writes:
-// the request line, each field as "name: value" in order, the blank line. `out` is replaced
-// (its capacity kept: a connection reuses it request after request). Not for a chunked body.
-void write_head(const http::Request& request, std::string& out);
+// the request line, each field as "name: value" in order, then `lines` (more fields as text),
+// the blank line. `out` is replaced (its capacity kept: a connection reuses it request after
+// request). Not for a chunked body.
+void write_head(const http::Request& request, std::string_view lines, std::string& out);
+
+// `lines` inserted into the request's fields (for Beast's serializer: a chunked body).
+void insert_lines(http::Request& request, std::string_view lines);
 
 }  // namespace llmgw::upstream

@@ -16,6 +16,7 @@
 #include "llmgw/config/loader.hpp"
 #include "llmgw/http/hang_up.hpp"
 #include "llmgw/limits/usage_ledger.hpp"
+#include "llmgw/upstream/upstream_request.hpp"
 #include "support/ports.hpp"
 #include "support/recorded_head.hpp"
 
@@ -97,7 +98,8 @@ public:
     };
 
     // Runs one request; `body_read_result` is what reading its body comes to.
-    // `seen`, when given, points at the request as the steps left it (valid until next run).
+    // `seen`, when given, points at the request as the steps left it, with the forwarding
+    // headers the upstream gets after its fields (valid until next run).
     std::unique_ptr<Outcome> run(http::Request request,
                                  http::BodyRead body_read_result = {true, {}},
                                  http::Request** seen = nullptr) {
@@ -114,6 +116,7 @@ public:
         io_.restart();
         io_.run();
         outcome.record = context.record;
+        upstream::insert_lines(request, context.upstream_lines);
         last_request_ = std::move(request);
         if (seen != nullptr) *seen = &last_request_;
         return result;
@@ -292,6 +295,8 @@ TEST(PipelineSteps, TransformRewritesPathModelAndHeadersAndAsksAStreamForItsUsag
     EXPECT_EQ(seen->count("x-hop"), 0u);  // named by Connection: hop-by-hop
     EXPECT_EQ(seen->count(http::beast::http::field::authorization), 0u);  // the key stays here
     EXPECT_EQ((*seen)["x-request-id"], outcome->record.request_id);
+    EXPECT_EQ(seen->count("x-request-id"), 1u);
+    EXPECT_EQ((*seen)["x-forwarded-for"], "127.0.0.1");
     ASSERT_TRUE(outcome->client.error);
     EXPECT_EQ(outcome->client.error->code, "upstream_unavailable");
     EXPECT_EQ(outcome->record.attempts, 1u);

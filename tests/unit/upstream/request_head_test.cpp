@@ -32,7 +32,7 @@ std::string beast_head(Request& request) {
 
 std::string written(const Request& request) {
     std::string out = "left over from the last request";
-    llmgw::upstream::write_head(request, out);
+    llmgw::upstream::write_head(request, {}, out);
     return out;
 }
 
@@ -66,6 +66,43 @@ TEST(RequestHead, GetKeepsEmptyValues) {
     request.set("x-empty", "");
     request.set(bhttp::field::accept, "*/*");
     EXPECT_EQ(written(request), beast_head(request));
+}
+
+TEST(RequestHead, ForwardingLinesReplaceTheClientsOwnAndGoAfterTheFieldsAsBeastWouldWriteThem) {
+    Request request{bhttp::verb::post, "/v1/chat/completions", 11};
+    request.set(bhttp::field::host, "api.example.com");
+    request.insert("X-Forwarded-For", "6.6.6.6");  // a client's claims, in any case
+    request.insert("x-forwarded-host", "evil.example");
+    request.insert("X-Forwarded-Proto", "https");
+    request.insert("X-Request-Id", "client-chosen");
+    request.set(bhttp::field::content_type, "application/json");
+    request.body() = "{}";
+    llmgw::upstream::prepare_length(request);
+    const auto lines = llmgw::upstream::forwarding_lines(request, "10.0.0.7", "req-9");
+    EXPECT_EQ(lines,
+              "x-forwarded-host: api.example.com\r\nx-forwarded-for: 10.0.0.7\r\n"
+              "x-forwarded-proto: http\r\nx-request-id: req-9\r\n");
+    std::string out;
+    llmgw::upstream::write_head(request, lines, out);
+    Request whole = request;
+    llmgw::upstream::insert_lines(whole, lines);
+    EXPECT_EQ(out, beast_head(whole));
+    EXPECT_EQ(whole.count("x-forwarded-for"), 1u);
+    EXPECT_EQ(whole["x-forwarded-for"], "10.0.0.7");
+    EXPECT_EQ(whole["x-request-id"], "req-9");
+    EXPECT_EQ(whole[bhttp::field::content_length], "2");
+}
+
+TEST(RequestHead, TheLengthIsSetWhenTheClientsDoesNotSayIt) {
+    Request request{bhttp::verb::post, "/v1/completions", 11};
+    request.set(bhttp::field::content_length, "5");  // the body was rewritten since
+    request.body() = R"({"model":"m"})";
+    llmgw::upstream::prepare_length(request);
+    EXPECT_EQ(request[bhttp::field::content_length], "13");
+    request.set(bhttp::field::content_length, "13");
+    request.insert(bhttp::field::content_length, "13");  // twice: set again, once
+    llmgw::upstream::prepare_length(request);
+    EXPECT_EQ(request.count(bhttp::field::content_length), 1u);
 }
 
 }  // namespace
