@@ -224,6 +224,23 @@ TEST(OtlpProto, PassesStringsThroughAsBytesAndRepairsWhatIsNotUtf8) {
     }
 }
 
+// Strings are checked for non-ASCII bytes eight (or four) at a time: a lone invalid byte is
+// found wherever it stands, in strings of every length.
+TEST(OtlpProto, FindsABytePastAsciiAtEveryPositionOfEveryLength) {
+    for (std::size_t size = 1; size <= 20; ++size) {
+        for (std::size_t at = 0; at < size; ++at) {
+            std::string name(size, 'a');
+            name[at] = '\xff';
+            auto span = small_span();
+            span.name = name;
+            auto expected = name;
+            expected.replace(at, 1, "\xef\xbf\xbd");
+            EXPECT_EQ(first_span(decode({span}))["name"].get<std::string>(), expected)
+                << size << " " << at;
+        }
+    }
+}
+
 // A batch filled span by span past a reserve too small, its outer lengths then three bytes.
 TEST(OtlpProto, ABatchOfManySpansReadsBackWhole) {
     SpanBatch batch("gw", "1", 100);
