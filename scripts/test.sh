@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-# The openai npm package the SDK conformance test runs, exactly as tests/sdk/package-lock.json pins it.
+# The npm packages the SDK tests run (openai; @opentelemetry/otlp-transformer, whose protobuf
+# schema checks llmgw's OTLP export), exactly as tests/sdk/package-lock.json pins them.
 (cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error)
 
 sanitize=${LLMGW_SANITIZE:-OFF}

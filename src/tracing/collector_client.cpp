@@ -31,7 +31,7 @@ ExportRequest export_request(const config::TracingConfig& tracing, std::string_v
     request.set(bhttp::field::host, default_port
                                         ? collector.host
                                         : collector.host + ":" + std::to_string(collector.port));
-    request.set(bhttp::field::content_type, "application/json");
+    request.set(bhttp::field::content_type, "application/x-protobuf");
     request.set(bhttp::field::user_agent, "llmgw");
     for (const auto& [name, value] : tracing.headers) request.set(name, value);
     request.keep_alive(false);

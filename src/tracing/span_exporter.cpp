@@ -14,7 +14,7 @@
 
 #include "llmgw/tls/client_context.hpp"
 #include "llmgw/tracing/collector_client.hpp"
-#include "llmgw/tracing/otlp_json.hpp"
+#include "llmgw/tracing/otlp_proto.hpp"
 
 namespace llmgw::tracing {
 

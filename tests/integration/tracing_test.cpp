@@ -130,7 +130,7 @@ TEST(Tracing, AStreamedRetriedRequestIsOneTraceWithASpanPerAttempt) {
               "00-" + trace_id + "-" + second["spanId"].get<std::string>() + "-01");
     // The collector got the configured headers and JSON; the token is never logged.
     EXPECT_EQ(receiver.last_headers()["authorization"], "Bearer otlp-secret");
-    EXPECT_EQ(receiver.last_content_type(), "application/json");
+    EXPECT_EQ(receiver.last_content_type(), "application/x-protobuf");
     EXPECT_THAT(metrics_of(gateway), HasSubstr("llmgw_trace_spans_exported_total"));
     EXPECT_FALSE(gateway.process().wait_for_output("otlp-secret", 100ms));
 }

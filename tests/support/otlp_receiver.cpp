@@ -6,7 +6,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <stdexcept>
 #include <thread>
+
+#include "support/otlp_decode.hpp"
 
 namespace llmgw::testing {
 
@@ -20,7 +23,9 @@ struct OtlpReceiver::State {
     std::thread thread;
     mutable std::mutex mutex;
     std::vector<nlohmann::json> bodies;
+    std::vector<std::string> raw;  // the same bodies as they came
     std::size_t requests = 0;
+    std::size_t malformed = 0;  // bodies that did not decode
     int fail_count = 0;
     int fail_status = 0;
     int always_status = 0;
@@ -42,9 +47,17 @@ struct OtlpReceiver::State {
             return fail_status;
         }
         if (always_status != 0) return always_status;
-        auto body = nlohmann::json::parse(request.body(), nullptr, false);
-        if (body.is_discarded() || request.target() != "/v1/traces") return 400;
-        bodies.push_back(std::move(body));
+        // As a collector: protobuf by its content type (415 for any other), 400 when the
+        // body does not decode.
+        if (request.target() != "/v1/traces") return 404;
+        if (request[bhttp::field::content_type] != "application/x-protobuf") return 415;
+        try {
+            bodies.push_back(decode_otlp_traces(request.body()));
+            raw.push_back(request.body());
+        } catch (const std::runtime_error&) {
+            ++malformed;
+            return 400;
+        }
         return 200;
     }
 
@@ -137,6 +150,16 @@ std::vector<nlohmann::json> OtlpReceiver::trace(const std::string& trace_id) con
 std::size_t OtlpReceiver::requests() const {
     std::lock_guard lock(state_->mutex);
     return state_->requests;
+}
+
+std::size_t OtlpReceiver::malformed() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->malformed;
+}
+
+std::vector<std::string> OtlpReceiver::raw_bodies() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->raw;
 }
 
 std::map<std::string, std::string> OtlpReceiver::last_headers() const {

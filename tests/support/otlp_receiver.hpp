@@ -1,6 +1,7 @@
 // A real OTLP/HTTP receiver for tests: an HTTP server on a free loopback port that takes
-// POST /v1/traces with a JSON body, as a collector does, keeps the decoded requests and
-// answers 200 (or the statuses a test asks for, to exercise the exporter's retries).
+// POST /v1/traces with a protobuf body (application/x-protobuf), as a collector does, keeps
+// the requests decoded into OTLP's JSON shape (support/otlp_decode.hpp) and answers 200 (or
+// the statuses a test asks for, to exercise the exporter's retries).
 #pragma once
 
 #include <chrono>
@@ -36,6 +37,10 @@ public:
     std::vector<nlohmann::json> trace(const std::string& trace_id) const;
     // Export requests that arrived (answered 200 or not).
     std::size_t requests() const;
+    // Export requests whose body did not decode (answered 400).
+    std::size_t malformed() const;
+    // The accepted bodies as they came (for a check by another decoder).
+    std::vector<std::string> raw_bodies() const;
     // The headers of the last export request, names lower-cased.
     std::map<std::string, std::string> last_headers() const;
     std::string last_content_type() const;

@@ -14,7 +14,7 @@
 
 namespace llmgw::tracing {
 
-// OTLP's Span.SpanKind values (the JSON encoding writes these integers).
+// OTLP's Span.SpanKind values (the protobuf encoding writes these enum numbers).
 enum class SpanKind : int { internal = 1, server = 2, client = 3 };
 // OTLP's Status.StatusCode values.
 enum class StatusCode : int { unset = 0, ok = 1, error = 2 };

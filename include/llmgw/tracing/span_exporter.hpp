@@ -1,5 +1,5 @@
 // One worker's exporter: finished traces wait in a bounded queue and go to the collector in
-// batches (OTLP/HTTP JSON), on the worker's own event loop. A request never waits for it:
+// batches (OTLP/HTTP protobuf), on the worker's own event loop. A request never waits for it:
 // when the queue is full its spans are dropped and counted. A collector answering 429, 502,
 // 503 or 504 (or not answering) is asked again after a backoff; the `tracing` section of the
 // newest submitted trace's config says where and how, so a reload applies to what follows.
