@@ -297,6 +297,9 @@ http::Task<Forwarder::TryResult> Forwarder::try_endpoint(Try& attempt) {
         }
     }
     attempt.outcome.first_byte = head.first_byte;
+    // The request is never sent again once its answer is relayed: its head is not held for a
+    // stream's minutes (issue 17). Its body stays, for the settle step's prices and ledger.
+    attempt.request.clear();
     const auto result = co_await relay_answer(attempt, head);
     end_attempt_span(attempt, status, attempt.outcome.error_kind);
     co_return result;
@@ -329,7 +332,7 @@ http::Task<Forwarder::TryResult> Forwarder::relay_answer(Try& attempt, AttemptHe
     const auto failure = co_await relay_body(head, attempt.relay, attempt.limits, attempt.hang_up,
                                              outcome.relay_time);
     if (failure == Failure::none) {
-        if (upstream.keep_alive())
+        if (parser.keep_alive())  // the relay let the head's fields go: the parser's flags
             pool_.release(std::move(head.connection), attempt.backend.config());
         co_return TryResult{true};
     }
