@@ -69,6 +69,15 @@ void rewrite_model(RequestContext& context, const std::string& model) {
     context.request.prepare_payload();
 }
 
+// Whether a step after the forward starts reads the parsed body: the endpoint choice of an
+// engine-aware or affinity backend and a queue's cost (each attempt), prices and the ledger
+// (when the request settles). A fallback's model rewrite parses the text again if it must.
+bool reads_body_json_later(const RequestContext& context, upstream::BackendState& backend,
+                           bool ledger) {
+    return ledger || !context.snapshot->config().prices.empty() ||
+           upstream::needs_hints(backend.config()) || backend.queue() != nullptr;
+}
+
 }  // namespace
 
 http::Task<upstream::ForwardOutcome> Pipeline::forward_to(RequestContext& context,
@@ -94,6 +103,10 @@ http::Task<StepResult> Pipeline::forward(RequestContext& context, http::AnswerRe
     auto* backend = &context.snapshot->backend(context.route->backend);
     auto& record = context.record;
     upstream::ForwardOutcome outcome;
+    // The tree is not held for the answer's whole relay (a stream's, minutes) when nothing
+    // reads it again (issue 17).
+    if (!reads_body_json_later(context, *backend, services_.catalog != nullptr))
+        context.forget_body_json();
     for (std::size_t next = 0;; ++next) {
         outcome = co_await forward_to(context, *backend, relay, client);
         if (!context.own_time.upstream_sent) context.own_time.upstream_sent = outcome.sent;

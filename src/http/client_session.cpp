@@ -128,6 +128,9 @@ constexpr std::size_t kReadAheadBytes = 64 * 1024;
 
 using RequestParser = bhttp::request_parser<bhttp::string_body>;
 
+// What a read for the next request on a kept-alive connection asks the buffer for.
+constexpr std::size_t kNextRequestRead = 8192;
+
 // How long a request runs before its client's connection is watched for a hang-up: quick
 // answers never pay for the watch.
 constexpr auto kWatchPeerAfter = std::chrono::milliseconds(200);
@@ -229,7 +232,7 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
             // Reading (rather than waiting for readability) gets a pipelined or quick next
             // request in the same system call.
             deadline.expires_after(limits.idle_timeout);
-            auto [ec, n] = co_await socket.async_read_some(buffer.prepare(8192),
+            auto [ec, n] = co_await socket.async_read_some(buffer.prepare(kNextRequestRead),
                                                            net::as_tuple(net::use_awaitable));
             if (ec) co_return;
             buffer.commit(n);
@@ -265,6 +268,9 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
                               request.method() == bhttp::verb::head);
         auto read = [&]() -> Task<BodyRead> {
             auto result = co_await read_body(socket, buffer, parser, deadline, limits, lease, guard);
+            // An emptied buffer is not held while the request is served (a stream's, minutes):
+            // the next read would replace one of another size anyway (issue 17).
+            if (buffer.size() == 0 && buffer.capacity() != kNextRequestRead) buffer.shrink_to_fit();
             // From now on the client has nothing to send: it reading nothing more means gone.
             if (result.complete)
                 deadline.watch_peer(writer.hang_up(), kWatchPeerAfter, tls_of(socket) != nullptr);

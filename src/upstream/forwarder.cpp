@@ -300,6 +300,9 @@ http::Task<Forwarder::TryResult> Forwarder::try_endpoint(Try& attempt) {
         }
     }
     attempt.outcome.first_byte = head.first_byte;
+    // The request is never sent again once its answer is relayed: its head is not held for a
+    // stream's minutes (issue 17). Its body stays, for the settle step's prices and ledger.
+    attempt.request.clear();
     const auto result = co_await relay_answer(attempt, head);
     end_attempt_span(attempt, status, attempt.outcome.error_kind);
     co_return result;

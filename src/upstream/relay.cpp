@@ -1,14 +1,14 @@
 // Reading the upstream body piece by piece into the answer relay.
 #include "relay.hpp"
 
-#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
+#include <memory>
 
 namespace llmgw::upstream {
 
@@ -18,9 +18,55 @@ namespace bhttp = beast::http;
 
 namespace {
 
+// What one raw read takes at most (Beast's own http::read_some bound).
+constexpr std::size_t kMaxReadBytes = 64 * 1024;
+
 Failure read_failure(const boost::system::error_code& ec, bool total_bound) {
     if (ec != beast::error::timeout && ec != net::error::timed_out) return Failure::reset;
     return total_bound ? Failure::total_timeout : Failure::idle_timeout;
+}
+
+// Where the parser puts the body bytes of one step, grown to what the connection's buffer held:
+// a stream waiting for its next event holds a piece the size of its largest read, not a fixed
+// 16 KiB in its coroutine frame (most of a held stream's memory, issue 17).
+class Piece {
+public:
+    char* reserve(std::size_t bytes) {
+        if (bytes > capacity_) {
+            data_ = std::make_unique_for_overwrite<char[]>(bytes);
+            capacity_ = bytes;
+        }
+        return data_.get();
+    }
+    std::size_t capacity() const { return capacity_; }
+    std::string_view first(std::size_t bytes) const { return {data_.get(), bytes}; }
+
+private:
+    std::unique_ptr<char[]> data_;
+    std::size_t capacity_ = 0;
+};
+
+// Parses what the connection's buffer holds, at once (no other stream can step in between):
+// the body bytes land in `piece`; returns how many. `ec` is need_more when the parser waits
+// for more input (a read), else a parse error or nothing.
+std::size_t parse_buffered(UpstreamParser& parser, beast::flat_buffer& buffer, Piece& piece,
+                           boost::system::error_code& ec) {
+    auto& body = parser.get().body();
+    // A body byte comes from a buffered byte: a piece the buffer's size holds them all.
+    body.data = piece.reserve(std::max<std::size_t>(buffer.size(), 1));
+    body.size = piece.capacity();
+    ec = {};
+    while (buffer.size() > 0 && !parser.is_done()) {
+        const auto used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (ec) break;
+        if (used == 0) ec = bhttp::error::need_more;  // no progress: only more input helps
+    }
+    if (!ec && !parser.is_done()) ec = bhttp::error::need_more;  // the buffer was used up
+    const auto got = piece.capacity() - body.size;
+    body.data = nullptr;
+    body.size = 0;
+    return got;
 }
 
 }  // namespace
@@ -30,34 +76,53 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
                                Clock::duration& own_time) {
     auto& connection = *attempt.connection;
     auto& parser = *attempt.parser;
-    auto& body = parser.get().body();
-    std::array<char, 16 * 1024> piece;
+    auto& buffer = connection.buffer;
+    // The head went to the client: its fields are not needed while the body streams.
+    parser.get().clear();
+    Piece piece;
     hang_up.slot().assign([&connection](net::cancellation_type) {
         boost::system::error_code ignored;
         connection.stream.socket().close(ignored);
     });
     Failure failure = Failure::none;
+    // Body bytes that came with the head are relayed before anything is read.
+    bool need_read = buffer.size() == 0;
     while (!parser.is_done()) {
-        body.data = piece.data();
-        body.size = piece.size();
-        const auto idle_limit = limits.remaining(limits.timeouts.idle);
-        const bool total_bound = idle_limit < Clock::duration(limits.timeouts.idle);
-        connection.stream.expires_after(idle_limit);
-        auto [ec, n] = co_await on_stream(connection, [&](auto& s) {
-            return bhttp::async_read_some(s, connection.buffer, parser,
-                                          net::as_tuple(net::use_awaitable));
-        });
-        const auto got = piece.size() - body.size;
+        boost::system::error_code ec;
+        bool total_bound = false;
+        if (need_read) {
+            const auto idle_limit = limits.remaining(limits.timeouts.idle);
+            total_bound = idle_limit < Clock::duration(limits.timeouts.idle);
+            // Zero: max_read_ahead_bytes buffered and the parser still wants more.
+            const auto size = beast::read_size(buffer, kMaxReadBytes);
+            if (size == 0) ec = bhttp::error::buffer_overflow;
+            if (!ec) {
+                connection.stream.expires_after(idle_limit);
+                auto [read_ec, n] = co_await on_stream(connection, [&](auto& s) {
+                    return s.async_read_some(buffer.prepare(size),
+                                             net::as_tuple(net::use_awaitable));
+                });
+                buffer.commit(n);
+                ec = read_ec;
+            }
+            // The end of a close-delimited body (a TLS server that ends it without close_notify
+            // too); for any other framing the parser calls it partial.
+            if (ec == net::error::eof || (ec == net::ssl::error::stream_truncated && connection.tls))
+                parser.put_eof(ec);
+        }
         const auto read_at = Clock::now();
-        if (ec == bhttp::error::need_buffer) ec = {};
-        // A TLS server that ends a close-delimited body without close_notify: still the end.
-        if (ec == net::ssl::error::stream_truncated && connection.tls) parser.put_eof(ec);
         if (hang_up.happened()) {
             failure = Failure::client_gone;
             break;
         }
+        std::size_t got = 0;
+        if (!ec) {
+            got = parse_buffered(parser, buffer, piece, ec);
+            need_read = ec == bhttp::error::need_more;
+            if (need_read) ec = {};
+        }
         bool relayed = true;
-        if (got > 0) relayed = co_await relay.send_body(std::string_view(piece.data(), got));
+        if (got > 0) relayed = co_await relay.send_body(piece.first(got));
         own_time += Clock::now() - read_at;
         if (!relayed) {
             failure = Failure::client_gone;

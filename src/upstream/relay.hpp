@@ -10,7 +10,8 @@ namespace llmgw::upstream {
 // Relays the body of the answer whose head `attempt` read, through `relay`, to its end.
 // Failure::none when it all reached the client; client_gone; or how the upstream broke
 // (reset, idle_timeout, total_timeout), the answer then not finished.
-// Adds to `own_time` the time from each upstream read to its relay done.
+// Adds to `own_time` the time from each upstream read to its relay done. The head, sent
+// already, loses its fields: ask the parser, not the message, whether the connection is kept.
 http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
                                const AttemptLimits& limits, http::HangUp& hang_up,
                                Clock::duration& own_time);

@@ -64,6 +64,12 @@ struct RequestContext {
     // Whether body_json has been asked for (a step reading the body's text itself can then
     // use the tree instead).
     bool body_parsed() const { return body_parsed_; }
+    // Lets the tree go (a streamed answer would keep it to its end); a later body_json() parses
+    // the text again, which every change made to the tree was written back to.
+    void forget_body_json() {
+        body_json_.reset();
+        body_parsed_ = false;
+    }
     // Whether the request carries a body meant as JSON: a non-empty body whose content type,
     // if any, is a JSON one (a multipart upload or a GET has none).
     bool has_json_body() const;
