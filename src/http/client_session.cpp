@@ -306,8 +306,9 @@ Task<void> serve_connection(tcp::socket socket, const SessionLimits& limits,
     if (ec) co_return;
     socket.set_option(tcp::no_delay(true), ec);
     ConnectionDeadline deadline(socket);
-    co_await (read_requests(socket, deadline, limits, handlers, peer.address().to_string()) ||
-              deadline.watch());
+    deadline.start();
+    co_await read_requests(socket, deadline, limits, handlers, peer.address().to_string());
+    deadline.stop();
     if (!socket.is_open()) co_return;
     // Lingering close: closing with unread request bytes makes the kernel send a reset,
     // which can destroy an error answer (413, 408) before the client reads it.
@@ -359,9 +360,10 @@ Task<void> serve_tls_connection(tcp::socket socket, std::shared_ptr<net::ssl::co
     auto& raw = stream.next_layer();
     ConnectionDeadline deadline(raw);
     bool secured = false;
-    co_await (handshake_and_serve(stream, deadline, limits, handlers, peer.address().to_string(),
-                                  secured) ||
-              deadline.watch());
+    deadline.start();
+    co_await handshake_and_serve(stream, deadline, limits, handlers, peer.address().to_string(),
+                                 secured);
+    deadline.stop();
     if (!raw.is_open()) co_return;
     net::steady_timer linger(raw.get_executor(), std::chrono::seconds(1));
     // close_notify first, so the client can tell our close from a cut connection; then the

@@ -1,14 +1,11 @@
-// The watchdog coroutine behind ConnectionDeadline: request deadlines and the peer watch.
+// The watchdog behind ConnectionDeadline: request deadlines and the peer watch.
 #include "llmgw/http/connection_deadline.hpp"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 namespace llmgw::http {
 
@@ -26,6 +23,11 @@ struct ConnectionDeadline::Peek {
 
 ConnectionDeadline::ConnectionDeadline(tcp::socket& socket)
     : socket_(socket), timer_(socket.get_executor()) {}
+
+ConnectionDeadline::~ConnectionDeadline() {
+    *alive_ = false;
+    stop();
+}
 
 void ConnectionDeadline::arm(clock::time_point at) {
     if (at < timer_.expiry()) timer_.expires_at(at);  // wakes the watcher early
@@ -81,24 +83,42 @@ void ConnectionDeadline::check_peer(clock::time_point now) {
         }));
 }
 
-Task<void> ConnectionDeadline::watch() {
-    for (;;) {
-        timer_.expires_at(std::min(deadline_, peer_check_at_));
-        co_await timer_.async_wait(net::as_tuple(net::use_awaitable));
-        auto state = co_await net::this_coro::cancellation_state;
-        if (state.cancelled() != net::cancellation_type::none || !socket_.is_open()) {
-            stop_watching_peer();
-            co_return;
-        }
-        const auto now = clock::now();
-        if (deadline_ <= now) {
-            expired_ = true;
-            deadline_ = clock::time_point::max();
-            boost::system::error_code ignored;
-            socket_.cancel(ignored);
-        }
-        if (peer_check_at_ <= now) check_peer(now);
+void ConnectionDeadline::start() {
+    running_ = true;
+    wait();
+}
+
+void ConnectionDeadline::stop() {
+    if (!running_) return;
+    running_ = false;
+    stop_watching_peer();
+    timer_.cancel();
+}
+
+// One wait at a time: arm() moving the expiry earlier cancels it, and its handler (woken
+// with operation_aborted) waits again until the new time.
+void ConnectionDeadline::wait() {
+    timer_.expires_at(std::min(deadline_, peer_check_at_));
+    timer_.async_wait([this, alive = alive_](const boost::system::error_code&) {
+        if (*alive) on_timer();
+    });
+}
+
+void ConnectionDeadline::on_timer() {
+    if (!running_) return;
+    if (!socket_.is_open()) {
+        stop();
+        return;
     }
+    const auto now = clock::now();
+    if (deadline_ <= now) {
+        expired_ = true;
+        deadline_ = clock::time_point::max();
+        boost::system::error_code ignored;
+        socket_.cancel(ignored);
+    }
+    if (peer_check_at_ <= now) check_peer(now);
+    wait();
 }
 
 bool peer_closed(tcp::socket& socket) {
