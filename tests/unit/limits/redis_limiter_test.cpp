@@ -679,6 +679,96 @@ TEST_F(RedisSlices, UnusedSlicesGoBackToBucketsAndToTheirOwnQuotaWindowOnly) {
     EXPECT_EQ(admit_reserving(tier, Charge{}, late).states[0].remaining, 100u - 20 + 15 - 2);
 }
 
+// The script's arithmetic on a state planted in the hash, against figures worked out by hand:
+// a bucket whose time is in the future is not refilled (exact figures); one 30 s in the past is
+// refilled by 30 s of its rate.
+class RedisArithmetic : public RedisSlices {
+  protected:
+    static long long now_us() {
+        return duration_cast<microseconds>(Wall::now().time_since_epoch()).count();
+    }
+    void plant(const Tier& tier, std::size_t index, const std::string& a, const std::string& b) {
+        const auto field = RedisLimiter::field(tier, index);
+        server.cli({"HSET", limiter.key("acme", tier), field + ":a", a, field + ":b", b});
+    }
+    std::string stored(const Tier& tier, std::size_t index) {
+        return server.cli({"HGET", limiter.key("acme", tier), RedisLimiter::field(tier, index) + ":a"});
+    }
+};
+
+TEST_F(RedisArithmetic, BucketsRefillFromTheirStoredLevelAndTime) {
+    // One token a second: 30 s refill 30 tokens, and the test's own time adds well under one.
+    const auto tier = tier_of({rate(tokens, 60, minutes(1))});
+    plant(tier, 0, "10.25", std::to_string(now_us() - 30'000'000));
+    const auto admitted = admit_reserving(tier, Charge{15, 0});  // 40.25 - 15 = 25.25
+    EXPECT_TRUE(admitted.admitted);
+    EXPECT_EQ(admitted.states[0].remaining, 25u);
+    EXPECT_EQ(admitted.states[0].reset, 35s);  // 34.75 tokens to full, at one a second
+    const auto refused = admit_reserving(tier, Charge{30, 0});
+    EXPECT_FALSE(refused.admitted);
+    EXPECT_EQ(refused.refused_by, &tier.limits[0]);
+    EXPECT_EQ(refused.retry_after, 5s);  // 4.75 tokens short
+    // A level below 0 (a settle's debt) refills too: -20 + 30 = 10.
+    plant(tier, 0, "-20", std::to_string(now_us() - 30'000'000));
+    EXPECT_EQ(admit_reserving(tier, Charge{4, 0}).states[0].remaining, 6u);
+    // Never above the capacity.
+    plant(tier, 0, "50", std::to_string(now_us() - 60'000'000));
+    EXPECT_EQ(admit_reserving(tier, Charge{1, 0}).states[0].remaining, 59u);
+}
+
+TEST_F(RedisArithmetic, SettlesRefundAndDebitButAQuotaOnlyInItsOwnWindow) {
+    const auto tier = tier_of({rate(tokens, 100, hours(1)), quota(tokens, 1000, Limit::Window::day)});
+    const auto frozen = std::to_string(now_us() + 60'000'000);  // in the future: no refill
+    plant(tier, 0, "20.5", frozen);
+    plant(tier, 1, "500", utc_suffix(Limit::Window::day));
+    Backlog backlog;
+    limiter.queue_settle(backlog, "acme", tier, Charge{10, 0}, Charge{4, 0}, Wall::now());
+    EXPECT_TRUE(run(limiter.flush(backlog)));
+    EXPECT_EQ(stored(tier, 0), "26.5");  // 6 given back
+    EXPECT_EQ(stored(tier, 1), "494");
+    Backlog more;
+    limiter.queue_settle(more, "acme", tier, Charge{10, 0}, Charge{40, 0}, Wall::now());
+    EXPECT_TRUE(run(limiter.flush(more)));
+    EXPECT_EQ(stored(tier, 0), "-3.5");  // 30 more taken
+    EXPECT_EQ(stored(tier, 1), "524");
+    // Reserved yesterday: today's quota gets nothing back but pays what went over.
+    Backlog late;
+    limiter.queue_settle(late, "acme", tier, Charge{100, 0}, Charge{30, 0}, Wall::now() - days(1));
+    limiter.queue_settle(late, "acme", tier, Charge{100, 0}, Charge{130, 0}, Wall::now() - days(2));
+    EXPECT_TRUE(run(limiter.flush(late)));
+    EXPECT_EQ(stored(tier, 1), "554");
+    EXPECT_EQ(stored(tier, 0), "36.5");  // a bucket gets back 70 and pays 30
+    // A count of another window is a new window's 0.
+    plant(tier, 1, "990", "d20000101");
+    const auto fresh = admit_reserving(tier, Charge{30, 0});
+    EXPECT_TRUE(fresh.admitted);
+    EXPECT_EQ(fresh.states[0].remaining, 6u);
+    EXPECT_EQ(fresh.states[1].remaining, 970u);
+}
+
+TEST_F(RedisArithmetic, QuotasAndCostsAdmitWhatFitsAndSlicesTakeWholeUnitsOfTheRest) {
+    const auto tier = tier_of({quota(tokens, 1000, Limit::Window::day), rate(requests, 10, hours(1)),
+                               quota(Limit::Unit::cost, 5000, Limit::Window::month)});
+    plant(tier, 0, "900", utc_suffix(Limit::Window::day));
+    plant(tier, 1, "7.5", std::to_string(now_us() + 60'000'000));
+    plant(tier, 2, "4000", utc_suffix(Limit::Window::month));
+    const auto over = admit_reserving(tier, Charge{101, 0});
+    EXPECT_FALSE(over.admitted);
+    EXPECT_EQ(over.refused_by, &tier.limits[0]);
+    const auto costly = admit_reserving(tier, Charge{100, 1001});
+    EXPECT_FALSE(costly.admitted);
+    EXPECT_EQ(costly.refused_by, &tier.limits[2]);
+    auto slices = wanting({1000, 1000, 1000});
+    const auto granted = admit_with_slices(tier, slices, Charge{60, 300});
+    EXPECT_TRUE(granted.admitted);
+    // What is left after the request: 40 tokens, 6.5 requests (6 whole), 700 in cost.
+    EXPECT_EQ(slices.granted, (std::vector<std::uint64_t>{40, 6, 700}));
+    EXPECT_EQ(granted.states[0].remaining, 0u);
+    EXPECT_EQ(granted.states[1].remaining, 0u);
+    EXPECT_EQ(granted.states[2].remaining, 0u);
+    EXPECT_EQ(stored(tier, 1), "0.5");
+}
+
 }  // namespace
 
 // Tier max_concurrent in Redis: a sorted set of leases per consumer, decided with the limits.

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Records llmgw's admission script calls to Redis, and replays them (bench/redis_instructions.sh).
+
+  redis_calls.py capture PORT SECONDS FILE
+      MONITORs the redis-server on 127.0.0.1:PORT for SECONDS and writes every EVALSHA that a
+      client sent (not the calls made inside scripts) to FILE, one JSON list of its arguments
+      per line (the SHA1 first).
+  redis_calls.py load PORT SCRIPT_SOURCE
+      Loads the batch script (SCRIPT_SOURCE: src/limits/limit_scripts.cpp, whose common and
+      batch Lua are joined as llmgw joins them) and prints its SHA1.
+  redis_calls.py replay PORT FILE SHA1
+      (FILE may be gzipped: FILE.gz)
+      Sends the recorded calls of the script called most often (the batch script: llmgw's
+      other scripts, such as the fleet size's, are called a few times a second) to SHA1, one at
+      a time, each after the previous answer, as a worker of llmgw does. Prints `calls=N admissions=N settles=N usages=N`.
+Standard library only; loopback only.
+"""
+import gzip
+import json
+import re
+import socket
+import sys
+import time
+
+
+def resp(args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, str):
+            a = a.encode("latin-1")
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+class Conn:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.buf = b""
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("redis closed the connection")
+            self.buf += data
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def exact(self, n):
+        while len(self.buf) < n + 2:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("redis closed the connection")
+            self.buf += data
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def reply(self):
+        line = self.line()
+        kind, rest = line[:1], line[1:]
+        if kind in (b"+", b":"):
+            return rest
+        if kind == b"-":
+            raise RuntimeError(rest.decode())
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self.exact(n)
+        if kind == b"*":
+            return [self.reply() for _ in range(int(rest))]
+        raise RuntimeError("unexpected reply %r" % line)
+
+    def call(self, *args):
+        self.sock.sendall(resp(list(args)))
+        return self.reply()
+
+
+# MONITOR quotes each argument as sdscatrepr does.
+ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "r": "\r", "t": "\t", "a": "\a", "b": "\b"}
+
+
+def unquote_all(text):
+    args, i = [], 0
+    while True:
+        i = text.find('"', i)
+        if i < 0:
+            return args
+        i += 1
+        out = []
+        while text[i] != '"':
+            c = text[i]
+            if c == "\\":
+                e = text[i + 1]
+                if e == "x":
+                    out.append(chr(int(text[i + 2:i + 4], 16)))
+                    i += 4
+                    continue
+                out.append(ESCAPES[e])
+                i += 2
+                continue
+            out.append(c)
+            i += 1
+        args.append("".join(out))
+        i += 1
+
+
+def capture(port, seconds, path):
+    conn = Conn(port)
+    conn.sock.sendall(resp(["MONITOR"]))
+    conn.line()  # +OK
+    calls = 0
+    deadline = time.monotonic() + seconds
+    with open(path, "w") as out:
+        while time.monotonic() < deadline:
+            line = conn.line().decode("latin-1")
+            m = re.match(r'\+[0-9.]+ \[\d+ ([^\]]+)\] "(?i:evalsha)" ', line)
+            if not m or m.group(1) == "lua":
+                continue
+            args = unquote_all(line[m.end() - 1:])
+            out.write(json.dumps(args) + "\n")
+            calls += 1
+    print("captured calls=%d" % calls)
+
+
+def script_source(cpp):
+    text = open(cpp).read()
+    if cpp.endswith(".lua"):  # a script of its own, for experiments
+        return text
+    parts = dict(re.findall(r'constexpr const char\* (\w+) = R"lua\((.*?)\)lua";', text, re.S))
+    return parts["common_lua"] + parts["batch_lua"]
+
+
+def load(port, cpp):
+    print(Conn(port).call("SCRIPT", "LOAD", script_source(cpp)).decode())
+
+
+def replay(port, path, sha):
+    conn = Conn(port)
+    with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
+        recorded = [json.loads(line) for line in f]
+    shas = [args[0] for args in recorded]
+    batch = max(set(shas), key=shas.count)
+    calls = admissions = settles = usages = 0
+    for args in recorded:
+        if args[0] != batch:
+            continue
+        args = args[1:]
+        numkeys = int(args[0])
+        argv = args[1 + numkeys:]
+        settles += int(argv[0])
+        usages += int(argv[1])
+        admissions += int(argv[4])
+        conn.call("EVALSHA", sha, *args)
+        calls += 1
+    print("calls=%d admissions=%d settles=%d usages=%d" % (calls, admissions, settles, usages))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "capture":
+        capture(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])
+    elif sys.argv[1] == "load":
+        load(int(sys.argv[2]), sys.argv[3])
+    elif sys.argv[1] == "replay":
+        replay(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+    else:
+        sys.exit(__doc__)
