@@ -37,10 +37,14 @@ std::string bench_client_path() {
 
 // A stream waiting for its model's next token keeps its connections, its request's state and
 // the relay's, but no buffer sized for a large read (the relay's was 16 KiB in its coroutine
-// frame), no parsed request body, no heads already sent, no emptied read buffer. On the bench
-// (bench/stream_memory.sh, 2,000 streams) that took llmgw from 25.5 KiB per stream to 18.5;
-// nginx with proxy_buffering off needs 17.7.
-TEST(StreamMemory, AHeldStreamCostsLessThanTwentyTwoKibibytes) {
+// frame), no parsed request body, no heads already sent, no emptied read buffer, no watchdog
+// coroutine. On the bench (bench/stream_memory.sh, 2,000 streams) that took llmgw from 25.5
+// KiB per stream to 16.0; nginx with proxy_buffering off needs 17.7. 16.2 here, with 1,000.
+TEST(StreamMemory, AHeldStreamCostsLessThanNginxsSeventeenAndAHalfKibibytes) {
+#if defined(__SANITIZE_ADDRESS__)
+    // The sanitizer's redzones and quarantine are most of any allocation's memory.
+    GTEST_SKIP() << "memory per stream is measured without a sanitizer";
+#endif
     rlimit limit{};
     getrlimit(RLIMIT_NOFILE, &limit);
     limit.rlim_cur = limit.rlim_max;
@@ -80,5 +84,5 @@ TEST(StreamMemory, AHeldStreamCostsLessThanTwentyTwoKibibytes) {
     const double per_stream = static_cast<double>(after - before) / kStreams;
     std::cout << "RSS per held stream: " << per_stream << " KiB (" << before << " KiB before, "
               << after << " KiB with " << kStreams << " streams open)\n";
-    EXPECT_LT(per_stream, 22.0);
+    EXPECT_LT(per_stream, 17.5);
 }
