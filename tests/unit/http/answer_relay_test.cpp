@@ -79,6 +79,13 @@ struct Steps {
     cache::CacheStatusStep cache_status;
     usage::UsageStep usage;
     cache::AnswerCopyStep copy{1024};
+    // Requests at 9 of 10 left, and a cache miss.
+    void meter_and_miss() {
+        limits::HeaderFigures figures;
+        figures.requests = {true, 10, 9, 6};
+        rate_limits.set(figures);
+        cache_status.set("MISS");
+    }
     http::ResponsePhases phases() {
         http::ResponsePhases p;
         p.add(rate_limits);
@@ -114,10 +121,7 @@ void relay_stream(RecordingSink& sink, Steps& steps, std::vector<std::string> pi
 TEST(AnswerRelay, AssemblesTheHeadOnceWithTheRequestIdAndEveryStepsHeaders) {
     RecordingSink sink;
     Steps steps;
-    limits::HeaderFigures figures;
-    figures.requests = {true, 10, 9, 6};
-    steps.rate_limits.set(figures);
-    steps.cache_status.set("MISS");
+    steps.meter_and_miss();
     relay_stream(sink, steps, {token_event});
     EXPECT_EQ(sink.head.result_int(), 200u);
     EXPECT_EQ(sink.head["x-request-id"], "req-1");
@@ -133,10 +137,7 @@ TEST(AnswerRelay, AssemblesTheHeadOnceWithTheRequestIdAndEveryStepsHeaders) {
 TEST(AnswerRelay, TheUpstreamsOwnHeadersOfTheNamesTheGatewayWritesGiveWayAndNoOthers) {
     RecordingSink sink;
     Steps steps;
-    limits::HeaderFigures figures;
-    figures.requests = {true, 10, 9, 6};
-    steps.rate_limits.set(figures);
-    steps.cache_status.set("MISS");
+    steps.meter_and_miss();
     const auto phases = steps.phases();
     run([&]() -> http::Task<void> {
         http::AnswerRelay relay(sink, phases, "req-3");
