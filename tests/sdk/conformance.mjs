@@ -2,12 +2,12 @@
 // what an application using the SDK sees (answers, streams, usage, typed errors, retries,
 // cancelled streams). Started by ctest as: node conformance.mjs LLMGW_BINARY FAKE_MODEL_BINARY
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+import { eventually, freePort, start, stopAll } from './processes.mjs';
 
 let OpenAI;
 try {
@@ -24,47 +24,7 @@ assert.ok(llmgwBinary && fakeBinary, 'usage: node conformance.mjs LLMGW_BINARY F
 const KEY = 'sk-sdk-conformance-key';
 const LIMITED_KEY = 'sk-sdk-limited-key';
 const sha256 = (text) => createHash('sha256').update(text).digest('hex');
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-// Waits until `condition()` resolves truthy, polling every 20 ms, up to `ms`.
-async function eventually(condition, ms, what) {
-  const until = Date.now() + ms;
-  for (;;) {
-    for (const child of children) {
-      if (child.exitedEarly() !== null) throw new Error('a process exited: ' + child.exitedEarly());
-    }
-    try {
-      if (await condition()) return;
-    } catch { /* not up yet */ }
-    if (Date.now() > until) throw new Error('timed out waiting for ' + what);
-    await sleep(20);
-  }
-}
-
-const children = [];
-function start(binary, args) {
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (data) => { stderr += data; });
-  child.exitedEarly = () => child.exitCode !== null ? stderr : null;
-  children.push(child);
-  return child;
-}
-function stopAll() {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-}
-process.on('exit', stopAll);
 
 const dir = mkdtempSync(join(tmpdir(), 'llmgw-sdk-'));
 const fakePort = await freePort();

@@ -5,13 +5,13 @@
 // is a field the schema does not know). Started by ctest as:
 // node otlp_protobuf.mjs LLMGW_BINARY FAKE_MODEL_BINARY
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+import { eventually, freePort, start, stopAll } from './processes.mjs';
 
 const require = createRequire(import.meta.url);
 let root;
@@ -26,42 +26,7 @@ const Request = root.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRe
 
 const [llmgwBinary, fakeBinary] = process.argv.slice(2);
 assert.ok(llmgwBinary && fakeBinary, 'usage: node otlp_protobuf.mjs LLMGW_BINARY FAKE_MODEL_BINARY');
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createTcpServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const children = [];
-function start(binary, args) {
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (data) => { stderr += data; });
-  child.exitedEarly = () => child.exitCode !== null ? stderr : null;
-  children.push(child);
-  return child;
-}
-process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGTERM'); });
-
-async function eventually(condition, ms, what) {
-  const until = Date.now() + ms;
-  for (;;) {
-    for (const child of children)
-      if (child.exitedEarly() !== null) throw new Error('a process exited: ' + child.exitedEarly());
-    try {
-      if (await condition()) return;
-    } catch { /* not up yet */ }
-    if (Date.now() > until) throw new Error('timed out waiting for ' + what);
-    await sleep(20);
-  }
-}
 
 // The collector: keeps each export's content type and body, answers 200.
 const exports = [];
@@ -167,7 +132,7 @@ try {
   failed = true;
   console.log(`not ok - ${String(error.stack ?? error).split('\n').join('\n  ')}`);
 } finally {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  stopAll();
   collector.close();
   rmSync(dir, { recursive: true, force: true });
 }
