@@ -1,6 +1,8 @@
 // Per-request state, including the lazily parsed JSON body.
 #include "llmgw/gateway/request_context.hpp"
 
+#include <cstring>
+
 namespace llmgw::gateway {
 
 RequestContext::RequestContext(http::Request& req, std::string client_ip) : request(req) {
@@ -31,7 +33,10 @@ bool RequestContext::has_json_body() const {
 bool RequestContext::asks_for_stream() {
     const auto target = std::string_view(request.target());
     // Most requests are not streamed: a substring test spares them a JSON parse.
-    const bool may_say_so = request.body().find("\"stream\"") != std::string::npos;
+    constexpr std::string_view key = "\"stream\"";
+    const auto& body = request.body();
+    // memmem: std::string::find stops at every '"' of the body.
+    const bool may_say_so = ::memmem(body.data(), body.size(), key.data(), key.size()) != nullptr;
     return usage::asks_for_stream(shape, target.substr(0, target.find('?')),
                                   may_say_so ? body_json() : nullptr);
 }
