@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "llmgw/usage/plain_json.hpp"
 #include "llmgw/usage/usage_scanner.hpp"
 
 using llmgw::usage::read_usage_counts;
@@ -91,4 +92,32 @@ TEST(UsageCounts, AgreesWithTheParsedObjectOnRandomObjects) {
         if (agrees(object)) ++answered;
     }
     EXPECT_GT(answered, 3000);  // the comparison means something only if it answered often
+}
+
+// Strings are read eight bytes a step: a quote, backslash, control or non-ASCII byte at any
+// place in a long run is found where a byte-at-a-time reading finds it. Checked against the
+// parser: when the reader answers, it gives the decoded length and stops after the closing quote.
+TEST(UsageCounts, AStringsEndAndEscapesAreFoundAtEveryOffset) {
+    std::mt19937 random(29);
+    const auto pick = [&](std::size_t n) {
+        return std::uniform_int_distribution<std::size_t>(0, n - 1)(random);
+    };
+    const std::vector<std::string> specials = {"\\\"", "\\\\", "\\n", "\\/", "\\u0041", "\\x",
+                                               "\x01", "\x1f", "\xc3\xa9", "\x7f", " "};
+    int answered = 0;
+    for (int i = 0; i < 20000; ++i) {
+        std::string inner(pick(40), 'a');
+        for (auto& c : inner) c = static_cast<char>('a' + pick(26));
+        if (pick(4) != 0) inner.insert(pick(inner.size() + 1), specials[pick(specials.size())]);
+        const std::string text = "\"" + inner + "\",7";
+        llmgw::usage::PlainJsonReader reader(text);
+        const auto bytes = reader.string();
+        const auto parsed = nlohmann::json::parse(text.substr(0, inner.size() + 2), nullptr, false);
+        if (!bytes) continue;
+        ++answered;
+        ASSERT_TRUE(parsed.is_string()) << text;
+        EXPECT_EQ(*bytes, parsed.get<std::string>().size()) << text;
+        EXPECT_TRUE(reader.take(',')) << text;  // it stopped right after the closing quote
+    }
+    EXPECT_GT(answered, 10000);
 }
