@@ -182,7 +182,9 @@ void ConnectionPool::release(std::unique_ptr<UpstreamConnection> connection,
 // An idle connection always has a wait for readability pending. Readable means the server
 // closed it (EOF), reset it or sent bytes nobody asked for: in every case it goes at once,
 // instead of sitting in CLOSE-WAIT until a request picks it. Waiting on the TCP socket (not
-// reading) leaves TLS records alone and costs no system call to start or cancel.
+// reading) leaves TLS records alone. Starting the wait costs one epoll_ctl (Asio registers the
+// socket again for each wait); a peek instead measured the same, one recvfrom that finds
+// nothing, as the reactor tries a read at once when the last one got bytes.
 void ConnectionPool::watch(IdleList& idle, UpstreamConnection& connection) {
     connection.stream.socket().async_wait(
         tcp::socket::wait_read,
