@@ -14,6 +14,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "llmgw/http/hop_by_hop.hpp"
+#include "llmgw/http/write_now.hpp"
 #include "llmgw/upstream/retry_decision.hpp"
 #include "llmgw/upstream/upstream_request.hpp"
 
@@ -65,12 +66,16 @@ http::Task<Exchange> write_request(UpstreamConnection& connection, http::Request
         co_return Exchange{ec, n};
     }
     write_head(request, lines, connection.head);
-    const std::array<net::const_buffer, 2> buffers{net::buffer(connection.head),
-                                                   net::buffer(request.body())};
+    std::array<net::const_buffer, 2> buffers{net::buffer(connection.head),
+                                             net::buffer(request.body())};
+    // Over plain TCP, what the socket takes at once goes without a trip through the event loop.
+    const auto written = connection.tls ? 0 : http::write_now(connection.stream.socket(), buffers);
+    if (written == http::total_size(buffers)) co_return Exchange{{}, written};
+    http::drop_written(buffers, written);
     auto [ec, n] = co_await on_stream(connection, [&](auto& s) {
         return net::async_write(s, buffers, net::as_tuple(net::use_awaitable));
     });
-    co_return Exchange{ec, n};
+    co_return Exchange{ec, written + n};
 }
 
 // Writes the request and reads the answer's head, both within the first-byte deadline.

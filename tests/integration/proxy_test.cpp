@@ -5,6 +5,11 @@
 
 #include <map>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <fstream>
 
 #include "harness.hpp"
@@ -432,4 +437,44 @@ TEST(Proxy, AnUpstreamChunkLineThatNeverEndsIsCutNotBuffered) {
     // room for a sanitizer's allocator and for other requests of the run).
     EXPECT_LT(peak_rss_kib(gateway.process().pid()) - before, 24 * 1024);
     EXPECT_EQ(gateway.post("/v1/chat/completions", chat_body()).status, 200);
+}
+
+// A write the kernel does not take whole at once (the gateway first hands the socket what it
+// takes, then waits for room for the rest): a 6 MiB request body to the upstream, and its 6 MiB
+// echo to a client whose receive buffer is 4 KiB, arrive whole and in order.
+TEST(Proxy, WritesLargerThanTheSocketTakesAtOnceArriveWholeBothWays) {
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(one_backend(model));
+    std::string body(6 * 1024 * 1024, 'a');
+    for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + (i * 7 + i / 4093) % 26);
+    const std::string request = "POST /v1/echo HTTP/1.1\r\nHost: llmgw\r\nContent-Type: text/plain\r\n"
+                                "x-fake-echo: 1\r\nConnection: close\r\nContent-Length: " +
+                                std::to_string(body.size()) + "\r\n\r\n" + body;
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    const int small = 4096;
+    ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(gateway.port());
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    const timeval patience{30, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &patience, sizeof patience);
+    for (std::size_t sent = 0; sent < request.size();) {
+        const auto n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+        ASSERT_GT(n, 0) << "the gateway stopped reading the request";
+        sent += static_cast<std::size_t>(n);
+    }
+    std::string answer;
+    char piece[4096];
+    for (ssize_t n; (n = ::recv(fd, piece, sizeof piece, 0)) > 0;) answer.append(piece, static_cast<std::size_t>(n));
+    ::close(fd);
+    ASSERT_TRUE(answer.starts_with("HTTP/1.1 200")) << answer.substr(0, 200);
+    const auto head_end = answer.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos);
+    const auto echo = nlohmann::json::parse(answer.substr(head_end + 4), nullptr, false);
+    ASSERT_TRUE(echo.is_object()) << "the answer's body is not the whole echo: " << answer.size() << " bytes";
+    EXPECT_TRUE(echo["body"] == body) << "the request body did not reach the model server whole";
 }
