@@ -544,7 +544,9 @@ void Pipeline::record(RequestContext& context, const http::ClientWriter& client)
     if (const auto& own = context.own_time; own.body_read) {
         const auto before_upstream = own.upstream_sent.value_or(now) - *own.body_read;
         const auto waited = own.waits + record.queue_wait.value_or(std::chrono::steady_clock::duration{});
-        record.overhead = std::max(before_upstream - waited, std::chrono::steady_clock::duration{}) + own.relay;
+        const auto zero = std::chrono::steady_clock::duration{};
+        const auto gateway_time = std::max(before_upstream - waited, zero) + own.relay;
+        record.overhead = std::max(gateway_time - client.client_waits(), zero);
     }
     services_.metrics.request_finished(record);
     if (context.trace) finish_trace(context, traces_);

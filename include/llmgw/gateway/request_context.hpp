@@ -49,7 +49,8 @@ struct RequestContext {
     // Filled in as the steps go; the record step writes it out.
     observability::AccessRecord record;
     // The gateway's own time (record.overhead): from the body read to the first upstream
-    // attempt, less the waits on Redis and the queue, plus the relay's time.
+    // attempt, less the waits on Redis and the queue, plus the relay's time, less the writes'
+    // waits for a client that did not take bytes (ClientWriter::client_waits).
     struct OwnTime {
         std::optional<std::chrono::steady_clock::time_point> body_read, upstream_sent;
         std::chrono::steady_clock::duration waits{}, relay{};

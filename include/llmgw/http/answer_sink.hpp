@@ -2,6 +2,7 @@
 // The response side (AnswerRelay) depends only on this, so it is tested without sockets.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string_view>
 
@@ -49,6 +50,9 @@ public:
     virtual HangUp& hang_up() = 0;
     virtual int status() const = 0;  // of the answer sent, 0 before a head
     virtual std::uint64_t body_bytes() const = 0;
+    // How long writes waited for the client to make room (its receive window full): a wait on
+    // the client, left out of the gateway's own time.
+    virtual std::chrono::steady_clock::duration client_waits() const { return {}; }
 };
 
 }  // namespace llmgw::http

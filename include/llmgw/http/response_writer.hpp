@@ -45,6 +45,7 @@ public:
     bool chunked() const override { return framing_ == Framing::chunked; }
     int status() const override { return status_; }
     std::uint64_t body_bytes() const override { return body_bytes_; }
+    std::chrono::steady_clock::duration client_waits() const override { return client_waits_; }
     // The connection must close after this answer (set before send_head / send_error).
     void close_after() override { keep_alive_ = false; }
 
@@ -69,6 +70,7 @@ private:
     bool aborted_ = false;
     int status_ = 0;
     std::uint64_t body_bytes_ = 0;
+    std::chrono::steady_clock::duration client_waits_{};
     HangUp hang_up_;
     std::string pending_head_;  // serialized, not yet written
     std::string chunk_prefix_;
