@@ -1,6 +1,11 @@
 // Child-process plumbing for the integration tests: free ports, readiness waits, configs.
 #include "harness.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -162,6 +167,38 @@ std::string usage_days_around_today() {
     };
     const auto now = std::chrono::system_clock::now();
     return "from=" + day(now - std::chrono::hours(24)) + "&to=" + day(now + std::chrono::hours(24));
+}
+
+std::string echo_request(const std::string& body) {
+    return "POST /v1/echo HTTP/1.1\r\nHost: llmgw\r\nContent-Type: text/plain\r\n"
+           "x-fake-echo: 1\r\nConnection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+int send_with_small_window(unsigned short port, int receive_buffer, const std::string& request) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const timeval patience{30, 0};
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer) != 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience) != 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &patience, sizeof patience) != 0 ||
+        ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    for (std::size_t sent = 0; sent < request.size();) {
+        const auto n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) {
+            ::close(fd);
+            return -1;
+        }
+        sent += static_cast<std::size_t>(n);
+    }
+    return fd;
 }
 
 }  // namespace llmgw::testing

@@ -110,6 +110,13 @@ std::string metered_acme(const FakeModel& model, const std::string& limits, cons
 // A minimal chat request body.
 nlohmann::json chat_body(const std::string& model = "fake-model", bool stream = false);
 
+// An echo request (the fake's x-fake-echo: 1) of `body` as text/plain to /v1/echo, closing after.
+std::string echo_request(const std::string& body);
+// A loopback connection to `port` whose receive buffer is `receive_buffer` bytes (set before the
+// connect, so the window stays small), with `request` sent whole and 30 s receive timeouts;
+// -1 when the connect or the send failed.
+int send_with_small_window(unsigned short port, int receive_buffer, const std::string& request);
+
 // The gateway's /metrics text (its admin listener).
 std::string metrics_of(const RunningGateway& gateway);
 // The value of the sample line `series` (name and labels, as the text writes them) in a

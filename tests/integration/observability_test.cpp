@@ -2,8 +2,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -157,25 +155,8 @@ TEST(Observability, TheGatewaysOwnTimeLeavesOutTheWaitsOnASlowClient) {
     auto model = FakeModel::start("m1");
     auto gateway = RunningGateway::start(backend_and_route(model));
     const std::string body(6 * 1024 * 1024, 'q');
-    const std::string request = "POST /v1/echo HTTP/1.1\r\nHost: llmgw\r\nContent-Type: text/plain\r\n"
-                                "x-fake-echo: 1\r\nConnection: close\r\nContent-Length: " +
-                                std::to_string(body.size()) + "\r\n\r\n" + body;
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int fd = send_with_small_window(gateway.port(), 4096, echo_request(body));
     ASSERT_GE(fd, 0);
-    const int small = 4096;
-    ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(gateway.port());
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-    const timeval patience{30, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
-    for (std::size_t sent = 0; sent < request.size();) {
-        const auto n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-        ASSERT_GT(n, 0);
-        sent += static_cast<std::size_t>(n);
-    }
     std::this_thread::sleep_for(1500ms);  // the slow client: the scenario, not a wait on the gateway
     std::size_t received = 0;
     char piece[4096];

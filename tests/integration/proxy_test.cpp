@@ -5,8 +5,6 @@
 
 #include <map>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -447,26 +445,8 @@ TEST(Proxy, WritesLargerThanTheSocketTakesAtOnceArriveWholeBothWays) {
     auto gateway = RunningGateway::start(one_backend(model));
     std::string body(6 * 1024 * 1024, 'a');
     for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + (i * 7 + i / 4093) % 26);
-    const std::string request = "POST /v1/echo HTTP/1.1\r\nHost: llmgw\r\nContent-Type: text/plain\r\n"
-                                "x-fake-echo: 1\r\nConnection: close\r\nContent-Length: " +
-                                std::to_string(body.size()) + "\r\n\r\n" + body;
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(fd, 0);
-    const int small = 4096;
-    ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(gateway.port());
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-    const timeval patience{30, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &patience, sizeof patience);
-    for (std::size_t sent = 0; sent < request.size();) {
-        const auto n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-        ASSERT_GT(n, 0) << "the gateway stopped reading the request";
-        sent += static_cast<std::size_t>(n);
-    }
+    const int fd = send_with_small_window(gateway.port(), 4096, echo_request(body));
+    ASSERT_GE(fd, 0) << "the gateway stopped reading the request";
     std::string answer;
     char piece[4096];
     for (ssize_t n; (n = ::recv(fd, piece, sizeof piece, 0)) > 0;) answer.append(piece, static_cast<std::size_t>(n));
