@@ -354,9 +354,12 @@ http::Task<void> Pipeline::look_up_cache(RequestContext& context, ResponseSteps&
     const auto account = route.cache->scope == config::RouteCache::Scope::consumer
                              ? context.identity->account
                              : std::string();
-    const auto key = cache::cache_key({route.name, context.request.method_string(),
-                                       context.request.target(), account, streamed,
-                                       context.body_json(), context.request.body()});
+    // The body's text is what transform left (its tree written back): the memo finds the key
+    // by it, and a request seen before is not parsed for its key.
+    const cache::KeyParts parts{route.name, context.request.method_string(),
+                                context.request.target(), account, streamed, nullptr,
+                                context.request.body()};
+    const auto key = key_memo_.key(parts, [&] { return context.body_json(); });
     steps.copy.emplace(cache_.config().max_entry_bytes);
     context.cache.key = key;
     if (bypass) {  // no-cache: ask afresh, keep the new answer
