@@ -389,13 +389,18 @@ http::Task<void> Pipeline::replay(RequestContext& context, http::AnswerRelay& re
     const auto& answer = *context.cache.hit;
     http::ResponseHead fields;
     fields.result(static_cast<unsigned>(answer.status));
-    for (const auto& [name, value] : answer.headers) fields.insert(name, value);
+    // The stored headers go out as the text they were written to once (the same bytes a field
+    // tree gives), ahead of the lines the relay and the steps add.
+    if (!answer.head_lines)
+        for (const auto& [name, value] : answer.headers) fields.insert(name, value);
     context.record.stream = answer.streamed;
-    http::AnswerHead head{fields, answer.streamed, answer.streamed, true};
+    http::AnswerHead head{fields, answer.streamed, answer.streamed, true,
+                          answer.head_lines.value_or(std::string())};
     std::optional<std::uint64_t> length;
     if (!answer.streamed) length = answer.body.size();
     // A replayed stream goes out whole: it is a valid event stream, only without the pauses.
-    if (!co_await relay.send_head(head, length, http::AnswerSink::HeadTiming::with_first_piece))
+    if (!co_await relay.send_head(std::move(head), length,
+                                   http::AnswerSink::HeadTiming::with_first_piece))
         co_return;
     if (!answer.body.empty() && !co_await relay.send_body(answer.body)) co_return;
     co_await relay.finish();
