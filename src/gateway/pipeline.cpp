@@ -321,9 +321,7 @@ void Pipeline::transform(RequestContext& context, ResponseSteps& steps) {
     }
     upstream::strip_hop_by_hop(request);
     upstream::apply_header_edits(request, route.headers);
-    context.upstream_lines =
-        upstream::forwarding_lines(request, context.forwarded_for, context.record.request_id);
-    upstream::prepare_length(request);
+    // The forwarding headers and the framing wait for forward: a cache hit sends no request.
     if (context.trace) {
         const auto upstream_target = std::string_view(request.target());
         // The body's text is read when nothing parsed it: the parse cost more than the rest
