@@ -388,12 +388,16 @@ http::Task<void> Pipeline::replay(RequestContext& context, http::AnswerRelay& re
     http::ResponseHead fields;
     fields.result(static_cast<unsigned>(answer.status));
     // The stored headers go out as the text they were written to once (the same bytes a field
-    // tree gives), ahead of the lines the relay and the steps add.
-    if (!answer.head_lines)
+    // tree gives), ahead of the lines the relay and the steps add (room made for those).
+    std::string lines;
+    if (answer.head_lines) {
+        lines.reserve(answer.head_lines->size() + 256);
+        lines = *answer.head_lines;
+    } else {
         for (const auto& [name, value] : answer.headers) fields.insert(name, value);
+    }
     context.record.stream = answer.streamed;
-    http::AnswerHead head{fields, answer.streamed, answer.streamed, true,
-                          answer.head_lines.value_or(std::string())};
+    http::AnswerHead head{fields, answer.streamed, answer.streamed, true, std::move(lines)};
     std::optional<std::uint64_t> length;
     if (!answer.streamed) length = answer.body.size();
     // A replayed stream goes out whole: it is a valid event stream, only without the pauses.
