@@ -32,8 +32,11 @@ bool RequestContext::asks_for_stream() {
     const auto target = std::string_view(request.target());
     // Most requests are not streamed: a substring test spares them a JSON parse.
     const bool may_say_so = request.body().find("\"stream\"") != std::string::npos;
-    return usage::asks_for_stream(shape, target.substr(0, target.find('?')),
-                                  may_say_so ? body_json() : nullptr);
+    const auto path = target.substr(0, target.find('?'));
+    // "stream": false is common: the text says so without a parse when the tree is not there.
+    if (may_say_so && !body_parsed_)
+        if (const auto said = usage::text_asks_for_stream(shape, path, request.body())) return *said;
+    return usage::asks_for_stream(shape, path, may_say_so ? body_json() : nullptr);
 }
 
 const nlohmann::json* RequestContext::body_json() {
