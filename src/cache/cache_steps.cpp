@@ -42,6 +42,7 @@ std::shared_ptr<CachedAnswer> AnswerCopyStep::take_answer() {
     if (!copying_ || !complete_ || too_large_ || !storable(answer_.status, cache_control_))
         return nullptr;
     copying_ = false;
+    prepare_replay(answer_);
     return std::make_shared<CachedAnswer>(std::move(answer_));
 }
 

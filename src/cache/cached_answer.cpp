@@ -2,6 +2,10 @@
 #include "llmgw/cache/cached_answer.hpp"
 
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "llmgw/http/beast.hpp"
+#include "llmgw/http/hop_by_hop.hpp"
 
 namespace llmgw::cache {
 
@@ -16,7 +20,7 @@ Clock::time_point from_ms(std::int64_t ms) {
 
 std::size_t CachedAnswer::size() const {
     // The fixed part stands for the entry's bookkeeping (key, list node, map slot).
-    std::size_t bytes = 256 + route.size() + body.size();
+    std::size_t bytes = 256 + route.size() + body.size() + (head_lines ? head_lines->size() : 0);
     for (const auto& [name, value] : headers) bytes += name.size() + value.size() + 32;
     return bytes;
 }
@@ -24,6 +28,26 @@ std::size_t CachedAnswer::size() const {
 std::int64_t CachedAnswer::age_seconds(Clock::time_point now) const {
     const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - stored_at).count();
     return age < 0 ? 0 : age;
+}
+
+void prepare_replay(CachedAnswer& answer) {
+    answer.head_lines.reset();
+    // The relay and the response steps drop fields of a few names (x-request-id, x-cache, age,
+    // the rate-limit headers) before adding their own: none of those is ever stored, but an
+    // entry from Redis could hold anything, and then goes through a field tree on each replay.
+    for (const auto& [name, value] : answer.headers)
+        if (!is_replayable_header(http::to_lower(name))) return;
+    // The tree once, for its form: it trims values and keeps fields of one name together.
+    http::ResponseHead fields;
+    try {
+        for (const auto& [name, value] : answer.headers) fields.insert(name, value);
+    } catch (const std::length_error&) {
+        return;  // a replay would fail on it as well
+    }
+    std::string lines;
+    for (const auto& field : fields)
+        lines.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+    answer.head_lines = std::move(lines);
 }
 
 std::string serialize(const CachedAnswer& answer) {
@@ -62,6 +86,7 @@ std::optional<CachedAnswer> deserialize(std::string_view text) {
         answer.prompt_tokens = meta.at("prompt_tokens").get<std::uint64_t>();
         answer.completion_tokens = meta.at("completion_tokens").get<std::uint64_t>();
         answer.body = std::string(text.substr(newline + 1));
+        prepare_replay(answer);
         return answer;
     } catch (const nlohmann::json::exception&) {
         return std::nullopt;

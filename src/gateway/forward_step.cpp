@@ -6,6 +6,7 @@
 #include "llmgw/gateway/pipeline.hpp"
 #include "llmgw/limits/reservation_estimate.hpp"
 #include "llmgw/upstream/routing_hints.hpp"
+#include "llmgw/upstream/upstream_request.hpp"
 
 namespace llmgw::gateway {
 
@@ -103,6 +104,10 @@ http::Task<StepResult> Pipeline::forward(RequestContext& context, http::AnswerRe
     auto* backend = &context.snapshot->backend(context.route->backend);
     auto& record = context.record;
     upstream::ForwardOutcome outcome;
+    // What only a request sent upstream needs, after transform (nothing changed it since).
+    context.upstream_lines = upstream::forwarding_lines(context.request, context.forwarded_for,
+                                                        context.record.request_id);
+    upstream::prepare_length(context.request);
     // The tree is not held for the answer's whole relay (a stream's, minutes) when nothing
     // reads it again (issue 17).
     if (!reads_body_json_later(context, *backend, services_.catalog != nullptr))

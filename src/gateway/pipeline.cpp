@@ -321,9 +321,7 @@ void Pipeline::transform(RequestContext& context, ResponseSteps& steps) {
     }
     upstream::strip_hop_by_hop(request);
     upstream::apply_header_edits(request, route.headers);
-    context.upstream_lines =
-        upstream::forwarding_lines(request, context.forwarded_for, context.record.request_id);
-    upstream::prepare_length(request);
+    // The forwarding headers and the framing wait for forward: a cache hit sends no request.
     if (context.trace) {
         const auto upstream_target = std::string_view(request.target());
         // The body's text is read when nothing parsed it: the parse cost more than the rest
@@ -354,9 +352,12 @@ http::Task<void> Pipeline::look_up_cache(RequestContext& context, ResponseSteps&
     const auto account = route.cache->scope == config::RouteCache::Scope::consumer
                              ? context.identity->account
                              : std::string();
-    const auto key = cache::cache_key({route.name, context.request.method_string(),
-                                       context.request.target(), account, streamed,
-                                       context.body_json(), context.request.body()});
+    // The body's text is what transform left (its tree written back): the memo finds the key
+    // by it, and a request seen before is not parsed for its key.
+    const cache::KeyParts parts{route.name, context.request.method_string(),
+                                context.request.target(), account, streamed, nullptr,
+                                context.request.body()};
+    const auto key = key_memo_.key(parts, [&] { return context.body_json(); });
     steps.copy.emplace(cache_.config().max_entry_bytes);
     context.cache.key = key;
     if (bypass) {  // no-cache: ask afresh, keep the new answer
@@ -386,13 +387,22 @@ http::Task<void> Pipeline::replay(RequestContext& context, http::AnswerRelay& re
     const auto& answer = *context.cache.hit;
     http::ResponseHead fields;
     fields.result(static_cast<unsigned>(answer.status));
-    for (const auto& [name, value] : answer.headers) fields.insert(name, value);
+    // The stored headers go out as the text they were written to once (the same bytes a field
+    // tree gives), ahead of the lines the relay and the steps add (room made for those).
+    std::string lines;
+    if (answer.head_lines) {
+        lines.reserve(answer.head_lines->size() + 256);
+        lines = *answer.head_lines;
+    } else {
+        for (const auto& [name, value] : answer.headers) fields.insert(name, value);
+    }
     context.record.stream = answer.streamed;
-    http::AnswerHead head{fields, answer.streamed, answer.streamed, true};
+    http::AnswerHead head{fields, answer.streamed, answer.streamed, true, std::move(lines)};
     std::optional<std::uint64_t> length;
     if (!answer.streamed) length = answer.body.size();
     // A replayed stream goes out whole: it is a valid event stream, only without the pauses.
-    if (!co_await relay.send_head(head, length, http::AnswerSink::HeadTiming::with_first_piece))
+    if (!co_await relay.send_head(std::move(head), length,
+                                   http::AnswerSink::HeadTiming::with_first_piece))
         co_return;
     if (!answer.body.empty() && !co_await relay.send_body(answer.body)) co_return;
     co_await relay.finish();

@@ -37,8 +37,11 @@ bool RequestContext::asks_for_stream() {
     const auto& body = request.body();
     // memmem: std::string::find stops at every '"' of the body.
     const bool may_say_so = ::memmem(body.data(), body.size(), key.data(), key.size()) != nullptr;
-    return usage::asks_for_stream(shape, target.substr(0, target.find('?')),
-                                  may_say_so ? body_json() : nullptr);
+    const auto path = target.substr(0, target.find('?'));
+    // "stream": false is common: the text says so without a parse when the tree is not there.
+    if (may_say_so && !body_parsed_)
+        if (const auto said = usage::text_asks_for_stream(shape, path, body)) return *said;
+    return usage::asks_for_stream(shape, path, may_say_so ? body_json() : nullptr);
 }
 
 const nlohmann::json* RequestContext::body_json() {

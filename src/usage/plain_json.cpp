@@ -126,12 +126,14 @@ PlainJsonSummary PlainJsonReader::value(int depth) {
     const char c = text_[pos_];
     if (c == '{') return object(depth + 1);
     if (c == '[') return array(depth + 1);
-    if (c == '"')
+    if (c == '"') {
         out.text = string().value_or(0);
-    else if (c == '-' || (c >= '0' && c <= '9'))
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
         number(out);
-    else
+    } else {
+        out.is_true = text_.substr(pos_, 4) == "true";
         literal();
+    }
     return out;
 }
 

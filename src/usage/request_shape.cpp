@@ -1,6 +1,8 @@
 // Each endpoint's shape: read once from the path, then asked for its token rules.
 #include "llmgw/usage/request_shape.hpp"
 
+#include "llmgw/usage/plain_json.hpp"
+
 #include <algorithm>
 #include <array>
 #include <nlohmann/json.hpp>
@@ -90,6 +92,19 @@ bool asks_for_stream(EndpointShape shape, std::string_view path, const nlohmann:
     if (body == nullptr || !body->is_object()) return false;
     const auto it = body->find("stream");
     return it != body->end() && *it == true;
+}
+
+std::optional<bool> text_asks_for_stream(EndpointShape shape, std::string_view path,
+                                         std::string_view body_text) {
+    if (shape == EndpointShape::triton_generate && path.ends_with("_stream")) return true;
+    PlainJsonReader reader(body_text);
+    bool stream = false;  // a repeated member: the last counts, as in a parsed body
+    const bool read = reader.read_object([&](std::string_view key, const PlainJsonSummary& item) {
+        if (key == "stream") stream = item.is_true;
+        return true;
+    });
+    if (!read) return std::nullopt;
+    return stream;
 }
 
 TokenUsage estimate_usage(EndpointShape shape, std::uint64_t request_bytes,

@@ -104,6 +104,34 @@ TEST(Cache, SecondIdenticalRequestIsAHitWithoutCallingTheModel) {
         << out << err;
 }
 
+// A hit's head is the miss's, header for header and in order, but for what belongs to one
+// answer: its request id, x-cache, Age (added) and the upstream's Date (never replayed).
+TEST(Cache, AHitsHeadIsTheMissesHeadButForItsOwnHeaders) {
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(cached_config(model, "{ ttl: 10m }"));
+    const auto per_answer = [](const HttpHeaders& headers) {
+        HttpHeaders kept;
+        for (const auto& [name, value] : headers) {
+            if (name == "date" || name == "age") continue;
+            const bool own = name == "x-request-id" || name == "x-cache";
+            kept.emplace_back(name, own ? "(own)" : value);
+        }
+        return kept;
+    };
+    const auto miss = chat(gateway, question);
+    ASSERT_EQ(miss.status, 200) << miss.body;
+    ASSERT_EQ(miss.header("x-cache"), "MISS");
+    settle(gateway, 1);
+    for (int i = 0; i < 3; ++i) {  // the first hit finds its key as the miss left it, then again
+        const auto hit = chat(gateway, question);
+        ASSERT_EQ(hit.header("x-cache"), "HIT");
+        EXPECT_EQ(per_answer(hit.headers), per_answer(miss.headers));
+        EXPECT_EQ(hit.header_values("age").size(), 1u);
+        EXPECT_EQ(hit.body, miss.body);
+    }
+    EXPECT_EQ(upstream_requests(model), 1);
+}
+
 TEST(Cache, ConsumerScopeKeepsConsumersApartGlobalScopeShares) {
     auto model = FakeModel::start("m1");
     {

@@ -24,6 +24,10 @@ struct CachedAnswer {
     Clock::time_point expires_at{};
     std::uint64_t prompt_tokens = 0;
     std::uint64_t completion_tokens = 0;
+    // `headers` as a replay writes them ("name: value\r\n" each, in the order and form a
+    // field tree gives them), made once by prepare_replay(); unset when they must go through a
+    // field tree on every replay (a name a step of the replay may drop, say).
+    std::optional<std::string> head_lines;
 
     // Bytes the entry takes, roughly, for the store's bound.
     std::size_t size() const;
@@ -31,6 +35,9 @@ struct CachedAnswer {
     // Whole seconds since it was stored (the Age header).
     std::int64_t age_seconds(Clock::time_point now) const;
 };
+
+// Sets `answer.head_lines` from its headers, when a replay may write them as text.
+void prepare_replay(CachedAnswer& answer);
 
 // The Redis store's value: one JSON line of metadata, then the body as it is.
 std::string serialize(const CachedAnswer& answer);

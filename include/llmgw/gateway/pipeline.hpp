@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "llmgw/cache/key_memo.hpp"
 #include "llmgw/cache/response_cache.hpp"
 #include "llmgw/gateway/pipeline_services.hpp"
 #include "llmgw/gateway/request_context.hpp"
@@ -76,6 +77,7 @@ private:
     PipelineServices services_;
     limits::Admission& admission_;
     cache::ResponseCache cache_;
+    cache::KeyMemo key_memo_;  // this worker's: the keys of requests it saw lately
     upstream::Forwarder forwarder_;
     tracing::SpanExporter* traces_;
 };

@@ -32,8 +32,9 @@ struct AnswerHead {
     void add(std::string_view name, std::string_view value) {
         // One growth and four copies: four appends (each checking capacity) cost twice that.
         const auto at = lines.size();
-        if (lines.capacity() < at + 512) lines.reserve(at + 512);
-        lines.resize(at + name.size() + value.size() + 4);
+        const auto size = at + name.size() + value.size() + 4;
+        if (lines.capacity() < size) lines.reserve(size + 384);  // room for the lines to come
+        lines.resize(size);
         char* out = lines.data() + at;
         out = std::copy(name.begin(), name.end(), out);
         *out++ = ':';

@@ -20,6 +20,7 @@ struct PlainJsonSummary {
     bool is_unsigned = false;                 // an integer written without a sign
     std::optional<std::uint64_t> max_tokens;  // an object: the count of its "max_tokens"
     bool object = false;
+    bool is_true = false;  // the literal true
 };
 
 class PlainJsonReader {

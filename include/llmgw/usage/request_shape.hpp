@@ -50,6 +50,10 @@ std::optional<std::uint64_t> max_output_tokens(EndpointShape shape, const nlohma
 
 // Whether the request asks for a streamed answer: "stream": true, or Triton's generate_stream.
 bool asks_for_stream(EndpointShape shape, std::string_view path, const nlohmann::json* body);
+// The same read from the body's text, without a parse: nullopt when the text is not one JSON
+// object that the plain reader (usage/plain_json.hpp) reads as nlohmann::json does.
+std::optional<bool> text_asks_for_stream(EndpointShape shape, std::string_view path,
+                                         std::string_view body_text);
 
 // A best guess for an answer that reported no usage, at about four bytes a token: the
 // prompt from the request body (0 for audio uploads), the output from the answer (0 where

@@ -41,6 +41,36 @@ TEST(CachedAnswer, PerAnswerHeadersAreNotReplayed) {
         EXPECT_FALSE(is_replayable_header(name)) << name;
 }
 
+TEST(CachedAnswer, ReplayHeadIsTheTextAFieldTreeGives) {
+    CachedAnswer a;
+    // A field tree trims values and keeps fields of one name together (any case), in order.
+    a.headers = {{"content-type", "application/json"},
+                 {"x-upstream", "  v1 \t"},
+                 {"Content-Type", "text/plain"},
+                 {"x-empty", ""}};
+    prepare_replay(a);
+    ASSERT_TRUE(a.head_lines.has_value());
+    EXPECT_EQ(*a.head_lines,
+              "content-type: application/json\r\nContent-Type: text/plain\r\n"
+              "x-upstream: v1\r\nx-empty: \r\n");
+    CachedAnswer none;
+    prepare_replay(none);
+    EXPECT_EQ(none.head_lines, std::optional<std::string>(""));
+    // A name the replay's steps would drop (only an entry from elsewhere holds one): no text,
+    // the replay goes through a field tree.
+    for (const auto* name : {"X-Request-Id", "x-cache", "Age", "x-ratelimit-remaining-requests"}) {
+        CachedAnswer odd;
+        odd.headers = {{"content-type", "application/json"}, {name, "1"}};
+        prepare_replay(odd);
+        EXPECT_FALSE(odd.head_lines.has_value()) << name;
+    }
+    // An entry read from Redis is ready to replay.
+    a.headers = {{"content-type", "text/event-stream"}};
+    const auto b = deserialize(serialize(a));
+    ASSERT_TRUE(b.has_value());
+    EXPECT_EQ(b->head_lines, std::optional<std::string>("content-type: text/event-stream\r\n"));
+}
+
 TEST(CacheDirectives, BypassAndStorable) {
     EXPECT_FALSE(bypass("POST", "").has_value());
     EXPECT_FALSE(bypass("GET", "max-age=0").has_value());

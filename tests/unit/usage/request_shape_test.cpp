@@ -87,3 +87,45 @@ TEST(RequestShape, TritonsGenerateStreamIsAStreamByItsPath) {
     EXPECT_FALSE(
         usage::asks_for_stream(EndpointShape::triton_generate, "/v2/models/m/generate", nullptr));
 }
+
+// The text's answer, when it gives one, is the parsed body's; it gives up on what it cannot be
+// sure of, and the caller parses.
+TEST(RequestShape, TheTextSaysWhetherAStreamIsAskedForAsTheParsedBodyDoes) {
+    const auto chat = EndpointShape::chat_completions;
+    const char* path = "/v1/chat/completions";
+    const std::vector<std::string> bodies = {
+        R"({"model":"m","stream":false,"messages":[{"role":"user","content":"hi"}]})",
+        R"({"model":"m","stream":true,"messages":[]})",
+        R"({ "stream" : true })",
+        R"({"stream":"true"})",
+        R"({"stream":1})",
+        R"({"stream":null})",
+        R"({"stream":true,"stream":false})",
+        R"({"stream":false,"stream":true})",
+        R"({"options":{"stream":true},"model":"m"})",
+        R"({"messages":[{"content":"\"stream\": true"}]})",
+        R"({"stream":tru})",
+        R"({"stream":true,})",
+        R"({"stream":true} x)",
+        R"(["stream",true])",
+        R"({"str\u0065am":true})",
+        R"({"model":"é","stream":true})",
+    };
+    int answered = 0;
+    for (const auto& body : bodies) {
+        const auto parsed = json::parse(body, nullptr, false);
+        const bool expected =
+            usage::asks_for_stream(chat, path, parsed.is_discarded() ? nullptr : &parsed);
+        if (const auto said = usage::text_asks_for_stream(chat, path, body)) {
+            ++answered;
+            EXPECT_EQ(*said, expected) << body;
+            EXPECT_FALSE(parsed.is_discarded()) << body;
+        }
+    }
+    EXPECT_GE(answered, 10);
+    EXPECT_EQ(usage::text_asks_for_stream(chat, path, R"({"stream":false,"stream":true})"), true);
+    EXPECT_EQ(usage::text_asks_for_stream(chat, path, R"({"model":"m","stream":false})"), false);
+    EXPECT_EQ(usage::text_asks_for_stream(EndpointShape::triton_generate,
+                                          "/v2/models/m/generate_stream", "not json"),
+              true);
+}
