@@ -6,6 +6,7 @@
 #include "llmgw/gateway/pipeline.hpp"
 #include "llmgw/limits/reservation_estimate.hpp"
 #include "llmgw/upstream/routing_hints.hpp"
+#include "request_tracing.hpp"
 
 namespace llmgw::gateway {
 
@@ -90,7 +91,8 @@ http::Task<upstream::ForwardOutcome> Pipeline::forward_to(RequestContext& contex
     std::optional<upstream::FairQueue::Place> place;
     if (backend.queue() != nullptr) place = queue_place(context);
     const upstream::ForwardContext extra{hints ? &*hints : nullptr, context.trace.get(),
-                                         place ? &*place : nullptr, context.upstream_lines};
+                                         place ? &*place : nullptr, context.upstream_lines,
+                                         traceparent_slot(context)};
     auto outcome = co_await forwarder_.forward(context.request, backend, relay, client.hang_up(),
                                                extra);
     co_return outcome;

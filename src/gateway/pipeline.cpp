@@ -334,6 +334,7 @@ void Pipeline::transform(RequestContext& context, ResponseSteps& steps) {
         context.trace->genai = genai ? std::move(*genai)
                                      : tracing::genai_request(upstream_target, context.body_json());
         steps.trace.emplace(*context.trace);
+        add_traceparent_line(context);
     }
 }
 
