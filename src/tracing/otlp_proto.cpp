@@ -209,6 +209,19 @@ private:
 // length; the AnyValue's body (`value_size` bytes) follows.
 [[gnu::always_inline]] inline char* key_value_head(char* at, char list_key, std::string_view name,
                             std::size_t value_size) {
+    // Nearly always the whole KeyValue is under 128 bytes: each of its lengths is then one
+    // byte, written as it is (no varint sized or looped over).
+    if (const auto short_size = 2 + name.size() + 2 + value_size; short_size < 0x80) [[likely]] {
+        at[0] = list_key;
+        at[1] = static_cast<char>(short_size);
+        at[2] = key(1, delimited);
+        at[3] = static_cast<char>(name.size());
+        copy(at + 4, name.data(), name.size());
+        at += 4 + name.size();
+        at[0] = key(2, delimited);
+        at[1] = static_cast<char>(value_size);
+        return at + 2;
+    }
     const auto kv_size = 1 + varint_size(name.size()) + name.size() + 1 +
                          varint_size(value_size) + value_size;
     *at++ = list_key;
