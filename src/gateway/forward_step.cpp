@@ -7,6 +7,7 @@
 #include "llmgw/limits/reservation_estimate.hpp"
 #include "llmgw/upstream/routing_hints.hpp"
 #include "llmgw/upstream/upstream_request.hpp"
+#include "request_tracing.hpp"
 
 namespace llmgw::gateway {
 
@@ -91,7 +92,8 @@ http::Task<upstream::ForwardOutcome> Pipeline::forward_to(RequestContext& contex
     std::optional<upstream::FairQueue::Place> place;
     if (backend.queue() != nullptr) place = queue_place(context);
     const upstream::ForwardContext extra{hints ? &*hints : nullptr, context.trace.get(),
-                                         place ? &*place : nullptr, context.upstream_lines};
+                                         place ? &*place : nullptr, context.upstream_lines,
+                                         traceparent_slot(context)};
     auto outcome = co_await forwarder_.forward(context.request, backend, relay, client.hang_up(),
                                                extra);
     co_return outcome;
@@ -107,6 +109,7 @@ http::Task<StepResult> Pipeline::forward(RequestContext& context, http::AnswerRe
     // What only a request sent upstream needs, after transform (nothing changed it since).
     context.upstream_lines = upstream::forwarding_lines(context.request, context.forwarded_for,
                                                         context.record.request_id);
+    if (context.trace) add_traceparent_line(context);  // each attempt writes its own into it
     upstream::prepare_length(context.request);
     // The tree is not held for the answer's whole relay (a stream's, minutes) when nothing
     // reads it again (issue 17).

@@ -34,11 +34,36 @@ void start_trace(RequestContext& context) {
         if (parent) tracing::to_hex(parent->trace_id, context.record.trace_id.data());
         return;  // the client's valid traceparent goes on unchanged
     }
-    const auto state = request.find("tracestate");
-    context.trace = std::make_unique<tracing::RequestTrace>(
-        parent, state == request.end() ? std::string_view() : std::string_view(state->value()));
+    // The client's tracestate goes with its (valid) traceparent only: copied into the trace.
+    std::string_view state;
+    if (const auto it = parent ? request.find("tracestate") : request.end(); it != request.end())
+        state = std::string_view(it->value());
+    context.trace = tracing::make_trace(parent, state);
     request.erase("tracestate");  // each attempt sets it again with its own traceparent
     tracing::to_hex(context.trace->trace_id(), context.record.trace_id.data());
+}
+
+namespace {
+constexpr std::string_view traceparent_name = "traceparent: ";
+constexpr std::string_view line_end = "\r\n";
+}  // namespace
+
+void add_traceparent_line(RequestContext& context) {
+    context.request.erase("traceparent");  // the client's (or a route's): each attempt's instead
+    auto& lines = context.upstream_lines;
+    lines.append(traceparent_name).append(tracing::traceparent_length, '0').append(line_end);
+}
+
+std::span<char> traceparent_slot(RequestContext& context) {
+    auto& lines = context.upstream_lines;
+    constexpr auto value = tracing::traceparent_length;
+    if (!context.trace || lines.size() < traceparent_name.size() + value + line_end.size())
+        return {};
+    const auto at = lines.size() - line_end.size() - value;
+    if (std::string_view(lines).substr(at - traceparent_name.size(), traceparent_name.size()) !=
+        traceparent_name)
+        return {};
+    return {lines.data() + at, value};
 }
 
 void trace_admission(RequestContext& context, tracing::TimeNs started,
@@ -69,7 +94,11 @@ void finish_trace(RequestContext& context, tracing::SpanExporter* exporter) {
     const auto& record = context.record;
     auto& server = trace.span(tracing::RequestTrace::server_span);
     // HTTP's convention: "{method} {route}", the route being low-cardinality (its name here).
-    server.name = record.route.empty() ? record.method : record.method + " " + record.route;
+    server.name.assign(record.method);
+    if (!record.route.empty()) {
+        server.name += ' ';
+        server.name += record.route;
+    }
     // Views of the record: it outlives the submit below, where they are encoded.
     server.set_view("http.request.method", record.method);
     server.set_view("url.path", record.path);
@@ -92,7 +121,7 @@ void finish_trace(RequestContext& context, tracing::SpanExporter* exporter) {
         if (record.tokens_estimated) span.set("llmgw.tokens_estimated", true);
     }
     trace.end(tracing::RequestTrace::server_span);
-    if (exporter != nullptr) exporter->submit(trace.take(), context.snapshot->config_ptr());
+    if (exporter != nullptr) exporter->submit(trace.spans(), context.snapshot->config_ptr());
 }
 
 }  // namespace llmgw::gateway

@@ -142,10 +142,23 @@ std::optional<GenAiRequest> scan_genai_request(std::string_view path, std::strin
     std::optional<std::string_view> model, max_tokens, max_completion_tokens, stream;
     TopLevelScan scan(body);
     const bool plain = scan.each([&](std::string_view key, std::string_view value) {
-        if (key == "model") model = trimmed(value);
-        else if (key == "max_tokens") max_tokens = trimmed(value);
-        else if (key == "max_completion_tokens") max_completion_tokens = trimmed(value);
-        else if (key == "stream") stream = trimmed(value);
+        // By length first: most keys (messages, temperature, ...) are then one compare.
+        switch (key.size()) {
+            case 5:
+                if (key == "model") model = trimmed(value);
+                break;
+            case 6:
+                if (key == "stream") stream = trimmed(value);
+                break;
+            case 10:
+                if (key == "max_tokens") max_tokens = trimmed(value);
+                break;
+            case 21:
+                if (key == "max_completion_tokens") max_completion_tokens = trimmed(value);
+                break;
+            default:
+                break;
+        }
     });
     if (!plain) return std::nullopt;
     if (model && model->size() >= 2 && model->front() == '"') {

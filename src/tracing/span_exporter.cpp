@@ -158,11 +158,12 @@ std::size_t SpanExporter::queued() const {
     return state_->queued_spans;
 }
 
-void SpanExporter::submit(std::vector<Span> spans, std::shared_ptr<const config::Config> config) {
+void SpanExporter::submit(std::span<const Span> spans,
+                          const std::shared_ptr<const config::Config>& config) {
     auto& state = *state_;
     if (state.stopped || !config || !config->tracing) return;
     const auto& tracing = *config->tracing;
-    if (state.config != config) state.config = std::move(config);
+    if (state.config != config) state.config = config;
     if (state.queued_spans + spans.size() > tracing.max_queue) {
         state.metrics.dropped("queue_full", spans.size());
         return;

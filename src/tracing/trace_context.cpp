@@ -2,6 +2,8 @@
 #include "llmgw/tracing/trace_context.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <random>
 
 namespace llmgw::tracing {
@@ -26,20 +28,65 @@ bool read_hex(std::string_view text, std::array<std::uint8_t, N>& out) {
     return std::any_of(out.begin(), out.end(), [](std::uint8_t b) { return b != 0; });
 }
 
-std::mt19937_64& generator() {
-    thread_local std::mt19937_64 random{std::random_device{}()};
-    return random;
+// A per-thread xoshiro256** generator, seeded once from std::random_device: a few
+// instructions a word (std::mt19937_64 regenerated its 312-word state every 312 words, and
+// its thread_local object took a guarded initialisation on every use).
+struct Generator {
+    using result_type = std::uint64_t;
+    static constexpr result_type min() { return 0; }
+    static constexpr result_type max() { return ~result_type{0}; }
+    result_type operator()();
+};
+
+struct GeneratorState {
+    std::uint64_t s[4];
+    bool seeded;
+};
+constinit thread_local GeneratorState generator_state{};
+
+[[gnu::noinline]] void seed(GeneratorState& state) {
+    std::random_device device;
+    // splitmix64 spreads the seed over the four words (never all zero).
+    std::uint64_t x = (std::uint64_t{device()} << 32) ^ device();
+    for (auto& word : state.s) {
+        x += 0x9e3779b97f4a7c15ULL;
+        std::uint64_t z = x;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        word = z ^ (z >> 31);
+    }
+    state.seeded = true;
+}
+
+Generator::result_type Generator::operator()() {
+    auto& state = generator_state;
+    if (!state.seeded) [[unlikely]]
+        seed(state);
+    auto* s = state.s;
+    const auto result = std::rotl(s[1] * 5, 7) * 9;
+    const auto t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = std::rotl(s[3], 45);
+    return result;
 }
 
 template <std::size_t N>
 void fill_random(std::array<std::uint8_t, N>& out) {
-    do {
+    static_assert(N % 8 == 0);
+    Generator generator;
+    for (;;) {
+        std::uint64_t any = 0;
         for (std::size_t i = 0; i < N; i += 8) {
-            const auto word = generator()();
-            for (std::size_t j = 0; j < 8 && i + j < N; ++j)
-                out[i + j] = static_cast<std::uint8_t>(word >> (8 * j));
+            const auto word = generator();
+            std::memcpy(out.data() + i, &word, 8);
+            any |= word;
         }
-    } while (std::all_of(out.begin(), out.end(), [](std::uint8_t b) { return b == 0; }));
+        if (any != 0) return;
+    }
 }
 
 }  // namespace
@@ -101,7 +148,8 @@ bool should_sample(const std::optional<TraceContext>& parent, double ratio) {
     if (parent) return parent->sampled;
     if (ratio >= 1.0) return true;
     if (ratio <= 0.0) return false;
-    return std::uniform_real_distribution<double>(0.0, 1.0)(generator()) < ratio;
+    Generator generator;
+    return std::uniform_real_distribution<double>(0.0, 1.0)(generator) < ratio;
 }
 
 }  // namespace llmgw::tracing

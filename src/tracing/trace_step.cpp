@@ -2,6 +2,7 @@
 #include "llmgw/tracing/trace_step.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <optional>
 
@@ -32,20 +33,43 @@ std::optional<std::string_view> string_value(std::string_view text, std::size_t 
     return text.substr(at + 1, close - at - 1);
 }
 
-// Each place of `key` in `text` with its string value, until `found` returns false. A
-// Boyer-Moore-Horspool search skips most bytes (the answer has a quote every few bytes: a
-// memchr call per quote, as before, was most of the scan). The searchers are made once.
-template <typename Found>
-void each_value(std::string_view text, std::string_view key, Found found) {
+// Where `"finish_reason"` starts in `text` at or after `from`, or npos. Found by its
+// underscore, a byte rare in an answer's JSON (one memchr per few dozen bytes), where a
+// search for the whole key stepped through the text a dozen bytes at a time.
+std::size_t find_finish_reason(std::string_view text, std::size_t from) {
+    constexpr std::size_t underscore = 7;  // its place in the key
+    for (auto at = from + underscore; at < text.size();) {
+        const auto* hit =
+            static_cast<const char*>(std::memchr(text.data() + at, '_', text.size() - at));
+        if (hit == nullptr) return std::string_view::npos;
+        const auto found = static_cast<std::size_t>(hit - text.data());
+        if (found + finish_reason_key.size() - underscore <= text.size() &&
+            std::memcmp(hit - underscore, finish_reason_key.data(), finish_reason_key.size()) == 0)
+            return found - underscore;
+        at = found + 1;
+    }
+    return std::string_view::npos;
+}
+
+// Where `"model"` starts in `text` at or after `from`, or npos. A Boyer-Moore-Horspool search
+// skips most bytes (the answer has a quote every few bytes: a memchr call per quote was most
+// of the scan); the model comes early in an answer, and is looked for until found.
+std::size_t find_model(std::string_view text, std::size_t from) {
     using Searcher = std::boyer_moore_horspool_searcher<std::string_view::const_iterator>;
-    static const Searcher model_searcher(model_key.begin(), model_key.end());
-    static const Searcher finish_reason_searcher(finish_reason_key.begin(),
-                                                 finish_reason_key.end());
-    const auto& searcher = key == model_key ? model_searcher : finish_reason_searcher;
-    for (auto at = text.begin(); at != text.end();) {
-        const auto [begin, end] = searcher(at, text.end());
-        if (begin == text.end()) return;
-        const auto value = string_value(text, static_cast<std::size_t>(end - text.begin()));
+    static const Searcher searcher(model_key.begin(), model_key.end());
+    const auto begin = searcher(text.begin() + static_cast<std::ptrdiff_t>(from), text.end()).first;
+    return begin == text.end() ? std::string_view::npos
+                               : static_cast<std::size_t>(begin - text.begin());
+}
+
+// Each place of a key in `text` (`find` finds the next) with its string value, until `found`
+// returns false.
+template <typename Find, typename Found>
+void each_value(std::string_view text, std::size_t key_size, Find find, Found found) {
+    for (std::size_t at = 0; at < text.size();) {
+        const auto begin = find(text, at);
+        if (begin == std::string_view::npos) return;
+        const auto value = string_value(text, begin + key_size);
         if (value && !found(*value)) return;
         at = begin + 1;
     }
@@ -98,16 +122,16 @@ void TraceStep::scan(std::string_view piece) {
 
 void TraceStep::read(std::string_view text) {
     // The first model wins; finish reasons are kept once each, in the order they come.
-    if (model_.empty())
-        each_value(text, model_key, [&](std::string_view value) {
-            model_ = std::string(value);
+    auto& model = trace_.response_model;
+    auto& reasons = trace_.finish_reasons;
+    if (model.empty())
+        each_value(text, model_key.size(), find_model, [&](std::string_view value) {
+            model.assign(value);
             return false;
         });
-    each_value(text, finish_reason_key, [&](std::string_view value) {
-        const bool known =
-            std::find(finish_reasons_.begin(), finish_reasons_.end(), value) != finish_reasons_.end();
-        if (!known && finish_reasons_.size() < max_finish_reasons)
-            finish_reasons_.emplace_back(value);
+    each_value(text, finish_reason_key.size(), find_finish_reason, [&](std::string_view value) {
+        const bool known = std::find(reasons.begin(), reasons.end(), value) != reasons.end();
+        if (!known && reasons.size() < max_finish_reasons) reasons.emplace_back(value);
         return true;
     });
 }
@@ -116,8 +140,12 @@ void TraceStep::on_end(http::AnswerEnd end) {
     const auto attempt = trace_.last_attempt();
     if (attempt == RequestTrace::none) return;  // a cache replay: no model call to describe
     auto& span = trace_.span(attempt);
-    if (!model_.empty()) span.set("gen_ai.response.model", model_);
-    if (!finish_reasons_.empty()) span.set("gen_ai.response.finish_reasons", finish_reasons_);
+    // Views: the trace keeps both until its spans are submitted.
+    if (!trace_.response_model.empty())
+        span.set_view("gen_ai.response.model", std::string_view(trace_.response_model));
+    if (!trace_.finish_reasons.empty())
+        span.set_view("gen_ai.response.finish_reasons",
+                      std::span<const std::string>(trace_.finish_reasons));
     if (end == http::AnswerEnd::cut) span.set_view("llmgw.answer", "cut");
     if (end == http::AnswerEnd::client_gone) span.set_view("llmgw.answer", "client_gone");
 }

@@ -94,6 +94,7 @@ struct Forwarder::Try {
     const RoutingHints* hints = nullptr;
     tracing::RequestTrace* trace = nullptr;
     std::string_view head_lines{};  // ForwardContext's
+    std::span<char> traceparent{};  // ForwardContext's
     std::size_t span = 0;  // the current attempt's span in `trace`
     EndpointState* endpoint = nullptr;
     const CircuitBreaker::Ticket* ticket = nullptr;
@@ -115,7 +116,11 @@ void start_attempt_span(Forwarder::Try& attempt) {
     std::array<char, tracing::traceparent_length> traceparent;
     attempt.span = attempt.trace->start_attempt(endpoint.host, endpoint.port,
                                                 attempt.outcome.attempts - 1, traceparent);
-    attempt.request.set("traceparent", std::string_view(traceparent.data(), traceparent.size()));
+    if (attempt.traceparent.size() == traceparent.size())
+        std::copy(traceparent.begin(), traceparent.end(), attempt.traceparent.begin());
+    else
+        attempt.request.set("traceparent",
+                            std::string_view(traceparent.data(), traceparent.size()));
     if (!attempt.trace->tracestate().empty())
         attempt.request.set("tracestate", attempt.trace->tracestate());
 }
@@ -194,9 +199,16 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
     ForwardOutcome outcome;
     request.version(11);
     request.keep_alive(true);
-    Try attempt{request, backend, relay, hang_up,
-                AttemptLimits{config.timeouts, Clock::now() + config.timeouts.total}, outcome,
-                context.hints, context.trace, context.head_lines};
+    Try attempt{request,
+                backend,
+                relay,
+                hang_up,
+                AttemptLimits{config.timeouts, Clock::now() + config.timeouts.total},
+                outcome,
+                context.hints,
+                context.trace,
+                context.head_lines,
+                context.traceparent};
     std::vector<bool> tried(backend.size(), false);
     bool holds_budget = false;
     // Nobody passes those already waiting: while anyone does, a free slot goes to the head

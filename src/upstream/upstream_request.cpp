@@ -36,7 +36,8 @@ void apply_header_edits(http::Request& request, const config::HeaderEdits& edits
 std::string forwarding_lines(http::Request& request, std::string_view client_ip,
                              std::string_view request_id) {
     std::string lines;
-    lines.reserve(96 + client_ip.size() + request_id.size());
+    // The lines below, and room for a traced request's traceparent line (70 bytes).
+    lines.reserve(96 + 72 + client_ip.size() + request_id.size());
     // Only ever the gateway's own account of these; one pass over the client's fields.
     for (auto it = request.begin(); it != request.end();) {
         const auto name = std::string_view(it->name_string());

@@ -157,6 +157,12 @@ TEST(Tracing, SamplesByRatioAndAlwaysFollowsTheClientsDecision) {
     ASSERT_TRUE(eventually([&] { return !receiver.trace(trace_of(sampled)).empty(); }, 5s));
     ASSERT_TRUE(gateway.wait_for_access_lines(4, 5s));
     for (const auto& span : receiver.spans()) EXPECT_EQ(span["traceId"], trace_of(sampled));
+    // One traceparent upstream, the gateway's attempt's (written into the forwarding lines):
+    // the client's own field is not passed on beside it.
+    const auto sent = model.stats()["last_request"]["headers"]["traceparent"].get<std::string>();
+    EXPECT_EQ(sent.size(), 55u);
+    EXPECT_EQ(trace_of(sent), trace_of(sampled));
+    EXPECT_NE(sent, sampled);
     EXPECT_EQ(gateway.access_line_where("trace_id", trace_of(unsampled))["status"], 200);
     for (const auto& line : gateway.access_log_lines())
         EXPECT_THAT(line.dump(), Not(HasSubstr("NOT-A-TRACE")));

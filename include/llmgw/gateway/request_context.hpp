@@ -56,8 +56,9 @@ struct RequestContext {
         std::chrono::steady_clock::duration waits{}, relay{};
     } own_time;
     // The request's spans when tracing is configured and the request is sampled; else null
-    // (no allocation for a request that is not traced).
-    std::unique_ptr<tracing::RequestTrace> trace;
+    // (no allocation for a request that is not traced; a traced one's comes back to the
+    // worker's pool).
+    tracing::TracePtr trace;
 
     // The body parsed as JSON, at most once and only when a step asks; null when not JSON.
     const nlohmann::json* body_json();

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <concepts>
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,13 +22,22 @@ enum class SpanKind : int { internal = 1, server = 2, client = 3 };
 // OTLP's Status.StatusCode values.
 enum class StatusCode : int { unset = 0, ok = 1, error = 2 };
 
-// The last alternative is a string the span does not own (a literal, a config or access
-// record field, the trace's own request attributes): it must outlive the span's submit, where
-// spans are encoded; copying such values cost more than encoding them.
-using AttributeValue = std::variant<std::string, std::int64_t, double, bool,
-                                    std::vector<std::string>, std::string_view>;
+// The last two alternatives are a string and a list of strings the span does not own (a
+// literal, a config or access record field, what the trace itself keeps): they must outlive
+// the span's submit, where spans are encoded; copying such values cost more than encoding
+// them.
+using AttributeValue =
+    std::variant<std::string, std::int64_t, double, bool, std::vector<std::string>,
+                 std::string_view, std::span<const std::string>>;
 
 struct Attribute {
+    Attribute() = default;
+    Attribute(std::string_view key, AttributeValue value) : key(key), value(std::move(value)) {}
+    // The value made in place, as alternative I.
+    template <std::size_t I, typename T>
+    Attribute(std::string_view key, std::in_place_index_t<I> index, T&& value)
+        : key(key), value(index, std::forward<T>(value)) {}
+
     std::string_view key;  // always a string literal of the conventions: never allocated
     AttributeValue value;
 };
@@ -54,13 +66,38 @@ struct Span {
 
     // `key` must outlive the span (a literal).
     void set(std::string_view key, AttributeValue value) {
-        attributes.push_back({key, std::move(value)});
+        attributes.emplace_back(key, std::move(value));
+    }
+    // The scalars made in place (no variant made, moved and destroyed for each). An `int`
+    // is ambiguous here on purpose: say which.
+    void set(std::string_view key, std::int64_t value) {
+        attributes.emplace_back(key, std::in_place_index<1>, value);
+    }
+    void set(std::string_view key, double value) {
+        attributes.emplace_back(key, std::in_place_index<2>, value);
+    }
+    template <std::same_as<bool> Bool>  // never a pointer or a number taken for a bool
+    void set(std::string_view key, Bool value) {
+        attributes.emplace_back(key, std::in_place_index<3>, value);
     }
     // A string value not copied (see AttributeValue): `value` must outlive the submit.
     void set_view(std::string_view key, std::string_view value) {
-        auto& attribute = attributes.emplace_back();
-        attribute.key = key;
-        attribute.value.emplace<5>(value);
+        // Made as a view at once (an empty string made, destroyed and replaced cost as much
+        // as encoding the attribute).
+        attributes.emplace_back(key, std::in_place_index<5>, value);
+    }
+    // A list of strings not copied: `list` must outlive the submit.
+    void set_view(std::string_view key, std::span<const std::string> list) {
+        attributes.emplace_back(key, std::in_place_index<6>, list);
+    }
+    // Ready to be filled again as another span (its buffers kept).
+    void reset() {
+        name.clear();
+        end = 0;
+        attributes.clear();
+        events.clear();
+        status = StatusCode::unset;
+        status_message.clear();
     }
     // The value of `key`, or null.
     const AttributeValue* find(std::string_view key) const;

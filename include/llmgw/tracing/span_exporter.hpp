@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -30,7 +31,7 @@ public:
     // Queues a finished trace's spans; `config` is the snapshot's (its `tracing` is set).
     // Runs on the worker's thread. The spans are encoded before it returns: a string value
     // they view (Span::set_view) need only live until then.
-    void submit(std::vector<Span> spans, std::shared_ptr<const config::Config> config);
+    void submit(std::span<const Span> spans, const std::shared_ptr<const config::Config>& config);
     // Ends the export loop (the worker is stopping); what is still queued is dropped.
     void stop();
 

@@ -36,13 +36,26 @@ bool acceptable_tracestate(std::string_view header);
 TraceId new_trace_id();
 SpanId new_span_id();
 
-// Lower-case hex of `bytes` into `out` (2 × N characters).
+// The two lower-case hex digits of each byte value.
+struct HexPairs {
+    char pairs[256][2];
+    constexpr HexPairs() : pairs{} {
+        constexpr char digits[] = "0123456789abcdef";
+        for (int i = 0; i < 256; ++i) {
+            pairs[i][0] = digits[i >> 4];
+            pairs[i][1] = digits[i & 0xf];
+        }
+    }
+};
+inline constexpr HexPairs hex_pairs{};
+
+// Lower-case hex of `bytes` into `out` (2 × N characters): a table look-up per byte.
 template <std::size_t N>
 void to_hex(const std::array<std::uint8_t, N>& bytes, char* out) {
-    constexpr char digits[] = "0123456789abcdef";
     for (std::size_t i = 0; i < N; ++i) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 0xf];
+        const auto& pair = hex_pairs.pairs[bytes[i]];
+        out[2 * i] = pair[0];
+        out[2 * i + 1] = pair[1];
     }
 }
 

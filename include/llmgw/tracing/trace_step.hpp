@@ -20,8 +20,8 @@ public:
     void on_end(http::AnswerEnd end) override;
 
     // What the answer said (for tests).
-    const std::string& response_model() const { return model_; }
-    const std::vector<std::string>& finish_reasons() const { return finish_reasons_; }
+    const std::string& response_model() const { return trace_.response_model; }
+    const std::vector<std::string>& finish_reasons() const { return trace_.finish_reasons; }
 
     static constexpr std::size_t max_finish_reasons = 16;
 
@@ -39,8 +39,6 @@ private:
     bool seen_body_ = false;
     std::array<char, carry_bytes> carry_;  // the end of the previous pieces
     std::size_t carry_size_ = 0;
-    std::string model_;
-    std::vector<std::string> finish_reasons_;
 };
 
 }  // namespace llmgw::tracing

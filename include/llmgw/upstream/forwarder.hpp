@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "llmgw/http/answer_relay.hpp"
@@ -53,6 +54,9 @@ struct ForwardContext {
     tracing::RequestTrace* trace = nullptr;   // a sampled request: each attempt is a span
     const FairQueue::Place* place = nullptr;  // its place in line, for a backend with a queue
     std::string_view head_lines{};            // more header lines after the request's fields
+    // A traced request's traceparent value in a line of head_lines, written there for each
+    // attempt (no field made and freed per attempt); empty: the field is set on the request.
+    std::span<char> traceparent{};
 };
 
 class Forwarder {

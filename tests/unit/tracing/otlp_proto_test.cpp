@@ -241,6 +241,41 @@ TEST(OtlpProto, FindsABytePastAsciiAtEveryPositionOfEveryLength) {
     }
 }
 
+// Keys and values are copied by overlapping loads for each range of lengths: every length
+// reads back byte for byte (distinct bytes, so that a misplaced piece shows).
+TEST(OtlpProto, CopiesKeysAndValuesOfEveryLengthExactly) {
+    std::vector<std::string> keys;
+    for (std::size_t size = 1; size <= 70; ++size) {
+        std::string key(size, ' ');
+        for (std::size_t i = 0; i < size; ++i)
+            key[i] = static_cast<char>('!' + (i * 7 + size) % 90);
+        keys.push_back(std::move(key));
+    }
+    for (const auto& key : keys) {
+        auto span = small_span();
+        span.attributes.clear();
+        std::string value(key.rbegin(), key.rend());
+        span.set(key, value);
+        span.set_view("view", key);
+        const auto decoded = first_span(decode({span}));
+        ASSERT_EQ(decoded["attributes"].size(), 2u) << key.size();
+        EXPECT_EQ(decoded["attributes"][0]["key"], key);
+        EXPECT_EQ(decoded["attributes"][0]["value"]["stringValue"], value);
+        EXPECT_EQ(decoded["attributes"][1]["value"]["stringValue"], key);
+    }
+}
+
+// A list of strings viewed (the trace's finish reasons) is written as the same bytes as one
+// owned.
+TEST(OtlpProto, AViewedListIsEncodedAsAnOwnedOne) {
+    const std::vector<std::string> list{"stop", "length", std::string(40, 'x')};
+    auto owned = small_span();
+    owned.set("gen_ai.response.finish_reasons", list);
+    auto viewed = small_span();
+    viewed.set_view("gen_ai.response.finish_reasons", std::span<const std::string>(list));
+    EXPECT_EQ(encode_otlp({viewed}, "gw", "1"), encode_otlp({owned}, "gw", "1"));
+}
+
 // A batch filled span by span past a reserve too small, its outer lengths then three bytes.
 TEST(OtlpProto, ABatchOfManySpansReadsBackWhole) {
     SpanBatch batch("gw", "1", 100);

@@ -29,7 +29,7 @@ TEST(TraceStep, MarksTheFirstTokenOnTheAttemptAndReadsTheAnswersModelAndFinishRe
     EXPECT_EQ(step.response_model(), "served-model");
     EXPECT_EQ(step.finish_reasons(), std::vector<std::string>{"stop"});
     ASSERT_NE(span.find("gen_ai.response.model"), nullptr);
-    EXPECT_EQ(std::get<std::string>(*span.find("gen_ai.response.model")), "served-model");
+    EXPECT_EQ(std::get<std::string_view>(*span.find("gen_ai.response.model")), "served-model");
     EXPECT_NE(span.find("gen_ai.response.time_to_first_chunk"), nullptr);
 }
 
