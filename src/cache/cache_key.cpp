@@ -4,35 +4,35 @@
 #include <openssl/sha.h>
 
 #include <array>
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 namespace llmgw::cache {
 
-namespace {
-void append_part(std::string& out, std::string_view part) {
-    // Length-prefixed, so no choice of parts can run into the next one.
-    out += std::to_string(part.size());
+void append_key_part(std::string& out, std::string_view part) {
+    char length[24];
+    const auto* end = std::to_chars(length, length + sizeof length, part.size()).ptr;
+    out.append(length, static_cast<std::size_t>(end - length));
     out += ':';
     out += part;
 }
-}  // namespace
 
 std::string cache_key(const KeyParts& parts) {
     std::string material;
     material.reserve(parts.raw_body.size() + parts.target.size() + 64);
-    append_part(material, parts.route);
-    append_part(material, parts.method);
-    append_part(material, parts.target);
-    append_part(material, parts.consumer);
-    append_part(material, parts.streamed ? "stream" : "whole");
+    append_key_part(material, parts.route);
+    append_key_part(material, parts.method);
+    append_key_part(material, parts.target);
+    append_key_part(material, parts.consumer);
+    append_key_part(material, parts.streamed ? "stream" : "whole");
     if (parts.body != nullptr) {
         // nlohmann::json keeps object members sorted by name: dump() is canonical.
-        append_part(material, "json");
-        append_part(material,
+        append_key_part(material, "json");
+        append_key_part(material,
                     parts.body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     } else {
-        append_part(material, "raw");
-        append_part(material, parts.raw_body);
+        append_key_part(material, "raw");
+        append_key_part(material, parts.raw_body);
     }
     std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
     SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(),

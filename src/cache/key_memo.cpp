@@ -1,20 +1,9 @@
 // KeyMemo: raw key material to finished key, bounded, one per worker (no lock).
 #include "llmgw/cache/key_memo.hpp"
 
-#include <charconv>
-
 namespace llmgw::cache {
 
 namespace {
-// Each part length-prefixed, as in cache_key: no choice of parts runs into the next one.
-void append_part(std::string& out, std::string_view part) {
-    char length[24];
-    const auto* end = std::to_chars(length, length + sizeof length, part.size()).ptr;
-    out.append(length, static_cast<std::size_t>(end - length));
-    out += ':';
-    out += part;
-}
-
 // What a map entry costs besides its two strings' characters, roughly (node, bucket, headers).
 constexpr std::size_t kEntryOverhead = 128;
 }  // namespace
@@ -24,11 +13,11 @@ const std::string* KeyMemo::find(const KeyParts& parts) {
     if (!memorable_) return nullptr;
     material_.clear();
     material_ += parts.streamed ? 's' : 'w';
-    append_part(material_, parts.route);
-    append_part(material_, parts.method);
-    append_part(material_, parts.target);
-    append_part(material_, parts.consumer);
-    append_part(material_, parts.raw_body);
+    append_key_part(material_, parts.route);
+    append_key_part(material_, parts.method);
+    append_key_part(material_, parts.target);
+    append_key_part(material_, parts.consumer);
+    append_key_part(material_, parts.raw_body);
     const auto it = keys_.find(material_);
     return it == keys_.end() ? nullptr : &it->second;
 }

@@ -21,6 +21,10 @@ struct KeyParts {
 // do not change the key, any other difference does.
 std::string cache_key(const KeyParts& parts);
 
+// Appends `part` length-prefixed ("<length>:<part>"), so no choice of parts runs into the
+// next one: the framing of cache_key's material and of the key memo's.
+void append_key_part(std::string& out, std::string_view part);
+
 // The route a key belongs to (for purges).
 std::string_view route_of(std::string_view key);
 
