@@ -63,7 +63,7 @@ Task<bool> ResponseWriter::write(Parts parts) {
     if (tls_ == nullptr) {
         // What the socket takes at once goes without a trip through the event loop.
         const auto written = write_now(socket_, all);
-        if (written == total_size(all)) {
+        if (written == net::buffer_size(all)) {
             deadline_.never();
             pending_head_.clear();
             co_return true;

@@ -70,7 +70,7 @@ http::Task<Exchange> write_request(UpstreamConnection& connection, http::Request
                                              net::buffer(request.body())};
     // Over plain TCP, what the socket takes at once goes without a trip through the event loop.
     const auto written = connection.tls ? 0 : http::write_now(connection.stream.socket(), buffers);
-    if (written == http::total_size(buffers)) co_return Exchange{{}, written};
+    if (written == net::buffer_size(buffers)) co_return Exchange{{}, written};
     http::drop_written(buffers, written);
     auto [ec, n] = co_await on_stream(connection, [&](auto& s) {
         return net::async_write(s, buffers, net::as_tuple(net::use_awaitable));

@@ -31,11 +31,4 @@ void drop_written(std::array<net::const_buffer, N>& buffers, std::size_t bytes) 
     }
 }
 
-template <std::size_t N>
-std::size_t total_size(const std::array<net::const_buffer, N>& buffers) {
-    std::size_t total = 0;
-    for (const auto& buffer : buffers) total += buffer.size();
-    return total;
-}
-
 }  // namespace llmgw::http
