@@ -19,9 +19,10 @@
 #   llmgw+trace1     plain llmgw with `tracing` (sample_ratio 1: every request traced), its
 #                    spans exported to an OTLP/HTTP sink (bench/otlp_sink.py, on CPU 1)
 #   llmgw+trace0.01  the same at sample_ratio 0.01
-# The proxy under test runs alone on CPU 0; wrk and the fake server share CPU 1,
-# so every proxy gets the same single core and the load side does not eat into it.
-# The redis-server of llmgw+redis runs on CPU 1 too.
+# The proxies run on CPU 0, all started at once and measured one at a time in interleaved
+# rounds (ROUNDS below), so that every proxy gets the same single core and compared setups are
+# measured seconds apart; wrk and the fake server share CPU 1, so the load side does not eat
+# into the proxy's core. The redis-servers of llmgw+redis and llmgw+redis-lease run on CPU 1 too.
 # Four more setups, in the same run:
 #   concurrency 1  wrk -c1 on direct, llmgw, nginx and HAProxy: latency added over direct
 #   half load      plain llmgw at a fixed rate of half its measured maximum (llmgw-bench-client):
@@ -33,7 +34,12 @@
 #
 # Usage: bench/run.sh [--quick]
 #   --quick          2 s measurements and 1000 short streams (a smoke check, not a result)
-#   DURATION=10      seconds measured per setup (after a 2 s warm-up)
+#   DURATION=10      seconds measured per setup, split into ROUNDS rounds (after a 2 s warm-up,
+#                    and 1 s before each later round)
+#   ROUNDS=5         the single-core setups are measured in ROUNDS interleaved rounds (each
+#                    setup once per round, in a rotating order), so that two setups compared are
+#                    measured seconds apart, not minutes: the report gives each ratio as the
+#                    median of its per-round ratios, with their range
 #   CONNECTIONS=32   wrk connections
 #   C1_DURATION=5    seconds of each concurrency-1 measurement
 #   STREAMS=10000    streams held at once (capped by the open-files limit: two per stream)
@@ -61,6 +67,7 @@ WARMUP_SECONDS=2
 FAKE_ID="llmgw-bench-$$" # x-fake-server header: proves an answer came from *our* fake server
 
 DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-5}
 CONNECTIONS=${CONNECTIONS:-32}
 QUICK=0
 
@@ -68,7 +75,7 @@ usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 
 for arg in "$@"; do
   case $arg in
-    --quick) DURATION=2 QUICK=1 ;;
+    --quick) DURATION=2 ROUNDS=2 QUICK=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument: $arg" >&2; usage >&2; exit 2 ;;
   esac
@@ -79,6 +86,9 @@ die() { echo "bench: error: $*" >&2; exit 1; }
 
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "DURATION must be a positive integer (seconds), got '$DURATION'"
 [[ $CONNECTIONS =~ ^[1-9][0-9]*$ ]] || die "CONNECTIONS must be a positive integer, got '$CONNECTIONS'"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
+ROUND_SECONDS=$(((DURATION + ROUNDS - 1) / ROUNDS)) # each round's measured seconds, at least 1
+ROUND_WARMUP_SECONDS=1 # before every round but the first (the connections are warm already)
 # The concurrency-1 and streaming setups; --quick shortens them unless set here.
 if ((QUICK)); then
   C1_DURATION=${C1_DURATION:-2} STREAMS=${STREAMS:-1000} STREAM_HOLD_MS=${STREAM_HOLD_MS:-8000}
@@ -296,8 +306,102 @@ measure() { # measure NAME PORT [PID]: warm-up, then the measured run; PID: the 
 }
 
 # ---------------------------------------------------------------------------
-# Setups. Each starts its proxy pinned to PROXY_CPU, checks it answers
-# correctly, measures, and stops it, so only one proxy runs at a time.
+# Interleaved rounds. The single-core setups all run at once (each proxy idle on PROXY_CPU while
+# another is measured) and are measured in ROUNDS rounds, each setup once per round, in an order
+# that rotates by one each round. The speed of a shared machine drifts by tens of percent over
+# minutes; two setups measured seconds apart see the same machine, so a ratio is taken within a
+# round and summarised over the rounds (median, min-max).
+# ---------------------------------------------------------------------------
+ROUND_SETUPS=()
+declare -A PORT_OF PID_OF ADMIN_OF AUTH_OF REDIS_PORT_OF REDIS_PID_OF
+declare -A R_RPS R_P50 R_P90 R_P99 R_CPU_US TOT_REQ TOT_US TOT_TICKS
+declare -A RED_TICKS RED_CALLS RED_USEC RED_REQ CACHE_MISSES
+round_setup() { # round_setup NAME PORT [PID [ADMIN_PORT]]: measured in the rounds
+  ROUND_SETUPS+=("$1")
+  PORT_OF[$1]=$2 PID_OF[$1]=${3-} ADMIN_OF[$1]=${4-}
+  TOT_REQ[$1]=0 TOT_US[$1]=0 TOT_TICKS[$1]=0 RED_TICKS[$1]=0 RED_CALLS[$1]=0 RED_USEC[$1]=0 RED_REQ[$1]=0
+  CACHE_MISSES[$1]=0
+}
+
+measure_round() { # measure_round NAME ROUND
+  local name=$1 r=$2 port=${PORT_OF[$1]} pid=${PID_OF[$1]} redis=${REDIS_PORT_OF[$1]-} warm=$WARMUP_SECONDS
+  local t0=0 t1=0 n c0 c1 u0 u1 k0 k1 f0 f1
+  ((r > 1)) && warm=$ROUND_WARMUP_SECONDS
+  [[ -n ${AUTH_OF[$name]-} ]] && WRK_API_KEY=$API_KEY
+  [[ $name == llmgw+cache ]] && f0=$(fake_requests)
+  run_wrk "$name" "$port" "$warm" "$WORK_DIR/$name.warmup.txt"
+  if [[ -n $redis ]]; then
+    k0=$(cpu_ticks "${REDIS_PID_OF[$name]}") c0=$(redis_commands "$redis") u0=$(redis_script_usec "$redis")
+  fi
+  [[ -n $pid ]] && t0=$(cpu_ticks "$pid")
+  run_wrk "$name" "$port" "$ROUND_SECONDS" "$WORK_DIR/$name.r$r.wrk.txt"
+  [[ -n $pid ]] && t1=$(cpu_ticks "$pid")
+  WRK_API_KEY=
+  n=$(field requests "$BENCH_LINE")
+  if [[ -n $redis ]]; then
+    k1=$(cpu_ticks "${REDIS_PID_OF[$name]}") c1=$(redis_commands "$redis") u1=$(redis_script_usec "$redis")
+    RED_TICKS[$name]=$((RED_TICKS[$name] + k1 - k0)) RED_CALLS[$name]=$((RED_CALLS[$name] + c1 - c0))
+    RED_USEC[$name]=$((RED_USEC[$name] + u1 - u0)) RED_REQ[$name]=$((RED_REQ[$name] + n))
+  fi
+  if [[ $name == llmgw+cache ]]; then
+    f1=$(fake_requests)
+    CACHE_MISSES[$name]=$((CACHE_MISSES[$name] + f1 - f0))
+  fi
+  R_RPS[$name#$r]=$(field rps "$BENCH_LINE")
+  R_P50[$name#$r]=$(field p50_us "$BENCH_LINE")
+  R_P90[$name#$r]=$(field p90_us "$BENCH_LINE")
+  R_P99[$name#$r]=$(field p99_us "$BENCH_LINE")
+  R_CPU_US[$name#$r]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.2f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+  TOT_REQ[$name]=$((TOT_REQ[$name] + n))
+  TOT_US[$name]=$((TOT_US[$name] + $(field duration_us "$BENCH_LINE")))
+  TOT_TICKS[$name]=$((TOT_TICKS[$name] + t1 - t0))
+  log "$name: round $r: ${R_RPS[$name#$r]} req/s${pid:+, proxy ${R_CPU_US[$name#$r]} us/request}"
+}
+
+median() { # median NUMBER...: the middle one (the mean of the two middle ones for an even count)
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+finish_rounds() { # finish_rounds NAME: its figures for the report, from its rounds
+  local s=$1 r rps=() p50=() p90=() p99=()
+  for ((r = 1; r <= ROUNDS; r++)); do
+    rps+=("${R_RPS[$s#$r]}") p50+=("${R_P50[$s#$r]}") p90+=("${R_P90[$s#$r]}") p99+=("${R_P99[$s#$r]}")
+  done
+  SETUPS+=("$s")
+  RPS[$s]=$(median "${rps[@]}") P50[$s]=$(median "${p50[@]}") P90[$s]=$(median "${p90[@]}") P99[$s]=$(median "${p99[@]}")
+  if [[ -n ${PID_OF[$s]} ]]; then
+    CPU_PCT[$s]=$(awk -v t="${TOT_TICKS[$s]}" -v hz="$CLK_TCK" -v us="${TOT_US[$s]}" 'BEGIN { printf "%.0f", (us > 0 ? 100 * t / hz / (us / 1e6) : 0) }')
+    CPU_US[$s]=$(awk -v t="${TOT_TICKS[$s]}" -v hz="$CLK_TCK" -v n="${TOT_REQ[$s]}" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+  fi
+  for ((r = 1; r <= ROUNDS; r++)); do
+    echo "round $r:"
+    grep -v '^BENCH ' "$WORK_DIR/$s.r$r.wrk.txt"
+  done >"$WORK_DIR/$s.wrk.txt"
+}
+
+run_rounds() {
+  local r i n=${#ROUND_SETUPS[@]}
+  log "${n} setups in $ROUNDS interleaved rounds of ${ROUND_SECONDS}s each"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for ((i = 0; i < n; i++)); do measure_round "${ROUND_SETUPS[(i + r - 1) % n]}" "$r"; done
+  done
+  for i in "${ROUND_SETUPS[@]}"; do finish_rounds "$i"; done
+}
+
+paired() { # paired A B [rps|cpu]: A / B within each round: "median (min-max)" over the rounds
+  local a=$1 b=$2 r values=() figures=R_RPS
+  [[ ${3-rps} == cpu ]] && figures=R_CPU_US
+  local -n of=$figures
+  for ((r = 1; r <= ROUNDS; r++)); do values+=("$(ratio "${of[$a#$r]}" "${of[$b#$r]}")"); done
+  if ((ROUNDS == 1)); then echo "${values[0]}"; return; fi
+  printf '%.2f (%s–%s)\n' "$(median "${values[@]}")" "$(printf '%s\n' "${values[@]}" | sort -g | head -n 1)" \
+    "$(printf '%s\n' "${values[@]}" | sort -g | tail -n 1)"
+}
+
+# ---------------------------------------------------------------------------
+# Setups. Each starts its proxy pinned to PROXY_CPU and checks it answers
+# correctly; the rounds measure them; the checks after the rounds read what
+# each counted; then they stop.
 # ---------------------------------------------------------------------------
 UPSTREAM_PORT=
 
@@ -311,7 +415,8 @@ start_fake() { # start_fake NAME THREADS [PIN...]: a fake model server; sets FAK
   FAKE_PID=$LAST_PID
   FAKE_PORT=
   for ((i = 0; i < 100; i++)); do
-    FAKE_PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$WORK_DIR/$name.log")
+    # The log may not exist yet: the background shell opens it after the fork.
+    FAKE_PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$WORK_DIR/$name.log" 2>/dev/null || true)
     [[ -n $FAKE_PORT ]] && break
     kill -0 "$FAKE_PID" 2>/dev/null || { show_log "$name"; die "fake model server exited during startup"; }
     sleep 0.1
@@ -326,10 +431,9 @@ start_fake_server() {
   export UPSTREAM_PORT # bench/llmgw.yaml reads it as ${UPSTREAM_PORT}
 }
 
-bench_direct() {
+start_direct() {
   verify direct "$UPSTREAM_PORT"
-  measure direct "$UPSTREAM_PORT"
-  measure_c1 direct "$UPSTREAM_PORT"
+  round_setup direct "$UPSTREAM_PORT"
 }
 
 LLMGW_PORT=
@@ -373,16 +477,25 @@ overhead_quantile() {
             if (le[i] == "+Inf") { print "over 100000"; exit } printf "%.0f", le[i] * 1e6; exit } }' ${3:+"$3"} "$1"
 }
 
-bench_llmgw() {
+use_llmgw() { # use_llmgw NAME: LLMGW_PORT, LLMGW_PID and LLMGW_ADMIN_PORT of a setup of the rounds
+  LLMGW_PORT=${PORT_OF[$1]} LLMGW_PID=${PID_OF[$1]} LLMGW_ADMIN_PORT=${ADMIN_OF[$1]}
+}
+
+start_llmgw_setup() { # start_llmgw_setup NAME SOURCE_CONFIG [EXTRA_YAML]: started, verified, in the rounds
+  start_llmgw "$@"
+  verify "$1" "$LLMGW_PORT" ${AUTH_OF[$1]:+auth}
+  round_setup "$1" "$LLMGW_PORT" "$LLMGW_PID" "$LLMGW_ADMIN_PORT"
+}
+
+# After the rounds: the gateway's own time at full load, concurrency 1 and half load.
+check_llmgw() {
   local file
-  start_llmgw llmgw "$BENCH_DIR/llmgw.yaml"
-  verify llmgw "$LLMGW_PORT"
-  measure llmgw "$LLMGW_PORT" "$LLMGW_PID"
+  use_llmgw llmgw
   # The gateway's own time per request (llmgw_gateway_overhead_seconds), at full load.
   file=$WORK_DIR/llmgw.metrics
   curl --noproxy '*' -sS --max-time 5 -o "$file" "http://$HOST:$LLMGW_ADMIN_PORT/metrics" ||
     die "llmgw: could not read /metrics"
-  CHECKS[llmgw]="gateway's own time per request (llmgw_gateway_overhead_seconds, bucket bounds, at full load): p50 <= $(overhead_quantile "$file" 0.5) us, p99 <= $(overhead_quantile "$file" 0.99) us"
+  CHECKS[llmgw]="gateway's own time per request (llmgw_gateway_overhead_seconds, bucket bounds, at full load, all rounds): p50 <= $(overhead_quantile "$file" 0.5) us, p99 <= $(overhead_quantile "$file" 0.99) us"
   measure_c1 llmgw "$LLMGW_PORT"
   bench_llmgw_half_load
   stop_pid "$LLMGW_PID"
@@ -421,13 +534,16 @@ check_limits_metrics() { # check_limits_metrics NAME: after the run, from llmgw'
   CHECKS_REQUESTS=$requests
 }
 
-bench_llmgw_limits() {
+start_llmgw_limits() {
+  AUTH_OF[llmgw+limits]=1
   start_llmgw llmgw+limits "$LIMITS_CONFIG"
   verify_auth_required llmgw+limits "$LLMGW_PORT"
   verify llmgw+limits "$LLMGW_PORT" auth
-  WRK_API_KEY=$API_KEY
-  measure llmgw+limits "$LLMGW_PORT" "$LLMGW_PID"
-  WRK_API_KEY=
+  round_setup llmgw+limits "$LLMGW_PORT" "$LLMGW_PID" "$LLMGW_ADMIN_PORT"
+}
+
+check_llmgw_limits() {
+  use_llmgw llmgw+limits
   check_limits_metrics llmgw+limits
   stop_pid "$LLMGW_PID"
 }
@@ -446,40 +562,37 @@ redis_script_usec() {
     awk -F'[:=,]' '$1 ~ /^cmdstat_(eval|evalsha|script)/ { s += $5 } END { printf "%d", s }'
 }
 
-# bench_llmgw_redis NAME ADMISSION: the limits in a redis-server started here, with
+# start_llmgw_redis NAME ADMISSION: the limits in a redis-server started here, with
 # redis.admission ADMISSION (exact: every admission one script call; lease: most admitted
 # from the worker's slices of the limits, with no call).
-bench_llmgw_redis() {
-  local name=$1 admission=$2
-  local redis_port redis_pid keys file calls errors fail_open r0 r1 n redis_us c0 c1 u0 u1 per_request script_us by_kind
+start_llmgw_redis() {
+  local name=$1 admission=$2 redis_port redis_pid
   pick_port; redis_port=$PORT
   mkdir -p "$WORK_DIR/redis"
   # No persistence (nothing written, nothing loaded); loopback only; its own dir.
-  start_bg redis taskset -c "$LOAD_CPU" redis-server --bind "$HOST" --port "$redis_port" \
+  start_bg "redis-$name" taskset -c "$LOAD_CPU" redis-server --bind "$HOST" --port "$redis_port" \
     --save '' --appendonly no --dir "$WORK_DIR/redis" --daemonize no --logfile ''
   redis_pid=$LAST_PID
-  wait_listening redis "$redis_pid" "$redis_port"
+  wait_listening "redis-$name" "$redis_pid" "$redis_port"
   [[ $(redis-cli -h "$HOST" -p "$redis_port" ping 2>&1) == PONG ]] || die "redis-server does not answer PING"
   log "redis-server on $HOST:$redis_port (CPU $LOAD_CPU)"
 
+  AUTH_OF[$name]=1 REDIS_PORT_OF[$name]=$redis_port REDIS_PID_OF[$name]=$redis_pid
   start_llmgw "$name" "$LIMITS_CONFIG" "$(printf 'redis:\n  url: "redis://%s:%s/0"\n  admission: %s' "$HOST" "$redis_port" "$admission")"
   verify_auth_required "$name" "$LLMGW_PORT"
   verify "$name" "$LLMGW_PORT" auth
-  WRK_API_KEY=$API_KEY
-  r0=$(cpu_ticks "$redis_pid")
-  c0=$(redis_commands "$redis_port")
-  u0=$(redis_script_usec "$redis_port")
-  measure "$name" "$LLMGW_PORT" "$LLMGW_PID"
-  r1=$(cpu_ticks "$redis_pid")
-  c1=$(redis_commands "$redis_port")
-  u1=$(redis_script_usec "$redis_port")
-  WRK_API_KEY=
-  # redis-server's own CPU time per request, over warm-up and measured run together.
-  n=$(($(field requests "$(grep '^BENCH ' "$WORK_DIR/$name.warmup.txt")") + $(field requests "$BENCH_LINE")))
-  redis_us=$(awk -v t=$((r1 - r0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
-  # Redis calls per request (INFO commandstats before and after).
-  per_request=$(awk -v c=$((c1 - c0)) -v n="$n" 'BEGIN { printf "%.2f", (n > 0 ? c / n : 0) }')
-  script_us=$(awk -v u=$((u1 - u0)) -v n="$n" 'BEGIN { printf "%.1f", (n > 0 ? u / n : 0) }')
+  round_setup "$name" "$LLMGW_PORT" "$LLMGW_PID" "$LLMGW_ADMIN_PORT"
+}
+
+check_llmgw_redis() { # check_llmgw_redis NAME: after the rounds
+  local name=$1 redis_port=${REDIS_PORT_OF[$1]} keys file calls errors fail_open n redis_us per_request script_us by_kind
+  use_llmgw "$name"
+  # redis-server's own CPU time per request, and its calls (INFO commandstats), over the
+  # measured runs of all the rounds (the warm-ups left out).
+  n=${RED_REQ[$name]}
+  redis_us=$(awk -v t="${RED_TICKS[$name]}" -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+  per_request=$(awk -v c="${RED_CALLS[$name]}" -v n="$n" 'BEGIN { printf "%.2f", (n > 0 ? c / n : 0) }')
+  script_us=$(awk -v u="${RED_USEC[$name]}" -v n="$n" 'BEGIN { printf "%.1f", (n > 0 ? u / n : 0) }')
   check_limits_metrics "$name"
   # The limits really were in Redis: its keys are there, and llmgw called it.
   keys=$(redis-cli -h "$HOST" -p "$redis_port" --scan --pattern 'llmgw:*' | wc -l) ||
@@ -499,7 +612,7 @@ bench_llmgw_redis() {
     log "$name: warning: $errors Redis errors, $fail_open requests admitted without Redis (fail open)"
   CHECKS[$name]="${CHECKS[$name]}; $calls Redis calls ($(ratio "$calls" "${CHECKS_REQUESTS}") per request; admission calls by kind: ${by_kind:-none}), $errors Redis errors, $fail_open admitted without Redis; $keys llmgw:* keys in Redis; redis-server CPU $redis_us us per request (on CPU $LOAD_CPU), of which $script_us us inside the scripts (INFO commandstats); $per_request Redis calls per request (INFO commandstats)"
   stop_pid "$LLMGW_PID"
-  stop_pid "$redis_pid"
+  stop_pid "${REDIS_PID_OF[$name]}"
 }
 
 fake_requests() { # fake_requests: how many requests the fake model server has answered
@@ -507,18 +620,14 @@ fake_requests() { # fake_requests: how many requests the fake model server has a
     sed -n 's/.*"requests_total":\([0-9]*\).*/\1/p'
 }
 
-bench_llmgw_cache() {
-  local file hits before after
-  start_llmgw llmgw+cache "$CACHE_CONFIG"
-  verify llmgw+cache "$LLMGW_PORT"
-  before=$(fake_requests)
-  measure llmgw+cache "$LLMGW_PORT" "$LLMGW_PID"
-  after=$(fake_requests)
+check_llmgw_cache() {
+  local file hits
+  use_llmgw llmgw+cache
   file=$WORK_DIR/llmgw+cache.metrics
   curl --noproxy '*' -sS --max-time 5 -o "$file" "http://$HOST:$LLMGW_ADMIN_PORT/metrics" ||
     die "llmgw+cache: could not read /metrics"
   hits=$(awk '/^llmgw_cache_requests_total\{result="hit"/ { s += $NF } END { printf "%.0f", s }' "$file")
-  [[ -n $before && $after == "$before" ]] || die "llmgw+cache: requests reached the model during the runs ($before -> $after)"
+  ((CACHE_MISSES[llmgw+cache] == 0)) || die "llmgw+cache: ${CACHE_MISSES[llmgw+cache]} requests reached the model during its rounds"
   ((hits > 0)) || die "llmgw+cache: no cache hits counted"
   CHECKS[llmgw+cache]="$hits cache hits; the model server got no request during warm-up and measurement"
   stop_pid "$LLMGW_PID"
@@ -532,14 +641,15 @@ start_otlp_sink() {
   wait_listening otlp-sink "$LAST_PID" "$SINK_PORT"
 }
 
-bench_llmgw_trace() { # bench_llmgw_trace RATIO
-  local ratio=$1 name=llmgw+trace$1 file exported dropped
-  start_llmgw "$name" "$BENCH_DIR/llmgw.yaml" "tracing:
+start_llmgw_trace() { # start_llmgw_trace RATIO
+  start_llmgw_setup "llmgw+trace$1" "$BENCH_DIR/llmgw.yaml" "tracing:
   endpoint: \"http://$HOST:$SINK_PORT/v1/traces\"
-  sample_ratio: $ratio"
-  verify "$name" "$LLMGW_PORT"
-  measure "$name" "$LLMGW_PORT" "$LLMGW_PID"
-  sleep 1.5 # one flush interval (1s): the last spans leave the queue
+  sample_ratio: $1"
+}
+
+check_llmgw_trace() { # check_llmgw_trace RATIO: after the rounds and one flush interval
+  local name=llmgw+trace$1 file exported dropped
+  use_llmgw "$name"
   file=$WORK_DIR/$name.metrics
   curl --noproxy '*' -sS --max-time 5 -o "$file" "http://$HOST:$LLMGW_ADMIN_PORT/metrics" ||
     die "$name: could not read /metrics"
@@ -581,12 +691,10 @@ start_nginx() { # start_nginx NAME: nginx with NGINX_* settings, on PROXY_PIN
   wait_listening "$name" "$NGINX_PID" "$NGINX_PORT"
 }
 
-bench_nginx() {
+start_nginx_setup() {
   start_nginx nginx
   verify nginx "$NGINX_PORT"
-  measure nginx "$NGINX_PORT" "$NGINX_PID"
-  measure_c1 nginx "$NGINX_PORT"
-  stop_pid "$NGINX_PID"
+  round_setup nginx "$NGINX_PORT" "$NGINX_PID"
 }
 
 HAPROXY_MAXCONN=4096
@@ -607,12 +715,20 @@ start_haproxy() { # start_haproxy NAME: HAProxy (one thread, HAPROXY_MAXCONN) on
   wait_listening "$name" "$HAPROXY_PID" "$HAPROXY_PORT"
 }
 
-bench_haproxy() {
+start_haproxy_setup() {
   start_haproxy haproxy
   verify haproxy "$HAPROXY_PORT"
-  measure haproxy "$HAPROXY_PORT" "$HAPROXY_PID"
-  measure_c1 haproxy "$HAPROXY_PORT"
-  stop_pid "$HAPROXY_PID"
+  round_setup haproxy "$HAPROXY_PORT" "$HAPROXY_PID"
+}
+
+# After the rounds: concurrency 1 on the direct backend and on nginx and HAProxy (llmgw's is
+# in check_llmgw), each proxy still warm from its rounds; then they stop.
+check_others() {
+  measure_c1 direct "$UPSTREAM_PORT"
+  measure_c1 nginx "${PORT_OF[nginx]}"
+  stop_pid "${PID_OF[nginx]}"
+  measure_c1 haproxy "${PORT_OF[haproxy]}"
+  stop_pid "${PID_OF[haproxy]}"
 }
 
 # ---------------------------------------------------------------------------
@@ -831,7 +947,8 @@ report() {
   echo "- machine: $(nproc) CPUs, ${cpu:-unknown CPU}; load average before the run: $LOADAVG"
   echo "- llmgw: commit $commit, $(first_line "$LLMGW_BIN" --version)"
   echo "- nginx: $(first_line nginx -v | sed 's/^nginx version: //'); haproxy: $(first_line haproxy -v | awk '{print $3}'); wrk: $(first_line wrk -v | awk '{print $2}')"
-  echo "- load: wrk -t1 -c$CONNECTIONS, ${DURATION}s per setup after a ${WARMUP_SECONDS}s warm-up; POST /v1/chat/completions, ${#REQUEST_BODY}-byte body, non-streamed"
+  echo "- load: wrk -t1 -c$CONNECTIONS; POST /v1/chat/completions, ${#REQUEST_BODY}-byte body, non-streamed"
+  echo "- rounds: the single-core setups (the first table) run at once and are measured in $ROUNDS interleaved rounds of ${ROUND_SECONDS}s each (each setup once per round, the order rotating; a ${WARMUP_SECONDS}s warm-up before a setup's first round, ${ROUND_WARMUP_SECONDS}s before the others). A setup's requests/s and latencies are the medians of its rounds, its CPU is over all of them; a ratio of two setups is taken within each round, then the median (min–max) of the rounds"
   echo "- pinning: proxy on CPU $PROXY_CPU; wrk and fake model server (1 thread) on CPU $LOAD_CPU, and for llmgw+redis its redis-server ($(first_line redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p'), no persistence) on CPU $LOAD_CPU too; all on $HOST"
   echo "- llmgw+limits / llmgw+redis / llmgw+redis-lease: bench/llmgw-limits.yaml, one API key (Authorization: Bearer, made for this run), one tier with requests_per_second, tokens_per_second and requests_per_day set far above the load (no request may be refused); llmgw+redis adds redis.url (defaults: timeout 50ms, failure_mode open, admission exact), llmgw+redis-lease also admission: lease (lease_fraction 0.02)"
   echo
@@ -846,10 +963,10 @@ report() {
   echo "measured run, from /proc. Below 100% the proxy waited for the load side, its backend"
   echo "or Redis, or other processes on the machine took turns on its core."
   echo
-  echo "| llmgw vs | requests/s ratio (higher is better) | p99 latency ratio (lower is better) |"
-  echo "| --- | ---: | ---: |"
+  echo "| llmgw vs | requests/s ratio (higher is better) | proxy CPU per request ratio (lower is better) | p99 latency ratio (lower is better) |"
+  echo "| --- | ---: | ---: | ---: |"
   for s in nginx haproxy; do
-    echo "| $s | $(ratio "${RPS[llmgw]}" "${RPS[$s]}") | $(ratio "${P99[llmgw]}" "${P99[$s]}") |"
+    echo "| $s | $(paired llmgw "$s") | $(paired llmgw "$s" cpu) | $(ratio "${P99[llmgw]}" "${P99[$s]}") |"
   done
   echo
   echo "Ratios are llmgw / other: a requests/s ratio of 0.80 means llmgw served 80% of"
@@ -866,7 +983,7 @@ report() {
       "$(added "${C1_P50[$s]}" "${C1_P50[direct]}")" "$(added "${C1_P99[$s]}" "${C1_P99[direct]}")"
   done
   echo
-  echo "wrk -t1 -c1 for ${C1_DURATION}s on each proxy right after its full-load run (same process,"
+  echo "wrk -t1 -c1 for ${C1_DURATION}s on each proxy after the rounds (same process, warm from them,"
   echo "same pinning): one request at a time, so the latency is the path's own, with no queue. Added"
   echo "= the proxy's percentile minus the direct backend's. Llmgw's added p99 / nginx's:"
   echo "$(ratio "$(added "${C1_P99[llmgw]}" "${C1_P99[direct]}")" "$(added "${C1_P99[nginx]}" "${C1_P99[direct]}")")"
@@ -941,10 +1058,16 @@ report() {
   echo "| setup / plain llmgw | requests/s ratio (higher is better) | p50 ratio | p90 ratio | p99 ratio (lower is better) | proxy CPU per request ratio | proxy CPU per request added (us) |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
   for s in llmgw+limits llmgw+redis llmgw+redis-lease; do
-    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$s" "$(ratio "${RPS[$s]}" "${RPS[llmgw]}")" \
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$s" "$(paired "$s" llmgw)" \
       "$(ratio "${P50[$s]}" "${P50[llmgw]}")" "$(ratio "${P90[$s]}" "${P90[llmgw]}")" \
-      "$(ratio "${P99[$s]}" "${P99[llmgw]}")" "$(ratio "${CPU_US[$s]}" "${CPU_US[llmgw]}")" \
+      "$(ratio "${P99[$s]}" "${P99[llmgw]}")" "$(paired "$s" llmgw cpu)" \
       "$(awk -v a="${CPU_US[$s]}" -v b="${CPU_US[llmgw]}" 'BEGIN { printf "%+.1f", a - b }')"
+  done
+  echo
+  echo "| Redis admission / llmgw+limits (in process) | requests/s ratio (higher is better) | proxy CPU per request ratio |"
+  echo "| --- | ---: | ---: |"
+  for s in llmgw+redis llmgw+redis-lease; do
+    echo "| $s | $(paired "$s" llmgw+limits) | $(paired "$s" llmgw+limits cpu) |"
   done
   echo
   echo "Ratios are setup / plain llmgw: a requests/s ratio of 0.90 means the setup served 90%"
@@ -963,7 +1086,7 @@ report() {
   echo "| llmgw+cache vs | requests/s ratio (higher is better) | p99 ratio (lower is better) | proxy CPU per request ratio |"
   echo "| --- | ---: | ---: | ---: |"
   for s in llmgw nginx haproxy; do
-    echo "| $s | $(ratio "${RPS[llmgw+cache]}" "${RPS[$s]}") | $(ratio "${P99[llmgw+cache]}" "${P99[$s]}") | $(ratio "${CPU_US[llmgw+cache]}" "${CPU_US[$s]:-0}") |"
+    echo "| $s | $(paired llmgw+cache "$s") | $(ratio "${P99[llmgw+cache]}" "${P99[$s]}") | $(paired llmgw+cache "$s" cpu) |"
   done
   echo
   echo "- llmgw+cache: ${CHECKS[llmgw+cache]}."
@@ -973,15 +1096,14 @@ report() {
   echo "| setup / plain llmgw | requests/s ratio (higher is better) | p50 ratio | p99 ratio (lower is better) | proxy CPU per request added (us) |"
   echo "| --- | ---: | ---: | ---: | ---: |"
   for s in llmgw+trace1 llmgw+trace0.01; do
-    printf '| %s | %s | %s | %s | %s |\n' "$s" "$(ratio "${RPS[$s]}" "${RPS[llmgw]}")" \
+    printf '| %s | %s | %s | %s | %s |\n' "$s" "$(paired "$s" llmgw)" \
       "$(ratio "${P50[$s]}" "${P50[llmgw]}")" "$(ratio "${P99[$s]}" "${P99[llmgw]}")" \
       "$(awk -v a="${CPU_US[$s]}" -v b="${CPU_US[llmgw]}" 'BEGIN { printf "%+.1f", a - b }')"
   done
   echo
   for s in llmgw+trace1 llmgw+trace0.01; do echo "- $s: ${CHECKS[$s]}"; done
   echo
-  echo "One run each, right after plain llmgw's: on a shared machine, compare pairs of runs"
-  echo "(docs/benchmarks.md) before reading a few percent into these ratios."
+  echo "Requests/s ratios: median (min–max) of the ratios within each of the $ROUNDS rounds."
   echo
   echo "The others forward to a fake model server that answers at once; a real model takes"
   echo "100 ms to seconds, which a hit saves entirely."
@@ -1021,21 +1143,33 @@ STREAM_TIMEOUT=$((180 + 2 * (STREAM_HOLD_MS + STREAM_EVENTS * STREAM_INTERVAL_MS
 LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 make_api_key
 start_fake_server
-bench_direct
-bench_llmgw
-bench_nginx
-bench_haproxy
+start_otlp_sink
+# The single-core setups, all running at once, measured in interleaved rounds.
+start_direct
+start_llmgw_setup llmgw "$BENCH_DIR/llmgw.yaml"
+start_nginx_setup
+start_haproxy_setup
+start_llmgw_limits
+start_llmgw_redis llmgw+redis exact
+start_llmgw_redis llmgw+redis-lease lease
+start_llmgw_setup llmgw+cache "$CACHE_CONFIG"
+start_llmgw_trace 1
+start_llmgw_trace 0.01
+run_rounds
+sleep 1.5 # one flush interval of the tracing setups (1 s): their last spans leave the queue
+check_others
+check_llmgw
+check_llmgw_limits
+check_llmgw_redis llmgw+redis
+check_llmgw_redis llmgw+redis-lease
+check_llmgw_cache
+check_llmgw_trace 1
+check_llmgw_trace 0.01
+# Then the setups that need the machine to themselves.
 LOADAVG_TWO_CORE=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_two_core
 LOADAVG_STREAMS=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_streams
-bench_llmgw_limits
-bench_llmgw_redis llmgw+redis exact
-bench_llmgw_redis llmgw+redis-lease lease
-bench_llmgw_cache
-start_otlp_sink
-bench_llmgw_trace 1
-bench_llmgw_trace 0.01
 
 mkdir -p "$RESULTS_DIR"
 report >"$WORK_DIR/report.md"
