@@ -2,6 +2,8 @@
 // its own executor, and the leader wakes it by posting the timer's cancel to that executor.
 #include "llmgw/cache/coalescer.hpp"
 
+#include "llmgw/http/beast.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -58,10 +60,10 @@ void Coalescer::land(const std::string& key) {
     for (auto& follower : wake) follower();
 }
 
-net::awaitable<bool> Coalescer::wait(std::shared_ptr<Flight> flight,
+http::Task<bool> Coalescer::wait(std::shared_ptr<Flight> flight,
                                      std::chrono::milliseconds limit) {
     auto executor = co_await net::this_coro::executor;
-    auto timer = std::make_shared<net::steady_timer>(executor, limit);
+    auto timer = std::make_shared<http::Timer>(executor, limit);
     {
         std::lock_guard lock(flight->mutex);
         if (flight->landed) co_return true;
@@ -69,7 +71,7 @@ net::awaitable<bool> Coalescer::wait(std::shared_ptr<Flight> flight,
         // cannot run before this coroutine is suspended in async_wait (one thread per worker).
         flight->wake.push_back([timer, executor] { net::post(executor, [timer] { timer->cancel(); }); });
     }
-    auto [ec] = co_await timer->async_wait(net::as_tuple(net::use_awaitable));
+    auto [ec] = co_await timer->async_wait(net::as_tuple(http::use_awaitable));
     co_return ec == net::error::operation_aborted;
 }
 

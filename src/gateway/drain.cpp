@@ -24,13 +24,13 @@ void Drain::release() {
 }
 
 http::Task<bool> Drain::drain(std::chrono::milliseconds timeout) {
-    net::steady_timer deadline(co_await net::this_coro::executor, timeout);
+    http::Timer deadline(co_await net::this_coro::executor, timeout);
     {
         std::lock_guard lock(waiter_mutex_);
         waiter_ = &deadline;
         draining_ = true;
     }
-    if (in_flight_.load() > 0) co_await deadline.async_wait(net::as_tuple(net::use_awaitable));
+    if (in_flight_.load() > 0) co_await deadline.async_wait(net::as_tuple(http::use_awaitable));
     {
         std::lock_guard lock(waiter_mutex_);
         waiter_ = nullptr;

@@ -42,7 +42,7 @@ void Gateway::stop_background_work() {
     admin_redis_.reset();
 }
 
-void Gateway::start_background_work(http::net::any_io_executor executor) {
+void Gateway::start_background_work(http::Executor executor) {
     if (startup_config_->redis) {
         auto options = *redis_options_;
         options.timeout = std::chrono::seconds(2);  // an operator's query, not the request path

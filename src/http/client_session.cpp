@@ -162,12 +162,12 @@ Task<BodyRead> read_body(Stream& socket, beast::flat_buffer& buffer, RequestPars
     if (iequals(parser.get()[bhttp::field::expect], "100-continue")) {
         static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
         auto [write_ec, written] = co_await net::async_write(socket, net::buffer(go_on),
-                                                             net::as_tuple(net::use_awaitable));
+                                                             net::as_tuple(http::use_awaitable));
         if (write_ec) co_return BodyRead{};
     }
     deadline.expires_after(limits.body_timeout);
     auto [ec, n] =
-        co_await bhttp::async_read(socket, buffer, parser, net::as_tuple(net::use_awaitable));
+        co_await bhttp::async_read(socket, buffer, parser, net::as_tuple(http::use_awaitable));
     const bool expired = deadline.expired();
     deadline.never();
     if (ec && expired) co_return BodyRead{false, make_error(ErrorCode::request_timeout, "the request body did not arrive in time")};
@@ -233,7 +233,7 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
             // request in the same system call.
             deadline.expires_after(limits.idle_timeout);
             auto [ec, n] = co_await socket.async_read_some(buffer.prepare(kNextRequestRead),
-                                                           net::as_tuple(net::use_awaitable));
+                                                           net::as_tuple(http::use_awaitable));
             if (ec) co_return;
             buffer.commit(n);
         }
@@ -248,7 +248,7 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
         ChunkGuard guard{&parser.get().body(), &lease, limits.max_body_bytes};
         parser.on_chunk_header(guard);
         auto [ec, n] = co_await bhttp::async_read_header(socket, buffer, parser,
-                                                         net::as_tuple(net::use_awaitable));
+                                                         net::as_tuple(http::use_awaitable));
         if (auto refusal = check_head(ec, parser, deadline, limits)) {
             co_await refuse(socket, deadline, limits, handlers, client_ip, parser, started,
                             *refusal);
@@ -291,7 +291,7 @@ Task<void> discard_input(tcp::socket& socket) {
     std::array<char, 16 * 1024> sink;
     for (std::size_t total = 0; total < 1024 * 1024;) {
         auto [ec, n] =
-            co_await socket.async_read_some(net::buffer(sink), net::as_tuple(net::use_awaitable));
+            co_await socket.async_read_some(net::buffer(sink), net::as_tuple(http::use_awaitable));
         if (ec) co_return;
         total += n;
     }
@@ -313,8 +313,8 @@ Task<void> serve_connection(tcp::socket socket, const SessionLimits& limits,
     // Lingering close: closing with unread request bytes makes the kernel send a reset,
     // which can destroy an error answer (413, 408) before the client reads it.
     socket.shutdown(tcp::socket::shutdown_send, ec);
-    net::steady_timer linger(socket.get_executor(), std::chrono::seconds(1));
-    co_await (discard_input(socket) || linger.async_wait(net::use_awaitable));
+    http::Timer linger(socket.get_executor(), std::chrono::seconds(1));
+    co_await (discard_input(socket) || linger.async_wait(http::use_awaitable));
     socket.close(ec);
 }
 
@@ -327,7 +327,7 @@ Task<void> refuse_plain_http(tcp::socket& socket) {
         "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
         "Content-Length: " +
         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-    co_await net::async_write(socket, net::buffer(answer), net::as_tuple(net::use_awaitable));
+    co_await net::async_write(socket, net::buffer(answer), net::as_tuple(http::use_awaitable));
 }
 
 // The handshake, bounded by the header timeout, then the requests. Sets `secured` once the
@@ -337,7 +337,7 @@ Task<void> handshake_and_serve(TlsSocket& stream, ConnectionDeadline& deadline,
                                std::string client_ip, bool& secured) {
     deadline.expires_after(limits.header_timeout);
     auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server,
-                                                net::as_tuple(net::use_awaitable));
+                                                net::as_tuple(http::use_awaitable));
     if (ec) {
         if (!deadline.expired() && ec.category() == net::error::get_ssl_category() &&
             ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST)
@@ -365,14 +365,14 @@ Task<void> serve_tls_connection(tcp::socket socket, std::shared_ptr<net::ssl::co
                                  secured);
     deadline.stop();
     if (!raw.is_open()) co_return;
-    net::steady_timer linger(raw.get_executor(), std::chrono::seconds(1));
+    http::Timer linger(raw.get_executor(), std::chrono::seconds(1));
     // close_notify first, so the client can tell our close from a cut connection; then the
     // same lingering close as plain TCP, all within one second.
     if (secured && !deadline.expired())
-        co_await (stream.async_shutdown(net::as_tuple(net::use_awaitable)) ||
-                  linger.async_wait(net::as_tuple(net::use_awaitable)));
+        co_await (stream.async_shutdown(net::as_tuple(http::use_awaitable)) ||
+                  linger.async_wait(net::as_tuple(http::use_awaitable)));
     raw.shutdown(tcp::socket::shutdown_send, ec);
-    co_await (discard_input(raw) || linger.async_wait(net::use_awaitable));
+    co_await (discard_input(raw) || linger.async_wait(http::use_awaitable));
     raw.close(ec);
 }
 

@@ -72,7 +72,7 @@ Task<bool> ResponseWriter::write(Parts parts) {
         deadline_.expires_after(write_timeout_);
         const auto waiting_from = std::chrono::steady_clock::now();
         auto [write_ec, n] =
-            co_await net::async_write(socket_, all, net::as_tuple(net::use_awaitable));
+            co_await net::async_write(socket_, all, net::as_tuple(http::use_awaitable));
         client_waits_ += std::chrono::steady_clock::now() - waiting_from;
         ec = write_ec;
     } else {
@@ -82,7 +82,7 @@ Task<bool> ResponseWriter::write(Parts parts) {
         for (const auto& part : all)
             tls_out_.append(static_cast<const char*>(part.data()), part.size());
         auto [write_ec, n] = co_await net::async_write(*tls_, net::buffer(tls_out_),
-                                                       net::as_tuple(net::use_awaitable));
+                                                       net::as_tuple(http::use_awaitable));
         ec = write_ec;
     }
     deadline_.never();

@@ -20,7 +20,7 @@
 namespace llmgw::limits {
 
 Admission::Admission(LocalLimiter& local, UsageLedger& ledger, const config::Config& config,
-                     http::net::any_io_executor executor, observability::Metrics& metrics,
+                     http::Executor executor, observability::Metrics& metrics,
                      redis::Client* redis, const FleetSize* fleet)
     : local_(local),
       ledger_(ledger),
@@ -35,10 +35,10 @@ Admission::Admission(LocalLimiter& local, UsageLedger& ledger, const config::Con
         // lease_fraction bounds what the instance holds: its workers share it.
         slices_ = std::make_unique<LeaseSlices>(config_.redis->lease_fraction /
                                                 std::max(config_.server.workers, 1u));
-        slice_timer_ = std::make_unique<http::net::steady_timer>(executor_);
+        slice_timer_ = std::make_unique<http::Timer>(executor_);
     }
-    flush_timer_ = std::make_unique<http::net::steady_timer>(executor_);
-    renew_timer_ = std::make_unique<http::net::steady_timer>(executor_);
+    flush_timer_ = std::make_unique<http::Timer>(executor_);
+    renew_timer_ = std::make_unique<http::Timer>(executor_);
     // A lease given back goes at once (with whatever else waits), not after flush_delay: the
     // consumer's next request, on any worker or instance, must find the slot free. While a
     // call is under way it waits for the next one, so under load releases still share calls.
@@ -59,7 +59,7 @@ Admission::Admission(LocalLimiter& local, UsageLedger& ledger, const config::Con
         become_ready();
     };
     if (config_.redis->failure_mode == config::RedisConfig::FailureMode::open) {
-        grace_timer_ = std::make_unique<http::net::steady_timer>(executor_, open_mode_grace);
+        grace_timer_ = std::make_unique<http::Timer>(executor_, open_mode_grace);
         grace_timer_->async_wait([this](const boost::system::error_code& ec) {
             if (!ec) become_ready();
         });

@@ -43,7 +43,7 @@ std::string random_instance_id() {
 
 struct FleetSize::State {
     redis::Client& client;
-    http::net::steady_timer timer;
+    http::Timer timer;
     std::string key, id;
     std::atomic<unsigned>* live;  // null once the FleetSize is gone
 };
@@ -59,11 +59,11 @@ void FleetSize::stop() {
     state_.reset();
 }
 
-void FleetSize::start(redis::Client& client, http::net::any_io_executor executor,
+void FleetSize::start(redis::Client& client, http::Executor executor,
                       const std::string& key_prefix) {
     stop();
     state_ = std::make_shared<State>(
-        State{client, http::net::steady_timer(executor), key_prefix + "instances", id_, &live_});
+        State{client, http::Timer(executor), key_prefix + "instances", id_, &live_});
     auto beat = [](std::shared_ptr<State> state) -> http::Task<void> {
         const auto ttl_ms = std::to_string(std::chrono::milliseconds(ttl).count());
         while (state->live != nullptr) {
@@ -74,7 +74,7 @@ void FleetSize::start(redis::Client& client, http::net::any_io_executor executor
             if (reply && reply->is_integer() && reply->integer > 0)
                 state->live->store(static_cast<unsigned>(reply->integer), std::memory_order_relaxed);
             state->timer.expires_after(every);
-            const auto [ec] = co_await state->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+            const auto [ec] = co_await state->timer.async_wait(boost::asio::as_tuple(http::use_awaitable));
             if (ec) break;
         }
     };

@@ -20,7 +20,7 @@ namespace llmgw::limits {
 // decided it, or to lead that call.
 struct Admission::Waiting {
     RedisLimiter::Ask* ask;
-    http::net::steady_timer wake;
+    http::Timer wake;
     bool lead = false;
 };
 
@@ -51,14 +51,14 @@ http::Task<void> Admission::admit_in_redis(const std::string& consumer, const co
 
 http::Task<void> Admission::decide_in_redis(RedisLimiter::Ask& ask) {
     if (admitting_) {
-        Waiting me{&ask, http::net::steady_timer(executor_)};
-        me.wake.expires_at(http::net::steady_timer::time_point::max());
+        Waiting me{&ask, http::Timer(executor_)};
+        me.wake.expires_at(http::Timer::time_point::max());
         waiting_.push_back(&me);
         try {
             // Not cancellable: the call that decides it writes into `ask`, and that call is
             // bounded by redis.timeout.
             co_await me.wake.async_wait(http::net::bind_cancellation_slot(
-                http::net::cancellation_slot(), http::net::as_tuple(http::net::use_awaitable)));
+                http::net::cancellation_slot(), http::net::as_tuple(http::use_awaitable)));
         } catch (...) {
             // Only a request cancelled before it waited gets here: it never joined a call.
             std::erase(waiting_, &me);

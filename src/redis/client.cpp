@@ -36,7 +36,7 @@ Task<Result> run_eval(std::shared_ptr<Connection> connection, const Script& scri
 
 }  // namespace
 
-Client::Client(boost::asio::any_io_executor executor, Options options) {
+Client::Client(Executor executor, Options options) {
     if (options.cluster) {
         cluster_ = std::make_shared<detail::Cluster>(std::move(executor), std::move(options));
         cluster_->set_owner(this);

@@ -12,7 +12,7 @@
 namespace llmgw::redis::detail {
 
 namespace asio = boost::asio;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto use_tuple = asio::as_tuple(use_awaitable);
 
 namespace {
 
@@ -27,7 +27,7 @@ std::string name_of(const std::string& host, std::uint16_t port) {
 
 }  // namespace
 
-Cluster::Cluster(asio::any_io_executor executor, Client::Options options)
+Cluster::Cluster(Executor executor, Client::Options options)
     : executor_(std::move(executor)),
       options_(std::move(options)),
       pace_timer_(executor_),

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <array>
-#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <map>
@@ -42,7 +42,7 @@ std::optional<Redirect> redirect_of(const Result& result);
 
 class Cluster : public std::enable_shared_from_this<Cluster> {
 public:
-    Cluster(boost::asio::any_io_executor executor, Client::Options options);
+    Cluster(Executor executor, Client::Options options);
     ~Cluster();
 
     // The Client whose hooks every master's connection calls (null once it is gone).
@@ -86,10 +86,10 @@ private:
     void master_ready();
     bool current(unsigned run) const { return running_ && run == run_; }
 
-    boost::asio::any_io_executor executor_;
+    Executor executor_;
     Client::Options options_;
     Client* owner_ = nullptr;
-    boost::asio::steady_timer pace_timer_, wake_timer_;
+    Timer pace_timer_, wake_timer_;
     bool running_ = false;
     unsigned run_ = 0;
     bool refresh_wanted_ = false;

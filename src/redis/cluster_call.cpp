@@ -22,10 +22,10 @@ constexpr int max_redirects = 3;
 
 // A redirect's target may be a connection opened just now: it gets until the deadline.
 Task<void> wait_ready(const std::shared_ptr<Connection>& connection, Clock::time_point deadline) {
-    asio::steady_timer timer(connection->executor());
+    Timer timer(connection->executor());
     while (!connection->ready() && Clock::now() < deadline) {
         timer.expires_after(std::chrono::milliseconds(2));
-        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_await timer.async_wait(asio::as_tuple(use_awaitable));
     }
 }
 

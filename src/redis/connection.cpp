@@ -15,7 +15,7 @@ namespace llmgw::redis::detail {
 
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto use_tuple = asio::as_tuple(use_awaitable);
 
 namespace {
 
@@ -39,7 +39,7 @@ Task<Result> wait_for(std::shared_ptr<Call> call) {
     co_return Error{Error::Kind::timeout, "no reply from redis in time"};
 }
 
-Connection::Connection(asio::any_io_executor executor, Client::Options options)
+Connection::Connection(Executor executor, Client::Options options)
     : executor_(std::move(executor)),
       options_(std::move(options)),
       bounds_(options_.max_reply_bytes, options_.max_reply_elements,

@@ -6,7 +6,7 @@
 #include <hiredis/read.h>
 
 #include <array>
-#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
@@ -30,8 +30,8 @@ using Clock = std::chrono::steady_clock;
 // gave up sets `abandoned`, so a late reply is dropped; the connection's queue keeps the Call
 // until its reply comes, whatever the caller did.
 struct Call {
-    explicit Call(const boost::asio::any_io_executor& executor) : wake(executor) {}
-    boost::asio::steady_timer wake;
+    explicit Call(const Executor& executor) : wake(executor) {}
+    Timer wake;
     std::optional<Result> result;
     bool abandoned = false;
     // Run by the reader the moment the reply arrives, before anyone waiting resumes: the
@@ -61,13 +61,13 @@ Result to_result(const redisReply& reply);
 // (asking a sentinel); nullopt with `failure` set when the exchange did not complete
 // (`tls_failed` too when the TLS handshake failed).
 Task<std::optional<std::vector<Result>>> request_once(
-    boost::asio::any_io_executor executor, const Client::Tls* tls, Client::Address server,
+    Executor executor, const Client::Tls* tls, Client::Address server,
     std::vector<std::vector<std::string>> commands, std::chrono::milliseconds timeout,
     std::string& failure, bool& tls_failed);
 
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
-    Connection(boost::asio::any_io_executor executor, Client::Options options);
+    Connection(Executor executor, Client::Options options);
     ~Connection();
 
     Client* owner = nullptr;  // for the hooks; cleared when the Client goes
@@ -76,7 +76,7 @@ public:
     std::function<void()> on_ready;
 
     const Client::Options& options() const { return options_; }
-    const boost::asio::any_io_executor& executor() const { return executor_; }
+    const Executor& executor() const { return executor_; }
     bool ready() const { return ready_; }
 
     void start();
@@ -95,7 +95,7 @@ public:
 private:
     // One connection's own state: its stream, what waits to be written, its reply parser.
     struct Link {
-        Link(const boost::asio::any_io_executor& executor, const Client::Tls* tls)
+        Link(const Executor& executor, const Client::Tls* tls)
             : stream(executor, tls),
               reader(redisReaderCreate(), &redisReaderFree),
               write_wake(executor) {}
@@ -104,7 +104,7 @@ private:
         bool writing = false;
         std::unique_ptr<redisReader, void (*)(redisReader*)> reader;
         std::array<char, 16384> buffer;
-        boost::asio::steady_timer write_wake;  // cancelled when `out` gets bytes
+        Timer write_wake;  // cancelled when `out` gets bytes
         bool write_waiting = false;
         bool was_ready = false;
         std::string ping_token;  // the handshake's PING argument, echoed by the server
@@ -133,11 +133,11 @@ private:
                                   const std::string& ping_token) const;
     std::string name() const;
 
-    boost::asio::any_io_executor executor_;
+    Executor executor_;
     Client::Options options_;
     ReplyBounds bounds_;  // counts the replies of the current connection
-    boost::asio::steady_timer retry_timer_;
-    boost::asio::steady_timer connect_timer_;
+    Timer retry_timer_;
+    Timer connect_timer_;
     std::minstd_rand random_;
 
     std::shared_ptr<Link> link_;                 // the current connection, connected or not

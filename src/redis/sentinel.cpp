@@ -44,11 +44,11 @@ Task<std::string> read_replies(Stream& stream, std::size_t count, std::vector<Re
 }  // namespace
 
 Task<std::optional<std::vector<Result>>> request_once(
-    asio::any_io_executor executor, const Client::Tls* tls, Client::Address server,
+    Executor executor, const Client::Tls* tls, Client::Address server,
     std::vector<std::vector<std::string>> commands, std::chrono::milliseconds timeout,
     std::string& failure, bool& tls_failed) {
     auto stream = std::make_shared<Stream>(executor, tls);
-    asio::steady_timer deadline(executor);
+    Timer deadline(executor);
     auto expired = std::make_shared<bool>(false);  // the handler may run after we return
     deadline.expires_after(timeout);
     deadline.async_wait([stream, expired](boost::system::error_code ec) {

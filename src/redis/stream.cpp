@@ -13,12 +13,12 @@ namespace llmgw::redis::detail {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto use_tuple = asio::as_tuple(use_awaitable);
 
-Stream::Stream(const asio::any_io_executor& executor, const Client::Tls* tls)
+Stream::Stream(const Executor& executor, const Client::Tls* tls)
     : settings_(tls), resolver_(executor), plain_(executor) {
     if (settings_)
-        tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(executor, *settings_->context);
+        tls_ = std::make_unique<asio::ssl::stream<Socket>>(executor, *settings_->context);
 }
 
 Task<std::string> Stream::open(const std::string& host, uint16_t port) {

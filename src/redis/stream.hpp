@@ -1,7 +1,7 @@
 // A byte stream to one Redis server or sentinel: TCP, or TLS over TCP (rediss://).
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -15,10 +15,13 @@
 
 namespace llmgw::redis::detail {
 
+// A TCP socket on the worker's executor.
+using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>;
+
 class Stream {
 public:
     // `tls` null: plain TCP. It must outlive the Stream.
-    Stream(const boost::asio::any_io_executor& executor, const Client::Tls* tls);
+    Stream(const Executor& executor, const Client::Tls* tls);
 
     // Resolves `host` (on Asio's resolver thread, never blocking the loop), connects, and with
     // TLS shakes hands. Returns "" once open, else why not (a certificate's verdict when its
@@ -33,13 +36,13 @@ public:
     bool tls_failed() const { return tls_failed_; }
 
 private:
-    boost::asio::ip::tcp::socket& socket() { return tls_ ? tls_->next_layer() : plain_; }
+    Socket& socket() { return tls_ ? tls_->next_layer() : plain_; }
     Task<std::string> handshake(const std::string& host);
 
     const Client::Tls* settings_;
-    boost::asio::ip::tcp::resolver resolver_;
-    boost::asio::ip::tcp::socket plain_;
-    std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_;
+    boost::asio::ip::basic_resolver<boost::asio::ip::tcp, Executor> resolver_;
+    Socket plain_;
+    std::unique_ptr<boost::asio::ssl::stream<Socket>> tls_;
     bool closed_ = false;
     bool tls_failed_ = false;
 };

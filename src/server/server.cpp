@@ -88,18 +88,18 @@ struct ConnectionBudget {
 };
 
 // `tls`, when set, terminates TLS on every connection with its current context.
-net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLimits& limits,
+http::Task<void> accept_loop(tcp::acceptor& acceptor, const http::SessionLimits& limits,
                                  const http::ConnectionHandlers& handlers, ConnectionBudget* budget,
                                  const tls::ServerContext* tls) {
     auto executor = co_await net::this_coro::executor;
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(net::as_tuple(net::use_awaitable));
+        auto [ec, socket] = co_await acceptor.async_accept(net::as_tuple(http::use_awaitable));
         if (!acceptor.is_open()) co_return;
         if (ec) {
             // Out of file descriptors and similar: pause instead of spinning.
             spdlog::warn("accept failed: {}", ec.message());
-            net::steady_timer pause(executor, std::chrono::milliseconds(50));
-            co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+            http::Timer pause(executor, std::chrono::milliseconds(50));
+            co_await pause.async_wait(net::as_tuple(http::use_awaitable));
             continue;
         }
         if (budget != nullptr && budget->open.fetch_add(1, std::memory_order_relaxed) >= budget->max) {
@@ -156,7 +156,7 @@ void reopen_access_log_on_signal(net::signal_set& signals, Gateway& gateway) {
 // The worker's own Redis connection (limits, usage, the cache's Redis store), started at once;
 // null without a redis section.
 std::unique_ptr<redis::Client> connect_worker_redis(const Gateway& gateway,
-                                                    net::any_io_executor executor,
+                                                    http::Executor executor,
                                                     observability::Metrics& metrics) {
     if (!gateway.redis_options()) return nullptr;
     auto client = std::make_unique<redis::Client>(std::move(executor), *gateway.redis_options());
@@ -293,7 +293,7 @@ void Server::run() {
             });
         net::co_spawn(
             s.main_io,
-            [&s, drain_timeout]() -> net::awaitable<void> {
+            [&s, drain_timeout]() -> http::Task<void> {
                 // Told when the last request ends; cut at drain_timeout otherwise.
                 const bool drained = co_await s.gateway.drain().drain(drain_timeout);
                 if (!drained)
@@ -305,7 +305,7 @@ void Server::run() {
                 for (auto& worker : s.workers)
                     if (worker->redis)
                         co_await net::co_spawn(worker->io, worker->admission.drain(),
-                                               net::use_awaitable);
+                                               http::use_awaitable);
                 s.main_io.stop();
             },
             net::detached);

@@ -192,9 +192,10 @@ void Catalog::stop() {
 
 // The job runs on the store's thread; its outcome (an exception or none) comes back to the
 // caller's executor through the completion handler, as any asynchronous operation's does.
-net::awaitable<void> Catalog::run(std::function<void(Store&)> job) {
+net::awaitable<void, net::io_context::executor_type> Catalog::run(std::function<void(Store&)> job) {
+    using Token = net::use_awaitable_t<net::io_context::executor_type>;
     std::exception_ptr failure;
-    co_await net::async_initiate<const net::use_awaitable_t<>&, void()>(
+    co_await net::async_initiate<const Token&, void()>(
         [this, &job, &failure](auto handler) {
             auto resume_on = net::get_associated_executor(handler);
             net::post(thread_->io, [this, &job, &failure, resume_on,
@@ -214,7 +215,7 @@ net::awaitable<void> Catalog::run(std::function<void(Store&)> job) {
                 net::post(resume_on, std::move(handler));
             });
         },
-        net::use_awaitable);
+        Token{});
     if (failure) std::rethrow_exception(failure);
 }
 

@@ -44,7 +44,7 @@ template <typename Stream>
 http::Task<ExportResult> exchange(Stream& stream, ExportRequest& request) {
     ExportResult result;
     auto [write_ec, written] =
-        co_await bhttp::async_write(stream, request, net::as_tuple(net::use_awaitable));
+        co_await bhttp::async_write(stream, request, net::as_tuple(http::use_awaitable));
     if (write_ec) {
         result.failure = "write: " + write_ec.message();
         co_return result;
@@ -52,7 +52,7 @@ http::Task<ExportResult> exchange(Stream& stream, ExportRequest& request) {
     http::beast::flat_buffer buffer;
     bhttp::response<bhttp::string_body> response;
     auto [read_ec, read] =
-        co_await bhttp::async_read(stream, buffer, response, net::as_tuple(net::use_awaitable));
+        co_await bhttp::async_read(stream, buffer, response, net::as_tuple(http::use_awaitable));
     if (read_ec) {
         result.failure = "read: " + read_ec.message();
         co_return result;
@@ -70,14 +70,14 @@ http::Task<ExportResult> post_spans(const config::TracingConfig& tracing, tls::C
                                     std::string_view body) {
     auto executor = co_await net::this_coro::executor;
     const auto& collector = tracing.collector;
-    http::beast::tcp_stream stream(executor);
+    http::TcpStream stream(executor);
     stream.expires_after(tracing.timeout);
     tcp::resolver resolver(executor);
     auto [resolve_ec, found] = co_await resolver.async_resolve(
-        collector.host, std::to_string(collector.port), net::as_tuple(net::use_awaitable));
+        collector.host, std::to_string(collector.port), net::as_tuple(http::use_awaitable));
     if (resolve_ec) co_return ExportResult{0, "resolve: " + resolve_ec.message()};
     auto [connect_ec, ignored] =
-        co_await stream.async_connect(found, net::as_tuple(net::use_awaitable));
+        co_await stream.async_connect(found, net::as_tuple(http::use_awaitable));
     if (connect_ec) co_return ExportResult{0, "connect: " + connect_ec.message()};
     auto request = export_request(tracing, body);
     if (!collector.tls) {
@@ -85,11 +85,11 @@ http::Task<ExportResult> post_spans(const config::TracingConfig& tracing, tls::C
         co_return result;
     }
     if (tls == nullptr) co_return ExportResult{0, "no TLS context"};
-    net::ssl::stream<http::beast::tcp_stream&> secure(stream, tls->context());
+    net::ssl::stream<http::TcpStream&> secure(stream, tls->context());
     if (!tls->prepare(secure.native_handle(), collector.host))
         co_return ExportResult{0, "OpenSSL refuses the TLS server name"};
     auto [handshake_ec] = co_await secure.async_handshake(net::ssl::stream_base::client,
-                                                          net::as_tuple(net::use_awaitable));
+                                                          net::as_tuple(http::use_awaitable));
     if (handshake_ec)
         co_return ExportResult{
             0, "TLS handshake: " +

@@ -21,11 +21,11 @@ namespace llmgw::tracing {
 namespace net = http::net;
 
 struct SpanExporter::State {
-    State(net::any_io_executor executor, TraceMetrics& metrics, std::string version)
+    State(http::Executor executor, TraceMetrics& metrics, std::string version)
         : wake(executor), pause(executor), metrics(metrics), service_version(std::move(version)) {}
 
-    net::steady_timer wake;   // the loop sleeps on it; a full batch cuts the sleep short
-    net::steady_timer pause;  // the backoff before a batch is sent again
+    http::Timer wake;   // the loop sleeps on it; a full batch cuts the sleep short
+    http::Timer pause;  // the backoff before a batch is sent again
     TraceMetrics& metrics;
     std::string service_version;
     // Encoded spans, oldest batch first; only the last one is still filling.
@@ -88,7 +88,7 @@ http::Task<bool> send_batch(std::shared_ptr<SpanExporter::State> state, std::str
         state->failing = true;
         if (!retryable(result) || send + 1 == SpanExporter::max_sends) break;
         state->pause.expires_after(backoff(send, result));
-        co_await state->pause.async_wait(net::as_tuple(net::use_awaitable));
+        co_await state->pause.async_wait(net::as_tuple(http::use_awaitable));
     }
     co_return false;
 }
@@ -102,7 +102,7 @@ http::Task<void> export_loop(std::shared_ptr<SpanExporter::State> state) {
         bool due = false;  // the flush interval says the partial batch must go now
         if (!full(*state)) {
             state->wake.expires_after(state->tracing().flush_interval);
-            auto [ec] = co_await state->wake.async_wait(net::as_tuple(net::use_awaitable));
+            auto [ec] = co_await state->wake.async_wait(net::as_tuple(http::use_awaitable));
             due = !ec;  // cancelled: a batch is full, or the exporter stops
         }
         // Every full batch; the partial one only when due (it is then taken out: what comes
@@ -141,7 +141,7 @@ tls::ClientContext* SpanExporter::State::tls_context() {
     return tls.get();
 }
 
-SpanExporter::SpanExporter(net::any_io_executor executor, TraceMetrics& metrics)
+SpanExporter::SpanExporter(http::Executor executor, TraceMetrics& metrics)
     : state_(std::make_shared<State>(std::move(executor), metrics, LLMGW_VERSION)) {}
 
 SpanExporter::~SpanExporter() {

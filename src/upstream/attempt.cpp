@@ -61,7 +61,7 @@ http::Task<Exchange> write_request(UpstreamConnection& connection, http::Request
         http::Request whole = request;
         insert_lines(whole, lines);
         auto [ec, n] = co_await on_stream(connection, [&](auto& s) {
-            return bhttp::async_write(s, whole, net::as_tuple(net::use_awaitable));
+            return bhttp::async_write(s, whole, net::as_tuple(http::use_awaitable));
         });
         co_return Exchange{ec, n};
     }
@@ -73,7 +73,7 @@ http::Task<Exchange> write_request(UpstreamConnection& connection, http::Request
     if (written == net::buffer_size(buffers)) co_return Exchange{{}, written};
     http::drop_written(buffers, written);
     auto [ec, n] = co_await on_stream(connection, [&](auto& s) {
-        return net::async_write(s, buffers, net::as_tuple(net::use_awaitable));
+        return net::async_write(s, buffers, net::as_tuple(http::use_awaitable));
     });
     co_return Exchange{ec, written + n};
 }
@@ -90,7 +90,7 @@ http::Task<Exchange> write_and_read_head(UpstreamConnection& connection, http::R
     connection.stream.expires_at(deadline);
     auto [read_ec, n] = co_await on_stream(connection, [&](auto& s) {
         return bhttp::async_read_header(s, connection.buffer, parser,
-                                        net::as_tuple(net::use_awaitable));
+                                        net::as_tuple(http::use_awaitable));
     });
     co_return Exchange{read_ec, written};
 }

@@ -16,11 +16,11 @@ namespace llmgw::upstream {
 namespace net = http::net;
 
 struct BackendQueue::Waiter {
-    explicit Waiter(net::any_io_executor executor) : executor(std::move(executor)) {}
-    net::any_io_executor executor;
+    explicit Waiter(http::Executor executor) : executor(std::move(executor)) {}
+    http::Executor executor;
     // Both touched only on the waiter's own thread: the timer lives in the waiting coroutine,
     // and `done` says it is gone.
-    net::steady_timer* timer = nullptr;
+    http::Timer* timer = nullptr;
     bool done = false;
     // Under the queue's mutex:
     FairQueue::Id id = 0;
@@ -105,13 +105,13 @@ http::Task<BackendQueue::Result> BackendQueue::wait(const FairQueue::Place& plac
     const auto entered = clock::now();
     auto waiter = std::make_shared<Waiter>(co_await net::this_coro::executor);
     if (!enter(waiter, place)) co_return Result{Outcome::full, {}};
-    net::steady_timer timer(waiter->executor, config_.timeout);
+    http::Timer timer(waiter->executor, config_.timeout);
     waiter->timer = &timer;
     hang_up.slot().assign([&timer](net::cancellation_type) { timer.cancel(); });
     dispatch();  // a slot may be free already
     Result result{Outcome::timeout, {}};
     for (;;) {
-        co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+        co_await timer.async_wait(net::as_tuple(http::use_awaitable));
         if (!turn_came(*waiter)) {
             result.outcome = hang_up.happened() ? Outcome::left : Outcome::timeout;
             break;

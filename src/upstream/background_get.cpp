@@ -31,13 +31,13 @@ http::Task<std::optional<BackgroundAnswer>> background_get(
     request.set(bhttp::field::user_agent, "llmgw");
     request.keep_alive(false);
     auto [write_ec, written] = co_await on_stream(connection, [&](auto& s) {
-        return bhttp::async_write(s, request, net::as_tuple(net::use_awaitable));
+        return bhttp::async_write(s, request, net::as_tuple(http::use_awaitable));
     });
     if (write_ec) co_return std::nullopt;
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(std::max<std::size_t>(body_limit, 64 * 1024));
     auto [read_ec, read] = co_await on_stream(connection, [&](auto& s) {
-        return bhttp::async_read(s, connection.buffer, parser, net::as_tuple(net::use_awaitable));
+        return bhttp::async_read(s, connection.buffer, parser, net::as_tuple(http::use_awaitable));
     });
     // A TLS server may end a close-delimited body without close_notify: what came is whole.
     const bool truncated = read_ec == net::ssl::error::stream_truncated && parser.is_header_done();

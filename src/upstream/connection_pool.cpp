@@ -35,7 +35,7 @@ bool still_usable(UpstreamConnection& connection) {
 }
 }  // namespace
 
-UpstreamConnection::UpstreamConnection(net::any_io_executor executor)
+UpstreamConnection::UpstreamConnection(http::Executor executor)
     : stream(std::move(executor)) {
     // Beast bounds an answer's head but not a chunk-size line (with its extensions) or the
     // trailers: what does not fit here fails the read (the answer is cut, 502 before its head)
@@ -52,7 +52,7 @@ std::string host_header(const config::Endpoint& endpoint) {
     return endpoint.port == default_port ? host : host + ":" + std::to_string(endpoint.port);
 }
 
-http::Task<ConnectResult> connect_endpoint(net::any_io_executor executor,
+http::Task<ConnectResult> connect_endpoint(http::Executor executor,
                                            const config::Endpoint& endpoint,
                                            tls::ClientContext* tls,
                                            std::chrono::milliseconds timeout) {
@@ -64,20 +64,20 @@ http::Task<ConnectResult> connect_endpoint(net::any_io_executor executor,
     connection->stream.expires_at(deadline);
     if (!ec) {
         auto [connect_ec] = co_await connection->stream.async_connect(
-            tcp::endpoint(address, endpoint.port), net::as_tuple(net::use_awaitable));
+            tcp::endpoint(address, endpoint.port), net::as_tuple(http::use_awaitable));
         ec = connect_ec;
     } else {
         // Name lookups run on Asio's resolver thread; the connect timeout bounds them too.
         tcp::resolver resolver(executor);
-        net::steady_timer limit(executor, deadline);
+        http::Timer limit(executor, deadline);
         auto lookup = co_await (resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
-                                                       net::as_tuple(net::use_awaitable)) ||
-                                limit.async_wait(net::as_tuple(net::use_awaitable)));
+                                                       net::as_tuple(http::use_awaitable)) ||
+                                limit.async_wait(net::as_tuple(http::use_awaitable)));
         if (lookup.index() == 1) co_return ConnectResult{nullptr, ConnectFailure::timeout};
         auto [resolve_ec, results] = std::get<0>(std::move(lookup));
         if (resolve_ec) co_return ConnectResult{nullptr, ConnectFailure::resolve};
         auto [connect_ec, ignored] =
-            co_await connection->stream.async_connect(results, net::as_tuple(net::use_awaitable));
+            co_await connection->stream.async_connect(results, net::as_tuple(http::use_awaitable));
         ec = connect_ec;
     }
     if (ec == http::beast::error::timeout || ec == net::error::timed_out)
@@ -92,7 +92,7 @@ http::Task<ConnectResult> connect_endpoint(net::any_io_executor executor,
             co_return ConnectResult{nullptr, ConnectFailure::tls};
         }
         auto [handshake_ec] = co_await connection->tls->async_handshake(
-            net::ssl::stream_base::client, net::as_tuple(net::use_awaitable));
+            net::ssl::stream_base::client, net::as_tuple(http::use_awaitable));
         if (handshake_ec == http::beast::error::timeout)
             co_return ConnectResult{nullptr, ConnectFailure::timeout};
         if (handshake_ec) {
@@ -105,7 +105,7 @@ http::Task<ConnectResult> connect_endpoint(net::any_io_executor executor,
     co_return ConnectResult{std::move(connection)};
 }
 
-ConnectionPool::ConnectionPool(net::any_io_executor executor, observability::Metrics* metrics)
+ConnectionPool::ConnectionPool(http::Executor executor, observability::Metrics* metrics)
     : executor_(std::move(executor)), metrics_(metrics), sweep_timer_(executor_) {}
 
 ConnectionPool::~ConnectionPool() = default;

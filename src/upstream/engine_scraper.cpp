@@ -37,7 +37,7 @@ namespace {
 
 // One scrape on a fresh connection, bounded in time (the whole exchange) and size; the
 // figures when the answer is a 200 that carries at least one of them.
-net::awaitable<std::optional<EngineFigures>> scrape_once(const config::Endpoint& endpoint,
+http::Task<std::optional<EngineFigures>> scrape_once(const config::Endpoint& endpoint,
                                                          tls::ClientContext* tls,
                                                          const config::Backend& backend) {
     const auto& settings = backend.engine_metrics;
@@ -53,13 +53,13 @@ net::awaitable<std::optional<EngineFigures>> scrape_once(const config::Endpoint&
     request.set(bhttp::field::accept, "text/plain");
     request.keep_alive(false);
     auto [write_ec, written] = co_await on_stream(connection, [&](auto& s) {
-        return bhttp::async_write(s, request, net::as_tuple(net::use_awaitable));
+        return bhttp::async_write(s, request, net::as_tuple(http::use_awaitable));
     });
     if (write_ec) co_return std::nullopt;
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(max_metrics_body);
     auto [read_ec, read] = co_await on_stream(connection, [&](auto& s) {
-        return bhttp::async_read(s, connection.buffer, parser, net::as_tuple(net::use_awaitable));
+        return bhttp::async_read(s, connection.buffer, parser, net::as_tuple(http::use_awaitable));
     });
     if (read_ec && !(read_ec == net::ssl::error::stream_truncated && parser.is_done()))
         co_return std::nullopt;
@@ -69,11 +69,11 @@ net::awaitable<std::optional<EngineFigures>> scrape_once(const config::Endpoint&
     co_return figures;
 }
 
-net::awaitable<void> keep_scraping(std::shared_ptr<BackendState> owner, std::size_t index) {
+http::Task<void> keep_scraping(std::shared_ptr<BackendState> owner, std::size_t index) {
     const auto& backend = owner->config();
     auto& state = owner->endpoint(index);
     const auto target = metrics_endpoint(state.endpoint, backend.engine_metrics);
-    net::steady_timer timer(co_await net::this_coro::executor);
+    http::Timer timer(co_await net::this_coro::executor);
     unsigned failures = 0;  // in a row: logged when a streak starts and when it ends
     for (;;) {
         auto figures = co_await scrape_once(target, owner->tls(), backend);
@@ -92,14 +92,14 @@ net::awaitable<void> keep_scraping(std::shared_ptr<BackendState> owner, std::siz
                     backend.name, state.endpoint.url, target.url);
         }
         timer.expires_after(backend.engine_metrics.interval);
-        auto [ec] = co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+        auto [ec] = co_await timer.async_wait(net::as_tuple(http::use_awaitable));
         if (ec || owner->retired.load()) co_return;
     }
 }
 
 }  // namespace
 
-void start_engine_scrapes(net::any_io_executor executor,
+void start_engine_scrapes(http::Executor executor,
                           const std::vector<std::shared_ptr<BackendState>>& backends) {
     for (const auto& backend : backends) {
         if (backend->config().engine == config::EngineKind::none) continue;

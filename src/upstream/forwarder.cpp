@@ -262,9 +262,9 @@ http::Task<bool> Forwarder::pause_before_retry(unsigned retry, Clock::time_point
     const auto pause = std::min<Clock::duration>(
         retry_backoff(retry, static_cast<unsigned>(random())), deadline - Clock::now());
     if (pause <= Clock::duration::zero()) co_return false;
-    net::steady_timer backoff(co_await net::this_coro::executor, pause);
+    http::Timer backoff(co_await net::this_coro::executor, pause);
     hang_up.slot().assign([&backoff](net::cancellation_type) { backoff.cancel(); });
-    co_await backoff.async_wait(net::as_tuple(net::use_awaitable));
+    co_await backoff.async_wait(net::as_tuple(http::use_awaitable));
     hang_up.slot().clear();
     co_return !hang_up.happened();
 }

@@ -19,7 +19,7 @@ namespace net = http::net;
 namespace {
 
 // One check: passes on a 2xx answer within the timeout.
-net::awaitable<bool> check_once(const config::Endpoint& endpoint, tls::ClientContext* tls,
+http::Task<bool> check_once(const config::Endpoint& endpoint, tls::ClientContext* tls,
                                 const config::HealthCheck& check) {
     const auto answer = co_await background_get(
         endpoint, tls, check.path,
@@ -27,11 +27,11 @@ net::awaitable<bool> check_once(const config::Endpoint& endpoint, tls::ClientCon
     co_return answer && answer->status >= 200 && answer->status < 300;
 }
 
-net::awaitable<void> keep_checking(std::shared_ptr<BackendState> owner, std::size_t index) {
+http::Task<void> keep_checking(std::shared_ptr<BackendState> owner, std::size_t index) {
     const auto& backend = owner->config().name;
     const auto& check = *owner->config().health_check;
     auto& state = owner->endpoint(index);
-    net::steady_timer timer(co_await net::this_coro::executor);
+    http::Timer timer(co_await net::this_coro::executor);
     unsigned passes = 0;
     unsigned failures = 0;
     for (;;) {
@@ -52,14 +52,14 @@ net::awaitable<void> keep_checking(std::shared_ptr<BackendState> owner, std::siz
             if (auto* queue = owner->queue()) queue->slot_freed();
         }
         timer.expires_after(check.interval);
-        auto [ec] = co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+        auto [ec] = co_await timer.async_wait(net::as_tuple(http::use_awaitable));
         if (ec || owner->retired.load()) co_return;
     }
 }
 
 }  // namespace
 
-void start_health_checks(net::any_io_executor executor,
+void start_health_checks(http::Executor executor,
                          const std::vector<std::shared_ptr<BackendState>>& backends) {
     for (const auto& backend : backends) {
         if (!backend->config().health_check) continue;

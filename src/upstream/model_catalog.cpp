@@ -24,7 +24,7 @@ namespace {
 constexpr std::size_t max_list_bytes = 4 * 1024 * 1024;
 
 // The list from the first endpoint that gives one (an unhealthy endpoint is skipped).
-net::awaitable<std::optional<std::vector<nlohmann::json>>> fetch_list(
+http::Task<std::optional<std::vector<nlohmann::json>>> fetch_list(
     BackendState& backend, const config::HeaderEdits* edits) {
     for (std::size_t i = 0; i < backend.size(); ++i) {
         auto& endpoint = backend.endpoint(i);
@@ -40,9 +40,9 @@ net::awaitable<std::optional<std::vector<nlohmann::json>>> fetch_list(
     co_return std::nullopt;
 }
 
-net::awaitable<void> keep_listing(std::shared_ptr<BackendState> owner,
+http::Task<void> keep_listing(std::shared_ptr<BackendState> owner,
                                   std::optional<config::HeaderEdits> edits) {
-    net::steady_timer timer(co_await net::this_coro::executor);
+    http::Timer timer(co_await net::this_coro::executor);
     bool failing = false;
     for (;;) {
         auto models = co_await fetch_list(*owner, edits ? &*edits : nullptr);
@@ -55,7 +55,7 @@ net::awaitable<void> keep_listing(std::shared_ptr<BackendState> owner,
         }
         timer.expires_after(models ? std::chrono::seconds(ModelCatalog::refresh_interval)
                                    : std::chrono::seconds(ModelCatalog::retry_interval));
-        auto [ec] = co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+        auto [ec] = co_await timer.async_wait(net::as_tuple(http::use_awaitable));
         if (ec || owner->retired.load()) co_return;
     }
 }
@@ -92,7 +92,7 @@ std::optional<std::vector<nlohmann::json>> parse_model_list(std::string_view bod
     return models;
 }
 
-void start_model_listing(net::any_io_executor executor,
+void start_model_listing(http::Executor executor,
                          const std::vector<std::shared_ptr<BackendState>>& backends,
                          const config::Config& config) {
     const bool wanted = std::any_of(config.routes.begin(), config.routes.end(), [](const auto& r) {

@@ -100,7 +100,7 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
                 connection.stream.expires_after(idle_limit);
                 auto [read_ec, n] = co_await on_stream(connection, [&](auto& s) {
                     return s.async_read_some(buffer.prepare(size),
-                                             net::as_tuple(net::use_awaitable));
+                                             net::as_tuple(http::use_awaitable));
                 });
                 buffer.commit(n);
                 ec = read_ec;

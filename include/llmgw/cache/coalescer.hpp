@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -43,7 +44,7 @@ public:
 
     // Waits on the caller's executor until `flight` lands or `limit` passes.
     // Returns false when the limit passed first.
-    static boost::asio::awaitable<bool> wait(std::shared_ptr<Flight> flight,
+    static boost::asio::awaitable<bool, boost::asio::io_context::executor_type> wait(std::shared_ptr<Flight> flight,
                                              std::chrono::milliseconds limit);
 
     std::size_t in_flight() const;

@@ -38,7 +38,7 @@ private:
     std::atomic<std::int64_t> in_flight_{0};
     std::atomic<bool> draining_{false};
     std::mutex waiter_mutex_;  // guards waiter_ against the last release
-    http::net::steady_timer* waiter_ = nullptr;
+    http::Timer* waiter_ = nullptr;
 };
 
 }  // namespace llmgw::gateway

@@ -50,7 +50,7 @@ public:
     explicit Gateway(std::shared_ptr<const config::Config> config, std::string config_path = {});
     ~Gateway();
     // Fetches remote JWKS before the listeners open; starts health checks on `executor`.
-    void start_background_work(http::net::any_io_executor executor);
+    void start_background_work(http::Executor executor);
     // Ends what start_background_work began on that executor, while it still runs.
     void stop_background_work();
 
@@ -107,7 +107,7 @@ private:
     std::string config_path_;
     std::unique_ptr<store::Catalog> catalog_;  // before the snapshots, which read its directory
     std::atomic<std::shared_ptr<Snapshot>> current_;
-    std::optional<http::net::any_io_executor> background_;  // where health checks run
+    std::optional<http::Executor> background_;  // where health checks run
     std::vector<std::shared_ptr<Snapshot>> retired_;  // replaced, maybe still used by requests
     observability::Metrics metrics_;
     tracing::TraceMetrics trace_metrics_{metrics_.registry()};

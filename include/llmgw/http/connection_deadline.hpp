@@ -51,7 +51,7 @@ private:
     void check_peer(clock::time_point now);
 
     tcp::socket& socket_;
-    net::steady_timer timer_;
+    http::Timer timer_;
     clock::time_point deadline_ = clock::time_point::max();
     bool expired_ = false;
     HangUp* hang_up_ = nullptr;

@@ -43,7 +43,7 @@ public:
     // `redis`: this worker's started Redis connection when `redis` is configured, else null.
     // `fleet`: how many instances share the Redis (failure_mode open), or null.
     Admission(LocalLimiter& local, UsageLedger& ledger, const config::Config& config,
-              http::net::any_io_executor executor, observability::Metrics& metrics,
+              http::Executor executor, observability::Metrics& metrics,
               redis::Client* redis, const FleetSize* fleet = nullptr);
     ~Admission();
 
@@ -163,13 +163,13 @@ private:
     LocalLimiter& local_;
     UsageLedger& ledger_;
     const config::Config& config_;
-    http::net::any_io_executor executor_;
+    http::Executor executor_;
     observability::Metrics& metrics_;
     redis::Client* client_;
     std::unique_ptr<RedisLimiter> redis_;
     std::deque<RedisLimiter::Backlog> pages_;  // work waiting for Redis, oldest first
     std::size_t queued_ = 0;                   // operations in pages_
-    std::unique_ptr<http::net::steady_timer> flush_timer_;
+    std::unique_ptr<http::Timer> flush_timer_;
     bool flush_armed_ = false;
     bool flushing_ = false;
     std::shared_ptr<RedisLeases> leases_;  // with Redis: this worker's concurrency leases
@@ -193,15 +193,15 @@ private:
     };
     std::map<ShareOrder::Key, Share, ShareOrder> shares_;
     std::vector<std::unique_ptr<config::Tier>> replaced_shares_;  // a reload changed the tier
-    std::unique_ptr<http::net::steady_timer> slice_timer_;
+    std::unique_ptr<http::Timer> slice_timer_;
     bool slice_armed_ = false;
-    std::unique_ptr<http::net::steady_timer> renew_timer_;
+    std::unique_ptr<http::Timer> renew_timer_;
     bool renew_armed_ = false;
     void become_ready();
 
     std::atomic<bool> ready_{true};
     std::function<void()> tell_ready_;
-    std::unique_ptr<http::net::steady_timer> grace_timer_;  // failure_mode open: ready anyway
+    std::unique_ptr<http::Timer> grace_timer_;  // failure_mode open: ready anyway
     int consecutive_failures_ = 0;
     std::chrono::steady_clock::time_point paused_until_{};
 };

@@ -31,7 +31,7 @@ public:
 
     // Starts the heartbeats on `client` (on `executor`, the client's); stop() ends them, and
     // must run on that executor's thread or after it stopped.
-    void start(redis::Client& client, http::net::any_io_executor executor,
+    void start(redis::Client& client, http::Executor executor,
                const std::string& key_prefix = "llmgw:");
     void stop();
     // The live instances at the last heartbeat Redis answered, this one included (1 before

@@ -1,8 +1,10 @@
 // An asynchronous Redis client for one worker's event loop: pipelined, time-bounded calls.
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -28,9 +30,16 @@ class Connection;
 class Cluster;
 }
 
-// Same type as http::Task, without pulling Beast in.
+// Same types as http::Executor and http::Task, without pulling Beast in: a worker's io_context,
+// named concretely (no type-erased executor copies per operation).
+using Executor = boost::asio::io_context::executor_type;
 template <typename T>
-using Task = boost::asio::awaitable<T>;
+using Task = boost::asio::awaitable<T, Executor>;
+// The completion token for awaiting an operation in a Task.
+inline constexpr boost::asio::use_awaitable_t<Executor> use_awaitable{};
+using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                boost::asio::wait_traits<std::chrono::steady_clock>,
+                                                Executor>;
 
 // One connection, owned by one worker: every member must be used from the executor's thread
 // (no locks by design). Calls never block and never wait for a connection: while there is
@@ -93,7 +102,7 @@ public:
         std::size_t max_reply_elements = 65536;
     };
 
-    Client(boost::asio::any_io_executor executor, Options options);
+    Client(Executor executor, Options options);
     ~Client();
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;

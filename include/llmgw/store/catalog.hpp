@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -40,7 +41,9 @@ public:
 
     // Runs `job` on the store's thread with a connected store; resumes the caller on its own
     // executor. Throws StoreError when the database cannot be reached (or the job's own).
-    boost::asio::awaitable<void> run(std::function<void(Store&)> job);
+    // Awaited from a worker's coroutines: on the worker's executor type.
+    boost::asio::awaitable<void, boost::asio::io_context::executor_type> run(
+        std::function<void(Store&)> job);
     // Inside a job, after a change to consumer `name`: re-read it and publish the directory.
     void refresh(Store& store, const std::string& name);
     // Inside a job: writes what the ledger holds now (kept for later when it fails, and the

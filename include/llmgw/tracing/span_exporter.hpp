@@ -23,7 +23,7 @@ public:
     // Sends of one batch before it is dropped (the first included).
     static constexpr int max_sends = 4;
 
-    SpanExporter(http::net::any_io_executor executor, TraceMetrics& metrics);
+    SpanExporter(http::Executor executor, TraceMetrics& metrics);
     ~SpanExporter();
     SpanExporter(const SpanExporter&) = delete;
     SpanExporter& operator=(const SpanExporter&) = delete;

@@ -24,15 +24,15 @@ class Metrics;
 namespace llmgw::upstream {
 
 // TLS over the connection's tcp_stream, whose timeouts bound the TLS operations too.
-using UpstreamTlsStream = http::net::ssl::stream<http::beast::tcp_stream&>;
+using UpstreamTlsStream = http::net::ssl::stream<http::TcpStream&>;
 
 struct UpstreamConnection {
     // Bytes read ahead of what the parser consumed, at most (see the constructor).
     static constexpr std::size_t max_read_ahead_bytes = 1024 * 1024;
 
-    explicit UpstreamConnection(http::net::any_io_executor executor);
+    explicit UpstreamConnection(http::Executor executor);
     ~UpstreamConnection();
-    http::beast::tcp_stream stream;
+    http::TcpStream stream;
     std::unique_ptr<UpstreamTlsStream> tls;  // https:// endpoints: read and write through it
     http::beast::flat_buffer buffer;
     std::string head;  // the request head written last, its storage kept for the next one
@@ -70,7 +70,7 @@ struct ConnectResult {
 };
 // A new connection to `endpoint` (TLS with `tls` for https://), all within `timeout`:
 // name lookup, TCP connect and the TLS handshake.
-http::Task<ConnectResult> connect_endpoint(http::net::any_io_executor executor,
+http::Task<ConnectResult> connect_endpoint(http::Executor executor,
                                            const config::Endpoint& endpoint,
                                            tls::ClientContext* tls,
                                            std::chrono::milliseconds timeout);
@@ -85,7 +85,7 @@ public:
     static constexpr auto sweep_interval = std::chrono::milliseconds(100);
 
     // `metrics`, when set, counts the connections the pool closes.
-    explicit ConnectionPool(http::net::any_io_executor executor,
+    explicit ConnectionPool(http::Executor executor,
                             observability::Metrics* metrics = nullptr);
     ~ConnectionPool();
     ConnectionPool(const ConnectionPool&) = delete;
@@ -102,7 +102,7 @@ public:
     void release(std::unique_ptr<UpstreamConnection> connection, const config::Backend& backend);
 
     std::size_t idle_count(const config::Endpoint& endpoint) const;
-    const http::net::any_io_executor& executor() const { return executor_; }
+    const http::Executor& executor() const { return executor_; }
 
 private:
     using IdleList = std::deque<std::unique_ptr<UpstreamConnection>>;
@@ -121,13 +121,13 @@ private:
         }
     };
 
-    http::net::any_io_executor executor_;
+    http::Executor executor_;
     observability::Metrics* metrics_;
     // By pool_key (the URL), not by Endpoint object: a reload makes new Endpoint objects for
     // the same servers, and their idle connections stay usable. Lists are never erased, so a
     // pending wait may point at its list.
     std::unordered_map<std::string, IdleList, KeyHash, std::equal_to<>> idle_;
-    http::net::steady_timer sweep_timer_;
+    http::Timer sweep_timer_;
     bool sweep_scheduled_ = false;
     std::uint64_t next_idle_id_ = 0;
 };

@@ -23,7 +23,7 @@ config::Endpoint metrics_endpoint(const config::Endpoint& endpoint,
 
 // Starts one scraping loop per endpoint of each backend whose engine is not none. A loop
 // ends when its backend is retired (a reload dropped or changed it) or the executor stops.
-void start_engine_scrapes(http::net::any_io_executor executor,
+void start_engine_scrapes(http::Executor executor,
                           const std::vector<std::shared_ptr<BackendState>>& backends);
 
 }  // namespace llmgw::upstream

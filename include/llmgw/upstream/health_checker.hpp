@@ -13,7 +13,7 @@ namespace llmgw::upstream {
 
 // Starts one checking loop per endpoint of each backend with `health_check`, on `executor`.
 // A loop ends when its backend is retired (a reload dropped it) or the executor stops.
-void start_health_checks(http::net::any_io_executor executor,
+void start_health_checks(http::Executor executor,
                          const std::vector<std::shared_ptr<BackendState>>& backends);
 
 }  // namespace llmgw::upstream

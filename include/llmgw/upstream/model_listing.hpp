@@ -14,7 +14,7 @@ namespace llmgw::upstream {
 // backend of `backends` that has none yet, on `executor`. Each fetch carries the headers.set
 // of the first route to that backend (an upstream API key). A loop ends when its backend is
 // retired by a reload.
-void start_model_listing(http::net::any_io_executor executor,
+void start_model_listing(http::Executor executor,
                          const std::vector<std::shared_ptr<BackendState>>& backends,
                          const config::Config& config);
 
