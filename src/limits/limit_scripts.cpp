@@ -224,18 +224,19 @@ local function state_of(lim)
   return min(max(lim.amount - lim.used, 0), MAX_INT), max(ceil((lim.stop * 1e6 - now) / 1e6), 0)
 end
 
--- A script's answer: whole numbers, returned as one string of them separated by spaces: one
--- reply object for Redis to write and llmgw to read, instead of one per number. Each answer
--- (an admission's) is one string.format of its numbers, joined by table.concat at the end.
-local answer, answers, formats, numbers = {}, 0, {}, {}
+-- A script's answer: whole numbers, each a little-endian double (exact up to 2^53), packed
+-- into one string: one reply object for Redis to write and llmgw to read, and no number
+-- written as text (a sprintf each). Each answer (an admission's) is one struct.pack of its
+-- numbers, joined by table.concat at the end.
+local pack, answer, answers, formats, numbers = struct.pack, {}, 0, {}, {}
 local function say(count)
   local f = formats[count]
   if not f then
-    f = '%d' .. string.rep(' %d', count - 1)
+    f = '<' .. string.rep('d', count)
     formats[count] = f
   end
   answers = answers + 1
-  answer[answers] = format(f, unpack(numbers, 1, count))
+  answer[answers] = pack(f, unpack(numbers, 1, count))
 end
 )lua";
 
@@ -288,22 +289,17 @@ end
 
 -- One admission, all or nothing: every limit (and the concurrency cap) is read first; only an
 -- admitted request takes from them. A refusal by a limit is named before one by the cap alone:
--- its wait is known. Its ARGV: tier, reserved tokens and cost, cap, lease member, lease ms,
--- grant mode (the caller read them), then with a grant mode the slice wanted of each limit.
-local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode)
-  local lease_key, cap_ok = nil, true
+-- its wait is known. Its tier, reserved tokens and cost, cap, lease member, lease ms, grant
+-- mode, the hash and lease set (keys) and, with a grant mode, the slice wanted of each limit.
+local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, h, lease_key, wants)
+  local cap_ok = true
   if cap > 0 then
-    lease_key = keys[next_key]
-    next_key = next_key + 1
     call('ZREMRANGEBYSCORE', lease_key, '-inf', format('%d', now_ms))  -- expired leases
     cap_ok = call('ZCARD', lease_key) < cap
   end
   local limits = tier_limits[tier]
   local n = #limits
-  if n > 0 then
-    limits = loaded_limits(tier, keys[next_key])
-    next_key = next_key + 1
-  end
+  if n > 0 then limits = loaded_limits(tier, h) end
   local admitted, refused, retry_after = 1, 0, 0
   local request = grant_mode ~= GRANT_ONLY
   for i = 1, n do
@@ -331,8 +327,7 @@ local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode)
   end
   if admitted == 1 and not cap_ok then admitted, refused, retry_after = 0, -1, 1 end
   if grant_mode ~= NO_GRANT then
-    for i = 1, n do limits[i].want = tonumber(argv[next_arg + i - 1]) end
-    next_arg = next_arg + n
+    for i = 1, n do limits[i].want = wants[i] end
   end
   if admitted == 1 then
     -- Each limit gives the request its share (one from request limits, the reservation from
@@ -355,7 +350,7 @@ local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode)
         lim.changed = true
       end
     end
-    if lease_key then
+    if cap > 0 then
       call('ZADD', lease_key, format('%d', now_ms + lease_ms), member)
       call('PEXPIRE', lease_key, format('%d', lease_ms + LEASE_SLACK_MS))
     end
@@ -441,18 +436,30 @@ for _ = 1, returns do
   store_limits(h, limits, expires)
 end
 if admissions == 0 then return 1 end
--- Admissions of several requests share one call: each is decided in turn, as if alone. Most of
--- their ARGV are '0': those are not parsed.
+-- Admissions of several requests share one call: each is decided in turn, as if alone. They
+-- come packed in one argument (limit_scripts.hpp), read by struct.unpack: no string, and no
+-- text to parse, per number. Their keys each come once, named by position.
+local packed, at, sunpack, base = argv[next_arg], 1, struct.unpack, next_key - 1
+local want_formats = {}
 for _ = 1, admissions do
-  local a = next_arg
-  local r_tokens, r_cost, cap, lease_ms, grant_mode = argv[a + 1], argv[a + 2], argv[a + 3], argv[a + 5], argv[a + 6]
-  next_arg = a + 7
-  admit(tonumber(argv[a]), r_tokens == '0' and 0 or tonumber(r_tokens), r_cost == '0' and 0 or tonumber(r_cost),
-        cap == '0' and 0 or tonumber(cap), argv[a + 4], lease_ms == '0' and 0 or tonumber(lease_ms),
-        grant_mode == '0' and 0 or tonumber(grant_mode))
+  local tier, r_tokens, r_cost, cap, lease_ms, grant_mode, hash_at, lease_at, member
+  tier, r_tokens, r_cost, cap, lease_ms, grant_mode, hash_at, lease_at, member, at =
+    sunpack('<ddddddddi4c0', packed, at)
+  local wants
+  if grant_mode ~= NO_GRANT then
+    local n = #tier_limits[tier]
+    local f = want_formats[n]
+    if not f then
+      f = '<' .. string.rep('d', n)
+      want_formats[n] = f
+    end
+    wants = { sunpack(f, packed, at) }
+    at = wants[n + 1]
+  end
+  admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, keys[base + hash_at], keys[base + lease_at], wants)
 end
 for tier, held in pairs(loaded) do store_limits(held.h, tier_limits[tier], held.expires) end
-return table.concat(answer, ' ')
+return table.concat(answer)
 )lua";
 
 // Where each limit stands, reading only: ARGV the limit count, then each limit's 5; KEYS the
@@ -464,7 +471,7 @@ if #limits > 0 then load_limits(keys[1], limits) end
 numbers[1], numbers[2], numbers[3] = 1, 0, 0
 for i = 1, #limits do numbers[2 * i + 2], numbers[2 * i + 3] = state_of(limits[i]) end
 say(3 + 2 * #limits)
-return table.concat(answer, ' ')
+return table.concat(answer)
 )lua";
 
 constexpr const char* utc_window_lua = R"lua(

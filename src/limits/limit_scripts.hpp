@@ -16,20 +16,22 @@ namespace llmgw::limits::detail {
 // and cost, unix second of the reservation, its limits; each usage record (one key, the day's
 // hash): requests, prompt, completion, estimated and cached requests, cost, ttl s; each lease
 // operation (one key, the consumer's lease set): "release"|"renew", member, lease ms; each
-// slice return (one key, the hash): its limit, the amount, unix second of the grant; then each
-// admission: its tier (1-based, 0: none with limits), reserved tokens, reserved cost,
-// concurrency cap (0: none), lease member, lease ms, grant mode (0: none, 1: admit the request
-// and grant slices, 2: grant slices alone, admitting no request) and, with a grant mode, the
-// slice wanted of each limit.
-// KEYS in the same order (tiers have none); an admission's: the lease set when it has a cap,
-// then the hash when its tier has limits.
-// Returns 1 without admissions, else one string: the admissions' answers in order, their whole
-// numbers separated by spaces. An admission's: admitted 0|1, refusing limit with the longest wait
-// (1-based, 0 = none, -1 = the concurrency cap alone), retry_after s, then remaining and reset s
-// for each limit, then with a grant mode what each limit granted.
+// slice return (one key, the hash): its limit, the amount, unix second of the grant; then, with
+// admissions, one argument holding them all packed (struct.unpack's formats, little-endian):
+// each admission "<ddddddddi4c0": its tier (1-based, 0: none with limits), reserved tokens,
+// reserved cost, concurrency cap (0: none), lease ms, grant mode (0: none, 1: admit the request
+// and grant slices, 2: grant slices alone, admitting no request), its hash and its lease set
+// (positions among the admissions' keys, 1-based, 0: none), the lease member (length, bytes);
+// then, with a grant mode, the slice wanted of each limit (a double each).
+// KEYS in the same order (tiers have none); the admissions': each key once, in the order the
+// admissions first name it.
+// Returns 1 without admissions, else one string: the admissions' answers in order, each number
+// a little-endian double (whole numbers). An admission's: admitted 0|1, refusing limit with the
+// longest wait (1-based, 0 = none, -1 = the concurrency cap alone), retry_after s, then
+// remaining and reset s for each limit, then with a grant mode what each limit granted.
 const redis::Script& batch_script();
-// ARGV: the limit count, then each limit's 5; KEYS: the hash. Reads only. Returns "1 0 0", then
-// remaining and reset s for each limit: an admission's answer.
+// ARGV: the limit count, then each limit's 5; KEYS: the hash. Reads only. Returns 1, 0, 0, then
+// remaining and reset s for each limit: an admission's answer (doubles, as batch_script's).
 const redis::Script& peek_script();
 // Debug helper for tests: ARGV = unix seconds. Returns, for each: day start, day end, day
 // suffix, month start, month end, month suffix (the same code the quotas use).

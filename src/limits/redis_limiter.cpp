@@ -2,7 +2,8 @@
 #include "llmgw/limits/redis_limiter.hpp"
 
 #include <algorithm>
-#include <charconv>
+#include <bit>
+#include <cmath>
 #include <span>
 #include <utility>
 #include <vector>
@@ -17,9 +18,9 @@ namespace {
 using config::Limit;
 
 // The script's grant modes.
-constexpr const char* no_grant = "0";
-constexpr const char* grant_with_request = "1";
-constexpr const char* grant_only = "2";
+constexpr std::uint64_t no_grant = 0;
+constexpr std::uint64_t grant_with_request = 1;
+constexpr std::uint64_t grant_only = 2;
 
 // Amounts are clamped to what a Lua number (a double) holds exactly.
 constexpr std::uint64_t max_exact = (std::uint64_t{1} << 53) - 1;
@@ -99,20 +100,34 @@ void append_args(Args& args, const config::Tier& tier, std::size_t index) {
 
 std::uint64_t as_count(long long n) { return n > 0 ? static_cast<std::uint64_t>(n) : 0; }
 
-// An answer's numbers (limit_scripts.hpp): whole numbers separated by single spaces. Empty when
-// the reply has another shape.
+// Numbers travel to and from the batch script as little-endian IEEE doubles (struct.pack and
+// struct.unpack's "<d"), whole numbers up to 2^53 exactly: no text to write or parse per number.
+void pack_number(std::string& out, std::uint64_t n) {
+    const auto bits = std::bit_cast<std::uint64_t>(static_cast<double>(std::min(n, max_exact)));
+    for (int shift = 0; shift < 64; shift += 8) out += static_cast<char>((bits >> shift) & 0xff);
+}
+
+// A string as struct.unpack's "<i4c0" reads it: its length in 4 little-endian bytes, then it.
+void pack_text(std::string& out, std::string_view text) {
+    const auto size = static_cast<std::uint32_t>(text.size());
+    for (int shift = 0; shift < 32; shift += 8) out += static_cast<char>((size >> shift) & 0xff);
+    out += text;
+}
+
+// An answer's numbers (limit_scripts.hpp): whole numbers, each 8 bytes. Empty when the reply
+// has another shape.
 std::vector<long long> numbers_of(const redis::Reply& reply) {
     std::vector<long long> numbers;
-    if (!reply.is_string()) return numbers;
-    const char* at = reply.str.data();
-    const char* const end = at + reply.str.size();
-    numbers.reserve(reply.str.size() / 2 + 1);
-    while (at < end) {
-        long long n = 0;
-        const auto [next, error] = std::from_chars(at, end, n);
-        if (error != std::errc{} || (next < end && *next != ' ')) return {};
-        numbers.push_back(n);
-        at = next < end ? next + 1 : next;
+    if (!reply.is_string() || reply.str.size() % 8 != 0) return numbers;
+    numbers.reserve(reply.str.size() / 8);
+    const auto* bytes = reinterpret_cast<const unsigned char*>(reply.str.data());
+    for (std::size_t at = 0; at < reply.str.size(); at += 8) {
+        std::uint64_t bits = 0;
+        for (int i = 7; i >= 0; --i) bits = (bits << 8) | bytes[at + static_cast<std::size_t>(i)];
+        const auto n = std::bit_cast<double>(bits);
+        // A whole number a long long holds (2^63 is the first double beyond).
+        if (!(n >= -9.2233720368547758e18 && n < 9.2233720368547758e18) || n != std::trunc(n)) return {};
+        numbers.push_back(static_cast<long long>(n));
     }
     return numbers;
 }
@@ -298,7 +313,7 @@ redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carri
     keys.append(admissions.keys);
     add_all(args, carried.lease_args);
     add_all(args, carried.return_args);
-    args.append(admissions.args);
+    if (admissions.count > 0) args.add(admissions.packed);
     auto result = co_await client_.eval(detail::batch_script(), keys, args);
     if (!result) co_return std::nullopt;
     co_return std::move(*result);
@@ -307,9 +322,9 @@ redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carri
 void RedisLimiter::append_admission(const Ask& ask, Admissions& admissions) const {
     const auto& tier = *ask.tier;
     const auto& lease = *ask.lease;
-    const char* mode = ask.slices == nullptr ? no_grant
-                       : ask.slices->with_request ? grant_with_request
-                                                  : grant_only;
+    const auto mode = ask.slices == nullptr ? no_grant
+                      : ask.slices->with_request ? grant_with_request
+                                                 : grant_only;
     // The tier's limits go once per call; the admission names them by position (1-based).
     std::size_t tier_number = 0;
     if (!tier.limits.empty()) {
@@ -317,22 +332,27 @@ void RedisLimiter::append_admission(const Ask& ask, Admissions& admissions) cons
         tier_number = static_cast<std::size_t>(std::find(tiers.begin(), tiers.end(), &tier) - tiers.begin()) + 1;
         if (tier_number > tiers.size()) tiers.push_back(&tier);
     }
-    auto& keys = admissions.keys;
-    auto& args = admissions.args;
-    ++admissions.count;
-    args.add(std::uint64_t{tier_number});
-    args.add(std::min(ask.reserve.tokens, max_exact));
-    args.add(std::min(ask.reserve.cost, max_exact));
-    args.add(std::uint64_t{lease.cap});
-    args.add(lease.member);
-    args.add(static_cast<std::uint64_t>(std::max<long long>(lease.duration.count(), 0)));
-    args.add(mode);
-    if (lease.cap != 0) keys.add(lease.key);
+    // Each key goes once per call; an admission names its keys by position (1-based, 0: none).
+    const auto key_number = [&admissions](const std::string& key) {
+        auto [found, added] = admissions.key_numbers.try_emplace(key, admissions.key_numbers.size() + 1);
+        if (added) admissions.keys.add(key);
+        return found->second;
+    };
+    std::uint64_t hash_number = 0, lease_number = 0;
     if (!tier.limits.empty())
-        keys.add_joined({prefix_, "rl:{", escape(*ask.consumer), "}:", escape(tier.name)});
+        hash_number = key_number(remember(last_hash_, *ask.consumer, tier.name, [&] { return key(*ask.consumer, tier); }));
+    if (lease.cap != 0) lease_number = key_number(lease.key);
+    auto& out = admissions.packed;
+    ++admissions.count;
+    for (const std::uint64_t n : {std::uint64_t{tier_number}, ask.reserve.tokens, ask.reserve.cost,
+                                  std::uint64_t{lease.cap},
+                                  static_cast<std::uint64_t>(std::max<long long>(lease.duration.count(), 0)),
+                                  mode, hash_number, lease_number})
+        pack_number(out, n);
+    pack_text(out, lease.member);
     if (ask.slices != nullptr) {
         ask.slices->want.resize(tier.limits.size());
-        for (const auto want : ask.slices->want) args.add(std::min(want, max_exact));
+        for (const auto want : ask.slices->want) pack_number(out, want);
     }
 }
 

@@ -153,12 +153,14 @@ class RedisLimiter {
     std::string concurrency_key(const std::string& consumer) const;
 
   private:
-    // The admissions' part of a batch call: the tiers they use (each once), their keys and
-    // arguments.
+    // The admissions' part of a batch call: the tiers they use (each once), their keys (each
+    // once, numbered from 1 in `key_numbers`) and the admissions packed into one argument.
     struct Admissions {
         std::size_t count = 0;
         std::vector<const config::Tier*> tiers;
-        redis::Arguments keys, args;
+        redis::Arguments keys;
+        std::unordered_map<std::string, std::uint64_t> key_numbers;
+        std::string packed;
     };
     redis::Task<std::optional<redis::Reply>> call(const Backlog& carried, Admissions admissions);
     void append_admission(const Ask& ask, Admissions& admissions) const;
