@@ -78,25 +78,26 @@ end
 -- The script's arguments are read in order: ARGV and KEYS each through a cursor.
 local argv, keys, next_arg, next_key = ARGV, KEYS, 1, 1
 
--- The next `n` limits' 5 ARGV each: field in the hash, code (kind r|q, then unit r|t|c), amount,
--- then period (ms) and capacity for a rate, window ('day'|'month') and '' for a quota. Each
--- limit's table also holds its state once loaded. Every field it gets is named here: a table
--- built at its full size costs no rehash.
+-- The next `n` limits, an ARGV each, packed (limit_scripts.hpp): code (kind r|q, then unit
+-- r|t|c), amount, then period (ms) and capacity for a rate, window (1 day, 2 month) and 0 for
+-- a quota, then its field in the hash. Each limit's table also holds its state once loaded.
+-- Every field it gets is named here: a table built at its full size costs no rehash.
+local sunpack = struct.unpack
 local function read_limits(n)
   local limits, a = {}, next_arg
   for i = 1, n do
-    local field, code, amount = argv[a], argv[a + 1], tonumber(argv[a + 2])
+    local code, amount, third, capacity, field = sunpack('<c2dddi4c0', argv[a])
     if code == 'rr' or code == 'rt' or code == 'rc' then
       limits[i] = { field = field, rate = true, requests = code == 'rr', cost = code == 'rc',
-                    amount = amount, period = max(tonumber(argv[a + 3]) / 1000, 1e-3),
-                    capacity = tonumber(argv[a + 4]), level = 0, at = 0, changed = false,
+                    amount = amount, period = max(third / 1000, 1e-3),
+                    capacity = capacity, level = 0, at = 0, changed = false,
                     need = 0, want = 0, granted = 0 }
     else
       limits[i] = { field = field, rate = false, requests = code == 'qr', cost = code == 'qc',
-                    amount = amount, window = argv[a + 3], used = 0, stop = 0, suffix = false,
-                    changed = false, need = 0, want = 0, granted = 0 }
+                    amount = amount, window = third == 1 and 'day' or 'month', used = 0, stop = 0,
+                    suffix = false, changed = false, need = 0, want = 0, granted = 0 }
     end
-    a = a + 5
+    a = a + 1
   end
   next_arg = a
   return limits
@@ -214,29 +215,20 @@ local function wait_until_admitted(lim, need)
   return wait
 end
 
--- Remaining and reset (seconds) of one limit.
-local function state_of(lim)
-  if lim.rate then
-    local level, remaining = lim.level, 0
-    if level > 0 then remaining = min(floor(level + EPS), MAX_INT) end
-    return remaining, whole_seconds_up((lim.capacity - level) * lim.period / max(lim.amount, 1))
-  end
-  return min(max(lim.amount - lim.used, 0), MAX_INT), max(ceil((lim.stop * 1e6 - now) / 1e6), 0)
-end
-
 -- A script's answer: whole numbers, each a little-endian double (exact up to 2^53), packed
 -- into one string: one reply object for Redis to write and llmgw to read, and no number
--- written as text (a sprintf each). Each answer (an admission's) is one struct.pack of its
--- numbers, joined by table.concat at the end.
-local pack, answer, answers, formats, numbers = struct.pack, {}, 0, {}, {}
-local function say(count)
-  local f = formats[count]
+-- written as text (a sprintf each). The numbers said go to `numbers` (`said` of them), and
+-- are packed by one struct.pack per call, or per a few hundred (Lua's stack bounds unpack).
+local pack, answer, answers, formats, numbers, said = struct.pack, {}, 0, {}, {}, 0
+local function pack_said()
+  local f = formats[said]
   if not f then
-    f = '<' .. string.rep('d', count)
-    formats[count] = f
+    f = '<' .. string.rep('d', said)
+    formats[said] = f
   end
   answers = answers + 1
-  answer[answers] = pack(f, unpack(numbers, 1, count))
+  answer[answers] = pack(f, unpack(numbers, 1, said))
+  said = 0
 end
 )lua";
 
@@ -299,23 +291,39 @@ local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, 
   end
   local limits = tier_limits[tier]
   local n = #limits
-  if n > 0 then limits = loaded_limits(tier, h) end
+  if n > 0 then
+    local held = loaded[tier]
+    if not held or held.h ~= h then loaded_limits(tier, h) end
+  end
   local admitted, refused, retry_after = 1, 0, 0
-  local request = grant_mode ~= GRANT_ONLY
+  local request, granting = grant_mode ~= GRANT_ONLY, grant_mode ~= NO_GRANT
+  -- The hot path, once per request and limit, is written out: bucket_admits, state_of and
+  -- math.min, max, floor and ceil as comparisons and `x - x % 1` (floor, exact for any
+  -- double), the same numbers without a function call each.
   for i = 1, n do
     local lim = limits[i]
     -- The request's charge in the limit's unit (requests: nothing).
     local need = r_tokens
     if lim.requests then need = 0 elseif lim.cost then need = r_cost end
-    lim.need, lim.want, lim.granted = need, 0, 0
+    lim.need = need
+    if granting then lim.want, lim.granted = wants[i], 0 end
     if request then
       local admits
       if lim.rate then
-        admits = bucket_admits(lim, lim.level, need)
+        local level = lim.level
+        if lim.requests then
+          admits = level >= 1 - EPS
+        elseif need <= 0 then
+          admits = level > 0
+        else
+          local capacity = lim.capacity
+          admits = level >= (need < capacity and need or capacity) - EPS
+        end
       elseif lim.requests or need <= 0 then
         admits = lim.used < lim.amount
       else
-        admits = lim.used + min(need, lim.amount) <= lim.amount
+        local amount = lim.amount
+        admits = lim.used + (need < amount and need or amount) <= amount
       end
       if not admits then
         -- The limit named is the one with the longest wait (the first such): what Retry-After is for.
@@ -326,9 +334,6 @@ local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, 
     end
   end
   if admitted == 1 and not cap_ok then admitted, refused, retry_after = 0, -1, 1 end
-  if grant_mode ~= NO_GRANT then
-    for i = 1, n do limits[i].want = wants[i] end
-  end
   if admitted == 1 then
     -- Each limit gives the request its share (one from request limits, the reservation from
     -- the others; a lease renewal takes none), and a lease the whole units it can take beyond
@@ -337,16 +342,22 @@ local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, 
       local lim = limits[i]
       local amount = 0
       if request then
-        if lim.requests then amount = 1 else amount = max(lim.need, 0) end
+        if lim.requests then amount = 1 elseif lim.need > 0 then amount = lim.need end
       end
-      if grant_mode ~= NO_GRANT then
+      if granting then
         local left
         if lim.rate then left = lim.level - amount else left = lim.amount - lim.used - amount end
         lim.granted = max(min(lim.want, floor(left + EPS)), 0)
         amount = lim.granted + amount
       end
       if amount > 0 then
-        if lim.rate then lim.level = lim.level - amount else lim.used = min(max(lim.used + amount, 0), 9e18) end
+        if lim.rate then
+          lim.level = lim.level - amount
+        else
+          local used = lim.used + amount  -- saturates, never overflows
+          if used < 0 then used = 0 elseif used > 9e18 then used = 9e18 end
+          lim.used = used
+        end
         lim.changed = true
       end
     end
@@ -355,17 +366,43 @@ local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, 
       call('PEXPIRE', lease_key, format('%d', lease_ms + LEASE_SLACK_MS))
     end
   end
-  numbers[1], numbers[2], numbers[3] = admitted, refused, retry_after
-  local count = 3
+  local at = said
+  numbers[at + 1], numbers[at + 2], numbers[at + 3] = admitted, refused, retry_after
+  at = at + 3
+  -- Remaining and reset (seconds) of each limit.
   for i = 1, n do
-    numbers[count + 1], numbers[count + 2] = state_of(limits[i])
-    count = count + 2
+    local lim = limits[i]
+    local remaining, reset
+    if lim.rate then
+      -- min(floor(level + EPS), MAX_INT) of what is left, and the whole seconds until full:
+      -- ceil(min(max(to_full - 1e-6, 0), MAX_WAIT)) (a rounding error does not add a second).
+      local level, amount = lim.level, lim.amount
+      remaining = 0
+      if level > 0 then
+        remaining = level + EPS
+        remaining = remaining - remaining % 1
+        if remaining > MAX_INT then remaining = MAX_INT end
+      end
+      if amount < 1 then amount = 1 end
+      reset = (lim.capacity - level) * lim.period / amount - 1e-6
+      if reset < 0 then reset = 0 elseif reset > MAX_WAIT then reset = MAX_WAIT end
+    else
+      -- What the window has left, and the whole seconds until it ends (at least 0).
+      remaining = lim.amount - lim.used
+      if remaining < 0 then remaining = 0 elseif remaining > MAX_INT then remaining = MAX_INT end
+      reset = (lim.stop * 1e6 - now) / 1e6
+      if reset < 0 then reset = 0 end
+    end
+    local fraction = reset % 1  -- ceil
+    if fraction > 0 then reset = reset - fraction + 1 end
+    numbers[at + 1], numbers[at + 2] = remaining, reset
+    at = at + 2
   end
-  if grant_mode ~= NO_GRANT then
-    for i = 1, n do numbers[count + i] = limits[i].granted end
-    count = count + n
+  if granting then
+    for i = 1, n do numbers[at + i] = limits[i].granted end
+    at = at + n
   end
-  say(count)
+  said = at
 end
 
 local settles, usages, leases, returns, admissions, tiers =
@@ -439,7 +476,7 @@ if admissions == 0 then return 1 end
 -- Admissions of several requests share one call: each is decided in turn, as if alone. They
 -- come packed in one argument (limit_scripts.hpp), read by struct.unpack: no string, and no
 -- text to parse, per number. Their keys each come once, named by position.
-local packed, at, sunpack, base = argv[next_arg], 1, struct.unpack, next_key - 1
+local packed, at, base = argv[next_arg], 1, next_key - 1
 local want_formats = {}
 for _ = 1, admissions do
   local tier, r_tokens, r_cost, cap, lease_ms, grant_mode, hash_at, lease_at, member
@@ -457,20 +494,33 @@ for _ = 1, admissions do
     at = wants[n + 1]
   end
   admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, keys[base + hash_at], keys[base + lease_at], wants)
+  if said > 240 then pack_said() end
 end
 for tier, held in pairs(loaded) do store_limits(held.h, tier_limits[tier], held.expires) end
+if said > 0 then pack_said() end
 return table.concat(answer)
 )lua";
 
-// Where each limit stands, reading only: ARGV the limit count, then each limit's 5; KEYS the
-// hash. Returns what an admission returns, "1 0 0 remaining reset ...".
+// Where each limit stands, reading only: ARGV the limit count, then each limit; KEYS the
+// hash. Returns what an admission returns: 1, 0, 0, then remaining and reset of each limit.
 constexpr const char* peek_lua = R"lua(
+-- Remaining and reset (seconds) of one limit.
+local function state_of(lim)
+  if lim.rate then
+    local level, remaining = lim.level, 0
+    if level > 0 then remaining = min(floor(level + EPS), MAX_INT) end
+    return remaining, whole_seconds_up((lim.capacity - level) * lim.period / max(lim.amount, 1))
+  end
+  return min(max(lim.amount - lim.used, 0), MAX_INT), max(ceil((lim.stop * 1e6 - now) / 1e6), 0)
+end
+
 next_arg = 2
 local limits = read_limits(tonumber(argv[1]))
 if #limits > 0 then load_limits(keys[1], limits) end
 numbers[1], numbers[2], numbers[3] = 1, 0, 0
 for i = 1, #limits do numbers[2 * i + 2], numbers[2 * i + 3] = state_of(limits[i]) end
-say(3 + 2 * #limits)
+said = 3 + 2 * #limits
+pack_said()
 return table.concat(answer)
 )lua";
 

@@ -5,10 +5,11 @@
 
 namespace llmgw::limits::detail {
 
-// A consumer's limits of one tier are one hash (RedisLimiter::key). A limit is 5 ARGV: its
-// field in the hash, its code (kind r|q for rate or quota, then unit r|t|c for requests, tokens
-// or cost: "rr", "qt", ...), amount, then for rates the period in ms and the bucket capacity,
-// for quotas the window ("day"|"month") and "".
+// A consumer's limits of one tier are one hash (RedisLimiter::key). A limit is one ARGV, packed
+// as struct.unpack's "<c2dddi4c0" reads it (little-endian doubles, a length-prefixed string):
+// its code (kind r|q for rate or quota, then unit r|t|c for requests, tokens or cost: "rr",
+// "qt", ...), amount, then for rates the period in ms and the bucket capacity, for quotas the
+// window (1: day, 2: month) and 0, then its field in the hash.
 //
 // ARGV: counts of settles, usage records, lease operations, slice returns, admissions and
 // tiers; then each tier the admissions use: its limit count and limits (read once per call);
@@ -30,7 +31,7 @@ namespace llmgw::limits::detail {
 // longest wait (1-based, 0 = none, -1 = the concurrency cap alone), retry_after s, then
 // remaining and reset s for each limit, then with a grant mode what each limit granted.
 const redis::Script& batch_script();
-// ARGV: the limit count, then each limit's 5; KEYS: the hash. Reads only. Returns 1, 0, 0, then
+// ARGV: the limit count, then each limit; KEYS: the hash. Reads only. Returns 1, 0, 0, then
 // remaining and reset s for each limit: an admission's answer (doubles, as batch_script's).
 const redis::Script& peek_script();
 // Debug helper for tests: ARGV = unix seconds. Returns, for each: day start, day end, day

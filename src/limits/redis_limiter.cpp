@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <cmath>
 #include <span>
 #include <utility>
 #include <vector>
@@ -75,37 +74,15 @@ std::string shape(const Limit& limit) {
     return out + ".quota." + (limit.window == Limit::Window::day ? "day" : "month");
 }
 
-// An argument, into a list of them or straight into the wire form.
-void put(std::vector<std::string>& args, std::string_view text) { args.emplace_back(text); }
-void put(std::vector<std::string>& args, std::uint64_t n) { args.push_back(std::to_string(n)); }
-void put(redis::Arguments& args, std::string_view text) { args.add(text); }
-void put(redis::Arguments& args, std::uint64_t n) { args.add(n); }
-
-// The 5 script arguments of limit `index` of `tier` (see limit_scripts.hpp).
-template <typename Args>
-void append_args(Args& args, const config::Tier& tier, std::size_t index) {
-    const auto& limit = tier.limits.at(index);
-    const bool rate = limit.kind == Limit::Kind::rate;
-    put(args, RedisLimiter::field(tier, index));
-    put(args, code(limit));
-    put(args, limit.amount);
-    if (rate) {
-        put(args, static_cast<std::uint64_t>(limit.period.count()));
-        put(args, limit.burst != 0 ? limit.burst : limit.amount);
-    } else {
-        put(args, limit.window == Limit::Window::day ? "day" : "month");
-        put(args, "");
-    }
-}
-
-std::uint64_t as_count(long long n) { return n > 0 ? static_cast<std::uint64_t>(n) : 0; }
-
 // Numbers travel to and from the batch script as little-endian IEEE doubles (struct.pack and
-// struct.unpack's "<d"), whole numbers up to 2^53 exactly: no text to write or parse per number.
-void pack_number(std::string& out, std::uint64_t n) {
-    const auto bits = std::bit_cast<std::uint64_t>(static_cast<double>(std::min(n, max_exact)));
+// struct.unpack's "<d"): no text to write or parse per number.
+void pack_double(std::string& out, double value) {
+    const auto bits = std::bit_cast<std::uint64_t>(value);
     for (int shift = 0; shift < 64; shift += 8) out += static_cast<char>((bits >> shift) & 0xff);
 }
+
+// A whole number, clamped to what a double holds exactly (2^53 - 1).
+void pack_number(std::string& out, std::uint64_t n) { pack_double(out, static_cast<double>(std::min(n, max_exact))); }
 
 // A string as struct.unpack's "<i4c0" reads it: its length in 4 little-endian bytes, then it.
 void pack_text(std::string& out, std::string_view text) {
@@ -113,6 +90,31 @@ void pack_text(std::string& out, std::string_view text) {
     for (int shift = 0; shift < 32; shift += 8) out += static_cast<char>((size >> shift) & 0xff);
     out += text;
 }
+
+// An argument, into a list of them or straight into the wire form.
+void put(std::vector<std::string>& args, std::string_view text) { args.emplace_back(text); }
+void put(redis::Arguments& args, std::string_view text) { args.add(text); }
+
+// Limit `index` of `tier` as the scripts read it, one argument (see limit_scripts.hpp).
+template <typename Args>
+void append_args(Args& args, const config::Tier& tier, std::size_t index) {
+    const auto& limit = tier.limits.at(index);
+    const bool rate = limit.kind == Limit::Kind::rate;
+    std::string packed = code(limit);
+    // As the text they were sent as before, read by Lua's tonumber: the nearest double.
+    pack_double(packed, static_cast<double>(limit.amount));
+    if (rate) {
+        pack_double(packed, static_cast<double>(limit.period.count()));
+        pack_double(packed, static_cast<double>(limit.burst != 0 ? limit.burst : limit.amount));
+    } else {
+        pack_double(packed, limit.window == Limit::Window::day ? 1 : 2);
+        pack_double(packed, 0);
+    }
+    pack_text(packed, RedisLimiter::field(tier, index));
+    put(args, packed);
+}
+
+std::uint64_t as_count(long long n) { return n > 0 ? static_cast<std::uint64_t>(n) : 0; }
 
 // An answer's numbers (limit_scripts.hpp): whole numbers, each 8 bytes. Empty when the reply
 // has another shape.
@@ -125,8 +127,9 @@ std::vector<long long> numbers_of(const redis::Reply& reply) {
         std::uint64_t bits = 0;
         for (int i = 7; i >= 0; --i) bits = (bits << 8) | bytes[at + static_cast<std::size_t>(i)];
         const auto n = std::bit_cast<double>(bits);
-        // A whole number a long long holds (2^63 is the first double beyond).
-        if (!(n >= -9.2233720368547758e18 && n < 9.2233720368547758e18) || n != std::trunc(n)) return {};
+        // Truncated, as string.format's %d did (the script sends whole numbers); a long long
+        // must hold it (2^63 is the first double beyond).
+        if (!(n > -9.2233720368547758e18 && n < 9.2233720368547758e18)) return {};
         numbers.push_back(static_cast<long long>(n));
     }
     return numbers;

@@ -164,7 +164,7 @@ class RedisLimiter {
     };
     redis::Task<std::optional<redis::Reply>> call(const Backlog& carried, Admissions admissions);
     void append_admission(const Ask& ask, Admissions& admissions) const;
-    // The tier's limits as the batch script reads them: its limit count, then each limit's 5.
+    // The tier's limits as the batch script reads them: its limit count, then each limit.
     const redis::Arguments& tier_arguments(const config::Tier& tier) const;
     // The last key made of a kind (a consumer's tier hash, a consumer's day of usage), kept:
     // a worker's requests come mostly from few consumers, so most requests make none.
