@@ -20,7 +20,6 @@ namespace {
 constexpr const char* common_lua = R"lua(
 local EPS = 1e-9              -- a bucket refilled to 0.9999999999 holds a request
 local MAX_WAIT = 1e12         -- waits are clamped before they become integers
-local MAX_INT = 9007199254740991
 local BUCKET_SLACK_MS = 1000  -- a bucket key outlives the time it needs to be full by this
 local WINDOW_SLACK_S = 86400  -- a quota key outlives its window by a day
 
@@ -215,9 +214,8 @@ local function wait_until_admitted(lim, need)
   return wait
 end
 
--- A script's answer: whole numbers, each a little-endian double (exact up to 2^53), packed
--- into one string: one reply object for Redis to write and llmgw to read, and no number
--- written as text (a sprintf each). The numbers said go to `numbers` (`said` of them), and
+-- A script's answer: numbers, each a little-endian double, packed into one string: one reply
+-- object for Redis to write and llmgw to read, and no number written as text (a sprintf each). The numbers said go to `numbers` (`said` of them), and
 -- are packed by one struct.pack per call, or per a few hundred (Lua's stack bounds unpack).
 local pack, answer, answers, formats, numbers, said = struct.pack, {}, 0, {}, {}, 0
 local function pack_said()
@@ -297,9 +295,8 @@ local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, 
   end
   local admitted, refused, retry_after = 1, 0, 0
   local request, granting = grant_mode ~= GRANT_ONLY, grant_mode ~= NO_GRANT
-  -- The hot path, once per request and limit, is written out: bucket_admits, state_of and
-  -- math.min, max, floor and ceil as comparisons and `x - x % 1` (floor, exact for any
-  -- double), the same numbers without a function call each.
+  -- The hot path, once per request and limit, is written out: bucket_admits and math.min as
+  -- comparisons, the same answers without a function call each (a few hundred instructions).
   for i = 1, n do
     local lim = limits[i]
     -- The request's charge in the limit's unit (requests: nothing).
@@ -369,35 +366,13 @@ local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, 
   local at = said
   numbers[at + 1], numbers[at + 2], numbers[at + 3] = admitted, refused, retry_after
   at = at + 3
-  -- Remaining and reset (seconds) of each limit.
+  -- Where each limit stands: a bucket's level, a quota's count. llmgw works out remaining and
+  -- reset from them (RedisLimiter), with `now`, the first number of the answer.
   for i = 1, n do
     local lim = limits[i]
-    local remaining, reset
-    if lim.rate then
-      -- min(floor(level + EPS), MAX_INT) of what is left, and the whole seconds until full:
-      -- ceil(min(max(to_full - 1e-6, 0), MAX_WAIT)) (a rounding error does not add a second).
-      local level, amount = lim.level, lim.amount
-      remaining = 0
-      if level > 0 then
-        remaining = level + EPS
-        remaining = remaining - remaining % 1
-        if remaining > MAX_INT then remaining = MAX_INT end
-      end
-      if amount < 1 then amount = 1 end
-      reset = (lim.capacity - level) * lim.period / amount - 1e-6
-      if reset < 0 then reset = 0 elseif reset > MAX_WAIT then reset = MAX_WAIT end
-    else
-      -- What the window has left, and the whole seconds until it ends (at least 0).
-      remaining = lim.amount - lim.used
-      if remaining < 0 then remaining = 0 elseif remaining > MAX_INT then remaining = MAX_INT end
-      reset = (lim.stop * 1e6 - now) / 1e6
-      if reset < 0 then reset = 0 end
-    end
-    local fraction = reset % 1  -- ceil
-    if fraction > 0 then reset = reset - fraction + 1 end
-    numbers[at + 1], numbers[at + 2] = remaining, reset
-    at = at + 2
+    if lim.rate then numbers[at + i] = lim.level else numbers[at + i] = lim.used end
   end
+  at = at + n
   if granting then
     for i = 1, n do numbers[at + i] = limits[i].granted end
     at = at + n
@@ -477,6 +452,7 @@ if admissions == 0 then return 1 end
 -- come packed in one argument (limit_scripts.hpp), read by struct.unpack: no string, and no
 -- text to parse, per number. Their keys each come once, named by position.
 local packed, at, base = argv[next_arg], 1, next_key - 1
+answers, answer[1] = 1, pack('<d', now)
 local want_formats = {}
 for _ = 1, admissions do
   local tier, r_tokens, r_cost, cap, lease_ms, grant_mode, hash_at, lease_at, member
@@ -502,24 +478,19 @@ return table.concat(answer)
 )lua";
 
 // Where each limit stands, reading only: ARGV the limit count, then each limit; KEYS the
-// hash. Returns what an admission returns: 1, 0, 0, then remaining and reset of each limit.
+// hash. Returns what a call with one admission returns: now, then 1, 0, 0 and each limit's
+// level or count.
 constexpr const char* peek_lua = R"lua(
--- Remaining and reset (seconds) of one limit.
-local function state_of(lim)
-  if lim.rate then
-    local level, remaining = lim.level, 0
-    if level > 0 then remaining = min(floor(level + EPS), MAX_INT) end
-    return remaining, whole_seconds_up((lim.capacity - level) * lim.period / max(lim.amount, 1))
-  end
-  return min(max(lim.amount - lim.used, 0), MAX_INT), max(ceil((lim.stop * 1e6 - now) / 1e6), 0)
-end
-
 next_arg = 2
 local limits = read_limits(tonumber(argv[1]))
 if #limits > 0 then load_limits(keys[1], limits) end
+answers, answer[1] = 1, pack('<d', now)
 numbers[1], numbers[2], numbers[3] = 1, 0, 0
-for i = 1, #limits do numbers[2 * i + 2], numbers[2 * i + 3] = state_of(limits[i]) end
-said = 3 + 2 * #limits
+for i = 1, #limits do
+  local lim = limits[i]
+  if lim.rate then numbers[3 + i] = lim.level else numbers[3 + i] = lim.used end
+end
+said = 3 + #limits
 pack_said()
 return table.concat(answer)
 )lua";

@@ -26,13 +26,15 @@ namespace llmgw::limits::detail {
 // then, with a grant mode, the slice wanted of each limit (a double each).
 // KEYS in the same order (tiers have none); the admissions': each key once, in the order the
 // admissions first name it.
-// Returns 1 without admissions, else one string: the admissions' answers in order, each number
-// a little-endian double (whole numbers). An admission's: admitted 0|1, refusing limit with the
-// longest wait (1-based, 0 = none, -1 = the concurrency cap alone), retry_after s, then
-// remaining and reset s for each limit, then with a grant mode what each limit granted.
+// Returns 1 without admissions, else one string of little-endian doubles: Redis's clock (unix
+// µs), then the admissions' answers in order. An admission's: admitted 0|1, refusing limit with
+// the longest wait (1-based, 0 = none, -1 = the concurrency cap alone), retry_after s, then
+// each limit's level (a bucket) or count (a quota) after it, then with a grant mode what each
+// limit granted. llmgw works out remaining and reset from the levels and counts.
 const redis::Script& batch_script();
-// ARGV: the limit count, then each limit; KEYS: the hash. Reads only. Returns 1, 0, 0, then
-// remaining and reset s for each limit: an admission's answer (doubles, as batch_script's).
+// ARGV: the limit count, then each limit; KEYS: the hash. Reads only. Returns what
+// batch_script returns for one admission that took nothing: the clock, 1, 0, 0, then each
+// limit's level or count.
 const redis::Script& peek_script();
 // Debug helper for tests: ARGV = unix seconds. Returns, for each: day start, day end, day
 // suffix, month start, month end, month suffix (the same code the quotas use).
