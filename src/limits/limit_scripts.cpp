@@ -12,11 +12,14 @@ namespace {
 // Written for Redis's Lua 5.1 interpreter, which runs the whole script on every call: each
 // function defined costs a closure per call, each table an allocation, each call of a function
 // (and each global looked up) a few hundred instructions, and each number written as text by
-// Lua itself (tostring, `..`, table.concat) a %.14g conversion, about 3,000. So the hot path
-// (one admission) is written out in loops without calls where it is cheap to, numbers become
-// text through string.format('%d') (and the level through '%.17g', as it always was), and the
-// ARGV that are '0' (most of an admission's) are not parsed. bench/redis_instructions.sh counts
-// what redis-server executes per admission.
+// Lua itself (tostring, `..`, table.concat) a %.14g conversion, about 3,000, and each read by
+// tonumber a strtod. So the hot path (one admission) is written out in loops without calls
+// where it is cheap to, and numbers cross the call packed: the limits and admissions as
+// little-endian doubles read by struct.unpack, the answer as doubles written by struct.pack
+// (only the hash keeps text: '%d', and the level '%.17g', as it always was). Each argument
+// costs Redis a parse, an object and a Lua string, so a call has few: one per limit, one for
+// all its admissions. bench/redis_instructions.sh counts what redis-server executes per
+// admission.
 constexpr const char* common_lua = R"lua(
 local EPS = 1e-9              -- a bucket refilled to 0.9999999999 holds a request
 local MAX_WAIT = 1e12         -- waits are clamped before they become integers
@@ -469,6 +472,8 @@ for _ = 1, admissions do
     wants = { sunpack(f, packed, at) }
     at = wants[n + 1]
   end
+  -- A key numbered 0 (none) names another key or nil: admit reads the hash only for a tier
+  -- with limits and the lease set only with a cap, which always have theirs.
   admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, keys[base + hash_at], keys[base + lease_at], wants)
   if said > 240 then pack_said() end
 end
