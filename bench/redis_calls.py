@@ -19,6 +19,7 @@ import gzip
 import json
 import re
 import socket
+import struct
 import sys
 import time
 
@@ -154,6 +155,78 @@ def replay(port, path, sha):
     print("calls=%d admissions=%d settles=%d usages=%d" % (calls, admissions, settles, usages))
 
 
+def packed_limit(field, code, amount, third, capacity):
+    """One limit of the former layout (5 texts) as one packed argument."""
+    rate = code[0] == "r"
+    window = 1.0 if third == "day" else 2.0
+    data = code.encode() + struct.pack(
+        "<ddd", float(int(amount)), float(int(third)) if rate else window, float(int(capacity)) if rate else 0.0)
+    name = field.encode("latin-1")
+    return (data + struct.pack("<i", len(name)) + name).decode("latin-1")
+
+
+def converted(call):
+    """A recorded call of the former layout in the packed one (other calls as they are)."""
+    sha, numkeys = call[0], int(call[1])
+    keys, argv = call[2:2 + numkeys], call[2 + numkeys:]
+    if len(argv) < 6 or not all(a.isdigit() for a in argv[:6]):
+        return call
+    settles, usages, leases, returns, admissions, tiers = map(int, argv[:6])
+    out, i, tier_sizes = argv[:6], 6, []
+    for _ in range(tiers):
+        n = int(argv[i])
+        tier_sizes.append(n)
+        out.append(argv[i])
+        out += [packed_limit(*argv[i + 1 + 5 * j:i + 6 + 5 * j]) for j in range(n)]
+        i += 1 + 5 * n
+    for _ in range(settles):
+        n = int(argv[i])
+        out += argv[i:i + 6]
+        out += [packed_limit(*argv[i + 6 + 5 * j:i + 11 + 5 * j]) for j in range(n)]
+        i += 6 + 5 * n
+    out += argv[i:i + 7 * usages + 3 * leases]
+    i += 7 * usages + 3 * leases
+    for _ in range(returns):
+        out += [packed_limit(*argv[i:i + 5])] + argv[i + 5:i + 7]
+        i += 7
+    k = settles + usages + leases + returns
+    out_keys, admission_keys, packed = keys[:k], [], b""
+
+    def number(key):
+        if key not in admission_keys:
+            admission_keys.append(key)
+        return admission_keys.index(key) + 1
+
+    for _ in range(admissions):
+        tier, tokens, cost, cap, member, lease_ms, mode = argv[i:i + 7]
+        i += 7
+        lease_key = hash_key = 0
+        if int(cap) > 0:
+            lease_key, k = number(keys[k]), k + 1
+        if int(tier) > 0:
+            hash_key, k = number(keys[k]), k + 1
+        packed += struct.pack("<dddddddd", int(tier), int(tokens), int(cost), int(cap), int(lease_ms),
+                              int(mode), hash_key, lease_key)
+        name = member.encode("latin-1")
+        packed += struct.pack("<i", len(name)) + name
+        if int(mode) != 0:
+            n = tier_sizes[int(tier) - 1]
+            packed += b"".join(struct.pack("<d", int(w)) for w in argv[i:i + n])
+            i += n
+    if i != len(argv) or k != numkeys:
+        raise ValueError("not a call of the former layout")
+    if admissions:
+        out.append(packed.decode("latin-1"))
+    out_keys += admission_keys
+    return [sha, str(len(out_keys))] + out_keys + out
+
+
+def convert(old, new):
+    with (gzip.open(old, "rt") if old.endswith(".gz") else open(old)) as f, open(new, "w") as out:
+        for line in f:
+            out.write(json.dumps(converted(json.loads(line))) + "\n")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "capture":
         capture(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])
@@ -161,5 +234,7 @@ if __name__ == "__main__":
         load(int(sys.argv[2]), sys.argv[3])
     elif sys.argv[1] == "replay":
         replay(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+    elif sys.argv[1] == "convert":
+        convert(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)

@@ -12,15 +12,17 @@ namespace {
 // Written for Redis's Lua 5.1 interpreter, which runs the whole script on every call: each
 // function defined costs a closure per call, each table an allocation, each call of a function
 // (and each global looked up) a few hundred instructions, and each number written as text by
-// Lua itself (tostring, `..`, table.concat) a %.14g conversion, about 3,000. So the hot path
-// (one admission) is written out in loops without calls where it is cheap to, numbers become
-// text through string.format('%d') (and the level through '%.17g', as it always was), and the
-// ARGV that are '0' (most of an admission's) are not parsed. bench/redis_instructions.sh counts
-// what redis-server executes per admission.
+// Lua itself (tostring, `..`, table.concat) a %.14g conversion, about 3,000, and each read by
+// tonumber a strtod. So the hot path (one admission) is written out in loops without calls
+// where it is cheap to, and numbers cross the call packed: the limits and admissions as
+// little-endian doubles read by struct.unpack, the answer as doubles written by struct.pack
+// (only the hash keeps text: '%d', and the level '%.17g', as it always was). Each argument
+// costs Redis a parse, an object and a Lua string, so a call has few: one per limit, one for
+// all its admissions. bench/redis_instructions.sh counts what redis-server executes per
+// admission.
 constexpr const char* common_lua = R"lua(
 local EPS = 1e-9              -- a bucket refilled to 0.9999999999 holds a request
 local MAX_WAIT = 1e12         -- waits are clamped before they become integers
-local MAX_INT = 9007199254740991
 local BUCKET_SLACK_MS = 1000  -- a bucket key outlives the time it needs to be full by this
 local WINDOW_SLACK_S = 86400  -- a quota key outlives its window by a day
 
@@ -78,25 +80,26 @@ end
 -- The script's arguments are read in order: ARGV and KEYS each through a cursor.
 local argv, keys, next_arg, next_key = ARGV, KEYS, 1, 1
 
--- The next `n` limits' 5 ARGV each: field in the hash, code (kind r|q, then unit r|t|c), amount,
--- then period (ms) and capacity for a rate, window ('day'|'month') and '' for a quota. Each
--- limit's table also holds its state once loaded. Every field it gets is named here: a table
--- built at its full size costs no rehash.
+-- The next `n` limits, an ARGV each, packed (limit_scripts.hpp): code (kind r|q, then unit
+-- r|t|c), amount, then period (ms) and capacity for a rate, window (1 day, 2 month) and 0 for
+-- a quota, then its field in the hash. Each limit's table also holds its state once loaded.
+-- Every field it gets is named here: a table built at its full size costs no rehash.
+local sunpack = struct.unpack
 local function read_limits(n)
   local limits, a = {}, next_arg
   for i = 1, n do
-    local field, code, amount = argv[a], argv[a + 1], tonumber(argv[a + 2])
+    local code, amount, third, capacity, field = sunpack('<c2dddi4c0', argv[a])
     if code == 'rr' or code == 'rt' or code == 'rc' then
       limits[i] = { field = field, rate = true, requests = code == 'rr', cost = code == 'rc',
-                    amount = amount, period = max(tonumber(argv[a + 3]) / 1000, 1e-3),
-                    capacity = tonumber(argv[a + 4]), level = 0, at = 0, changed = false,
+                    amount = amount, period = max(third / 1000, 1e-3),
+                    capacity = capacity, level = 0, at = 0, changed = false,
                     need = 0, want = 0, granted = 0 }
     else
       limits[i] = { field = field, rate = false, requests = code == 'qr', cost = code == 'qc',
-                    amount = amount, window = argv[a + 3], used = 0, stop = 0, suffix = false,
-                    changed = false, need = 0, want = 0, granted = 0 }
+                    amount = amount, window = third == 1 and 'day' or 'month', used = 0, stop = 0,
+                    suffix = false, changed = false, need = 0, want = 0, granted = 0 }
     end
-    a = a + 5
+    a = a + 1
   end
   next_arg = a
   return limits
@@ -214,28 +217,19 @@ local function wait_until_admitted(lim, need)
   return wait
 end
 
--- Remaining and reset (seconds) of one limit.
-local function state_of(lim)
-  if lim.rate then
-    local level, remaining = lim.level, 0
-    if level > 0 then remaining = min(floor(level + EPS), MAX_INT) end
-    return remaining, whole_seconds_up((lim.capacity - level) * lim.period / max(lim.amount, 1))
-  end
-  return min(max(lim.amount - lim.used, 0), MAX_INT), max(ceil((lim.stop * 1e6 - now) / 1e6), 0)
-end
-
--- A script's answer: whole numbers, returned as one string of them separated by spaces: one
--- reply object for Redis to write and llmgw to read, instead of one per number. Each answer
--- (an admission's) is one string.format of its numbers, joined by table.concat at the end.
-local answer, answers, formats, numbers = {}, 0, {}, {}
-local function say(count)
-  local f = formats[count]
+-- A script's answer: numbers, each a little-endian double, packed into one string: one reply
+-- object for Redis to write and llmgw to read, and no number written as text (a sprintf each). The numbers said go to `numbers` (`said` of them), and
+-- are packed by one struct.pack per call, or per a few hundred (Lua's stack bounds unpack).
+local pack, answer, answers, formats, numbers, said = struct.pack, {}, 0, {}, {}, 0
+local function pack_said()
+  local f = formats[said]
   if not f then
-    f = '%d' .. string.rep(' %d', count - 1)
-    formats[count] = f
+    f = '<' .. string.rep('d', said)
+    formats[said] = f
   end
   answers = answers + 1
-  answer[answers] = format(f, unpack(numbers, 1, count))
+  answer[answers] = pack(f, unpack(numbers, 1, said))
+  said = 0
 end
 )lua";
 
@@ -288,38 +282,48 @@ end
 
 -- One admission, all or nothing: every limit (and the concurrency cap) is read first; only an
 -- admitted request takes from them. A refusal by a limit is named before one by the cap alone:
--- its wait is known. Its ARGV: tier, reserved tokens and cost, cap, lease member, lease ms,
--- grant mode (the caller read them), then with a grant mode the slice wanted of each limit.
-local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode)
-  local lease_key, cap_ok = nil, true
+-- its wait is known. Its tier, reserved tokens and cost, cap, lease member, lease ms, grant
+-- mode, the hash and lease set (keys) and, with a grant mode, the slice wanted of each limit.
+local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, h, lease_key, wants)
+  local cap_ok = true
   if cap > 0 then
-    lease_key = keys[next_key]
-    next_key = next_key + 1
     call('ZREMRANGEBYSCORE', lease_key, '-inf', format('%d', now_ms))  -- expired leases
     cap_ok = call('ZCARD', lease_key) < cap
   end
   local limits = tier_limits[tier]
   local n = #limits
   if n > 0 then
-    limits = loaded_limits(tier, keys[next_key])
-    next_key = next_key + 1
+    local held = loaded[tier]
+    if not held or held.h ~= h then loaded_limits(tier, h) end
   end
   local admitted, refused, retry_after = 1, 0, 0
-  local request = grant_mode ~= GRANT_ONLY
+  local request, granting = grant_mode ~= GRANT_ONLY, grant_mode ~= NO_GRANT
+  -- The hot path, once per request and limit, is written out: bucket_admits and math.min as
+  -- comparisons, the same answers without a function call each (a few hundred instructions).
   for i = 1, n do
     local lim = limits[i]
     -- The request's charge in the limit's unit (requests: nothing).
     local need = r_tokens
     if lim.requests then need = 0 elseif lim.cost then need = r_cost end
-    lim.need, lim.want, lim.granted = need, 0, 0
+    lim.need = need
+    if granting then lim.want, lim.granted = wants[i], 0 end
     if request then
       local admits
       if lim.rate then
-        admits = bucket_admits(lim, lim.level, need)
+        local level = lim.level
+        if lim.requests then
+          admits = level >= 1 - EPS
+        elseif need <= 0 then
+          admits = level > 0
+        else
+          local capacity = lim.capacity
+          admits = level >= (need < capacity and need or capacity) - EPS
+        end
       elseif lim.requests or need <= 0 then
         admits = lim.used < lim.amount
       else
-        admits = lim.used + min(need, lim.amount) <= lim.amount
+        local amount = lim.amount
+        admits = lim.used + (need < amount and need or amount) <= amount
       end
       if not admits then
         -- The limit named is the one with the longest wait (the first such): what Retry-After is for.
@@ -330,10 +334,6 @@ local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode)
     end
   end
   if admitted == 1 and not cap_ok then admitted, refused, retry_after = 0, -1, 1 end
-  if grant_mode ~= NO_GRANT then
-    for i = 1, n do limits[i].want = tonumber(argv[next_arg + i - 1]) end
-    next_arg = next_arg + n
-  end
   if admitted == 1 then
     -- Each limit gives the request its share (one from request limits, the reservation from
     -- the others; a lease renewal takes none), and a lease the whole units it can take beyond
@@ -342,35 +342,45 @@ local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode)
       local lim = limits[i]
       local amount = 0
       if request then
-        if lim.requests then amount = 1 else amount = max(lim.need, 0) end
+        if lim.requests then amount = 1 elseif lim.need > 0 then amount = lim.need end
       end
-      if grant_mode ~= NO_GRANT then
+      if granting then
         local left
         if lim.rate then left = lim.level - amount else left = lim.amount - lim.used - amount end
         lim.granted = max(min(lim.want, floor(left + EPS)), 0)
         amount = lim.granted + amount
       end
       if amount > 0 then
-        if lim.rate then lim.level = lim.level - amount else lim.used = min(max(lim.used + amount, 0), 9e18) end
+        if lim.rate then
+          lim.level = lim.level - amount
+        else
+          local used = lim.used + amount  -- saturates, never overflows
+          if used < 0 then used = 0 elseif used > 9e18 then used = 9e18 end
+          lim.used = used
+        end
         lim.changed = true
       end
     end
-    if lease_key then
+    if cap > 0 then
       call('ZADD', lease_key, format('%d', now_ms + lease_ms), member)
       call('PEXPIRE', lease_key, format('%d', lease_ms + LEASE_SLACK_MS))
     end
   end
-  numbers[1], numbers[2], numbers[3] = admitted, refused, retry_after
-  local count = 3
+  local at = said
+  numbers[at + 1], numbers[at + 2], numbers[at + 3] = admitted, refused, retry_after
+  at = at + 3
+  -- Where each limit stands: a bucket's level, a quota's count. llmgw works out remaining and
+  -- reset from them (RedisLimiter), with `now`, the first number of the answer.
   for i = 1, n do
-    numbers[count + 1], numbers[count + 2] = state_of(limits[i])
-    count = count + 2
+    local lim = limits[i]
+    if lim.rate then numbers[at + i] = lim.level else numbers[at + i] = lim.used end
   end
-  if grant_mode ~= NO_GRANT then
-    for i = 1, n do numbers[count + i] = limits[i].granted end
-    count = count + n
+  at = at + n
+  if granting then
+    for i = 1, n do numbers[at + i] = limits[i].granted end
+    at = at + n
   end
-  say(count)
+  said = at
 end
 
 local settles, usages, leases, returns, admissions, tiers =
@@ -441,30 +451,53 @@ for _ = 1, returns do
   store_limits(h, limits, expires)
 end
 if admissions == 0 then return 1 end
--- Admissions of several requests share one call: each is decided in turn, as if alone. Most of
--- their ARGV are '0': those are not parsed.
+-- Admissions of several requests share one call: each is decided in turn, as if alone. They
+-- come packed in one argument (limit_scripts.hpp), read by struct.unpack: no string, and no
+-- text to parse, per number. Their keys each come once, named by position.
+local packed, at, base = argv[next_arg], 1, next_key - 1
+answers, answer[1] = 1, pack('<d', now)
+local want_formats = {}
 for _ = 1, admissions do
-  local a = next_arg
-  local r_tokens, r_cost, cap, lease_ms, grant_mode = argv[a + 1], argv[a + 2], argv[a + 3], argv[a + 5], argv[a + 6]
-  next_arg = a + 7
-  admit(tonumber(argv[a]), r_tokens == '0' and 0 or tonumber(r_tokens), r_cost == '0' and 0 or tonumber(r_cost),
-        cap == '0' and 0 or tonumber(cap), argv[a + 4], lease_ms == '0' and 0 or tonumber(lease_ms),
-        grant_mode == '0' and 0 or tonumber(grant_mode))
+  local tier, r_tokens, r_cost, cap, lease_ms, grant_mode, hash_at, lease_at, member
+  tier, r_tokens, r_cost, cap, lease_ms, grant_mode, hash_at, lease_at, member, at =
+    sunpack('<ddddddddi4c0', packed, at)
+  local wants
+  if grant_mode ~= NO_GRANT then
+    local n = #tier_limits[tier]
+    local f = want_formats[n]
+    if not f then
+      f = '<' .. string.rep('d', n)
+      want_formats[n] = f
+    end
+    wants = { sunpack(f, packed, at) }
+    at = wants[n + 1]
+  end
+  -- A key numbered 0 (none) names another key or nil: admit reads the hash only for a tier
+  -- with limits and the lease set only with a cap, which always have theirs.
+  admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, keys[base + hash_at], keys[base + lease_at], wants)
+  if said > 240 then pack_said() end
 end
 for tier, held in pairs(loaded) do store_limits(held.h, tier_limits[tier], held.expires) end
-return table.concat(answer, ' ')
+if said > 0 then pack_said() end
+return table.concat(answer)
 )lua";
 
-// Where each limit stands, reading only: ARGV the limit count, then each limit's 5; KEYS the
-// hash. Returns what an admission returns, "1 0 0 remaining reset ...".
+// Where each limit stands, reading only: ARGV the limit count, then each limit; KEYS the
+// hash. Returns what a call with one admission returns: now, then 1, 0, 0 and each limit's
+// level or count.
 constexpr const char* peek_lua = R"lua(
 next_arg = 2
 local limits = read_limits(tonumber(argv[1]))
 if #limits > 0 then load_limits(keys[1], limits) end
+answers, answer[1] = 1, pack('<d', now)
 numbers[1], numbers[2], numbers[3] = 1, 0, 0
-for i = 1, #limits do numbers[2 * i + 2], numbers[2 * i + 3] = state_of(limits[i]) end
-say(3 + 2 * #limits)
-return table.concat(answer, ' ')
+for i = 1, #limits do
+  local lim = limits[i]
+  if lim.rate then numbers[3 + i] = lim.level else numbers[3 + i] = lim.used end
+end
+said = 3 + #limits
+pack_said()
+return table.concat(answer)
 )lua";
 
 constexpr const char* utc_window_lua = R"lua(

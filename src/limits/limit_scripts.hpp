@@ -5,10 +5,11 @@
 
 namespace llmgw::limits::detail {
 
-// A consumer's limits of one tier are one hash (RedisLimiter::key). A limit is 5 ARGV: its
-// field in the hash, its code (kind r|q for rate or quota, then unit r|t|c for requests, tokens
-// or cost: "rr", "qt", ...), amount, then for rates the period in ms and the bucket capacity,
-// for quotas the window ("day"|"month") and "".
+// A consumer's limits of one tier are one hash (RedisLimiter::key). A limit is one ARGV, packed
+// as struct.unpack's "<c2dddi4c0" reads it (little-endian doubles, a length-prefixed string):
+// its code (kind r|q for rate or quota, then unit r|t|c for requests, tokens or cost: "rr",
+// "qt", ...), amount, then for rates the period in ms and the bucket capacity, for quotas the
+// window (1: day, 2: month) and 0, then its field in the hash.
 //
 // ARGV: counts of settles, usage records, lease operations, slice returns, admissions and
 // tiers; then each tier the admissions use: its limit count and limits (read once per call);
@@ -16,20 +17,24 @@ namespace llmgw::limits::detail {
 // and cost, unix second of the reservation, its limits; each usage record (one key, the day's
 // hash): requests, prompt, completion, estimated and cached requests, cost, ttl s; each lease
 // operation (one key, the consumer's lease set): "release"|"renew", member, lease ms; each
-// slice return (one key, the hash): its limit, the amount, unix second of the grant; then each
-// admission: its tier (1-based, 0: none with limits), reserved tokens, reserved cost,
-// concurrency cap (0: none), lease member, lease ms, grant mode (0: none, 1: admit the request
-// and grant slices, 2: grant slices alone, admitting no request) and, with a grant mode, the
-// slice wanted of each limit.
-// KEYS in the same order (tiers have none); an admission's: the lease set when it has a cap,
-// then the hash when its tier has limits.
-// Returns 1 without admissions, else one string: the admissions' answers in order, their whole
-// numbers separated by spaces. An admission's: admitted 0|1, refusing limit with the longest wait
-// (1-based, 0 = none, -1 = the concurrency cap alone), retry_after s, then remaining and reset s
-// for each limit, then with a grant mode what each limit granted.
+// slice return (one key, the hash): its limit, the amount, unix second of the grant; then, with
+// admissions, one argument holding them all packed (struct.unpack's formats, little-endian):
+// each admission "<ddddddddi4c0": its tier (1-based, 0: none with limits), reserved tokens,
+// reserved cost, concurrency cap (0: none), lease ms, grant mode (0: none, 1: admit the request
+// and grant slices, 2: grant slices alone, admitting no request), its hash and its lease set
+// (positions among the admissions' keys, 1-based, 0: none), the lease member (length, bytes);
+// then, with a grant mode, the slice wanted of each limit (a double each).
+// KEYS in the same order (tiers have none); the admissions': each key once, in the order the
+// admissions first name it.
+// Returns 1 without admissions, else one string of little-endian doubles: Redis's clock (unix
+// µs), then the admissions' answers in order. An admission's: admitted 0|1, refusing limit with
+// the longest wait (1-based, 0 = none, -1 = the concurrency cap alone), retry_after s, then
+// each limit's level (a bucket) or count (a quota) after it, then with a grant mode what each
+// limit granted. llmgw works out remaining and reset from the levels and counts.
 const redis::Script& batch_script();
-// ARGV: the limit count, then each limit's 5; KEYS: the hash. Reads only. Returns "1 0 0", then
-// remaining and reset s for each limit: an admission's answer.
+// ARGV: the limit count, then each limit; KEYS: the hash. Reads only. Returns what
+// batch_script returns for one admission that took nothing: the clock, 1, 0, 0, then each
+// limit's level or count.
 const redis::Script& peek_script();
 // Debug helper for tests: ARGV = unix seconds. Returns, for each: day start, day end, day
 // suffix, month start, month end, month suffix (the same code the quotas use).

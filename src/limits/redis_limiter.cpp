@@ -2,7 +2,8 @@
 #include "llmgw/limits/redis_limiter.hpp"
 
 #include <algorithm>
-#include <charconv>
+#include <bit>
+#include <cmath>
 #include <span>
 #include <utility>
 #include <vector>
@@ -17,9 +18,9 @@ namespace {
 using config::Limit;
 
 // The script's grant modes.
-constexpr const char* no_grant = "0";
-constexpr const char* grant_with_request = "1";
-constexpr const char* grant_only = "2";
+constexpr std::uint64_t no_grant = 0;
+constexpr std::uint64_t grant_with_request = 1;
+constexpr std::uint64_t grant_only = 2;
 
 // Amounts are clamped to what a Lua number (a double) holds exactly.
 constexpr std::uint64_t max_exact = (std::uint64_t{1} << 53) - 1;
@@ -74,71 +75,109 @@ std::string shape(const Limit& limit) {
     return out + ".quota." + (limit.window == Limit::Window::day ? "day" : "month");
 }
 
+// Numbers travel to and from the batch script as little-endian IEEE doubles (struct.pack and
+// struct.unpack's "<d"): no text to write or parse per number.
+void pack_double(std::string& out, double value) {
+    const auto bits = std::bit_cast<std::uint64_t>(value);
+    for (int shift = 0; shift < 64; shift += 8) out += static_cast<char>((bits >> shift) & 0xff);
+}
+
+// A whole number, clamped to what a double holds exactly (2^53 - 1).
+void pack_number(std::string& out, std::uint64_t n) { pack_double(out, static_cast<double>(std::min(n, max_exact))); }
+
+// A string as struct.unpack's "<i4c0" reads it: its length in 4 little-endian bytes, then it.
+void pack_text(std::string& out, std::string_view text) {
+    const auto size = static_cast<std::uint32_t>(text.size());
+    for (int shift = 0; shift < 32; shift += 8) out += static_cast<char>((size >> shift) & 0xff);
+    out += text;
+}
+
 // An argument, into a list of them or straight into the wire form.
 void put(std::vector<std::string>& args, std::string_view text) { args.emplace_back(text); }
-void put(std::vector<std::string>& args, std::uint64_t n) { args.push_back(std::to_string(n)); }
 void put(redis::Arguments& args, std::string_view text) { args.add(text); }
-void put(redis::Arguments& args, std::uint64_t n) { args.add(n); }
 
-// The 5 script arguments of limit `index` of `tier` (see limit_scripts.hpp).
+// Limit `index` of `tier` as the scripts read it, one argument (see limit_scripts.hpp).
 template <typename Args>
 void append_args(Args& args, const config::Tier& tier, std::size_t index) {
     const auto& limit = tier.limits.at(index);
     const bool rate = limit.kind == Limit::Kind::rate;
-    put(args, RedisLimiter::field(tier, index));
-    put(args, code(limit));
-    put(args, limit.amount);
+    std::string packed = code(limit);
+    // As the text they were sent as before, read by Lua's tonumber: the nearest double.
+    pack_double(packed, static_cast<double>(limit.amount));
     if (rate) {
-        put(args, static_cast<std::uint64_t>(limit.period.count()));
-        put(args, limit.burst != 0 ? limit.burst : limit.amount);
+        pack_double(packed, static_cast<double>(limit.period.count()));
+        pack_double(packed, static_cast<double>(limit.burst != 0 ? limit.burst : limit.amount));
     } else {
-        put(args, limit.window == Limit::Window::day ? "day" : "month");
-        put(args, "");
+        pack_double(packed, limit.window == Limit::Window::day ? 1 : 2);
+        pack_double(packed, 0);
     }
+    pack_text(packed, RedisLimiter::field(tier, index));
+    put(args, packed);
 }
 
-std::uint64_t as_count(long long n) { return n > 0 ? static_cast<std::uint64_t>(n) : 0; }
+std::uint64_t as_count(double n) { return n > 0 ? static_cast<std::uint64_t>(n) : 0; }
 
-// An answer's numbers (limit_scripts.hpp): whole numbers separated by single spaces. Empty when
-// the reply has another shape.
-std::vector<long long> numbers_of(const redis::Reply& reply) {
-    std::vector<long long> numbers;
-    if (!reply.is_string()) return numbers;
-    const char* at = reply.str.data();
-    const char* const end = at + reply.str.size();
-    numbers.reserve(reply.str.size() / 2 + 1);
-    while (at < end) {
-        long long n = 0;
-        const auto [next, error] = std::from_chars(at, end, n);
-        if (error != std::errc{} || (next < end && *next != ' ')) return {};
+// An answer's numbers (limit_scripts.hpp), each 8 bytes; empty when the reply has another
+// shape or holds a number no long long holds (2^63 is the first double beyond).
+std::vector<double> numbers_of(const redis::Reply& reply) {
+    std::vector<double> numbers;
+    if (!reply.is_string() || reply.str.size() % 8 != 0) return numbers;
+    numbers.reserve(reply.str.size() / 8);
+    const auto* bytes = reinterpret_cast<const unsigned char*>(reply.str.data());
+    for (std::size_t at = 0; at < reply.str.size(); at += 8) {
+        std::uint64_t bits = 0;
+        for (int i = 7; i >= 0; --i) bits = (bits << 8) | bytes[at + static_cast<std::size_t>(i)];
+        const auto n = std::bit_cast<double>(bits);
+        if (!(n > -9.2233720368547758e18 && n < 9.2233720368547758e18)) return {};
         numbers.push_back(n);
-        at = next < end ? next + 1 : next;
     }
     return numbers;
 }
 
-// One admission's answer as a Decision; nullopt when it has another shape.
-std::optional<Decision> to_decision(std::span<const long long> e, const config::Tier& tier) {
+// Where a limit stands from what the script answers, a bucket's level or a quota's count
+// after the admission, at `now_us` (Redis's clock): the arithmetic the script did before, in
+// the same doubles and order (LocalLimiter's rounding): remaining whole units, clamped to
+// 2^53 - 1; reset the whole seconds until a bucket is full (a rounding error of up to 1 µs
+// adds no second) or the quota's UTC window ends.
+LimitState state_of(const Limit& limit, double value, double now_us) {
+    constexpr double eps = 1e-9, max_int = 9007199254740991.0, max_wait = 1e12;
+    LimitState state;
+    state.limit = &limit;
+    if (limit.kind == Limit::Kind::rate) {
+        if (value > 0) state.remaining = static_cast<std::uint64_t>(std::min(std::floor(value + eps), max_int));
+        const double amount = std::max(static_cast<double>(limit.amount), 1.0);
+        const double period = std::max(static_cast<double>(limit.period.count()) / 1000, 1e-3);
+        const double capacity = static_cast<double>(limit.burst != 0 ? limit.burst : limit.amount);
+        const double to_full = (capacity - value) * period / amount - 1e-6;
+        state.reset = std::chrono::seconds(static_cast<long long>(std::ceil(std::clamp(to_full, 0.0, max_wait))));
+        return state;
+    }
+    state.remaining = as_count(std::min(static_cast<double>(limit.amount) - value, max_int));
+    const auto now = Clock::time_point(std::chrono::duration_cast<Clock::duration>(
+        std::chrono::microseconds(static_cast<long long>(now_us))));
+    const auto stop = std::chrono::duration_cast<std::chrono::seconds>(window_end(limit.window, now).time_since_epoch());
+    const double until = std::ceil((static_cast<double>(stop.count()) * 1e6 - now_us) / 1e6);
+    state.reset = std::chrono::seconds(until > 0 ? static_cast<long long>(until) : 0);
+    return state;
+}
+
+// One admission's answer as a Decision; nullopt when it has another shape. Its numbers:
+// admitted, the refusing limit, retry_after, then each limit's level or count.
+std::optional<Decision> to_decision(std::span<const double> e, const config::Tier& tier, double now_us) {
     const auto count = tier.limits.size();
-    if (e.size() < 3 + 2 * count) return std::nullopt;
+    if (e.size() < 3 + count) return std::nullopt;
     Decision decision;
     decision.admitted = e[0] == 1;
-    const auto refused = e[1];  // -1: the concurrency cap
+    const auto refused = static_cast<long long>(e[1]);  // -1: the concurrency cap
     if (decision.admitted != (refused == 0) || refused < -1 || refused > static_cast<long long>(count))
         return std::nullopt;
     if (!decision.admitted) {
         decision.over_concurrency = refused == -1;
         if (refused > 0) decision.refused_by = &tier.limits[static_cast<std::size_t>(refused) - 1];
-        decision.retry_after = std::chrono::seconds(std::max<long long>(e[2], 1));
+        decision.retry_after = std::chrono::seconds(std::max<long long>(static_cast<long long>(e[2]), 1));
     }
     decision.states.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) {
-        LimitState state;
-        state.limit = &tier.limits[i];
-        state.remaining = as_count(e[3 + 2 * i]);
-        state.reset = std::chrono::seconds(std::max<long long>(e[4 + 2 * i], 0));
-        decision.states.push_back(state);
-    }
+    for (std::size_t i = 0; i < count; ++i) decision.states.push_back(state_of(tier.limits[i], e[3 + i], now_us));
     return decision;
 }
 
@@ -298,7 +337,7 @@ redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carri
     keys.append(admissions.keys);
     add_all(args, carried.lease_args);
     add_all(args, carried.return_args);
-    args.append(admissions.args);
+    if (admissions.count > 0) args.add(admissions.packed);
     auto result = co_await client_.eval(detail::batch_script(), keys, args);
     if (!result) co_return std::nullopt;
     co_return std::move(*result);
@@ -307,9 +346,9 @@ redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carri
 void RedisLimiter::append_admission(const Ask& ask, Admissions& admissions) const {
     const auto& tier = *ask.tier;
     const auto& lease = *ask.lease;
-    const char* mode = ask.slices == nullptr ? no_grant
-                       : ask.slices->with_request ? grant_with_request
-                                                  : grant_only;
+    const auto mode = ask.slices == nullptr ? no_grant
+                      : ask.slices->with_request ? grant_with_request
+                                                 : grant_only;
     // The tier's limits go once per call; the admission names them by position (1-based).
     std::size_t tier_number = 0;
     if (!tier.limits.empty()) {
@@ -317,42 +356,47 @@ void RedisLimiter::append_admission(const Ask& ask, Admissions& admissions) cons
         tier_number = static_cast<std::size_t>(std::find(tiers.begin(), tiers.end(), &tier) - tiers.begin()) + 1;
         if (tier_number > tiers.size()) tiers.push_back(&tier);
     }
-    auto& keys = admissions.keys;
-    auto& args = admissions.args;
-    ++admissions.count;
-    args.add(std::uint64_t{tier_number});
-    args.add(std::min(ask.reserve.tokens, max_exact));
-    args.add(std::min(ask.reserve.cost, max_exact));
-    args.add(std::uint64_t{lease.cap});
-    args.add(lease.member);
-    args.add(static_cast<std::uint64_t>(std::max<long long>(lease.duration.count(), 0)));
-    args.add(mode);
-    if (lease.cap != 0) keys.add(lease.key);
+    // Each key goes once per call; an admission names its keys by position (1-based, 0: none).
+    const auto key_number = [&admissions](const std::string& key) {
+        auto [found, added] = admissions.key_numbers.try_emplace(key, admissions.key_numbers.size() + 1);
+        if (added) admissions.keys.add(key);
+        return found->second;
+    };
+    std::uint64_t hash_number = 0, lease_number = 0;
     if (!tier.limits.empty())
-        keys.add_joined({prefix_, "rl:{", escape(*ask.consumer), "}:", escape(tier.name)});
+        hash_number = key_number(remember(last_hash_, *ask.consumer, tier.name, [&] { return key(*ask.consumer, tier); }));
+    if (lease.cap != 0) lease_number = key_number(lease.key);
+    auto& out = admissions.packed;
+    ++admissions.count;
+    for (const std::uint64_t n : {std::uint64_t{tier_number}, ask.reserve.tokens, ask.reserve.cost,
+                                  std::uint64_t{lease.cap},
+                                  static_cast<std::uint64_t>(std::max<long long>(lease.duration.count(), 0)),
+                                  mode, hash_number, lease_number})
+        pack_number(out, n);
+    pack_text(out, lease.member);
     if (ask.slices != nullptr) {
         ask.slices->want.resize(tier.limits.size());
-        for (const auto want : ask.slices->want) args.add(std::min(want, max_exact));
+        for (const auto want : ask.slices->want) pack_number(out, want);
     }
 }
 
 namespace {
-// How many numbers an admission's answer has: 3, two per limit, and with a grant mode one more
+// How many numbers an admission's answer has: 3, one per limit, and with a grant mode one more
 // per limit.
 std::size_t answer_size(const RedisLimiter::Ask& ask) {
     const auto count = ask.tier->limits.size();
-    return 3 + 2 * count + (ask.slices == nullptr ? 0 : count);
+    return 3 + count + (ask.slices == nullptr ? 0 : count);
 }
 
 // One admission's answer, read into its Ask (and its slices' grants).
-void read_answer(std::span<const long long> answer, RedisLimiter::Ask& ask) {
+void read_answer(std::span<const double> answer, double now_us, RedisLimiter::Ask& ask) {
     const auto count = ask.tier->limits.size();
     auto* slices = ask.slices;
-    ask.decision = to_decision(answer, *ask.tier);
+    ask.decision = to_decision(answer, *ask.tier, now_us);
     if (!ask.decision || slices == nullptr) return;
     slices->granted.clear();
     for (std::size_t i = 0; i < count; ++i)
-        slices->granted.push_back(std::min(as_count(answer[3 + 2 * count + i]), slices->want[i]));
+        slices->granted.push_back(std::min(as_count(answer[3 + count + i]), slices->want[i]));
 }
 }  // namespace
 
@@ -376,13 +420,16 @@ redis::Task<bool> RedisLimiter::admit_all(const Backlog& carried, std::span<Ask*
     auto reply = co_await call(carried, std::move(admissions));
     if (!reply) co_return false;
     if (sent.empty()) co_return true;
-    // Every admission's answer, in order; answers of another shape leave the decisions empty.
+    // Redis's clock, then every admission's answer, in order; answers of another shape leave
+    // the decisions empty.
     const auto numbers = numbers_of(*reply);
-    if (numbers.size() != expected) co_return false;
-    std::span<const long long> rest(numbers);
+    if (numbers.size() != 1 + expected) co_return false;
+    std::span<const double> rest(numbers);
+    const double now_us = rest[0];
+    rest = rest.subspan(1);
     for (auto* ask : sent) {
         const auto size = answer_size(*ask);
-        read_answer(rest.first(size), *ask);
+        read_answer(rest.first(size), now_us, *ask);
         rest = rest.subspan(size);
     }
     co_return true;
@@ -407,8 +454,9 @@ redis::Task<std::optional<std::vector<LimitState>>> RedisLimiter::peek(
     auto reply = co_await client_.eval(detail::peek_script(), std::move(keys), std::move(args));
     if (!reply) co_return std::nullopt;
     const auto numbers = numbers_of(*reply);
-    auto decision = to_decision(numbers, tier);
-    if (!decision || numbers.size() != 3 + 2 * tier.limits.size()) co_return std::nullopt;
+    if (numbers.size() != 1 + 3 + tier.limits.size()) co_return std::nullopt;
+    auto decision = to_decision(std::span<const double>(numbers).subspan(1), tier, numbers[0]);
+    if (!decision) co_return std::nullopt;
     co_return std::move(decision->states);
 }
 

@@ -153,16 +153,18 @@ class RedisLimiter {
     std::string concurrency_key(const std::string& consumer) const;
 
   private:
-    // The admissions' part of a batch call: the tiers they use (each once), their keys and
-    // arguments.
+    // The admissions' part of a batch call: the tiers they use (each once), their keys (each
+    // once, numbered from 1 in `key_numbers`) and the admissions packed into one argument.
     struct Admissions {
         std::size_t count = 0;
         std::vector<const config::Tier*> tiers;
-        redis::Arguments keys, args;
+        redis::Arguments keys;
+        std::unordered_map<std::string, std::uint64_t> key_numbers;
+        std::string packed;
     };
     redis::Task<std::optional<redis::Reply>> call(const Backlog& carried, Admissions admissions);
     void append_admission(const Ask& ask, Admissions& admissions) const;
-    // The tier's limits as the batch script reads them: its limit count, then each limit's 5.
+    // The tier's limits as the batch script reads them: its limit count, then each limit.
     const redis::Arguments& tier_arguments(const config::Tier& tier) const;
     // The last key made of a kind (a consumer's tier hash, a consumer's day of usage), kept:
     // a worker's requests come mostly from few consumers, so most requests make none.

@@ -769,6 +769,50 @@ TEST_F(RedisArithmetic, QuotasAndCostsAdmitWhatFitsAndSlicesTakeWholeUnitsOfTheR
     EXPECT_EQ(stored(tier, 1), "0.5");
 }
 
+// The batch script works out each admission's remaining and reset without math.floor, ceil,
+// min and max (comparisons and `x - x % 1`): rounding and clamping as LocalLimiter does them.
+// A frozen bucket (its time ahead of now) keeps its level while the test runs.
+TEST_F(RedisArithmetic, AdmissionStatesRoundAndClampAtTheEdges) {
+    const auto tier = tier_of({rate(tokens, 60, minutes(1))});  // one token a second, 60 at most
+    const auto frozen = std::to_string(now_us() + 60'000'000);
+    const auto state_at = [&](const std::string& level) {
+        plant(tier, 0, level, frozen);
+        return admit_reserving(tier, Charge{}).states.at(0);
+    };
+    auto state = state_at("30");  // 30 s to full: a whole 30, not 31
+    EXPECT_EQ(state.remaining, 30u);
+    EXPECT_EQ(state.reset, 30s);
+    state = state_at("29.5");  // 30.5 s to full: 31
+    EXPECT_EQ(state.remaining, 29u);
+    EXPECT_EQ(state.reset, 31s);
+    state = state_at("29.9999999999");  // a rounding error from 30: both numbers as for 30
+    EXPECT_EQ(state.remaining, 30u);
+    EXPECT_EQ(state.reset, 30s);
+    state = state_at("29.999998");  // 30.000002 s to full, beyond the 1 µs slack: 31
+    EXPECT_EQ(state.remaining, 29u);
+    EXPECT_EQ(state.reset, 31s);
+    state = state_at("30.9999995");  // 29.0000005 s to full: within the slack of 29
+    EXPECT_EQ(state.remaining, 30u);
+    EXPECT_EQ(state.reset, 29s);
+    state = state_at("-2.5");  // a settle's debt: nothing remains, 62.5 s to full
+    EXPECT_EQ(state.remaining, 0u);
+    EXPECT_EQ(state.reset, 63s);
+    state = state_at("60");
+    EXPECT_EQ(state.remaining, 60u);
+    EXPECT_EQ(state.reset, 0s);
+    // Amounts beyond 2^32 travel whole, and remaining is clamped to 2^53 - 1 (what a Lua
+    // number holds exactly); a quota's reset is the whole seconds to the end of its window.
+    const std::uint64_t huge = std::uint64_t{1} << 60, big = (std::uint64_t{1} << 40) + 7;
+    const auto wide = tier_of({rate(requests, huge, hours(1)), quota(Limit::Unit::cost, big, Limit::Window::day)});
+    const auto first = admit_reserving(wide, Charge{0, big - 3});
+    ASSERT_TRUE(first.admitted);
+    EXPECT_EQ(first.states[0].remaining, (std::uint64_t{1} << 53) - 1);
+    EXPECT_EQ(first.states[1].remaining, 3u);
+    expect_near(first.states[1].reset, until_window_end(Limit::Window::day), 1s, "quota reset");
+    EXPECT_FALSE(admit_reserving(wide, Charge{0, 4}).admitted);
+    EXPECT_TRUE(admit_reserving(wide, Charge{0, 3}).admitted);
+}
+
 }  // namespace
 
 // Tier max_concurrent in Redis: a sorted set of leases per consumer, decided with the limits.
