@@ -21,5 +21,8 @@ target_compile_definitions(llmgw_asio PUBLIC
   BOOST_BEAST_SEPARATE_COMPILATION
   BOOST_ASIO_NO_DEPRECATED
   BOOST_ASIO_DISABLE_BOOST_ARRAY
-  BOOST_ASIO_DISABLE_BOOST_DATE_TIME)
+  BOOST_ASIO_DISABLE_BOOST_DATE_TIME
+  # Coroutine frames from operator new (the executable's per-thread lists, thread_cache_new.cpp)
+  # rather than Asio's two-slot cache, which keeps frames of up to 1 KiB only.
+  BOOST_ASIO_DISABLE_AWAITABLE_FRAME_RECYCLING)
 target_link_libraries(llmgw_asio PUBLIC Boost::headers Threads::Threads OpenSSL::SSL OpenSSL::Crypto)
