@@ -160,10 +160,12 @@ std::size_t utf8_sequence(const unsigned char* p, std::size_t left) {
     return is_ascii(text) ? text : utf8_of(text, repaired);
 }
 
-// Writes into the batch's buffer; offsets, not pointers, across calls (it may grow).
+// Writes into a batch's buffer or a span's attributes; offsets, not pointers, across calls
+// (the buffer may grow).
+template <typename Buffer>
 class ProtoOut {
 public:
-    explicit ProtoOut(SpanBatch& batch) : batch_(batch) {}
+    explicit ProtoOut(Buffer& batch) : batch_(batch) {}
 
     char* room(std::size_t n) { return batch_.room(n); }
     void done(const char* end) {
@@ -201,7 +203,7 @@ public:
     std::string& scratch() { return scratch_; }
 
 private:
-    SpanBatch& batch_;
+    Buffer& batch_;
     std::string scratch_;  // a string repaired to UTF-8 (rare)
 };
 
@@ -232,7 +234,8 @@ private:
 }
 
 // AnyValue: string_value 1, bool_value 2, int_value 3, double_value 4, array_value 5.
-[[gnu::always_inline]] inline void put_string_attribute(ProtoOut& out, char list_key,
+template <typename Out>
+[[gnu::always_inline]] inline void put_string_attribute(Out& out, char list_key,
                                                       std::string_view name,
                                                       std::string_view text) {
     const auto checked = as_utf8(text, out.scratch());
@@ -242,7 +245,8 @@ private:
     out.done(put_bytes(at, key(1, delimited), checked));
 }
 
-void put_array_attribute(ProtoOut& out, char list_key, std::string_view name,
+template <typename Out>
+void put_array_attribute(Out& out, char list_key, std::string_view name,
                          std::span<const std::string> list) {
     const auto pair = out.open(list_key, 2);
     out.string(key(1, delimited), name);
@@ -262,32 +266,51 @@ void put_array_attribute(ProtoOut& out, char list_key, std::string_view name,
     out.close(pair, 2);
 }
 
-void put_attribute(ProtoOut& out, char list_key, const Attribute& attribute) {
+// int64: its two's complement as a varint (ten bytes when negative).
+template <typename Out>
+[[gnu::always_inline]] inline void put_int_attribute(Out& out, char list_key,
+                                                     std::string_view name, std::int64_t value) {
+    const auto number = static_cast<std::uint64_t>(value);
+    char* at = out.room(3 * 11 + name.size() + 11);
+    at = key_value_head(at, list_key, name, 1 + varint_size(number));
+    *at++ = key(3, varint);
+    out.done(put_varint(at, number));
+}
+
+template <typename Out>
+[[gnu::always_inline]] inline void put_double_attribute(Out& out, char list_key,
+                                                        std::string_view name, double value) {
+    char* at = out.room(3 * 11 + name.size() + 9);
+    at = key_value_head(at, list_key, name, 9);
+    *at++ = key(4, fixed64);
+    out.done(put_fixed64(at, std::bit_cast<std::uint64_t>(value)));
+}
+
+template <typename Out>
+[[gnu::always_inline]] inline void put_bool_attribute(Out& out, char list_key,
+                                                      std::string_view name, bool value) {
+    char* at = out.room(3 * 11 + name.size() + 2);
+    at = key_value_head(at, list_key, name, 2);
+    *at++ = key(2, varint);
+    *at++ = static_cast<char>(value ? 1 : 0);
+    out.done(at);
+}
+
+using BatchOut = ProtoOut<SpanBatch>;
+
+// An attribute kept as a value (an event's, the resource's).
+void put_attribute(BatchOut& out, char list_key, const Attribute& attribute) {
     const auto& value = attribute.value;
     const auto name = attribute.key;
     switch (value.index()) {
         case 0:
             return put_string_attribute(out, list_key, name, *std::get_if<0>(&value));
-        case 1: {  // int64: its two's complement as a varint (ten bytes when negative)
-            const auto number = static_cast<std::uint64_t>(*std::get_if<1>(&value));
-            char* at = out.room(3 * 11 + name.size() + 11);
-            at = key_value_head(at, list_key, name, 1 + varint_size(number));
-            *at++ = key(3, varint);
-            return out.done(put_varint(at, number));
-        }
-        case 2: {
-            char* at = out.room(3 * 11 + name.size() + 9);
-            at = key_value_head(at, list_key, name, 9);
-            *at++ = key(4, fixed64);
-            return out.done(put_fixed64(at, std::bit_cast<std::uint64_t>(*std::get_if<2>(&value))));
-        }
-        case 3: {
-            char* at = out.room(3 * 11 + name.size() + 2);
-            at = key_value_head(at, list_key, name, 2);
-            *at++ = key(2, varint);
-            *at++ = static_cast<char>(*std::get_if<3>(&value) ? 1 : 0);
-            return out.done(at);
-        }
+        case 1:
+            return put_int_attribute(out, list_key, name, *std::get_if<1>(&value));
+        case 2:
+            return put_double_attribute(out, list_key, name, *std::get_if<2>(&value));
+        case 3:
+            return put_bool_attribute(out, list_key, name, *std::get_if<3>(&value));
         case 4:
             return put_array_attribute(out, list_key, name, *std::get_if<4>(&value));
         case 5:
@@ -298,7 +321,7 @@ void put_attribute(ProtoOut& out, char list_key, const Attribute& attribute) {
 }
 
 // Span.Event: time_unix_nano 1 (fixed64), name 2, attributes 3.
-void put_event(ProtoOut& out, const SpanEvent& event) {
+void put_event(BatchOut& out, const SpanEvent& event) {
     const auto body = out.open(key(11, delimited), 1);
     char* at = out.room(9);
     *at++ = key(1, fixed64);
@@ -310,7 +333,7 @@ void put_event(ProtoOut& out, const SpanEvent& event) {
 
 // Span: trace_id 1, span_id 2, parent_span_id 4, name 5, kind 6, start_time_unix_nano 7 and
 // end_time_unix_nano 8 (fixed64), attributes 9, events 11, status 15 (message 2, code 3).
-void put_span(ProtoOut& out, const Span& span) {
+void put_span(BatchOut& out, const Span& span) {
     const auto body = out.open(key(2, delimited), 2);  // ScopeSpans.spans
     char* at = out.room(2 + 16 + 2 + 8 + 2 + 8);
     *at++ = key(1, delimited), *at++ = 16;
@@ -331,7 +354,11 @@ void put_span(ProtoOut& out, const Span& span) {
     at = put_fixed64(at, span.start);
     *at++ = key(8, fixed64);
     out.done(put_fixed64(at, span.end));
-    for (const auto& attribute : span.attributes) put_attribute(out, key(9, delimited), attribute);
+    // The attributes, encoded as they were set.
+    const auto attributes = span.attributes.bytes();
+    at = out.room(attributes.size());
+    std::memcpy(at, attributes.data(), attributes.size());
+    out.done(at + attributes.size());
     for (const auto& event : span.events) put_event(out, event);
     if (span.status != StatusCode::unset || !span.status_message.empty()) {
         const auto status = out.open(key(15, delimited), 1);
@@ -368,7 +395,7 @@ char* SpanBatch::grow(std::size_t n) {
 SpanBatch::SpanBatch(std::string_view service_name, std::string_view service_version,
                      std::size_t reserve) {
     if (reserve > 0) grow(reserve);
-    ProtoOut out(*this);
+    BatchOut out(*this);
     out.done(room(head_room) + head_room);
     const auto resource = out.open(key(1, delimited), 2);
     const Attribute attributes[] = {{"service.name", service_name},
@@ -387,7 +414,7 @@ SpanBatch::SpanBatch(std::string_view service_name, std::string_view service_ver
 }
 
 void SpanBatch::append(const Span& span) {
-    ProtoOut out(*this);
+    BatchOut out(*this);
     put_span(out, span);
     ++spans_;
 }
@@ -410,6 +437,37 @@ std::string_view SpanBatch::finish() {
         finished_ = true;
     }
     return {data_.get() + begin_, size_ - begin_};
+}
+
+// A span's attributes, each written as the Span's attributes field (9) when set.
+namespace {
+constexpr char span_attribute = key(9, delimited);
+using AttributesOut = ProtoOut<SpanAttributes>;
+}  // namespace
+
+void Span::set(std::string_view key, std::string_view value) {
+    AttributesOut out(attributes);
+    put_string_attribute(out, span_attribute, key, value);
+}
+
+void Span::set(std::string_view key, std::int64_t value) {
+    AttributesOut out(attributes);
+    put_int_attribute(out, span_attribute, key, value);
+}
+
+void Span::set(std::string_view key, double value) {
+    AttributesOut out(attributes);
+    put_double_attribute(out, span_attribute, key, value);
+}
+
+void Span::set_bool(std::string_view key, bool value) {
+    AttributesOut out(attributes);
+    put_bool_attribute(out, span_attribute, key, value);
+}
+
+void Span::set(std::string_view key, std::span<const std::string> list) {
+    AttributesOut out(attributes);
+    put_array_attribute(out, span_attribute, key, list);
 }
 
 std::string encode_otlp(const std::vector<Span>& spans, std::string_view service_name,
