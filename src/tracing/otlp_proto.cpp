@@ -248,6 +248,28 @@ template <typename Out>
 template <typename Out>
 void put_array_attribute(Out& out, char list_key, std::string_view name,
                          std::span<const std::string> list) {
+    // Nearly always all ASCII: the sizes are known at once and it is written in one piece.
+    std::size_t array_size = 0;
+    bool ascii = true;
+    for (const auto& item : list) {
+        ascii = ascii && is_ascii(item);
+        const auto element_size = 1 + varint_size(item.size()) + item.size();
+        array_size += 1 + varint_size(element_size) + element_size;
+    }
+    if (ascii) {
+        const auto value_size = 1 + varint_size(array_size) + array_size;
+        char* at = out.room(2 * 11 + name.size() + 11 + value_size);
+        at = key_value_head(at, list_key, name, value_size);
+        *at++ = key(5, delimited);
+        at = put_varint(at, array_size);
+        for (const auto& item : list) {
+            *at++ = key(1, delimited);
+            at = put_varint(at, 1 + varint_size(item.size()) + item.size());
+            at = put_bytes(at, key(1, delimited), item);
+        }
+        return out.done(at);
+    }
+    // Some item is repaired to UTF-8: each length filled in once its body is written.
     const auto pair = out.open(list_key, 2);
     out.string(key(1, delimited), name);
     const auto value = out.open(key(2, delimited), 2);
@@ -443,25 +465,43 @@ std::string_view SpanBatch::finish() {
 namespace {
 constexpr char span_attribute = key(9, delimited);
 using AttributesOut = ProtoOut<SpanAttributes>;
+// For the scalars: the buffer alone (no string kept for a repair).
+struct ScalarOut {
+    SpanAttributes& attributes;
+    char* room(std::size_t n) { return attributes.room(n); }
+    void done(const char* end) { attributes.advance_to(end); }
+};
 }  // namespace
 
-void Span::set(std::string_view key, std::string_view value) {
-    AttributesOut out(attributes);
-    put_string_attribute(out, span_attribute, key, value);
+char* SpanAttributes::grow(std::size_t n) {
+    // A CLIENT span's attributes take some 400 bytes.
+    bytes_.resize(std::max({2 * bytes_.size(), used_ + n, std::size_t{512}}));
+    return bytes_.data() + used_;
+}
+
+void Span::set(std::string_view name, std::string_view value) {
+    if (!is_ascii(value)) [[unlikely]] {
+        AttributesOut out(attributes);
+        return put_string_attribute(out, span_attribute, name, value);
+    }
+    const auto value_size = 1 + varint_size(value.size()) + value.size();
+    char* at = attributes.room(2 * 11 + name.size() + 11 + value_size);
+    at = key_value_head(at, span_attribute, name, value_size);
+    attributes.advance_to(put_bytes(at, key(1, delimited), value));
 }
 
 void Span::set(std::string_view key, std::int64_t value) {
-    AttributesOut out(attributes);
+    ScalarOut out{attributes};
     put_int_attribute(out, span_attribute, key, value);
 }
 
 void Span::set(std::string_view key, double value) {
-    AttributesOut out(attributes);
+    ScalarOut out{attributes};
     put_double_attribute(out, span_attribute, key, value);
 }
 
 void Span::set_bool(std::string_view key, bool value) {
-    AttributesOut out(attributes);
+    ScalarOut out{attributes};
     put_bool_attribute(out, span_attribute, key, value);
 }
 

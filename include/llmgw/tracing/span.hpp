@@ -3,7 +3,6 @@
 // are set.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
@@ -61,16 +60,17 @@ public:
     // For the encoder: room for `n` more bytes at the returned pointer; advance() by what was
     // written (the protocol of SpanBatch, so that one encoder writes into both).
     char* room(std::size_t n) {
-        if (used_ + n > bytes_.size())  // a CLIENT span's attributes take some 400 bytes
-            bytes_.resize(std::max({2 * bytes_.size(), used_ + n, std::size_t{512}}));
-        return bytes_.data() + used_;
+        return used_ + n <= bytes_.size() ? bytes_.data() + used_ : grow(n);
     }
     void advance(std::size_t n) { used_ += n; }
+    void advance_to(const char* end) { used_ = static_cast<std::size_t>(end - bytes_.data()); }
     std::size_t size() const { return used_; }
     char* at(std::size_t offset) { return bytes_.data() + offset; }
     void shrink(std::size_t n) { used_ -= n; }
 
 private:
+    char* grow(std::size_t n);
+
     std::string bytes_;  // its size is the capacity: zero-filled once, when it grows
     std::size_t used_ = 0;
 };

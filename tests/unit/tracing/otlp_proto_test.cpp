@@ -276,6 +276,29 @@ TEST(OtlpProto, AListAsASpanIsEncodedAsAVector) {
     EXPECT_EQ(encode_otlp({span}, "gw", "1"), encode_otlp({vector}, "gw", "1"));
 }
 
+// A list's lengths are computed before it is written (all ASCII) or filled in after (some
+// item repaired): both read back whole at every size of varint.
+TEST(OtlpProto, ListsOfEverySizeReadBackWhole) {
+    for (const std::size_t size : {0, 1, 60, 127, 128, 16'300, 16'383, 16'384, 40'000}) {
+        for (const bool ascii : {true, false}) {
+            std::vector<std::string> list{"stop", std::string(size, 'x'), "length"};
+            if (!ascii) list[1] += "\xff";
+            auto span = small_span();
+            span.set("list", list);
+            span.set("after", "the end");
+            const auto decoded = first_span(decode({span}));
+            const auto list_value = attribute(decoded, "list");
+            const auto& values = list_value["arrayValue"]["values"];
+            ASSERT_EQ(values.size(), 3u) << size;
+            EXPECT_EQ(values[0]["stringValue"], "stop");
+            EXPECT_EQ(values[1]["stringValue"].get<std::string>(),
+                      std::string(size, 'x') + (ascii ? "" : "\xef\xbf\xbd"));
+            EXPECT_EQ(values[2]["stringValue"], "length");
+            EXPECT_EQ(attribute(decoded, "after"), (nlohmann::json{{"stringValue", "the end"}}));
+        }
+    }
+}
+
 // A span's attributes are encoded when set: a value may go at once (the span keeps no
 // reference to it), and each reads back, as set, in the export and from the span.
 TEST(OtlpProto, AnAttributeIsEncodedWhenSet) {
