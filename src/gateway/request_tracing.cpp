@@ -10,7 +10,8 @@ tracing::TimeNs ns_of(std::chrono::system_clock::time_point time) {
         std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count());
 }
 
-void set_if_any(tracing::Span& span, const char* key, const std::string& value) {
+template <std::size_t N>
+void set_if_any(tracing::Span& span, const char (&key)[N], const std::string& value) {
     if (!value.empty()) span.set(key, value);
 }
 

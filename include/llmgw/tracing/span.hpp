@@ -7,6 +7,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -15,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "llmgw/tracing/proto_bytes.hpp"
 #include "llmgw/tracing/trace_context.hpp"
 
 namespace llmgw::tracing {
@@ -88,8 +90,8 @@ struct Span {
     StatusCode status = StatusCode::unset;
     std::string status_message;
 
-    // Each attribute is encoded at once, in the order set (keys are literals of the
-    // conventions). An `int` is ambiguous here on purpose: say which.
+    // Each attribute is encoded at once, in the order set. An `int` is ambiguous here on
+    // purpose: say which.
     void set(std::string_view key, std::string_view value);
     void set(std::string_view key, std::int64_t value);
     void set(std::string_view key, double value);
@@ -101,8 +103,50 @@ struct Span {
     void set(std::string_view key, const std::vector<std::string>& list) {
         set(key, std::span<const std::string>(list));
     }
-    void set(std::string_view key, const std::string& value) { set(key, std::string_view(value)); }
-    void set(std::string_view key, const char* value) { set(key, std::string_view(value)); }
+
+    // The same for a key that is a literal (the conventions' keys, and so every attribute
+    // the gateway sets): its bytes and length are known when compiled, and the KeyValue of a
+    // short string or a number is written here, inline (a call, a key copied by its length
+    // and lengths sized at run time were most of a span's encoding).
+    template <std::size_t N>
+    void set(const char (&key)[N], std::string_view value) {
+        constexpr auto key_size = N - 1;
+        static_assert(key_size < 64, "a short key");
+        // KeyValue and AnyValue each under 128 bytes: every length is one byte.
+        if (value.size() > 121 - key_size || !proto::is_ascii(value)) [[unlikely]]
+            return set(std::string_view(key, key_size), value);
+        char* at = literal_key_head<key_size>(key, 2 + value.size());
+        at[0] = proto::key(1, proto::delimited);  // AnyValue.string_value
+        at[1] = static_cast<char>(value.size());
+        proto::copy(at + 2, value.data(), value.size());
+        attributes.advance_to(at + 2 + value.size());
+    }
+    template <std::size_t N>
+    void set(const char (&key)[N], std::int64_t value) {
+        const auto number = static_cast<std::uint64_t>(value);  // negative: ten bytes
+        char* at = literal_key_head<N - 1>(key, 1 + proto::varint_size(number));
+        at[0] = proto::key(3, proto::varint);  // AnyValue.int_value
+        attributes.advance_to(proto::put_varint(at + 1, number));
+    }
+    template <std::size_t N, std::same_as<bool> Bool>
+    void set(const char (&key)[N], Bool value) {
+        char* at = literal_key_head<N - 1>(key, 2);
+        at[0] = proto::key(2, proto::varint);  // AnyValue.bool_value
+        at[1] = static_cast<char>(value ? 1 : 0);
+        attributes.advance_to(at + 2);
+    }
+    template <std::size_t N>
+    void set(const char (&key)[N], double value) {
+        set(std::string_view(key, N - 1), value);
+    }
+    template <std::size_t N>
+    void set(const char (&key)[N], std::span<const std::string> list) {
+        set(std::string_view(key, N - 1), list);
+    }
+    template <std::size_t N>
+    void set(const char (&key)[N], const std::vector<std::string>& list) {
+        set(std::string_view(key, N - 1), std::span<const std::string>(list));
+    }
 
     // Ready to be filled again as another span (its buffers kept).
     void reset() {
@@ -119,6 +163,20 @@ struct Span {
 
 private:
     void set_bool(std::string_view key, bool value);
+    // Room for a KeyValue of a literal key (of `key_size` bytes) whose AnyValue's body takes
+    // `value_size` bytes (the two under 128 together); its head written up to that body.
+    template <std::size_t key_size>
+    char* literal_key_head(const char* key, std::size_t value_size) {
+        char* at = attributes.room(6 + key_size + value_size);
+        at[0] = proto::key(9, proto::delimited);  // Span.attributes
+        at[1] = static_cast<char>(4 + key_size + value_size);
+        at[2] = proto::key(1, proto::delimited);  // KeyValue.key
+        at[3] = static_cast<char>(key_size);
+        std::memcpy(at + 4, key, key_size);
+        at[4 + key_size] = proto::key(2, proto::delimited);  // KeyValue.value
+        at[5 + key_size] = static_cast<char>(value_size);
+        return at + 6 + key_size;
+    }
 };
 
 }  // namespace llmgw::tracing

@@ -299,6 +299,35 @@ TEST(OtlpProto, ListsOfEverySizeReadBackWhole) {
     }
 }
 
+// A literal key's KeyValue is written inline (its lengths one byte each); a key known at run
+// time goes through the encoder: the same bytes for every value, short, long, not ASCII.
+TEST(OtlpProto, ALiteralKeyWritesWhatARunTimeKeyWrites) {
+    const std::string_view key = "gen_ai.response.model";
+    for (const std::size_t size : {0, 1, 7, 8, 16, 17, 32, 33, 99, 100, 101, 127, 128, 300}) {
+        for (const bool ascii : {true, false}) {
+            auto value = std::string(size, 'v');
+            if (!ascii) value += "\xc3\xa9\xff";
+            Span literal, run_time;
+            literal.set("gen_ai.response.model", value);
+            run_time.set(key, std::string_view(value));
+            EXPECT_EQ(literal.attributes.bytes(), run_time.attributes.bytes()) << size << ascii;
+        }
+    }
+    for (const std::int64_t number : {std::int64_t{0}, std::int64_t{127}, std::int64_t{128},
+                                      std::int64_t{-1}, std::numeric_limits<std::int64_t>::max()}) {
+        Span literal, run_time;
+        literal.set("gen_ai.response.model", number);
+        run_time.set(key, number);
+        EXPECT_EQ(literal.attributes.bytes(), run_time.attributes.bytes()) << number;
+    }
+    for (const bool flag : {true, false}) {
+        Span literal, run_time;
+        literal.set("gen_ai.response.model", flag);
+        run_time.set(key, flag);
+        EXPECT_EQ(literal.attributes.bytes(), run_time.attributes.bytes()) << flag;
+    }
+}
+
 // A span's attributes are encoded when set: a value may go at once (the span keeps no
 // reference to it), and each reads back, as set, in the export and from the span.
 TEST(OtlpProto, AnAttributeIsEncodedWhenSet) {
