@@ -109,7 +109,7 @@ struct Span {
     // short string or a number is written here, inline (a call, a key copied by its length
     // and lengths sized at run time were most of a span's encoding).
     template <std::size_t N>
-    void set(const char (&key)[N], std::string_view value) {
+    [[gnu::always_inline]] void set(const char (&key)[N], std::string_view value) {
         constexpr auto key_size = N - 1;
         static_assert(key_size < 64, "a short key");
         // KeyValue and AnyValue each under 128 bytes: every length is one byte.
@@ -122,7 +122,7 @@ struct Span {
         attributes.advance_to(at + 2 + value.size());
     }
     template <std::size_t N>
-    void set(const char (&key)[N], std::int64_t value) {
+    [[gnu::always_inline]] void set(const char (&key)[N], std::int64_t value) {
         const auto number = static_cast<std::uint64_t>(value);  // negative: ten bytes
         char* at = literal_key_head<N - 1>(key, 1 + proto::varint_size(number));
         at[0] = proto::key(3, proto::varint);  // AnyValue.int_value
