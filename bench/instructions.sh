@@ -63,7 +63,7 @@ case $SETUP in
     fi ;;
   trace1 | trace0.01)
     sink_port=$(free_port)
-    python3 "$ROOT/bench/otlp_sink.py" "$sink_port" >"$WORK/sink.log" 2>&1 &
+    "$ROOT/build/tools/otlp_sink/llmgw-otlp-sink" "$sink_port" >"$WORK/sink.log" 2>&1 &
     PIDS+=($!)
     wait_port "$sink_port"
     extra=$(printf 'tracing:\n  endpoint: "http://127.0.0.1:%s/v1/traces"\n  sample_ratio: %s' "$sink_port" "${SETUP#trace}") ;;

@@ -17,7 +17,7 @@
 #   llmgw+cache   wrk -> llmgw (bench/llmgw-cache.yaml: the response cache on the route);
 #                 the request never changes, so every answer after the first is a hit
 #   llmgw+trace1     plain llmgw with `tracing` (sample_ratio 1: every request traced), its
-#                    spans exported to an OTLP/HTTP sink (bench/otlp_sink.py, on CPU 1)
+#                    spans exported to an OTLP/HTTP sink (tools/otlp_sink, on CPU 1)
 #   llmgw+trace0.01  the same at sample_ratio 0.01
 # The proxies run on CPU 0, all started at once and measured one at a time in interleaved
 # rounds (ROUNDS below), so that every proxy gets the same single core and compared setups are
@@ -55,6 +55,7 @@ BENCH_DIR=$ROOT/bench
 LLMGW_BIN=$ROOT/build/src/llmgw
 FAKE_BIN=$ROOT/build/tools/fake_model_server/llmgw-fake-model
 CLIENT_BIN=$ROOT/build/tools/bench_client/llmgw-bench-client
+SINK_BIN=$ROOT/build/tools/otlp_sink/llmgw-otlp-sink
 LUA_SCRIPT=$BENCH_DIR/chat.lua
 LIMITS_CONFIG=$BENCH_DIR/llmgw-limits.yaml
 CACHE_CONFIG=$BENCH_DIR/llmgw-cache.yaml
@@ -637,7 +638,7 @@ check_llmgw_cache() {
 SINK_PORT=
 start_otlp_sink() {
   pick_port; SINK_PORT=$PORT
-  start_bg otlp-sink taskset -c "$LOAD_CPU" python3 "$BENCH_DIR/otlp_sink.py" "$SINK_PORT"
+  start_bg otlp-sink taskset -c "$LOAD_CPU" "$SINK_BIN" "$SINK_PORT"
   wait_listening otlp-sink "$LAST_PID" "$SINK_PORT"
 }
 
@@ -1120,11 +1121,11 @@ report() {
 # ---------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------
-for cmd in wrk nginx haproxy taskset curl ss pgrep awk openssl sha256sum redis-server redis-cli python3; do
+for cmd in wrk nginx haproxy taskset curl ss pgrep awk openssl sha256sum redis-server redis-cli; do
   command -v "$cmd" >/dev/null || die "$cmd not found (scripts/install-deps.sh installs it)"
 done
-[[ -x $LLMGW_BIN && -x $FAKE_BIN && -x $CLIENT_BIN ]] ||
-  die "binaries missing: cmake --build build -j2 --target llmgw llmgw-fake-model llmgw-bench-client"
+[[ -x $LLMGW_BIN && -x $FAKE_BIN && -x $CLIENT_BIN && -x $SINK_BIN ]] ||
+  die "binaries missing: cmake --build build -j2 --target llmgw llmgw-fake-model llmgw-bench-client llmgw-otlp-sink"
 taskset -c "$LOAD_CPU" true 2>/dev/null || die "needs at least 2 CPUs (pins to CPU $PROXY_CPU and $LOAD_CPU)"
 [[ -n $REQUEST_BODY ]] || die "could not read wrk.body from $LUA_SCRIPT"
 

@@ -10,9 +10,9 @@ tracing::TimeNs ns_of(std::chrono::system_clock::time_point time) {
         std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count());
 }
 
-// The record outlives the submit (finish_trace), where the views are read.
-void set_if_any(tracing::Span& span, const char* key, const std::string& value) {
-    if (!value.empty()) span.set_view(key, value);
+template <std::size_t N>
+void set_if_any(tracing::Span& span, const char (&key)[N], const std::string& value) {
+    if (!value.empty()) span.set(key, value);
 }
 
 }  // namespace
@@ -74,7 +74,7 @@ void trace_admission(RequestContext& context, tracing::TimeNs started,
                   tracing::RequestTrace::server_span, started, tracing::now_ns());
     // As the access record's rate_limit says it (the pipeline writes that just after).
     const auto* decision = outcome.decision ? &*outcome.decision : nullptr;
-    trace.span(admission).set_view("llmgw.rate_limit", decision == nullptr  ? "unavailable"
+    trace.span(admission).set("llmgw.rate_limit", decision == nullptr  ? "unavailable"
                                                        : decision->admitted ? "admitted"
                                                                             : "refused");
     if (!outcome.redis_call) return;
@@ -83,8 +83,8 @@ void trace_admission(RequestContext& context, tracing::TimeNs started,
         trace.add("redis", tracing::SpanKind::client, admission, ns_of(outcome.redis_call->first),
                   ns_of(outcome.redis_call->second));
     auto& span = trace.span(call);
-    span.set_view("db.system.name", "redis");
-    span.set_view("server.address", redis.host);  // the snapshot's config outlives the trace
+    span.set("db.system.name", "redis");
+    span.set("server.address", redis.host);
     span.set("server.port", static_cast<std::int64_t>(redis.port));
     if (!outcome.decision) span.status = tracing::StatusCode::error;
 }
@@ -99,17 +99,16 @@ void finish_trace(RequestContext& context, tracing::SpanExporter* exporter) {
         server.name += ' ';
         server.name += record.route;
     }
-    // Views of the record: it outlives the submit below, where they are encoded.
-    server.set_view("http.request.method", record.method);
-    server.set_view("url.path", record.path);
+    server.set("http.request.method", record.method);
+    server.set("url.path", record.path);
     server.set("http.response.status_code", static_cast<std::int64_t>(record.status));
-    server.set_view("llmgw.request_id", record.request_id);
+    server.set("llmgw.request_id", record.request_id);
     set_if_any(server, "llmgw.route", record.route);
     set_if_any(server, "llmgw.backend", record.backend);
     set_if_any(server, "llmgw.consumer", record.consumer);
     set_if_any(server, "llmgw.tier", record.tier);
     set_if_any(server, "llmgw.cache", record.cache);
-    if (!record.error.empty()) server.set_view("error.type", record.error);
+    if (!record.error.empty()) server.set("error.type", record.error);
     if (record.status >= 500) server.status = tracing::StatusCode::error;
     if (const auto attempt = trace.last_attempt(); attempt != tracing::RequestTrace::none) {
         auto& span = trace.span(attempt);

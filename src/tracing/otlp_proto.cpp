@@ -6,6 +6,8 @@
 // varint) once the body is done.
 #include "llmgw/tracing/otlp_proto.hpp"
 
+#include "llmgw/tracing/proto_bytes.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cstdint>
@@ -15,72 +17,7 @@ namespace llmgw::tracing {
 
 namespace {
 
-// A field's key: its number and wire type (varint 0, fixed64 1, length-delimited 2). Every
-// field written here has a number below 16: its key is one byte.
-constexpr char key(unsigned field, unsigned wire) {
-    return static_cast<char>(field << 3 | wire);
-}
-constexpr unsigned varint = 0, fixed64 = 1, delimited = 2;
-
-// Most lengths and values here are below 128 or 16384: those are tested first (the general
-// case, a bit count, was a tenth of the encoder).
-[[gnu::always_inline]] inline std::size_t varint_size(std::uint64_t value) {
-    if (value < 0x80) return 1;
-    if (value < 0x4000) return 2;
-    return (static_cast<std::size_t>(std::bit_width(value)) + 6) / 7;
-}
-
-[[gnu::always_inline]] inline char* put_varint(char* at, std::uint64_t value) {
-    while (value >= 0x80) {
-        *at++ = static_cast<char>(value | 0x80);
-        value >>= 7;
-    }
-    *at++ = static_cast<char>(value);
-    return at;
-}
-
-char* put_fixed64(char* at, std::uint64_t value) {
-    if constexpr (std::endian::native == std::endian::little) {
-        std::memcpy(at, &value, 8);
-    } else {
-        for (int i = 0; i < 8; ++i) at[i] = static_cast<char>(value >> (8 * i));
-    }
-    return at + 8;
-}
-
-// A copy of a short string (most keys and values here are 4 to 32 bytes) by overlapping loads
-// and stores, not a call to memcpy, which was a sixth of the encoder's instructions (and the
-// attribute keys of 17 to 32 bytes still took one each).
-[[gnu::always_inline]] inline void copy(char* to, const char* from, std::size_t n) {
-    const auto two_words = [](char* to, const char* from, std::size_t n) {  // 8 <= n <= 16
-        std::uint64_t head, tail;
-        std::memcpy(&head, from, 8);
-        std::memcpy(&tail, from + n - 8, 8);
-        std::memcpy(to, &head, 8);
-        std::memcpy(to + n - 8, &tail, 8);
-    };
-    if (n >= 8 && n <= 16) {
-        two_words(to, from, n);
-    } else if (n > 16 && n <= 32) {
-        two_words(to, from, 16);                    // the first 16 bytes
-        two_words(to + n - 16, from + n - 16, 16);  // the last 16 (overlapping)
-    } else if (n >= 4 && n < 8) {
-        std::uint32_t head, tail;
-        std::memcpy(&head, from, 4);
-        std::memcpy(&tail, from + n - 4, 4);
-        std::memcpy(to, &head, 4);
-        std::memcpy(to + n - 4, &tail, 4);
-    } else {
-        std::memcpy(to, from, n);
-    }
-}
-
-[[gnu::always_inline]] inline char* put_bytes(char* at, char field_key, std::string_view bytes) {
-    *at++ = field_key;
-    at = put_varint(at, bytes.size());
-    copy(at, bytes.data(), bytes.size());
-    return at + bytes.size();
-}
+using namespace proto;
 
 // The length of the valid UTF-8 sequence at `p` (of `left` bytes), or 0.
 std::size_t utf8_sequence(const unsigned char* p, std::size_t left) {
@@ -99,32 +36,6 @@ std::size_t utf8_sequence(const unsigned char* p, std::size_t left) {
         return follows(1, low, high) && follows(2) && follows(3) ? 4 : 0;
     }
     return 0;
-}
-
-// Whether `text` is all ASCII (nearly every value is): its bytes or-ed together eight at a
-// time, the rest by overlapping loads (the last eight, or two of four), not byte by byte.
-[[gnu::always_inline]] inline bool is_ascii(std::string_view text) {
-    constexpr std::uint64_t highs = 0x8080808080808080ULL;
-    const auto size = text.size();
-    std::uint64_t seen = 0;
-    std::size_t i = 0;
-    for (std::uint64_t word; i + 8 <= size; i += 8) {
-        std::memcpy(&word, text.data() + i, 8);
-        seen |= word;
-    }
-    if (i < size && size >= 8) {
-        std::uint64_t word;
-        std::memcpy(&word, text.data() + size - 8, 8);
-        seen |= word;
-    } else if (size >= 4) {
-        std::uint32_t head, tail;
-        std::memcpy(&head, text.data(), 4);
-        std::memcpy(&tail, text.data() + size - 4, 4);
-        seen |= head | tail;
-    } else {
-        for (std::size_t j = 0; j < size; ++j) seen |= static_cast<unsigned char>(text[j]);
-    }
-    return (seen & highs) == 0;
 }
 
 // `text` when it is valid UTF-8; else a copy in `repaired` with U+FFFD for each byte that is
@@ -160,10 +71,12 @@ std::size_t utf8_sequence(const unsigned char* p, std::size_t left) {
     return is_ascii(text) ? text : utf8_of(text, repaired);
 }
 
-// Writes into the batch's buffer; offsets, not pointers, across calls (it may grow).
+// Writes into a batch's buffer or a span's attributes; offsets, not pointers, across calls
+// (the buffer may grow).
+template <typename Buffer>
 class ProtoOut {
 public:
-    explicit ProtoOut(SpanBatch& batch) : batch_(batch) {}
+    explicit ProtoOut(Buffer& batch) : batch_(batch) {}
 
     char* room(std::size_t n) { return batch_.room(n); }
     void done(const char* end) {
@@ -201,7 +114,7 @@ public:
     std::string& scratch() { return scratch_; }
 
 private:
-    SpanBatch& batch_;
+    Buffer& batch_;
     std::string scratch_;  // a string repaired to UTF-8 (rare)
 };
 
@@ -232,7 +145,8 @@ private:
 }
 
 // AnyValue: string_value 1, bool_value 2, int_value 3, double_value 4, array_value 5.
-[[gnu::always_inline]] inline void put_string_attribute(ProtoOut& out, char list_key,
+template <typename Out>
+[[gnu::always_inline]] inline void put_string_attribute(Out& out, char list_key,
                                                       std::string_view name,
                                                       std::string_view text) {
     const auto checked = as_utf8(text, out.scratch());
@@ -242,8 +156,31 @@ private:
     out.done(put_bytes(at, key(1, delimited), checked));
 }
 
-void put_array_attribute(ProtoOut& out, char list_key, std::string_view name,
+template <typename Out>
+void put_array_attribute(Out& out, char list_key, std::string_view name,
                          std::span<const std::string> list) {
+    // Nearly always all ASCII: the sizes are known at once and it is written in one piece.
+    std::size_t array_size = 0;
+    bool ascii = true;
+    for (const auto& item : list) {
+        ascii = ascii && is_ascii(item);
+        const auto element_size = 1 + varint_size(item.size()) + item.size();
+        array_size += 1 + varint_size(element_size) + element_size;
+    }
+    if (ascii) {
+        const auto value_size = 1 + varint_size(array_size) + array_size;
+        char* at = out.room(2 * 11 + name.size() + 11 + value_size);
+        at = key_value_head(at, list_key, name, value_size);
+        *at++ = key(5, delimited);
+        at = put_varint(at, array_size);
+        for (const auto& item : list) {
+            *at++ = key(1, delimited);
+            at = put_varint(at, 1 + varint_size(item.size()) + item.size());
+            at = put_bytes(at, key(1, delimited), item);
+        }
+        return out.done(at);
+    }
+    // Some item is repaired to UTF-8: each length filled in once its body is written.
     const auto pair = out.open(list_key, 2);
     out.string(key(1, delimited), name);
     const auto value = out.open(key(2, delimited), 2);
@@ -262,32 +199,51 @@ void put_array_attribute(ProtoOut& out, char list_key, std::string_view name,
     out.close(pair, 2);
 }
 
-void put_attribute(ProtoOut& out, char list_key, const Attribute& attribute) {
+// int64: its two's complement as a varint (ten bytes when negative).
+template <typename Out>
+[[gnu::always_inline]] inline void put_int_attribute(Out& out, char list_key,
+                                                     std::string_view name, std::int64_t value) {
+    const auto number = static_cast<std::uint64_t>(value);
+    char* at = out.room(3 * 11 + name.size() + 11);
+    at = key_value_head(at, list_key, name, 1 + varint_size(number));
+    *at++ = key(3, varint);
+    out.done(put_varint(at, number));
+}
+
+template <typename Out>
+[[gnu::always_inline]] inline void put_double_attribute(Out& out, char list_key,
+                                                        std::string_view name, double value) {
+    char* at = out.room(3 * 11 + name.size() + 9);
+    at = key_value_head(at, list_key, name, 9);
+    *at++ = key(4, fixed64);
+    out.done(put_fixed64(at, std::bit_cast<std::uint64_t>(value)));
+}
+
+template <typename Out>
+[[gnu::always_inline]] inline void put_bool_attribute(Out& out, char list_key,
+                                                      std::string_view name, bool value) {
+    char* at = out.room(3 * 11 + name.size() + 2);
+    at = key_value_head(at, list_key, name, 2);
+    *at++ = key(2, varint);
+    *at++ = static_cast<char>(value ? 1 : 0);
+    out.done(at);
+}
+
+using BatchOut = ProtoOut<SpanBatch>;
+
+// An attribute kept as a value (an event's, the resource's).
+void put_attribute(BatchOut& out, char list_key, const Attribute& attribute) {
     const auto& value = attribute.value;
     const auto name = attribute.key;
     switch (value.index()) {
         case 0:
             return put_string_attribute(out, list_key, name, *std::get_if<0>(&value));
-        case 1: {  // int64: its two's complement as a varint (ten bytes when negative)
-            const auto number = static_cast<std::uint64_t>(*std::get_if<1>(&value));
-            char* at = out.room(3 * 11 + name.size() + 11);
-            at = key_value_head(at, list_key, name, 1 + varint_size(number));
-            *at++ = key(3, varint);
-            return out.done(put_varint(at, number));
-        }
-        case 2: {
-            char* at = out.room(3 * 11 + name.size() + 9);
-            at = key_value_head(at, list_key, name, 9);
-            *at++ = key(4, fixed64);
-            return out.done(put_fixed64(at, std::bit_cast<std::uint64_t>(*std::get_if<2>(&value))));
-        }
-        case 3: {
-            char* at = out.room(3 * 11 + name.size() + 2);
-            at = key_value_head(at, list_key, name, 2);
-            *at++ = key(2, varint);
-            *at++ = static_cast<char>(*std::get_if<3>(&value) ? 1 : 0);
-            return out.done(at);
-        }
+        case 1:
+            return put_int_attribute(out, list_key, name, *std::get_if<1>(&value));
+        case 2:
+            return put_double_attribute(out, list_key, name, *std::get_if<2>(&value));
+        case 3:
+            return put_bool_attribute(out, list_key, name, *std::get_if<3>(&value));
         case 4:
             return put_array_attribute(out, list_key, name, *std::get_if<4>(&value));
         case 5:
@@ -298,7 +254,7 @@ void put_attribute(ProtoOut& out, char list_key, const Attribute& attribute) {
 }
 
 // Span.Event: time_unix_nano 1 (fixed64), name 2, attributes 3.
-void put_event(ProtoOut& out, const SpanEvent& event) {
+void put_event(BatchOut& out, const SpanEvent& event) {
     const auto body = out.open(key(11, delimited), 1);
     char* at = out.room(9);
     *at++ = key(1, fixed64);
@@ -310,18 +266,22 @@ void put_event(ProtoOut& out, const SpanEvent& event) {
 
 // Span: trace_id 1, span_id 2, parent_span_id 4, name 5, kind 6, start_time_unix_nano 7 and
 // end_time_unix_nano 8 (fixed64), attributes 9, events 11, status 15 (message 2, code 3).
-void put_span(ProtoOut& out, const Span& span) {
+void put_span(BatchOut& out, const Span& span) {
     const auto body = out.open(key(2, delimited), 2);  // ScopeSpans.spans
     char* at = out.room(2 + 16 + 2 + 8 + 2 + 8);
+    // The ids by memcpy: std::copy from bytes to chars went a byte at a time.
     *at++ = key(1, delimited), *at++ = 16;
-    at = std::copy(span.trace_id.begin(), span.trace_id.end(), at);
+    std::memcpy(at, span.trace_id.data(), 16);
+    at += 16;
     *at++ = key(2, delimited), *at++ = 8;
-    at = std::copy(span.span_id.begin(), span.span_id.end(), at);
-    const bool root = std::all_of(span.parent_span_id.begin(), span.parent_span_id.end(),
-                                  [](std::uint8_t b) { return b == 0; });
-    if (!root) {
+    std::memcpy(at, span.span_id.data(), 8);
+    at += 8;
+    std::uint64_t parent;
+    std::memcpy(&parent, span.parent_span_id.data(), 8);
+    if (parent != 0) {  // a root span has none
         *at++ = key(4, delimited), *at++ = 8;
-        at = std::copy(span.parent_span_id.begin(), span.parent_span_id.end(), at);
+        std::memcpy(at, span.parent_span_id.data(), 8);
+        at += 8;
     }
     out.done(at);
     out.string(key(5, delimited), span.name);
@@ -331,7 +291,11 @@ void put_span(ProtoOut& out, const Span& span) {
     at = put_fixed64(at, span.start);
     *at++ = key(8, fixed64);
     out.done(put_fixed64(at, span.end));
-    for (const auto& attribute : span.attributes) put_attribute(out, key(9, delimited), attribute);
+    // The attributes, encoded as they were set.
+    const auto attributes = span.attributes.bytes();
+    at = out.room(attributes.size());
+    std::memcpy(at, attributes.data(), attributes.size());
+    out.done(at + attributes.size());
     for (const auto& event : span.events) put_event(out, event);
     if (span.status != StatusCode::unset || !span.status_message.empty()) {
         const auto status = out.open(key(15, delimited), 1);
@@ -368,7 +332,7 @@ char* SpanBatch::grow(std::size_t n) {
 SpanBatch::SpanBatch(std::string_view service_name, std::string_view service_version,
                      std::size_t reserve) {
     if (reserve > 0) grow(reserve);
-    ProtoOut out(*this);
+    BatchOut out(*this);
     out.done(room(head_room) + head_room);
     const auto resource = out.open(key(1, delimited), 2);
     const Attribute attributes[] = {{"service.name", service_name},
@@ -387,7 +351,7 @@ SpanBatch::SpanBatch(std::string_view service_name, std::string_view service_ver
 }
 
 void SpanBatch::append(const Span& span) {
-    ProtoOut out(*this);
+    BatchOut out(*this);
     put_span(out, span);
     ++spans_;
 }
@@ -410,6 +374,55 @@ std::string_view SpanBatch::finish() {
         finished_ = true;
     }
     return {data_.get() + begin_, size_ - begin_};
+}
+
+// A span's attributes, each written as the Span's attributes field (9) when set.
+namespace {
+constexpr char span_attribute = key(9, delimited);
+using AttributesOut = ProtoOut<SpanAttributes>;
+// For the scalars: the buffer alone (no string kept for a repair).
+struct ScalarOut {
+    SpanAttributes& attributes;
+    char* room(std::size_t n) { return attributes.room(n); }
+    void done(const char* end) { attributes.advance_to(end); }
+};
+}  // namespace
+
+char* SpanAttributes::grow(std::size_t n) {
+    // A CLIENT span's attributes take some 400 bytes.
+    bytes_.resize(std::max({2 * bytes_.size(), used_ + n, std::size_t{512}}));
+    return bytes_.data() + used_;
+}
+
+void Span::set(std::string_view name, std::string_view value) {
+    if (!is_ascii(value)) [[unlikely]] {
+        AttributesOut out(attributes);
+        return put_string_attribute(out, span_attribute, name, value);
+    }
+    const auto value_size = 1 + varint_size(value.size()) + value.size();
+    char* at = attributes.room(2 * 11 + name.size() + 11 + value_size);
+    at = key_value_head(at, span_attribute, name, value_size);
+    attributes.advance_to(put_bytes(at, key(1, delimited), value));
+}
+
+void Span::set(std::string_view key, std::int64_t value) {
+    ScalarOut out{attributes};
+    put_int_attribute(out, span_attribute, key, value);
+}
+
+void Span::set(std::string_view key, double value) {
+    ScalarOut out{attributes};
+    put_double_attribute(out, span_attribute, key, value);
+}
+
+void Span::set_bool(std::string_view key, bool value) {
+    ScalarOut out{attributes};
+    put_bool_attribute(out, span_attribute, key, value);
+}
+
+void Span::set(std::string_view key, std::span<const std::string> list) {
+    AttributesOut out(attributes);
+    put_array_attribute(out, span_attribute, key, list);
 }
 
 std::string encode_otlp(const std::vector<Span>& spans, std::string_view service_name,

@@ -2,6 +2,7 @@
 #include "llmgw/tracing/request_trace.hpp"
 
 #include <algorithm>
+#include <bit>
 
 namespace llmgw::tracing {
 
@@ -11,16 +12,79 @@ TimeNs now_ns() {
                                    .count());
 }
 
-const AttributeValue* Span::find(std::string_view key) const {
-    const auto it = std::find_if(attributes.begin(), attributes.end(),
-                                 [&](const Attribute& a) { return a.key == key; });
-    return it == attributes.end() ? nullptr : &it->value;
+namespace {
+
+// A reader of the protobuf the span's setters wrote (which is well formed).
+struct ProtoIn {
+    std::string_view bytes;
+    std::size_t at = 0;
+
+    std::uint64_t varint() {
+        std::uint64_t value = 0;
+        for (unsigned shift = 0;; shift += 7) {
+            const auto byte = static_cast<unsigned char>(bytes[at++]);
+            value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+            if (byte < 0x80) return value;
+        }
+    }
+    std::string_view delimited() {
+        const auto size = static_cast<std::size_t>(varint());
+        const auto field = bytes.substr(at, size);
+        at += size;
+        return field;
+    }
+};
+
+// An AnyValue: string_value 1, bool_value 2, int_value 3, double_value 4, array_value 5
+// (its values 1, each an AnyValue with a string_value).
+AttributeValue any_value(std::string_view bytes) {
+    ProtoIn in{bytes};
+    switch (in.varint()) {
+        case 1 << 3 | 2:
+            return in.delimited();
+        case 2 << 3:
+            return in.varint() != 0;
+        case 3 << 3:
+            return static_cast<std::int64_t>(in.varint());
+        case 4 << 3 | 1: {
+            std::uint64_t bits = 0;
+            for (int i = 0; i < 8; ++i)
+                bits |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[in.at + i]))
+                        << (8 * i);
+            return std::bit_cast<double>(bits);
+        }
+        default: {
+            ProtoIn array{in.delimited()};
+            std::vector<std::string> list;
+            while (array.at < array.bytes.size()) {
+                array.varint();
+                ProtoIn element{array.delimited()};
+                element.varint();
+                list.emplace_back(element.delimited());
+            }
+            return list;
+        }
+    }
+}
+
+}  // namespace
+
+std::optional<AttributeValue> Span::find(std::string_view key) const {
+    ProtoIn in{attributes.bytes()};
+    while (in.at < in.bytes.size()) {
+        in.varint();  // the attributes field's key
+        ProtoIn pair{in.delimited()};
+        pair.varint();
+        const auto name = pair.delimited();
+        pair.varint();
+        if (name == key) return any_value(pair.delimited());
+    }
+    return std::nullopt;
 }
 
 RequestTrace::RequestTrace(const std::optional<TraceContext>& parent, std::string_view tracestate) {
     spans_.reserve(6);  // server, admission, redis, and a few attempts
     restart(parent, tracestate);
-    spans_[0].attributes.reserve(12);  // the SERVER span's attributes (finish_trace)
 }
 
 void RequestTrace::restart(const std::optional<TraceContext>& parent, std::string_view tracestate) {
@@ -92,15 +156,13 @@ RequestTrace::SpanIndex RequestTrace::start_attempt(
         span.name += ' ';
         span.name += genai.model;
     }
-    span.attributes.reserve(16);  // these, the answer's and the usage's: one allocation
-    span.set("server.address", std::string(host));
+    span.set("server.address", host);
     span.set("server.port", static_cast<std::int64_t>(port));
     span.set("http.request.resend_count", static_cast<std::int64_t>(resend_count));
     if (!genai.operation.empty()) {
-        // Views: `genai` lives as long as the trace.
-        span.set_view("gen_ai.operation.name", genai.operation);
-        span.set_view("gen_ai.provider.name", "openai");
-        if (!genai.model.empty()) span.set_view("gen_ai.request.model", genai.model);
+        span.set("gen_ai.operation.name", genai.operation);
+        span.set("gen_ai.provider.name", "openai");
+        if (!genai.model.empty()) span.set("gen_ai.request.model", genai.model);
         if (genai.max_tokens) span.set("gen_ai.request.max_tokens", *genai.max_tokens);
         span.set("gen_ai.request.stream", genai.stream);
     }

@@ -140,14 +140,13 @@ void TraceStep::on_end(http::AnswerEnd end) {
     const auto attempt = trace_.last_attempt();
     if (attempt == RequestTrace::none) return;  // a cache replay: no model call to describe
     auto& span = trace_.span(attempt);
-    // Views: the trace keeps both until its spans are submitted.
     if (!trace_.response_model.empty())
-        span.set_view("gen_ai.response.model", std::string_view(trace_.response_model));
+        span.set("gen_ai.response.model", std::string_view(trace_.response_model));
     if (!trace_.finish_reasons.empty())
-        span.set_view("gen_ai.response.finish_reasons",
+        span.set("gen_ai.response.finish_reasons",
                       std::span<const std::string>(trace_.finish_reasons));
-    if (end == http::AnswerEnd::cut) span.set_view("llmgw.answer", "cut");
-    if (end == http::AnswerEnd::client_gone) span.set_view("llmgw.answer", "client_gone");
+    if (end == http::AnswerEnd::cut) span.set("llmgw.answer", "cut");
+    if (end == http::AnswerEnd::client_gone) span.set("llmgw.answer", "client_gone");
 }
 
 }  // namespace llmgw::tracing

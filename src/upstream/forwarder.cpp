@@ -130,7 +130,7 @@ void end_attempt_span(Forwarder::Try& attempt, unsigned status, std::string_view
     if (attempt.trace == nullptr) return;
     auto& span = attempt.trace->span(attempt.span);
     if (status != 0) span.set("http.response.status_code", static_cast<std::int64_t>(status));
-    if (!error.empty()) span.set("error.type", std::string(error));
+    if (!error.empty()) span.set("error.type", error);
     else if (status >= 500) span.set("error.type", std::to_string(status));
     if (!error.empty() || status >= 500) span.status = tracing::StatusCode::error;
     attempt.trace->end(attempt.span);

@@ -55,8 +55,8 @@ public:
     SpanIndex last_attempt() const { return last_attempt_; }
 
     GenAiRequest genai;
-    // What the answer said of itself (TraceStep): kept here, where the attempt's attributes
-    // view them until the submit, and where their buffers are used again.
+    // What the answer said of itself (TraceStep), set on the attempt's span when it ends; kept
+    // here, where their buffers are used again.
     std::string response_model;
     std::vector<std::string> finish_reasons;
 

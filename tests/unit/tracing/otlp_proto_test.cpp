@@ -209,7 +209,7 @@ TEST(OtlpProto, PassesStringsThroughAsBytesAndRepairsWhatIsNotUtf8) {
         auto span = small_span();
         span.name = text;
         span.set("gen_ai.response.model", text);
-        span.set_view("view", text);
+        span.set("view", std::string_view(text));
         span.set("list", std::vector<std::string>{text});
         const auto encoded = encode_otlp({span}, "gw", "1");
         EXPECT_NE(encoded.find(expected), std::string::npos);
@@ -256,7 +256,7 @@ TEST(OtlpProto, CopiesKeysAndValuesOfEveryLengthExactly) {
         span.attributes.clear();
         std::string value(key.rbegin(), key.rend());
         span.set(key, value);
-        span.set_view("view", key);
+        span.set("view", std::string_view(key));
         const auto decoded = first_span(decode({span}));
         ASSERT_EQ(decoded["attributes"].size(), 2u) << key.size();
         EXPECT_EQ(decoded["attributes"][0]["key"], key);
@@ -265,15 +265,99 @@ TEST(OtlpProto, CopiesKeysAndValuesOfEveryLengthExactly) {
     }
 }
 
-// A list of strings viewed (the trace's finish reasons) is written as the same bytes as one
-// owned.
-TEST(OtlpProto, AViewedListIsEncodedAsAnOwnedOne) {
+// A list of strings given as a span (the trace's finish reasons) is written as the same bytes
+// as one given as a vector.
+TEST(OtlpProto, AListAsASpanIsEncodedAsAVector) {
     const std::vector<std::string> list{"stop", "length", std::string(40, 'x')};
-    auto owned = small_span();
-    owned.set("gen_ai.response.finish_reasons", list);
-    auto viewed = small_span();
-    viewed.set_view("gen_ai.response.finish_reasons", std::span<const std::string>(list));
-    EXPECT_EQ(encode_otlp({viewed}, "gw", "1"), encode_otlp({owned}, "gw", "1"));
+    auto vector = small_span();
+    vector.set("gen_ai.response.finish_reasons", list);
+    auto span = small_span();
+    span.set("gen_ai.response.finish_reasons", std::span<const std::string>(list));
+    EXPECT_EQ(encode_otlp({span}, "gw", "1"), encode_otlp({vector}, "gw", "1"));
+}
+
+// A list's lengths are computed before it is written (all ASCII) or filled in after (some
+// item repaired): both read back whole at every size of varint.
+TEST(OtlpProto, ListsOfEverySizeReadBackWhole) {
+    for (const std::size_t size : {0, 1, 60, 127, 128, 16'300, 16'383, 16'384, 40'000}) {
+        for (const bool ascii : {true, false}) {
+            std::vector<std::string> list{"stop", std::string(size, 'x'), "length"};
+            if (!ascii) list[1] += "\xff";
+            auto span = small_span();
+            span.set("list", list);
+            span.set("after", "the end");
+            const auto decoded = first_span(decode({span}));
+            const auto list_value = attribute(decoded, "list");
+            const auto& values = list_value["arrayValue"]["values"];
+            ASSERT_EQ(values.size(), 3u) << size;
+            EXPECT_EQ(values[0]["stringValue"], "stop");
+            EXPECT_EQ(values[1]["stringValue"].get<std::string>(),
+                      std::string(size, 'x') + (ascii ? "" : "\xef\xbf\xbd"));
+            EXPECT_EQ(values[2]["stringValue"], "length");
+            EXPECT_EQ(attribute(decoded, "after"), (nlohmann::json{{"stringValue", "the end"}}));
+        }
+    }
+}
+
+// A literal key's KeyValue is written inline (its lengths one byte each); a key known at run
+// time goes through the encoder: the same bytes for every value, short, long, not ASCII.
+TEST(OtlpProto, ALiteralKeyWritesWhatARunTimeKeyWrites) {
+    const std::string_view key = "gen_ai.response.model";
+    for (const std::size_t size : {0, 1, 7, 8, 16, 17, 32, 33, 99, 100, 101, 127, 128, 300}) {
+        for (const bool ascii : {true, false}) {
+            auto value = std::string(size, 'v');
+            if (!ascii) value += "\xc3\xa9\xff";
+            Span literal, run_time;
+            literal.set("gen_ai.response.model", value);
+            run_time.set(key, std::string_view(value));
+            EXPECT_EQ(literal.attributes.bytes(), run_time.attributes.bytes()) << size << ascii;
+        }
+    }
+    for (const std::int64_t number : {std::int64_t{0}, std::int64_t{127}, std::int64_t{128},
+                                      std::int64_t{-1}, std::numeric_limits<std::int64_t>::max()}) {
+        Span literal, run_time;
+        literal.set("gen_ai.response.model", number);
+        run_time.set(key, number);
+        EXPECT_EQ(literal.attributes.bytes(), run_time.attributes.bytes()) << number;
+    }
+    for (const bool flag : {true, false}) {
+        Span literal, run_time;
+        literal.set("gen_ai.response.model", flag);
+        run_time.set(key, flag);
+        EXPECT_EQ(literal.attributes.bytes(), run_time.attributes.bytes()) << flag;
+    }
+}
+
+// A span's attributes are encoded when set: a value may go at once (the span keeps no
+// reference to it), and each reads back, as set, in the export and from the span.
+TEST(OtlpProto, AnAttributeIsEncodedWhenSet) {
+    auto span = small_span();
+    span.attributes.clear();
+    {
+        std::string text(40, 's');
+        std::vector<std::string> list{"stop", std::string(30, 'l')};
+        span.set("text", text);
+        span.set("list", list);
+        text.assign(40, 'X');
+        list[0] = "gone";
+    }
+    span.set("int", std::int64_t{-5});
+    span.set("double", 2.5);
+    span.set("bool", true);
+    const auto decoded = first_span(decode({span}));
+    EXPECT_EQ(attribute(decoded, "text"), (nlohmann::json{{"stringValue", std::string(40, 's')}}));
+    EXPECT_EQ(attribute(decoded, "list")["arrayValue"]["values"][0]["stringValue"], "stop");
+    EXPECT_EQ(attribute(decoded, "int"), (nlohmann::json{{"intValue", "-5"}}));
+    EXPECT_EQ(std::get<std::string_view>(*span.find("text")), std::string(40, 's'));
+    EXPECT_EQ(std::get<std::vector<std::string>>(*span.find("list")),
+              (std::vector<std::string>{"stop", std::string(30, 'l')}));
+    EXPECT_EQ(std::get<std::int64_t>(*span.find("int")), -5);
+    EXPECT_EQ(std::get<double>(*span.find("double")), 2.5);
+    EXPECT_EQ(std::get<bool>(*span.find("bool")), true);
+    EXPECT_FALSE(span.find("absent"));
+    span.reset();
+    EXPECT_TRUE(span.attributes.empty());
+    EXPECT_FALSE(span.find("text"));
 }
 
 // A batch filled span by span past a reserve too small, its outer lengths then three bytes.

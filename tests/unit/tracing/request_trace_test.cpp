@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <cstring>
 #include <thread>
 
 #include "llmgw/tracing/otlp_proto.hpp"
@@ -19,7 +21,7 @@ void fill(RequestTrace& trace) {
     trace.genai = {"chat", "a-model-with-a-long-name", 64, true};
     const auto admission =
         trace.add("llmgw.admission", SpanKind::internal, RequestTrace::server_span, 1, 2);
-    trace.span(admission).set_view("llmgw.rate_limit", "admitted");
+    trace.span(admission).set("llmgw.rate_limit", "admitted");
     trace.add("redis", SpanKind::client, admission, 1, 2);
     std::array<char, traceparent_length> traceparent;
     const auto attempt = trace.start_attempt("127.0.0.1", 8000, 0, traceparent);
@@ -84,9 +86,13 @@ TEST(TracePool, ATraceUsedAgainExportsWhatANewOneWould) {
                 span.start = 10;
                 span.end = 20;
                 for (auto& event : span.events) event.time = 15;
-                for (auto& attribute : span.attributes)
-                    if (attribute.key == "gen_ai.response.time_to_first_chunk")
-                        attribute.value = 0.5;
+                // The time to the first chunk, as encoded: its key, then the AnyValue's key
+                // and length and double_value's key, then its eight bytes.
+                constexpr std::string_view ttfc = "gen_ai.response.time_to_first_chunk";
+                if (const auto at = span.attributes.bytes().find(ttfc); at != std::string::npos) {
+                    const auto bits = std::bit_cast<std::uint64_t>(0.5);
+                    std::memcpy(span.attributes.at(at + ttfc.size() + 3), &bits, 8);
+                }
             }
             SpanBatch batch("gw", "1");
             for (const auto& span : trace.spans()) batch.append(span);

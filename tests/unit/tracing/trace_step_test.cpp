@@ -28,9 +28,9 @@ TEST(TraceStep, MarksTheFirstTokenOnTheAttemptAndReadsTheAnswersModelAndFinishRe
     EXPECT_GE(span.events[0].time, span.start);
     EXPECT_EQ(step.response_model(), "served-model");
     EXPECT_EQ(step.finish_reasons(), std::vector<std::string>{"stop"});
-    ASSERT_NE(span.find("gen_ai.response.model"), nullptr);
+    ASSERT_TRUE(span.find("gen_ai.response.model"));
     EXPECT_EQ(std::get<std::string_view>(*span.find("gen_ai.response.model")), "served-model");
-    EXPECT_NE(span.find("gen_ai.response.time_to_first_chunk"), nullptr);
+    EXPECT_TRUE(span.find("gen_ai.response.time_to_first_chunk"));
 }
 
 // The quotes are found eight bytes at a time: the keys are read at every offset.
