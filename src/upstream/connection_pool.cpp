@@ -124,9 +124,10 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(std::string_view k
         // Most recently used first: it is the least likely to have been closed by the server.
         auto connection = std::move(idle.back());
         idle.pop_back();
-        // Its readability wait ends as aborted and leaves the connection alone; no system call.
-        boost::system::error_code ignored;
-        connection->stream.socket().cancel(ignored);
+        // Its readability wait stays: the answer's read queues behind it, so the reactor reads
+        // once the answer is there instead of trying at once after the request's write (a
+        // read that finds nothing: one system call per request). The wait then completes
+        // with the answer and finds the connection no longer idle (on_readable).
         const auto idle_for = now - connection->idle_since;
         // The timer may not have run yet for one past its time; a connection idle for a while
         // is probed (see probe_after_idle).
@@ -195,9 +196,11 @@ void ConnectionPool::watch(IdleList& idle, UpstreamConnection& connection) {
 
 void ConnectionPool::on_readable(IdleList& idle, std::uint64_t idle_id,
                                  const boost::system::error_code& ec) {
-    // Aborted: taken for a request (or the pool is closing); it is no longer ours to touch.
+    // Aborted: the connection was closed (by the pool, a timeout or a hang-up), or the pool is
+    // closing; it is no longer ours to touch.
     if (ec == net::error::operation_aborted) return;
-    // Not found: taken after the wait completed; its request finds out by using it.
+    // Not found: taken for a request (its answer, or a close, completed the wait); the request
+    // finds out by reading.
     const auto it = std::find_if(idle.begin(), idle.end(), [&](const auto& connection) {
         return connection->idle_id == idle_id;
     });
