@@ -98,6 +98,7 @@ struct Forwarder::Try {
     std::size_t span = 0;  // the current attempt's span in `trace`
     EndpointState* endpoint = nullptr;
     const CircuitBreaker::Ticket* ticket = nullptr;
+    EndpointSlot* slot = nullptr;  // the endpoint's; relay_body gives it back early
     bool hold_back_answer = false;  // an upstream 502/503 may be retried elsewhere
 };
 
@@ -227,6 +228,7 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
         };
         attempt.endpoint = &backend.endpoint(choice->index);
         attempt.ticket = &choice->ticket;
+        attempt.slot = &choice->slot;
         attempt.hold_back_answer = may_hold_back_answer(config.retries, standing());
         const auto result = co_await try_endpoint(attempt);
         choice->slot.release();  // the attempt is over: its slot goes to the next one
@@ -346,7 +348,7 @@ http::Task<Forwarder::TryResult> Forwarder::relay_answer(Try& attempt, AttemptHe
         co_return TryResult{true};
     }
     const auto failure = co_await relay_body(head, attempt.relay, attempt.limits, attempt.hang_up,
-                                             outcome.relay_time);
+                                             attempt.slot, outcome.relay_time);
     if (failure == Failure::none) {
         if (reusable) pool_.release(std::move(head.connection), attempt.backend.config());
         co_return TryResult{true};

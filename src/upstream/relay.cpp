@@ -10,6 +10,8 @@
 #include <boost/beast/http/error.hpp>
 #include <memory>
 
+#include "llmgw/upstream/backend_state.hpp"
+
 namespace llmgw::upstream {
 
 namespace net = http::net;
@@ -73,7 +75,7 @@ std::size_t parse_buffered(UpstreamParser& parser, beast::flat_buffer& buffer, P
 
 http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
                                const AttemptLimits& limits, http::HangUp& hang_up,
-                               Clock::duration& own_time) {
+                               EndpointSlot* slot, Clock::duration& own_time) {
     auto& connection = *attempt.connection;
     auto& parser = *attempt.parser;
     auto& buffer = connection.buffer;
@@ -121,6 +123,7 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
             need_read = ec == bhttp::error::need_more;
             if (need_read) ec = {};
         }
+        if (slot != nullptr && parser.is_done()) slot->release();
         bool relayed = true;
         if (got > 0) relayed = co_await relay.send_body(piece.first(got));
         own_time += Clock::now() - read_at;

@@ -7,13 +7,18 @@
 
 namespace llmgw::upstream {
 
+class EndpointSlot;
+
 // Relays the body of the answer whose head `attempt` read, through `relay`, to its end.
 // Failure::none when it all reached the client; client_gone; or how the upstream broke
 // (reset, idle_timeout, total_timeout), the answer then not finished.
 // Adds to `own_time` the time from each upstream read to its relay done. The head, sent
 // already, loses its fields: ask the parser, not the message, whether the connection is kept.
+// `slot` (when set) goes back once the upstream's answer is all read, before its last bytes
+// are written to the client: the endpoint is done with the request, and a client that reads
+// slowly (or sends its next request at once) must not see it counted as load.
 http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
                                const AttemptLimits& limits, http::HangUp& hang_up,
-                               Clock::duration& own_time);
+                               EndpointSlot* slot, Clock::duration& own_time);
 
 }  // namespace llmgw::upstream

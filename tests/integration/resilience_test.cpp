@@ -299,6 +299,20 @@ TEST(Resilience, LeastRequestPrefersTheIdleEndpoint) {
     for (auto& f : long_requests) EXPECT_EQ(f.get(), 200);
 }
 
+// The endpoint's request count drops when its answer has been read, before the client has
+// it: a client that sends its next request at once (or the admin API asked right after) must
+// never find the finished request still counted, which least_request would take for load.
+TEST(Resilience, AnAnswerReceivedIsNoLongerCountedInFlight) {
+    auto model = FakeModel::start("model");
+    auto gateway = RunningGateway::start(one_route(endpoint_list({model.url()})));
+    for (int i = 0; i < 40; ++i) {
+        ASSERT_EQ(post_to(gateway), "model");
+        const auto backend = admin_backends(gateway)["backends"][0];
+        ASSERT_EQ(backend["in_flight"], 0) << "after answer " << i;
+        ASSERT_EQ(backend["endpoints"][0]["in_flight"], 0) << "after answer " << i;
+    }
+}
+
 TEST(Resilience, TwoHundredConcurrentSlowRequestsAreAllServed) {
     auto a = FakeModel::start("a", {"--threads", "2"});
     auto b = FakeModel::start("b", {"--threads", "2"});
