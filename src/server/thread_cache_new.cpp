@@ -22,7 +22,9 @@ namespace {
 constexpr std::size_t granule = 16;     // size classes 16 bytes apart, 16-byte aligned blocks
 constexpr std::size_t largest = 4096;   // bigger blocks go to malloc and back at once
 constexpr std::size_t classes = largest / granule;
-constexpr std::uint32_t kept_per_class = 256;  // a burst's blocks beyond this go back to malloc
+// What a thread keeps: at most this many bytes in all its lists (a burst's blocks beyond it go
+// back to malloc), so a worker never holds more than 4 MiB of freed blocks.
+constexpr std::size_t kept_bytes = std::size_t{4} << 20;
 
 // Before each block: its size class (0: not recycled). 16 bytes keep the block aligned.
 struct alignas(16) Header {
@@ -38,7 +40,7 @@ struct FreeBlock {
 // thread keeps when it ends are not returned (llmgw's threads live as long as the process).
 struct ThreadCache {
     FreeBlock* head[classes + 1];
-    std::uint32_t count[classes + 1];
+    std::size_t bytes;  // in the lists
 };
 thread_local ThreadCache cache{};
 
@@ -47,7 +49,7 @@ void* allocate(std::size_t size) {
         const std::size_t size_class = (size + granule - 1) / granule + (size == 0);
         if (FreeBlock* block = cache.head[size_class]) {
             cache.head[size_class] = block->next;
-            --cache.count[size_class];
+            cache.bytes -= size_class * granule;
             return block;
         }
         auto* header = static_cast<Header*>(std::malloc(sizeof(Header) + size_class * granule));
@@ -65,11 +67,11 @@ void release(void* pointer) noexcept {
     if (pointer == nullptr) return;
     auto* header = static_cast<Header*>(pointer) - 1;
     const std::size_t size_class = header->size_class;
-    if (size_class != 0 && cache.count[size_class] < kept_per_class) {
+    if (size_class != 0 && cache.bytes + size_class * granule <= kept_bytes) {
         auto* block = static_cast<FreeBlock*>(pointer);
         block->next = cache.head[size_class];
         cache.head[size_class] = block;
-        ++cache.count[size_class];
+        cache.bytes += size_class * granule;
         return;
     }
     std::free(header);
