@@ -24,7 +24,8 @@
 # measured seconds apart; wrk and the fake server share CPU 1, so the load side does not eat
 # into the proxy's core. The redis-servers of llmgw+redis and llmgw+redis-lease run on CPU 1 too.
 # Four more setups, in the same run:
-#   concurrency 1  wrk -c1 on direct, llmgw, nginx and HAProxy: latency added over direct
+#   concurrency 1  wrk -c1 on direct, llmgw, nginx and HAProxy, in ROUNDS interleaved rounds:
+#                  latency added over direct within each round
 #   half load      plain llmgw at a fixed rate of half its measured maximum (llmgw-bench-client):
 #                  llmgw_gateway_overhead_seconds p50/p99 over that run
 #   two cores      llmgw-2w (server.workers: 2) and nginx-2w (worker_processes 2), nothing
@@ -41,7 +42,7 @@
 #                    measured seconds apart, not minutes: the report gives each ratio as the
 #                    median of its per-round ratios, with their range
 #   CONNECTIONS=32   wrk connections
-#   C1_DURATION=5    seconds of each concurrency-1 measurement
+#   C1_DURATION=10   seconds of concurrency 1 per setup, split into ROUNDS rounds (at least 1 s each)
 #   STREAMS=10000    streams held at once (capped by the open-files limit: two per stream)
 #   STREAM_HOLD_MS=25000  pause after each stream's first event (all open before events flow);
 #                    the streaming setup's proxies wait up to 150 s for the next upstream byte
@@ -95,7 +96,7 @@ if ((QUICK)); then
   C1_DURATION=${C1_DURATION:-2} STREAMS=${STREAMS:-1000} STREAM_HOLD_MS=${STREAM_HOLD_MS:-8000}
   STREAM_EVENTS=${STREAM_EVENTS:-10} STREAM_INTERVAL_MS=${STREAM_INTERVAL_MS:-200}
 fi
-C1_DURATION=${C1_DURATION:-5}
+C1_DURATION=${C1_DURATION:-10}
 STREAMS=${STREAMS:-10000}
 STREAM_HOLD_MS=${STREAM_HOLD_MS:-25000}
 STREAM_EVENTS=${STREAM_EVENTS:-20}
@@ -488,7 +489,7 @@ start_llmgw_setup() { # start_llmgw_setup NAME SOURCE_CONFIG [EXTRA_YAML]: start
   round_setup "$1" "$LLMGW_PORT" "$LLMGW_PID" "$LLMGW_ADMIN_PORT"
 }
 
-# After the rounds: the gateway's own time at full load, concurrency 1 and half load.
+# After the rounds: the gateway's own time at full load, and at half load.
 check_llmgw() {
   local file
   use_llmgw llmgw
@@ -497,7 +498,6 @@ check_llmgw() {
   curl --noproxy '*' -sS --max-time 5 -o "$file" "http://$HOST:$LLMGW_ADMIN_PORT/metrics" ||
     die "llmgw: could not read /metrics"
   CHECKS[llmgw]="gateway's own time per request (llmgw_gateway_overhead_seconds, bucket bounds, at full load, all rounds): p50 <= $(overhead_quantile "$file" 0.5) us, p99 <= $(overhead_quantile "$file" 0.99) us"
-  measure_c1 llmgw "$LLMGW_PORT"
   bench_llmgw_half_load
   stop_pid "$LLMGW_PID"
 }
@@ -722,13 +722,9 @@ start_haproxy_setup() {
   round_setup haproxy "$HAPROXY_PORT" "$HAPROXY_PID"
 }
 
-# After the rounds: concurrency 1 on the direct backend and on nginx and HAProxy (llmgw's is
-# in check_llmgw), each proxy still warm from its rounds; then they stop.
+# After the rounds (and the concurrency-1 rounds): nginx and HAProxy stop.
 check_others() {
-  measure_c1 direct "$UPSTREAM_PORT"
-  measure_c1 nginx "${PORT_OF[nginx]}"
   stop_pid "${PID_OF[nginx]}"
-  measure_c1 haproxy "${PORT_OF[haproxy]}"
   stop_pid "${PID_OF[haproxy]}"
 }
 
@@ -736,19 +732,59 @@ check_others() {
 # Concurrency 1: one connection, one request after the other (wrk -c1). What each proxy adds
 # to the direct backend's p50 and p99 is its latency on an idle path.
 # ---------------------------------------------------------------------------
-declare -A C1_RPS C1_P50 C1_P99
-C1_SETUPS=()
-measure_c1() { # measure_c1 NAME PORT: on the already running (and warm) proxy
-  local name=$1 port=$2
-  log "$name: concurrency 1, ${C1_DURATION}s"
+declare -A C1_RPS C1_P50 C1_P99 C1_R_P50 C1_R_P99
+C1_SETUPS=(direct llmgw nginx haproxy)
+C1_ROUND_SECONDS=$(((C1_DURATION + ROUNDS - 1) / ROUNDS)) # each round's seconds, at least 1
+measure_c1() { # measure_c1 NAME ROUND: one round on the already running (and warm) proxy
+  local name=$1 r=$2
   WRK_CONNECTIONS=1
-  run_wrk "$name" "$port" "$C1_DURATION" "$WORK_DIR/$name.c1.wrk.txt"
+  run_wrk "$name" "${PORT_OF[$name]}" "$C1_ROUND_SECONDS" "$WORK_DIR/$name.c1.r$r.wrk.txt"
   WRK_CONNECTIONS=
-  C1_SETUPS+=("$name")
-  C1_RPS[$name]=$(field rps "$BENCH_LINE")
-  C1_P50[$name]=$(field p50_us "$BENCH_LINE")
-  C1_P99[$name]=$(field p99_us "$BENCH_LINE")
-  log "$name: concurrency 1: p50 ${C1_P50[$name]} us, p99 ${C1_P99[$name]} us"
+  C1_R_P50[$name#$r]=$(field p50_us "$BENCH_LINE")
+  C1_R_P99[$name#$r]=$(field p99_us "$BENCH_LINE")
+  C1_RPS[$name#$r]=$(field rps "$BENCH_LINE")
+}
+
+# In rounds too, right after the throughput rounds: a p99 of one request at a time is the
+# machine's own scheduling hiccups as much as the proxy's (a 5 s run once per proxy measured
+# 14 ms for nginx in one run, 0.3 ms in the next). Each round measures the direct backend and
+# the three proxies seconds apart, in a rotating order; a proxy's added latency is taken within
+# the round, against that round's direct figure.
+run_c1_rounds() {
+  local r i s n=${#C1_SETUPS[@]} rps p50 p99
+  log "concurrency 1: $ROUNDS rounds of ${C1_ROUND_SECONDS}s per setup"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for ((i = 0; i < n; i++)); do measure_c1 "${C1_SETUPS[(i + r - 1) % n]}" "$r"; done
+  done
+  for s in "${C1_SETUPS[@]}"; do
+    rps=() p50=() p99=()
+    for ((r = 1; r <= ROUNDS; r++)); do
+      rps+=("${C1_RPS[$s#$r]}") p50+=("${C1_R_P50[$s#$r]}") p99+=("${C1_R_P99[$s#$r]}")
+    done
+    C1_RPS[$s]=$(median "${rps[@]}") C1_P50[$s]=$(median "${p50[@]}") C1_P99[$s]=$(median "${p99[@]}")
+    log "$s: concurrency 1: p50 ${C1_P50[$s]} us, p99 ${C1_P99[$s]} us (medians of $ROUNDS rounds)"
+  done
+}
+
+c1_added() { # c1_added NAME PERCENTILE(50|99): the added latency (us) of each round, one per line
+  local -n of=C1_R_P$2
+  local r
+  for ((r = 1; r <= ROUNDS; r++)); do added "${of[$1#$r]}" "${of[direct#$r]}"; echo; done
+}
+
+c1_summary() { # c1_summary NAME PERCENTILE: "median (min to max)" of its added latency per round
+  local values
+  mapfile -t values < <(c1_added "$1" "$2")
+  awk -v m="$(median "${values[@]}")" -v lo="$(printf '%s\n' "${values[@]}" | sort -g | head -n 1)" \
+    -v hi="$(printf '%s\n' "${values[@]}" | sort -g | tail -n 1)" 'BEGIN { printf "%+.0f (%+d to %+d)", m, lo, hi }'
+}
+
+c1_rounds_not_worse() { # c1_rounds_not_worse A B: rounds in which A's added p99 was at most B's
+  local a b count=0 r
+  mapfile -t a < <(c1_added "$1" 99)
+  mapfile -t b < <(c1_added "$2" 99)
+  for ((r = 0; r < ROUNDS; r++)); do ((a[r] <= b[r])) && count=$((count + 1)); done
+  echo "$count"
 }
 
 # ---------------------------------------------------------------------------
@@ -980,15 +1016,21 @@ report() {
   echo "| setup | requests/s | p50 (ms) | p99 (ms) | added p50 (us) | added p99 (us) |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: |"
   for s in "${C1_SETUPS[@]}"; do
+    if [[ $s == direct ]]; then
+      printf '| c1 %s | %.0f | %s | %s | — | — |\n' "$s" "${C1_RPS[$s]}" "$(ms "${C1_P50[$s]}")" "$(ms "${C1_P99[$s]}")"
+      continue
+    fi
     printf '| c1 %s | %.0f | %s | %s | %s | %s |\n' "$s" "${C1_RPS[$s]}" "$(ms "${C1_P50[$s]}")" "$(ms "${C1_P99[$s]}")" \
-      "$(added "${C1_P50[$s]}" "${C1_P50[direct]}")" "$(added "${C1_P99[$s]}" "${C1_P99[direct]}")"
+      "$(c1_summary "$s" 50)" "$(c1_summary "$s" 99)"
   done
   echo
-  echo "wrk -t1 -c1 for ${C1_DURATION}s on each proxy after the rounds (same process, warm from them,"
-  echo "same pinning): one request at a time, so the latency is the path's own, with no queue. Added"
-  echo "= the proxy's percentile minus the direct backend's. Llmgw's added p99 / nginx's:"
-  echo "$(ratio "$(added "${C1_P99[llmgw]}" "${C1_P99[direct]}")" "$(added "${C1_P99[nginx]}" "${C1_P99[direct]}")")"
-  echo "(lower is better; target at most 1.00); / HAProxy's: $(ratio "$(added "${C1_P99[llmgw]}" "${C1_P99[direct]}")" "$(added "${C1_P99[haproxy]}" "${C1_P99[direct]}")")."
+  echo "wrk -t1 -c1 on each setup, ${C1_ROUND_SECONDS}s per round in $ROUNDS interleaved rounds right after the"
+  echo "throughput rounds (same processes, warm from them, same pinning): one request at a time, so the"
+  echo "latency is the path's own, with no queue. Requests/s, p50 and p99 are medians over the rounds;"
+  echo "added = the proxy's percentile minus the direct backend's in the same round, median (min to max)."
+  echo "Llmgw's median added p99 / nginx's: $(ratio "$(median $(c1_added llmgw 99))" "$(median $(c1_added nginx 99))")"
+  echo "(lower is better; target at most 1.00), llmgw's at most nginx's in $(c1_rounds_not_worse llmgw nginx) of $ROUNDS rounds;"
+  echo "/ HAProxy's: $(ratio "$(median $(c1_added llmgw 99))" "$(median $(c1_added haproxy 99))"), at most HAProxy's in $(c1_rounds_not_worse llmgw haproxy) of $ROUNDS rounds."
   echo
   echo "## Two cores: 2 workers each, nothing pinned"
   echo
@@ -1157,6 +1199,7 @@ start_llmgw_setup llmgw+cache "$CACHE_CONFIG"
 start_llmgw_trace 1
 start_llmgw_trace 0.01
 run_rounds
+run_c1_rounds
 sleep 1.5 # one flush interval of the tracing setups (1 s): their last spans leave the queue
 check_others
 check_llmgw
