@@ -9,9 +9,9 @@ namespace llmgw::usage {
 namespace {
 constexpr int max_depth = 32;
 constexpr std::uint64_t bytes_per_number = 4;  // a token id counts as 4 bytes of text
+}  // namespace
 
-// How many bytes from `p` are plain string text: up to the first '"', '\\', control byte or
-// non-ASCII byte. Eight bytes a step (a byte at a time was most of reading an answer): a byte
+// Eight bytes a step (a byte at a time was most of reading an answer): a byte
 // is flagged by the borrow of a subtraction, and only a flagged byte starts a borrow, so the
 // lowest flag is always a true one.
 std::size_t plain_run(const char* p, std::size_t n) {
@@ -34,7 +34,6 @@ std::size_t plain_run(const char* p, std::size_t n) {
     }
     return n;
 }
-}  // namespace
 
 void PlainJsonReader::skip_space() {
     while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' ||

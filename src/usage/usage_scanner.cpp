@@ -3,8 +3,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
-#include <iterator>
 
 #include "llmgw/usage/plain_json.hpp"
 
@@ -70,25 +68,106 @@ void UsageScanner::read_usage(std::string_view json_text, bool* usage_only) {
     }
 }
 
-std::optional<UsageCounts> read_usage_counts(std::string_view object) {
-    static constexpr std::string_view keys[] = {"prompt_tokens", "input_tokens",
-                                                "completion_tokens", "output_tokens",
-                                                "total_tokens"};
-    std::optional<std::uint64_t> counts[std::size(keys)];
+namespace {
+
+// Which usage figure a key names: its index in read_usage_counts' order, or -1. By length
+// first: a find over the five names cost two memcmp calls per member.
+int usage_key(std::string_view key) {
+    switch (key.size()) {
+        case 12: return key == "input_tokens" ? 1 : key == "total_tokens" ? 4 : -1;
+        case 13: return key == "prompt_tokens" ? 0 : key == "output_tokens" ? 3 : -1;
+        case 17: return key == "completion_tokens" ? 2 : -1;
+        default: return -1;
+    }
+}
+
+// The first byte at or after `i` that is not JSON white space.
+std::size_t skip_space(std::string_view s, std::size_t i) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
+    return i;
+}
+
+// The usage objects engines send (vLLM's, SGLang's, Anthropic's without details): one flat
+// object whose keys have no escapes and whose values are unsigned integers or null. Read in
+// one tight pass (the general reader spent about 400 instructions per member on summaries the
+// counts never use); anything else, and any doubt, is nullopt and goes to that reader. Reads
+// from the object's '{' to its '}', and sets `end` past it.
+std::optional<UsageCounts> read_flat_usage(std::string_view s, std::size_t& end) {
+    std::optional<std::uint64_t> counts[5];
+    unsigned seen = 0;
+    const std::size_t n = s.size();
+    std::size_t i = skip_space(s, 0);
+    if (i == n || s[i] != '{') return std::nullopt;
+    i = skip_space(s, i + 1);
+    bool more = i < n && s[i] != '}';
+    while (more) {
+        if (i == n || s[i] != '"') return std::nullopt;
+        // A key ends at its quote; an escape, control or non-ASCII byte first: the reader's.
+        const auto length = plain_run(s.data() + i + 1, n - i - 1);
+        const auto close = i + 1 + length;
+        if (close == n || s[close] != '"') return std::nullopt;
+        const auto key = s.substr(i + 1, length);
+        i = skip_space(s, close + 1);
+        if (i == n || s[i] != ':') return std::nullopt;
+        i = skip_space(s, i + 1);
+        std::optional<std::uint64_t> value;
+        if (i < n && s[i] >= '0' && s[i] <= '9') {
+            const auto from = i;
+            std::uint64_t number = 0;
+            while (i < n && s[i] >= '0' && s[i] <= '9')
+                number = number * 10 + static_cast<std::uint64_t>(s[i++] - '0');
+            const auto digits = i - from;
+            if (digits > 18 || (digits > 1 && s[from] == '0')) return std::nullopt;
+            if (i < n && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')) return std::nullopt;
+            value = number;
+        } else if (s.substr(i, 4) == "null") {
+            i += 4;
+        } else {
+            return std::nullopt;
+        }
+        if (const int k = usage_key(key); k >= 0) {
+            if ((seen & (1u << k)) != 0) return std::nullopt;  // a repeat: the parser keeps the last
+            seen |= 1u << k;
+            counts[k] = value;
+        }
+        i = skip_space(s, i);
+        if (i == n) return std::nullopt;
+        more = s[i] == ',';
+        if (more) i = skip_space(s, i + 1);
+    }
+    if (i == n || s[i] != '}') return std::nullopt;
+    end = i + 1;
+    return UsageCounts{counts[0] ? counts[0] : counts[1], counts[2] ? counts[2] : counts[3],
+                       counts[4]};
+}
+
+// Any plain usage object (nested details, strings, negative or fractional numbers), with the
+// plain-JSON reader.
+std::optional<UsageCounts> read_any_usage(std::string_view object) {
+    std::optional<std::uint64_t> counts[5];
     unsigned seen = 0;
     PlainJsonReader reader(object);
     const bool read = reader.read_object([&](std::string_view key, const PlainJsonSummary& item) {
-        const auto found = std::find(std::begin(keys), std::end(keys), key);
-        if (found == std::end(keys)) return true;
-        const auto bit = 1u << (found - std::begin(keys));
+        const int k = usage_key(key);
+        if (k < 0) return true;
+        const auto bit = 1u << k;
         if ((seen & bit) != 0) return false;  // a tree keeps the last; no going back
         seen |= bit;
-        if (item.is_unsigned) counts[found - std::begin(keys)] = item.count;
+        if (item.is_unsigned) counts[k] = item.count;
         return true;
     });
     if (!read) return std::nullopt;
     return UsageCounts{counts[0] ? counts[0] : counts[1], counts[2] ? counts[2] : counts[3],
                        counts[4]};
+}
+
+}  // namespace
+
+std::optional<UsageCounts> read_usage_counts(std::string_view object) {
+    std::size_t end = 0;
+    if (auto counts = read_flat_usage(object, end); counts && skip_space(object, end) == object.size())
+        return counts;
+    return read_any_usage(object);
 }
 
 bool UsageScanner::add_counts(std::optional<std::uint64_t> prompt,
@@ -166,17 +245,22 @@ std::string_view UsageScanner::feed(std::string_view piece) {
 
 namespace {
 
-// The "usage" object of a JSON answer, cut out by matching braces, so that only it is parsed
-// (OpenAI-style answers put it last; the texts before it can be long).
-std::string_view usage_object(std::string_view json) {
+// The "usage" object of a JSON answer from its '{' on (OpenAI-style answers put it last; the
+// texts before it can be long), or empty.
+std::string_view usage_object_on(std::string_view json) {
     const auto key = json.rfind("\"usage\"");
     if (key == std::string_view::npos) return {};
     const auto open = json.find('{', key);
     if (open == std::string_view::npos) return {};
+    return json.substr(open);
+}
+
+// That object, cut out by matching braces, so that only it is parsed.
+std::string_view usage_object(std::string_view from_open) {
     int depth = 0;
     bool in_string = false;
-    for (auto i = open; i < json.size(); ++i) {
-        const char c = json[i];
+    for (std::size_t i = 0; i < from_open.size(); ++i) {
+        const char c = from_open[i];
         if (in_string) {
             if (c == '\\') ++i;
             else if (c == '"') in_string = false;
@@ -185,7 +269,7 @@ std::string_view usage_object(std::string_view json) {
         } else if (c == '{') {
             ++depth;
         } else if (c == '}' && --depth == 0) {
-            return json.substr(open, i - open + 1);
+            return from_open.substr(0, i + 1);
         }
     }
     return {};
@@ -196,12 +280,19 @@ std::string_view usage_object(std::string_view json) {
 std::string_view UsageScanner::finish() {
     if (!event_stream_) {
         if (!json_too_large_ && !pending_.empty()) {
-            const auto object = usage_object(pending_);
-            // Most answers' usage is plain JSON, read without a parse; the parser has the rest.
-            if (const auto counts = read_usage_counts(object))
-                add_counts(counts->prompt, counts->completion, counts->total);
-            else if (!object.empty())
-                read_usage("{\"usage\":" + std::string(object) + "}", nullptr);
+            // Most answers' usage is one flat object, read where it is (a flat object ends at
+            // the first '}'); other plain JSON is cut out and read without a parse; the parser
+            // has the rest.
+            const auto from_open = usage_object_on(pending_);
+            std::size_t end = 0;
+            if (const auto flat = read_flat_usage(from_open, end)) {
+                add_counts(flat->prompt, flat->completion, flat->total);
+            } else if (const auto object = usage_object(from_open); !object.empty()) {
+                if (const auto counts = read_usage_counts(object))
+                    add_counts(counts->prompt, counts->completion, counts->total);
+                else
+                    read_usage("{\"usage\":" + std::string(object) + "}", nullptr);
+            }
         }
         pending_.clear();
         return {};

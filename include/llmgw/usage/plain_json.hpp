@@ -23,6 +23,10 @@ struct PlainJsonSummary {
     bool is_true = false;  // the literal true
 };
 
+// How many bytes from `p` are plain string text: up to the first '"', '\\', control byte or
+// non-ASCII byte (what a JSON string holds as it is, with nothing to decode or check).
+std::size_t plain_run(const char* p, std::size_t n);
+
 class PlainJsonReader {
 public:
     explicit PlainJsonReader(std::string_view text) : text_(text) {}

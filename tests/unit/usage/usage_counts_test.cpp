@@ -71,6 +71,30 @@ TEST(UsageCounts, AScannerReadsAPlainAnswersUsage) {
     EXPECT_EQ(scanner.usage()->completion_tokens, 3u);
 }
 
+// The scanner reads a flat usage object where it stands (up to its '}') and cuts any other out
+// first: both give the figures of the parsed answer, whatever follows the object.
+TEST(UsageCounts, AScannerReadsFlatAndNestedUsageAsTheParsedAnswer) {
+    const std::vector<std::string> answers = {
+        R"({"choices":[],"usage":{"prompt_tokens":22,"total_tokens":30,"completion_tokens":8}})",
+        R"({"usage": { "prompt_tokens" : 5 ,"completion_tokens":null } , "system_fingerprint":"x"})",
+        R"({"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13,)"
+        R"("prompt_tokens_details":{"cached_tokens":2},"completion_tokens_details":null}})",
+        R"({"usage":{"input_tokens":3,"output_tokens":-1,"note":"a}b"}})",
+        R"({"usage":{"prompt_tokens":1,"prompt_tokens":2}})",
+    };
+    for (const auto& answer : answers) {
+        llmgw::usage::UsageScanner scanner(false, false);
+        scanner.feed(answer);
+        scanner.finish();
+        const auto usage = nlohmann::json::parse(answer).at("usage");
+        ASSERT_TRUE(scanner.usage()) << answer;
+        EXPECT_EQ(scanner.usage()->prompt_tokens,
+                  parsed_count(usage, "prompt_tokens", "input_tokens").value_or(0)) << answer;
+        EXPECT_EQ(scanner.usage()->completion_tokens,
+                  parsed_count(usage, "completion_tokens", "output_tokens").value_or(0)) << answer;
+    }
+}
+
 TEST(UsageCounts, AgreesWithTheParsedObjectOnRandomObjects) {
     std::mt19937 random(17);
     const auto pick = [&](std::size_t n) {
