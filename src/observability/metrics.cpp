@@ -232,13 +232,23 @@ void Metrics::request_refused(const AccessRecord& r) {
         cache.clear();
         cache_owner = families_.get();
     }
-    std::string key = r.route;
+    // The key is built in a buffer of the thread's (no allocation once it has grown); a status
+    // is three digits.
+    thread_local std::string key;
+    key.assign(r.route);
     key.push_back('\0');
     key += r.backend;
     key.push_back('\0');
     key += r.tier;
     key.push_back('\0');
-    key += std::to_string(r.status);
+    if (r.status >= 100 && r.status <= 999) {
+        const char digits[3] = {static_cast<char>('0' + r.status / 100),
+                                static_cast<char>('0' + r.status / 10 % 10),
+                                static_cast<char>('0' + r.status % 10)};
+        key.append(digits, 3);
+    } else {
+        key += std::to_string(r.status);
+    }
     auto it = cache.find(key);
     if (it == cache.end()) {
         Cached entry{&families_->requests.Add({{"route", r.route},
@@ -249,7 +259,7 @@ void Metrics::request_refused(const AccessRecord& r) {
                      r.backend.empty()
                          ? nullptr
                          : &families_->first_byte.Add({{"backend", r.backend}}, latency_buckets())};
-        it = cache.emplace(std::move(key), entry).first;
+        it = cache.emplace(key, entry).first;
     }
     it->second.requests->Increment();
     it->second.duration->Observe(std::chrono::duration<double>(r.duration).count());
