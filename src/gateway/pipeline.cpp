@@ -179,8 +179,11 @@ StepResult Pipeline::authenticate(RequestContext& context) {
         return std::string_view(it->value());
     };
     const auto& authenticator = context.snapshot->authenticator();
-    auto result = authenticator.authenticate(header("authorization"), header("x-api-key"),
-                                             std::chrono::system_clock::now());
+    // Without authentication every request is anonymous: no header to look up, no clock.
+    auto result = authenticator.enabled()
+                      ? authenticator.authenticate(header("authorization"), header("x-api-key"),
+                                                   std::chrono::system_clock::now())
+                      : authenticator.authenticate(std::nullopt, std::nullopt, {});
     if (authenticator.enabled()) {
         // The client's credentials are for the gateway, never for the upstream; a route
         // that needs upstream credentials sets them with headers.set.
