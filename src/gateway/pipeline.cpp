@@ -301,7 +301,9 @@ StepResult Pipeline::route(RequestContext& context) {
 void Pipeline::transform(RequestContext& context, ResponseSteps& steps) {
     auto& request = context.request;
     const auto& route = *context.route;
-    request.target(routing::rewrite_target(route, request.target()));
+    // Setting a target reallocates the request line: only when it changes.
+    if (routing::rewrites_target(route))
+        request.target(routing::rewrite_target(route, request.target()));
     // A model taken from the path is rewritten there (rewrite_target), never in the body.
     if (route.rewrite.model && route.match.model_from == config::RouteMatch::ModelFrom::body) {
         if (auto* body = context.mutable_body_json(); body != nullptr && body->is_object()) {

@@ -36,4 +36,9 @@ std::string rewrite_target(const config::Route& route, std::string_view target) 
     return out;
 }
 
+bool rewrites_target(const config::Route& route) {
+    return route.rewrite.path_prefix.has_value() ||
+           (route.match.model_from == config::RouteMatch::ModelFrom::path && route.rewrite.model);
+}
+
 }  // namespace llmgw::routing

@@ -135,6 +135,10 @@ TEST(Rewrite, ReplacesTheMatchedPrefixAndKeepsTheQuery) {
               "/v1/chat/completions?x=1");
     const auto& plain = config().routes[2];
     EXPECT_EQ(llmgw::routing::rewrite_target(plain, "/v1/models"), "/v1/models");
+    // The pipeline leaves a target alone when its route rewrites nothing.
+    EXPECT_TRUE(llmgw::routing::rewrites_target(openai));
+    EXPECT_FALSE(llmgw::routing::rewrites_target(plain));
+    EXPECT_TRUE(llmgw::routing::rewrites_target(config().routes[4]));
 }
 
 TEST(Rewrite, ReplacesTheModelSegmentOfAPathModelRoute) {
