@@ -3,9 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "llmgw/observability/request_id.hpp"
@@ -66,6 +69,21 @@ TEST(RequestId, GeneratesDistinctHexIds) {
     EXPECT_EQ(a.size(), 32u);
     EXPECT_NE(a, b);
     EXPECT_TRUE(is_sane_request_id(a));
+    // Many ids: all distinct, lower-case hex, and every digit seen at every place (a place
+    // left unwritten or a digit never made would show).
+    std::set<std::string> ids;
+    std::array<std::set<char>, 32> digits_at;
+    for (int i = 0; i < 10000; ++i) {
+        const auto id = generate_request_id();
+        ASSERT_EQ(id.size(), 32u);
+        ids.insert(id);
+        for (std::size_t at = 0; at < id.size(); ++at) {
+            ASSERT_TRUE(std::isxdigit(static_cast<unsigned char>(id[at])) && !std::isupper(id[at])) << id;
+            digits_at[at].insert(id[at]);
+        }
+    }
+    EXPECT_EQ(ids.size(), 10000u);
+    for (const auto& seen : digits_at) EXPECT_EQ(seen.size(), 16u);
 }
 
 namespace {
