@@ -128,7 +128,9 @@ http::Task<void> attempt_head(ConnectionPool& pool, http::Request& request,
     for (bool fresh = false;; fresh = true) {
         const auto connect_timeout = std::chrono::ceil<std::chrono::milliseconds>(
             limits.remaining(limits.timeouts.connect));
-        auto acquired = co_await pool.acquire(endpoint, tls, connect_timeout, fresh);
+        ConnectionPool::Acquired acquired;
+        if (!fresh) acquired.connection = pool.take_idle(endpoint, tls);
+        if (!acquired.connection) acquired = co_await pool.connect(endpoint, tls, connect_timeout);
         if (hang_up.happened()) {
             result.failure = Failure::client_gone;
             co_return;

@@ -141,15 +141,15 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(std::string_view k
     return nullptr;
 }
 
-http::Task<ConnectionPool::Acquired> ConnectionPool::acquire(
-    const config::Endpoint& endpoint, tls::ClientContext* tls,
-    std::chrono::milliseconds connect_timeout, bool fresh) {
-    if (!fresh) {
-        // A plain endpoint's key is its URL: looked up as it is, no string made per request.
-        auto connection = endpoint.tls && tls != nullptr ? take_idle(pool_key(endpoint, tls))
-                                                         : take_idle(endpoint.url);
-        if (connection) co_return Acquired{std::move(connection)};
-    }
+std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(const config::Endpoint& endpoint,
+                                                              tls::ClientContext* tls) {
+    // A plain endpoint's key is its URL: looked up as it is, no string made per request.
+    return endpoint.tls && tls != nullptr ? take_idle(pool_key(endpoint, tls)) : take_idle(endpoint.url);
+}
+
+http::Task<ConnectionPool::Acquired> ConnectionPool::connect(const config::Endpoint& endpoint,
+                                                             tls::ClientContext* tls,
+                                                             std::chrono::milliseconds connect_timeout) {
     auto connected = co_await connect_endpoint(executor_, endpoint, tls, connect_timeout);
     co_return connected;
 }

@@ -92,10 +92,13 @@ public:
     ConnectionPool& operator=(const ConnectionPool&) = delete;
 
     using Acquired = ConnectResult;
-    // An idle pooled connection if one is usable (unless `fresh`), else a new one (over TLS
-    // with `tls` for an https:// endpoint).
-    http::Task<Acquired> acquire(const config::Endpoint& endpoint, tls::ClientContext* tls,
-                                 std::chrono::milliseconds connect_timeout, bool fresh = false);
+    // An idle pooled connection to `endpoint`, if one is usable: taken at once, without a trip
+    // through a coroutine (the steady state of a busy route).
+    std::unique_ptr<UpstreamConnection> take_idle(const config::Endpoint& endpoint,
+                                                  tls::ClientContext* tls);
+    // A new connection (over TLS with `tls` for an https:// endpoint).
+    http::Task<Acquired> connect(const config::Endpoint& endpoint, tls::ClientContext* tls,
+                                 std::chrono::milliseconds connect_timeout);
     // Returns a connection whose last exchange ended cleanly and may be reused (to the idle
     // list it was made for), kept as `backend.keepalive` says: closed after `idle`, the oldest
     // closed beyond `max_idle`, and closed at once when the server closes it or sends anything.
