@@ -5,8 +5,8 @@
 
 namespace llmgw::http {
 
-Task<bool> AnswerRelay::send_head(AnswerHead head, std::optional<std::uint64_t> length,
-                                  AnswerSink::HeadTiming timing) {
+std::optional<bool> AnswerRelay::head_now(AnswerHead head, std::optional<std::uint64_t> length,
+                                          AnswerSink::HeadTiming timing) {
     head.replace("x-request-id", request_id_);
     phases_.head(head);
     status_ = static_cast<int>(head.fields.result_int());
@@ -20,25 +20,67 @@ Task<bool> AnswerRelay::send_head(AnswerHead head, std::optional<std::uint64_t> 
             head.add("Content-Length", std::string_view(text, static_cast<std::size_t>(end - text)));
         }
     }
-    const bool sent = co_await client_.send_head(head.fields, head.lines, framing, timing);
-    if (!sent) end(AnswerEnd::client_gone);
+    // The sink has the head in its own form once this returns: `head` may go.
+    return settled(client_.head_now(head.fields, head.lines, framing, timing));
+}
+
+std::optional<bool> AnswerRelay::body_now(std::string_view piece) {
+    const auto out = phases_.body(piece, false);
+    if (out.empty()) return true;
+    return settled(client_.body_now(out));
+}
+
+std::optional<bool> AnswerRelay::finish_now() {
+    const auto rest = phases_.body({}, true);
+    if (!rest.empty()) {
+        finishing_ = Finishing::rest;
+        const auto sent = settled(client_.body_now(rest));
+        if (!sent || !*sent) return sent;
+    }
+    return end_framing();
+}
+
+std::optional<bool> AnswerRelay::end_framing() {
+    finishing_ = Finishing::framing;
+    const auto sent = client_.finish_now();
+    if (sent) end(*sent ? AnswerEnd::complete : AnswerEnd::client_gone);
+    return sent;
+}
+
+Task<bool> AnswerRelay::flush() {
+    bool sent = co_await client_.flush();
+    if (sent && finishing_ == Finishing::rest) {
+        if (const auto now = end_framing()) co_return *now;
+        sent = co_await client_.flush();
+    }
+    if (finishing_ == Finishing::framing)
+        end(sent ? AnswerEnd::complete : AnswerEnd::client_gone);
+    else if (!sent)
+        end(AnswerEnd::client_gone);
+    co_return sent;
+}
+
+std::optional<bool> AnswerRelay::settled(std::optional<bool> sent) {
+    if (sent && !*sent) end(AnswerEnd::client_gone);
+    return sent;
+}
+
+Task<bool> AnswerRelay::send_head(AnswerHead head, std::optional<std::uint64_t> length,
+                                  AnswerSink::HeadTiming timing) {
+    if (const auto now = head_now(std::move(head), length, timing)) co_return *now;
+    const bool sent = co_await flush();
     co_return sent;
 }
 
 Task<bool> AnswerRelay::send_body(std::string_view piece) {
-    const auto out = phases_.body(piece, false);
-    if (out.empty()) co_return true;
-    const bool sent = co_await client_.send_body(out);
-    if (!sent) end(AnswerEnd::client_gone);
+    if (const auto now = body_now(piece)) co_return *now;
+    const bool sent = co_await flush();
     co_return sent;
 }
 
 Task<bool> AnswerRelay::finish() {
-    const auto rest = phases_.body({}, true);
-    bool sent = true;
-    if (!rest.empty()) sent = co_await client_.send_body(rest);
-    if (sent) sent = co_await client_.finish();
-    end(sent ? AnswerEnd::complete : AnswerEnd::client_gone);
+    if (const auto now = finish_now()) co_return *now;
+    const bool sent = co_await flush();
     co_return sent;
 }
 

@@ -55,31 +55,35 @@ ResponseWriter::ResponseWriter(tcp::socket& socket, TlsSocket* tls, ConnectionDe
       keep_alive_(client_keep_alive),
       head_request_(head_request) {}
 
-Task<bool> ResponseWriter::write(Parts parts) {
+std::optional<bool> ResponseWriter::write_now_or_keep(Parts parts) {
+    if (aborted_) return false;
+    unsent_ = {net::buffer(pending_head_), parts.first, parts.second, parts.third};
+    if (tls_ != nullptr) return std::nullopt;  // an SSL stream writes through its event loop
+    // What the socket takes at once goes without a trip through the event loop.
+    const auto written = write_now(socket_, unsent_);
+    if (written == net::buffer_size(unsent_)) {
+        deadline_.never();
+        pending_head_.clear();
+        return true;
+    }
+    drop_written(unsent_, written);
+    return std::nullopt;
+}
+
+Task<bool> ResponseWriter::flush() {
     if (aborted_) co_return false;
-    std::array<net::const_buffer, 4> all = {net::buffer(pending_head_), parts.first, parts.second,
-                                            parts.third};
     boost::system::error_code ec;
+    deadline_.expires_after(write_timeout_);
     if (tls_ == nullptr) {
-        // What the socket takes at once goes without a trip through the event loop.
-        const auto written = write_now(socket_, all);
-        if (written == net::buffer_size(all)) {
-            deadline_.never();
-            pending_head_.clear();
-            co_return true;
-        }
-        drop_written(all, written);
-        deadline_.expires_after(write_timeout_);
         const auto waiting_from = std::chrono::steady_clock::now();
         auto [write_ec, n] =
-            co_await net::async_write(socket_, all, net::as_tuple(http::use_awaitable));
+            co_await net::async_write(socket_, unsent_, net::as_tuple(http::use_awaitable));
         client_waits_ += std::chrono::steady_clock::now() - waiting_from;
         ec = write_ec;
     } else {
-        deadline_.expires_after(write_timeout_);
         // An SSL stream writes one buffer per record: gather first.
         tls_out_.clear();
-        for (const auto& part : all)
+        for (const auto& part : unsent_)
             tls_out_.append(static_cast<const char*>(part.data()), part.size());
         auto [write_ec, n] = co_await net::async_write(*tls_, net::buffer(tls_out_),
                                                        net::as_tuple(http::use_awaitable));
@@ -113,8 +117,8 @@ Task<bool> ResponseWriter::send_complete(ResponseHead& head, std::string_view bo
     co_return ok;
 }
 
-Task<bool> ResponseWriter::send_head(ResponseHead& head, std::string_view lines, Framing framing,
-                                     HeadTiming timing) {
+std::optional<bool> ResponseWriter::head_now(ResponseHead& head, std::string_view lines,
+                                             Framing framing, HeadTiming timing) {
     status_ = static_cast<int>(head.result_int());
     // HTTP/1.0 clients cannot read chunked encoding: the end of the body is the close.
     if (framing == Framing::chunked && version_ < 11) {
@@ -136,9 +140,8 @@ Task<bool> ResponseWriter::send_head(ResponseHead& head, std::string_view lines,
         framing_lines = "Transfer-Encoding: chunked\r\n";
     head_started_ = true;
     serialize_head(head, lines, framing_lines, pending_head_);
-    if (timing == HeadTiming::with_first_piece) co_return !aborted_;
-    const bool ok = co_await write({});
-    co_return ok;
+    if (timing == HeadTiming::with_first_piece) return !aborted_;
+    return write_now_or_keep({});
 }
 
 bool ResponseWriter::take_back_head() {
@@ -150,28 +153,23 @@ bool ResponseWriter::take_back_head() {
     return true;
 }
 
-Task<bool> ResponseWriter::send_body(std::string_view data) {
-    if (data.empty() || head_request_) co_return !aborted_;
+std::optional<bool> ResponseWriter::body_now(std::string_view data) {
+    if (data.empty() || head_request_) return !aborted_;
     body_bytes_ += data.size();
-    bool ok = false;
     if (framing_ == Framing::chunked) {
         char size[24];
         const int length = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
         chunk_prefix_.assign(size, static_cast<std::size_t>(length));
-        ok = co_await write({net::buffer(chunk_prefix_), net::buffer(data), net::buffer(crlf)});
-    } else {
-        ok = co_await write({net::buffer(data), {}, {}});
+        return write_now_or_keep({net::buffer(chunk_prefix_), net::buffer(data), net::buffer(crlf)});
     }
-    co_return ok;
+    return write_now_or_keep({net::buffer(data), {}, {}});
 }
 
-Task<bool> ResponseWriter::finish() {
-    bool ok = !aborted_;
+std::optional<bool> ResponseWriter::finish_now() {
     if (framing_ == Framing::chunked && !head_request_)
-        ok = co_await write({net::buffer(last_chunk), {}, {}});
-    else if (!pending_head_.empty())
-        ok = co_await write({});
-    co_return ok;
+        return write_now_or_keep({net::buffer(last_chunk), {}, {}});
+    if (!pending_head_.empty()) return write_now_or_keep({});
+    return !aborted_;
 }
 
 void ResponseWriter::abort() {

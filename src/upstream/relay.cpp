@@ -125,7 +125,14 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
         }
         if (slot != nullptr && parser.is_done()) slot->release();
         bool relayed = true;
-        if (got > 0) relayed = co_await relay.send_body(piece.first(got));
+        if (got > 0) {
+            // Written at once when the client's socket takes it (nearly always).
+            const auto now = relay.body_now(piece.first(got));
+            if (now)
+                relayed = *now;
+            else
+                relayed = co_await relay.flush();
+        }
         own_time += Clock::now() - read_at;
         if (!relayed) {
             failure = Failure::client_gone;
@@ -139,7 +146,12 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
     hang_up.slot().clear();
     if (failure != Failure::none) co_return failure;
     const auto finish_at = Clock::now();
-    const bool finished = co_await relay.finish();
+    auto finished_now = relay.finish_now();
+    bool finished = false;
+    if (finished_now)
+        finished = *finished_now;
+    else
+        finished = co_await relay.flush();
     own_time += Clock::now() - finish_at;
     if (!finished) co_return Failure::client_gone;
     co_return Failure::none;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "llmgw/http/beast.hpp"
@@ -21,10 +22,21 @@ public:
     // the client is gone. `lines` are more headers as text ("name: value\r\n" each), written
     // after the head's fields. For Framing::content_length the head or the lines carry
     // Content-Length already.
-    virtual Task<bool> send_head(ResponseHead& head, std::string_view lines, Framing framing,
-                                 HeadTiming timing) = 0;
-    virtual Task<bool> send_body(std::string_view data) = 0;
-    virtual Task<bool> finish() = 0;
+    Task<bool> send_head(ResponseHead& head, std::string_view lines, Framing framing,
+                         HeadTiming timing);
+    Task<bool> send_body(std::string_view data);
+    Task<bool> finish();
+
+    // The same three steps, each done at once when the connection takes the bytes (nearly
+    // always): the step's answer, or nullopt when it must wait, and then the awaited flush()
+    // completes it (what `data` views must live until then; head_now has taken what it needs
+    // of `head` and `lines` when it returns). On the relay's path a coroutine frame per step
+    // and piece cost more than the step itself.
+    virtual std::optional<bool> head_now(ResponseHead& head, std::string_view lines,
+                                         Framing framing, HeadTiming timing) = 0;
+    virtual std::optional<bool> body_now(std::string_view data) = 0;
+    virtual std::optional<bool> finish_now() = 0;
+    virtual Task<bool> flush() = 0;
     // Cuts the answer short: the client sees a broken stream, never a silent truncation.
     virtual void abort() = 0;
     // Forgets a head not yet written, so an error answer can go instead; false when bytes of

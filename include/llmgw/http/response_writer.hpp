@@ -29,12 +29,14 @@ public:
     // A complete small answer (the admin listener uses it too).
     Task<bool> send_complete(ResponseHead& head, std::string_view body);
 
-    // Relaying: the head (framing headers are set here), then body pieces, then finish().
+    // Relaying: the head (framing headers are set here), then body pieces, then finish(), each
+    // written at once as far as the socket takes it (AnswerSink).
     // For Framing::content_length the head or `lines` must carry Content-Length already.
-    Task<bool> send_head(ResponseHead& head, std::string_view lines, Framing framing,
-                         HeadTiming timing) override;
-    Task<bool> send_body(std::string_view data) override;
-    Task<bool> finish() override;
+    std::optional<bool> head_now(ResponseHead& head, std::string_view lines, Framing framing,
+                                 HeadTiming timing) override;
+    std::optional<bool> body_now(std::string_view data) override;
+    std::optional<bool> finish_now() override;
+    Task<bool> flush() override;
     void abort() override;
     bool take_back_head() override;
     // Fires when the client leaves while its request is handled (the session watches).
@@ -55,8 +57,10 @@ private:
     struct Parts {
         net::const_buffer first, second, third;
     };
-    // Writes the pending head (if any) followed by `parts` in one gather write.
-    Task<bool> write(Parts parts);
+    // Writes the pending head (if any) followed by `parts` in one gather write, as far as the
+    // socket takes it now: true when all of it went (false once aborted), nullopt when the rest
+    // waits in unsent_ for flush() (always, over TLS).
+    std::optional<bool> write_now_or_keep(Parts parts);
 
     tcp::socket& socket_;  // under TLS too: deadlines cancel it, abort() closes it
     TlsSocket* tls_;
@@ -73,6 +77,7 @@ private:
     std::chrono::steady_clock::duration client_waits_{};
     HangUp hang_up_;
     std::string pending_head_;  // serialized, not yet written
+    std::array<net::const_buffer, 4> unsent_{};  // what flush() writes
     std::string chunk_prefix_;
     // TLS: the parts of one write gathered so they leave as one record, not one per part.
     std::string tls_out_;

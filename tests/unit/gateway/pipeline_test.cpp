@@ -42,17 +42,18 @@ std::string sha256_hex(const std::string& text) {
 // What reached "the client".
 class RecordingClient final : public http::ClientWriter {
 public:
-    http::Task<bool> send_head(http::ResponseHead& head, std::string_view lines, Framing,
-                               HeadTiming) override {
+    std::optional<bool> head_now(http::ResponseHead& head, std::string_view lines, Framing,
+                                 HeadTiming) override {
         this->head = llmgw::testing::recorded_head(head, lines);
         status_ = static_cast<int>(head.result_int());
-        co_return true;
+        return true;
     }
-    http::Task<bool> send_body(std::string_view data) override {
+    std::optional<bool> body_now(std::string_view data) override {
         bytes_ += data.size();
-        co_return true;
+        return true;
     }
-    http::Task<bool> finish() override { co_return true; }
+    std::optional<bool> finish_now() override { return true; }
+    http::Task<bool> flush() override { co_return true; }
     void abort() override {}
     bool take_back_head() override { return false; }
     bool chunked() const override { return false; }

@@ -23,23 +23,32 @@ using http::AnswerSink;
 
 namespace {
 
-// What reached "the client": the head as sent, the body pieces, and how it ended.
+// What reached "the client": the head as sent, the body pieces, and how it ended. With `waits`
+// set, every step waits for the connection (its at-once form answers nullopt) and happens in
+// the flush that follows, as on a client that reads slowly.
 class RecordingSink final : public AnswerSink {
 public:
-    http::Task<bool> send_head(http::ResponseHead& head, std::string_view lines, Framing framing,
-                               HeadTiming) override {
-        this->head = llmgw::testing::recorded_head(head, lines);
+    std::optional<bool> head_now(http::ResponseHead& head, std::string_view lines, Framing framing,
+                                 HeadTiming) override {
+        this->head = llmgw::testing::recorded_head(head, lines);  // taken now, as promised
         this->framing = framing;
         head_pending = true;
-        co_return !gone;
+        return step([] {});
     }
-    http::Task<bool> send_body(std::string_view data) override {
-        head_pending = false;
-        pieces.emplace_back(data);
-        co_return !gone;
+    std::optional<bool> body_now(std::string_view data) override {
+        return step([this, data] {  // the view must still hold at the flush
+            head_pending = false;
+            pieces.emplace_back(data);
+        });
     }
-    http::Task<bool> finish() override {
-        finished = true;
+    std::optional<bool> finish_now() override {
+        return step([this] { finished = true; });
+    }
+    http::Task<bool> flush() override {
+        EXPECT_TRUE(staged) << "a flush without a step waiting";
+        if (staged) staged();
+        staged = nullptr;
+        ++flushes;
         co_return !gone;
     }
     void abort() override { aborted = true; }
@@ -49,6 +58,15 @@ public:
         return true;
     }
     bool chunked() const override { return framing == Framing::chunked; }
+
+    std::optional<bool> step(std::function<void()> action) {
+        if (!waits) {
+            action();
+            return !gone;
+        }
+        staged = std::move(action);
+        return std::nullopt;
+    }
 
     std::string body() const {
         std::string all;
@@ -60,6 +78,9 @@ public:
     Framing framing = Framing::none;
     std::vector<std::string> pieces;
     bool head_pending = false, finished = false, aborted = false, gone = false;
+    bool waits = false;
+    int flushes = 0;
+    std::function<void()> staged;
 };
 
 void run(std::function<http::Task<void>()> body) {
@@ -239,4 +260,39 @@ TEST(AnswerRelay, AReplayGoesThroughTheSameStepsWithItsLengthAndNoTokenCount) {
     EXPECT_EQ(sink.body(), body);
     EXPECT_FALSE(steps.usage.scanner());  // a hit costs no model tokens
     EXPECT_FALSE(steps.copy.take_answer());  // nor is it stored again
+}
+
+// A client that reads slowly: every step waits for its flush, the pieces a step held back
+// until the end included, and the answer comes out the same, ended once.
+TEST(AnswerRelay, StepsThatWaitForTheClientGiveTheSameAnswer) {
+    for (const bool gone : {false, true}) {
+        RecordingSink quick;
+        RecordingSink slow;
+        slow.waits = true;
+        quick.gone = slow.gone = gone;
+        Steps quick_steps;
+        Steps slow_steps;
+        quick_steps.usage.hide_usage_only_event();
+        slow_steps.usage.hide_usage_only_event();
+        // The usage-only event is dropped; an event without its blank line is held back until
+        // the end of the body, and goes then (finish's two steps: that piece, then the framing).
+        const std::vector<std::string> pieces = {token_event, usage_event, "data: [DONE]"};
+        relay_stream(quick, quick_steps, pieces);
+        relay_stream(slow, slow_steps, pieces);
+        EXPECT_EQ(slow.body(), quick.body()) << gone;
+        if (!gone) {
+            EXPECT_EQ(slow.body(), token_event + "data: [DONE]");
+        }
+        EXPECT_EQ(slow.finished, quick.finished) << gone;
+        EXPECT_GT(slow.flushes, 0);
+        EXPECT_EQ(quick.flushes, 0);
+        EXPECT_EQ(slow.head["x-request-id"], "req-1");
+        const auto slow_answer = slow_steps.copy.take_answer();
+        const auto quick_answer = quick_steps.copy.take_answer();
+        EXPECT_EQ(slow_answer != nullptr, !gone);
+        EXPECT_EQ(quick_answer != nullptr, !gone);
+        if (slow_answer && quick_answer) {
+            EXPECT_EQ(slow_answer->body, quick_answer->body);
+        }
+    }
 }
