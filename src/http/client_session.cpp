@@ -135,6 +135,31 @@ constexpr std::size_t kNextRequestRead = 8192;
 // answers never pay for the watch.
 constexpr auto kWatchPeerAfter = std::chrono::milliseconds(200);
 
+// Parses what `buffer` already holds, as far as the parser gets without more input. A Beast
+// read that completes from the buffer still costs its composed operation and a trip through
+// the event loop (its completion is posted), and a keep-alive client's request usually comes
+// whole in one segment: read once for the head, it leaves nothing for the head's or the
+// body's read to wait for. True when the parser got where `eager` says (the head; with it, the
+// whole message) or refused the input (`ec`); false when bytes must be read (Beast's read
+// then goes on from here, with the same parser and buffer).
+bool parse_buffered(RequestParser& parser, beast::flat_buffer& buffer, bool eager,
+                    boost::system::error_code& ec) {
+    parser.eager(eager);
+    const auto done = [&] { return eager ? parser.is_done() : parser.is_header_done(); };
+    ec = {};
+    while (!done() && buffer.size() > 0) {
+        const auto used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (ec == bhttp::error::need_more) {
+            ec = {};
+            return false;
+        }
+        if (ec) return true;
+        if (used == 0) return false;
+    }
+    return done();
+}
+
 // The body's memory, taken before Beast parses into it: a failed allocation is a refusal here,
 // while inside Beast's parsing it would unwind through the event loop.
 bool reserve(std::string& body, std::size_t bytes) {
@@ -165,11 +190,16 @@ Task<BodyRead> read_body(Stream& socket, beast::flat_buffer& buffer, RequestPars
                                                              net::as_tuple(http::use_awaitable));
         if (write_ec) co_return BodyRead{};
     }
-    deadline.expires_after(limits.body_timeout);
-    auto [ec, n] =
-        co_await bhttp::async_read(socket, buffer, parser, net::as_tuple(http::use_awaitable));
-    const bool expired = deadline.expired();
-    deadline.never();
+    boost::system::error_code ec;
+    bool expired = false;
+    if (!parse_buffered(parser, buffer, /*eager=*/true, ec)) {
+        deadline.expires_after(limits.body_timeout);
+        auto [read_ec, n] =
+            co_await bhttp::async_read(socket, buffer, parser, net::as_tuple(http::use_awaitable));
+        ec = read_ec;
+        expired = deadline.expired();
+        deadline.never();
+    }
     if (ec && expired) co_return BodyRead{false, make_error(ErrorCode::request_timeout, "the request body did not arrive in time")};
     if (ec && guard.over_budget) co_return BodyRead{false, make_error(ErrorCode::server_busy)};
     if (ec == bhttp::error::body_limit)
@@ -247,8 +277,12 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
         parser.body_limit(limits.max_body_bytes);
         ChunkGuard guard{&parser.get().body(), &lease, limits.max_body_bytes};
         parser.on_chunk_header(guard);
-        auto [ec, n] = co_await bhttp::async_read_header(socket, buffer, parser,
-                                                         net::as_tuple(http::use_awaitable));
+        boost::system::error_code ec;
+        if (!parse_buffered(parser, buffer, /*eager=*/false, ec)) {
+            auto [read_ec, n] = co_await bhttp::async_read_header(
+                socket, buffer, parser, net::as_tuple(http::use_awaitable));
+            ec = read_ec;
+        }
         if (auto refusal = check_head(ec, parser, deadline, limits)) {
             co_await refuse(socket, deadline, limits, handlers, client_ip, parser, started,
                             *refusal);

@@ -125,6 +125,43 @@ TEST_F(LimitsTest, PipelinedRequestsAreAnsweredInOrder) {
     EXPECT_NE(reply.find("HTTP/1.1 200", first + 1), std::string::npos);
 }
 
+// Requests with bodies back to back in one segment, and one whose body comes later: the head
+// and the body are parsed from what the connection's buffer holds where they can be, read for
+// where they cannot, and each request reaches the model whole and in order.
+TEST_F(LimitsTest, PipelinedRequestsWithBodiesReachTheModelWholeAndInOrder) {
+    const auto request = [](std::size_t content_bytes, bool last) {
+        const std::string body = R"({"model":"m1","messages":[{"role":"user","content":")" +
+                                 std::string(content_bytes, 'a') + R"("}]})";
+        return std::make_pair("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                              "Content-Type: application/json\r\n" +
+                                  std::string(last ? "Connection: close\r\n" : "") +
+                                  "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n",
+                              body);
+    };
+    const auto [head_a, body_a] = request(40, false);
+    const auto [head_b, body_b] = request(400, false);
+    const auto [head_c, body_c] = request(4000, true);
+    RawConnection raw(gateway->port());
+    ASSERT_TRUE(raw.send(head_a + body_a + head_b + body_b + head_c + body_c.substr(0, 100)));
+    ASSERT_TRUE(raw.send(body_c.substr(100)));
+    const auto reply = raw.read_until_close(5s);
+    std::vector<std::string> answers;
+    for (auto at = reply.find("HTTP/1.1 "); at != std::string::npos;) {
+        const auto next = reply.find("HTTP/1.1 ", at + 1);
+        answers.push_back(reply.substr(at, next == std::string::npos ? next : next - at));
+        at = next;
+    }
+    ASSERT_EQ(answers.size(), 3u) << reply;
+    const std::size_t sizes[] = {body_a.size(), body_b.size(), body_c.size()};
+    for (std::size_t i = 0; i < 3; ++i) {
+        const auto answer = parse_response(answers[i]);
+        ASSERT_EQ(answer.status, 200) << answers[i];
+        // The fake model counts a prompt token per four bytes of the body it got.
+        EXPECT_EQ(answer.json()["usage"]["prompt_tokens"], sizes[i] / 4) << i;
+    }
+    EXPECT_EQ(model->stats()["requests_total"], 3);
+}
+
 TEST_F(LimitsTest, RefusedRequestsStillGetARequestIdAnAccessLogLineAndACount) {
     RawConnection raw(gateway->port());
     ASSERT_TRUE(raw.send(
