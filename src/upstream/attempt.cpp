@@ -51,40 +51,45 @@ struct Exchange {
     std::size_t written = 0;
 };
 
-// The head written by hand into the connection's own buffer and sent with the body in one
-// gather write: Beast's serializer cost more than the rest of the write. A chunked body (never
-// on the proxy path: prepare_payload gives a length) keeps Beast's serializer.
-http::Task<Exchange> write_request(UpstreamConnection& connection, http::Request& request,
-                                   std::string_view lines) {
-    if (request.chunked()) {
-        // A copy with the lines among its fields: a retry sends the request again.
-        http::Request whole = request;
-        insert_lines(whole, lines);
-        auto [ec, n] = co_await on_stream(connection, [&](auto& s) {
-            return bhttp::async_write(s, whole, net::as_tuple(http::use_awaitable));
-        });
-        co_return Exchange{ec, n};
-    }
-    write_head(request, lines, connection.head);
-    std::array<net::const_buffer, 2> buffers{net::buffer(connection.head),
-                                             net::buffer(request.body())};
-    // Over plain TCP, what the socket takes at once goes without a trip through the event loop.
-    const auto written = connection.tls ? 0 : http::write_now(connection.stream.socket(), buffers);
-    if (written == net::buffer_size(buffers)) co_return Exchange{{}, written};
-    http::drop_written(buffers, written);
+// A chunked body (never on the proxy path: prepare_payload gives a length) goes through
+// Beast's serializer, with the lines among a copy's fields: a retry sends the request again.
+http::Task<Exchange> write_chunked_request(UpstreamConnection& connection, http::Request& request,
+                                           std::string_view lines) {
+    http::Request whole = request;
+    insert_lines(whole, lines);
     auto [ec, n] = co_await on_stream(connection, [&](auto& s) {
-        return net::async_write(s, buffers, net::as_tuple(http::use_awaitable));
+        return bhttp::async_write(s, whole, net::as_tuple(http::use_awaitable));
     });
-    co_return Exchange{ec, written + n};
+    co_return Exchange{ec, n};
 }
 
-// Writes the request and reads the answer's head, both within the first-byte deadline.
+// Writes the request and reads the answer's head, both within the first-byte deadline. The
+// head is written by hand into the connection's own buffer and sent with the body in one
+// gather write (Beast's serializer cost more than the rest of the write); over plain TCP what
+// the socket takes at once goes without a trip through the event loop, nor a coroutine of its
+// own.
 http::Task<Exchange> write_and_read_head(UpstreamConnection& connection, http::Request& request,
                                          std::string_view lines, UpstreamParser& parser,
                                          Clock::time_point deadline) {
     connection.stream.expires_at(deadline);
-    const auto [write_ec, written] = co_await write_request(connection, request, lines);
-    if (write_ec) co_return Exchange{write_ec, written};
+    Exchange exchange;
+    if (request.chunked()) {
+        exchange = co_await write_chunked_request(connection, request, lines);
+    } else {
+        write_head(request, lines, connection.head);
+        std::array<net::const_buffer, 2> buffers{net::buffer(connection.head),
+                                                 net::buffer(request.body())};
+        exchange.written = connection.tls ? 0 : http::write_now(connection.stream.socket(), buffers);
+        if (exchange.written != net::buffer_size(buffers)) {
+            http::drop_written(buffers, exchange.written);
+            auto [ec, n] = co_await on_stream(connection, [&](auto& s) {
+                return net::async_write(s, buffers, net::as_tuple(http::use_awaitable));
+            });
+            exchange.ec = ec;
+            exchange.written += n;
+        }
+    }
+    if (exchange.ec) co_return exchange;
     parser.body_limit(boost::none);  // the answer is relayed, never held whole
     if (request.method() == bhttp::verb::head) parser.skip(true);
     connection.stream.expires_at(deadline);
@@ -92,7 +97,8 @@ http::Task<Exchange> write_and_read_head(UpstreamConnection& connection, http::R
         return bhttp::async_read_header(s, connection.buffer, parser,
                                         net::as_tuple(http::use_awaitable));
     });
-    co_return Exchange{read_ec, written};
+    exchange.ec = read_ec;
+    co_return exchange;
 }
 
 Failure exchange_failure(const boost::system::error_code& ec, const AttemptLimits& limits) {
