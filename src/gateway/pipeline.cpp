@@ -205,7 +205,13 @@ StepResult Pipeline::authenticate(RequestContext& context) {
 // request never makes the gateway hold its body (see server.max_body_memory for the rest).
 http::Task<StepResult> Pipeline::read_body(RequestContext& context, http::RequestBody& body,
                                            http::ClientWriter& client) {
-    auto read = co_await body.read();
+    // Usually the body came with the head: then it is had without a read or a coroutine.
+    auto now = body.read_now();
+    http::BodyRead read;
+    if (now)
+        read = std::move(*now);
+    else
+        read = co_await body.read();
     context.record.bytes_in = context.request.body().size();
     if (read.complete) {
         context.own_time.body_read = std::chrono::steady_clock::now();

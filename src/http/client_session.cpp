@@ -32,6 +32,11 @@ SessionLimits SessionLimits::from(const config::ServerConfig& server) {
             std::make_shared<BodyBudget>(server.max_body_memory)};
 }
 
+std::optional<BodyRead> RequestBody::read_now() {
+    if (!result_) result_ = read_now_(now_reader_);
+    return result_;
+}
+
 Task<BodyRead> RequestBody::read() {
     if (!result_) result_ = co_await read_(reader_);
     co_return *result_;
@@ -171,6 +176,55 @@ bool reserve(std::string& body, std::size_t bytes) {
     }
 }
 
+// Before the body's first byte is read: a body already complete, or a declared length the body
+// budget cannot take (taken before any byte is read, and before any 100 Continue).
+std::optional<BodyRead> body_before_reading(RequestParser& parser, BodyBudget::Lease& lease) {
+    if (parser.is_done()) return BodyRead{true, {}};
+    if (const auto length = parser.content_length()) {
+        if (!lease.grow_to(*length) || !reserve(parser.get().body(), *length))
+            return BodyRead{false, make_error(ErrorCode::server_busy)};
+    }
+    return std::nullopt;
+}
+
+// What reading the body came to: `ec` from the parse or the read, `expired` when the body
+// timeout ran out, `fields_in_head` the head's field count.
+BodyRead body_outcome(const boost::system::error_code& ec, bool expired, const ChunkGuard& guard,
+                      const SessionLimits& limits, const RequestParser& parser,
+                      std::size_t fields_in_head) {
+    if (ec && expired) return BodyRead{false, make_error(ErrorCode::request_timeout, "the request body did not arrive in time")};
+    if (ec && guard.over_budget) return BodyRead{false, make_error(ErrorCode::server_busy)};
+    if (ec == bhttp::error::body_limit) return BodyRead{false, payload_too_large(limits.max_body_bytes)};
+    if (ec && is_disconnect(ec)) return BodyRead{};
+    if (ec)
+        return BodyRead{false, make_error(ErrorCode::malformed_request,
+                                          "malformed HTTP request body: " + ec.message())};
+    // Beast adds trailer fields to the head that was validated before the body (a second
+    // Host, say); no LLM client sends request trailers.
+    if (field_count(parser.get().base()) != fields_in_head)
+        return BodyRead{false, make_error(ErrorCode::malformed_request,
+                                          "trailer fields in a request are not accepted")};
+    return BodyRead{true, {}};
+}
+
+bool expects_continue(const RequestParser& parser) {
+    return iequals(parser.get()[bhttp::field::expect], "100-continue");
+}
+
+// The body, when the buffer holds all of it (a client's request usually comes whole in one
+// segment): read without a read, nor a coroutine. Nullopt when bytes must be read (read_body
+// then goes on from where the parser got) or a 100 Continue must go first.
+std::optional<BodyRead> read_body_now(beast::flat_buffer& buffer, RequestParser& parser,
+                                      const SessionLimits& limits, BodyBudget::Lease& lease,
+                                      const ChunkGuard& guard) {
+    if (auto decided = body_before_reading(parser, lease)) return decided;
+    if (expects_continue(parser)) return std::nullopt;
+    const auto fields_in_head = field_count(parser.get().base());
+    boost::system::error_code ec;
+    if (!parse_buffered(parser, buffer, /*eager=*/true, ec)) return std::nullopt;
+    return body_outcome(ec, false, guard, limits, parser, fields_in_head);
+}
+
 // Reads the body of the request whose head `parser` holds, within max_body_bytes, body_timeout
 // and the body budget: a declared length is taken from the budget before the first body byte
 // is read (and before any 100 Continue), a chunked body chunk by chunk (ChunkGuard).
@@ -178,13 +232,9 @@ template <typename Stream>  // tcp::socket or TlsSocket
 Task<BodyRead> read_body(Stream& socket, beast::flat_buffer& buffer, RequestParser& parser,
                          ConnectionDeadline& deadline, const SessionLimits& limits,
                          BodyBudget::Lease& lease, const ChunkGuard& guard) {
-    if (parser.is_done()) co_return BodyRead{true, {}};
-    if (const auto length = parser.content_length()) {
-        if (!lease.grow_to(*length) || !reserve(parser.get().body(), *length))
-            co_return BodyRead{false, make_error(ErrorCode::server_busy)};
-    }
+    if (auto decided = body_before_reading(parser, lease)) co_return *decided;
     const auto fields_in_head = field_count(parser.get().base());
-    if (iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+    if (expects_continue(parser)) {
         static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
         auto [write_ec, written] = co_await net::async_write(socket, net::buffer(go_on),
                                                              net::as_tuple(http::use_awaitable));
@@ -200,20 +250,7 @@ Task<BodyRead> read_body(Stream& socket, beast::flat_buffer& buffer, RequestPars
         expired = deadline.expired();
         deadline.never();
     }
-    if (ec && expired) co_return BodyRead{false, make_error(ErrorCode::request_timeout, "the request body did not arrive in time")};
-    if (ec && guard.over_budget) co_return BodyRead{false, make_error(ErrorCode::server_busy)};
-    if (ec == bhttp::error::body_limit)
-        co_return BodyRead{false, payload_too_large(limits.max_body_bytes)};
-    if (ec && is_disconnect(ec)) co_return BodyRead{};
-    if (ec)
-        co_return BodyRead{false, make_error(ErrorCode::malformed_request,
-                                              "malformed HTTP request body: " + ec.message())};
-    // Beast adds trailer fields to the head that was validated before the body (a second
-    // Host, say); no LLM client sends request trailers.
-    if (field_count(parser.get().base()) != fields_in_head)
-        co_return BodyRead{false, make_error(ErrorCode::malformed_request,
-                                              "trailer fields in a request are not accepted")};
-    co_return BodyRead{true, {}};
+    co_return body_outcome(ec, expired, guard, limits, parser, fields_in_head);
 }
 
 // Reads one request head within the limits; a refusal when it cannot be served (the
@@ -300,17 +337,25 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
         ResponseWriter writer(tcp_layer(socket), tls_of(socket), deadline, limits.idle_timeout,
                               request.version(), request.keep_alive(),
                               request.method() == bhttp::verb::head);
-        auto read = [&]() -> Task<BodyRead> {
-            auto result = co_await read_body(socket, buffer, parser, deadline, limits, lease, guard);
-            // An emptied buffer is not held while the request is served (a stream's, minutes):
-            // the next read would replace one of another size anyway (issue 17).
+        // Once the body is read: an emptied buffer is not held while the request is served (a
+        // stream's, minutes): the next read would replace one of another size anyway (issue
+        // 17). From then on the client has nothing to send: it reading nothing more means gone.
+        const auto body_read = [&](const BodyRead& result) {
             if (buffer.size() == 0 && buffer.capacity() != kNextRequestRead) buffer.shrink_to_fit();
-            // From now on the client has nothing to send: it reading nothing more means gone.
             if (result.complete)
                 deadline.watch_peer(writer.hang_up(), kWatchPeerAfter, tls_of(socket) != nullptr);
+        };
+        auto read_now = [&]() -> std::optional<BodyRead> {
+            auto result = read_body_now(buffer, parser, limits, lease, guard);
+            if (result) body_read(*result);
+            return result;
+        };
+        auto read = [&]() -> Task<BodyRead> {
+            auto result = co_await read_body(socket, buffer, parser, deadline, limits, lease, guard);
+            body_read(result);
             co_return result;
         };
-        RequestBody body(!parser.is_done(), read);
+        RequestBody body(!parser.is_done(), read_now, read);
         const bool served = co_await call_handler(handlers, request, client_ip, writer, body);
         deadline.stop_watching_peer();
         if (!served) co_return;

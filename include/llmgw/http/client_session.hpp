@@ -40,14 +40,20 @@ struct BodyRead {
 // bounded by max_body_bytes, body_timeout and the listeners' shared BodyBudget.
 class RequestBody {
 public:
-    // `present`: the request has a body (a length or chunked framing). `read` (a callable
-    // returning Task<BodyRead>) is referred to, not copied: it must outlive the RequestBody,
-    // so no request pays for a heap-held function object.
-    template <typename Read>
-    RequestBody(bool present, Read& read)
+    // `present`: the request has a body (a length or chunked framing). `read_now` (a callable
+    // returning std::optional<BodyRead>) reads it when that needs no waiting, `read` (a
+    // callable returning Task<BodyRead>) in any case; both are referred to, not copied: they
+    // must outlive the RequestBody, so no request pays for a heap-held function object.
+    template <typename ReadNow, typename Read>
+    RequestBody(bool present, ReadNow& read_now, Read& read)
         : present_(present),
+          now_reader_(&read_now),
+          read_now_([](void* reader) { return (*static_cast<ReadNow*>(reader))(); }),
           reader_(&read),
           read_([](void* reader) { return (*static_cast<Read*>(reader))(); }) {}
+    // The body when it can be had without waiting (usually it came with the head), else
+    // nullopt: then read() reads it.
+    std::optional<BodyRead> read_now();
     // Reads once; a second call answers what the first did.
     Task<BodyRead> read();
     // A body is still on the connection: answering now must close the connection.
@@ -55,6 +61,8 @@ public:
 
 private:
     bool present_;
+    void* now_reader_;
+    std::optional<BodyRead> (*read_now_)(void*);
     void* reader_;
     Task<BodyRead> (*read_)(void*);
     std::optional<BodyRead> result_;

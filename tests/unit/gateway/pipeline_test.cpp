@@ -111,7 +111,9 @@ public:
             outcome.body_read = true;
             co_return body_read_result;
         };
-        http::RequestBody body(!request.body().empty(), read);
+        // Never at once: the pipeline's awaited read is what the outcome records.
+        auto read_now = []() -> std::optional<http::BodyRead> { return std::nullopt; };
+        http::RequestBody body(!request.body().empty(), read_now, read);
         gateway::RequestContext context(request, "127.0.0.1");
         net::co_spawn(io_, pipeline_.handle(context, body, outcome.client), net::detached);
         io_.restart();
