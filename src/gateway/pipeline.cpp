@@ -100,14 +100,16 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::RequestBody& bo
         co_return;
     }
     if (!result) result = co_await read_body(context, body, client);
-    if (!result) result = co_await admit(context, steps);
+    // The steps a request's tier or route does not ask for cost no coroutine.
+    const auto* tier = result ? nullptr : limiting_tier(context);
+    if (tier != nullptr) result = co_await admit(context, *tier, steps);
     if (!result) result = route(context);
     if (!result) {
         transform(context, steps);
         // The gateway's own model list is the consumer's: never looked up in, or kept for, a cache.
         const bool lists_models = answers_model_list(*context.route, context.record.method,
                                                      context.record.path);
-        if (!lists_models) co_await look_up_cache(context, steps);
+        if (!lists_models && context.route->cache) co_await look_up_cache(context, steps);
         const auto phases = steps.phases();
         http::AnswerRelay relay(client, phases, context.record.request_id);
         if (lists_models)
@@ -122,7 +124,7 @@ http::Task<void> Pipeline::handle(RequestContext& context, http::RequestBody& bo
     // The answer is out (or the client gone): the consumer's slot is free for its next request.
     // After the settle, so that with Redis the release and the settle leave in one call.
     context.concurrency.release();
-    co_await store_in_cache(context, steps);
+    if (caches_answer(context, steps)) co_await store_in_cache(context, steps);
     record(context, client);
 }
 
@@ -223,15 +225,19 @@ http::Task<StepResult> Pipeline::read_body(RequestContext& context, http::Reques
     co_return http::make_error(http::ErrorCode::client_closed);
 }
 
-http::Task<StepResult> Pipeline::admit(RequestContext& context, ResponseSteps& steps) {
+const config::Tier* Pipeline::limiting_tier(const RequestContext& context) const {
     const auto* tier = context.snapshot->tier(context.identity->tier);
-    if (tier == nullptr || (tier->limits.empty() && tier->max_concurrent == 0))
-        co_return std::nullopt;
-    if (!tier->limits.empty()) context.tier = tier;
-    const bool reserving = reserves(*tier);
-    const auto reserve = reserving ? reservation_for(context, *tier) : limits::Charge{};
+    if (tier == nullptr || (tier->limits.empty() && tier->max_concurrent == 0)) return nullptr;
+    return tier;
+}
+
+http::Task<StepResult> Pipeline::admit(RequestContext& context, const config::Tier& tier,
+                                       ResponseSteps& steps) {
+    if (!tier.limits.empty()) context.tier = &tier;
+    const bool reserving = reserves(tier);
+    const auto reserve = reserving ? reservation_for(context, tier) : limits::Charge{};
     const auto started = context.trace ? tracing::now_ns() : 0;
-    auto outcome = co_await admission_.admit(context.identity->account, *tier, reserve);
+    auto outcome = co_await admission_.admit(context.identity->account, tier, reserve);
     if (context.trace) trace_admission(context, started, outcome);
     if (outcome.redis_call)
         context.own_time.waits += std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -248,16 +254,16 @@ http::Task<StepResult> Pipeline::admit(RequestContext& context, ResponseSteps& s
         context.concurrency = std::move(outcome.slot);
         if (reserving) {
             context.reservation = outcome.reservation;
-            services_.metrics.limits().reserved(tier->name, reserve.tokens);
+            services_.metrics.limits().reserved(tier.name, reserve.tokens);
         }
         co_return std::nullopt;
     }
     if (decision.over_concurrency) {
-        services_.metrics.limits().concurrency_refused(tier->name);
-        co_return limits::concurrency_limited(decision, tier->name, tier->max_concurrent);
+        services_.metrics.limits().concurrency_refused(tier.name);
+        co_return limits::concurrency_limited(decision, tier.name, tier.max_concurrent);
     }
-    services_.metrics.rate_limited(tier->name, limits::limit_name(*decision.refused_by));
-    co_return limits::rate_limited(decision, tier->name);
+    services_.metrics.rate_limited(tier.name, limits::limit_name(*decision.refused_by));
+    co_return limits::rate_limited(decision, tier.name);
 }
 
 // What a request reserves: its estimated tokens (model calls only), and their cost at the price
@@ -347,8 +353,7 @@ void Pipeline::transform(RequestContext& context, ResponseSteps& steps) {
 }
 
 http::Task<void> Pipeline::look_up_cache(RequestContext& context, ResponseSteps& steps) {
-    const auto& route = *context.route;
-    if (!route.cache) co_return;
+    const auto& route = *context.route;  // with a cache
     auto& record = context.record;
     auto& metrics = cache_.metrics();
     const auto bypass = cache::bypass(context.request.method_string(),
@@ -431,8 +436,11 @@ http::Task<void> Pipeline::list_models(RequestContext& context, http::AnswerRela
     co_await relay.finish();
 }
 
+bool Pipeline::caches_answer(const RequestContext& context, const ResponseSteps& steps) {
+    return !context.cache.key.empty() && steps.copy;
+}
+
 http::Task<void> Pipeline::store_in_cache(RequestContext& context, ResponseSteps& steps) {
-    if (context.cache.key.empty() || !steps.copy) co_return;
     auto answer = steps.copy->take_answer();
     if (!answer) co_return;
     answer->route = context.route->name;

@@ -44,7 +44,10 @@ private:
     StepResult authenticate(RequestContext& context);
     http::Task<StepResult> read_body(RequestContext& context, http::RequestBody& body,
                                      http::ClientWriter& client);
-    http::Task<StepResult> admit(RequestContext& context, ResponseSteps& steps);
+    // The tier's limits and concurrency cap, when it has any (else there is nothing to admit).
+    const config::Tier* limiting_tier(const RequestContext& context) const;
+    http::Task<StepResult> admit(RequestContext& context, const config::Tier& tier,
+                                 ResponseSteps& steps);
     limits::Charge reservation_for(RequestContext& context, const config::Tier& tier);
     StepResult route(RequestContext& context);
     void transform(RequestContext& context, ResponseSteps& steps);
@@ -71,6 +74,8 @@ private:
     void add_to_ledger(RequestContext& context, const usage::TokenUsage& usage,
                        std::optional<std::uint64_t> cached_tokens,
                        std::optional<std::uint64_t> cost_nano);
+    // Whether the answer goes into the cache (a miss's key was taken, a copy was made).
+    static bool caches_answer(const RequestContext& context, const ResponseSteps& steps);
     http::Task<void> store_in_cache(RequestContext& context, ResponseSteps& steps);
     void record(RequestContext& context, const http::ClientWriter& client);
 
