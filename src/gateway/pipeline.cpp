@@ -237,7 +237,13 @@ http::Task<StepResult> Pipeline::admit(RequestContext& context, const config::Ti
     const bool reserving = reserves(tier);
     const auto reserve = reserving ? reservation_for(context, tier) : limits::Charge{};
     const auto started = context.trace ? tracing::now_ns() : 0;
-    auto outcome = co_await admission_.admit(context.identity->account, tier, reserve);
+    // In process (or from a leased slice) the decision needs no coroutine of the admission's.
+    auto now = admission_.admit_now(context.identity->account, tier, reserve);
+    limits::Admission::Outcome outcome;
+    if (now)
+        outcome = std::move(*now);
+    else
+        outcome = co_await admission_.admit_with_redis(context.identity->account, tier, reserve);
     if (context.trace) trace_admission(context, started, outcome);
     if (outcome.redis_call)
         context.own_time.waits += std::chrono::duration_cast<std::chrono::steady_clock::duration>(

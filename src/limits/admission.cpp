@@ -109,26 +109,52 @@ void Admission::redis_result(bool ok) {
     }
 }
 
-http::Task<Admission::Outcome> Admission::admit(const std::string& consumer,
-                                                const config::Tier& tier, const Charge& reserve) {
+std::optional<Admission::Outcome> Admission::admit_now(const std::string& consumer,
+                                                       const config::Tier& tier,
+                                                       const Charge& reserve) {
     Outcome outcome;
     outcome.reservation.reserved = reserve;
     outcome.reservation.at = Clock::now();
-    bool decided_elsewhere = slices_ && admit_from_slices(consumer, tier, reserve, outcome);
-    if (!decided_elsewhere && redis_usable()) {
-        co_await admit_in_redis(consumer, tier, reserve, outcome);
-        decided_elsewhere = outcome.decision.has_value();
+    if (slices_ && admit_from_slices(consumer, tier, reserve, outcome)) {
+        if (outcome.decision->admitted && shadowing())
+            local_.debit(consumer, local_tier(tier), reserve, outcome.reservation.at);
+        return outcome;
     }
-    if (decided_elsewhere) {
+    if (redis_usable()) return std::nullopt;  // Redis decides: admit() asks it
+    decide_without_redis(consumer, tier, reserve, outcome);
+    return outcome;
+}
+
+http::Task<Admission::Outcome> Admission::admit(const std::string& consumer,
+                                                const config::Tier& tier, const Charge& reserve) {
+    if (auto now = admit_now(consumer, tier, reserve)) co_return std::move(*now);
+    auto asked = co_await admit_with_redis(consumer, tier, reserve);
+    co_return asked;
+}
+
+http::Task<Admission::Outcome> Admission::admit_with_redis(const std::string& consumer,
+                                                           const config::Tier& tier,
+                                                           const Charge& reserve) {
+    Outcome outcome;
+    outcome.reservation.reserved = reserve;
+    outcome.reservation.at = Clock::now();
+    co_await admit_in_redis(consumer, tier, reserve, outcome);
+    if (outcome.decision) {
         if (outcome.decision->admitted && shadowing())
             local_.debit(consumer, local_tier(tier), reserve, outcome.reservation.at);
         co_return outcome;
     }
-    if (redis_ && config_.redis->failure_mode == config::RedisConfig::FailureMode::closed)
-        co_return outcome;
+    decide_without_redis(consumer, tier, reserve, outcome);
+    co_return outcome;
+}
+
+// No Redis answer: with failure_mode closed, none (the request is refused); else the local
+// buckets decide.
+void Admission::decide_without_redis(const std::string& consumer, const config::Tier& tier,
+                                     const Charge& reserve, Outcome& outcome) {
+    if (redis_ && config_.redis->failure_mode == config::RedisConfig::FailureMode::closed) return;
     if (redis_) metrics_.redis_fail_open();
     admit_locally(consumer, tier, reserve, outcome);
-    co_return outcome;
 }
 
 http::Task<std::vector<LimitState>> Admission::remaining(const std::string& consumer,

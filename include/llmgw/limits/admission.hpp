@@ -76,6 +76,13 @@ public:
     // slot back at once (in Redis both are decided in one script, all or nothing).
     http::Task<Outcome> admit(const std::string& consumer, const config::Tier& tier,
                               const Charge& reserve = {});
+    // The same, when it is decided without a Redis call (in process, from a leased slice, or
+    // Redis unusable): nullopt when Redis must be asked, with admit_with_redis() (the local
+    // buckets decide if Redis does not answer, as failure_mode says).
+    std::optional<Outcome> admit_now(const std::string& consumer, const config::Tier& tier,
+                                     const Charge& reserve = {});
+    http::Task<Outcome> admit_with_redis(const std::string& consumer, const config::Tier& tier,
+                                         const Charge& reserve);
     // For /readyz (any thread): without Redis, at once; with it, once this worker's connection
     // is up (failure_mode open also after open_mode_grace, to start on local buckets).
     bool ready() const { return ready_.load(); }
@@ -103,6 +110,8 @@ public:
 
 private:
     // The decision in Redis (outcome.decision stays empty when Redis failed), or in process.
+    void decide_without_redis(const std::string& consumer, const config::Tier& tier,
+                              const Charge& reserve, Outcome& outcome);
     http::Task<void> admit_in_redis(const std::string& consumer, const config::Tier& tier,
                                     const Charge& reserve, Outcome& outcome);
     // Group commit (redis_admission.cpp): one admission call in flight per worker; the asks
