@@ -82,21 +82,17 @@ bool reads_body_json_later(const RequestContext& context, upstream::BackendState
 
 }  // namespace
 
-http::Task<upstream::ForwardOutcome> Pipeline::forward_to(RequestContext& context,
-                                                         upstream::BackendState& backend,
-                                                         http::AnswerRelay& relay,
-                                                         http::ClientWriter& client) {
+upstream::ForwardContext Pipeline::forward_context(RequestContext& context,
+                                                   upstream::BackendState& backend,
+                                                   std::optional<upstream::RoutingHints>& hints,
+                                                   std::optional<upstream::FairQueue::Place>& place) {
     // Engine-aware and affinity backends read the request once more; a plain one never does.
-    std::optional<upstream::RoutingHints> hints;
+    hints.reset();
     if (upstream::needs_hints(backend.config())) hints = routing_hints_of(context, backend.config());
-    std::optional<upstream::FairQueue::Place> place;
+    place.reset();
     if (backend.queue() != nullptr) place = queue_place(context);
-    const upstream::ForwardContext extra{hints ? &*hints : nullptr, context.trace.get(),
-                                         place ? &*place : nullptr, context.upstream_lines,
-                                         traceparent_slot(context)};
-    auto outcome = co_await forwarder_.forward(context.request, backend, relay, client.hang_up(),
-                                               extra);
-    co_return outcome;
+    return {hints ? &*hints : nullptr, context.trace.get(), place ? &*place : nullptr,
+            context.upstream_lines, traceparent_slot(context)};
 }
 
 http::Task<StepResult> Pipeline::forward(RequestContext& context, http::AnswerRelay& relay,
@@ -115,8 +111,13 @@ http::Task<StepResult> Pipeline::forward(RequestContext& context, http::AnswerRe
     // reads it again (issue 17).
     if (!reads_body_json_later(context, *backend, services_.catalog != nullptr))
         context.forget_body_json();
+    // Held here, where the forward runs: a backend's hints and place in line.
+    std::optional<upstream::RoutingHints> hints;
+    std::optional<upstream::FairQueue::Place> place;
     for (std::size_t next = 0;; ++next) {
-        outcome = co_await forward_to(context, *backend, relay, client);
+        const auto extra = forward_context(context, *backend, hints, place);
+        outcome = co_await forwarder_.forward(context.request, *backend, relay, client.hang_up(),
+                                              extra);
         if (!context.own_time.upstream_sent) context.own_time.upstream_sent = outcome.sent;
         context.own_time.relay += outcome.relay_time;
         if (outcome.queue_wait)

@@ -57,11 +57,12 @@ private:
     http::Task<void> list_models(RequestContext& context, http::AnswerRelay& relay);
     http::Task<StepResult> forward(RequestContext& context, http::AnswerRelay& relay,
                                    http::ClientWriter& client);
-    // One backend's forward: the request's hints and place in line for that backend.
-    http::Task<upstream::ForwardOutcome> forward_to(RequestContext& context,
-                                                    upstream::BackendState& backend,
-                                                    http::AnswerRelay& relay,
-                                                    http::ClientWriter& client);
+    // What one backend's forward needs besides the request: its hints and place in line for
+    // that backend (kept in `hints` and `place`), the forwarding lines, the trace.
+    upstream::ForwardContext forward_context(RequestContext& context,
+                                             upstream::BackendState& backend,
+                                             std::optional<upstream::RoutingHints>& hints,
+                                             std::optional<upstream::FairQueue::Place>& place);
     http::Task<void> answer_error(RequestContext& context, const http::GatewayError& error,
                                   const http::RequestBody& body, http::ClientWriter& client);
     std::optional<usage::TokenUsage> answer_usage(RequestContext& context,
