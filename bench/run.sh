@@ -42,6 +42,7 @@
 #                    measured seconds apart, not minutes: the report gives each ratio as the
 #                    median of its per-round ratios, with their range
 #   CONNECTIONS=32   wrk connections
+#   LLMGW_BIN=PATH   another llmgw build to measure (a before/after pair: the same run.sh twice)
 #   C1_DURATION=10   seconds of concurrency 1 per setup, split into ROUNDS rounds (at least 1 s each)
 #   STREAMS=10000    streams held at once (capped by the open-files limit: two per stream)
 #   STREAM_HOLD_MS=25000  pause after each stream's first event (all open before events flow);
@@ -53,7 +54,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_DIR=$ROOT/bench
-LLMGW_BIN=$ROOT/build/src/llmgw
+LLMGW_BIN=${LLMGW_BIN:-$ROOT/build/src/llmgw}
 FAKE_BIN=$ROOT/build/tools/fake_model_server/llmgw-fake-model
 CLIENT_BIN=$ROOT/build/tools/bench_client/llmgw-bench-client
 SINK_BIN=$ROOT/build/tools/otlp_sink/llmgw-otlp-sink
