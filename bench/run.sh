@@ -54,6 +54,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_DIR=$ROOT/bench
+LLMGW_BIN_OTHER=${LLMGW_BIN:-}
 LLMGW_BIN=${LLMGW_BIN:-$ROOT/build/src/llmgw}
 FAKE_BIN=$ROOT/build/tools/fake_model_server/llmgw-fake-model
 CLIENT_BIN=$ROOT/build/tools/bench_client/llmgw-bench-client
@@ -983,7 +984,7 @@ report() {
   echo
   echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
   echo "- machine: $(nproc) CPUs, ${cpu:-unknown CPU}; load average before the run: $LOADAVG"
-  echo "- llmgw: commit $commit, $(first_line "$LLMGW_BIN" --version)"
+  echo "- llmgw: commit $commit, $(first_line "$LLMGW_BIN" --version)${LLMGW_BIN_OTHER:+ (binary: $LLMGW_BIN)}"
   echo "- nginx: $(first_line nginx -v | sed 's/^nginx version: //'); haproxy: $(first_line haproxy -v | awk '{print $3}'); wrk: $(first_line wrk -v | awk '{print $2}')"
   echo "- load: wrk -t1 -c$CONNECTIONS; POST /v1/chat/completions, ${#REQUEST_BODY}-byte body, non-streamed"
   echo "- rounds: the single-core setups (the first table) run at once and are measured in $ROUNDS interleaved rounds of ${ROUND_SECONDS}s each (each setup once per round, the order rotating; a ${WARMUP_SECONDS}s warm-up before a setup's first round, ${ROUND_WARMUP_SECONDS}s before the others). A setup's requests/s and latencies are the medians of its rounds, its CPU is over all of them; a ratio of two setups is taken within each round, then the median (min–max) of the rounds"
