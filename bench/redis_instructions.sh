@@ -88,14 +88,15 @@ valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT" \
 REDIS=$!
 PIDS+=($REDIS)
 wait_port "$port"
-sha=$(python3 "$ROOT/bench/redis_calls.py" load "$port" "${SCRIPT_SOURCE:-$ROOT/src/limits/limit_scripts.cpp}")
+sha=$(python3 "$ROOT/bench/redis_calls.py" load "$port" "${SCRIPT_SOURCE:-$ROOT/src/limits/limit_scripts.cpp}" "${SCRIPT_CALL:-function}")
 callgrind_control -i on "$REDIS" >/dev/null 2>&1
 counts=$(python3 "$ROOT/bench/redis_calls.py" replay "$port" "$CALLS" "$sha")
 callgrind_control -i off "$REDIS" >/dev/null 2>&1
 kill -TERM "$REDIS"
 wait "$REDIS" 2>/dev/null || true
 total=$(sed -n 's/^totals: \([0-9]*\).*/\1/p;s/^summary: \([0-9]*\).*/\1/p' "$OUT"* | awk '{s+=$1} END {print s+0}')
-script=$(callgrind_annotate --inclusive=yes "$OUT" 2>/dev/null | awk '/:evalShaCommand / && !found {gsub(",", "", $1); print $1; found = 1}')
+script=$(callgrind_annotate --inclusive=yes "$OUT" 2>/dev/null | awk '/:(evalShaCommand|fcallCommand) / && !found {gsub(",", "", $1); print $1; found = 1}')
 admissions=$(sed -n 's/.*admissions=\([0-9]*\).*/\1/p' <<<"$counts")
 ((admissions > 0)) || { echo "redis_instructions.sh: no admission replayed" >&2; exit 1; }
-echo "redis instructions/admission=$((total / admissions)) in EVALSHA=$((${script:-0} / admissions)) $counts"
+calls=$(sed -n 's/.*calls=\([0-9]*\).*/\1/p' <<<"$counts")
+echo "redis instructions/admission=$((total / admissions)) in the call=$((${script:-0} / admissions)) per call=$((total / calls)) $counts"

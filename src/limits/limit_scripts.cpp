@@ -9,10 +9,13 @@ namespace {
 
 // Shared by every script: constants, the UTC calendar, reading and writing one limit.
 //
-// Written for Redis's Lua 5.1 interpreter, which runs the whole script on every call: each
-// function defined costs a closure per call, each table an allocation, each call of a function
-// (and each global looked up) a few hundred instructions, and each number written as text by
-// Lua itself (tostring, `..`, table.concat) a %.14g conversion, about 3,000, and each read by
+// Written for Redis's Lua 5.1 interpreter. The batch script is a Redis Function where Redis
+// takes them (>= 7.0; redis::Client falls back to EVALSHA elsewhere): its library's chunk runs
+// once, at FUNCTION LOAD, so its functions are made once and parsed limits are kept from call
+// to call (read_limits); EVAL runs the whole chunk on every call. Each call's state is set by
+// begin(). Each function defined costs a closure per chunk run, each table an allocation,
+// each call of a function (and each global looked up) a few hundred instructions, and each
+// number written as text by Lua itself (tostring, `..`, table.concat) a %.14g conversion, about 3,000, and each read by
 // tonumber a strtod. So the hot path (one admission) is written out in loops without calls
 // where it is cheap to, and numbers cross the call packed: the limits and admissions as
 // little-endian doubles read by struct.unpack, the answer as doubles written by struct.pack
@@ -26,13 +29,33 @@ local MAX_WAIT = 1e12         -- waits are clamped before they become integers
 local BUCKET_SLACK_MS = 1000  -- a bucket key outlives the time it needs to be full by this
 local WINDOW_SLACK_S = 86400  -- a quota key outlives its window by a day
 
--- Locals, not globals: a global is looked up in a table on every use.
-local floor, ceil, min, max = math.floor, math.ceil, math.min, math.max
-local format, tonumber, unpack, call = string.format, tonumber, unpack, redis.call
+-- Locals, not globals: a global is looked up in a table on every use. They are bound on the
+-- first call, not when the chunk runs: a Redis Function library's chunk runs where nothing but
+-- `redis.register_function` exists (Redis 7.0), and its locals then last from call to call.
+local function globals() return tonumber, unpack, pairs end  -- before the locals of those names
+local floor, ceil, min, max, format, tonumber, unpack, call, sunpack, pack, concat, rep, pairs
+local function bind()
+  floor, ceil, min, max = math.floor, math.ceil, math.min, math.max
+  format, call, sunpack, pack = string.format, redis.call, struct.unpack, struct.pack
+  concat, rep = table.concat, string.rep
+  tonumber, unpack, pairs = globals()
+end
 
-local time = call('TIME')
-local now = tonumber(time[1]) * 1000000 + tonumber(time[2])  -- µs
-local now_s = floor(now / 1e6)
+-- One call's state, set by begin(): Redis's clock, the UTC windows of now, the arguments read
+-- in order (ARGV and KEYS each through a cursor), the answer's numbers.
+local now, now_s, now_ms, windows
+local argv, keys, next_arg, next_key
+local serial = 0  -- numbers the calls (the tier cache's tables are one call's each)
+local answer, answers, numbers, said = {}, 0, {}, 0
+local function begin(k, a)
+  if not call then bind() end
+  local time = call('TIME')
+  now = tonumber(time[1]) * 1000000 + tonumber(time[2])  -- µs
+  now_s, now_ms = floor(now / 1e6), floor(now / 1000)
+  windows = {}
+  argv, keys, next_arg, next_key = a, k, 1, 1
+  answers, said, serial = 0, 0, serial + 1
+end
 
 -- Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian, day 0 = 1970-01-01).
 local function days_from_civil(y, m, d)
@@ -67,7 +90,6 @@ local function utc_window(window, t)
 end
 
 -- The UTC window of now, computed once per call and window kind.
-local windows = {}
 local function window_of(window)
   local w = windows[window]
   if not w then
@@ -77,16 +99,12 @@ local function window_of(window)
   return w[1], w[2], w[3]
 end
 
--- The script's arguments are read in order: ARGV and KEYS each through a cursor.
-local argv, keys, next_arg, next_key = ARGV, KEYS, 1, 1
-
 -- The next `n` limits, an ARGV each, packed (limit_scripts.hpp): code (kind r|q, then unit
 -- r|t|c), amount, then period (ms) and capacity for a rate, window (1 day, 2 month) and 0 for
 -- a quota, then its field in the hash. Each limit's table also holds its state once loaded.
 -- Every field it gets is named here: a table built at its full size costs no rehash.
-local sunpack = struct.unpack
-local function read_limits(n)
-  local limits, a = {}, next_arg
+local function parse_limits(a, n)
+  local limits = {}
   for i = 1, n do
     local code, amount, third, capacity, field = sunpack('<c2dddi4c0', argv[a])
     if code == 'rr' or code == 'rt' or code == 'rc' then
@@ -101,7 +119,30 @@ local function read_limits(n)
     end
     a = a + 1
   end
-  next_arg = a
+  return limits
+end
+
+-- The same limits arrive call after call (a tier's, a settle's): parsed ones are kept, by
+-- their arguments, as long as the code lasts (a Redis Function's library: until it is loaded
+-- again or Redis restarts; an EVAL script's chunk: one call). Only ever a cache: at most
+-- TIERS_KEPT sets, then it starts over; and a set held by this call already (two tiers of the
+-- same limits, two settles) is parsed anew, as each holds its own state.
+local TIERS_KEPT = 64
+local kept, kept_count = {}, 0
+local function read_limits(n)
+  local a = next_arg
+  next_arg = a + n
+  if n == 0 then return {} end
+  local text = n == 1 and argv[a] or concat(argv, '\n', a, a + n - 1)
+  local limits = kept[text]
+  if limits and limits.serial ~= serial then
+    limits.serial = serial
+    return limits
+  end
+  limits = parse_limits(a, n)
+  if kept[text] then return limits end
+  if kept_count >= TIERS_KEPT then kept, kept_count = {}, 0 end
+  kept[text], kept_count, limits.serial = limits, kept_count + 1, serial
   return limits
 end
 
@@ -220,11 +261,11 @@ end
 -- A script's answer: numbers, each a little-endian double, packed into one string: one reply
 -- object for Redis to write and llmgw to read, and no number written as text (a sprintf each). The numbers said go to `numbers` (`said` of them), and
 -- are packed by one struct.pack per call, or per a few hundred (Lua's stack bounds unpack).
-local pack, answer, answers, formats, numbers, said = struct.pack, {}, 0, {}, {}, 0
+local formats = {}
 local function pack_said()
   local f = formats[said]
   if not f then
-    f = '<' .. string.rep('d', said)
+    f = '<' .. rep('d', said)
     formats[said] = f
   end
   answers = answers + 1
@@ -234,11 +275,11 @@ end
 )lua";
 
 // One call does all of a worker's limit work: the settles and usage records waiting since the
-// last call (they ride along), then the admissions waiting, if any (limit_scripts.hpp).
+// last call (they ride along), then the admissions waiting, if any (limit_scripts.hpp). The
+// code defines `batch`, called by the library (Redis Functions) or the script (EVAL).
 constexpr const char* batch_lua = R"lua(
 -- An admission's grant mode: none, the request and slices for a lease, or slices alone.
 local NO_GRANT, GRANT_ONLY = 0, 2
-local now_ms = floor(now / 1000)
 local LEASE_SLACK_MS = 1000  -- a concurrency lease set outlives its last lease by this
 
 -- A settle: the reservation against what was used, per token and cost limit (loaded).
@@ -262,8 +303,8 @@ end
 -- The hash each tier's limits hold the state of, in this call. A consumer's admissions of one
 -- tier that follow each other in a call read the hash once and write it once (a busy
 -- consumer's many requests share a call): `now` is the same for all of them.
-local tier_limits
-local loaded = {}  -- tier -> { h = hash, expires = when it expires (ms) }
+local tier_limits  -- this call's: tier -> its limits
+local loaded       -- this call's: tier -> { h = hash, expires = when it expires (ms) }
 local function loaded_limits(tier, h)
   local limits, held = tier_limits[tier], loaded[tier]
   if held and held.h == h then return limits end
@@ -383,124 +424,151 @@ local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, 
   said = at
 end
 
-local settles, usages, leases, returns, admissions, tiers =
-  tonumber(argv[1]), tonumber(argv[2]), tonumber(argv[3]), tonumber(argv[4]), tonumber(argv[5]), tonumber(argv[6])
-next_arg = 7
--- The limits of each tier the admissions use, read once (their state is loaded per hash).
-tier_limits = { [0] = {} }
-for t = 1, tiers do
-  next_arg = next_arg + 1
-  tier_limits[t] = read_limits(tonumber(argv[next_arg - 1]))
-end
 -- Settles: per tier, its token and cost limits in one hash (one key).
-for _ = 1, settles do
-  local h, a = keys[next_key], next_arg
-  local n, r_tokens, r_cost = tonumber(argv[a]), tonumber(argv[a + 1]), tonumber(argv[a + 2])
-  local a_tokens, a_cost, reserved_at = tonumber(argv[a + 3]), tonumber(argv[a + 4]), tonumber(argv[a + 5])
-  next_key, next_arg = next_key + 1, a + 6
-  local limits = read_limits(n)
-  local expires = load_limits(h, limits)
-  for i = 1, n do
-    local lim = limits[i]
-    if lim.requests then
-      settle_one(lim, 0, 0, reserved_at)
-    elseif lim.cost then
-      settle_one(lim, r_cost, a_cost, reserved_at)
-    else
-      settle_one(lim, r_tokens, a_tokens, reserved_at)
+local function settle_all(settles)
+  for _ = 1, settles do
+    local h, a = keys[next_key], next_arg
+    local n, r_tokens, r_cost = tonumber(argv[a]), tonumber(argv[a + 1]), tonumber(argv[a + 2])
+    local a_tokens, a_cost, reserved_at = tonumber(argv[a + 3]), tonumber(argv[a + 4]), tonumber(argv[a + 5])
+    next_key, next_arg = next_key + 1, a + 6
+    local limits = read_limits(n)
+    local expires = load_limits(h, limits)
+    for i = 1, n do
+      local lim = limits[i]
+      if lim.requests then
+        settle_one(lim, 0, 0, reserved_at)
+      elseif lim.cost then
+        settle_one(lim, r_cost, a_cost, reserved_at)
+      else
+        settle_one(lim, r_tokens, a_tokens, reserved_at)
+      end
     end
+    store_limits(h, limits, expires)
   end
-  store_limits(h, limits, expires)
 end
+
 -- Usage records: one consumer's day in one hash. Fields that did not change are not written
 -- (a cached or free answer costs fewer calls).
-if usages > 0 then
-  local counted = { 'prompt_tokens', 'completion_tokens', 'estimated_requests', 'cached', 'cost_nano' }
+local COUNTED = { 'prompt_tokens', 'completion_tokens', 'estimated_requests', 'cached', 'cost_nano' }
+local function record_usages(usages)
   for _ = 1, usages do
     local k, a = keys[next_key], next_arg
     call('HINCRBY', k, 'requests', argv[a])
     for i = 1, 5 do
-      if argv[a + i] ~= '0' then call('HINCRBY', k, counted[i], argv[a + i]) end
+      if argv[a + i] ~= '0' then call('HINCRBY', k, COUNTED[i], argv[a + i]) end
     end
     call('EXPIRE', k, argv[a + 6])
     next_key, next_arg = next_key + 1, a + 7
   end
 end
+
 -- Concurrency leases (a sorted set per consumer, member -> when its lease ends, ms): given
 -- back, or renewed while still held (XX: a released or expired one stays gone).
-for _ = 1, leases do
-  local k, a = keys[next_key], next_arg
-  local op, member, lease_ms = argv[a], argv[a + 1], tonumber(argv[a + 2])
-  next_key, next_arg = next_key + 1, a + 3
-  if op == 'release' then
-    call('ZREM', k, member)
-  elseif call('ZADD', k, 'XX', 'CH', format('%d', now_ms + lease_ms), member) == 1 then
-    call('PEXPIRE', k, format('%d', lease_ms + LEASE_SLACK_MS))
+local function lease_operations(leases)
+  for _ = 1, leases do
+    local k, a = keys[next_key], next_arg
+    local op, member, lease_ms = argv[a], argv[a + 1], tonumber(argv[a + 2])
+    next_key, next_arg = next_key + 1, a + 3
+    if op == 'release' then
+      call('ZREM', k, member)
+    elseif call('ZADD', k, 'XX', 'CH', format('%d', now_ms + lease_ms), member) == 1 then
+      call('PEXPIRE', k, format('%d', lease_ms + LEASE_SLACK_MS))
+    end
   end
 end
+
 -- Slices a lease took and did not use, given back: settled like a reservation of that amount
 -- that used nothing, so a quota gets it back only in the window it was taken in.
-for _ = 1, returns do
-  local h = keys[next_key]
-  next_key = next_key + 1
-  local limits = read_limits(1)
-  local n, granted_at = tonumber(argv[next_arg]), tonumber(argv[next_arg + 1])
-  next_arg = next_arg + 2
-  local expires = load_limits(h, limits)
-  settle_one(limits[1], n, 0, granted_at)
-  store_limits(h, limits, expires)
+local function return_slices(returns)
+  for _ = 1, returns do
+    local h = keys[next_key]
+    next_key = next_key + 1
+    local limits = read_limits(1)
+    local n, granted_at = tonumber(argv[next_arg]), tonumber(argv[next_arg + 1])
+    next_arg = next_arg + 2
+    local expires = load_limits(h, limits)
+    settle_one(limits[1], n, 0, granted_at)
+    store_limits(h, limits, expires)
+  end
 end
-if admissions == 0 then return 1 end
+
 -- Admissions of several requests share one call: each is decided in turn, as if alone. They
 -- come packed in one argument (limit_scripts.hpp), read by struct.unpack: no string, and no
 -- text to parse, per number. Their keys each come once, named by position.
-local packed, at, base = argv[next_arg], 1, next_key - 1
-answers, answer[1] = 1, pack('<d', now)
 local want_formats = {}
-for _ = 1, admissions do
-  local tier, r_tokens, r_cost, cap, lease_ms, grant_mode, hash_at, lease_at, member
-  tier, r_tokens, r_cost, cap, lease_ms, grant_mode, hash_at, lease_at, member, at =
-    sunpack('<ddddddddi4c0', packed, at)
-  local wants
-  if grant_mode ~= NO_GRANT then
-    local n = #tier_limits[tier]
-    local f = want_formats[n]
-    if not f then
-      f = '<' .. string.rep('d', n)
-      want_formats[n] = f
+local function admit_all(admissions)
+  local packed, at, base = argv[next_arg], 1, next_key - 1
+  answers, answer[1] = 1, pack('<d', now)
+  for _ = 1, admissions do
+    local tier, r_tokens, r_cost, cap, lease_ms, grant_mode, hash_at, lease_at, member
+    tier, r_tokens, r_cost, cap, lease_ms, grant_mode, hash_at, lease_at, member, at =
+      sunpack('<ddddddddi4c0', packed, at)
+    local wants
+    if grant_mode ~= NO_GRANT then
+      local n = #tier_limits[tier]
+      local f = want_formats[n]
+      if not f then
+        f = '<' .. rep('d', n)
+        want_formats[n] = f
+      end
+      wants = { sunpack(f, packed, at) }
+      at = wants[n + 1]
     end
-    wants = { sunpack(f, packed, at) }
-    at = wants[n + 1]
+    -- A key numbered 0 (none) names another key or nil: admit reads the hash only for a tier
+    -- with limits and the lease set only with a cap, which always have theirs.
+    admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, keys[base + hash_at], keys[base + lease_at], wants)
+    if said > 240 then pack_said() end
   end
-  -- A key numbered 0 (none) names another key or nil: admit reads the hash only for a tier
-  -- with limits and the lease set only with a cap, which always have theirs.
-  admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, keys[base + hash_at], keys[base + lease_at], wants)
-  if said > 240 then pack_said() end
+  for t, held in pairs(loaded) do store_limits(held.h, tier_limits[t], held.expires) end
+  if said > 0 then pack_said() end
+  return concat(answer, '', 1, answers)
 end
-for tier, held in pairs(loaded) do store_limits(held.h, tier_limits[tier], held.expires) end
-if said > 0 then pack_said() end
-return table.concat(answer)
+
+-- The call: KEYS and ARGV as limit_scripts.hpp says.
+local function batch(k, a)
+  begin(k, a)
+  local settles, usages, leases, returns, admissions, tiers =
+    tonumber(a[1]), tonumber(a[2]), tonumber(a[3]), tonumber(a[4]), tonumber(a[5]), tonumber(a[6])
+  next_arg = 7
+  -- The limits of each tier the admissions use, read once (their state is loaded per hash).
+  tier_limits, loaded = { [0] = {} }, {}
+  for t = 1, tiers do
+    next_arg = next_arg + 1
+    tier_limits[t] = read_limits(tonumber(a[next_arg - 1]))
+  end
+  settle_all(settles)
+  if usages > 0 then record_usages(usages) end
+  lease_operations(leases)
+  return_slices(returns)
+  if admissions == 0 then return 1 end
+  return admit_all(admissions)
+end
 )lua";
 
 // Where each limit stands, reading only: ARGV the limit count, then each limit; KEYS the
 // hash. Returns what a call with one admission returns: now, then 1, 0, 0 and each limit's
 // level or count.
 constexpr const char* peek_lua = R"lua(
-next_arg = 2
-local limits = read_limits(tonumber(argv[1]))
-if #limits > 0 then load_limits(keys[1], limits) end
-answers, answer[1] = 1, pack('<d', now)
-numbers[1], numbers[2], numbers[3] = 1, 0, 0
-for i = 1, #limits do
-  local lim = limits[i]
-  if lim.rate then numbers[3 + i] = lim.level else numbers[3 + i] = lim.used end
+local function peek(k, a)
+  begin(k, a)
+  next_arg = 2
+  local limits = read_limits(tonumber(a[1]))
+  if #limits > 0 then load_limits(k[1], limits) end
+  answers, answer[1] = 1, pack('<d', now)
+  numbers[1], numbers[2], numbers[3] = 1, 0, 0
+  for i = 1, #limits do
+    local lim = limits[i]
+    if lim.rate then numbers[3 + i] = lim.level else numbers[3 + i] = lim.used end
+  end
+  said = 3 + #limits
+  pack_said()
+  return concat(answer, '', 1, answers)
 end
-said = 3 + #limits
-pack_said()
-return table.concat(answer)
+return peek(KEYS, ARGV)
 )lua";
 
 constexpr const char* utc_window_lua = R"lua(
+begin(KEYS, ARGV)
 local out = {}
 for i = 1, #ARGV do
   local t = tonumber(ARGV[i])
@@ -517,7 +585,8 @@ return out
 }  // namespace
 
 const redis::Script& batch_script() {
-    static const redis::Script script(std::string(common_lua) + batch_lua);
+    static const redis::Script script =
+        redis::Script::with_function("limits", std::string(common_lua) + batch_lua, "batch");
     return script;
 }
 

@@ -31,6 +31,7 @@ namespace llmgw::limits::detail {
 // the longest wait (1-based, 0 = none, -1 = the concurrency cap alone), retry_after s, then
 // each limit's level (a bucket) or count (a quota) after it, then with a grant mode what each
 // limit granted. llmgw works out remaining and reset from the levels and counts.
+// It is a Redis Function too (redis::Script::with_function): FCALL where Redis takes them.
 const redis::Script& batch_script();
 // ARGV: the limit count, then each limit; KEYS: the hash. Reads only. Returns what
 // batch_script returns for one admission that took nothing: the clock, 1, 0, 0, then each

@@ -237,15 +237,15 @@ TEST(Reservations, ExactAdmissionAcrossThreeInstancesAtFewerRedisCallsThanReques
     EXPECT_GT(admits, 0);
     EXPECT_LT(admits, 900);  // 900 at once: requests came while a call was under way
     EXPECT_LT(flushes, 300);
-    // Redis agrees: its script calls are those, and the retries of calls that found the script
-    // not loaded yet: every call sent on a new connection before the first NOSCRIPT came back
-    // (a burst at start can send dozens).
-    const std::regex script_calls("cmdstat_evalsha:calls=(\\d+)");
+    // Redis agrees: its function calls are those, and the retries of calls that found the
+    // function not loaded yet: every call sent on a new connection before the first "Function
+    // not found" came back (a burst at start can send dozens).
+    const std::regex script_calls("cmdstat_fcall:calls=(\\d+)");
     std::smatch found;
     ASSERT_TRUE(std::regex_search(stats, found, script_calls)) << stats;
     const auto scripts = std::stod(found[1]);
     double noscripts = 0;
-    if (std::regex_search(errors, found, std::regex("errorstat_NOSCRIPT:count=(\\d+)")))
+    if (std::regex_search(errors, found, std::regex("errorstat_ERR:count=(\\d+)")))
         noscripts = std::stod(found[1]);
     EXPECT_GE(scripts, before);
     EXPECT_LE(scripts, admits + flushes + noscripts) << stats << errors;

@@ -428,7 +428,7 @@ TEST_F(RedisLimiterConcurrency, AdmissionsSharingOneCallAreDecidedInOrder) {
     EXPECT_EQ(asks[2].decision->states.at(0).remaining, 0u);
     EXPECT_EQ(asks[3].decision->refused_by, &tier.limits[0]);
     // Redis saw one script call for all five.
-    EXPECT_NE(server.cli({"INFO", "commandstats"}).find("cmdstat_evalsha:calls=1,"), std::string::npos);
+    EXPECT_NE(server.cli({"INFO", "commandstats"}).find("cmdstat_fcall:calls=1,"), std::string::npos);
     // The script reads a consumer's hash once for admissions that follow each other and writes
     // it when another consumer's turn comes or the call ends: all of it is in Redis after.
     EXPECT_FALSE(admit(tier, acme).admitted);
@@ -460,6 +460,49 @@ TEST_F(RedisLimiterConcurrency, TheOldAndNewTierOfOneNameInOneCallCountTogether)
     }
     EXPECT_EQ(remaining, (std::vector<std::uint64_t>{2, 3, 0, 1}));
     EXPECT_EQ(admit(after, acme).states.at(0).remaining, 0u) << "four taken, then the fifth";
+}
+
+// Two tiers of the same limits (one consumer, two hashes) in one call: the script keeps parsed
+// limits from call to call, and each tier must still hold its own state.
+TEST_F(RedisLimiterConcurrency, TwoTiersOfTheSameLimitsInOneCallKeepEachItsOwnCounts) {
+    auto gold = tier_of({quota(requests, 2, Limit::Window::day)});
+    auto silver = gold;
+    gold.name = "gold";
+    silver.name = "silver";
+    const std::string acme = "acme";
+    const llmgw::limits::ConcurrencyLease no_lease;
+    for (int round = 0; round < 2; ++round) {  // the second: limits parsed by an earlier call
+        std::vector<RedisLimiter::Ask> asks;
+        for (const auto* tier : {&gold, &silver, &gold, &silver})
+            asks.push_back({&acme, tier, llmgw::limits::Charge{}, &no_lease, nullptr, std::nullopt});
+        std::vector<RedisLimiter::Ask*> pointers;
+        for (auto& ask : asks) pointers.push_back(&ask);
+        const RedisLimiter::Backlog nothing;
+        ASSERT_TRUE(run(limiter.admit_all(nothing, pointers)));
+        std::vector<std::uint64_t> remaining;
+        for (const auto& ask : asks) {
+            ASSERT_TRUE(ask.decision.has_value());
+            EXPECT_EQ(ask.decision->admitted, round == 0);
+            remaining.push_back(ask.decision->states.at(0).remaining);
+        }
+        if (round == 0) EXPECT_EQ(remaining, (std::vector<std::uint64_t>{1, 1, 0, 0}));
+        else EXPECT_EQ(remaining, (std::vector<std::uint64_t>{0, 0, 0, 0}));
+    }
+}
+
+// The batch script is a Redis Function: after FUNCTION FLUSH (or a restart that lost it) the
+// next admission loads it again, and the counts in the hash carry on.
+TEST_F(RedisLimiterConcurrency, AdmissionsCarryOnAfterTheFunctionIsFlushed) {
+    const auto tier = tier_of({quota(requests, 3, Limit::Window::day)});
+    EXPECT_EQ(admit(tier).states.at(0).remaining, 2u);
+    const auto& function = llmgw::limits::detail::batch_script().function();
+    ASSERT_FALSE(function.empty());
+    EXPECT_NE(server.cli({"FUNCTION", "LIST"}).find(function), std::string::npos);
+    ASSERT_EQ(server.cli({"FUNCTION", "FLUSH"}), "OK");
+    EXPECT_EQ(admit(tier).states.at(0).remaining, 1u);
+    EXPECT_NE(server.cli({"FUNCTION", "LIST"}).find(function), std::string::npos);
+    EXPECT_EQ(admit(tier).states.at(0).remaining, 0u);
+    EXPECT_FALSE(admit(tier).admitted);
 }
 
 TEST_F(RedisLimiterConcurrency, TwoInstancesShareOneLimit) {
