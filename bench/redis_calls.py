@@ -127,7 +127,7 @@ def script_code(cpp):
     """The batch script's code, and whether it is a library's too (it defines `batch`)."""
     text = open(cpp).read()
     if cpp.endswith(".lua"):  # a script of its own, for experiments
-        return text, False
+        return text, "local function batch(" in text
     parts = dict(re.findall(r'constexpr const char\* (\w+) = R"lua\((.*?)\)lua";', text, re.S))
     code = parts["common_lua"] + parts["batch_lua"]
     return code, "local function batch(" in code

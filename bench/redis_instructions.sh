@@ -8,7 +8,7 @@
 #          bench/redis_calls.py captures them; gzipped too: bench/redis_calls.jsonl.gz is the
 #          recording of docs/benchmarks.md). Without it, the calls are first recorded:
 #          llmgw (one worker, bench/llmgw-limits.yaml plus `redis.admission: exact`, not under
-#          valgrind) serves bench/chat.lua's request on 8 connections for 2 s of warm-up, then
+#          valgrind) serves bench/chat.lua's request on 8 connections (CONNECTIONS) for 2 s of warm-up, then
 #          3 s during which redis-server's MONITOR records every EVALSHA llmgw sends, into
 #          bench/results/redis_calls.jsonl.
 # Then the calls are replayed, one at a time, to a fresh redis-server under callgrind running
@@ -66,7 +66,7 @@ capture() { # capture FILE
   "$BIN" --config "$WORK/llmgw.yaml" >"$WORK/llmgw.log" 2>&1 &
   PIDS+=($!)
   wait_port "$port"
-  BENCH_API_KEY=$api_key wrk -t1 -c8 -d5s -s "$ROOT/bench/chat.lua" \
+  BENCH_API_KEY=$api_key wrk -t1 -c"${CONNECTIONS:-8}" -d5s -s "$ROOT/bench/chat.lua" \
     "http://127.0.0.1:$port/v1/chat/completions" >"$WORK/wrk.log" &
   local load=$!
   sleep 2

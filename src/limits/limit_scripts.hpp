@@ -23,7 +23,10 @@ namespace llmgw::limits::detail {
 // reserved cost, concurrency cap (0: none), lease ms, grant mode (0: none, 1: admit the request
 // and grant slices, 2: grant slices alone, admitting no request), its hash and its lease set
 // (positions among the admissions' keys, 1-based, 0: none), the lease member (length, bytes);
-// then, with a grant mode, the slice wanted of each limit (a double each).
+// then, with a grant mode, the slice wanted of each limit (a double each). An admission asking
+// what the one before it asked, for a request alone (the same tier, hash, reserved tokens and
+// cost; no cap, no grant mode; the one before packed in full) may come as one double, -1: that
+// one's ask again (a busy consumer's burst is mostly such).
 // KEYS in the same order (tiers have none); the admissions': each key once, in the order the
 // admissions first name it.
 // Returns 1 without admissions, else one string of little-endian doubles: Redis's clock (unix

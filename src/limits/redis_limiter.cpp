@@ -82,6 +82,9 @@ void pack_double(std::string& out, double value) {
     for (int shift = 0; shift < 64; shift += 8) out += static_cast<char>((bits >> shift) & 0xff);
 }
 
+// In place of an admission: the one before it again (limit_scripts.hpp).
+constexpr double repeat_mark = -1;
+
 // A whole number, clamped to what a double holds exactly (2^53 - 1).
 void pack_number(std::string& out, std::uint64_t n) { pack_double(out, static_cast<double>(std::min(n, max_exact))); }
 
@@ -368,6 +371,15 @@ void RedisLimiter::append_admission(const Ask& ask, Admissions& admissions) cons
     if (lease.cap != 0) lease_number = key_number(lease.key);
     auto& out = admissions.packed;
     ++admissions.count;
+    // A busy consumer's requests follow each other with the same ask: said once, then repeated.
+    const bool plain = tier_number != 0 && lease.cap == 0 && ask.slices == nullptr;
+    const std::array<std::uint64_t, 4> asked{tier_number, hash_number, ask.reserve.tokens, ask.reserve.cost};
+    if (plain && admissions.repeatable == asked) {
+        pack_double(out, repeat_mark);
+        return;
+    }
+    admissions.repeatable.reset();
+    if (plain) admissions.repeatable = asked;
     for (const std::uint64_t n : {std::uint64_t{tier_number}, ask.reserve.tokens, ask.reserve.cost,
                                   std::uint64_t{lease.cap},
                                   static_cast<std::uint64_t>(std::max<long long>(lease.duration.count(), 0)),

@@ -1,6 +1,7 @@
 // The limiter kept in Redis: LocalLimiter's decisions, shared by every llmgw instance using one server.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -161,6 +162,10 @@ class RedisLimiter {
         redis::Arguments keys;
         std::unordered_map<std::string, std::uint64_t> key_numbers;
         std::string packed;
+        // The last admission packed in full, when it asked for a request alone (no cap, no
+        // slices): its tier and hash numbers, reserved tokens and cost. The same ask right
+        // after it is packed as a repeat (limit_scripts.hpp).
+        std::optional<std::array<std::uint64_t, 4>> repeatable;
     };
     redis::Task<std::optional<redis::Reply>> call(const Backlog& carried, Admissions admissions);
     void append_admission(const Ask& ask, Admissions& admissions) const;

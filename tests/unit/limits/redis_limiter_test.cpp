@@ -462,6 +462,37 @@ TEST_F(RedisLimiterConcurrency, TheOldAndNewTierOfOneNameInOneCallCountTogether)
     EXPECT_EQ(admit(after, acme).states.at(0).remaining, 0u) << "four taken, then the fifth";
 }
 
+// A burst of one consumer's same ask goes as one admission and repeats of it (limit_scripts.hpp),
+// decided by a shorter path: each decision is still LocalLimiter's, across the edge where the
+// token bucket runs dry (refused, then a smaller ask that fits).
+TEST_F(RedisLimiterConcurrency, ABurstOfTheSameAskIsDecidedAsOneByOne) {
+    const auto tier = tier_of({rate(tokens, 100, hours(1)), rate(requests, 10, hours(1)),
+                               quota(requests, 8, Limit::Window::day), quota(Limit::Unit::cost, 50, Limit::Window::day)});
+    const std::string acme = "acme";
+    const llmgw::limits::ConcurrencyLease no_lease;
+    std::vector<RedisLimiter::Ask> asks;
+    for (int i = 0; i < 6; ++i)
+        asks.push_back({&acme, &tier, llmgw::limits::Charge{30, 7}, &no_lease, nullptr, std::nullopt});
+    asks.push_back({&acme, &tier, llmgw::limits::Charge{5, 7}, &no_lease, nullptr, std::nullopt});
+    asks.push_back({&acme, &tier, llmgw::limits::Charge{5, 7}, &no_lease, nullptr, std::nullopt});
+    std::vector<RedisLimiter::Ask*> pointers;
+    for (auto& ask : asks) pointers.push_back(&ask);
+    const RedisLimiter::Backlog nothing;
+    ASSERT_TRUE(run(limiter.admit_all(nothing, pointers)));
+    std::vector<bool> admitted;
+    for (auto& ask : asks) {
+        ASSERT_TRUE(ask.decision.has_value());
+        admitted.push_back(ask.decision->admitted);
+        expect_same(*ask.decision, local.admit(acme, tier, ask.reserve, Wall::now()));
+    }
+    EXPECT_EQ(admitted, (std::vector<bool>{true, true, true, false, false, false, true, true}));
+    EXPECT_EQ(asks[3].decision->refused_by, &tier.limits[0]);
+    EXPECT_EQ(asks[7].decision->states.at(0).remaining, 0u);
+    EXPECT_EQ(asks[7].decision->states.at(3).remaining, 15u);
+    // All of it was written to the hash: the next call reads it.
+    expect_same(admit(tier, acme), local.admit(acme, tier, llmgw::limits::Charge{}, Wall::now()));
+}
+
 // Two tiers of the same limits (one consumer, two hashes) in one call: the script keeps parsed
 // limits from call to call, and each tier must still hold its own state.
 TEST_F(RedisLimiterConcurrency, TwoTiersOfTheSameLimitsInOneCallKeepEachItsOwnCounts) {
