@@ -19,7 +19,7 @@ namespace {
 // tonumber a strtod. So the hot path (one admission) is written out in loops without calls
 // where it is cheap to, and numbers cross the call packed: the limits and admissions as
 // little-endian doubles read by struct.unpack, the answer as doubles written by struct.pack
-// (only the hash keeps text: '%d', and the level '%.17g', as it always was). Each argument
+// (the hash's numbers packed too: load_limits). Each argument
 // costs Redis a parse, an object and a Lua string, so a call has few: one per limit, one for
 // all its admissions. bench/redis_instructions.sh counts what redis-server executes per
 // admission.
@@ -110,12 +110,12 @@ local function parse_limits(a, n)
     if code == 'rr' or code == 'rt' or code == 'rc' then
       limits[i] = { field = field, rate = true, requests = code == 'rr', cost = code == 'rc',
                     amount = amount, period = max(third / 1000, 1e-3),
-                    capacity = capacity, level = 0, at = 0, changed = false,
+                    capacity = capacity, level = 0, at = 0, changed = false, migrated = false,
                     need = 0, want = 0, granted = 0 }
     else
       limits[i] = { field = field, rate = false, requests = code == 'qr', cost = code == 'qc',
                     amount = amount, window = third == 1 and 'day' or 'month', used = 0, stop = 0,
-                    suffix = false, changed = false, need = 0, want = 0, granted = 0 }
+                    suffix = false, changed = false, migrated = false, need = 0, want = 0, granted = 0 }
     end
     a = a + 1
   end
@@ -146,12 +146,41 @@ local function read_limits(n)
   return limits
 end
 
--- A consumer's limits of one tier live in one hash: each limit two fields, `<field>:a` and
--- `<field>:b` (a bucket's level and its time in µs; a quota's count and its UTC window), and
--- `x`, when the hash expires (ms). Versions before it kept each limit in a key of its own,
--- named the hash's key, ':' and the field (a quota's, then ':' and the window): a limit not
--- in the hash yet starts from that key, so an upgrade keeps the counts.
---
+-- A consumer's limits of one tier live in one hash: each limit one field, `<field>:p`, two
+-- little-endian doubles (a bucket's level and its time in µs; a quota's count and the end of
+-- its UTC window, unix s), and `x`, when the hash expires (ms, as text). Numbers packed, not
+-- written as text: no sprintf to write them, no strtod to read them. Earlier versions kept
+-- each limit in two text fields, `<field>:a` and `<field>:b` (a quota's window as its key
+-- suffix), and before those in a key of its own, named the hash's key, ':' and the field (a
+-- quota's, then ':' and the window suffix). A limit not in the hash in this layout starts from
+-- the layouts before it (load_previous), so an upgrade keeps the counts, and its fields of the
+-- layout before go when it is written.
+
+-- A limit's state in the layouts before: what its packed field would hold (nil: nothing, a
+-- full bucket or a new window). Marks a limit found in the fields of the layout before.
+local function load_previous(h, lim)
+  local field = lim.field
+  local fields = call('HMGET', h, field .. ':a', field .. ':b')
+  local a, b = fields[1], fields[2]
+  if a then
+    lim.migrated = true
+  else
+    local old = h .. ':' .. field
+    if lim.rate then
+      local legacy = call('HMGET', old, 'level', 'at')
+      a, b = legacy[1], legacy[2]
+    else
+      local _, _, suffix = window_of(lim.window)
+      a, b = call('GET', old .. ':' .. suffix), suffix
+    end
+  end
+  if not (a and b) then return nil, nil end
+  if lim.rate then return tonumber(a), tonumber(b) end
+  local _, stop, suffix = window_of(lim.window)
+  if b == suffix then return tonumber(a), stop end
+  return nil, nil
+end
+
 -- Reads `limits` from hash `h` in one HMGET; returns when the hash expires (ms, 0: unknown).
 -- The fields to read are kept with the limits: a tier's limits are read once per call and
 -- serve all its admissions.
@@ -159,33 +188,21 @@ local function load_limits(h, limits)
   local n, fields = #limits, limits.fields
   if not fields then
     fields = {}
-    for i = 1, n do
-      local field = limits[i].field
-      fields[2 * i - 1], fields[2 * i] = field .. ':a', field .. ':b'
-    end
-    fields[2 * n + 1] = 'x'
+    for i = 1, n do fields[i] = limits[i].field .. ':p' end
+    fields[n + 1] = 'x'
     limits.fields = fields
   end
   local v = call('HMGET', h, unpack(fields))
   for i = 1, n do
-    local lim = limits[i]
-    local a, b = v[2 * i - 1], v[2 * i]
-    if not a then  -- the key-per-limit layout
-      local old = h .. ':' .. lim.field
-      if lim.rate then
-        local legacy = call('HMGET', old, 'level', 'at')
-        a, b = legacy[1], legacy[2]
-      else
-        local _, _, suffix = window_of(lim.window)
-        a, b = call('GET', old .. ':' .. suffix), suffix
-      end
-    end
+    local lim, p = limits[i], v[i]
+    local a, b
+    lim.migrated = false
+    if p then a, b = sunpack('<dd', p) else a, b = load_previous(h, lim) end
     if lim.rate then
-      if a and b then
+      if a then
         -- Refilled for the time since; the clock never refills backwards.
-        local at = tonumber(b)
-        lim.level = min(lim.capacity, tonumber(a) + max((now - at) / 1e6, 0) * lim.amount / lim.period)
-        lim.at = max(at, now)
+        lim.level = min(lim.capacity, a + max((now - b) / 1e6, 0) * lim.amount / lim.period)
+        lim.at = max(b, now)
       else
         lim.level, lim.at = lim.capacity, now  -- a missing bucket is a full one (new, or expired full)
       end
@@ -193,33 +210,37 @@ local function load_limits(h, limits)
       -- The count of the window that holds now; another window's count is a new window's 0.
       local _, stop, suffix = window_of(lim.window)
       lim.stop, lim.suffix, lim.used = stop, suffix, 0
-      if a and b == suffix then lim.used = tonumber(a) end
+      if a and b == stop then lim.used = a end
     end
     lim.changed = false
   end
-  return tonumber(v[2 * n + 1]) or 0
+  return tonumber(v[n + 1]) or 0
 end
 
--- Writes the limits that changed in one HSET. The hash lives as long as its longest need: a
--- bucket until it would be full again, plus BUCKET_SLACK_MS; a quota until a day after its
--- window. The expiry is only ever extended (other limits of the hash may need it), a little
--- ahead, so a busy bucket does not move it on every call.
+-- Writes the limits that changed in one HSET (and drops their fields of the layout before).
+-- The hash lives as long as its longest need: a bucket until it would be full again, plus
+-- BUCKET_SLACK_MS; a quota until a day after its window. The expiry is only ever extended
+-- (other limits of the hash may need it), a little ahead, so a busy bucket does not move it on
+-- every call.
 local function store_limits(h, limits, expires)
-  local values, n, need, fields = {}, 0, 0, limits.fields
+  local values, n, need, fields, gone = {}, 0, 0, limits.fields, nil
   for i = 1, #limits do
     local lim = limits[i]
     if lim.changed then
       if lim.rate then
-        values[n + 1], values[n + 2] = fields[2 * i - 1], format('%.17g', lim.level)
-        values[n + 3], values[n + 4] = fields[2 * i], format('%d', lim.at)
+        values[n + 1], values[n + 2] = fields[i], pack('<dd', lim.level, lim.at)
         local full_ms = ceil(min(max((lim.capacity - lim.level) * lim.period / max(lim.amount, 1), 0), MAX_WAIT) * 1000)
         need = max(need, floor(now / 1000) + full_ms + BUCKET_SLACK_MS)
       else
-        values[n + 1], values[n + 2] = fields[2 * i - 1], format('%d', lim.used)
-        values[n + 3], values[n + 4] = fields[2 * i], lim.suffix
+        values[n + 1], values[n + 2] = fields[i], pack('<dd', lim.used, lim.stop)
         need = max(need, (lim.stop + WINDOW_SLACK_S) * 1000)
       end
-      n = n + 4
+      n = n + 2
+      if lim.migrated then
+        gone = gone or {}
+        gone[#gone + 1], gone[#gone + 2] = lim.field .. ':a', lim.field .. ':b'
+        lim.migrated = false
+      end
     end
   end
   if n == 0 then return end
@@ -229,6 +250,7 @@ local function store_limits(h, limits, expires)
     values[n + 1], values[n + 2] = 'x', format('%d', need)
   end
   call('HSET', h, unpack(values))
+  if gone then call('HDEL', h, unpack(gone)) end
   if extend then call('PEXPIREAT', h, format('%d', need)) end
 end
 
