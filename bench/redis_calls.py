@@ -2,16 +2,19 @@
 """Records llmgw's admission script calls to Redis, and replays them (bench/redis_instructions.sh).
 
   redis_calls.py capture PORT SECONDS FILE
-      MONITORs the redis-server on 127.0.0.1:PORT for SECONDS and writes every EVALSHA that a
-      client sent (not the calls made inside scripts) to FILE, one JSON list of its arguments
-      per line (the SHA1 first).
-  redis_calls.py load PORT SCRIPT_SOURCE
+      MONITORs the redis-server on 127.0.0.1:PORT for SECONDS and writes every EVALSHA and
+      FCALL that a client sent (not the calls made inside scripts) to FILE, one JSON list of
+      its arguments per line (the SHA1 or the function first).
+  redis_calls.py load PORT SCRIPT_SOURCE [function|eval]
       Loads the batch script (SCRIPT_SOURCE: src/limits/limit_scripts.cpp, whose common and
-      batch Lua are joined as llmgw joins them) and prints its SHA1.
+      batch Lua are joined as llmgw joins them) and prints its SHA1; or, when the script has a
+      function form and the last argument is "function" (the default), loads its library as
+      llmgw names it and prints fcall:<its function>.
   redis_calls.py replay PORT FILE SHA1
       (FILE may be gzipped: FILE.gz)
       Sends the recorded calls of the script called most often (the batch script: llmgw's
-      other scripts, such as the fleet size's, are called a few times a second) to SHA1, one at
+      other scripts, such as the fleet size's, are called a few times a second) to SHA1 (by
+      EVALSHA) or fcall:<function> (by FCALL), one at
       a time, each after the previous answer, as a worker of llmgw does. Prints `calls=N admissions=N settles=N usages=N`.
 Standard library only; loopback only.
 """
