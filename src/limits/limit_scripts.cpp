@@ -514,57 +514,76 @@ local function return_slices(returns)
   end
 end
 
--- Admissions of several requests share one call: each is decided in turn, as if alone. They
--- come packed in one argument (limit_scripts.hpp), read by struct.unpack: no string, and no
--- text to parse, per number. Their keys each come once, named by position.
--- The last full admission's ask again (a repeat, limit_scripts.hpp: one consumer's requests
--- of one tier and reservation, without a cap or slices): its tier's limits hold its hash, and
--- each limit's need, already. Decided as admit decides it, in fewer steps; a refusal is left to
--- admit (false), which names the limit and its wait.
-local function admit_again(limits)
-  local n = #limits
-  for i = 1, n do
+-- A run of the last full admission's ask again (repeats, limit_scripts.hpp: one consumer's
+-- requests of one tier and reservation, without a cap or slices): its tier's limits hold its
+-- hash, and each limit's need, already. Each is decided as admit would decide it, in turn: the
+-- first `k` are admitted (each limit taking its amount from the state the one before left),
+-- and once one is refused, the rest are too (a refusal takes nothing). Says k; the caller
+-- then has admit answer the first refused one (naming the limit and the wait). llmgw works
+-- out the admitted ones' levels and counts, step for step as here, and copies the refused
+-- one's answer to the rest.
+local function admit_run(limits, runs)
+  local n, k = #limits, runs
+  for i = 1, n do  -- how many in turn each limit admits, at most k
     local lim = limits[i]
-    local need, admits = lim.need
+    local need, c, amount = lim.need, 0, 0
+    if lim.requests then amount = 1 elseif need > 0 then amount = need end
     if lim.rate then
-      local level = lim.level
-      if lim.requests then
-        admits = level >= 1 - EPS
-      elseif need <= 0 then
-        admits = level > 0
+      local level, least = lim.level, 1 - EPS
+      if not lim.requests then
+        if need <= 0 then
+          least = false
+        else
+          local capacity = lim.capacity
+          least = (need < capacity and need or capacity) - EPS
+        end
+      end
+      if least then
+        while c < k and level >= least do level, c = level - amount, c + 1 end
       else
-        local capacity = lim.capacity
-        admits = level >= (need < capacity and need or capacity) - EPS
+        while c < k and level > 0 do level, c = level - amount, c + 1 end
       end
-    elseif lim.requests or need <= 0 then
-      admits = lim.used < lim.amount
     else
-      local amount = lim.amount
-      admits = lim.used + (need < amount and need or amount) <= amount
-    end
-    if not admits then return false end
-  end
-  local at = said
-  numbers[at + 1], numbers[at + 2], numbers[at + 3] = 1, 0, 0
-  at = at + 3
-  for i = 1, n do
-    local lim = limits[i]
-    local amount = 0
-    if lim.requests then amount = 1 elseif lim.need > 0 then amount = lim.need end
-    if lim.rate then
-      if amount > 0 then lim.level, lim.changed = lim.level - amount, true end
-      numbers[at + i] = lim.level
-    else
-      if amount > 0 then
-        local used = lim.used + amount  -- saturates, never overflows
+      local used, most = lim.used, lim.amount
+      local plain, x = lim.requests or need <= 0, need < most and need or most
+      while c < k do
+        if plain then
+          if not (used < most) then break end
+        elseif not (used + x <= most) then
+          break
+        end
+        used = used + amount  -- saturates, never overflows
         if used < 0 then used = 0 elseif used > 9e18 then used = 9e18 end
-        lim.used, lim.changed = used, true
+        c = c + 1
       end
-      numbers[at + i] = lim.used
+    end
+    k = c
+  end
+  if k > 0 then
+    for i = 1, n do
+      local lim = limits[i]
+      local amount = 0
+      if lim.requests then amount = 1 elseif lim.need > 0 then amount = lim.need end
+      if amount > 0 then
+        if lim.rate then
+          local level = lim.level
+          for _ = 1, k do level = level - amount end
+          lim.level = level
+        else
+          local used = lim.used
+          for _ = 1, k do
+            used = used + amount
+            if used < 0 then used = 0 elseif used > 9e18 then used = 9e18 end
+          end
+          lim.used = used
+        end
+        lim.changed = true
+      end
     end
   end
-  said = at + n
-  return true
+  said = said + 1
+  numbers[said] = k
+  return k
 end
 
 -- Admissions of several requests share one call: each is decided in turn, as if alone. They
@@ -575,8 +594,10 @@ local function admit_all(admissions)
   local packed, at, base = argv[next_arg], 1, next_key - 1
   answers, answer[1] = 1, pack('<d', now)
   local tier, r_tokens, r_cost, cap, lease_ms, grant_mode, hash_at, lease_at, member, first
-  for _ = 1, admissions do
+  local decided = 0
+  while decided < admissions do
     first, at = sunpack('<d', packed, at)
+    decided = decided + (first >= 0 and 1 or -first)
     if first >= 0 then
       tier = first
       r_tokens, r_cost, cap, lease_ms, grant_mode, hash_at, lease_at, member, at =
@@ -595,7 +616,7 @@ local function admit_all(admissions)
       -- A key numbered 0 (none) names another key or nil: admit reads the hash only for a tier
       -- with limits and the lease set only with a cap, which always have theirs.
       admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, keys[base + hash_at], keys[base + lease_at], wants)
-    elseif not admit_again(tier_limits[tier]) then
+    elseif admit_run(tier_limits[tier], -first) < -first then
       admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, keys[base + hash_at], keys[base + lease_at], nil)
     end
     if said > 240 then pack_said() end

@@ -1050,3 +1050,39 @@ TEST_F(RedisLimiterParity, PeekReportsWhatIsLeftAndTakesNothing) {
     EXPECT_EQ((*fresh)[1].remaining, 10u);
     EXPECT_EQ(both(tier).states[1].remaining, 7u);  // the peeks took nothing
 }
+
+namespace {
+
+// One call's admissions: a lease's (the request and slices), then the same consumer's plain
+// requests, the second on packed as one run of repeats that crosses the quota's edge: each
+// decided as if alone (the run's admitted ones worked out by llmgw, its refused ones copied).
+TEST_F(RedisSlices, ARunOfRepeatsAfterASliceGrantCrossesTheQuotaAsOneByOne) {
+    const auto tier = tier_of({quota(requests, 10, Limit::Window::day)});
+    const std::string acme = "acme";
+    const llmgw::limits::ConcurrencyLease no_lease;
+    auto slices = wanting({3});
+    std::vector<RedisLimiter::Ask> asks;
+    asks.push_back({&acme, &tier, llmgw::limits::Charge{}, &no_lease, &slices, std::nullopt});
+    for (int i = 0; i < 8; ++i)
+        asks.push_back({&acme, &tier, llmgw::limits::Charge{}, &no_lease, nullptr, std::nullopt});
+    std::vector<RedisLimiter::Ask*> pointers;
+    for (auto& ask : asks) pointers.push_back(&ask);
+    const RedisLimiter::Backlog nothing;
+    ASSERT_TRUE(run(limiter.admit_all(nothing, pointers)));
+    std::vector<bool> admitted;
+    std::vector<std::uint64_t> remaining;
+    for (const auto& ask : asks) {
+        ASSERT_TRUE(ask.decision.has_value());
+        admitted.push_back(ask.decision->admitted);
+        remaining.push_back(ask.decision->states.at(0).remaining);
+    }
+    EXPECT_EQ(slices.granted, std::vector<std::uint64_t>{3});
+    EXPECT_EQ(admitted, (std::vector<bool>{true, true, true, true, true, true, true, false, false}));
+    EXPECT_EQ(remaining, (std::vector<std::uint64_t>{6, 5, 4, 3, 2, 1, 0, 0, 0}));
+    EXPECT_EQ(asks[7].decision->refused_by, &tier.limits[0]);
+    EXPECT_EQ(asks[8].decision->refused_by, &tier.limits[0]);
+    EXPECT_EQ(asks[8].decision->retry_after, asks[7].decision->retry_after);
+    EXPECT_EQ(packed(tier, 0).first, 10.0);
+}
+
+}  // namespace
