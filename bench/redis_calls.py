@@ -2,20 +2,24 @@
 """Records llmgw's admission script calls to Redis, and replays them (bench/redis_instructions.sh).
 
   redis_calls.py capture PORT SECONDS FILE
-      MONITORs the redis-server on 127.0.0.1:PORT for SECONDS and writes every EVALSHA that a
-      client sent (not the calls made inside scripts) to FILE, one JSON list of its arguments
-      per line (the SHA1 first).
-  redis_calls.py load PORT SCRIPT_SOURCE
+      MONITORs the redis-server on 127.0.0.1:PORT for SECONDS and writes every EVALSHA and
+      FCALL that a client sent (not the calls made inside scripts) to FILE, one JSON list of
+      its arguments per line (the SHA1 or the function first).
+  redis_calls.py load PORT SCRIPT_SOURCE [function|eval]
       Loads the batch script (SCRIPT_SOURCE: src/limits/limit_scripts.cpp, whose common and
-      batch Lua are joined as llmgw joins them) and prints its SHA1.
+      batch Lua are joined as llmgw joins them) and prints its SHA1; or, when the script has a
+      function form and the last argument is "function" (the default), loads its library as
+      llmgw names it and prints fcall:<its function>.
   redis_calls.py replay PORT FILE SHA1
       (FILE may be gzipped: FILE.gz)
       Sends the recorded calls of the script called most often (the batch script: llmgw's
-      other scripts, such as the fleet size's, are called a few times a second) to SHA1, one at
+      other scripts, such as the fleet size's, are called a few times a second) to SHA1 (by
+      EVALSHA) or fcall:<function> (by FCALL), one at
       a time, each after the previous answer, as a worker of llmgw does. Prints `calls=N admissions=N settles=N usages=N`.
 Standard library only; loopback only.
 """
 import gzip
+import hashlib
 import json
 import re
 import socket
@@ -113,7 +117,7 @@ def capture(port, seconds, path):
     with open(path, "w") as out:
         while time.monotonic() < deadline:
             line = conn.line().decode("latin-1")
-            m = re.match(r'\+[0-9.]+ \[\d+ ([^\]]+)\] "(?i:evalsha)" ', line)
+            m = re.match(r'\+[0-9.]+ \[\d+ ([^\]]+)\] "(?i:evalsha|fcall)" ', line)
             if not m or m.group(1) == "lua":
                 continue
             args = unquote_all(line[m.end() - 1:])
@@ -122,16 +126,32 @@ def capture(port, seconds, path):
     print("captured calls=%d" % calls)
 
 
-def script_source(cpp):
+def script_code(cpp):
+    """The batch script's code, and whether it is a library's too (it defines `batch`)."""
     text = open(cpp).read()
     if cpp.endswith(".lua"):  # a script of its own, for experiments
-        return text
+        return text, "local function batch(" in text
     parts = dict(re.findall(r'constexpr const char\* (\w+) = R"lua\((.*?)\)lua";', text, re.S))
-    return parts["common_lua"] + parts["batch_lua"]
+    code = parts["common_lua"] + parts["batch_lua"]
+    return code, "local function batch(" in code
 
 
-def load(port, cpp):
-    print(Conn(port).call("SCRIPT", "LOAD", script_source(cpp)).decode())
+def load(port, cpp, how):
+    """Loads the script (EVALSHA: prints its SHA1) or, with `how` "function" and a code that
+    has a function form, the library as llmgw names it (prints fcall:<its function>)."""
+    code, library = script_code(cpp)
+    conn = Conn(port)
+    if not library:
+        print(conn.call("SCRIPT", "LOAD", code).decode())
+        return
+    source = code + "\nreturn batch(KEYS, ARGV)\n"
+    if how != "function":
+        print(conn.call("SCRIPT", "LOAD", source).decode())
+        return
+    name = "llmgw_limits_" + hashlib.sha1(source.encode("latin-1")).hexdigest()[:16]
+    library = "#!lua name=%s\n%s\nredis.register_function('%s', batch)\n" % (name, code, name)
+    conn.call("FUNCTION", "LOAD", "REPLACE", library)
+    print("fcall:" + name)
 
 
 def replay(port, path, sha):
@@ -150,7 +170,10 @@ def replay(port, path, sha):
         settles += int(argv[0])
         usages += int(argv[1])
         admissions += int(argv[4])
-        conn.call("EVALSHA", sha, *args)
+        if sha.startswith("fcall:"):
+            conn.call("FCALL", sha[6:], *args)
+        else:
+            conn.call("EVALSHA", sha, *args)
         calls += 1
     print("calls=%d admissions=%d settles=%d usages=%d" % (calls, admissions, settles, usages))
 
@@ -231,7 +254,7 @@ if __name__ == "__main__":
     if sys.argv[1] == "capture":
         capture(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])
     elif sys.argv[1] == "load":
-        load(int(sys.argv[2]), sys.argv[3])
+        load(int(sys.argv[2]), sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "function")
     elif sys.argv[1] == "replay":
         replay(int(sys.argv[2]), sys.argv[3], sys.argv[4])
     elif sys.argv[1] == "convert":

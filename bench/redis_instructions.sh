@@ -8,7 +8,7 @@
 #          bench/redis_calls.py captures them; gzipped too: bench/redis_calls.jsonl.gz is the
 #          recording of docs/benchmarks.md). Without it, the calls are first recorded:
 #          llmgw (one worker, bench/llmgw-limits.yaml plus `redis.admission: exact`, not under
-#          valgrind) serves bench/chat.lua's request on 8 connections for 2 s of warm-up, then
+#          valgrind) serves bench/chat.lua's request on 8 connections (CONNECTIONS) for 2 s of warm-up, then
 #          3 s during which redis-server's MONITOR records every EVALSHA llmgw sends, into
 #          bench/results/redis_calls.jsonl.
 # Then the calls are replayed, one at a time, to a fresh redis-server under callgrind running
@@ -66,7 +66,7 @@ capture() { # capture FILE
   "$BIN" --config "$WORK/llmgw.yaml" >"$WORK/llmgw.log" 2>&1 &
   PIDS+=($!)
   wait_port "$port"
-  BENCH_API_KEY=$api_key wrk -t1 -c8 -d5s -s "$ROOT/bench/chat.lua" \
+  BENCH_API_KEY=$api_key wrk -t1 -c"${CONNECTIONS:-8}" -d5s -s "$ROOT/bench/chat.lua" \
     "http://127.0.0.1:$port/v1/chat/completions" >"$WORK/wrk.log" &
   local load=$!
   sleep 2
@@ -88,14 +88,15 @@ valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT" \
 REDIS=$!
 PIDS+=($REDIS)
 wait_port "$port"
-sha=$(python3 "$ROOT/bench/redis_calls.py" load "$port" "${SCRIPT_SOURCE:-$ROOT/src/limits/limit_scripts.cpp}")
+sha=$(python3 "$ROOT/bench/redis_calls.py" load "$port" "${SCRIPT_SOURCE:-$ROOT/src/limits/limit_scripts.cpp}" "${SCRIPT_CALL:-function}")
 callgrind_control -i on "$REDIS" >/dev/null 2>&1
 counts=$(python3 "$ROOT/bench/redis_calls.py" replay "$port" "$CALLS" "$sha")
 callgrind_control -i off "$REDIS" >/dev/null 2>&1
 kill -TERM "$REDIS"
 wait "$REDIS" 2>/dev/null || true
 total=$(sed -n 's/^totals: \([0-9]*\).*/\1/p;s/^summary: \([0-9]*\).*/\1/p' "$OUT"* | awk '{s+=$1} END {print s+0}')
-script=$(callgrind_annotate --inclusive=yes "$OUT" 2>/dev/null | awk '/:evalShaCommand / && !found {gsub(",", "", $1); print $1; found = 1}')
+script=$(callgrind_annotate --inclusive=yes "$OUT" 2>/dev/null | awk '/:(evalShaCommand|fcallCommand) / && !found {gsub(",", "", $1); print $1; found = 1}')
 admissions=$(sed -n 's/.*admissions=\([0-9]*\).*/\1/p' <<<"$counts")
 ((admissions > 0)) || { echo "redis_instructions.sh: no admission replayed" >&2; exit 1; }
-echo "redis instructions/admission=$((total / admissions)) in EVALSHA=$((${script:-0} / admissions)) $counts"
+calls=$(sed -n 's/.*calls=\([0-9]*\).*/\1/p' <<<"$counts")
+echo "redis instructions/admission=$((total / admissions)) in the call=$((${script:-0} / admissions)) per call=$((total / calls)) $counts"

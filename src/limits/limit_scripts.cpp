@@ -9,14 +9,17 @@ namespace {
 
 // Shared by every script: constants, the UTC calendar, reading and writing one limit.
 //
-// Written for Redis's Lua 5.1 interpreter, which runs the whole script on every call: each
-// function defined costs a closure per call, each table an allocation, each call of a function
-// (and each global looked up) a few hundred instructions, and each number written as text by
-// Lua itself (tostring, `..`, table.concat) a %.14g conversion, about 3,000, and each read by
+// Written for Redis's Lua 5.1 interpreter. The batch script is a Redis Function where Redis
+// takes them (>= 7.0; redis::Client falls back to EVALSHA elsewhere): its library's chunk runs
+// once, at FUNCTION LOAD, so its functions are made once and parsed limits are kept from call
+// to call (read_limits); EVAL runs the whole chunk on every call. Each call's state is set by
+// begin(). Each function defined costs a closure per chunk run, each table an allocation,
+// each call of a function (and each global looked up) a few hundred instructions, and each
+// number written as text by Lua itself (tostring, `..`, table.concat) a %.14g conversion, about 3,000, and each read by
 // tonumber a strtod. So the hot path (one admission) is written out in loops without calls
 // where it is cheap to, and numbers cross the call packed: the limits and admissions as
 // little-endian doubles read by struct.unpack, the answer as doubles written by struct.pack
-// (only the hash keeps text: '%d', and the level '%.17g', as it always was). Each argument
+// (the hash's numbers packed too: load_limits). Each argument
 // costs Redis a parse, an object and a Lua string, so a call has few: one per limit, one for
 // all its admissions. bench/redis_instructions.sh counts what redis-server executes per
 // admission.
@@ -26,13 +29,33 @@ local MAX_WAIT = 1e12         -- waits are clamped before they become integers
 local BUCKET_SLACK_MS = 1000  -- a bucket key outlives the time it needs to be full by this
 local WINDOW_SLACK_S = 86400  -- a quota key outlives its window by a day
 
--- Locals, not globals: a global is looked up in a table on every use.
-local floor, ceil, min, max = math.floor, math.ceil, math.min, math.max
-local format, tonumber, unpack, call = string.format, tonumber, unpack, redis.call
+-- Locals, not globals: a global is looked up in a table on every use. They are bound on the
+-- first call, not when the chunk runs: a Redis Function library's chunk runs where nothing but
+-- `redis.register_function` exists (Redis 7.0), and its locals then last from call to call.
+local function globals() return tonumber, unpack, pairs end  -- before the locals of those names
+local floor, ceil, min, max, format, tonumber, unpack, call, sunpack, pack, concat, rep, pairs
+local function bind()
+  floor, ceil, min, max = math.floor, math.ceil, math.min, math.max
+  format, call, sunpack, pack = string.format, redis.call, struct.unpack, struct.pack
+  concat, rep = table.concat, string.rep
+  tonumber, unpack, pairs = globals()
+end
 
-local time = call('TIME')
-local now = tonumber(time[1]) * 1000000 + tonumber(time[2])  -- µs
-local now_s = floor(now / 1e6)
+-- One call's state, set by begin(): Redis's clock, the UTC windows of now, the arguments read
+-- in order (ARGV and KEYS each through a cursor), the answer's numbers.
+local now, now_s, now_ms, windows
+local argv, keys, next_arg, next_key
+local serial = 0  -- numbers the calls (the tier cache's tables are one call's each)
+local answer, answers, numbers, said = {}, 0, {}, 0
+local function begin(k, a)
+  if not call then bind() end
+  local time = call('TIME')
+  now = tonumber(time[1]) * 1000000 + tonumber(time[2])  -- µs
+  now_s, now_ms = floor(now / 1e6), floor(now / 1000)
+  windows = {}
+  argv, keys, next_arg, next_key = a, k, 1, 1
+  answers, said, serial = 0, 0, serial + 1
+end
 
 -- Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian, day 0 = 1970-01-01).
 local function days_from_civil(y, m, d)
@@ -67,7 +90,6 @@ local function utc_window(window, t)
 end
 
 -- The UTC window of now, computed once per call and window kind.
-local windows = {}
 local function window_of(window)
   local w = windows[window]
   if not w then
@@ -77,40 +99,88 @@ local function window_of(window)
   return w[1], w[2], w[3]
 end
 
--- The script's arguments are read in order: ARGV and KEYS each through a cursor.
-local argv, keys, next_arg, next_key = ARGV, KEYS, 1, 1
-
 -- The next `n` limits, an ARGV each, packed (limit_scripts.hpp): code (kind r|q, then unit
 -- r|t|c), amount, then period (ms) and capacity for a rate, window (1 day, 2 month) and 0 for
 -- a quota, then its field in the hash. Each limit's table also holds its state once loaded.
 -- Every field it gets is named here: a table built at its full size costs no rehash.
-local sunpack = struct.unpack
-local function read_limits(n)
-  local limits, a = {}, next_arg
+local function parse_limits(a, n)
+  local limits = {}
   for i = 1, n do
     local code, amount, third, capacity, field = sunpack('<c2dddi4c0', argv[a])
     if code == 'rr' or code == 'rt' or code == 'rc' then
       limits[i] = { field = field, rate = true, requests = code == 'rr', cost = code == 'rc',
                     amount = amount, period = max(third / 1000, 1e-3),
-                    capacity = capacity, level = 0, at = 0, changed = false,
+                    capacity = capacity, level = 0, at = 0, changed = false, migrated = false,
                     need = 0, want = 0, granted = 0 }
     else
       limits[i] = { field = field, rate = false, requests = code == 'qr', cost = code == 'qc',
                     amount = amount, window = third == 1 and 'day' or 'month', used = 0, stop = 0,
-                    suffix = false, changed = false, need = 0, want = 0, granted = 0 }
+                    suffix = false, changed = false, migrated = false, need = 0, want = 0, granted = 0 }
     end
     a = a + 1
   end
-  next_arg = a
   return limits
 end
 
--- A consumer's limits of one tier live in one hash: each limit two fields, `<field>:a` and
--- `<field>:b` (a bucket's level and its time in µs; a quota's count and its UTC window), and
--- `x`, when the hash expires (ms). Versions before it kept each limit in a key of its own,
--- named the hash's key, ':' and the field (a quota's, then ':' and the window): a limit not
--- in the hash yet starts from that key, so an upgrade keeps the counts.
---
+-- The same limits arrive call after call (a tier's, a settle's): parsed ones are kept, by
+-- their arguments, as long as the code lasts (a Redis Function's library: until it is loaded
+-- again or Redis restarts; an EVAL script's chunk: one call). Only ever a cache: at most
+-- TIERS_KEPT sets, then it starts over; and a set held by this call already (two tiers of the
+-- same limits, two settles) is parsed anew, as each holds its own state.
+local TIERS_KEPT = 64
+local kept, kept_count = {}, 0
+local function read_limits(n)
+  local a = next_arg
+  next_arg = a + n
+  if n == 0 then return {} end
+  local text = n == 1 and argv[a] or concat(argv, '\n', a, a + n - 1)
+  local limits = kept[text]
+  if limits and limits.serial ~= serial then
+    limits.serial = serial
+    return limits
+  end
+  limits = parse_limits(a, n)
+  if kept[text] then return limits end
+  if kept_count >= TIERS_KEPT then kept, kept_count = {}, 0 end
+  kept[text], kept_count, limits.serial = limits, kept_count + 1, serial
+  return limits
+end
+
+-- A consumer's limits of one tier live in one hash: each limit one field, `<field>:p`, two
+-- little-endian doubles (a bucket's level and its time in µs; a quota's count and the end of
+-- its UTC window, unix s), and `x`, when the hash expires (ms, as text). Numbers packed, not
+-- written as text: no sprintf to write them, no strtod to read them. Earlier versions kept
+-- each limit in two text fields, `<field>:a` and `<field>:b` (a quota's window as its key
+-- suffix), and before those in a key of its own, named the hash's key, ':' and the field (a
+-- quota's, then ':' and the window suffix). A limit not in the hash in this layout starts from
+-- the layouts before it (load_previous), so an upgrade keeps the counts, and its fields of the
+-- layout before go when it is written.
+
+-- A limit's state in the layouts before: what its packed field would hold (nil: nothing, a
+-- full bucket or a new window). Marks a limit found in the fields of the layout before.
+local function load_previous(h, lim)
+  local field = lim.field
+  local fields = call('HMGET', h, field .. ':a', field .. ':b')
+  local a, b = fields[1], fields[2]
+  if a then
+    lim.migrated = true
+  else
+    local old = h .. ':' .. field
+    if lim.rate then
+      local legacy = call('HMGET', old, 'level', 'at')
+      a, b = legacy[1], legacy[2]
+    else
+      local _, _, suffix = window_of(lim.window)
+      a, b = call('GET', old .. ':' .. suffix), suffix
+    end
+  end
+  if not (a and b) then return nil, nil end
+  if lim.rate then return tonumber(a), tonumber(b) end
+  local _, stop, suffix = window_of(lim.window)
+  if b == suffix then return tonumber(a), stop end
+  return nil, nil
+end
+
 -- Reads `limits` from hash `h` in one HMGET; returns when the hash expires (ms, 0: unknown).
 -- The fields to read are kept with the limits: a tier's limits are read once per call and
 -- serve all its admissions.
@@ -118,33 +188,21 @@ local function load_limits(h, limits)
   local n, fields = #limits, limits.fields
   if not fields then
     fields = {}
-    for i = 1, n do
-      local field = limits[i].field
-      fields[2 * i - 1], fields[2 * i] = field .. ':a', field .. ':b'
-    end
-    fields[2 * n + 1] = 'x'
+    for i = 1, n do fields[i] = limits[i].field .. ':p' end
+    fields[n + 1] = 'x'
     limits.fields = fields
   end
   local v = call('HMGET', h, unpack(fields))
   for i = 1, n do
-    local lim = limits[i]
-    local a, b = v[2 * i - 1], v[2 * i]
-    if not a then  -- the key-per-limit layout
-      local old = h .. ':' .. lim.field
-      if lim.rate then
-        local legacy = call('HMGET', old, 'level', 'at')
-        a, b = legacy[1], legacy[2]
-      else
-        local _, _, suffix = window_of(lim.window)
-        a, b = call('GET', old .. ':' .. suffix), suffix
-      end
-    end
+    local lim, p = limits[i], v[i]
+    local a, b
+    lim.migrated = false
+    if p then a, b = sunpack('<dd', p) else a, b = load_previous(h, lim) end
     if lim.rate then
-      if a and b then
+      if a then
         -- Refilled for the time since; the clock never refills backwards.
-        local at = tonumber(b)
-        lim.level = min(lim.capacity, tonumber(a) + max((now - at) / 1e6, 0) * lim.amount / lim.period)
-        lim.at = max(at, now)
+        lim.level = min(lim.capacity, a + max((now - b) / 1e6, 0) * lim.amount / lim.period)
+        lim.at = max(b, now)
       else
         lim.level, lim.at = lim.capacity, now  -- a missing bucket is a full one (new, or expired full)
       end
@@ -152,33 +210,37 @@ local function load_limits(h, limits)
       -- The count of the window that holds now; another window's count is a new window's 0.
       local _, stop, suffix = window_of(lim.window)
       lim.stop, lim.suffix, lim.used = stop, suffix, 0
-      if a and b == suffix then lim.used = tonumber(a) end
+      if a and b == stop then lim.used = a end
     end
     lim.changed = false
   end
-  return tonumber(v[2 * n + 1]) or 0
+  return tonumber(v[n + 1]) or 0
 end
 
--- Writes the limits that changed in one HSET. The hash lives as long as its longest need: a
--- bucket until it would be full again, plus BUCKET_SLACK_MS; a quota until a day after its
--- window. The expiry is only ever extended (other limits of the hash may need it), a little
--- ahead, so a busy bucket does not move it on every call.
+-- Writes the limits that changed in one HSET (and drops their fields of the layout before).
+-- The hash lives as long as its longest need: a bucket until it would be full again, plus
+-- BUCKET_SLACK_MS; a quota until a day after its window. The expiry is only ever extended
+-- (other limits of the hash may need it), a little ahead, so a busy bucket does not move it on
+-- every call.
 local function store_limits(h, limits, expires)
-  local values, n, need, fields = {}, 0, 0, limits.fields
+  local values, n, need, fields, gone = {}, 0, 0, limits.fields, nil
   for i = 1, #limits do
     local lim = limits[i]
     if lim.changed then
       if lim.rate then
-        values[n + 1], values[n + 2] = fields[2 * i - 1], format('%.17g', lim.level)
-        values[n + 3], values[n + 4] = fields[2 * i], format('%d', lim.at)
+        values[n + 1], values[n + 2] = fields[i], pack('<dd', lim.level, lim.at)
         local full_ms = ceil(min(max((lim.capacity - lim.level) * lim.period / max(lim.amount, 1), 0), MAX_WAIT) * 1000)
         need = max(need, floor(now / 1000) + full_ms + BUCKET_SLACK_MS)
       else
-        values[n + 1], values[n + 2] = fields[2 * i - 1], format('%d', lim.used)
-        values[n + 3], values[n + 4] = fields[2 * i], lim.suffix
+        values[n + 1], values[n + 2] = fields[i], pack('<dd', lim.used, lim.stop)
         need = max(need, (lim.stop + WINDOW_SLACK_S) * 1000)
       end
-      n = n + 4
+      n = n + 2
+      if lim.migrated then
+        gone = gone or {}
+        gone[#gone + 1], gone[#gone + 2] = lim.field .. ':a', lim.field .. ':b'
+        lim.migrated = false
+      end
     end
   end
   if n == 0 then return end
@@ -188,6 +250,7 @@ local function store_limits(h, limits, expires)
     values[n + 1], values[n + 2] = 'x', format('%d', need)
   end
   call('HSET', h, unpack(values))
+  if gone then call('HDEL', h, unpack(gone)) end
   if extend then call('PEXPIREAT', h, format('%d', need)) end
 end
 
@@ -220,11 +283,11 @@ end
 -- A script's answer: numbers, each a little-endian double, packed into one string: one reply
 -- object for Redis to write and llmgw to read, and no number written as text (a sprintf each). The numbers said go to `numbers` (`said` of them), and
 -- are packed by one struct.pack per call, or per a few hundred (Lua's stack bounds unpack).
-local pack, answer, answers, formats, numbers, said = struct.pack, {}, 0, {}, {}, 0
+local formats = {}
 local function pack_said()
   local f = formats[said]
   if not f then
-    f = '<' .. string.rep('d', said)
+    f = '<' .. rep('d', said)
     formats[said] = f
   end
   answers = answers + 1
@@ -234,11 +297,11 @@ end
 )lua";
 
 // One call does all of a worker's limit work: the settles and usage records waiting since the
-// last call (they ride along), then the admissions waiting, if any (limit_scripts.hpp).
+// last call (they ride along), then the admissions waiting, if any (limit_scripts.hpp). The
+// code defines `batch`, called by the library (Redis Functions) or the script (EVAL).
 constexpr const char* batch_lua = R"lua(
 -- An admission's grant mode: none, the request and slices for a lease, or slices alone.
 local NO_GRANT, GRANT_ONLY = 0, 2
-local now_ms = floor(now / 1000)
 local LEASE_SLACK_MS = 1000  -- a concurrency lease set outlives its last lease by this
 
 -- A settle: the reservation against what was used, per token and cost limit (loaded).
@@ -262,8 +325,8 @@ end
 -- The hash each tier's limits hold the state of, in this call. A consumer's admissions of one
 -- tier that follow each other in a call read the hash once and write it once (a busy
 -- consumer's many requests share a call): `now` is the same for all of them.
-local tier_limits
-local loaded = {}  -- tier -> { h = hash, expires = when it expires (ms) }
+local tier_limits  -- this call's: tier -> its limits
+local loaded       -- this call's: tier -> { h = hash, expires = when it expires (ms) }
 local function loaded_limits(tier, h)
   local limits, held = tier_limits[tier], loaded[tier]
   if held and held.h == h then return limits end
@@ -383,124 +446,231 @@ local function admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, 
   said = at
 end
 
-local settles, usages, leases, returns, admissions, tiers =
-  tonumber(argv[1]), tonumber(argv[2]), tonumber(argv[3]), tonumber(argv[4]), tonumber(argv[5]), tonumber(argv[6])
-next_arg = 7
--- The limits of each tier the admissions use, read once (their state is loaded per hash).
-tier_limits = { [0] = {} }
-for t = 1, tiers do
-  next_arg = next_arg + 1
-  tier_limits[t] = read_limits(tonumber(argv[next_arg - 1]))
-end
 -- Settles: per tier, its token and cost limits in one hash (one key).
-for _ = 1, settles do
-  local h, a = keys[next_key], next_arg
-  local n, r_tokens, r_cost = tonumber(argv[a]), tonumber(argv[a + 1]), tonumber(argv[a + 2])
-  local a_tokens, a_cost, reserved_at = tonumber(argv[a + 3]), tonumber(argv[a + 4]), tonumber(argv[a + 5])
-  next_key, next_arg = next_key + 1, a + 6
-  local limits = read_limits(n)
-  local expires = load_limits(h, limits)
-  for i = 1, n do
-    local lim = limits[i]
-    if lim.requests then
-      settle_one(lim, 0, 0, reserved_at)
-    elseif lim.cost then
-      settle_one(lim, r_cost, a_cost, reserved_at)
-    else
-      settle_one(lim, r_tokens, a_tokens, reserved_at)
+local function settle_all(settles)
+  for _ = 1, settles do
+    local h, a = keys[next_key], next_arg
+    local n, r_tokens, r_cost = tonumber(argv[a]), tonumber(argv[a + 1]), tonumber(argv[a + 2])
+    local a_tokens, a_cost, reserved_at = tonumber(argv[a + 3]), tonumber(argv[a + 4]), tonumber(argv[a + 5])
+    next_key, next_arg = next_key + 1, a + 6
+    local limits = read_limits(n)
+    local expires = load_limits(h, limits)
+    for i = 1, n do
+      local lim = limits[i]
+      if lim.requests then
+        settle_one(lim, 0, 0, reserved_at)
+      elseif lim.cost then
+        settle_one(lim, r_cost, a_cost, reserved_at)
+      else
+        settle_one(lim, r_tokens, a_tokens, reserved_at)
+      end
     end
+    store_limits(h, limits, expires)
   end
-  store_limits(h, limits, expires)
 end
+
 -- Usage records: one consumer's day in one hash. Fields that did not change are not written
 -- (a cached or free answer costs fewer calls).
-if usages > 0 then
-  local counted = { 'prompt_tokens', 'completion_tokens', 'estimated_requests', 'cached', 'cost_nano' }
+local COUNTED = { 'prompt_tokens', 'completion_tokens', 'estimated_requests', 'cached', 'cost_nano' }
+local function record_usages(usages)
   for _ = 1, usages do
     local k, a = keys[next_key], next_arg
     call('HINCRBY', k, 'requests', argv[a])
     for i = 1, 5 do
-      if argv[a + i] ~= '0' then call('HINCRBY', k, counted[i], argv[a + i]) end
+      if argv[a + i] ~= '0' then call('HINCRBY', k, COUNTED[i], argv[a + i]) end
     end
     call('EXPIRE', k, argv[a + 6])
     next_key, next_arg = next_key + 1, a + 7
   end
 end
+
 -- Concurrency leases (a sorted set per consumer, member -> when its lease ends, ms): given
 -- back, or renewed while still held (XX: a released or expired one stays gone).
-for _ = 1, leases do
-  local k, a = keys[next_key], next_arg
-  local op, member, lease_ms = argv[a], argv[a + 1], tonumber(argv[a + 2])
-  next_key, next_arg = next_key + 1, a + 3
-  if op == 'release' then
-    call('ZREM', k, member)
-  elseif call('ZADD', k, 'XX', 'CH', format('%d', now_ms + lease_ms), member) == 1 then
-    call('PEXPIRE', k, format('%d', lease_ms + LEASE_SLACK_MS))
+local function lease_operations(leases)
+  for _ = 1, leases do
+    local k, a = keys[next_key], next_arg
+    local op, member, lease_ms = argv[a], argv[a + 1], tonumber(argv[a + 2])
+    next_key, next_arg = next_key + 1, a + 3
+    if op == 'release' then
+      call('ZREM', k, member)
+    elseif call('ZADD', k, 'XX', 'CH', format('%d', now_ms + lease_ms), member) == 1 then
+      call('PEXPIRE', k, format('%d', lease_ms + LEASE_SLACK_MS))
+    end
   end
 end
+
 -- Slices a lease took and did not use, given back: settled like a reservation of that amount
 -- that used nothing, so a quota gets it back only in the window it was taken in.
-for _ = 1, returns do
-  local h = keys[next_key]
-  next_key = next_key + 1
-  local limits = read_limits(1)
-  local n, granted_at = tonumber(argv[next_arg]), tonumber(argv[next_arg + 1])
-  next_arg = next_arg + 2
-  local expires = load_limits(h, limits)
-  settle_one(limits[1], n, 0, granted_at)
-  store_limits(h, limits, expires)
+local function return_slices(returns)
+  for _ = 1, returns do
+    local h = keys[next_key]
+    next_key = next_key + 1
+    local limits = read_limits(1)
+    local n, granted_at = tonumber(argv[next_arg]), tonumber(argv[next_arg + 1])
+    next_arg = next_arg + 2
+    local expires = load_limits(h, limits)
+    settle_one(limits[1], n, 0, granted_at)
+    store_limits(h, limits, expires)
+  end
 end
-if admissions == 0 then return 1 end
+
+-- A run of the last full admission's ask again (repeats, limit_scripts.hpp: one consumer's
+-- requests of one tier and reservation, without a cap or slices): its tier's limits hold its
+-- hash, and each limit's need, already. Each is decided as admit would decide it, in turn: the
+-- first `k` are admitted (each limit taking its amount from the state the one before left),
+-- and once one is refused, the rest are too (a refusal takes nothing). Says k; the caller
+-- then has admit answer the first refused one (naming the limit and the wait). llmgw works
+-- out the admitted ones' levels and counts, step for step as here, and copies the refused
+-- one's answer to the rest.
+local function admit_run(limits, runs)
+  local n, k = #limits, runs
+  for i = 1, n do  -- how many in turn each limit admits, at most k
+    local lim = limits[i]
+    local need, c, amount = lim.need, 0, 0
+    if lim.requests then amount = 1 elseif need > 0 then amount = need end
+    if lim.rate then
+      local level, least = lim.level, 1 - EPS
+      if not lim.requests then
+        if need <= 0 then
+          least = false
+        else
+          local capacity = lim.capacity
+          least = (need < capacity and need or capacity) - EPS
+        end
+      end
+      if least then
+        while c < k and level >= least do level, c = level - amount, c + 1 end
+      else
+        while c < k and level > 0 do level, c = level - amount, c + 1 end
+      end
+    else
+      local used, most = lim.used, lim.amount
+      local plain, x = lim.requests or need <= 0, need < most and need or most
+      while c < k do
+        if plain then
+          if not (used < most) then break end
+        elseif not (used + x <= most) then
+          break
+        end
+        used = used + amount  -- saturates, never overflows
+        if used < 0 then used = 0 elseif used > 9e18 then used = 9e18 end
+        c = c + 1
+      end
+    end
+    k = c
+  end
+  if k > 0 then
+    for i = 1, n do
+      local lim = limits[i]
+      local amount = 0
+      if lim.requests then amount = 1 elseif lim.need > 0 then amount = lim.need end
+      if amount > 0 then
+        if lim.rate then
+          local level = lim.level
+          for _ = 1, k do level = level - amount end
+          lim.level = level
+        else
+          local used = lim.used
+          for _ = 1, k do
+            used = used + amount
+            if used < 0 then used = 0 elseif used > 9e18 then used = 9e18 end
+          end
+          lim.used = used
+        end
+        lim.changed = true
+      end
+    end
+  end
+  said = said + 1
+  numbers[said] = k
+  return k
+end
+
 -- Admissions of several requests share one call: each is decided in turn, as if alone. They
 -- come packed in one argument (limit_scripts.hpp), read by struct.unpack: no string, and no
 -- text to parse, per number. Their keys each come once, named by position.
-local packed, at, base = argv[next_arg], 1, next_key - 1
-answers, answer[1] = 1, pack('<d', now)
 local want_formats = {}
-for _ = 1, admissions do
-  local tier, r_tokens, r_cost, cap, lease_ms, grant_mode, hash_at, lease_at, member
-  tier, r_tokens, r_cost, cap, lease_ms, grant_mode, hash_at, lease_at, member, at =
-    sunpack('<ddddddddi4c0', packed, at)
-  local wants
-  if grant_mode ~= NO_GRANT then
-    local n = #tier_limits[tier]
-    local f = want_formats[n]
-    if not f then
-      f = '<' .. string.rep('d', n)
-      want_formats[n] = f
+local function admit_all(admissions)
+  local packed, at, base = argv[next_arg], 1, next_key - 1
+  answers, answer[1] = 1, pack('<d', now)
+  local tier, r_tokens, r_cost, cap, lease_ms, grant_mode, hash_at, lease_at, member, first
+  local decided = 0
+  while decided < admissions do
+    first, at = sunpack('<d', packed, at)
+    decided = decided + (first >= 0 and 1 or -first)
+    if first >= 0 then
+      tier = first
+      r_tokens, r_cost, cap, lease_ms, grant_mode, hash_at, lease_at, member, at =
+        sunpack('<dddddddi4c0', packed, at)
+      local wants
+      if grant_mode ~= NO_GRANT then
+        local n = #tier_limits[tier]
+        local f = want_formats[n]
+        if not f then
+          f = '<' .. rep('d', n)
+          want_formats[n] = f
+        end
+        wants = { sunpack(f, packed, at) }
+        at = wants[n + 1]
+      end
+      -- A key numbered 0 (none) names another key or nil: admit reads the hash only for a tier
+      -- with limits and the lease set only with a cap, which always have theirs.
+      admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, keys[base + hash_at], keys[base + lease_at], wants)
+    elseif admit_run(tier_limits[tier], -first) < -first then
+      admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, keys[base + hash_at], keys[base + lease_at], nil)
     end
-    wants = { sunpack(f, packed, at) }
-    at = wants[n + 1]
+    if said > 240 then pack_said() end
   end
-  -- A key numbered 0 (none) names another key or nil: admit reads the hash only for a tier
-  -- with limits and the lease set only with a cap, which always have theirs.
-  admit(tier, r_tokens, r_cost, cap, member, lease_ms, grant_mode, keys[base + hash_at], keys[base + lease_at], wants)
-  if said > 240 then pack_said() end
+  for t, held in pairs(loaded) do store_limits(held.h, tier_limits[t], held.expires) end
+  if said > 0 then pack_said() end
+  return concat(answer, '', 1, answers)
 end
-for tier, held in pairs(loaded) do store_limits(held.h, tier_limits[tier], held.expires) end
-if said > 0 then pack_said() end
-return table.concat(answer)
+
+-- The call: KEYS and ARGV as limit_scripts.hpp says.
+local function batch(k, a)
+  begin(k, a)
+  local settles, usages, leases, returns, admissions, tiers =
+    tonumber(a[1]), tonumber(a[2]), tonumber(a[3]), tonumber(a[4]), tonumber(a[5]), tonumber(a[6])
+  next_arg = 7
+  -- The limits of each tier the admissions use, read once (their state is loaded per hash).
+  tier_limits, loaded = { [0] = {} }, {}
+  for t = 1, tiers do
+    next_arg = next_arg + 1
+    tier_limits[t] = read_limits(tonumber(a[next_arg - 1]))
+  end
+  settle_all(settles)
+  if usages > 0 then record_usages(usages) end
+  lease_operations(leases)
+  return_slices(returns)
+  if admissions == 0 then return 1 end
+  return admit_all(admissions)
+end
 )lua";
 
 // Where each limit stands, reading only: ARGV the limit count, then each limit; KEYS the
 // hash. Returns what a call with one admission returns: now, then 1, 0, 0 and each limit's
 // level or count.
 constexpr const char* peek_lua = R"lua(
-next_arg = 2
-local limits = read_limits(tonumber(argv[1]))
-if #limits > 0 then load_limits(keys[1], limits) end
-answers, answer[1] = 1, pack('<d', now)
-numbers[1], numbers[2], numbers[3] = 1, 0, 0
-for i = 1, #limits do
-  local lim = limits[i]
-  if lim.rate then numbers[3 + i] = lim.level else numbers[3 + i] = lim.used end
+local function peek(k, a)
+  begin(k, a)
+  next_arg = 2
+  local limits = read_limits(tonumber(a[1]))
+  if #limits > 0 then load_limits(k[1], limits) end
+  answers, answer[1] = 1, pack('<d', now)
+  numbers[1], numbers[2], numbers[3] = 1, 0, 0
+  for i = 1, #limits do
+    local lim = limits[i]
+    if lim.rate then numbers[3 + i] = lim.level else numbers[3 + i] = lim.used end
+  end
+  said = 3 + #limits
+  pack_said()
+  return concat(answer, '', 1, answers)
 end
-said = 3 + #limits
-pack_said()
-return table.concat(answer)
+return peek(KEYS, ARGV)
 )lua";
 
 constexpr const char* utc_window_lua = R"lua(
+begin(KEYS, ARGV)
 local out = {}
 for i = 1, #ARGV do
   local t = tonumber(ARGV[i])
@@ -517,7 +687,8 @@ return out
 }  // namespace
 
 const redis::Script& batch_script() {
-    static const redis::Script script(std::string(common_lua) + batch_lua);
+    static const redis::Script script =
+        redis::Script::with_function("limits", std::string(common_lua) + batch_lua, "batch");
     return script;
 }
 

@@ -23,14 +23,21 @@ namespace llmgw::limits::detail {
 // reserved cost, concurrency cap (0: none), lease ms, grant mode (0: none, 1: admit the request
 // and grant slices, 2: grant slices alone, admitting no request), its hash and its lease set
 // (positions among the admissions' keys, 1-based, 0: none), the lease member (length, bytes);
-// then, with a grant mode, the slice wanted of each limit (a double each).
+// then, with a grant mode, the slice wanted of each limit (a double each). Admissions asking
+// what the one before them asked, for a request alone (the same tier, hash, reserved tokens
+// and cost; no cap, no grant mode; the one before packed in full) may come as one double, -n:
+// a run of n of that ask again (a busy consumer's burst is mostly such).
 // KEYS in the same order (tiers have none); the admissions': each key once, in the order the
 // admissions first name it.
 // Returns 1 without admissions, else one string of little-endian doubles: Redis's clock (unix
 // µs), then the admissions' answers in order. An admission's: admitted 0|1, refusing limit with
 // the longest wait (1-based, 0 = none, -1 = the concurrency cap alone), retry_after s, then
 // each limit's level (a bucket) or count (a quota) after it, then with a grant mode what each
-// limit granted. llmgw works out remaining and reset from the levels and counts.
+// limit granted. A run's answer: how many of it were admitted (k, each taking its amount from
+// each limit in turn, as llmgw works out), then, with k < n, the first refused one's answer
+// (the rest of the run are refused alike). llmgw works out remaining and reset from the
+// levels and counts.
+// It is a Redis Function too (redis::Script::with_function): FCALL where Redis takes them.
 const redis::Script& batch_script();
 // ARGV: the limit count, then each limit; KEYS: the hash. Reads only. Returns what
 // batch_script returns for one admission that took nothing: the clock, 1, 0, 0, then each

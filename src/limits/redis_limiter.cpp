@@ -82,6 +82,12 @@ void pack_double(std::string& out, double value) {
     for (int shift = 0; shift < 64; shift += 8) out += static_cast<char>((bits >> shift) & 0xff);
 }
 
+// Overwrites the double packed at `at`.
+void put_double(std::string& out, std::size_t at, double value) {
+    const auto bits = std::bit_cast<std::uint64_t>(value);
+    for (int i = 0; i < 8; ++i) out[at + i] = static_cast<char>((bits >> (8 * i)) & 0xff);
+}
+
 // A whole number, clamped to what a double holds exactly (2^53 - 1).
 void pack_number(std::string& out, std::uint64_t n) { pack_double(out, static_cast<double>(std::min(n, max_exact))); }
 
@@ -343,7 +349,7 @@ redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carri
     co_return std::move(*result);
 }
 
-void RedisLimiter::append_admission(const Ask& ask, Admissions& admissions) const {
+bool RedisLimiter::append_admission(const Ask& ask, Admissions& admissions) const {
     const auto& tier = *ask.tier;
     const auto& lease = *ask.lease;
     const auto mode = ask.slices == nullptr ? no_grant
@@ -368,6 +374,22 @@ void RedisLimiter::append_admission(const Ask& ask, Admissions& admissions) cons
     if (lease.cap != 0) lease_number = key_number(lease.key);
     auto& out = admissions.packed;
     ++admissions.count;
+    // A busy consumer's requests follow each other with the same ask: said once, then repeated.
+    const bool plain = tier_number != 0 && lease.cap == 0 && ask.slices == nullptr;
+    const std::array<std::uint64_t, 4> asked{tier_number, hash_number, ask.reserve.tokens, ask.reserve.cost};
+    if (plain && admissions.repeatable == asked) {
+        if (!admissions.run_at) {
+            admissions.run_at = out.size();
+            admissions.run = 0;
+            pack_double(out, 0);
+        }
+        ++admissions.run;
+        put_double(out, *admissions.run_at, -static_cast<double>(admissions.run));
+        return true;
+    }
+    admissions.run_at.reset();
+    admissions.repeatable.reset();
+    if (plain) admissions.repeatable = asked;
     for (const std::uint64_t n : {std::uint64_t{tier_number}, ask.reserve.tokens, ask.reserve.cost,
                                   std::uint64_t{lease.cap},
                                   static_cast<std::uint64_t>(std::max<long long>(lease.duration.count(), 0)),
@@ -378,6 +400,7 @@ void RedisLimiter::append_admission(const Ask& ask, Admissions& admissions) cons
         ask.slices->want.resize(tier.limits.size());
         for (const auto want : ask.slices->want) pack_number(out, want);
     }
+    return false;
 }
 
 namespace {
@@ -398,13 +421,72 @@ void read_answer(std::span<const double> answer, double now_us, RedisLimiter::As
     for (std::size_t i = 0; i < count; ++i)
         slices->granted.push_back(std::min(as_count(answer[3 + count + i]), slices->want[i]));
 }
+
+// What an admitted request takes from each limit, as the script takes it (admit_run): a run's
+// admitted answers are worked out from the answer before them, step for step (the same double
+// arithmetic in the same order). `answer`: 3 numbers, then each limit's level or count.
+void take_again(std::vector<double>& answer, const RedisLimiter::Ask& ask) {
+    const auto& limits = ask.tier->limits;
+    answer[0] = 1;
+    answer[1] = answer[2] = 0;
+    for (std::size_t i = 0; i < limits.size(); ++i) {
+        const auto& limit = limits[i];
+        double amount = 1;
+        if (!counts_requests(limit))
+            amount = static_cast<double>(std::min(limit.unit == Limit::Unit::cost ? ask.reserve.cost : ask.reserve.tokens, max_exact));
+        if (amount <= 0) continue;
+        auto& value = answer[3 + i];
+        if (limit.kind == Limit::Kind::rate) {
+            value = value - amount;
+            continue;
+        }
+        const double used = value + amount;  // saturates, as the script's
+        value = used < 0 ? 0 : used > 9e18 ? 9e18 : used;
+    }
+}
+
+// The answers of `sent` (`repeats`: which were packed as repeats) from `rest`, in order: an
+// admission's, or a run's (how many it admitted, then the first refused one's answer, which
+// the rest of the run share). False when the answer has another shape.
+bool read_answers(std::span<const double> rest, double now_us, std::span<RedisLimiter::Ask* const> sent,
+                  const std::vector<bool>& repeats) {
+    std::vector<double> last;  // the answer before: a run goes on from its levels and counts
+    for (std::size_t i = 0; i < sent.size();) {
+        const auto size = answer_size(*sent[i]);
+        if (!repeats[i]) {
+            if (rest.size() < size) return false;
+            read_answer(rest.first(size), now_us, *sent[i]);
+            last.assign(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(size));
+            rest = rest.subspan(size);
+            ++i;
+            continue;
+        }
+        std::size_t run = 1;
+        while (i + run < sent.size() && repeats[i + run]) ++run;
+        if (rest.empty() || last.size() != size) return false;
+        const auto admitted = as_count(rest[0]);
+        rest = rest.subspan(1);
+        if (admitted > run) return false;
+        for (std::size_t j = 0; j < admitted; ++j) {
+            take_again(last, *sent[i + j]);
+            read_answer(last, now_us, *sent[i + j]);
+        }
+        if (admitted < run) {
+            if (rest.size() < size) return false;
+            for (std::size_t j = admitted; j < run; ++j) read_answer(rest.first(size), now_us, *sent[i + j]);
+            rest = rest.subspan(size);
+        }
+        i += run;
+    }
+    return rest.empty();
+}
 }  // namespace
 
 redis::Task<bool> RedisLimiter::admit_all(const Backlog& carried, std::span<Ask* const> asks) {
     Admissions admissions;
     std::vector<Ask*> sent;
     sent.reserve(asks.size());
-    std::size_t expected = 0;
+    std::vector<bool> repeats;
     for (auto* ask : asks) {
         ask->decision.reset();
         // Nothing to decide: admitted without asking.
@@ -412,9 +494,8 @@ redis::Task<bool> RedisLimiter::admit_all(const Backlog& carried, std::span<Ask*
             ask->decision = Decision{};
             continue;
         }
-        append_admission(*ask, admissions);
+        repeats.push_back(append_admission(*ask, admissions));
         sent.push_back(ask);
-        expected += answer_size(*ask);
     }
     if (sent.empty() && carried.empty()) co_return true;
     auto reply = co_await call(carried, std::move(admissions));
@@ -423,14 +504,10 @@ redis::Task<bool> RedisLimiter::admit_all(const Backlog& carried, std::span<Ask*
     // Redis's clock, then every admission's answer, in order; answers of another shape leave
     // the decisions empty.
     const auto numbers = numbers_of(*reply);
-    if (numbers.size() != 1 + expected) co_return false;
-    std::span<const double> rest(numbers);
-    const double now_us = rest[0];
-    rest = rest.subspan(1);
-    for (auto* ask : sent) {
-        const auto size = answer_size(*ask);
-        read_answer(rest.first(size), now_us, *ask);
-        rest = rest.subspan(size);
+    if (numbers.empty() ||
+        !read_answers(std::span<const double>(numbers).subspan(1), numbers[0], sent, repeats)) {
+        for (auto* ask : sent) ask->decision.reset();
+        co_return false;
     }
     co_return true;
 }

@@ -1,5 +1,5 @@
-// The Client's calls: one command, or EVALSHA with a SCRIPT LOAD when Redis lost the script,
-// each bounded by the call's timeout (the connection itself is connection.cpp's).
+// The Client's calls: one command, or a script's (script_call.cpp), each bounded by the call's
+// timeout (the connection itself is connection.cpp's).
 #include "llmgw/redis/client.hpp"
 
 #include "cluster.hpp"
@@ -10,26 +10,14 @@ namespace {
 
 using detail::Clock;
 using detail::Connection;
-using detail::is_noscript;
+using detail::ScriptCall;
 using detail::run_command;
 using detail::wait_for;
 
-// `evalsha`: the command in RESP (evalsha_command).
-Task<Result> run_eval(std::shared_ptr<Connection> connection, const Script& script,
-                      std::string evalsha) {
+Task<Result> run_eval(std::shared_ptr<Connection> connection, ScriptCall call) {
     const auto start = Clock::now();
     const auto deadline = start + connection->options().timeout;
-    Result result = co_await wait_for(connection->send_encoded(evalsha, deadline));
-    if (is_noscript(result)) {
-        // The server lost its script cache (restart, SCRIPT FLUSH): load and retry in one
-        // round trip, still within the first call's deadline.
-        const std::vector<std::string> script_load{"SCRIPT", "LOAD", script.source()};
-        auto load = connection->send(script_load, deadline);
-        auto retry = connection->send_encoded(evalsha, deadline);
-        Result loaded = co_await wait_for(std::move(load));
-        Result retried = co_await wait_for(std::move(retry));
-        result = loaded ? std::move(retried) : std::move(loaded);
-    }
+    Result result = co_await detail::exchange_script(connection, call, deadline, false);
     connection->finished(start, result);
     co_return result;
 }
@@ -89,7 +77,7 @@ Task<Result> Client::eval(const Script& script, const std::vector<std::string>& 
 
 Task<Result> Client::eval(const Script& script, const Arguments& keys, const Arguments& args) {
     if (cluster_) return cluster_->eval(script, keys, args);
-    return run_eval(connection_, script, detail::evalsha_command(script.sha1(), keys, args));
+    return run_eval(connection_, detail::script_call(script, keys, args));
 }
 
 std::size_t Client::masters() const {

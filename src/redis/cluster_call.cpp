@@ -29,23 +29,18 @@ Task<void> wait_ready(const std::shared_ptr<Connection>& connection, Clock::time
     }
 }
 
-// One exchange with one node: ASKING first when asked to, and for a script the SCRIPT LOAD
-// and second EVALSHA when the node lost it.
-// `command`: in RESP.
+// One exchange with one node: ASKING first when asked to; a script's by exchange_script.
+// `command`: in RESP (without a script).
 Task<Result> exchange(const std::shared_ptr<Connection>& connection, const std::string& command,
-                      const Script* script, Clock::time_point deadline, bool asking) {
+                      const ScriptCall& script, Clock::time_point deadline, bool asking) {
+    if (script.script != nullptr) {
+        Result result = co_await exchange_script(connection, script, deadline, asking);
+        co_return result;
+    }
     static const std::vector<std::string> asking_command{"ASKING"};
     if (asking) connection->send(asking_command, deadline);
     Result result = co_await wait_for(connection->send_encoded(command, deadline));
-    if (script == nullptr || !is_noscript(result)) co_return result;
-    const std::vector<std::string> script_load{"SCRIPT", "LOAD", script->source()};
-    auto load = connection->send(script_load, deadline);
-    if (asking) connection->send(asking_command, deadline);
-    auto retry = connection->send_encoded(command, deadline);
-    Result loaded = co_await wait_for(std::move(load));
-    Result retried = co_await wait_for(std::move(retry));
-    if (!loaded) co_return loaded;
-    co_return retried;
+    co_return result;
 }
 
 Result no_master(std::uint16_t slot) {
@@ -53,9 +48,9 @@ Result no_master(std::uint16_t slot) {
                  "not connected to the redis cluster master of slot " + std::to_string(slot)};
 }
 
-// `slot` nullopt: any master. `command`: in RESP.
+// `slot` nullopt: any master. `command`: in RESP; or `script`'s call.
 Task<Result> run_call(std::shared_ptr<Cluster> cluster, std::optional<std::uint16_t> slot,
-                      std::string command, const Script* script) {
+                      std::string command, ScriptCall script) {
     const auto start = Clock::now();
     const auto deadline = start + cluster->options().timeout;
     auto target = slot ? cluster->for_slot(*slot) : cluster->any_master();
@@ -106,7 +101,8 @@ Task<Result> Cluster::command(std::vector<std::string> args) {
     if (args.size() > 1) slot = key_slot(args[1]);
     std::string command;
     append_command(command, args);
-    return run_call(shared_from_this(), slot, std::move(command), nullptr);
+    ScriptCall no_script;
+    return run_call(shared_from_this(), slot, std::move(command), std::move(no_script));
 }
 
 Task<Result> Cluster::eval(const Script& script, const Arguments& keys, const Arguments& args) {
@@ -117,7 +113,8 @@ Task<Result> Cluster::eval(const Script& script, const Arguments& keys, const Ar
         if (!logged.exchange(true)) spdlog::error("redis cluster: {}", problem);
         return fail_now(Error{Error::Kind::protocol, problem});
     }
-    return run_call(shared_from_this(), slot, evalsha_command(script.sha1(), keys, args), &script);
+    std::string no_command;  // the script's call is made by exchange_script
+    return run_call(shared_from_this(), slot, std::move(no_command), script_call(script, keys, args));
 }
 
 Task<Result> Cluster::command_on(std::size_t master, std::vector<std::string> args) {

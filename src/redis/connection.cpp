@@ -251,6 +251,7 @@ std::string Connection::handshake_problem(const std::string& label, const Result
 
 void Connection::became_ready() {
     ready_ = true;
+    functions_refused = false;  // perhaps another server now (a failover, an upgrade)
     link_->was_ready = true;
     attempt_ = 0;
     last_failure_.clear();

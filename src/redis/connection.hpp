@@ -71,6 +71,9 @@ public:
     ~Connection();
 
     Client* owner = nullptr;  // for the hooks; cleared when the Client goes
+    // The server refused FCALL or FUNCTION LOAD (Redis 6, a command renamed away, an ACL):
+    // scripts go by EVALSHA. Each new connection tries functions again (exchange_script).
+    bool functions_refused = false;
     // A Cluster's master: called when ready instead of the owner's on_connected (the Cluster
     // tells the owner once its masters are connected).
     std::function<void()> on_ready;
@@ -155,5 +158,13 @@ private:
 
 // One command on `connection`, bounded by its timeout and counted in its on_call.
 Task<Result> run_command(std::shared_ptr<Connection> connection, std::vector<std::string> args);
+
+// One script call on `connection`, ASKING before each command when `asking` (a Cluster's
+// redirect): FCALL when the script has a function form and the server takes functions, else
+// EVALSHA. What the server lacks (a restart, FUNCTION FLUSH, SCRIPT FLUSH) is loaded and the
+// call sent once more, all before `deadline`. `call` must outlive it; finished() is the
+// caller's.
+Task<Result> exchange_script(std::shared_ptr<Connection> connection, const ScriptCall& call,
+                             Clock::time_point deadline, bool asking);
 
 }  // namespace llmgw::redis::detail

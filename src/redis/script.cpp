@@ -1,4 +1,5 @@
-// SHA1 of a Lua script with OpenSSL, in the lowercase hex form Redis uses.
+// SHA1 of a Lua script with OpenSSL, in the lowercase hex form Redis uses; a script's function
+// form.
 #include "llmgw/redis/script.hpp"
 
 #include <openssl/evp.h>
@@ -18,6 +19,14 @@ Script::Script(std::string source) : source_(std::move(source)) {
         sha1_ += kHex[digest[i] >> 4];
         sha1_ += kHex[digest[i] & 0x0f];
     }
+}
+
+Script Script::with_function(std::string_view name, const std::string& code, std::string_view entry) {
+    Script script(code + "\nreturn " + std::string(entry) + "(KEYS, ARGV)\n");
+    script.function_ = "llmgw_" + std::string(name) + "_" + script.sha1_.substr(0, 16);
+    script.library_ = "#!lua name=" + script.function_ + "\n" + code + "\nredis.register_function('" +
+                      script.function_ + "', " + std::string(entry) + ")\n";
+    return script;
 }
 
 }  // namespace llmgw::redis

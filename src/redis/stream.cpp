@@ -102,19 +102,29 @@ void append_command(std::string& out, const std::vector<std::string>& args) {
     }
 }
 
-std::string evalsha_command(std::string_view sha1, const Arguments& keys, const Arguments& args) {
+ScriptCall script_call(const Script& script, const Arguments& keys, const Arguments& args) {
+    ScriptCall call;
+    call.script = &script;
+    call.keys = keys.count();
+    call.count = keys.count() + args.count();
+    call.tail.reserve(keys.wire().size() + args.wire().size());
+    call.tail += keys.wire();
+    call.tail += args.wire();
+    return call;
+}
+
+std::string script_command(std::string_view verb, std::string_view name, const ScriptCall& call) {
     Arguments head;
-    head.add("EVALSHA");
-    head.add(sha1);
-    head.add(std::uint64_t{keys.count()});
+    head.add(verb);
+    head.add(name);
+    head.add(std::uint64_t{call.keys});
     std::string out;
-    out.reserve(16 + head.wire().size() + keys.wire().size() + args.wire().size());
+    out.reserve(16 + head.wire().size() + call.tail.size());
     out += '*';
-    out += std::to_string(head.count() + keys.count() + args.count());
+    out += std::to_string(head.count() + call.count);
     out += "\r\n";
     out += head.wire();
-    out += keys.wire();
-    out += args.wire();
+    out += call.tail;
     return out;
 }
 

@@ -49,7 +49,15 @@ private:
 
 // "*N\r\n$len\r\narg\r\n...": a command in RESP, appended to `out`.
 void append_command(std::string& out, const std::vector<std::string>& args);
-// EVALSHA sha1 <key count> keys... args..., in RESP.
-std::string evalsha_command(std::string_view sha1, const Arguments& keys, const Arguments& args);
+// A script call's keys and arguments in RESP, without the command and the script's name in
+// front: EVALSHA or FCALL goes there (script_command), whichever the server takes.
+struct ScriptCall {
+    const Script* script = nullptr;   // must outlive the call
+    std::size_t keys = 0, count = 0;  // keys; keys and arguments
+    std::string tail;
+};
+ScriptCall script_call(const Script& script, const Arguments& keys, const Arguments& args);
+// `verb` (EVALSHA, FCALL) `name` (the SHA1, the function) <key count> keys... args..., in RESP.
+std::string script_command(std::string_view verb, std::string_view name, const ScriptCall& call);
 
 }  // namespace llmgw::redis::detail

@@ -197,11 +197,15 @@ double fleet_metric(const std::vector<RunningGateway>& gateways, const std::stri
     return total;
 }
 
-// A field of the one consumer's limits hash (llmgw:rl:{consumer}:tier), "" when missing.
-std::string limit_field(RedisServer& redis, const std::string& field) {
+// A limit's count (a quota) or level (a bucket) in the one consumer's limits hash
+// (llmgw:rl:{consumer}:tier): the first number of its packed field, as "%.17g"; "" when missing.
+std::string limit_count(RedisServer& redis, const std::string& field) {
     const auto keys = redis.cli({"KEYS", "llmgw:rl:*"});
     if (keys.empty()) return "";
-    return redis.cli({"HGET", keys.substr(0, keys.find('\n')), field});
+    static const std::string decode =
+        "local p = redis.call('HGET', KEYS[1], ARGV[1]) if not p then return '' end "
+        "return string.format('%.17g', (struct.unpack('<d', p)))";
+    return redis.cli({"EVAL", decode, "1", keys.substr(0, keys.find('\n')), field + ":p"});
 }
 
 void drain_all(std::vector<RunningGateway>& gateways) {
@@ -237,15 +241,15 @@ TEST(Reservations, ExactAdmissionAcrossThreeInstancesAtFewerRedisCallsThanReques
     EXPECT_GT(admits, 0);
     EXPECT_LT(admits, 900);  // 900 at once: requests came while a call was under way
     EXPECT_LT(flushes, 300);
-    // Redis agrees: its script calls are those, and the retries of calls that found the script
-    // not loaded yet: every call sent on a new connection before the first NOSCRIPT came back
-    // (a burst at start can send dozens).
-    const std::regex script_calls("cmdstat_evalsha:calls=(\\d+)");
+    // Redis agrees: its function calls are those, and the retries of calls that found the
+    // function not loaded yet: every call sent on a new connection before the first "Function
+    // not found" came back (a burst at start can send dozens).
+    const std::regex script_calls("cmdstat_fcall:calls=(\\d+)");
     std::smatch found;
     ASSERT_TRUE(std::regex_search(stats, found, script_calls)) << stats;
     const auto scripts = std::stod(found[1]);
     double noscripts = 0;
-    if (std::regex_search(errors, found, std::regex("errorstat_NOSCRIPT:count=(\\d+)")))
+    if (std::regex_search(errors, found, std::regex("errorstat_ERR:count=(\\d+)")))
         noscripts = std::stod(found[1]);
     EXPECT_GE(scripts, before);
     EXPECT_LE(scripts, admits + flushes + noscripts) << stats << errors;
@@ -282,7 +286,7 @@ TEST(Reservations, LeaseAdmissionNeverExceedsAQuotaAndGivesBackEverySliceAtDrain
     // 900 at once against slices of 6: most find their worker's slices empty and go to Redis.
     EXPECT_GT(fleet_metric(gateways, "llmgw_lease_admissions_total"), 0);
     drain_all(gateways);
-    EXPECT_EQ(limit_field(redis, "0:requests.quota.day:a"), std::to_string(admitted));
+    EXPECT_EQ(limit_count(redis, "0:requests.quota.day"), std::to_string(admitted));
 }
 
 // lease: a rate bucket refills while instances hold slices, so the fleet may admit up to what
@@ -324,7 +328,7 @@ TEST(Reservations, LeaseAdmissionAsksRedisOnlyToRenewSlices) {
     EXPECT_GE(from_slices, 200 - 2 * 4);
     EXPECT_LE(calls, 2 * 4) << calls << " calls, " << from_slices << " from slices";
     drain_all(gateways);
-    EXPECT_EQ(limit_field(redis, "0:requests.quota.day:a"), "200");
+    EXPECT_EQ(limit_count(redis, "0:requests.quota.day"), "200");
 }
 
 // failure_mode open with 3 instances: each announces itself in Redis, and while Redis is away

@@ -1,6 +1,7 @@
 // The limiter kept in Redis: LocalLimiter's decisions, shared by every llmgw instance using one server.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -161,9 +162,17 @@ class RedisLimiter {
         redis::Arguments keys;
         std::unordered_map<std::string, std::uint64_t> key_numbers;
         std::string packed;
+        // The last admission packed in full, when it asked for a request alone (no cap, no
+        // slices): its tier and hash numbers, reserved tokens and cost. The same ask right
+        // after it is packed as a run of repeats (limit_scripts.hpp): where its mark is in
+        // `packed`, and how many it holds.
+        std::optional<std::array<std::uint64_t, 4>> repeatable;
+        std::optional<std::size_t> run_at;
+        std::uint64_t run = 0;
     };
     redis::Task<std::optional<redis::Reply>> call(const Backlog& carried, Admissions admissions);
-    void append_admission(const Ask& ask, Admissions& admissions) const;
+    // True when packed as a repeat of the one before.
+    bool append_admission(const Ask& ask, Admissions& admissions) const;
     // The tier's limits as the batch script reads them: its limit count, then each limit.
     const redis::Arguments& tier_arguments(const config::Tier& tier) const;
     // The last key made of a kind (a consumer's tier hash, a consumer's day of usage), kept:

@@ -118,9 +118,13 @@ public:
     // Cluster it goes to the master of args[1]'s slot (the key, for the commands the gateway
     // sends), or to any master when there is no args[1].
     Task<Result> command(std::vector<std::string> args);
-    // EVALSHA; on NOSCRIPT, SCRIPT LOAD + EVALSHA once more, within the same time bound.
-    // `script` must outlive the call. With Cluster every key must hash to one slot (a hash tag
-    // does it): a call whose keys do not fails at once (protocol error naming the slots).
+    // FCALL of the script's function (Script::with_function) where the server takes Redis
+    // Functions, and FUNCTION LOAD + FCALL once more when it lacks it; EVALSHA elsewhere (Redis
+    // 6, FCALL renamed away or refused by an ACL: a connection that saw it refused sticks to
+    // EVALSHA until it reconnects), and SCRIPT LOAD + EVALSHA once more on NOSCRIPT. All within
+    // the same time bound. `script` must outlive the call. With Cluster every key must hash
+    // to one slot (a hash tag does it): a call whose keys do not fails at once (protocol error
+    // naming the slots); each master loads the function or script it lacks.
     Task<Result> eval(const Script& script, const std::vector<std::string>& keys,
                       const std::vector<std::string>& args);
     // The same with arguments already in RESP (no string per argument); copied before it

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -122,6 +123,19 @@ class RedisLimiterTest : public ::testing::Test {
         });
         if (!run_until(io, [&] { return out->has_value(); })) throw std::runtime_error("call never finished");
         return std::move(**out);
+    }
+
+    // A limit's state in acme's hash: its field `<field>:p`, two little-endian doubles (decoded
+    // by Redis); {-1, -1} when missing.
+    std::pair<double, double> packed(const Tier& tier, std::size_t index) {
+        static const std::string decode =
+            "local p = redis.call('HGET', KEYS[1], ARGV[1]) if not p then return '-1 -1' end "
+            "local a, b = struct.unpack('<dd', p) return string.format('%.17g %.17g', a, b)";
+        std::istringstream text(server.cli({"EVAL", decode, "1", limiter.key("acme", tier),
+                                            RedisLimiter::field(tier, index) + ":p"}));
+        std::pair<double, double> numbers{-2, -2};
+        text >> numbers.first >> numbers.second;
+        return numbers;
     }
 
     Decision admit(const Tier& tier, const std::string& consumer = "acme") {
@@ -323,14 +337,15 @@ TEST_F(RedisLimiterKeys, LayoutWindowsAndExpiry) {
     EXPECT_EQ(RedisLimiter::field(tier, 1), "1:tokens.rate.60000ms");
     EXPECT_EQ(RedisLimiter::field(tier, 2), "2:requests.quota.day");
     EXPECT_EQ(RedisLimiter::field(tier, 3), "3:tokens.quota.month");
-    const auto field = [&](std::size_t index, const char* part) {
-        return server.cli({"HGET", hash, RedisLimiter::field(tier, index) + part});
+    // Each limit one field of two packed numbers: a bucket's level and time, a quota's count
+    // and the end of its window; and `x`, when the hash expires.
+    const auto end_of = [&](Limit::Window window) {
+        return static_cast<double>(floor<seconds>(llmgw::limits::window_end(window, now).time_since_epoch()).count());
     };
-    EXPECT_EQ(std::stod(field(0, ":a")), 9.0);  // rounding aside: it refills
-    EXPECT_EQ(field(2, ":a"), "1");
-    EXPECT_EQ(field(2, ":b"), utc_suffix(Limit::Window::day, now));
-    EXPECT_EQ(field(3, ":a"), "10");
-    EXPECT_EQ(field(3, ":b"), utc_suffix(Limit::Window::month, now));
+    EXPECT_EQ(packed(tier, 0).first, 9.0);  // rounding aside: it refills
+    EXPECT_EQ(packed(tier, 2), std::make_pair(1.0, end_of(Limit::Window::day)));
+    EXPECT_EQ(packed(tier, 3), std::make_pair(10.0, end_of(Limit::Window::month)));
+    EXPECT_EQ(server.cli({"HLEN", hash}), "5");
     // The hash lives as long as its longest need: a day after the month's window ends.
     expect_near(seconds(std::stol(server.cli({"TTL", hash}))), until_window_end(Limit::Window::month, now) + 24h,
                 3s, "hash TTL");
@@ -364,7 +379,30 @@ TEST_F(RedisLimiterKeys, CountsInTheOldOneKeyPerLimitLayoutCarryOn) {
     EXPECT_EQ(first.states[0].remaining, 1u);  // 2 in the old bucket, one taken
     EXPECT_EQ(first.states[1].remaining, 0u);  // 4 of 5 in the old key, one taken
     EXPECT_FALSE(admit(tier).admitted);
-    EXPECT_EQ(server.cli({"HGET", hash, RedisLimiter::field(tier, 1) + ":a"}), "5");
+    EXPECT_EQ(packed(tier, 1).first, 5.0);
+}
+
+// The version before kept each limit in two text fields of the hash (`:a` and `:b`): their
+// counts carry on, and the fields go once the limit is written in the packed field.
+TEST_F(RedisLimiterKeys, CountsInTheTwoTextFieldsLayoutCarryOn) {
+    const auto tier = tier_of({rate(requests, 10, minutes(1)), quota(requests, 5, Limit::Window::day),
+                               quota(requests, 50, Limit::Window::month)});
+    const auto hash = limiter.key("acme", tier);
+    const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(Wall::now().time_since_epoch());
+    const auto bucket = RedisLimiter::field(tier, 0), day = RedisLimiter::field(tier, 1);
+    const auto month = RedisLimiter::field(tier, 2);
+    server.cli({"HSET", hash, bucket + ":a", "2.5", bucket + ":b", std::to_string(now_us.count()), day + ":a", "4",
+                day + ":b", utc_suffix(Limit::Window::day), month + ":a", "7", month + ":b", "m200001"});
+    const auto first = admit(tier);
+    EXPECT_TRUE(first.admitted);
+    EXPECT_EQ(first.states[0].remaining, 1u);   // 2.5 in the bucket, one taken
+    EXPECT_EQ(first.states[1].remaining, 0u);   // 4 of 5 today, one taken
+    EXPECT_EQ(first.states[2].remaining, 49u);  // a count of another month is not this one's
+    EXPECT_EQ(server.cli({"HEXISTS", hash, day + ":a"}), "0");
+    EXPECT_EQ(server.cli({"HEXISTS", hash, bucket + ":b"}), "0");
+    EXPECT_EQ(server.cli({"HLEN", hash}), "4");  // three packed fields and the expiry
+    EXPECT_EQ(packed(tier, 1).first, 5.0);
+    EXPECT_FALSE(admit(tier).admitted);
 }
 
 TEST_F(RedisLimiterKeys, ConsumerNamesAreEscapedSoTheyCannotCollide) {
@@ -428,7 +466,7 @@ TEST_F(RedisLimiterConcurrency, AdmissionsSharingOneCallAreDecidedInOrder) {
     EXPECT_EQ(asks[2].decision->states.at(0).remaining, 0u);
     EXPECT_EQ(asks[3].decision->refused_by, &tier.limits[0]);
     // Redis saw one script call for all five.
-    EXPECT_NE(server.cli({"INFO", "commandstats"}).find("cmdstat_evalsha:calls=1,"), std::string::npos);
+    EXPECT_NE(server.cli({"INFO", "commandstats"}).find("cmdstat_fcall:calls=1,"), std::string::npos);
     // The script reads a consumer's hash once for admissions that follow each other and writes
     // it when another consumer's turn comes or the call ends: all of it is in Redis after.
     EXPECT_FALSE(admit(tier, acme).admitted);
@@ -460,6 +498,80 @@ TEST_F(RedisLimiterConcurrency, TheOldAndNewTierOfOneNameInOneCallCountTogether)
     }
     EXPECT_EQ(remaining, (std::vector<std::uint64_t>{2, 3, 0, 1}));
     EXPECT_EQ(admit(after, acme).states.at(0).remaining, 0u) << "four taken, then the fifth";
+}
+
+// A burst of one consumer's same ask goes as one admission and repeats of it (limit_scripts.hpp),
+// decided by a shorter path: each decision is still LocalLimiter's, across the edge where the
+// token bucket runs dry (refused, then a smaller ask that fits).
+TEST_F(RedisLimiterConcurrency, ABurstOfTheSameAskIsDecidedAsOneByOne) {
+    const auto tier = tier_of({rate(tokens, 100, hours(1)), rate(requests, 10, hours(1)),
+                               quota(requests, 8, Limit::Window::day), quota(Limit::Unit::cost, 50, Limit::Window::day)});
+    const std::string acme = "acme";
+    const llmgw::limits::ConcurrencyLease no_lease;
+    std::vector<RedisLimiter::Ask> asks;
+    for (int i = 0; i < 6; ++i)
+        asks.push_back({&acme, &tier, llmgw::limits::Charge{30, 7}, &no_lease, nullptr, std::nullopt});
+    asks.push_back({&acme, &tier, llmgw::limits::Charge{5, 7}, &no_lease, nullptr, std::nullopt});
+    asks.push_back({&acme, &tier, llmgw::limits::Charge{5, 7}, &no_lease, nullptr, std::nullopt});
+    std::vector<RedisLimiter::Ask*> pointers;
+    for (auto& ask : asks) pointers.push_back(&ask);
+    const RedisLimiter::Backlog nothing;
+    ASSERT_TRUE(run(limiter.admit_all(nothing, pointers)));
+    std::vector<bool> admitted;
+    for (auto& ask : asks) {
+        ASSERT_TRUE(ask.decision.has_value());
+        admitted.push_back(ask.decision->admitted);
+        expect_same(*ask.decision, local.admit(acme, tier, ask.reserve, Wall::now()));
+    }
+    EXPECT_EQ(admitted, (std::vector<bool>{true, true, true, false, false, false, true, true}));
+    EXPECT_EQ(asks[3].decision->refused_by, &tier.limits[0]);
+    EXPECT_EQ(asks[7].decision->states.at(0).remaining, 0u);
+    EXPECT_EQ(asks[7].decision->states.at(3).remaining, 15u);
+    // All of it was written to the hash: the next call reads it.
+    expect_same(admit(tier, acme), local.admit(acme, tier, llmgw::limits::Charge{}, Wall::now()));
+}
+
+// Two tiers of the same limits (one consumer, two hashes) in one call: the script keeps parsed
+// limits from call to call, and each tier must still hold its own state.
+TEST_F(RedisLimiterConcurrency, TwoTiersOfTheSameLimitsInOneCallKeepEachItsOwnCounts) {
+    auto gold = tier_of({quota(requests, 2, Limit::Window::day)});
+    auto silver = gold;
+    gold.name = "gold";
+    silver.name = "silver";
+    const std::string acme = "acme";
+    const llmgw::limits::ConcurrencyLease no_lease;
+    for (int round = 0; round < 2; ++round) {  // the second: limits parsed by an earlier call
+        std::vector<RedisLimiter::Ask> asks;
+        for (const auto* tier : {&gold, &silver, &gold, &silver})
+            asks.push_back({&acme, tier, llmgw::limits::Charge{}, &no_lease, nullptr, std::nullopt});
+        std::vector<RedisLimiter::Ask*> pointers;
+        for (auto& ask : asks) pointers.push_back(&ask);
+        const RedisLimiter::Backlog nothing;
+        ASSERT_TRUE(run(limiter.admit_all(nothing, pointers)));
+        std::vector<std::uint64_t> remaining;
+        for (const auto& ask : asks) {
+            ASSERT_TRUE(ask.decision.has_value());
+            EXPECT_EQ(ask.decision->admitted, round == 0);
+            remaining.push_back(ask.decision->states.at(0).remaining);
+        }
+        if (round == 0) EXPECT_EQ(remaining, (std::vector<std::uint64_t>{1, 1, 0, 0}));
+        else EXPECT_EQ(remaining, (std::vector<std::uint64_t>{0, 0, 0, 0}));
+    }
+}
+
+// The batch script is a Redis Function: after FUNCTION FLUSH (or a restart that lost it) the
+// next admission loads it again, and the counts in the hash carry on.
+TEST_F(RedisLimiterConcurrency, AdmissionsCarryOnAfterTheFunctionIsFlushed) {
+    const auto tier = tier_of({quota(requests, 3, Limit::Window::day)});
+    EXPECT_EQ(admit(tier).states.at(0).remaining, 2u);
+    const auto& function = llmgw::limits::detail::batch_script().function();
+    ASSERT_FALSE(function.empty());
+    EXPECT_NE(server.cli({"FUNCTION", "LIST"}).find(function), std::string::npos);
+    ASSERT_EQ(server.cli({"FUNCTION", "FLUSH"}), "OK");
+    EXPECT_EQ(admit(tier).states.at(0).remaining, 1u);
+    EXPECT_NE(server.cli({"FUNCTION", "LIST"}).find(function), std::string::npos);
+    EXPECT_EQ(admit(tier).states.at(0).remaining, 0u);
+    EXPECT_FALSE(admit(tier).admitted);
 }
 
 TEST_F(RedisLimiterConcurrency, TwoInstancesShareOneLimit) {
@@ -538,12 +650,15 @@ TEST_F(RedisLimiterWindows, LuaCalendarMatchesTheUtcWindows) {
     }
 }
 
-TEST_F(RedisLimiterWindows, QuotasNameTodayInUtc) {
+TEST_F(RedisLimiterWindows, QuotasKeepTheEndOfTheirUtcWindow) {
     const auto tier = tier_of({quota(requests, 5, Limit::Window::day), quota(requests, 5, Limit::Window::month)});
     EXPECT_TRUE(admit(tier).admitted);
-    const auto hash = limiter.key("acme", tier);
-    EXPECT_EQ(server.cli({"HGET", hash, RedisLimiter::field(tier, 0) + ":b"}), utc_suffix(Limit::Window::day));
-    EXPECT_EQ(server.cli({"HGET", hash, RedisLimiter::field(tier, 1) + ":b"}), utc_suffix(Limit::Window::month));
+    const auto now = Wall::now();
+    const auto end_of = [&](Limit::Window window) {
+        return static_cast<double>(floor<seconds>(llmgw::limits::window_end(window, now).time_since_epoch()).count());
+    };
+    EXPECT_EQ(packed(tier, 0).second, end_of(Limit::Window::day));
+    EXPECT_EQ(packed(tier, 1).second, end_of(Limit::Window::month));
 }
 
 // A count of another window (yesterday's, left in the hash) is not today's.
@@ -649,7 +764,7 @@ TEST_F(RedisSlices, AnAdmissionTakesSlicesOfWhatIsLeftAfterTheRequest) {
     const auto refused = admit_with_slices(tier, third);
     EXPECT_FALSE(refused.admitted);
     EXPECT_EQ(third.granted, std::vector<std::uint64_t>{0});
-    EXPECT_EQ(server.cli({"HGET", limiter.key("acme", tier), RedisLimiter::field(tier, 0) + ":a"}), "10");
+    EXPECT_EQ(packed(tier, 0).first, 10.0);
 }
 
 TEST_F(RedisSlices, ARenewalTakesSlicesAndNoRequest) {
@@ -687,19 +802,24 @@ class RedisArithmetic : public RedisSlices {
     static long long now_us() {
         return duration_cast<microseconds>(Wall::now().time_since_epoch()).count();
     }
-    void plant(const Tier& tier, std::size_t index, const std::string& a, const std::string& b) {
-        const auto field = RedisLimiter::field(tier, index);
-        server.cli({"HSET", limiter.key("acme", tier), field + ":a", a, field + ":b", b});
+    // Writes a limit's packed field: a bucket's level and time (µs), a quota's count and the end
+    // of its window (unix s).
+    void plant(const Tier& tier, std::size_t index, const std::string& a, long long b) {
+        static const std::string pack =
+            "return redis.call('HSET', KEYS[1], ARGV[1], struct.pack('<dd', tonumber(ARGV[2]), tonumber(ARGV[3])))";
+        server.cli({"EVAL", pack, "1", limiter.key("acme", tier), RedisLimiter::field(tier, index) + ":p", a,
+                    std::to_string(b)});
     }
-    std::string stored(const Tier& tier, std::size_t index) {
-        return server.cli({"HGET", limiter.key("acme", tier), RedisLimiter::field(tier, index) + ":a"});
+    static long long end_of(Limit::Window window) {
+        return floor<seconds>(llmgw::limits::window_end(window, Wall::now()).time_since_epoch()).count();
     }
+    double stored(const Tier& tier, std::size_t index) { return packed(tier, index).first; }
 };
 
 TEST_F(RedisArithmetic, BucketsRefillFromTheirStoredLevelAndTime) {
     // One token a second: 30 s refill 30 tokens, and the test's own time adds well under one.
     const auto tier = tier_of({rate(tokens, 60, minutes(1))});
-    plant(tier, 0, "10.25", std::to_string(now_us() - 30'000'000));
+    plant(tier, 0, "10.25", now_us() - 30'000'000);
     const auto admitted = admit_reserving(tier, Charge{15, 0});  // 40.25 - 15 = 25.25
     EXPECT_TRUE(admitted.admitted);
     EXPECT_EQ(admitted.states[0].remaining, 25u);
@@ -709,37 +829,37 @@ TEST_F(RedisArithmetic, BucketsRefillFromTheirStoredLevelAndTime) {
     EXPECT_EQ(refused.refused_by, &tier.limits[0]);
     EXPECT_EQ(refused.retry_after, 5s);  // 4.75 tokens short
     // A level below 0 (a settle's debt) refills too: -20 + 30 = 10.
-    plant(tier, 0, "-20", std::to_string(now_us() - 30'000'000));
+    plant(tier, 0, "-20", now_us() - 30'000'000);
     EXPECT_EQ(admit_reserving(tier, Charge{4, 0}).states[0].remaining, 6u);
     // Never above the capacity.
-    plant(tier, 0, "50", std::to_string(now_us() - 60'000'000));
+    plant(tier, 0, "50", now_us() - 60'000'000);
     EXPECT_EQ(admit_reserving(tier, Charge{1, 0}).states[0].remaining, 59u);
 }
 
 TEST_F(RedisArithmetic, SettlesRefundAndDebitButAQuotaOnlyInItsOwnWindow) {
     const auto tier = tier_of({rate(tokens, 100, hours(1)), quota(tokens, 1000, Limit::Window::day)});
-    const auto frozen = std::to_string(now_us() + 60'000'000);  // in the future: no refill
+    const auto frozen = now_us() + 60'000'000;  // in the future: no refill
     plant(tier, 0, "20.5", frozen);
-    plant(tier, 1, "500", utc_suffix(Limit::Window::day));
+    plant(tier, 1, "500", end_of(Limit::Window::day));
     Backlog backlog;
     limiter.queue_settle(backlog, "acme", tier, Charge{10, 0}, Charge{4, 0}, Wall::now());
     EXPECT_TRUE(run(limiter.flush(backlog)));
-    EXPECT_EQ(stored(tier, 0), "26.5");  // 6 given back
-    EXPECT_EQ(stored(tier, 1), "494");
+    EXPECT_EQ(stored(tier, 0), 26.5);  // 6 given back
+    EXPECT_EQ(stored(tier, 1), 494.0);
     Backlog more;
     limiter.queue_settle(more, "acme", tier, Charge{10, 0}, Charge{40, 0}, Wall::now());
     EXPECT_TRUE(run(limiter.flush(more)));
-    EXPECT_EQ(stored(tier, 0), "-3.5");  // 30 more taken
-    EXPECT_EQ(stored(tier, 1), "524");
+    EXPECT_EQ(stored(tier, 0), -3.5);  // 30 more taken
+    EXPECT_EQ(stored(tier, 1), 524.0);
     // Reserved yesterday: today's quota gets nothing back but pays what went over.
     Backlog late;
     limiter.queue_settle(late, "acme", tier, Charge{100, 0}, Charge{30, 0}, Wall::now() - days(1));
     limiter.queue_settle(late, "acme", tier, Charge{100, 0}, Charge{130, 0}, Wall::now() - days(2));
     EXPECT_TRUE(run(limiter.flush(late)));
-    EXPECT_EQ(stored(tier, 1), "554");
-    EXPECT_EQ(stored(tier, 0), "36.5");  // a bucket gets back 70 and pays 30
+    EXPECT_EQ(stored(tier, 1), 554.0);
+    EXPECT_EQ(stored(tier, 0), 36.5);  // a bucket gets back 70 and pays 30
     // A count of another window is a new window's 0.
-    plant(tier, 1, "990", "d20000101");
+    plant(tier, 1, "990", 946771200);  // the end of 2000-01-01
     const auto fresh = admit_reserving(tier, Charge{30, 0});
     EXPECT_TRUE(fresh.admitted);
     EXPECT_EQ(fresh.states[0].remaining, 6u);
@@ -749,9 +869,9 @@ TEST_F(RedisArithmetic, SettlesRefundAndDebitButAQuotaOnlyInItsOwnWindow) {
 TEST_F(RedisArithmetic, QuotasAndCostsAdmitWhatFitsAndSlicesTakeWholeUnitsOfTheRest) {
     const auto tier = tier_of({quota(tokens, 1000, Limit::Window::day), rate(requests, 10, hours(1)),
                                quota(Limit::Unit::cost, 5000, Limit::Window::month)});
-    plant(tier, 0, "900", utc_suffix(Limit::Window::day));
-    plant(tier, 1, "7.5", std::to_string(now_us() + 60'000'000));
-    plant(tier, 2, "4000", utc_suffix(Limit::Window::month));
+    plant(tier, 0, "900", end_of(Limit::Window::day));
+    plant(tier, 1, "7.5", now_us() + 60'000'000);
+    plant(tier, 2, "4000", end_of(Limit::Window::month));
     const auto over = admit_reserving(tier, Charge{101, 0});
     EXPECT_FALSE(over.admitted);
     EXPECT_EQ(over.refused_by, &tier.limits[0]);
@@ -766,7 +886,7 @@ TEST_F(RedisArithmetic, QuotasAndCostsAdmitWhatFitsAndSlicesTakeWholeUnitsOfTheR
     EXPECT_EQ(granted.states[0].remaining, 0u);
     EXPECT_EQ(granted.states[1].remaining, 0u);
     EXPECT_EQ(granted.states[2].remaining, 0u);
-    EXPECT_EQ(stored(tier, 1), "0.5");
+    EXPECT_EQ(stored(tier, 1), 0.5);
 }
 
 // The batch script works out each admission's remaining and reset without math.floor, ceil,
@@ -774,7 +894,7 @@ TEST_F(RedisArithmetic, QuotasAndCostsAdmitWhatFitsAndSlicesTakeWholeUnitsOfTheR
 // A frozen bucket (its time ahead of now) keeps its level while the test runs.
 TEST_F(RedisArithmetic, AdmissionStatesRoundAndClampAtTheEdges) {
     const auto tier = tier_of({rate(tokens, 60, minutes(1))});  // one token a second, 60 at most
-    const auto frozen = std::to_string(now_us() + 60'000'000);
+    const auto frozen = now_us() + 60'000'000;
     const auto state_at = [&](const std::string& level) {
         plant(tier, 0, level, frozen);
         return admit_reserving(tier, Charge{}).states.at(0);
@@ -930,3 +1050,39 @@ TEST_F(RedisLimiterParity, PeekReportsWhatIsLeftAndTakesNothing) {
     EXPECT_EQ((*fresh)[1].remaining, 10u);
     EXPECT_EQ(both(tier).states[1].remaining, 7u);  // the peeks took nothing
 }
+
+namespace {
+
+// One call's admissions: a lease's (the request and slices), then the same consumer's plain
+// requests, the second on packed as one run of repeats that crosses the quota's edge: each
+// decided as if alone (the run's admitted ones worked out by llmgw, its refused ones copied).
+TEST_F(RedisSlices, ARunOfRepeatsAfterASliceGrantCrossesTheQuotaAsOneByOne) {
+    const auto tier = tier_of({quota(requests, 10, Limit::Window::day)});
+    const std::string acme = "acme";
+    const llmgw::limits::ConcurrencyLease no_lease;
+    auto slices = wanting({3});
+    std::vector<RedisLimiter::Ask> asks;
+    asks.push_back({&acme, &tier, llmgw::limits::Charge{}, &no_lease, &slices, std::nullopt});
+    for (int i = 0; i < 8; ++i)
+        asks.push_back({&acme, &tier, llmgw::limits::Charge{}, &no_lease, nullptr, std::nullopt});
+    std::vector<RedisLimiter::Ask*> pointers;
+    for (auto& ask : asks) pointers.push_back(&ask);
+    const RedisLimiter::Backlog nothing;
+    ASSERT_TRUE(run(limiter.admit_all(nothing, pointers)));
+    std::vector<bool> admitted;
+    std::vector<std::uint64_t> remaining;
+    for (const auto& ask : asks) {
+        ASSERT_TRUE(ask.decision.has_value());
+        admitted.push_back(ask.decision->admitted);
+        remaining.push_back(ask.decision->states.at(0).remaining);
+    }
+    EXPECT_EQ(slices.granted, std::vector<std::uint64_t>{3});
+    EXPECT_EQ(admitted, (std::vector<bool>{true, true, true, true, true, true, true, false, false}));
+    EXPECT_EQ(remaining, (std::vector<std::uint64_t>{6, 5, 4, 3, 2, 1, 0, 0, 0}));
+    EXPECT_EQ(asks[7].decision->refused_by, &tier.limits[0]);
+    EXPECT_EQ(asks[8].decision->refused_by, &tier.limits[0]);
+    EXPECT_EQ(asks[8].decision->retry_after, asks[7].decision->retry_after);
+    EXPECT_EQ(packed(tier, 0).first, 10.0);
+}
+
+}  // namespace

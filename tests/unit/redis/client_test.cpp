@@ -132,6 +132,62 @@ TEST_F(RedisClient, EvalLoadsTheScriptWhenRedisDoesNotKnowIt) {
     EXPECT_EQ(after_flush->integer, 10);
 }
 
+// A script with a function form goes by FCALL: loaded at the first call, and again after
+// FUNCTION FLUSH or a restart (the library was not persisted) without the call failing.
+TEST_F(RedisClient, AScriptsFunctionIsLoadedWhenRedisLacksIt) {
+    auto client = started(options());
+    const auto script = Script::with_function(
+        "test", "local function add(k, a) return redis.call('INCRBY', k[1], a[1]) end", "add");
+    ASSERT_EQ(script.function().size(), std::string("llmgw_test_").size() + 16);
+    auto first = run(client->eval(script, {"tokens"}, {"5"}));
+    ASSERT_TRUE(first) << describe(first);
+    EXPECT_EQ(first->integer, 5);
+    EXPECT_NE(server.cli({"FUNCTION", "LIST"}).find(script.function()), std::string::npos);
+    EXPECT_EQ(server.cli({"FUNCTION", "FLUSH"}), "OK");
+    auto after_flush = run(client->eval(script, {"tokens"}, {"4"}));
+    ASSERT_TRUE(after_flush) << describe(after_flush);
+    EXPECT_EQ(after_flush->integer, 9);
+    const auto stats = server.cli({"INFO", "commandstats"});
+    EXPECT_NE(stats.find("cmdstat_fcall:calls=4,"), std::string::npos) << stats;  // each retried once
+    EXPECT_EQ(stats.find("cmdstat_evalsha"), std::string::npos) << stats;
+    server.kill();
+    ASSERT_TRUE(run_until([&] { return !client->connected(); }));
+    server.restart();
+    ASSERT_TRUE(run_until([&] { return client->connected(); }, 2s));
+    auto after_restart = run(client->eval(script, {"tokens"}, {"1"}));
+    ASSERT_TRUE(after_restart) << describe(after_restart);
+    EXPECT_EQ(after_restart->integer, 1) << "a fresh server";
+}
+
+// Where FCALL is no command (Redis 6, or renamed away as here), or FUNCTION LOAD is refused (an
+// ACL), the same script goes by EVALSHA; each call answers.
+TEST_F(RedisClient, AScriptGoesByEvalshaWhereRedisRefusesFunctions) {
+    const auto script = Script::with_function(
+        "test", "local function add(k, a) return redis.call('INCRBY', k[1], a[1]) end", "add");
+    auto without = RedisServer::start({"--rename-command", "FCALL", "\"\""});
+    auto client = started(options(without.port()));
+    for (const int expected : {2, 4}) {
+        auto result = run(client->eval(script, {"n"}, {"2"}));
+        ASSERT_TRUE(result) << describe(result);
+        EXPECT_EQ(result->integer, expected);
+    }
+    auto stats = without.cli({"INFO", "commandstats"});
+    EXPECT_NE(stats.find("cmdstat_evalsha:calls=3,"), std::string::npos) << stats;  // 2 + NOSCRIPT's retry
+    EXPECT_EQ(without.cli({"FUNCTION", "LIST"}), "");
+
+    auto refused = RedisServer::start();
+    ASSERT_EQ(refused.cli({"ACL", "SETUSER", "default", "-function"}), "OK");
+    auto other = started(options(refused.port()));
+    for (const int expected : {2, 4}) {
+        auto result = run(other->eval(script, {"n"}, {"2"}));
+        ASSERT_TRUE(result) << describe(result);
+        EXPECT_EQ(result->integer, expected);
+    }
+    stats = refused.cli({"INFO", "commandstats"});
+    EXPECT_NE(stats.find("cmdstat_fcall:calls=2,"), std::string::npos) << "the first, its retry: " << stats;
+    EXPECT_NE(stats.find("cmdstat_evalsha:calls=3,"), std::string::npos) << stats;
+}
+
 TEST_F(RedisClient, ScriptErrorsAreServerErrors) {
     auto client = started(options());
     const Script script("return redis.call('INCR', KEYS[1], 'extra')");

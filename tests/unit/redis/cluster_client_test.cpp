@@ -109,6 +109,25 @@ return redis.call('GET', KEYS[2])
     EXPECT_LT(ms_since(started_at), 50) << "refused without asking Redis";
 }
 
+// A script with a function form: each master gets the library when it first lacks it (FUNCTION
+// FLUSH on one of them, here), and every call answers.
+TEST_F(RedisClusterClient, AScriptsFunctionIsLoadedOnEachMasterThatLacksIt) {
+    auto client = started(cluster_options(cluster()));
+    static const auto script = Script::with_function(
+        "cluster_test", "local function add(k, a) return redis.call('INCRBY', k[1], a[1]) end", "add");
+    const std::vector<std::string> keys{"fn:{a}", "fn:{b}", "fn:{c}", "fn:{d}", "fn:{e}", "fn:{f}"};
+    for (int round = 1; round <= 2; ++round) {
+        for (const auto& key : keys) {
+            auto result = run(client->eval(script, {key}, {"1"}));
+            ASSERT_TRUE(result) << describe(result);
+            EXPECT_EQ(result->integer, round) << key;
+        }
+        const auto master = cluster().master_of(key_slot(keys[0]));
+        EXPECT_NE(cluster().cli(master, {"FUNCTION", "LIST"}).find(script.function()), std::string::npos);
+        ASSERT_EQ(cluster().cli(master, {"FUNCTION", "FLUSH"}), "OK");
+    }
+}
+
 // The slot of a key moves to another master (as a resharding does): the client's map is out of
 // date, the old master answers MOVED and the call follows it. While the slot is half-moved, a
 // key not yet on the old master is answered ASK, and the call goes to the new one with ASKING.
