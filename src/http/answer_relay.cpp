@@ -67,21 +67,15 @@ std::optional<bool> AnswerRelay::settled(std::optional<bool> sent) {
 
 Task<bool> AnswerRelay::send_head(AnswerHead head, std::optional<std::uint64_t> length,
                                   AnswerSink::HeadTiming timing) {
-    if (const auto now = head_now(std::move(head), length, timing)) co_return *now;
-    const bool sent = co_await flush();
-    co_return sent;
+    return completed(head_now(std::move(head), length, timing), *this);
 }
 
 Task<bool> AnswerRelay::send_body(std::string_view piece) {
-    if (const auto now = body_now(piece)) co_return *now;
-    const bool sent = co_await flush();
-    co_return sent;
+    return completed(body_now(piece), *this);
 }
 
 Task<bool> AnswerRelay::finish() {
-    if (const auto now = finish_now()) co_return *now;
-    const bool sent = co_await flush();
-    co_return sent;
+    return completed(finish_now(), *this);
 }
 
 Task<bool> AnswerRelay::cut(std::string_view last_event) {

@@ -5,21 +5,15 @@ namespace llmgw::http {
 
 Task<bool> AnswerSink::send_head(ResponseHead& head, std::string_view lines, Framing framing,
                                  HeadTiming timing) {
-    if (const auto now = head_now(head, lines, framing, timing)) co_return *now;
-    const bool sent = co_await flush();
-    co_return sent;
+    return completed(head_now(head, lines, framing, timing), *this);
 }
 
 Task<bool> AnswerSink::send_body(std::string_view data) {
-    if (const auto now = body_now(data)) co_return *now;
-    const bool sent = co_await flush();
-    co_return sent;
+    return completed(body_now(data), *this);
 }
 
 Task<bool> AnswerSink::finish() {
-    if (const auto now = finish_now()) co_return *now;
-    const bool sent = co_await flush();
-    co_return sent;
+    return completed(finish_now(), *this);
 }
 
 }  // namespace llmgw::http

@@ -109,15 +109,22 @@ void Admission::redis_result(bool ok) {
     }
 }
 
+namespace {
+// An outcome before anything was decided: what the request would reserve, from now.
+Admission::Outcome undecided(const Charge& reserve) {
+    Admission::Outcome outcome;
+    outcome.reservation.reserved = reserve;
+    outcome.reservation.at = Clock::now();
+    return outcome;
+}
+}  // namespace
+
 std::optional<Admission::Outcome> Admission::admit_now(const std::string& consumer,
                                                        const config::Tier& tier,
                                                        const Charge& reserve) {
-    Outcome outcome;
-    outcome.reservation.reserved = reserve;
-    outcome.reservation.at = Clock::now();
+    auto outcome = undecided(reserve);
     if (slices_ && admit_from_slices(consumer, tier, reserve, outcome)) {
-        if (outcome.decision->admitted && shadowing())
-            local_.debit(consumer, local_tier(tier), reserve, outcome.reservation.at);
+        shadow(consumer, tier, reserve, outcome);
         return outcome;
     }
     if (redis_usable()) return std::nullopt;  // Redis decides: admit() asks it
@@ -135,17 +142,21 @@ http::Task<Admission::Outcome> Admission::admit(const std::string& consumer,
 http::Task<Admission::Outcome> Admission::admit_with_redis(const std::string& consumer,
                                                            const config::Tier& tier,
                                                            const Charge& reserve) {
-    Outcome outcome;
-    outcome.reservation.reserved = reserve;
-    outcome.reservation.at = Clock::now();
+    auto outcome = undecided(reserve);
     co_await admit_in_redis(consumer, tier, reserve, outcome);
-    if (outcome.decision) {
-        if (outcome.decision->admitted && shadowing())
-            local_.debit(consumer, local_tier(tier), reserve, outcome.reservation.at);
-        co_return outcome;
-    }
-    decide_without_redis(consumer, tier, reserve, outcome);
+    if (outcome.decision)
+        shadow(consumer, tier, reserve, outcome);
+    else
+        decide_without_redis(consumer, tier, reserve, outcome);
     co_return outcome;
+}
+
+// Decided elsewhere (Redis, a leased slice): the local buckets follow an admitted request
+// while they shadow Redis.
+void Admission::shadow(const std::string& consumer, const config::Tier& tier,
+                       const Charge& reserve, const Outcome& outcome) {
+    if (outcome.decision->admitted && shadowing())
+        local_.debit(consumer, local_tier(tier), reserve, outcome.reservation.at);
 }
 
 // No Redis answer: with failure_mode closed, none (the request is refused); else the local

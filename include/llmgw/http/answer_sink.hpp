@@ -46,6 +46,15 @@ public:
     virtual bool chunked() const = 0;
 };
 
+// The awaited form of an at-once step (AnswerSink's, AnswerRelay's): the step's answer, or
+// what the flush that completes it answers.
+template <typename Flushes>
+Task<bool> completed(std::optional<bool> now, Flushes& flushes) {
+    if (now) co_return *now;
+    const bool sent = co_await flushes.flush();
+    co_return sent;
+}
+
 class HangUp;
 struct GatewayError;
 

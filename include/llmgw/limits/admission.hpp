@@ -112,6 +112,8 @@ private:
     // The decision in Redis (outcome.decision stays empty when Redis failed), or in process.
     void decide_without_redis(const std::string& consumer, const config::Tier& tier,
                               const Charge& reserve, Outcome& outcome);
+    void shadow(const std::string& consumer, const config::Tier& tier, const Charge& reserve,
+                const Outcome& outcome);
     http::Task<void> admit_in_redis(const std::string& consumer, const config::Tier& tier,
                                     const Charge& reserve, Outcome& outcome);
     // Group commit (redis_admission.cpp): one admission call in flight per worker; the asks
