@@ -551,18 +551,19 @@ check_llmgw_limits() {
   stop_pid "$LLMGW_PID"
 }
 
-# redis_commands PORT: the calls llmgw made, from INFO commandstats. llmgw calls Redis only with
+# redis_commands PORT: the calls llmgw made, from INFO commandstats (FCALL, or EVALSHA where
+# functions are refused, and their loads). llmgw calls Redis only with
 # scripts on the request path; the commands a script runs inside are counted apart, not added.
 redis_commands() {
   redis-cli -h "$HOST" -p "$1" info commandstats |
-    awk -F'[:=,]' '$1 ~ /^cmdstat_(eval|evalsha|script)/ { s += $3 } END { printf "%d", s }'
+    awk -F'[:=,]' '$1 ~ /^cmdstat_(eval|evalsha|script|fcall|function)/ { s += $3 } END { printf "%d", s }'
 }
 
 # redis_script_usec PORT: microseconds Redis spent executing those calls (INFO commandstats):
 # the scripts' own cost, without the event loop and the network.
 redis_script_usec() {
   redis-cli -h "$HOST" -p "$1" info commandstats |
-    awk -F'[:=,]' '$1 ~ /^cmdstat_(eval|evalsha|script)/ { s += $5 } END { printf "%d", s }'
+    awk -F'[:=,]' '$1 ~ /^cmdstat_(eval|evalsha|script|fcall|function)/ { s += $5 } END { printf "%d", s }'
 }
 
 # start_llmgw_redis NAME ADMISSION: the limits in a redis-server started here, with
