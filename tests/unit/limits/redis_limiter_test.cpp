@@ -166,7 +166,23 @@ class RedisLimiterTest : public ::testing::Test {
 class RedisLimiterParity : public RedisLimiterTest {};
 class RedisLimiterAllOrNothing : public RedisLimiterTest {};
 class RedisLimiterKeys : public RedisLimiterTest {};
-class RedisLimiterConcurrency : public RedisLimiterTest {};
+class RedisLimiterConcurrency : public RedisLimiterTest {
+protected:
+    // One ask of `consumer` per tier in `tiers` (reserving nothing), all in one call: each with
+    // its decision.
+    std::vector<RedisLimiter::Ask> admit_in_one_call(
+        std::initializer_list<const llmgw::config::Tier*> tiers, const std::string& consumer) {
+        static const llmgw::limits::ConcurrencyLease no_lease;
+        std::vector<RedisLimiter::Ask> asks;
+        for (const auto* tier : tiers)
+            asks.push_back({&consumer, tier, llmgw::limits::Charge{}, &no_lease, nullptr, std::nullopt});
+        std::vector<RedisLimiter::Ask*> pointers;
+        for (auto& ask : asks) pointers.push_back(&ask);
+        const RedisLimiter::Backlog nothing;
+        EXPECT_TRUE(run(limiter.admit_all(nothing, pointers)));
+        return asks;
+    }
+};
 class RedisLimiterFailure : public RedisLimiterTest {};
 class RedisLimiterWindows : public RedisLimiterTest {};
 
@@ -482,14 +498,7 @@ TEST_F(RedisLimiterConcurrency, TheOldAndNewTierOfOneNameInOneCallCountTogether)
     const auto after = tier_of({quota(requests, 5, Limit::Window::day)});
     ASSERT_EQ(before.name, after.name);
     const std::string acme = "acme";
-    const llmgw::limits::ConcurrencyLease no_lease;
-    std::vector<RedisLimiter::Ask> asks;
-    for (const auto* tier : {&before, &after, &before, &after})
-        asks.push_back({&acme, tier, llmgw::limits::Charge{}, &no_lease, nullptr, std::nullopt});
-    std::vector<RedisLimiter::Ask*> pointers;
-    for (auto& ask : asks) pointers.push_back(&ask);
-    const RedisLimiter::Backlog nothing;
-    ASSERT_TRUE(run(limiter.admit_all(nothing, pointers)));
+    const auto asks = admit_in_one_call({&before, &after, &before, &after}, acme);
     std::vector<std::uint64_t> remaining;
     for (const auto& ask : asks) {
         ASSERT_TRUE(ask.decision.has_value());
@@ -539,15 +548,8 @@ TEST_F(RedisLimiterConcurrency, TwoTiersOfTheSameLimitsInOneCallKeepEachItsOwnCo
     gold.name = "gold";
     silver.name = "silver";
     const std::string acme = "acme";
-    const llmgw::limits::ConcurrencyLease no_lease;
     for (int round = 0; round < 2; ++round) {  // the second: limits parsed by an earlier call
-        std::vector<RedisLimiter::Ask> asks;
-        for (const auto* tier : {&gold, &silver, &gold, &silver})
-            asks.push_back({&acme, tier, llmgw::limits::Charge{}, &no_lease, nullptr, std::nullopt});
-        std::vector<RedisLimiter::Ask*> pointers;
-        for (auto& ask : asks) pointers.push_back(&ask);
-        const RedisLimiter::Backlog nothing;
-        ASSERT_TRUE(run(limiter.admit_all(nothing, pointers)));
+        const auto asks = admit_in_one_call({&gold, &silver, &gold, &silver}, acme);
         std::vector<std::uint64_t> remaining;
         for (const auto& ask : asks) {
             ASSERT_TRUE(ask.decision.has_value());
