@@ -343,11 +343,8 @@ http::Task<Forwarder::TryResult> Forwarder::relay_answer(Try& attempt, AttemptHe
     http::AnswerHead answer_head{fields, event_stream, chunked, false};
     // Taken at once: the head waits for the first piece, or the client's socket takes it.
     const auto head_now = attempt.relay.head_now(std::move(answer_head), length, timing);
-    bool head_sent = false;
-    if (head_now)
-        head_sent = *head_now;
-    else
-        head_sent = co_await attempt.relay.flush();
+    bool head_sent = head_now.value_or(false);
+    if (!head_now) head_sent = co_await attempt.relay.flush();
     outcome.relay_time += Clock::now() - head.head_read;
     if (!head_sent) {
         outcome.error_kind = "client_closed";

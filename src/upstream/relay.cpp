@@ -9,6 +9,7 @@
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
 #include <memory>
+#include <optional>
 
 #include "llmgw/upstream/backend_state.hpp"
 
@@ -49,10 +50,10 @@ private:
 };
 
 // Parses what the connection's buffer holds, at once (no other stream can step in between):
-// the body bytes land in `piece`; returns how many. `ec` is need_more when the parser waits
-// for more input (a read), else a parse error or nothing.
+// the body bytes land in `piece`; returns how many. `need_read` when the parser waits for
+// more input; `ec` a parse error, or nothing.
 std::size_t parse_buffered(UpstreamParser& parser, beast::flat_buffer& buffer, Piece& piece,
-                           boost::system::error_code& ec) {
+                           boost::system::error_code& ec, bool& need_read) {
     auto& body = parser.get().body();
     // A body byte comes from a buffered byte: a piece the buffer's size holds them all.
     body.data = piece.reserve(std::max<std::size_t>(buffer.size(), 1));
@@ -68,6 +69,8 @@ std::size_t parse_buffered(UpstreamParser& parser, beast::flat_buffer& buffer, P
     const auto got = piece.capacity() - body.size;
     body.data = nullptr;
     body.size = 0;
+    need_read = ec == bhttp::error::need_more;
+    if (need_read) ec = {};
     return got;
 }
 
@@ -117,22 +120,12 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
             failure = Failure::client_gone;
             break;
         }
-        std::size_t got = 0;
-        if (!ec) {
-            got = parse_buffered(parser, buffer, piece, ec);
-            need_read = ec == bhttp::error::need_more;
-            if (need_read) ec = {};
-        }
+        const std::size_t got = ec ? 0 : parse_buffered(parser, buffer, piece, ec, need_read);
         if (slot != nullptr && parser.is_done()) slot->release();
-        bool relayed = true;
-        if (got > 0) {
-            // Written at once when the client's socket takes it (nearly always).
-            const auto now = relay.body_now(piece.first(got));
-            if (now)
-                relayed = *now;
-            else
-                relayed = co_await relay.flush();
-        }
+        // Written at once when the client's socket takes it (nearly always).
+        const auto now = got > 0 ? relay.body_now(piece.first(got)) : std::optional<bool>(true);
+        bool relayed = now.value_or(false);
+        if (!now) relayed = co_await relay.flush();
         own_time += Clock::now() - read_at;
         if (!relayed) {
             failure = Failure::client_gone;
@@ -146,15 +139,11 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
     hang_up.slot().clear();
     if (failure != Failure::none) co_return failure;
     const auto finish_at = Clock::now();
-    auto finished_now = relay.finish_now();
-    bool finished = false;
-    if (finished_now)
-        finished = *finished_now;
-    else
-        finished = co_await relay.flush();
+    const auto finished_now = relay.finish_now();
+    bool finished = finished_now.value_or(false);
+    if (!finished_now) finished = co_await relay.flush();
     own_time += Clock::now() - finish_at;
-    if (!finished) co_return Failure::client_gone;
-    co_return Failure::none;
+    co_return finished ? Failure::none : Failure::client_gone;
 }
 
 }  // namespace llmgw::upstream
