@@ -9,8 +9,8 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include "llmgw/http/hop_by_hop.hpp"
@@ -25,6 +25,11 @@ namespace beast = http::beast;
 namespace bhttp = beast::http;
 
 namespace {
+
+using boost::system::error_code;
+
+// What one read for an answer's head takes at most.
+constexpr std::size_t kMaxHeadRead = 64 * 1024;
 
 bool is_timeout(const boost::system::error_code& ec) {
     return ec == beast::error::timeout || ec == net::error::timed_out;
@@ -69,7 +74,7 @@ http::Task<Exchange> write_chunked_request(UpstreamConnection& connection, http:
 // the socket takes at once goes without a trip through the event loop, nor a coroutine of its
 // own.
 http::Task<Exchange> write_and_read_head(UpstreamConnection& connection, http::Request& request,
-                                         std::string_view lines, UpstreamParser& parser,
+                                         std::string_view lines, AnswerParser& parser,
                                          Clock::time_point deadline) {
     connection.stream.expires_at(deadline);
     Exchange exchange;
@@ -90,14 +95,30 @@ http::Task<Exchange> write_and_read_head(UpstreamConnection& connection, http::R
         }
     }
     if (exchange.ec) co_return exchange;
-    parser.body_limit(boost::none);  // the answer is relayed, never held whole
-    if (request.method() == bhttp::verb::head) parser.skip(true);
+    if (request.method() == bhttp::verb::head) parser.skip_body();
     connection.stream.expires_at(deadline);
-    auto [read_ec, n] = co_await on_stream(connection, [&](auto& s) {
-        return bhttp::async_read_header(s, connection.buffer, parser,
-                                        net::as_tuple(http::use_awaitable));
-    });
-    exchange.ec = read_ec;
+    // Read until the head is whole in the buffer; body bytes that came with it stay there.
+    auto& buffer = connection.buffer;
+    for (;;) {
+        const std::string_view buffered(static_cast<const char*>(buffer.data().data()), buffer.size());
+        const auto used = parser.put_head(buffered, exchange.ec);
+        buffer.consume(used);
+        if (exchange.ec != bhttp::error::need_more) break;
+        const auto size = beast::read_size(buffer, kMaxHeadRead);
+        if (size == 0) {
+            exchange.ec = bhttp::error::header_limit;
+            break;
+        }
+        auto [read_ec, n] = co_await on_stream(connection, [&](auto& s) {
+            return s.async_read_some(buffer.prepare(size), net::as_tuple(http::use_awaitable));
+        });
+        buffer.commit(n);
+        // As Beast's read: a close before any byte of the answer is the end of the stream.
+        exchange.ec = read_ec != net::error::eof ? read_ec
+                      : buffer.size() == 0       ? error_code(bhttp::error::end_of_stream)
+                                                 : error_code(bhttp::error::partial_message);
+        if (exchange.ec) break;
+    }
     co_return exchange;
 }
 
@@ -168,7 +189,7 @@ http::Task<void> attempt_head(ConnectionPool& pool, http::Request& request,
     }
     result.head_read = Clock::now();
     result.first_byte = result.head_read - started;
-    const auto status = result.parser->get().result_int();
+    const auto status = result.parser->status();
     if (status < 200 || status > 599) result.failure = Failure::invalid;
 }
 

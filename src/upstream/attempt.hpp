@@ -2,27 +2,25 @@
 // head read. Its body is left on the connection for the relay (relay.hpp). Private to upstream/.
 #pragma once
 
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <memory>
 #include <optional>
 
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
 #include "llmgw/http/hang_up.hpp"
+#include "llmgw/upstream/answer_parser.hpp"
 #include "llmgw/upstream/connection_pool.hpp"
 #include "llmgw/upstream/failure.hpp"
 
 namespace llmgw::upstream {
 
-using UpstreamParser = http::beast::http::response_parser<http::beast::http::buffer_body>;
 using Clock = std::chrono::steady_clock;
 
 // Filled in place by attempt_head (the parser is neither copied nor moved, nor allocated
 // apart: it lives in the forward's own frame).
 struct AttemptHead {
     std::unique_ptr<UpstreamConnection> connection;
-    std::optional<UpstreamParser> parser;  // the head read, the body to come
+    std::optional<AnswerParser> parser;  // the head read, the body to come
     Failure failure = Failure::none;      // when there is no head
     bool resent = false;                   // written again on a fresh connection by itself
     Clock::duration first_byte{};          // from the attempt's start to the head

@@ -10,7 +10,6 @@
 #include <random>
 
 #include "attempt.hpp"
-#include "llmgw/http/hop_by_hop.hpp"
 #include "llmgw/tracing/request_trace.hpp"
 #include "llmgw/upstream/backend_queue.hpp"
 #include "llmgw/upstream/retry_decision.hpp"
@@ -23,26 +22,6 @@ namespace net = http::net;
 namespace bhttp = http::beast::http;
 
 namespace {
-
-// Leaves the upstream's end-to-end headers: those that describe its own connection and
-// framing go. In place: copying the rest into a new head cost an allocation and a tree
-// insertion per field.
-void keep_end_to_end_headers(bhttp::fields& fields) {
-    std::vector<std::string> listed;
-    for (const auto& field : fields) {  // every Connection line counts
-        if (field.name() != bhttp::field::connection) continue;
-        auto tokens = http::connection_tokens(field.value());
-        listed.insert(listed.end(), tokens.begin(), tokens.end());
-    }
-    for (auto it = fields.begin(); it != fields.end();) {
-        const auto name = it->name_string();
-        const bool drop =
-            http::is_hop_by_hop(name) || it->name() == bhttp::field::content_length ||
-            std::any_of(listed.begin(), listed.end(),
-                        [&](const std::string& t) { return http::iequals(t, name); });
-        it = drop ? fields.erase(it) : std::next(it);
-    }
-}
 
 // Holds a request's estimated tokens on its endpoint while it runs (engine-aware backends;
 // nothing at all without hints).
@@ -300,7 +279,7 @@ http::Task<Forwarder::TryResult> Forwarder::try_endpoint(Try& attempt) {
     }
     // The breaker learns of 5xx answers before the client sees them: the next request
     // already goes elsewhere.
-    const auto status = head.parser->get().result_int();
+    const auto status = head.parser->status();
     if (status >= 500)
         state.breaker.record_failure(*attempt.ticket, Clock::now());
     else
@@ -324,19 +303,17 @@ http::Task<Forwarder::TryResult> Forwarder::try_endpoint(Try& attempt) {
 
 http::Task<Forwarder::TryResult> Forwarder::relay_answer(Try& attempt, AttemptHead& head) {
     auto& parser = *head.parser;
-    auto& upstream = parser.get();
-    // Read before its Connection header goes with the hop-by-hop ones.
-    const bool reusable = upstream.keep_alive();
-    const bool event_stream = upstream[bhttp::field::content_type].starts_with("text/event-stream");
-    keep_end_to_end_headers(upstream.base());
-    http::ResponseHead& fields = upstream.base();
-    const bool chunked = !parser.is_done() && !parser.content_length();
+    // The parser kept the end-to-end headers only: those of its connection and framing went.
+    const bool reusable = parser.keep_alive();
+    http::ResponseHead& fields = parser.head();
+    const bool event_stream = fields[bhttp::field::content_type].starts_with("text/event-stream");
+    const bool chunked = !parser.done() && !parser.content_length();
     attempt.outcome.stream = chunked;
     attempt.outcome.error.reset();
     std::optional<std::uint64_t> length;
     if (!chunked) length = parser.content_length().value_or(0);
     // When body bytes came with the head, the head waits for them: one write, one segment.
-    const auto timing = parser.is_done() || head.connection->buffer.size() > 0
+    const auto timing = parser.done() || head.connection->buffer.size() > 0
                             ? http::AnswerSink::HeadTiming::with_first_piece
                             : http::AnswerSink::HeadTiming::now;
     auto& outcome = attempt.outcome;

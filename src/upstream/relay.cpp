@@ -52,26 +52,16 @@ private:
 // Parses what the connection's buffer holds, at once (no other stream can step in between):
 // the body bytes land in `piece`; returns how many. `need_read` when the parser waits for
 // more input; `ec` a parse error, or nothing.
-std::size_t parse_buffered(UpstreamParser& parser, beast::flat_buffer& buffer, Piece& piece,
+std::size_t parse_buffered(AnswerParser& parser, beast::flat_buffer& buffer, Piece& piece,
                            boost::system::error_code& ec, bool& need_read) {
-    auto& body = parser.get().body();
     // A body byte comes from a buffered byte: a piece the buffer's size holds them all.
-    body.data = piece.reserve(std::max<std::size_t>(buffer.size(), 1));
-    body.size = piece.capacity();
-    ec = {};
-    while (buffer.size() > 0 && !parser.is_done()) {
-        const auto used = parser.put(buffer.data(), ec);
-        buffer.consume(used);
-        if (ec) break;
-        if (used == 0) ec = bhttp::error::need_more;  // no progress: only more input helps
-    }
-    if (!ec && !parser.is_done()) ec = bhttp::error::need_more;  // the buffer was used up
-    const auto got = piece.capacity() - body.size;
-    body.data = nullptr;
-    body.size = 0;
+    char* out = piece.reserve(std::max<std::size_t>(buffer.size(), 1));
+    const std::string_view buffered(static_cast<const char*>(buffer.data().data()), buffer.size());
+    const auto progress = parser.put_body(buffered, out, piece.capacity(), ec);
+    buffer.consume(progress.used);
     need_read = ec == bhttp::error::need_more;
     if (need_read) ec = {};
-    return got;
+    return progress.written;
 }
 
 }  // namespace
@@ -83,7 +73,7 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
     auto& parser = *attempt.parser;
     auto& buffer = connection.buffer;
     // The head went to the client: its fields are not needed while the body streams.
-    parser.get().clear();
+    parser.head().clear();
     Piece piece;
     hang_up.slot().assign([&connection](net::cancellation_type) {
         boost::system::error_code ignored;
@@ -92,7 +82,7 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
     Failure failure = Failure::none;
     // Body bytes that came with the head are relayed before anything is read.
     bool need_read = buffer.size() == 0;
-    while (!parser.is_done()) {
+    while (!parser.done()) {
         boost::system::error_code ec;
         bool total_bound = false;
         if (need_read) {
@@ -121,7 +111,7 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
             break;
         }
         const std::size_t got = ec ? 0 : parse_buffered(parser, buffer, piece, ec, need_read);
-        if (slot != nullptr && parser.is_done()) slot->release();
+        if (slot != nullptr && parser.done()) slot->release();
         // Written at once when the client's socket takes it (nearly always).
         const auto now = got > 0 ? relay.body_now(piece.first(got)) : std::optional<bool>(true);
         bool relayed = now.value_or(false);
