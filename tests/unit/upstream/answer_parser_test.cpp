@@ -212,6 +212,7 @@ TEST(AnswerParser, RefusesMalformedHeadsAndChunks) {
     const std::vector<std::string> bodies = {
         "zz\r\nab\r\n0\r\n\r\n",   // no size
         "2\r\nabX\r\n0\r\n\r\n",   // no CRLF after the data
+        "2\r\nabXY1\r\nc\r\n0\r\n\r\n",  // two bytes that are not CRLF after the data
         "2 \r\nab\r\n0\r\n\r\n",   // a space and no extension
         "2;\r\nab\r\n0\r\n\r\n",   // an extension without a name
         "2;a=\"x\r\nab\r\n0\r\n\r\n",  // an unterminated quoted value
