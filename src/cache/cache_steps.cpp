@@ -20,11 +20,11 @@ void AnswerCopyStep::on_head(http::AnswerHead& head) {
     answer_.status = static_cast<int>(head.fields.result_int());
     answer_.streamed = head.event_stream && head.chunked;
     // The upstream's own headers only: what llmgw adds belongs to this one answer.
-    for (const auto& field : head.fields) {
-        auto name = http::to_lower(field.name_string());
-        if (name == "cache-control") cache_control_ = std::string(field.value());
-        if (is_replayable_header(name)) answer_.headers.emplace_back(std::move(name), std::string(field.value()));
-    }
+    head.for_each_upstream_field([this](std::string_view field, std::string_view value) {
+        auto name = http::to_lower(field);
+        if (name == "cache-control") cache_control_ = std::string(value);
+        if (is_replayable_header(name)) answer_.headers.emplace_back(std::move(name), std::string(value));
+    });
 }
 
 std::string_view AnswerCopyStep::on_body(std::string_view piece, bool /*last*/) {

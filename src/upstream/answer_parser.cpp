@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "llmgw/headers/header_names.hpp"
+#include "llmgw/http/response_phases.hpp"
 
 namespace llmgw::upstream {
 
@@ -33,10 +34,14 @@ bool is_token_char(char c) { return token_chars[static_cast<unsigned char>(c)]; 
 
 // field-vchar, SP or HTAB: what a field value, a reason phrase and a chunk extension's
 // quoted text may hold (obs-text included: bytes 0x80 and up).
-bool is_text_char(char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u == '\t' || (u >= 0x20 && u != 0x7f);
-}
+constexpr std::array<bool, 256> text_chars = [] {
+    std::array<bool, 256> table{};
+    for (int c = 0x20; c < 0x100; ++c) table[c] = c != 0x7f;
+    table['\t'] = true;
+    return table;
+}();
+
+bool is_text_char(char c) { return text_chars[static_cast<unsigned char>(c)]; }
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
@@ -119,14 +124,23 @@ void for_each_element(std::string_view list, Each&& each) {
     }
 }
 
-// One "name: value" line (without its CRLF): false when it is not one.
-bool split_field(std::string_view line, std::string_view& name, std::string_view& value) {
-    std::size_t i = 0;
-    while (i < line.size() && is_token_char(line[i])) ++i;
-    if (i == 0 || i == line.size() || line[i] != ':') return false;
-    name = line.substr(0, i);
-    value = trim(line.substr(i + 1));
-    return std::all_of(value.begin(), value.end(), is_text_char);
+// One field line, "name: value" and its CRLF, from `p`: the next line's start, or nullptr when
+// it is not one. `value` loses its spaces at both ends. One pass over the bytes.
+const char* read_field_line(const char* p, const char* end, std::string_view& name,
+                            std::string_view& value) {
+    const char* const name_start = p;
+    while (p != end && is_token_char(*p)) ++p;
+    if (p == name_start || p == end || *p != ':') return nullptr;
+    name = std::string_view(name_start, static_cast<std::size_t>(p - name_start));
+    ++p;
+    while (p != end && is_space(*p)) ++p;
+    const char* const value_start = p;
+    const char* value_end = p;
+    for (; p != end && is_text_char(*p); ++p)
+        if (!is_space(*p)) value_end = p + 1;
+    if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return nullptr;
+    value = std::string_view(value_start, static_cast<std::size_t>(value_end - value_start));
+    return p + 2;
 }
 
 // chunk-ext (RFC 9112 §7.1.1): *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )
@@ -192,18 +206,18 @@ std::size_t AnswerParser::put_head(std::string_view in, error_code& ec) {
 // `head`: the status line and the field lines, each with its CRLF.
 std::size_t AnswerParser::parse_head(std::string_view head, error_code& ec) {
     if (!parse_status_line(head, ec)) return 0;
+    lines_.reserve(head.size());  // the kept lines are never longer than the head
     std::vector<std::string_view> listed;  // named by Connection: hop-by-hop for this answer
-    while (!head.empty()) {
-        const auto eol = head.find(crlf);
+    for (const char *p = head.data(), *end = p + head.size(); p != end;) {
         std::string_view name, value;
-        if (!split_field(head.substr(0, eol), name, value)) {
+        p = read_field_line(p, end, name, value);
+        if (p == nullptr) {
             ec = bhttp::error::bad_field;
             return 0;
         }
-        head.remove_prefix(eol + 2);
         const auto kind = kind_of(name);
         if (kind == Kind::end_to_end) {
-            head_.insert(name, value);
+            keep(name, value);
             continue;
         }
         if (kind == Kind::connection && !read_connection(value, listed, ec)) return 0;
@@ -211,9 +225,36 @@ std::size_t AnswerParser::parse_head(std::string_view head, error_code& ec) {
             !read_framing(kind == Kind::content_length, value, ec))
             return 0;
     }
-    for (const auto name : listed) head_.erase(name);
+    if (!listed.empty()) drop_listed(listed);
     choose_framing();
     return 1;
+}
+
+// An end-to-end field, kept as a line of text: "name: value\r\n".
+void AnswerParser::keep(std::string_view name, std::string_view value) {
+    if (name.size() == 12 && headers::equals_lower(name, "content-type"))
+        event_stream_ = value.starts_with("text/event-stream");
+    // One growth check and four copies (the head's size is reserved).
+    const auto at = lines_.size();
+    lines_.resize(at + name.size() + value.size() + 4);
+    char* out = lines_.data() + at;
+    out = std::copy(name.begin(), name.end(), out);
+    *out++ = ':';
+    *out++ = ' ';
+    out = std::copy(value.begin(), value.end(), out);
+    *out++ = '\r';
+    *out = '\n';
+}
+
+// The fields Connection named are hop-by-hop too (rare: a server's own extension).
+void AnswerParser::drop_listed(const std::vector<std::string_view>& listed) {
+    std::string kept;
+    http::for_each_field_line(lines_, [&](std::string_view name, std::string_view value) {
+        const bool named = std::any_of(listed.begin(), listed.end(),
+                                       [&](std::string_view token) { return headers::iequals(token, name); });
+        if (!named) kept.append(name).append(": ").append(value).append(crlf);
+    });
+    lines_ = std::move(kept);
 }
 
 // Connection's options: close, keep-alive, and the names of more hop-by-hop fields.
@@ -387,7 +428,7 @@ std::size_t AnswerParser::trailer_line(std::string_view in, error_code& ec) {
         return 2;
     }
     std::string_view name, value;
-    if (!split_field(in.substr(0, eol), name, value)) {
+    if (read_field_line(in.data(), in.data() + eol + 2, name, value) == nullptr) {
         ec = bhttp::error::bad_field;
         return 0;
     }

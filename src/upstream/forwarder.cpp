@@ -303,10 +303,10 @@ http::Task<Forwarder::TryResult> Forwarder::try_endpoint(Try& attempt) {
 
 http::Task<Forwarder::TryResult> Forwarder::relay_answer(Try& attempt, AttemptHead& head) {
     auto& parser = *head.parser;
-    // The parser kept the end-to-end headers only: those of its connection and framing went.
+    // The parser kept the end-to-end headers only, as text lines: those of its connection and
+    // framing went.
     const bool reusable = parser.keep_alive();
-    http::ResponseHead& fields = parser.head();
-    const bool event_stream = fields[bhttp::field::content_type].starts_with("text/event-stream");
+    const bool event_stream = parser.event_stream();
     const bool chunked = !parser.done() && !parser.content_length();
     attempt.outcome.stream = chunked;
     attempt.outcome.error.reset();
@@ -317,7 +317,8 @@ http::Task<Forwarder::TryResult> Forwarder::relay_answer(Try& attempt, AttemptHe
                             ? http::AnswerSink::HeadTiming::with_first_piece
                             : http::AnswerSink::HeadTiming::now;
     auto& outcome = attempt.outcome;
-    http::AnswerHead answer_head{fields, event_stream, chunked, false};
+    http::AnswerHead answer_head{parser.head(), event_stream, chunked, false, std::move(parser.lines())};
+    answer_head.upstream_size = answer_head.lines.size();
     // Taken at once: the head waits for the first piece, or the client's socket takes it.
     const auto head_now = attempt.relay.head_now(std::move(answer_head), length, timing);
     bool head_sent = head_now.value_or(false);

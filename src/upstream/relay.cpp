@@ -72,8 +72,6 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
     auto& connection = *attempt.connection;
     auto& parser = *attempt.parser;
     auto& buffer = connection.buffer;
-    // The head went to the client: its fields are not needed while the body streams.
-    parser.head().clear();
     Piece piece;
     hang_up.slot().assign([&connection](net::cancellation_type) {
         boost::system::error_code ignored;

@@ -12,8 +12,7 @@ class EndpointSlot;
 // Relays the body of the answer whose head `attempt` read, through `relay`, to its end.
 // Failure::none when it all reached the client; client_gone; or how the upstream broke
 // (reset, idle_timeout, total_timeout), the answer then not finished.
-// Adds to `own_time` the time from each upstream read to its relay done. The head, sent
-// already, loses its fields: ask the parser, not the message, whether the connection is kept.
+// Adds to `own_time` the time from each upstream read to its relay done.
 // `slot` (when set) goes back once the upstream's answer is all read, before its last bytes
 // are written to the client: the endpoint is done with the request, and a client that reads
 // slowly (or sends its next request at once) must not see it counted as load.

@@ -15,6 +15,21 @@
 
 namespace llmgw::http {
 
+// Header lines as text, "name: value\r\n" each (as AnswerHead::lines holds them): calls
+// `each(name, value)` for every line.
+template <typename Each>
+void for_each_field_line(std::string_view lines, Each&& each) {
+    while (!lines.empty()) {
+        const auto eol = lines.find("\r\n");
+        const auto line = lines.substr(0, eol);
+        const auto colon = std::min(line.find(':'), line.size());
+        auto value = line.substr(std::min(colon + 1, line.size()));
+        if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+        each(line.substr(0, colon), value);
+        lines.remove_prefix(eol == std::string_view::npos ? lines.size() : eol + 2);
+    }
+}
+
 // The head of an answer before it is sent: its status and end-to-end headers, and how its
 // body will travel. Steps may add or change headers; framing headers are set after them.
 struct AnswerHead {
@@ -22,10 +37,13 @@ struct AnswerHead {
     bool event_stream = false;  // text/event-stream
     bool chunked = false;       // relayed piece by piece, its length unknown
     bool replayed = false;      // from the response cache
-    // Headers the gateway adds, as they go on the wire ("name: value\r\n" each), after the
-    // fields: written as text, not inserted into the fields' tree (an allocation, a name lookup
-    // and a tree insertion each; nine rate-limit headers cost more than the rest of the head).
+    // Headers as they go on the wire ("name: value\r\n" each), after the fields: written as
+    // text, not inserted into the fields' tree (an allocation, a name lookup and a tree
+    // insertion each; nine rate-limit headers cost more than the rest of the head). An
+    // upstream's answer brings its own end-to-end headers here, first (`upstream_size` bytes);
+    // the gateway's follow.
     std::string lines = {};
+    std::size_t upstream_size = 0;
 
     // Adds a header the gateway owns; `replace` first drops the fields' own of that name (an
     // upstream's x-request-id, say). Names (lower case) and values are the gateway's: no CR or LF.
@@ -47,11 +65,29 @@ struct AnswerHead {
         drop_fields([&](std::string_view field) { return headers::equals_lower(field, lower_name); });
         add(lower_name, value);
     }
-    // Erases every field whose name `matches` says (one pass; a head has a few fields).
+    // Erases every header whose name `matches` says, in the fields and in the lines (one pass
+    // each; a head has a few).
     template <typename Matches>
     void drop_fields(Matches&& matches) {
         for (auto it = fields.begin(); it != fields.end();)
             it = matches(std::string_view(it->name_string())) ? fields.erase(it) : std::next(it);
+        for (std::size_t at = 0; at < lines.size();) {
+            const auto eol = lines.find("\r\n", at);
+            const auto end = eol == std::string::npos ? lines.size() : eol + 2;
+            const auto colon = std::min(lines.find(':', at), end);
+            if (!matches(std::string_view(lines).substr(at, colon - at))) {
+                at = end;
+                continue;
+            }
+            if (at < upstream_size) upstream_size -= end - at;
+            lines.erase(at, end - at);
+        }
+    }
+    // The upstream's own end-to-end headers: `each(name, value)`.
+    template <typename Each>
+    void for_each_upstream_field(Each&& each) const {
+        for (const auto& field : fields) each(std::string_view(field.name_string()), std::string_view(field.value()));
+        for_each_field_line(std::string_view(lines).substr(0, upstream_size), each);
     }
 };
 
