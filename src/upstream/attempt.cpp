@@ -59,8 +59,10 @@ struct Exchange {
 // A chunked body (never on the proxy path: prepare_payload gives a length) goes through
 // Beast's serializer, with the lines among a copy's fields: a retry sends the request again.
 http::Task<Exchange> write_chunked_request(UpstreamConnection& connection, http::Request& request,
-                                           std::string_view lines) {
+                                           std::string_view lines, const config::Endpoint& endpoint) {
     http::Request whole = request;
+    whole.set(bhttp::field::host, host_header(endpoint));
+    whole.keep_alive(true);
     insert_lines(whole, lines);
     auto [ec, n] = co_await on_stream(connection, [&](auto& s) {
         return bhttp::async_write(s, whole, net::as_tuple(http::use_awaitable));
@@ -74,14 +76,14 @@ http::Task<Exchange> write_chunked_request(UpstreamConnection& connection, http:
 // the socket takes at once goes without a trip through the event loop, nor a coroutine of its
 // own.
 http::Task<Exchange> write_and_read_head(UpstreamConnection& connection, http::Request& request,
-                                         std::string_view lines, AnswerParser& parser,
-                                         Clock::time_point deadline) {
+                                         std::string_view lines, const config::Endpoint& endpoint,
+                                         AnswerParser& parser, Clock::time_point deadline) {
     connection.stream.expires_at(deadline);
     Exchange exchange;
     if (request.chunked()) {
-        exchange = co_await write_chunked_request(connection, request, lines);
+        exchange = co_await write_chunked_request(connection, request, lines, endpoint);
     } else {
-        write_head(request, lines, connection.head);
+        write_head(request, lines, connection.head, &endpoint);
         std::array<net::const_buffer, 2> buffers{net::buffer(connection.head),
                                                  net::buffer(request.body())};
         exchange.written = connection.tls ? 0 : http::write_now(connection.stream.socket(), buffers);
@@ -151,7 +153,6 @@ http::Task<void> attempt_head(ConnectionPool& pool, http::Request& request,
                               AttemptHead& result) {
     const auto started = Clock::now();
     result.started = started;
-    request.set(bhttp::field::host, host_header(endpoint));
     for (bool fresh = false;; fresh = true) {
         const auto connect_timeout = std::chrono::ceil<std::chrono::milliseconds>(
             limits.remaining(limits.timeouts.connect));
@@ -168,7 +169,7 @@ http::Task<void> attempt_head(ConnectionPool& pool, http::Request& request,
         result.parser.emplace();
         close_on_hang_up(hang_up, *result.connection);
         const auto exchange = co_await write_and_read_head(
-            *result.connection, request, head_lines, *result.parser,
+            *result.connection, request, head_lines, endpoint, *result.parser,
             Clock::now() + limits.remaining(limits.timeouts.first_byte));
         hang_up.slot().clear();
         if (hang_up.happened()) {

@@ -1,5 +1,6 @@
 // Connecting to endpoints and keeping their keep-alive connections per worker.
 #include "llmgw/upstream/connection_pool.hpp"
+#include "llmgw/upstream/upstream_request.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -46,10 +47,9 @@ UpstreamConnection::UpstreamConnection(http::Executor executor)
 UpstreamConnection::~UpstreamConnection() = default;
 
 std::string host_header(const config::Endpoint& endpoint) {
-    const bool ipv6 = endpoint.host.find(':') != std::string::npos;
-    const auto host = ipv6 ? "[" + endpoint.host + "]" : endpoint.host;
-    const auto default_port = endpoint.tls ? 443 : 80;
-    return endpoint.port == default_port ? host : host + ":" + std::to_string(endpoint.port);
+    std::string host;
+    append_host(endpoint, host);
+    return host;
 }
 
 http::Task<ConnectResult> connect_endpoint(http::Executor executor,

@@ -177,8 +177,8 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
                                               const ForwardContext& context) {
     const auto& config = backend.config();
     ForwardOutcome outcome;
+    // Keep-alive: HTTP/1.1 without Connection (write_head leaves it out).
     request.version(11);
-    request.keep_alive(true);
     Try attempt{request,
                 backend,
                 relay,

@@ -89,7 +89,20 @@ void insert_lines(http::Request& request, std::string_view lines) {
     }
 }
 
-void write_head(const http::Request& request, std::string_view lines, std::string& out) {
+void append_host(const config::Endpoint& endpoint, std::string& out) {
+    const bool ipv6 = endpoint.host.find(':') != std::string::npos;
+    if (ipv6) out.push_back('[');
+    out.append(endpoint.host);
+    if (ipv6) out.push_back(']');
+    if (endpoint.port == (endpoint.tls ? 443 : 80)) return;
+    char digits[8];
+    const auto* end = std::to_chars(digits, digits + sizeof digits, endpoint.port).ptr;
+    out.push_back(':');
+    out.append(digits, static_cast<std::size_t>(end - digits));
+}
+
+void write_head(const http::Request& request, std::string_view lines, std::string& out,
+                const config::Endpoint* endpoint) {
     out.clear();
     out.append(request.method_string()).push_back(' ');
     out.append(request.target());
@@ -99,7 +112,15 @@ void write_head(const http::Request& request, std::string_view lines, std::strin
     out.push_back('.');
     out.push_back(static_cast<char>('0' + version % 10));
     out.append("\r\n");
+    if (endpoint != nullptr) {
+        out.append("Host: ");
+        append_host(*endpoint, out);
+        out.append("\r\n");
+    }
     for (const auto& field : request) {
+        if (endpoint != nullptr &&
+            (field.name() == bhttp::field::host || field.name() == bhttp::field::connection))
+            continue;
         out.append(field.name_string()).append(": ");
         out.append(field.value()).append("\r\n");
     }

@@ -44,7 +44,8 @@ struct ConnectionHeaderTest : ::testing::Test {
         EXPECT_EQ(upstream["x-forwarded-host"], "127.0.0.1:" + std::to_string(gateway->port()));
         EXPECT_EQ(upstream["x-request-id"], "client-chosen-id-1");
         EXPECT_EQ(upstream["x-team"], "ml");
-        EXPECT_TRUE(upstream.contains("host"));
+        // The endpoint's own name, never the gateway's that the client used.
+        EXPECT_EQ(upstream["host"], "127.0.0.1:" + std::to_string(model->port()));
         EXPECT_TRUE(upstream.contains("content-length"));
         EXPECT_FALSE(upstream.contains("x-private"));  // named in Connection: the client's to drop
         EXPECT_FALSE(upstream.contains("connection"));

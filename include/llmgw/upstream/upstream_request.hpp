@@ -30,7 +30,16 @@ void prepare_length(http::Request& request);
 // the request line, each field as "name: value" in order, then `lines` (more fields as text),
 // the blank line. `out` is replaced (its capacity kept: a connection reuses it request after
 // request). Not for a chunked body.
-void write_head(const http::Request& request, std::string_view lines, std::string& out);
+// With `endpoint`, the head goes to that endpoint on a kept-alive connection: its Host line
+// comes first and the request's own Host and Connection fields stay out (setting them in the
+// fields cost an erase, an allocation and a tree insertion per attempt). HTTP/1.1 without
+// Connection is keep-alive.
+void write_head(const http::Request& request, std::string_view lines, std::string& out,
+                const config::Endpoint* endpoint = nullptr);
+
+// The Host value for an endpoint, appended to `out`: host[:port], IPv6 addresses in
+// brackets, the port left out when it is the scheme's.
+void append_host(const config::Endpoint& endpoint, std::string& out);
 
 // `lines` inserted into the request's fields (for Beast's serializer: a chunked body).
 void insert_lines(http::Request& request, std::string_view lines);

@@ -6,7 +6,10 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "llmgw/upstream/connection_pool.hpp"
 #include "llmgw/upstream/upstream_request.hpp"
 
 namespace bhttp = boost::beast::http;
@@ -106,3 +109,38 @@ TEST(RequestHead, TheLengthIsSetWhenTheClientsDoesNotSayIt) {
 }
 
 }  // namespace
+
+// Sent to an endpoint, the head names that endpoint as Host, first, and carries neither the
+// client's Host nor a Connection field: otherwise what Beast writes for the same request with
+// Host set and keep-alive asked for.
+TEST(RequestHead, ToAnEndpointTheHostIsItsAndTheConnectionIsKeptAlive) {
+    Request request{bhttp::verb::post, "/v1/chat/completions", 11};
+    request.set(bhttp::field::host, "gateway.example");
+    request.set(bhttp::field::connection, "close");
+    request.set(bhttp::field::content_type, "application/json");
+    request.body() = "{}";
+    llmgw::upstream::prepare_length(request);
+    const std::string lines = "x-request-id: r1\r\n";
+    const std::vector<std::pair<llmgw::config::Endpoint, std::string>> cases = {
+        {{"http://10.0.0.1:8000", "10.0.0.1", 8000}, "10.0.0.1:8000"},
+        {{"http://models.internal", "models.internal", 80}, "models.internal"},
+        {{"https://models.internal", "models.internal", 443, 1, true}, "models.internal"},
+        {{"https://models.internal:80", "models.internal", 80, 1, true}, "models.internal:80"},
+        {{"http://[::1]:9000", "::1", 9000}, "[::1]:9000"},
+    };
+    for (const auto& [endpoint, host] : cases) {
+        std::string out;
+        llmgw::upstream::write_head(request, lines, out, &endpoint);
+        Request expected{bhttp::verb::post, "/v1/chat/completions", 11};
+        expected.set(bhttp::field::host, host);
+        for (const auto& field : request)
+            if (field.name() != bhttp::field::host && field.name() != bhttp::field::connection)
+                expected.insert(field.name_string(), field.value());
+        llmgw::upstream::insert_lines(expected, lines);
+        expected.keep_alive(true);
+        EXPECT_EQ(out, beast_head(expected)) << host;
+        EXPECT_EQ(out.find("gateway.example"), std::string::npos);
+        EXPECT_EQ(out.find("close"), std::string::npos);
+        EXPECT_EQ(llmgw::upstream::host_header(endpoint), host);
+    }
+}
