@@ -7,6 +7,11 @@ namespace llmgw::upstream {
 
 CircuitBreaker::CircuitBreaker(const config::CircuitBreakerConfig& config) : config_(config) {}
 
+void CircuitBreaker::publish() {
+    const bool clean = state_ == State::closed && consecutive_failures_ == 0;
+    closed_clean_.store(clean ? generation_ << 1 | 1 : 0, std::memory_order_release);
+}
+
 void CircuitBreaker::open(clock::time_point now) {
     state_ = State::open;
     ++generation_;
@@ -18,6 +23,8 @@ void CircuitBreaker::open(clock::time_point now) {
 }
 
 CircuitBreaker::Ticket CircuitBreaker::admit(clock::time_point now) {
+    if (const auto clean = closed_clean_.load(std::memory_order_acquire); clean != 0)
+        return {true, false, clean >> 1};
     std::lock_guard lock(mutex_);
     if (state_ == State::closed) return {true, false, generation_};
     if (state_ == State::open) {
@@ -30,6 +37,7 @@ CircuitBreaker::Ticket CircuitBreaker::admit(clock::time_point now) {
     // the circuit half-open forever; after open_for it counts as failed.
     if (probes_in_flight_ > 0 && now - probes_started_ > config_.open_for) {
         open(now);
+        publish();
         return {};
     }
     if (probes_in_flight_ >= config_.half_open_requests) return {};
@@ -39,6 +47,7 @@ CircuitBreaker::Ticket CircuitBreaker::admit(clock::time_point now) {
 }
 
 bool CircuitBreaker::may_admit(clock::time_point now) const {
+    if (closed_clean_.load(std::memory_order_acquire) != 0) return true;
     std::lock_guard lock(mutex_);
     if (state_ == State::closed) return true;
     if (state_ == State::open) return now >= open_until_;
@@ -55,6 +64,8 @@ void CircuitBreaker::release(const Ticket& ticket) {
 }
 
 void CircuitBreaker::record_success(const Ticket& ticket) {
+    // Closed, nothing counted, same generation: nothing to change.
+    if (closed_clean_.load(std::memory_order_acquire) == (ticket.generation << 1 | 1)) return;
     std::lock_guard lock(mutex_);
     if (ticket.generation != generation_) return;
     if (state_ == State::half_open) {
@@ -64,16 +75,17 @@ void CircuitBreaker::record_success(const Ticket& ticket) {
         openings_ = 0;
     }
     consecutive_failures_ = 0;
+    publish();
 }
 
 void CircuitBreaker::record_failure(const Ticket& ticket, clock::time_point now) {
     std::lock_guard lock(mutex_);
     if (ticket.generation != generation_) return;
-    if (state_ == State::half_open) {
+    if (state_ == State::half_open)
         open(now);
-        return;
-    }
-    if (state_ == State::closed && ++consecutive_failures_ >= config_.failure_threshold) open(now);
+    else if (state_ == State::closed && ++consecutive_failures_ >= config_.failure_threshold)
+        open(now);
+    publish();
 }
 
 CircuitBreaker::State CircuitBreaker::state(clock::time_point now) const {
