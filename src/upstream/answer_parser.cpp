@@ -133,14 +133,17 @@ const char* read_field_line(const char* p, const char* end, std::string_view& na
     if (p == name_start || p == end || *p != ':') return nullptr;
     name = std::string_view(name_start, static_cast<std::size_t>(p - name_start));
     ++p;
-    while (p != end && is_space(*p)) ++p;
-    const char* const value_start = p;
-    const char* value_end = p;
-    for (; p != end && is_text_char(*p); ++p)
-        if (!is_space(*p)) value_end = p + 1;
-    if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return nullptr;
-    value = std::string_view(value_start, static_cast<std::size_t>(value_end - value_start));
-    return p + 2;
+    // The line ends at its CR (memchr: vectorised); every byte before it must be text.
+    const auto* cr = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(end - p)));
+    if (cr == nullptr || end - cr < 2 || cr[1] != '\n') return nullptr;
+    bool text = true;
+    for (const char* c = p; c != cr; ++c) text &= is_text_char(*c);
+    if (!text) return nullptr;
+    const char* value_end = cr;
+    while (p != value_end && is_space(*p)) ++p;
+    while (value_end != p && is_space(value_end[-1])) --value_end;
+    value = std::string_view(p, static_cast<std::size_t>(value_end - p));
+    return cr + 2;
 }
 
 // chunk-ext (RFC 9112 §7.1.1): *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )
