@@ -65,13 +65,14 @@ struct AnswerHead {
         drop_fields([&](std::string_view field) { return headers::equals_lower(field, lower_name); });
         add(lower_name, value);
     }
-    // Erases every header whose name `matches` says, in the fields and in the lines (one pass
-    // each; a head has a few).
+    // Erases every header of the answer's own whose name `matches` says: in the fields and in
+    // the upstream's lines (one pass each; a head has a few). The gateway's lines, and a
+    // replay's (stored without per-answer headers), are not looked at.
     template <typename Matches>
     void drop_fields(Matches&& matches) {
         for (auto it = fields.begin(); it != fields.end();)
             it = matches(std::string_view(it->name_string())) ? fields.erase(it) : std::next(it);
-        for (std::size_t at = 0; at < lines.size();) {
+        for (std::size_t at = 0; at < upstream_size;) {
             const auto eol = lines.find("\r\n", at);
             const auto end = eol == std::string::npos ? lines.size() : eol + 2;
             const auto colon = std::min(lines.find(':', at), end);
@@ -79,7 +80,7 @@ struct AnswerHead {
                 at = end;
                 continue;
             }
-            if (at < upstream_size) upstream_size -= end - at;
+            upstream_size -= end - at;
             lines.erase(at, end - at);
         }
     }
