@@ -31,6 +31,11 @@ bool RequestContext::has_json_body() const {
 }
 
 bool RequestContext::asks_for_stream() {
+    if (!asks_for_stream_) asks_for_stream_ = read_asks_for_stream();
+    return *asks_for_stream_;
+}
+
+bool RequestContext::read_asks_for_stream() {
     const auto target = std::string_view(request.target());
     // Most requests are not streamed: a substring test spares them a JSON parse.
     constexpr std::string_view key = "\"stream\"";

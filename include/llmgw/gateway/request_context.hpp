@@ -76,11 +76,15 @@ struct RequestContext {
     // if any, is a JSON one (a multipart upload or a GET has none).
     bool has_json_body() const;
     // Whether an SSE answer is wanted: the JSON body says "stream": true, or the path is
-    // Triton's generate_stream (the shape is set by transform).
+    // Triton's generate_stream (the shape is set by transform). Worked out once: transform and
+    // forward both ask, and no step changes what decides it.
     bool asks_for_stream();
 
 private:
+    bool read_asks_for_stream();
+
     bool body_parsed_ = false;
+    std::optional<bool> asks_for_stream_;
     std::optional<nlohmann::json> body_json_;
 };
 
