@@ -9,6 +9,7 @@
 #            (the setups of bench/run.sh: llmgw, llmgw+limits, llmgw+redis, llmgw+redis-lease,
 #            llmgw+trace1, llmgw+trace0.01, llmgw+cache)
 #   SECONDS  measured (default 5), after a 2 s warm-up; 8 connections
+#   LLMGW_BIN=PATH  another llmgw build to count (a before/after pair)
 # Prints `instructions/request=N requests=N` and keeps callgrind's output in
 # bench/results/callgrind.SETUP.out (read it with callgrind_annotate). Loopback only.
 set -euo pipefail
@@ -16,7 +17,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SETUP=${1:?usage: bench/instructions.sh SETUP [SECONDS]}
 SECONDS_MEASURED=${2:-5}
-BIN=$ROOT/build/src/llmgw
+BIN=${LLMGW_BIN:-$ROOT/build/src/llmgw}  # LLMGW_BIN: another build (a before/after pair)
 FAKE=$ROOT/build/tools/fake_model_server/llmgw-fake-model
 OUT=$ROOT/bench/results/callgrind.$SETUP.out
 mkdir -p "$ROOT/bench/results"
