@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <span>
 #include <utility>
 #include <vector>
@@ -78,8 +79,11 @@ std::string shape(const Limit& limit) {
 // Numbers travel to and from the batch script as little-endian IEEE doubles (struct.pack and
 // struct.unpack's "<d"): no text to write or parse per number.
 void pack_double(std::string& out, double value) {
-    const auto bits = std::bit_cast<std::uint64_t>(value);
-    for (int shift = 0; shift < 64; shift += 8) out += static_cast<char>((bits >> shift) & 0xff);
+    auto bits = std::bit_cast<std::uint64_t>(value);
+    if constexpr (std::endian::native == std::endian::big) bits = __builtin_bswap64(bits);
+    char bytes[8];
+    std::memcpy(bytes, &bits, sizeof bytes);  // 8 bytes at once, not a character at a time
+    out.append(bytes, sizeof bytes);
 }
 
 // Overwrites the double packed at `at`.
