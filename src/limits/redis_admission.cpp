@@ -102,6 +102,9 @@ http::Task<Admission::Outcome> Admission::admit_with_redis(const std::string& co
     }
     if (lead) {
         admitting_ = true;
+        // One turn of the event loop first: the requests it already holds ride this call
+        // instead of waiting for the next one.
+        co_await http::net::post(executor_, http::use_awaitable);
         co_await lead_call(ask);
     }
     outcome.redis_call.emplace(asked, std::chrono::system_clock::now());
