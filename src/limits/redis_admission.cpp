@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "llmgw/limits/admission.hpp"
 #include "llmgw/limits/redis_limiter.hpp"
@@ -49,9 +50,17 @@ http::Task<void> Admission::wait_turn(Waiting& me) {
         http::use_awaitable);
 }
 
-void Admission::wake(Waiting& waiting) {
-    if (waiting.resume)
-        http::net::post(executor_, [resume = std::move(waiting.resume)]() mutable { resume(); });
+// One posted handler resumes them all, in order: one trip through the scheduler per call, not
+// per request.
+void Admission::wake(const std::vector<Waiting*>& woken) {
+    std::vector<Resume> resumes;
+    resumes.reserve(woken.size());
+    for (auto* waiting : woken)
+        if (waiting->resume) resumes.push_back(std::move(waiting->resume));
+    if (resumes.empty()) return;
+    http::net::post(executor_, [resumes = std::move(resumes)]() mutable {
+        for (auto& resume : resumes) resume();
+    });
 }
 
 void Admission::drop_waiting() {
@@ -167,16 +176,18 @@ http::Task<void> Admission::lead_call(RedisLimiter::Ask& own) {
     metrics_.limits().redis_call("admit", count);
     redis_result(ok);
     if (!ok) requeue(std::move(carried));
-    for (auto* rider : std::exchange(riders.list, {})) wake(*rider);
+    auto woken = std::exchange(riders.list, {});
     if (waiting_.empty()) {
         admitting_ = false;
-        co_return;
+    } else {
+        // Those that came during this call: the first leads the next one (resumed after the
+        // riders, as before).
+        auto* next = waiting_.front();
+        waiting_.erase(waiting_.begin());
+        next->lead = true;
+        woken.push_back(next);
     }
-    // Those that came during this call: the first leads the next one.
-    auto* next = waiting_.front();
-    waiting_.erase(waiting_.begin());
-    next->lead = true;
-    wake(*next);
+    wake(woken);
 }
 
 }  // namespace llmgw::limits

@@ -119,7 +119,7 @@ private:
     // that arrive meanwhile wait, and the first of them then leads the next call for all.
     struct Waiting;
     http::Task<void> wait_turn(Waiting& me);
-    void wake(Waiting& waiting);
+    void wake(const std::vector<Waiting*>& woken);
     void drop_waiting();  // the Admission goes: those waiting are never resumed
     http::Task<void> lead_call(RedisLimiter::Ask& own);
     RedisLimiter::Lease lease_for(const std::string& consumer, const config::Tier& tier);
