@@ -111,9 +111,6 @@ http::Task<Admission::Outcome> Admission::admit_with_redis(const std::string& co
     }
     if (lead) {
         admitting_ = true;
-        // One turn of the event loop first: the requests it already holds ride this call
-        // instead of waiting for the next one.
-        co_await http::net::post(executor_, http::use_awaitable);
         co_await lead_call(ask);
     }
     outcome.redis_call.emplace(asked, std::chrono::system_clock::now());
@@ -151,6 +148,13 @@ std::vector<Admission::Waiting*> Admission::take_riders(const RedisLimiter::Ask&
 }
 
 http::Task<void> Admission::lead_call(RedisLimiter::Ask& own) {
+    // One turn of the event loop first: the requests it already holds ride this call instead
+    // of waiting for the next one.
+    try {
+        co_await http::net::post(executor_, http::use_awaitable);
+    } catch (...) {
+        // A cancelled leader still leads (its call fails below): the others must not wait.
+    }
     // The riders, until they are woken: dropped with this coroutine if it never ends (its
     // io_context stopped with the call under way), as their timers' waits were.
     struct Riders {
