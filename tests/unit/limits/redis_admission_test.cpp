@@ -67,12 +67,13 @@ TEST(RedisAdmission, RequestsReadyInTheSameTurnShareOneCall) {
     llmgw::limits::Admission admission(local, ledger, *config, io.get_executor(), metrics, &client);
     const auto& tier = config->tiers.at(0);
     const std::string consumer = "acme";
+    const llmgw::limits::Charge nothing;  // named: the coroutines hold it by reference
 
     // Five requests, all ready before the worker's loop runs: the first leads a call, and the
     // other four are ready in the same turn, so they ride it.
     int admitted = 0, answered = 0;
     for (int i = 0; i < 5; ++i)
-        asio::co_spawn(io, admission.admit_with_redis(consumer, tier, {}),
+        asio::co_spawn(io, admission.admit_with_redis(consumer, tier, nothing),
                        [&](std::exception_ptr error, llmgw::limits::Admission::Outcome outcome) {
                            if (error) std::rethrow_exception(error);
                            ++answered;
