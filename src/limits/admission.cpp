@@ -77,7 +77,7 @@ void Admission::record_usage(const std::string& consumer, const UsageRecord& usa
     schedule_flush();
 }
 
-Admission::~Admission() = default;
+Admission::~Admission() { drop_waiting(); }
 
 void Admission::when_ready(std::function<void()> tell) {
     if (ready_) {
@@ -109,15 +109,13 @@ void Admission::redis_result(bool ok) {
     }
 }
 
-namespace {
 // An outcome before anything was decided: what the request would reserve, from now.
-Admission::Outcome undecided(const Charge& reserve) {
-    Admission::Outcome outcome;
+Admission::Outcome Admission::undecided(const Charge& reserve) {
+    Outcome outcome;
     outcome.reservation.reserved = reserve;
     outcome.reservation.at = Clock::now();
     return outcome;
 }
-}  // namespace
 
 std::optional<Admission::Outcome> Admission::admit_now(const std::string& consumer,
                                                        const config::Tier& tier,
@@ -137,18 +135,6 @@ http::Task<Admission::Outcome> Admission::admit(const std::string& consumer,
     if (auto now = admit_now(consumer, tier, reserve)) co_return std::move(*now);
     auto asked = co_await admit_with_redis(consumer, tier, reserve);
     co_return asked;
-}
-
-http::Task<Admission::Outcome> Admission::admit_with_redis(const std::string& consumer,
-                                                           const config::Tier& tier,
-                                                           const Charge& reserve) {
-    auto outcome = undecided(reserve);
-    co_await admit_in_redis(consumer, tier, reserve, outcome);
-    if (outcome.decision)
-        shadow(consumer, tier, reserve, outcome);
-    else
-        decide_without_redis(consumer, tier, reserve, outcome);
-    co_return outcome;
 }
 
 // Decided elsewhere (Redis, a leased slice): the local buckets follow an admitted request

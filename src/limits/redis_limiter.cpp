@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <span>
 #include <utility>
 #include <vector>
@@ -78,8 +79,11 @@ std::string shape(const Limit& limit) {
 // Numbers travel to and from the batch script as little-endian IEEE doubles (struct.pack and
 // struct.unpack's "<d"): no text to write or parse per number.
 void pack_double(std::string& out, double value) {
-    const auto bits = std::bit_cast<std::uint64_t>(value);
-    for (int shift = 0; shift < 64; shift += 8) out += static_cast<char>((bits >> shift) & 0xff);
+    auto bits = std::bit_cast<std::uint64_t>(value);
+    if constexpr (std::endian::native == std::endian::big) bits = __builtin_bswap64(bits);
+    char bytes[8];
+    std::memcpy(bytes, &bits, sizeof bytes);  // 8 bytes at once, not a character at a time
+    out.append(bytes, sizeof bytes);
 }
 
 // Overwrites the double packed at `at`.
@@ -349,7 +353,28 @@ redis::Task<std::optional<redis::Reply>> RedisLimiter::call(const Backlog& carri
     co_return std::move(*result);
 }
 
+// The same ask as the last one packed in full (same consumer, tier and reservation, no cap, no
+// slices), found without looking its tier and hash up again: packed as one more repeat.
+bool RedisLimiter::repeat_last(const Ask& ask, Admissions& admissions) const {
+    const auto& last = admissions.repeatable;
+    if (!last || admissions.repeat_tier != ask.tier || ask.lease->cap != 0 || ask.slices != nullptr ||
+        (*last)[2] != ask.reserve.tokens || (*last)[3] != ask.reserve.cost ||
+        *admissions.repeat_consumer != *ask.consumer)
+        return false;
+    ++admissions.count;
+    auto& out = admissions.packed;
+    if (!admissions.run_at) {
+        admissions.run_at = out.size();
+        admissions.run = 0;
+        pack_double(out, 0);
+    }
+    ++admissions.run;
+    put_double(out, *admissions.run_at, -static_cast<double>(admissions.run));
+    return true;
+}
+
 bool RedisLimiter::append_admission(const Ask& ask, Admissions& admissions) const {
+    if (repeat_last(ask, admissions)) return true;
     const auto& tier = *ask.tier;
     const auto& lease = *ask.lease;
     const auto mode = ask.slices == nullptr ? no_grant
@@ -374,22 +399,17 @@ bool RedisLimiter::append_admission(const Ask& ask, Admissions& admissions) cons
     if (lease.cap != 0) lease_number = key_number(lease.key);
     auto& out = admissions.packed;
     ++admissions.count;
-    // A busy consumer's requests follow each other with the same ask: said once, then repeated.
+    // A busy consumer's requests follow each other with the same ask: said once, then repeated
+    // (repeat_last).
     const bool plain = tier_number != 0 && lease.cap == 0 && ask.slices == nullptr;
     const std::array<std::uint64_t, 4> asked{tier_number, hash_number, ask.reserve.tokens, ask.reserve.cost};
-    if (plain && admissions.repeatable == asked) {
-        if (!admissions.run_at) {
-            admissions.run_at = out.size();
-            admissions.run = 0;
-            pack_double(out, 0);
-        }
-        ++admissions.run;
-        put_double(out, *admissions.run_at, -static_cast<double>(admissions.run));
-        return true;
-    }
     admissions.run_at.reset();
     admissions.repeatable.reset();
-    if (plain) admissions.repeatable = asked;
+    if (plain) {
+        admissions.repeatable = asked;
+        admissions.repeat_tier = &tier;
+        admissions.repeat_consumer = ask.consumer;
+    }
     for (const std::uint64_t n : {std::uint64_t{tier_number}, ask.reserve.tokens, ask.reserve.cost,
                                   std::uint64_t{lease.cap},
                                   static_cast<std::uint64_t>(std::max<long long>(lease.duration.count(), 0)),

@@ -24,7 +24,7 @@ template <typename Handle>
 class HandleCache {
 public:
     template <typename Make>
-    const Handle& get(std::uint64_t owner, std::string_view key, Make&& make) {
+    Handle& get(std::uint64_t owner, std::string_view key, Make&& make) {
         if (owner != owner_) {
             handles_.clear();
             owner_ = owner;

@@ -92,9 +92,18 @@ void LimitMetrics::cost(std::string_view consumer, std::uint64_t nano) {
 }
 
 void LimitMetrics::redis_call(std::string_view kind, std::uint64_t carried) {
-    const std::string name(kind);
-    redis_calls_.Add({{"kind", name}}).Increment();
-    if (carried > 0) carried_.Add({{"kind", name}}).Increment(static_cast<double>(carried));
+    struct Handles {
+        prometheus::Counter* calls;
+        prometheus::Counter* carried;  // made with the first call that carried something
+    };
+    thread_local HandleCache<Handles> cache;
+    auto& handles = cache.get(owner_, kind, [&] {
+        return Handles{&redis_calls_.Add({{"kind", std::string(kind)}}), nullptr};
+    });
+    handles.calls->Increment();
+    if (carried == 0) return;
+    if (handles.carried == nullptr) handles.carried = &carried_.Add({{"kind", std::string(kind)}});
+    handles.carried->Increment(static_cast<double>(carried));
 }
 
 void LimitMetrics::concurrency_refused(std::string_view tier) {

@@ -320,8 +320,11 @@ void Metrics::rate_limited(std::string_view tier, std::string_view limit) {
 void Metrics::redis_call(std::chrono::steady_clock::duration latency, bool ok) {
     static const prometheus::Histogram::BucketBoundaries buckets = {
         0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1};
-    families_->redis.latency.Add({}, buckets)
-        .Observe(std::chrono::duration<double>(latency).count());
+    // Resolved once per thread: Family::Add builds a histogram (and its bucket vectors) on
+    // every call only to find the one it has.
+    thread_local HandleCache<prometheus::Histogram*> cache;
+    auto* histogram = cache.get(families_->owner, {}, [&] { return &families_->redis.latency.Add({}, buckets); });
+    histogram->Observe(std::chrono::duration<double>(latency).count());
     if (!ok) families_->redis.errors.Add({}).Increment();
 }
 

@@ -114,13 +114,17 @@ private:
                               const Charge& reserve, Outcome& outcome);
     void shadow(const std::string& consumer, const config::Tier& tier, const Charge& reserve,
                 const Outcome& outcome);
-    http::Task<void> admit_in_redis(const std::string& consumer, const config::Tier& tier,
-                                    const Charge& reserve, Outcome& outcome);
+    static Outcome undecided(const Charge& reserve);
     // Group commit (redis_admission.cpp): one admission call in flight per worker; the asks
     // that arrive meanwhile wait, and the first of them then leads the next call for all.
     struct Waiting;
-    http::Task<void> decide_in_redis(RedisLimiter::Ask& ask);
+    http::Task<void> wait_turn(Waiting& me);
+    void wake(const std::vector<Waiting*>& woken);
+    void drop_waiting();  // the Admission goes: those waiting are never resumed
     http::Task<void> lead_call(RedisLimiter::Ask& own);
+    RedisLimiter::Lease lease_for(const std::string& consumer, const config::Tier& tier);
+    void take_answer(const std::string& consumer, const config::Tier& tier, RedisLimiter::Ask& ask,
+                     RedisLimiter::Lease& lease, RedisLimiter::Slices* slices, Outcome& outcome);
     // The waiting asks that ride along with `own`'s call (Cluster: those of its slot only).
     std::vector<Waiting*> take_riders(const RedisLimiter::Ask& own);
     std::vector<Waiting*> waiting_;

@@ -167,12 +167,15 @@ class RedisLimiter {
         // after it is packed as a run of repeats (limit_scripts.hpp): where its mark is in
         // `packed`, and how many it holds.
         std::optional<std::array<std::uint64_t, 4>> repeatable;
+        const config::Tier* repeat_tier = nullptr;  // its tier and consumer
+        const std::string* repeat_consumer = nullptr;
         std::optional<std::size_t> run_at;
         std::uint64_t run = 0;
     };
     redis::Task<std::optional<redis::Reply>> call(const Backlog& carried, Admissions admissions);
     // True when packed as a repeat of the one before.
     bool append_admission(const Ask& ask, Admissions& admissions) const;
+    bool repeat_last(const Ask& ask, Admissions& admissions) const;
     // The tier's limits as the batch script reads them: its limit count, then each limit.
     const redis::Arguments& tier_arguments(const config::Tier& tier) const;
     // The last key made of a kind (a consumer's tier hash, a consumer's day of usage), kept:
