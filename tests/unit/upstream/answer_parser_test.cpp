@@ -204,6 +204,7 @@ TEST(AnswerParser, RefusesFramingItCannotBeSureOf) {
 }
 
 TEST(AnswerParser, RefusesMalformedHeadsAndChunks) {
+    static constexpr char with_nul[] = "HTTP/1.1 200 OK\r\nA: b\0c\r\n\r\n";
     const std::vector<std::string> heads = {
         "HTTP/2.0 200 OK\r\n\r\n",
         "HTTP/1.1 20 OK\r\n\r\n",
@@ -215,7 +216,7 @@ TEST(AnswerParser, RefusesMalformedHeadsAndChunks) {
         "HTTP/1.1 200 OK\r\n: value\r\n\r\n",
         "HTTP/1.1 200 OK\r\nNo-Colon\r\n\r\n",
         "HTTP/1.1 200 OK\r\nA: b\nC: d\r\n\r\n",       // a bare LF inside
-        std::string("HTTP/1.1 200 OK\r\nA: b\0c\r\n\r\n", 30),
+        std::string(with_nul, sizeof with_nul - 1),
         "HTTP/1.1 200 OK\r\nA: b\x7f\r\n\r\n",
     };
     for (const auto& head : heads) {
