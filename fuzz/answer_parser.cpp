@@ -18,6 +18,7 @@
 #include "llmgw/http/hop_by_hop.hpp"
 #include "llmgw/http/response_phases.hpp"
 #include "llmgw/upstream/answer_parser.hpp"
+#include "support/beast_answer.hpp"
 
 namespace bhttp = boost::beast::http;
 using boost::system::error_code;
@@ -88,17 +89,8 @@ Result beast(std::string_view input, std::size_t step, bool eof) {
         auto& message = parser.get();
         out.status = message.result_int();
         out.version = message.version();
-        std::vector<std::string> listed;
-        for (const auto& field : message)
-            if (field.name() == bhttp::field::connection || field.name() == bhttp::field::proxy_connection)
-                for (auto& token : llmgw::http::connection_tokens(field.value())) listed.push_back(token);
-        for (const auto& field : message) {
-            const auto name = llmgw::headers::to_lower(field.name_string());
-            if (llmgw::headers::is_hop_by_hop(name) || name == "content-length" ||
-                std::find(listed.begin(), listed.end(), name) != listed.end())
-                continue;
-            out.fields.push_back(name + ": " + std::string(field.value()));
-        }
+        for (auto& [name, value] : llmgw::testing::end_to_end_fields(message.base()))
+            out.fields.push_back(name + ": " + value);
         parser.eager(true);
     };
     for (std::size_t at = 0; at < input.size() && !parser.is_done(); at += step) {

@@ -393,14 +393,19 @@ AnswerParser::Progress AnswerParser::put_body(std::string_view in, char* out, st
     return progress;
 }
 
+// Where the line at the start of `in` ends (its CRLF), within max_line bytes; npos with
+// need_more while it may still end, with `too_long` when it cannot.
+std::size_t AnswerParser::line_end(std::string_view in, bhttp::error too_long, error_code& ec) {
+    const auto eol = in.substr(0, max_line + 2).find(crlf);
+    if (eol == std::string_view::npos)
+        ec = in.size() >= max_line + 2 ? error_code(too_long) : error_code(bhttp::error::need_more);
+    return eol;
+}
+
 // chunk-size [ chunk-ext ] CRLF
 std::size_t AnswerParser::chunk_size_line(std::string_view in, error_code& ec) {
-    const auto eol = in.substr(0, max_line + 2).find(crlf);
-    if (eol == std::string_view::npos) {
-        ec = in.size() >= max_line + 2 ? error_code(bhttp::error::bad_chunk)
-                                       : error_code(bhttp::error::need_more);
-        return 0;
-    }
+    const auto eol = line_end(in, bhttp::error::bad_chunk, ec);
+    if (eol == std::string_view::npos) return 0;
     const auto line = in.substr(0, eol);
     std::uint64_t size = 0;
     std::size_t i = 0;
@@ -420,12 +425,8 @@ std::size_t AnswerParser::chunk_size_line(std::string_view in, error_code& ec) {
 
 // After the last chunk: trailer fields, read and dropped, up to the empty line.
 std::size_t AnswerParser::trailer_line(std::string_view in, error_code& ec) {
-    const auto eol = in.substr(0, max_line + 2).find(crlf);
-    if (eol == std::string_view::npos) {
-        ec = in.size() >= max_line + 2 ? error_code(bhttp::error::header_limit)
-                                       : error_code(bhttp::error::need_more);
-        return 0;
-    }
+    const auto eol = line_end(in, bhttp::error::header_limit, ec);
+    if (eol == std::string_view::npos) return 0;
     if (eol == 0) {
         state_ = State::done;
         return 2;

@@ -17,6 +17,7 @@
 //   * obsolete line folding (a field line that starts with a space or tab).
 #pragma once
 
+#include <boost/beast/http/error.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -87,6 +88,8 @@ private:
                          boost::system::error_code& ec);
     bool read_framing(bool content_length, std::string_view value, boost::system::error_code& ec);
     void choose_framing();
+    static std::size_t line_end(std::string_view in, boost::beast::http::error too_long,
+                                boost::system::error_code& ec);
     std::size_t chunk_size_line(std::string_view in, boost::system::error_code& ec);
     std::size_t trailer_line(std::string_view in, boost::system::error_code& ec);
 

@@ -21,6 +21,7 @@
 #include "llmgw/observability/metrics.hpp"
 #include "llmgw/redis/client.hpp"
 #include "support/redis_server.hpp"
+#include "support/run_until.hpp"
 
 namespace {
 
@@ -28,14 +29,7 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Steady = std::chrono::steady_clock;
 
-bool run_until(asio::io_context& io, const std::function<bool()>& done, Steady::duration deadline = 5s) {
-    const auto until = Steady::now() + deadline;
-    while (!done()) {
-        if (Steady::now() >= until) return false;
-        io.run_one_for(10ms);
-    }
-    return true;
-}
+using llmgw::testing::run_until;
 
 // The value of a sample line of `text` (a /metrics page) starting with `name`; -1 when absent.
 double sample(const std::string& text, const std::string& name) {

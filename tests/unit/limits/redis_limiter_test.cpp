@@ -23,6 +23,7 @@
 
 #include "../../../src/limits/limit_scripts.hpp"
 #include "support/redis_server.hpp"
+#include "support/run_until.hpp"
 
 using namespace llmgw::limits::testing;
 
@@ -53,15 +54,7 @@ Client::Options options_for(uint16_t port) {
     return o;
 }
 
-// Pumps `io` on this thread until `done()` or the deadline.
-bool run_until(asio::io_context& io, const std::function<bool()>& done, Steady::duration deadline = 5s) {
-    const auto until = Steady::now() + deadline;
-    while (!done()) {
-        if (Steady::now() >= until) return false;
-        io.run_one_for(10ms);
-    }
-    return true;
-}
+using llmgw::testing::run_until;
 
 // The seconds until the UTC window holding `now` ends, as LocalLimiter rounds them.
 seconds until_window_end(Limit::Window window, Wall::time_point now = Wall::now()) {

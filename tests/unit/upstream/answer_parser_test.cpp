@@ -15,6 +15,7 @@
 #include "llmgw/http/hop_by_hop.hpp"
 #include "llmgw/http/response_phases.hpp"
 #include "llmgw/upstream/answer_parser.hpp"
+#include "support/beast_answer.hpp"
 
 namespace bhttp = boost::beast::http;
 using boost::system::error_code;
@@ -38,13 +39,6 @@ Fields grouped(Fields fields) {
     std::stable_sort(fields.begin(), fields.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     return fields;
-}
-
-Fields fields_of(const llmgw::http::ResponseHead& head) {
-    Fields out;
-    for (const auto& field : head)
-        out.emplace_back(llmgw::headers::to_lower(field.name_string()), std::string(field.value()));
-    return out;
 }
 
 Fields fields_of(std::string_view lines) {
@@ -101,15 +95,7 @@ Parsed parse_with_beast(const std::string& input, bool eof = false, bool head_re
     auto& message = parser.get();
     out.status = message.result_int();
     out.version = message.version();
-    std::vector<std::string> listed;
-    for (const auto& field : message)
-        if (field.name() == bhttp::field::connection || field.name() == bhttp::field::proxy_connection)
-            for (auto& token : llmgw::http::connection_tokens(field.value())) listed.push_back(token);
-    for (auto& [name, value] : fields_of(message.base())) {
-        const bool listed_name = std::find(listed.begin(), listed.end(), name) != listed.end();
-        if (!llmgw::headers::is_hop_by_hop(name) && name != "content-length" && !listed_name)
-            out.fields.emplace_back(name, value);
-    }
+    out.fields = llmgw::testing::end_to_end_fields(message.base());
     parser.eager(true);
     if (!parser.is_done()) parser.put(boost::asio::buffer(input.substr(used)), out.ec);
     if (out.ec && out.ec != bhttp::error::need_more) return out;
