@@ -237,16 +237,7 @@ std::size_t AnswerParser::parse_head(std::string_view head, error_code& ec) {
 void AnswerParser::keep(std::string_view name, std::string_view value) {
     if (name.size() == 12 && headers::equals_lower(name, "content-type"))
         event_stream_ = value.starts_with("text/event-stream");
-    // One growth check and four copies (the head's size is reserved).
-    const auto at = lines_.size();
-    lines_.resize(at + name.size() + value.size() + 4);
-    char* out = lines_.data() + at;
-    out = std::copy(name.begin(), name.end(), out);
-    *out++ = ':';
-    *out++ = ' ';
-    out = std::copy(value.begin(), value.end(), out);
-    *out++ = '\r';
-    *out = '\n';
+    http::append_field_line(lines_, name, value);  // the head's size is reserved
 }
 
 // The fields Connection named are hop-by-hop too (rare: a server's own extension).
@@ -255,7 +246,7 @@ void AnswerParser::drop_listed(const std::vector<std::string_view>& listed) {
     http::for_each_field_line(lines_, [&](std::string_view name, std::string_view value) {
         const bool named = std::any_of(listed.begin(), listed.end(),
                                        [&](std::string_view token) { return headers::iequals(token, name); });
-        if (!named) kept.append(name).append(": ").append(value).append(crlf);
+        if (!named) http::append_field_line(kept, name, value);
     });
     lines_ = std::move(kept);
 }

@@ -15,6 +15,20 @@
 
 namespace llmgw::http {
 
+// Appends one header line, "name: value\r\n": one growth check and four copies (four appends,
+// each checking capacity, cost twice that).
+inline void append_field_line(std::string& lines, std::string_view name, std::string_view value) {
+    const auto at = lines.size();
+    lines.resize(at + name.size() + value.size() + 4);
+    char* out = lines.data() + at;
+    out = std::copy(name.begin(), name.end(), out);
+    *out++ = ':';
+    *out++ = ' ';
+    out = std::copy(value.begin(), value.end(), out);
+    *out++ = '\r';
+    *out = '\n';
+}
+
 // Header lines as text, "name: value\r\n" each (as AnswerHead::lines holds them): calls
 // `each(name, value)` for every line.
 template <typename Each>
@@ -48,18 +62,9 @@ struct AnswerHead {
     // Adds a header the gateway owns; `replace` first drops the fields' own of that name (an
     // upstream's x-request-id, say). Names (lower case) and values are the gateway's: no CR or LF.
     void add(std::string_view name, std::string_view value) {
-        // One growth and four copies: four appends (each checking capacity) cost twice that.
-        const auto at = lines.size();
-        const auto size = at + name.size() + value.size() + 4;
+        const auto size = lines.size() + name.size() + value.size() + 4;
         if (lines.capacity() < size) lines.reserve(size + 384);  // room for the lines to come
-        lines.resize(size);
-        char* out = lines.data() + at;
-        out = std::copy(name.begin(), name.end(), out);
-        *out++ = ':';
-        *out++ = ' ';
-        out = std::copy(value.begin(), value.end(), out);
-        *out++ = '\r';
-        *out = '\n';
+        append_field_line(lines, name, value);
     }
     void replace(std::string_view lower_name, std::string_view value) {
         drop_fields([&](std::string_view field) { return headers::equals_lower(field, lower_name); });
