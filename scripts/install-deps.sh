@@ -14,7 +14,7 @@ if [[ ${1:-} != --build ]]; then
   packages+=(
     libgtest-dev libgmock-dev
     clang-14 libclang-rt-14-dev
-    redis-server prometheus nginx-light haproxy wrk valgrind
+    redis-server prometheus nginx-light haproxy wrk valgrind linux-perf
     postgresql sqlite3
   )
 fi

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# System calls per request, by kind, of nginx's worker and of llmgw (the plain setup), under
+# the same load: what a request costs the kernel, where requests/s and CPU time move with
+# the machine. Counted by `perf stat` on the syscall tracepoints (needs root or
+# kernel.perf_event_paranoid <= -1), so the counts are exact and the proxy runs at full
+# speed (strace would slow it until every read finds its data).
+#
+# Usage: bench/syscalls.sh [SECONDS]
+#   SECONDS  measured per proxy (default 5), after a 1 s warm-up; 32 connections, as
+#            bench/run.sh. The proxy runs on CPU 0; wrk and the fake model server on CPU 1.
+#   LLMGW_BIN=PATH  another llmgw build to count (a before/after pair)
+# Loopback only. Prints one line per proxy and kind, and `reads that found nothing`: reads
+# that returned EAGAIN (a read tried before the data was there).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SECONDS_MEASURED=${1:-5}
+BIN=${LLMGW_BIN:-$ROOT/build/src/llmgw}
+FAKE=$ROOT/build/tools/fake_model_server/llmgw-fake-model
+for tool in perf nginx wrk taskset; do
+  command -v "$tool" >/dev/null || { echo "syscalls.sh: $tool is not installed" >&2; exit 1; }
+done
+WORK=$(mktemp -d)
+chmod 755 "$WORK"  # nginx's workers (user root below) enter it
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
+  echo "syscalls.sh: nothing listens on $1" >&2; exit 1
+}
+
+taskset -c 1 "$FAKE" --listen 127.0.0.1:0 --threads 1 --id syscalls >"$WORK/fake.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do grep -q '^listening on' "$WORK/fake.log" && break; sleep 0.05; done
+UPSTREAM_PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$WORK/fake.log")
+
+nginx_port=$(free_port)
+sed -e "s|@WORKERS@|1|; s|@NOFILE@|4096|; s|@DIR@|$WORK|g; s|@WORKER_CONNECTIONS@|4096|" \
+  -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|; s|@LISTEN_PORT@|$nginx_port|; s|@BUFFERING@|on|" \
+  -e "s|@READ_TIMEOUT@|60s|" "$ROOT/bench/nginx.conf.template" >"$WORK/nginx.conf"
+for m in fastcgi uwsgi scgi; do  # a temp path of a module compiled out is an error
+  nginx -V 2>&1 | grep -q -- "--without-http_${m}_module" && sed -i "/^ *${m}_temp_path /d" "$WORK/nginx.conf"
+done
+nginx_args=(-p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/error.log")
+[[ $(id -u) == 0 ]] && nginx_args+=(-g "user root;")
+taskset -c 0 nginx "${nginx_args[@]}" &
+master=$!
+PIDS+=($master)
+wait_port "$nginx_port"
+nginx_worker=$(pgrep -P "$master" | head -1)
+
+llmgw_port=$(free_port)
+admin_port=$(free_port)
+sed -e "/^server:/,/^[^ #]/ s/^\( *listen:\).*/\1 \"127.0.0.1:$llmgw_port\"/" \
+  -e "/^admin:/,/^[^ #]/ s/^\( *listen:\).*/\1 \"127.0.0.1:$admin_port\"/" \
+  "$ROOT/bench/llmgw.yaml" >"$WORK/llmgw.yaml"
+UPSTREAM_PORT=$UPSTREAM_PORT taskset -c 0 "$BIN" --config "$WORK/llmgw.yaml" >"$WORK/llmgw.log" 2>&1 &
+llmgw=$!
+PIDS+=($llmgw)
+wait_port "$llmgw_port"
+
+kinds=(recvfrom recvmsg read readv sendto sendmsg write writev epoll_wait epoll_ctl getsockopt
+  setsockopt io_uring_enter timerfd_settime)
+events=(-e raw_syscalls:sys_enter)
+for kind in "${kinds[@]}"; do
+  [[ -d /sys/kernel/tracing/events/syscalls/sys_enter_$kind || -d /sys/kernel/debug/tracing/events/syscalls/sys_enter_$kind ]] &&
+    events+=(-e "syscalls:sys_enter_$kind")
+done
+events+=(-e syscalls:sys_exit_recvfrom --filter 'ret == -11' -e syscalls:sys_exit_recvmsg --filter 'ret == -11')
+
+count() { # count NAME PORT PID
+  local name=$1 port=$2 pid=$3 out requests
+  taskset -c 1 wrk -t1 -c32 -d1s -s "$ROOT/bench/chat.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
+  perf stat "${events[@]}" -p "$pid" -o "$WORK/$name.perf" -- sleep $((SECONDS_MEASURED + 1)) &
+  local stat=$!
+  sleep 0.5
+  out=$(taskset -c 1 wrk -t1 -c32 -d"${SECONDS_MEASURED}s" -s "$ROOT/bench/chat.lua" \
+    "http://127.0.0.1:$port/v1/chat/completions")
+  wait "$stat"
+  requests=$(sed -n 's/.*BENCH requests=\([0-9]*\).*/\1/p' <<<"$out")
+  ((requests > 0)) || { echo "syscalls.sh: no request measured through $name" >&2; exit 1; }
+  awk -v name="$name" -v n="$requests" '
+    /sys_e/ {
+      gsub(",", "", $1)
+      kind = $2; sub(/.*sys_enter_/, "", kind); sub(/raw_syscalls:sys_enter/, "all", kind)
+      if ($2 ~ /sys_exit_/) { kind = $2; sub(/.*sys_exit_/, "", kind); kind = kind " found nothing" }
+      if ($1 / n >= 0.005) printf "%-6s %-24s %6.2f per request\n", name, kind, $1 / n
+    }' "$WORK/$name.perf"
+}
+count nginx "$nginx_port" "$nginx_worker"
+count llmgw "$llmgw_port" "$llmgw"
