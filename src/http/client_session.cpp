@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "llmgw/http/connection_deadline.hpp"
+#include "llmgw/http/draining_read.hpp"
 #include "llmgw/http/hop_by_hop.hpp"
 #include "llmgw/http/request_validation.hpp"
 #include "llmgw/observability/request_id.hpp"
@@ -287,6 +288,15 @@ Task<bool> call_handler(const ConnectionHandlers& handlers, Request& request,
     co_return false;
 }
 
+// The first bytes of the next request. Plain TCP reads without a try that would find
+// nothing when the last read drained the socket (draining_read.hpp); TLS reads its records.
+auto read_next(tcp::socket& socket, net::mutable_buffer buffer) {
+    return async_read_draining(socket, buffer, net::as_tuple(http::use_awaitable));
+}
+auto read_next(TlsSocket& stream, net::mutable_buffer buffer) {
+    return stream.async_read_some(buffer, net::as_tuple(http::use_awaitable));
+}
+
 template <typename Stream>  // tcp::socket or TlsSocket
 Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const SessionLimits& limits,
                          const ConnectionHandlers& handlers, std::string client_ip) {
@@ -299,8 +309,7 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
             // Reading (rather than waiting for readability) gets a pipelined or quick next
             // request in the same system call.
             deadline.expires_after(limits.idle_timeout);
-            auto [ec, n] = co_await socket.async_read_some(buffer.prepare(kNextRequestRead),
-                                                           net::as_tuple(http::use_awaitable));
+            auto [ec, n] = co_await read_next(socket, buffer.prepare(kNextRequestRead));
             if (ec) co_return;
             buffer.commit(n);
         }

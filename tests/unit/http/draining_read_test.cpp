@@ -1,0 +1,154 @@
+// The draining read on a real loopback connection: it reads what socket.async_read_some
+// reads, and a read queued after a short one still gets every byte, whether the bytes come
+// while it waits or came before it started.
+#include "llmgw/http/draining_read.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/write.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "support/run_until.hpp"
+
+namespace llmgw::http {
+namespace {
+
+using testing::run_until;
+
+struct Connection {
+    net::io_context io;
+    // Keeps run_until's io_context from stopping each time it runs out of work.
+    net::executor_work_guard<Executor> busy = net::make_work_guard(io.get_executor());
+    tcp::socket reader{io.get_executor()};
+    tcp::socket writer{io.get_executor()};
+
+    Connection() {
+        tcp::acceptor acceptor(io.get_executor(), {net::ip::make_address("127.0.0.1"), 0});
+        writer.connect(acceptor.local_endpoint());
+        reader = acceptor.accept();
+    }
+
+    void send(const std::string& bytes) { net::write(writer, net::buffer(bytes)); }
+};
+
+struct Read {
+    std::optional<boost::system::error_code> ec;
+    std::string bytes;
+};
+
+// Starts a draining read of at most `size` bytes; the result lands in the returned Read.
+std::shared_ptr<Read> start_read(tcp::socket& socket, std::size_t size) {
+    auto read = std::make_shared<Read>();
+    auto storage = std::make_shared<std::string>(size, '\0');
+    async_read_draining(socket, net::buffer(*storage),
+                        [read, storage](boost::system::error_code ec, std::size_t n) {
+                            read->bytes = storage->substr(0, n);
+                            read->ec = ec;
+                        });
+    return read;
+}
+
+std::shared_ptr<Read> read_now(Connection& c, std::size_t size) {
+    auto read = start_read(c.reader, size);
+    EXPECT_TRUE(run_until(c.io, [&] { return read->ec.has_value(); }));
+    return read;
+}
+
+// Runs the io_context for a while with nothing of the socket's pending: the reactor sees
+// whatever event the socket has and nobody reads.
+void let_reactor_run(Connection& c) {
+    Timer timer(c.io.get_executor(), std::chrono::milliseconds(50));
+    bool fired = false;
+    timer.async_wait([&](const boost::system::error_code&) { fired = true; });
+    ASSERT_TRUE(run_until(c.io, [&] { return fired; }));
+}
+
+TEST(DrainingRead, ReadsWhatIsThere) {
+    Connection c;
+    c.send("hello");
+    const auto read = read_now(c, 64);
+    EXPECT_FALSE(*read->ec);
+    EXPECT_EQ(read->bytes, "hello");
+}
+
+TEST(DrainingRead, AfterAShortReadWaitsAndGetsWhatComesNext) {
+    Connection c;
+    c.send("first");
+    EXPECT_EQ(read_now(c, 64)->bytes, "first");
+    const auto next = start_read(c.reader, 64);
+    let_reactor_run(c);
+    EXPECT_FALSE(next->ec.has_value()) << "completed with nothing sent";
+    c.send("second");
+    ASSERT_TRUE(run_until(c.io, [&] { return next->ec.has_value(); }));
+    EXPECT_FALSE(*next->ec);
+    EXPECT_EQ(next->bytes, "second");
+}
+
+// The bytes arrive after a short read and before the next read starts, and the reactor has
+// seen their event already: the next read must still get them, with nothing more sent.
+TEST(DrainingRead, BytesThatCameBetweenReadsAreReadWithoutAnotherEvent) {
+    Connection c;
+    c.send("first");
+    EXPECT_EQ(read_now(c, 64)->bytes, "first");
+    c.send("between");
+    let_reactor_run(c);
+    const auto next = read_now(c, 64);
+    EXPECT_FALSE(*next->ec);
+    EXPECT_EQ(next->bytes, "between");
+}
+
+// The reactor has seen the bytes' event before the first read: no event is left to wake a
+// second read that waited, so a read that filled its buffer must leave the next one to try.
+TEST(DrainingRead, AFullReadIsFollowedByTheRest) {
+    Connection c;
+    c.send("0123456789abcdef");
+    let_reactor_run(c);
+    EXPECT_EQ(read_now(c, 10)->bytes, "0123456789");
+    EXPECT_EQ(read_now(c, 10)->bytes, "abcdef");
+}
+
+TEST(DrainingRead, TheEndOfTheStreamIsEof) {
+    Connection c;
+    c.send("last");
+    EXPECT_EQ(read_now(c, 64)->bytes, "last");
+    c.writer.close();
+    const auto end = read_now(c, 64);
+    EXPECT_EQ(*end->ec, net::error::eof);
+    EXPECT_TRUE(end->bytes.empty());
+}
+
+TEST(DrainingRead, CancellingTheSocketAbortsAWaitingRead) {
+    Connection c;
+    const auto read = start_read(c.reader, 64);
+    let_reactor_run(c);
+    c.reader.cancel();
+    ASSERT_TRUE(run_until(c.io, [&] { return read->ec.has_value(); }));
+    EXPECT_EQ(*read->ec, net::error::operation_aborted);
+}
+
+TEST(DrainingRead, ClosingTheSocketAbortsAWaitingRead) {
+    Connection c;
+    const auto read = start_read(c.reader, 64);
+    c.reader.close();
+    ASSERT_TRUE(run_until(c.io, [&] { return read->ec.has_value(); }));
+    EXPECT_EQ(*read->ec, net::error::operation_aborted);
+}
+
+// A read still waiting when its io_context goes is freed without being called (under ASan, a
+// leak or a call into freed memory fails the test).
+TEST(DrainingRead, AReadPendingWhenTheIoContextGoesIsDropped) {
+    std::shared_ptr<Read> read;
+    {
+        Connection c;
+        read = start_read(c.reader, 64);
+        let_reactor_run(c);
+    }
+    EXPECT_FALSE(read->ec.has_value());
+}
+
+}  // namespace
+}  // namespace llmgw::http
