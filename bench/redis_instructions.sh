@@ -27,22 +27,9 @@ BIN=$BUILD/src/llmgw
 FAKE=$BUILD/tools/fake_model_server/llmgw-fake-model
 OUT=$ROOT/bench/results/callgrind.redis.out
 mkdir -p "$ROOT/bench/results"
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-for tool in valgrind callgrind_control callgrind_annotate wrk redis-server; do
-  command -v "$tool" >/dev/null || { echo "redis_instructions.sh: $tool is not installed" >&2; exit 1; }
-done
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { # wait_port PORT: until something listens there (60 s: valgrind starts slowly)
-  for _ in $(seq 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "redis_instructions.sh: nothing listens on $1" >&2; exit 1
-}
+BENCH_NAME=redis_instructions.sh
+source "$ROOT/bench/common.sh"
+require_tools valgrind callgrind_control callgrind_annotate wrk redis-server
 redis_args=(--bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" --daemonize no --logfile '')
 
 capture() { # capture FILE

@@ -17,23 +17,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SECONDS_MEASURED=${1:-5}
 BIN=${LLMGW_BIN:-$ROOT/build/src/llmgw}
 FAKE=$ROOT/build/tools/fake_model_server/llmgw-fake-model
-for tool in perf nginx wrk taskset; do
-  command -v "$tool" >/dev/null || { echo "syscalls.sh: $tool is not installed" >&2; exit 1; }
-done
-WORK=$(mktemp -d)
+BENCH_NAME=syscalls.sh
+source "$ROOT/bench/common.sh"
+require_tools perf nginx wrk taskset
 chmod 755 "$WORK"  # nginx's workers (user root below) enter it
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
-  echo "syscalls.sh: nothing listens on $1" >&2; exit 1
-}
 
 taskset -c 1 "$FAKE" --listen 127.0.0.1:0 --threads 1 --id syscalls >"$WORK/fake.log" 2>&1 &
 PIDS+=($!)
