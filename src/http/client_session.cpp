@@ -288,20 +288,24 @@ Task<bool> call_handler(const ConnectionHandlers& handlers, Request& request,
     co_return false;
 }
 
-// The first bytes of the next request. Plain TCP reads without a try that would find
-// nothing when the last read drained the socket (draining_read.hpp); TLS reads its records.
-auto read_next(tcp::socket& socket, net::mutable_buffer buffer) {
-    return async_read_draining(socket, buffer, net::as_tuple(http::use_awaitable));
-}
-auto read_next(TlsSocket& stream, net::mutable_buffer buffer) {
-    return stream.async_read_some(buffer, net::as_tuple(http::use_awaitable));
-}
+// What reads the first bytes of each next request. Plain TCP reads without a try that would
+// find nothing when the last read drained the socket (draining_read.hpp); TLS reads its records.
+DrainingReader next_request_reader(tcp::socket& socket) { return DrainingReader(socket); }
+struct TlsReader {
+    TlsSocket& stream;
+    template <typename Token>
+    auto async_read_some(net::mutable_buffer buffer, Token&& token) {
+        return stream.async_read_some(buffer, std::forward<Token>(token));
+    }
+};
+TlsReader next_request_reader(TlsSocket& stream) { return {stream}; }
 
 template <typename Stream>  // tcp::socket or TlsSocket
 Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const SessionLimits& limits,
                          const ConnectionHandlers& handlers, std::string client_ip) {
     beast::flat_buffer buffer;
     buffer.max_size(std::min(limits.max_header_bytes, std::size_t{UINT32_MAX}) + kReadAheadBytes);
+    auto next_request = next_request_reader(socket);
     for (bool first = true;; first = false) {
         if (!first && buffer.size() == 0) {
             // Between requests only the idle timeout applies; the header timeout starts
@@ -309,7 +313,8 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
             // Reading (rather than waiting for readability) gets a pipelined or quick next
             // request in the same system call.
             deadline.expires_after(limits.idle_timeout);
-            auto [ec, n] = co_await read_next(socket, buffer.prepare(kNextRequestRead));
+            auto [ec, n] = co_await next_request.async_read_some(
+                buffer.prepare(kNextRequestRead), net::as_tuple(http::use_awaitable));
             if (ec) co_return;
             buffer.commit(n);
         }

@@ -2,7 +2,6 @@
 // Asio starts its receive, which reports a short read as having drained the socket.
 #include "llmgw/http/draining_read.hpp"
 
-#include <boost/asio/detail/reactor.hpp>
 #include <boost/asio/detail/reactor_op.hpp>
 #include <boost/asio/detail/socket_ops.hpp>
 #include <boost/asio/error.hpp>
@@ -63,20 +62,23 @@ private:
 
 }  // namespace
 
-void start_draining_read(tcp::socket& socket, net::mutable_buffer buffer, ReadHandler handler) {
-    auto& impl = SocketImplementation::of(socket);
+DrainingReader::DrainingReader(tcp::socket& socket)
+    : socket_(socket),
+      reactor_(net::use_service<asio_detail::reactor>(socket.get_executor().context())) {}
+
+void DrainingReader::start(net::mutable_buffer buffer, ReadHandler handler) {
+    auto& impl = SocketImplementation::of(socket_);
     auto op = std::make_unique<DrainingRecv>(impl.socket_, buffer, std::move(handler));
-    auto& reactor = net::use_service<asio_detail::reactor>(socket.get_executor().context());
     // As Asio's own receive: the descriptor is made non-blocking first; an error doing so (or
     // a closed socket) completes the read with it.
     if ((impl.state_ & asio_detail::socket_ops::non_blocking) != 0 ||
         asio_detail::socket_ops::set_internal_non_blocking(impl.socket_, impl.state_, true,
                                                            op->ec_)) {
-        reactor.start_op(asio_detail::reactor::read_op, impl.socket_, impl.reactor_data_,
-                         op.release(), /*is_continuation=*/false, /*allow_speculative=*/true);
+        reactor_.start_op(asio_detail::reactor::read_op, impl.socket_, impl.reactor_data_,
+                          op.release(), /*is_continuation=*/false, /*allow_speculative=*/true);
         return;
     }
-    reactor.post_immediate_completion(op.release(), false);
+    reactor_.post_immediate_completion(op.release(), false);
 }
 
 }  // namespace llmgw::http
