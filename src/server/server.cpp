@@ -22,6 +22,7 @@
 #include "llmgw/gateway/gateway.hpp"
 #include "llmgw/gateway/pipeline.hpp"
 #include "llmgw/http/client_session.hpp"
+#include "llmgw/http/read_hints.hpp"
 #include "llmgw/limits/admission.hpp"
 #include "llmgw/redis/client.hpp"
 #include "llmgw/tls/server_context.hpp"
@@ -73,6 +74,9 @@ void open_listener(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, bool 
     if (!ec && share_port) acceptor.set_option(reuse_port(true), ec);
     if (!ec) acceptor.bind(endpoint, ec);
     if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    // Accepted connections inherit it: their draining reads need it (read_hints.hpp). Without
+    // it reads are as Asio's, so a refusal is not an error.
+    if (!ec) (void)http::enable_read_hints(acceptor.native_handle());
     if (ec) {
         std::ostringstream where;
         where << endpoint;

@@ -29,6 +29,8 @@ struct Connection {
 
     Connection() {
         tcp::acceptor acceptor(io.get_executor(), {net::ip::make_address("127.0.0.1"), 0});
+        // As llmgw's listeners: the accepted socket inherits it.
+        EXPECT_FALSE(enable_read_hints(acceptor.native_handle()));
         writer.connect(acceptor.local_endpoint());
         reader = acceptor.accept();
     }
@@ -125,6 +127,43 @@ TEST(DrainingRead, TheEndOfTheStreamIsEof) {
     EXPECT_TRUE(end->bytes.empty());
 }
 
+// The last bytes and the peer's FIN come in one readiness event: the read that gets the bytes
+// must not take the socket for drained, or the read after it would wait for an event that
+// never comes.
+TEST(DrainingRead, TheEndOfTheStreamRightAfterTheLastBytesIsSeen) {
+    Connection c;
+    read_short(c);
+    c.send("last");
+    c.writer.close();
+    let_reactor_run(c);
+    EXPECT_EQ(read_now(c, 64)->bytes, "last");
+    const auto end = read_now(c, 64);
+    ASSERT_TRUE(end->ec.has_value());
+    EXPECT_EQ(*end->ec, net::error::eof);
+}
+
+// Without TCP_INQ a read cannot tell that it drained the socket: every read is followed by a
+// try, as Asio's are, and nothing is lost.
+TEST(DrainingRead, WithoutReadHintsNothingIsLost) {
+    net::io_context io;
+    auto busy = net::make_work_guard(io.get_executor());
+    tcp::acceptor acceptor(io.get_executor(), {net::ip::make_address("127.0.0.1"), 0});
+    tcp::socket writer(io.get_executor());
+    writer.connect(acceptor.local_endpoint());
+    tcp::socket reader = acceptor.accept();
+    DrainingReader draining(reader);
+    net::write(writer, net::buffer(std::string("bytes")));
+    writer.close();
+    std::string storage(64, '\0');
+    std::optional<boost::system::error_code> first, second;
+    draining.async_read_some(net::buffer(storage), [&](auto ec, std::size_t) { first = ec; });
+    ASSERT_TRUE(run_until(io, [&] { return first.has_value(); }));
+    EXPECT_FALSE(*first);
+    draining.async_read_some(net::buffer(storage), [&](auto ec, std::size_t) { second = ec; });
+    ASSERT_TRUE(run_until(io, [&] { return second.has_value(); }));
+    EXPECT_EQ(*second, net::error::eof);
+}
+
 TEST(DrainingRead, CancellingTheSocketAbortsAWaitingRead) {
     Connection c;
     const auto read = start_read(c, 64);
@@ -140,6 +179,71 @@ TEST(DrainingRead, ClosingTheSocketAbortsAWaitingRead) {
     c.reader.close();
     ASSERT_TRUE(run_until(c.io, [&] { return read->ec.has_value(); }));
     EXPECT_EQ(*read->ec, net::error::operation_aborted);
+}
+
+struct Peek {
+    std::optional<boost::system::error_code> ec;
+    std::size_t n = 0;
+    char byte = 0;
+};
+
+std::shared_ptr<Peek> start_peek(Connection& c) {
+    auto peek = std::make_shared<Peek>();
+    c.draining.async_peek(peek->byte, [peek](boost::system::error_code ec, std::size_t n) {
+        peek->n = n;
+        peek->ec = ec;
+    });
+    return peek;
+}
+
+// After a short read the peek waits; bytes wake it and are left for the read.
+TEST(DrainingRead, APeekWaitsForBytesAndLeavesThem) {
+    Connection c;
+    read_short(c);
+    const auto peek = start_peek(c);
+    let_reactor_run(c);
+    EXPECT_FALSE(peek->ec.has_value()) << "completed with nothing sent";
+    c.send("next");
+    ASSERT_TRUE(run_until(c.io, [&] { return peek->ec.has_value(); }));
+    EXPECT_FALSE(*peek->ec);
+    EXPECT_EQ(peek->n, 1u);
+    EXPECT_EQ(peek->byte, 'n');
+    EXPECT_EQ(read_now(c, 64)->bytes, "next");
+}
+
+// A read started behind a pending peek is woken by the same bytes, and the next read after a
+// peek that saw bytes still gets the rest without another event.
+TEST(DrainingRead, AReadQueuedBehindAPeekGetsTheBytes) {
+    Connection c;
+    read_short(c);
+    const auto peek = start_peek(c);
+    const auto read = start_read(c, 4);
+    c.send("answer");
+    ASSERT_TRUE(run_until(c.io, [&] { return peek->ec.has_value() && read->ec.has_value(); }));
+    EXPECT_EQ(peek->byte, 'a');
+    EXPECT_EQ(read->bytes, "answ");
+    EXPECT_EQ(read_now(c, 64)->bytes, "er");
+}
+
+TEST(DrainingRead, APeekSeesTheEndOfTheStream) {
+    Connection c;
+    read_short(c);
+    const auto peek = start_peek(c);
+    c.writer.close();
+    ASSERT_TRUE(run_until(c.io, [&] { return peek->ec.has_value(); }));
+    EXPECT_EQ(*peek->ec, net::error::eof);
+}
+
+TEST(DrainingRead, CancellingTheSocketAbortsAPeek) {
+    Connection c;
+    read_short(c);
+    const auto peek = start_peek(c);
+    let_reactor_run(c);
+    c.reader.cancel();
+    ASSERT_TRUE(run_until(c.io, [&] { return peek->ec.has_value(); }));
+    EXPECT_EQ(*peek->ec, net::error::operation_aborted);
+    c.send("later");
+    EXPECT_EQ(read_now(c, 64)->bytes, "later");
 }
 
 // A read still waiting when its io_context goes is freed without being called (under ASan, a
