@@ -33,9 +33,11 @@ void ConnectionDeadline::arm(clock::time_point at) {
     if (at < timer_.expiry()) timer_.expires_at(at);  // wakes the watcher early
 }
 
-void ConnectionDeadline::expires_after(clock::duration d) {
+void ConnectionDeadline::expires_after(clock::duration d) { expires_at(clock::now() + d); }
+
+void ConnectionDeadline::expires_at(clock::time_point at) {
     expired_ = false;
-    deadline_ = clock::now() + d;
+    deadline_ = at;
     arm(deadline_);
 }
 

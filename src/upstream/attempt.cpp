@@ -98,7 +98,6 @@ http::Task<Exchange> write_and_read_head(UpstreamConnection& connection, http::R
     }
     if (exchange.ec) co_return exchange;
     if (request.method() == bhttp::verb::head) parser.skip_body();
-    connection.stream.expires_at(deadline);
     // Read until the head is whole in the buffer; body bytes that came with it stay there.
     auto& buffer = connection.buffer;
     for (;;) {
@@ -111,9 +110,7 @@ http::Task<Exchange> write_and_read_head(UpstreamConnection& connection, http::R
             exchange.ec = bhttp::error::header_limit;
             break;
         }
-        auto [read_ec, n] = co_await on_stream(connection, [&](auto& s) {
-            return s.async_read_some(buffer.prepare(size), net::as_tuple(http::use_awaitable));
-        });
+        const auto [read_ec, n] = co_await read_answer(connection, buffer.prepare(size), deadline);
         buffer.commit(n);
         // As Beast's read: a close before any byte of the answer is the end of the stream.
         exchange.ec = read_ec != net::error::eof ? read_ec
@@ -141,6 +138,23 @@ void close_on_hang_up(http::HangUp& hang_up, UpstreamConnection& connection) {
 }
 
 }  // namespace
+
+http::Task<AnswerRead> read_answer(UpstreamConnection& connection, net::mutable_buffer buffer,
+                                   Clock::time_point deadline) {
+    if (connection.tls) {
+        connection.stream.expires_at(deadline);
+        auto [ec, n] = co_await connection.tls->async_read_some(buffer,
+                                                                 net::as_tuple(http::use_awaitable));
+        co_return AnswerRead{ec, n};
+    }
+    connection.read_deadline.expires_at(deadline);
+    auto [ec, n] = co_await connection.reader.async_read_some(buffer,
+                                                              net::as_tuple(http::use_awaitable));
+    // Cancelled by the deadline, not by a hang-up (which closes the socket).
+    if (ec == net::error::operation_aborted && connection.read_deadline.expired())
+        ec = beast::error::timeout;
+    co_return AnswerRead{ec, n};
+}
 
 Clock::duration AttemptLimits::remaining(Clock::duration limit) const {
     return std::max<Clock::duration>(std::min(limit, total_deadline - Clock::now()),

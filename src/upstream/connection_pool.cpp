@@ -37,7 +37,7 @@ bool still_usable(UpstreamConnection& connection) {
 }  // namespace
 
 UpstreamConnection::UpstreamConnection(http::Executor executor)
-    : stream(std::move(executor)) {
+    : stream(std::move(executor)), reader(stream.socket()), read_deadline(stream.socket()) {
     // Beast bounds an answer's head but not a chunk-size line (with its extensions) or the
     // trailers: what does not fit here fails the read (the answer is cut, 502 before its head)
     // instead of growing memory for as long as the upstream keeps sending.
@@ -84,6 +84,8 @@ http::Task<ConnectResult> connect_endpoint(http::Executor executor,
         co_return ConnectResult{nullptr, ConnectFailure::timeout};
     if (ec) co_return ConnectResult{nullptr, ConnectFailure::refused};
     connection->stream.socket().set_option(tcp::no_delay(true), ec);
+    // For the answer's draining reads (read_hints.hpp); without it they read as Asio's.
+    (void)http::enable_read_hints(connection->stream.socket().native_handle());
     connection->pool_key = pool_key(endpoint, tls);
     if (endpoint.tls && tls != nullptr) {
         connection->tls = std::make_unique<UpstreamTlsStream>(connection->stream, tls->context());
@@ -102,6 +104,7 @@ http::Task<ConnectResult> connect_endpoint(http::Executor executor,
             co_return ConnectResult{nullptr, ConnectFailure::tls};
         }
     }
+    if (!connection->tls) connection->read_deadline.start();
     co_return ConnectResult{std::move(connection)};
 }
 
@@ -124,16 +127,20 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(std::string_view k
         // Most recently used first: it is the least likely to have been closed by the server.
         auto connection = std::move(idle.back());
         idle.pop_back();
-        // Its readability wait stays: the answer's read queues behind it, so the reactor reads
-        // once the answer is there instead of trying at once after the request's write (a
-        // read that finds nothing: one system call per request). The wait then completes
-        // with the answer and finds the connection no longer idle (on_readable).
+        // Over TLS its readability wait stays: the answer's read queues behind it, so the
+        // reactor reads once the answer is there instead of trying at once after the request's
+        // write (a read that finds nothing: one system call per request). The wait then
+        // completes with the answer and finds the connection no longer idle (on_readable).
+        // Over plain TCP the peek goes (it would read the answer once more): the answer's read
+        // is a draining one, which waits by itself when the last read drained the socket.
         const auto idle_for = now - connection->idle_since;
         // The timer may not have run yet for one past its time; a connection idle for a while
         // is probed (see probe_after_idle).
         if (now < connection->idle_until &&
             (idle_for < probe_after_idle || still_usable(*connection))) {
             connection->reused = true;
+            boost::system::error_code ignored;
+            if (!connection->tls) connection->stream.socket().cancel(ignored);
             return connection;
         }
         count_closed(*connection, now < connection->idle_until ? "server_closed" : "idle_timeout");
@@ -175,6 +182,7 @@ void ConnectionPool::release(std::unique_ptr<UpstreamConnection> connection,
     connection->idle_until = now + keepalive.idle;
     connection->idle_id = ++next_idle_id_;
     connection->stream.expires_never();
+    connection->read_deadline.never();
     watch(idle, *connection);
     schedule_sweep(connection->idle_until);
     idle.push_back(std::move(connection));
@@ -182,16 +190,20 @@ void ConnectionPool::release(std::unique_ptr<UpstreamConnection> connection,
 
 // An idle connection always has a wait for readability pending. Readable means the server
 // closed it (EOF), reset it or sent bytes nobody asked for: in every case it goes at once,
-// instead of sitting in CLOSE-WAIT until a request picks it. Waiting on the TCP socket (not
-// reading) leaves TLS records alone. Starting the wait costs one epoll_ctl (Asio registers the
-// socket again for each wait); a peek instead measured the same, one recvfrom that finds
-// nothing, as the reactor tries a read at once when the last one got bytes.
+// instead of sitting in CLOSE-WAIT until a request picks it. Over TLS the wait is on the TCP
+// socket (a read would take TLS records); it costs one epoll_ctl (Asio registers the socket
+// again for each wait). Over plain TCP a draining peek (draining_read.hpp) waits instead,
+// without a system call when the answer's last read drained the socket, and with one peek
+// that catches a close that came before it when it did not.
 void ConnectionPool::watch(IdleList& idle, UpstreamConnection& connection) {
-    connection.stream.socket().async_wait(
-        tcp::socket::wait_read,
-        [this, list = &idle, id = connection.idle_id](const boost::system::error_code& ec) {
-            on_readable(*list, id, ec);
-        });
+    auto on_ready = [this, list = &idle, id = connection.idle_id](
+                        const boost::system::error_code& ec, auto... /*peeked bytes*/) {
+        on_readable(*list, id, ec);
+    };
+    if (connection.tls)
+        connection.stream.socket().async_wait(tcp::socket::wait_read, std::move(on_ready));
+    else
+        connection.reader.async_peek(connection.peeked, std::move(on_ready));
 }
 
 void ConnectionPool::on_readable(IdleList& idle, std::uint64_t idle_id,

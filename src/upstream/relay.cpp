@@ -1,10 +1,7 @@
 // Reading the upstream body piece by piece into the answer relay.
 #include "relay.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
@@ -90,11 +87,8 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
             const auto size = beast::read_size(buffer, kMaxReadBytes);
             if (size == 0) ec = bhttp::error::buffer_overflow;
             if (!ec) {
-                connection.stream.expires_after(idle_limit);
-                auto [read_ec, n] = co_await on_stream(connection, [&](auto& s) {
-                    return s.async_read_some(buffer.prepare(size),
-                                             net::as_tuple(http::use_awaitable));
-                });
+                const auto [read_ec, n] =
+                    co_await read_answer(connection, buffer.prepare(size), Clock::now() + idle_limit);
                 buffer.commit(n);
                 ec = read_ec;
             }

@@ -1,6 +1,8 @@
-// One timer per client connection that cancels (not closes) the socket's I/O when a
-// deadline passes, so the session can still answer 408 before closing; and, while a request
-// is handled, watches for the client leaving (the connection knows when its peer goes).
+// One timer per connection that cancels (not closes) the socket's I/O when a deadline passes,
+// so a client's session can still answer 408 before closing; and, while a request is handled,
+// watches for the client leaving (the connection knows when its peer goes). Upstream
+// connections over plain TCP bound their reads with it too (connection_pool.hpp): moving a
+// deadline later costs nothing, where a timeout per read arms and cancels a timer each time.
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
@@ -24,6 +26,7 @@ public:
     // Moving the deadline is cheap: the timer is re-armed only when the new
     // deadline is earlier than the one it is waiting for.
     void expires_after(clock::duration d);
+    void expires_at(clock::time_point at);
     void never();
     // True once the deadline passed and the socket's pending I/O was cancelled;
     // reset by the next expires_after.

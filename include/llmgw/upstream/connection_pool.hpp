@@ -13,6 +13,8 @@
 
 #include "llmgw/config/config.hpp"
 #include "llmgw/http/beast.hpp"
+#include "llmgw/http/connection_deadline.hpp"
+#include "llmgw/http/draining_read.hpp"
 
 namespace llmgw::tls {
 class ClientContext;
@@ -34,6 +36,13 @@ struct UpstreamConnection {
     ~UpstreamConnection();
     http::TcpStream stream;
     std::unique_ptr<UpstreamTlsStream> tls;  // https:// endpoints: read and write through it
+    // Plain TCP reads the answer with reads that drain the socket (draining_read.hpp), so the
+    // read after a short one waits for readability instead of trying at once, under one
+    // deadline for the connection's life (armed again only when a deadline moves earlier).
+    // TLS reads through `tls` under the stream's timeouts.
+    http::DrainingReader reader;
+    http::ConnectionDeadline read_deadline;
+    char peeked = 0;  // where the idle watch's peek puts the byte it saw (ConnectionPool::watch)
     http::beast::flat_buffer buffer;
     std::string head;  // the request head written last, its storage kept for the next one
     bool reused = false;   // came from the pool rather than a fresh connect
