@@ -329,6 +329,29 @@ TEST(Proxy, AStreamCutByTheUpstreamIsCutForTheClient) {
     EXPECT_EQ(nlohmann::json::parse(events[2])["error"]["code"], "upstream_reset");
 }
 
+// The reset comes right behind the last bytes, often in the same readiness event: the read after
+// them is woken by no event (a draining read cannot tell a reset from TCP_INQ), so it is told at
+// the idle deadline by the connection's state, still as a reset.
+TEST(Proxy, AStreamResetByTheUpstreamIsCutAsAReset) {
+    auto model = FakeModel::start("m1");
+    auto gateway = RunningGateway::start(
+        "backends:\n  vllm:\n    endpoints:\n      - url: \"" + model.url() +
+        "\"\n    timeouts: { connect: 1s, idle: 1s, total: 10s }\nroutes:\n  - name: chat\n"
+        "    match: { path_prefix: /v1/ }\n    backend: vllm\n");
+    const auto response =
+        http_stream(gateway.port(),
+                    {"POST",
+                     "/v1/chat/completions",
+                     {{"x-fake-reset-after", "2"}, {"x-fake-chunk-interval-ms", "10"}},
+                     chat_body("fake-model", true).dump()},
+                    5s);
+    EXPECT_EQ(response.status, 200);
+    EXPECT_FALSE(response.complete);
+    const auto events = sse_data_lines(response.body());
+    ASSERT_EQ(events.size(), 3u);  // two words, then the gateway's error event
+    EXPECT_EQ(nlohmann::json::parse(events[2])["error"]["code"], "upstream_reset");
+}
+
 TEST(Proxy, XForwardedForIsBelievedOnlyFromTrustedProxies) {
     auto model = FakeModel::start("m1");
     GatewayOptions options;

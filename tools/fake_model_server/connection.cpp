@@ -73,6 +73,7 @@ struct FakeControls {
     milliseconds chunk_interval{0};
     milliseconds hold{0};  // x-fake-hold-ms: a pause after a stream's first event
     std::optional<int> drop_after;
+    std::optional<int> reset_after;  // x-fake-reset-after
     bool echo = false;
 };
 
@@ -124,6 +125,7 @@ FakeControls read_controls(const Request& request, const ServerOptions& options,
         header_number(request, "x-fake-chunk-interval-ms").value_or(options.chunk_interval_ms));
     controls.hold = milliseconds(header_number(request, "x-fake-hold-ms").value_or(0));
     controls.drop_after = header_number(request, "x-fake-drop-after");
+    controls.reset_after = header_number(request, "x-fake-reset-after");
     controls.echo = header_number(request, "x-fake-echo").value_or(0) == 1;
     return controls;
 }
@@ -380,6 +382,8 @@ asio::awaitable<bool> write_full(Stream& socket, bool keep_alive, bool head_only
 // Streams a completion: one SSE event per HTTP chunk, word events paced by the chunk interval,
 // then the stop event, the usage event if asked for, [DONE] and the last chunk.
 // x-fake-drop-after: N closes the connection after N events, without the last chunk.
+// x-fake-reset-after: N resets it instead (RST, at once after the Nth event's bytes: a server
+// killed mid-stream with unread input, or an abortive close).
 // x-fake-hold-ms: N delays every word event after the first by N ms (a benchmark's streams are
 // then all open, each with its first event, before the others flow).
 template <typename Stream>  // WorkerSocket or TlsStream
@@ -406,6 +410,13 @@ asio::awaitable<bool> write_stream(Stream& socket, bool keep_alive, const Stream
     asio::steady_timer pace{socket.get_executor()};
     for (int index = 0; index < events; ++index) {
         if (controls.drop_after && index == *controls.drop_after) co_return false;
+        if (controls.reset_after && index == *controls.reset_after) {
+            auto& raw = beast::get_lowest_layer(socket);
+            beast::error_code ignored;
+            raw.set_option(asio::socket_base::linger(true, 0), ignored);
+            raw.close(ignored);
+            co_return false;
+        }
         if (index > 0 && index < words) {
             pace.expires_at(start + controls.hold + index * controls.chunk_interval);
             const bool hung_up = co_await wait_unless_hung_up(socket, pace, state);

@@ -28,8 +28,8 @@ public:
     void expires_after(clock::duration d);
     void expires_at(clock::time_point at);
     void never();
-    // True once the deadline passed and the socket's pending I/O was cancelled;
-    // reset by the next expires_after.
+    // True once the deadline passed and the socket's pending I/O was cancelled; reset by the
+    // next expires_after, expires_at or never.
     bool expired() const { return expired_; }
 
     // From `after` on, `hang_up` fires when the client closes or resets the connection.

@@ -86,9 +86,10 @@ http::Task<ConnectResult> connect_endpoint(http::Executor executor,
 
 class ConnectionPool {
 public:
-    // A connection idle this long is probed (one system call) before it is reused: the
-    // readability wait misses a close that arrived between the answer's last read and the
-    // start of the wait (Asio's edge-triggered epoll reports it to nobody).
+    // A connection idle this long is probed (one system call) before it is reused: over TLS
+    // the readability wait misses a close that arrived between the answer's last read and the
+    // start of the wait (Asio's edge-triggered epoll reports it to nobody); over plain TCP the
+    // peek sees a FIN, but not a reset that came in the same event as the answer's last bytes.
     static constexpr auto probe_after_idle = std::chrono::milliseconds(1000);
     // The idle timer fires at most this often, however many connections expire.
     static constexpr auto sweep_interval = std::chrono::milliseconds(100);

@@ -4,6 +4,9 @@
 #include "llmgw/http/draining_read.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -33,6 +36,10 @@ struct Connection {
         EXPECT_FALSE(enable_read_hints(acceptor.native_handle()));
         writer.connect(acceptor.local_endpoint());
         reader = acceptor.accept();
+        int on = 0;
+        socklen_t size = sizeof on;
+        EXPECT_EQ(::getsockopt(reader.native_handle(), SOL_TCP, TCP_INQ, &on, &size), 0);
+        EXPECT_EQ(on, 1) << "the accepted socket did not inherit TCP_INQ from its listener";
     }
 
     void send(const std::string& bytes) { net::write(writer, net::buffer(bytes)); }
