@@ -14,6 +14,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "llmgw/http/hop_by_hop.hpp"
+#include "llmgw/upstream/answer_read.hpp"
 #include "llmgw/http/write_now.hpp"
 #include "llmgw/upstream/retry_decision.hpp"
 #include "llmgw/upstream/upstream_request.hpp"
@@ -137,38 +138,7 @@ void close_on_hang_up(http::HangUp& hang_up, UpstreamConnection& connection) {
     });
 }
 
-// A read its deadline cancelled. A reset that came in the same readiness event as the answer's
-// last bytes wakes no read (draining_read.hpp): the connection's state tells it from a server
-// that is only slow. Either way the connection is closed, as Beast's stream closes it on a
-// timeout: closing is what tells the model server to stop generating.
-boost::system::error_code timed_out(UpstreamConnection& connection) {
-    auto& socket = connection.stream.socket();
-    const auto ec = http::peer_closed(socket) ? error_code(net::error::connection_reset)
-                                               : error_code(beast::error::timeout);
-    boost::system::error_code ignored;
-    socket.shutdown(http::tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
-    return ec;
-}
-
 }  // namespace
-
-http::Task<AnswerRead> read_answer(UpstreamConnection& connection, net::mutable_buffer buffer,
-                                   Clock::time_point deadline) {
-    if (connection.tls) {
-        connection.stream.expires_at(deadline);
-        auto [ec, n] = co_await connection.tls->async_read_some(buffer,
-                                                                 net::as_tuple(http::use_awaitable));
-        co_return AnswerRead{ec, n};
-    }
-    connection.read_deadline.expires_at(deadline);
-    auto [ec, n] = co_await connection.reader.async_read_some(buffer,
-                                                              net::as_tuple(http::use_awaitable));
-    // Cancelled by the deadline, not by a hang-up (which closes the socket).
-    if (ec == net::error::operation_aborted && connection.read_deadline.expired())
-        ec = timed_out(connection);
-    co_return AnswerRead{ec, n};
-}
 
 Clock::duration AttemptLimits::remaining(Clock::duration limit) const {
     return std::max<Clock::duration>(std::min(limit, total_deadline - Clock::now()),

@@ -35,18 +35,6 @@ struct AttemptLimits {
     Clock::duration remaining(Clock::duration limit) const;
 };
 
-// What one read of an answer got.
-struct AnswerRead {
-    boost::system::error_code ec;
-    std::size_t bytes = 0;
-};
-
-// Reads some of the answer into `buffer`, by `deadline` (beast::error::timeout once it passed):
-// over plain TCP a draining read under the connection's own deadline, over TLS a read of the
-// TLS stream under its timeouts.
-http::Task<AnswerRead> read_answer(UpstreamConnection& connection, http::net::mutable_buffer buffer,
-                                   Clock::time_point deadline);
-
 // Sends `request` (with `head_lines`, more header lines after its fields) to `endpoint`; while
 // the client stays (`hang_up`), the connection in use is closed through its slot when the
 // client leaves.

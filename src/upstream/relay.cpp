@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "llmgw/upstream/answer_read.hpp"
 #include "llmgw/upstream/backend_state.hpp"
 
 namespace llmgw::upstream {
