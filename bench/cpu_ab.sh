@@ -28,44 +28,16 @@ for bin in "$BEFORE" "$AFTER" "$FAKE"; do
   [[ -x $bin ]] || { echo "$BENCH_NAME: $bin is missing (cmake --build build -j2)" >&2; exit 1; }
 done
 
-taskset -c 1 "$FAKE" --listen 127.0.0.1:0 --threads 1 --id cpu-ab >"$WORK/fake.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do grep -q '^listening on' "$WORK/fake.log" && break; sleep 0.05; done
-UPSTREAM_PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$WORK/fake.log")
-[[ -n $UPSTREAM_PORT ]] || { echo "$BENCH_NAME: the fake model server did not start" >&2; exit 1; }
-
-nginx_port=$(free_port)
-sed -e "s|@WORKERS@|1|; s|@NOFILE@|4096|; s|@DIR@|$WORK|g; s|@WORKER_CONNECTIONS@|4096|" \
-  -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|; s|@LISTEN_PORT@|$nginx_port|; s|@BUFFERING@|on|" \
-  -e "s|@READ_TIMEOUT@|60s|" "$ROOT/bench/nginx.conf.template" >"$WORK/nginx.conf"
-for m in fastcgi uwsgi scgi; do # a temp path of a module compiled out is an error
-  nginx -V 2>&1 | grep -q -- "--without-http_${m}_module" && sed -i "/^ *${m}_temp_path /d" "$WORK/nginx.conf"
-done
-nginx_args=(-p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/error.log")
-[[ $(id -u) == 0 ]] && nginx_args+=(-g "user root;")
-taskset -c 0 nginx "${nginx_args[@]}" &
-master=$!
-PIDS+=($master)
-wait_port "$nginx_port"
-nginx_worker=$(pgrep -P "$master" | head -1)
-
-start_llmgw() { # start_llmgw NAME BIN: sets PORT_<NAME> and PID_<NAME>
-  local name=$1 bin=$2 port admin
-  port=$(free_port)
-  admin=$(free_port)
-  sed -e "/^server:/,/^[^ #]/ s/^\( *listen:\).*/\1 \"127.0.0.1:$port\"/" \
-    -e "/^admin:/,/^[^ #]/ s/^\( *listen:\).*/\1 \"127.0.0.1:$admin\"/" \
-    "$ROOT/bench/llmgw.yaml" >"$WORK/$name.yaml"
-  UPSTREAM_PORT=$UPSTREAM_PORT taskset -c 0 "$bin" --config "$WORK/$name.yaml" >"$WORK/$name.log" 2>&1 &
-  PIDS+=($!)
-  printf -v "PID_$name" %s "$!"
-  printf -v "PORT_$name" %s "$port"
-  wait_port "$port"
-}
-start_llmgw before "$BEFORE"
-start_llmgw after "$AFTER"
-PID_nginx=$nginx_worker
-PORT_nginx=$nginx_port
+start_fake_model cpu-ab
+start_plain_nginx
+PID_nginx=$NGINX_WORKER
+PORT_nginx=$NGINX_PORT
+start_plain_llmgw before "$BEFORE"
+PID_before=$LLMGW_PID
+PORT_before=$LLMGW_PORT
+start_plain_llmgw after "$AFTER"
+PID_after=$LLMGW_PID
+PORT_after=$LLMGW_PORT
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 

@@ -16,41 +16,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SECONDS_MEASURED=${1:-5}
 BIN=${LLMGW_BIN:-$ROOT/build/src/llmgw}
-FAKE=$ROOT/build/tools/fake_model_server/llmgw-fake-model
 BENCH_NAME=syscalls.sh
 source "$ROOT/bench/common.sh"
 require_tools perf nginx wrk taskset
-chmod 755 "$WORK"  # nginx's workers (user root below) enter it
-
-taskset -c 1 "$FAKE" --listen 127.0.0.1:0 --threads 1 --id syscalls >"$WORK/fake.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do grep -q '^listening on' "$WORK/fake.log" && break; sleep 0.05; done
-UPSTREAM_PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$WORK/fake.log")
-
-nginx_port=$(free_port)
-sed -e "s|@WORKERS@|1|; s|@NOFILE@|4096|; s|@DIR@|$WORK|g; s|@WORKER_CONNECTIONS@|4096|" \
-  -e "s|@UPSTREAM_PORT@|$UPSTREAM_PORT|; s|@LISTEN_PORT@|$nginx_port|; s|@BUFFERING@|on|" \
-  -e "s|@READ_TIMEOUT@|60s|" "$ROOT/bench/nginx.conf.template" >"$WORK/nginx.conf"
-for m in fastcgi uwsgi scgi; do  # a temp path of a module compiled out is an error
-  nginx -V 2>&1 | grep -q -- "--without-http_${m}_module" && sed -i "/^ *${m}_temp_path /d" "$WORK/nginx.conf"
-done
-nginx_args=(-p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/error.log")
-[[ $(id -u) == 0 ]] && nginx_args+=(-g "user root;")
-taskset -c 0 nginx "${nginx_args[@]}" &
-master=$!
-PIDS+=($master)
-wait_port "$nginx_port"
-nginx_worker=$(pgrep -P "$master" | head -1)
-
-llmgw_port=$(free_port)
-admin_port=$(free_port)
-sed -e "/^server:/,/^[^ #]/ s/^\( *listen:\).*/\1 \"127.0.0.1:$llmgw_port\"/" \
-  -e "/^admin:/,/^[^ #]/ s/^\( *listen:\).*/\1 \"127.0.0.1:$admin_port\"/" \
-  "$ROOT/bench/llmgw.yaml" >"$WORK/llmgw.yaml"
-UPSTREAM_PORT=$UPSTREAM_PORT taskset -c 0 "$BIN" --config "$WORK/llmgw.yaml" >"$WORK/llmgw.log" 2>&1 &
-llmgw=$!
-PIDS+=($llmgw)
-wait_port "$llmgw_port"
+start_fake_model syscalls
+start_plain_nginx
+start_plain_llmgw llmgw "$BIN"
 
 kinds=(recvfrom recvmsg read readv sendto sendmsg write writev epoll_wait epoll_ctl getsockopt
   setsockopt io_uring_enter timerfd_settime)
@@ -80,5 +51,5 @@ count() { # count NAME PORT PID
       if ($1 / n >= 0.005) printf "%-6s %-24s %6.2f per request\n", name, kind, $1 / n
     }' "$WORK/$name.perf"
 }
-count nginx "$nginx_port" "$nginx_worker"
-count llmgw "$llmgw_port" "$llmgw"
+count nginx "$NGINX_PORT" "$NGINX_WORKER"
+count llmgw "$LLMGW_PORT" "$LLMGW_PID"
