@@ -14,8 +14,8 @@
 #include <boost/beast/http/write.hpp>
 
 #include "llmgw/http/hop_by_hop.hpp"
-#include "llmgw/upstream/answer_read.hpp"
 #include "llmgw/http/write_now.hpp"
+#include "llmgw/upstream/answer_read.hpp"
 #include "llmgw/upstream/retry_decision.hpp"
 #include "llmgw/upstream/upstream_request.hpp"
 
