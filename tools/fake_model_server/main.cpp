@@ -59,7 +59,8 @@ POST /fake/engine/metrics/ok|fail|garbage, POST /fake/engine/format/vllm|triton 
 vLLM's or Triton's names), POST /fake/engine/lora/NAME[,NAME]|off (LoRA adapters /metrics
 reports running, in vllm:lora_requests_info).
 Request headers: x-fake-status, x-fake-delay-ms, x-fake-chunks, x-fake-chunk-interval-ms,
-x-fake-hold-ms (a pause after a stream's first event), x-fake-drop-after, x-fake-echo: 1.
+x-fake-hold-ms (a pause after a stream's first event), x-fake-drop-after, x-fake-reset-after (a
+reset instead of a close), x-fake-echo: 1.
 )";
 
 struct CommandLineError {
