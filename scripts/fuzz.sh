@@ -14,7 +14,7 @@ scripts/install-deps.sh
 seconds=${FUZZ_SECONDS:-60}
 jobs=${LLMGW_JOBS:-2}
 targets=("$@")
-((${#targets[@]} > 0)) || targets=(request_head config_loader jwt sse_usage answer_parser)
+((${#targets[@]} > 0)) || targets=(request_head simple_request config_loader jwt sse_usage answer_parser)
 
 CXX=${FUZZ_CXX:-clang++-14} cmake -S . -B build-fuzz -DLLMGW_FUZZ=ON -DLLMGW_BUILD_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -20,6 +20,7 @@
 #include "llmgw/http/draining_read.hpp"
 #include "llmgw/http/hop_by_hop.hpp"
 #include "llmgw/http/request_validation.hpp"
+#include "llmgw/http/simple_request.hpp"
 #include "llmgw/observability/request_id.hpp"
 
 namespace llmgw::http {
@@ -134,8 +135,50 @@ constexpr std::size_t kReadAheadBytes = 64 * 1024;
 
 using RequestParser = bhttp::request_parser<bhttp::string_body>;
 
-// What a read for the next request on a kept-alive connection asks the buffer for.
-constexpr std::size_t kNextRequestRead = 8192;
+// The request being read: by Beast's parser, or whole, head and body, as a simple request
+// (simple_request.hpp: most requests, without Beast's parsing). The message is the parser's
+// either way.
+struct RequestRead {
+    RequestParser parser;
+    bool simple = false;
+    std::optional<std::uint64_t> simple_length;  // a simple request's Content-Length
+
+    // The whole request, body included, has been read.
+    bool done() const { return simple || parser.is_done(); }
+    // Once the head is read.
+    std::optional<std::uint64_t> content_length() const {
+        if (simple) return simple_length;
+        const auto length = parser.content_length();
+        return length ? std::optional<std::uint64_t>(*length) : std::nullopt;
+    }
+};
+
+// Reads a simple request (simple_request.hpp) whole out of `buffer` into `read`, its body's
+// memory taken from the body budget first. False when the buffer holds none: Beast's parser
+// then reads the request from the same bytes (and refuses a body the budget cannot take).
+bool read_simple_request(beast::flat_buffer& buffer, const SessionLimits& limits,
+                         BodyBudget::Lease& lease, RequestRead& read) {
+    SimpleRequest simple;
+    const std::string_view in(static_cast<const char*>(buffer.data().data()), buffer.size());
+    if (!find_simple_request(in, limits.max_header_bytes, limits.max_body_bytes, simple))
+        return false;
+    if (!simple.body.empty() && !lease.grow_to(simple.body.size())) return false;
+    try {
+        simple.fill(read.parser.get());
+    } catch (const std::bad_alloc&) {
+        read.parser.get() = Request{};  // Beast's parser starts again from an empty message
+        return false;
+    }
+    buffer.consume(simple.size);
+    read.simple = true;
+    read.simple_length = simple.content_length;
+    return true;
+}
+
+// What the read for a request's first bytes asks the buffer for: most requests fit, and a
+// block this size is recycled by the worker's thread cache (server/thread_cache_new.cpp), so
+// the buffer can be let go of while each request is served and taken again for the next.
+constexpr std::size_t kNextRequestRead = 4096;
 
 // How long a request runs before its client's connection is watched for a hang-up: quick
 // answers never pay for the watch.
@@ -148,14 +191,16 @@ constexpr auto kWatchPeerAfter = std::chrono::milliseconds(200);
 // body's read to wait for. True when the parser got where `eager` says (the head; with it, the
 // whole message) or refused the input (`ec`); false when bytes must be read (Beast's read
 // then goes on from here, with the same parser and buffer).
+// `consumed` (when given) counts the bytes the parser took.
 bool parse_buffered(RequestParser& parser, beast::flat_buffer& buffer, bool eager,
-                    boost::system::error_code& ec) {
+                    boost::system::error_code& ec, std::size_t* consumed = nullptr) {
     parser.eager(eager);
     const auto done = [&] { return eager ? parser.is_done() : parser.is_header_done(); };
     ec = {};
     while (!done() && buffer.size() > 0) {
         const auto used = parser.put(buffer.data(), ec);
         buffer.consume(used);
+        if (consumed != nullptr) *consumed += used;
         if (ec == bhttp::error::need_more) {
             ec = {};
             return false;
@@ -257,7 +302,7 @@ Task<BodyRead> read_body(Stream& socket, beast::flat_buffer& buffer, RequestPars
 // Reads one request head within the limits; a refusal when it cannot be served (the
 // connection then closes), nothing when it is valid or the client went away (`ec` says which).
 std::optional<GatewayError> check_head(const boost::system::error_code& ec,
-                                       const RequestParser& parser, const ConnectionDeadline& deadline,
+                                       const RequestRead& read, const ConnectionDeadline& deadline,
                                        const SessionLimits& limits) {
     if (ec) {
         if (deadline.expired()) return make_error(ErrorCode::request_timeout, "the request head did not arrive in time");
@@ -269,8 +314,8 @@ std::optional<GatewayError> check_head(const boost::system::error_code& ec,
         return std::nullopt;
     }
     // Before the body is read: an ambiguous message is never forwarded.
-    if (auto invalid = validate_request_head(parser.get().base())) return invalid;
-    if (const auto length = parser.content_length(); length && *length > limits.max_body_bytes)
+    if (auto invalid = validate_request_head(read.parser.get().base())) return invalid;
+    if (const auto length = read.content_length(); length && *length > limits.max_body_bytes)
         return payload_too_large(limits.max_body_bytes);
     return std::nullopt;
 }
@@ -322,19 +367,34 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
         const auto started = std::chrono::steady_clock::now();
         BodyBudget::Lease lease = limits.body_budget ? BodyBudget::Lease(*limits.body_budget)
                                                      : BodyBudget::Lease();
-        RequestParser parser;
+        RequestRead read;
+        auto& parser = read.parser;
         parser.header_limit(
             static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
         parser.body_limit(limits.max_body_bytes);
         ChunkGuard guard{&parser.get().body(), &lease, limits.max_body_bytes};
         parser.on_chunk_header(guard);
         boost::system::error_code ec;
-        if (!parse_buffered(parser, buffer, /*eager=*/false, ec)) {
+        if (buffer.size() == 0) {
+            // A connection's first bytes, read as each next request's are: one read, and a
+            // simple request whole in it is read without Beast's parser.
+            auto [read_ec, n] = co_await next_request.async_read_some(
+                buffer.prepare(kNextRequestRead), net::as_tuple(http::use_awaitable));
+            ec = read_ec;
+            buffer.commit(n);
+        }
+        std::size_t head_bytes = 0;
+        if (!ec && !read_simple_request(buffer, limits, lease, read) &&
+            !parse_buffered(parser, buffer, /*eager=*/false, ec, &head_bytes)) {
             auto [read_ec, n] = co_await bhttp::async_read_header(
                 socket, buffer, parser, net::as_tuple(http::use_awaitable));
             ec = read_ec;
+            head_bytes += n;
         }
-        if (auto refusal = check_head(ec, parser, deadline, limits)) {
+        // Beast's header limit bounds what one parse of the buffer sees, and a parse keeps the
+        // whole field lines it got: a head that came in pieces can pass it by up to its size.
+        if (!ec && head_bytes > limits.max_header_bytes) ec = bhttp::error::header_limit;
+        if (auto refusal = check_head(ec, read, deadline, limits)) {
             co_await refuse(socket, deadline, limits, handlers, client_ip, parser, started,
                             *refusal);
             co_return;
@@ -352,29 +412,33 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
                               request.version(), request.keep_alive(),
                               request.method() == bhttp::verb::head);
         // Once the body is read: an emptied buffer is not held while the request is served (a
-        // stream's, minutes): the next read would replace one of another size anyway (issue
-        // 17). From then on the client has nothing to send: it reading nothing more means gone.
+        // stream's, minutes; issue 17). From then on the client has nothing to send: it
+        // reading nothing more means gone.
         const auto body_read = [&](const BodyRead& result) {
-            if (buffer.size() == 0 && buffer.capacity() != kNextRequestRead) buffer.shrink_to_fit();
+            if (buffer.size() == 0) buffer.shrink_to_fit();
             if (result.complete)
                 deadline.watch_peer(writer.hang_up(), kWatchPeerAfter, tls_of(socket) != nullptr);
         };
         auto read_now = [&]() -> std::optional<BodyRead> {
-            auto result = read_body_now(buffer, parser, limits, lease, guard);
+            // A simple request was read whole, its body with its head.
+            auto result = read.simple ? std::optional<BodyRead>(BodyRead{true, {}})
+                                      : read_body_now(buffer, parser, limits, lease, guard);
             if (result) body_read(*result);
             return result;
         };
-        auto read = [&]() -> Task<BodyRead> {
-            auto result = co_await read_body(socket, buffer, parser, deadline, limits, lease, guard);
+        auto read_later = [&]() -> Task<BodyRead> {
+            BodyRead result{true, {}};
+            if (!read.simple)
+                result = co_await read_body(socket, buffer, parser, deadline, limits, lease, guard);
             body_read(result);
             co_return result;
         };
-        RequestBody body(!parser.is_done(), read_now, read);
+        RequestBody body(!read.done(), read_now, read_later);
         const bool served = co_await call_handler(handlers, request, client_ip, writer, body);
         deadline.stop_watching_peer();
         if (!served) co_return;
         // A body left unread (a request refused on its head) cannot be told from the next request.
-        if (!writer.keep_alive() || !parser.is_done()) co_return;
+        if (!writer.keep_alive() || !read.done()) co_return;
     }
 }
 

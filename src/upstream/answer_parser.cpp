@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "llmgw/headers/field_syntax.hpp"
 #include "llmgw/headers/header_names.hpp"
 #include "llmgw/http/response_phases.hpp"
 
@@ -15,63 +16,23 @@ namespace llmgw::upstream {
 
 namespace bhttp = http::beast::http;
 using boost::system::error_code;
+using headers::is_digit;
+using headers::is_space;
+using headers::is_text_char;
+using headers::is_token_char;
+using headers::parse_decimal;
+using headers::read_field_line;
+using headers::trim;
 
 namespace {
 
 constexpr std::string_view crlf = "\r\n";
-
-// tchar (RFC 9110 §5.6.2): the characters of a field name or a token.
-constexpr std::array<bool, 256> token_chars = [] {
-    std::array<bool, 256> table{};
-    for (int c = '0'; c <= '9'; ++c) table[c] = true;
-    for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
-    for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
-    for (const char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
-    return table;
-}();
-
-bool is_token_char(char c) { return token_chars[static_cast<unsigned char>(c)]; }
-
-// field-vchar, SP or HTAB: what a field value, a reason phrase and a chunk extension's
-// quoted text may hold (obs-text included: bytes 0x80 and up).
-constexpr std::array<bool, 256> text_chars = [] {
-    std::array<bool, 256> table{};
-    for (int c = 0x20; c < 0x100; ++c) table[c] = c != 0x7f;
-    table['\t'] = true;
-    return table;
-}();
-
-bool is_text_char(char c) { return text_chars[static_cast<unsigned char>(c)]; }
-
-bool is_space(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-    return text;
-}
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 int hex_digit(char c) {
     if (is_digit(c)) return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
-}
-
-// 1*DIGIT, within 64 bits.
-bool parse_decimal(std::string_view text, std::uint64_t& out) {
-    if (text.empty()) return false;
-    std::uint64_t value = 0;
-    for (const char c : text) {
-        if (!is_digit(c)) return false;
-        const auto digit = static_cast<std::uint64_t>(c - '0');
-        if (value > (UINT64_MAX - digit) / 10) return false;
-        value = value * 10 + digit;
-    }
-    out = value;
-    return true;
 }
 
 // A Content-Length value: a number, or a list of the same number (RFC 9110 §8.6), as Beast.
@@ -122,28 +83,6 @@ void for_each_element(std::string_view list, Each&& each) {
         if (comma == std::string_view::npos) break;
         list.remove_prefix(comma + 1);
     }
-}
-
-// One field line, "name: value" and its CRLF, from `p`: the next line's start, or nullptr when
-// it is not one. `value` loses its spaces at both ends. One pass over the bytes.
-const char* read_field_line(const char* p, const char* end, std::string_view& name,
-                            std::string_view& value) {
-    const char* const name_start = p;
-    while (p != end && is_token_char(*p)) ++p;
-    if (p == name_start || p == end || *p != ':') return nullptr;
-    name = std::string_view(name_start, static_cast<std::size_t>(p - name_start));
-    ++p;
-    // The line ends at its CR (memchr: vectorised); every byte before it must be text.
-    const auto* cr = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(end - p)));
-    if (cr == nullptr || end - cr < 2 || cr[1] != '\n') return nullptr;
-    bool text = true;
-    for (const char* c = p; c != cr; ++c) text &= is_text_char(*c);
-    if (!text) return nullptr;
-    const char* value_end = cr;
-    while (p != value_end && is_space(*p)) ++p;
-    while (value_end != p && is_space(value_end[-1])) --value_end;
-    value = std::string_view(p, static_cast<std::size_t>(value_end - p));
-    return cr + 2;
 }
 
 // chunk-ext (RFC 9112 §7.1.1): *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )
