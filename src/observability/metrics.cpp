@@ -12,33 +12,24 @@
 #include <unordered_map>
 
 #include "handle_cache.hpp"
+#include "sharded_histogram.hpp"
 
 namespace llmgw::observability {
 
 namespace {
-const prometheus::Histogram::BucketBoundaries& latency_buckets() {
+const std::vector<double>& latency_buckets() {
     // LLM requests range from milliseconds (cache hits, errors) to minutes (long generations).
-    static const prometheus::Histogram::BucketBoundaries buckets = {
+    static const std::vector<double> buckets = {
         0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
         1,     2.5,    5,     10,   30,    60,   120, 300,  600};
     return buckets;
 }
 
 // The gateway's own time per request: microseconds, not the seconds of a generation.
-const prometheus::Histogram::BucketBoundaries& overhead_buckets() {
-    static const prometheus::Histogram::BucketBoundaries buckets = {
+const std::vector<double>& overhead_buckets() {
+    static const std::vector<double> buckets = {
         0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1};
     return buckets;
-}
-
-prometheus::Histogram& overhead_histogram(prometheus::Registry& registry) {
-    return prometheus::BuildHistogram()
-        .Name("llmgw_gateway_overhead_seconds")
-        .Help("Time a request spent in llmgw itself: from its body read to the upstream "
-              "request, less the waits on Redis and the queue, plus the relay's own time "
-              "(answers without an upstream: to their end)")
-        .Register(registry)
-        .Add({}, overhead_buckets());
 }
 
 std::string status_label(int status) {
@@ -80,8 +71,6 @@ RedisFamilies redis_families(prometheus::Registry& registry) {
 
 struct Metrics::Families {
     prometheus::Family<prometheus::Counter>& requests;
-    prometheus::Family<prometheus::Histogram>& duration;
-    prometheus::Family<prometheus::Histogram>& first_byte;
     prometheus::Family<prometheus::Counter>& upstream_errors;
     prometheus::Family<prometheus::Counter>& auth_failures;
     prometheus::Family<prometheus::Counter>& retries;
@@ -94,8 +83,21 @@ struct Metrics::Families {
     prometheus::Family<prometheus::Gauge>& circuit_state;
     prometheus::Family<prometheus::Gauge>& endpoint_in_flight;
     prometheus::Gauge& in_flight;
-    prometheus::Histogram& overhead;
     std::uint64_t owner = next_metrics_owner();  // keys the per-thread handle caches
+    // The histograms observed for every request: sharded per thread (sharded_histogram.hpp).
+    ShardedHistogramFamily duration{"llmgw_request_duration_seconds",
+                                    "Time from the request's arrival to the last byte of the answer, by route",
+                                    latency_buckets()};
+    ShardedHistogramFamily first_byte{
+        "llmgw_upstream_first_byte_seconds",
+        "Time from forwarding to the upstream's response head (time to first token), by backend",
+        latency_buckets()};
+    ShardedHistogramFamily overhead{
+        "llmgw_gateway_overhead_seconds",
+        "Time a request spent in llmgw itself: from its body read to the upstream request, less "
+        "the waits on Redis and the queue, plus the relay's own time (answers without an "
+        "upstream: to their end)",
+        overhead_buckets()};
 };
 
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
@@ -105,19 +107,10 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                           .Register(*registry_);
     limits_ = std::make_unique<LimitMetrics>(*registry_);
     queue_ = std::make_unique<QueueMetrics>(*registry_);
-    families_ = std::make_unique<Families>(Families{
+    families_.reset(new Families{
         prometheus::BuildCounter()
             .Name("llmgw_requests_total")
             .Help("Requests handled, by route, backend, tier and HTTP status code")
-            .Register(*registry_),
-        prometheus::BuildHistogram()
-            .Name("llmgw_request_duration_seconds")
-            .Help("Time from the request's arrival to the last byte of the answer, by route")
-            .Register(*registry_),
-        prometheus::BuildHistogram()
-            .Name("llmgw_upstream_first_byte_seconds")
-            .Help("Time from forwarding to the upstream's response head (time to first token), by "
-                  "backend")
             .Register(*registry_),
         prometheus::BuildCounter()
             .Name("llmgw_upstream_errors_total")
@@ -163,7 +156,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
             .Name("llmgw_endpoint_in_flight")
             .Help("Requests in flight to the endpoint")
             .Register(*registry_),
-        in_flight.Add({}), overhead_histogram(*registry_)});
+        in_flight.Add({})});
 }
 
 Metrics::~Metrics() = default;
@@ -214,7 +207,11 @@ void Metrics::request_started() {
 
 void Metrics::request_finished(const AccessRecord& r) {
     families_->in_flight.Decrement();
-    if (r.overhead) families_->overhead.Observe(std::chrono::duration<double>(*r.overhead).count());
+    if (r.overhead) {
+        thread_local HandleCache<ShardedHistogramFamily::Shard*> cache;
+        auto* shard = cache.get(families_->owner, {}, [&] { return &families_->overhead.shard({}); });
+        shard->observe(std::chrono::duration<double>(*r.overhead).count());
+    }
     request_refused(r);
 }
 
@@ -223,8 +220,8 @@ void Metrics::request_refused(const AccessRecord& r) {
     // metric objects it already looked up.
     struct Cached {
         prometheus::Counter* requests;
-        prometheus::Histogram* duration;
-        prometheus::Histogram* first_byte;
+        ShardedHistogramFamily::Shard* duration;
+        ShardedHistogramFamily::Shard* first_byte;
     };
     thread_local std::unordered_map<std::string, Cached> cache;
     thread_local const Families* cache_owner = nullptr;
@@ -255,16 +252,15 @@ void Metrics::request_refused(const AccessRecord& r) {
                                                {"backend", r.backend},
                                                {"tier", r.tier},
                                                {"code", status_label(r.status)}}),
-                     &families_->duration.Add({{"route", r.route}}, latency_buckets()),
-                     r.backend.empty()
-                         ? nullptr
-                         : &families_->first_byte.Add({{"backend", r.backend}}, latency_buckets())};
+                     &families_->duration.shard({{"route", r.route}}),
+                     r.backend.empty() ? nullptr
+                                       : &families_->first_byte.shard({{"backend", r.backend}})};
         it = cache.emplace(key, entry).first;
     }
     it->second.requests->Increment();
-    it->second.duration->Observe(std::chrono::duration<double>(r.duration).count());
+    it->second.duration->observe(std::chrono::duration<double>(r.duration).count());
     if (r.upstream_first_byte && it->second.first_byte)
-        it->second.first_byte->Observe(
+        it->second.first_byte->observe(
             std::chrono::duration<double>(*r.upstream_first_byte).count());
 }
 
@@ -345,7 +341,10 @@ void Metrics::on_scrape(std::function<void()> hook) {
 std::string Metrics::serialize() const {
     for (const auto& hook : scrape_hooks_) hook();
     std::ostringstream out;
-    prometheus::TextSerializer().Serialize(out, registry_->Collect());
+    auto families = registry_->Collect();
+    for (const auto* sharded : {&families_->duration, &families_->first_byte, &families_->overhead})
+        for (auto& family : sharded->Collect()) families.push_back(std::move(family));
+    prometheus::TextSerializer().Serialize(out, families);
     return out.str();
 }
 
