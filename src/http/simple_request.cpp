@@ -104,6 +104,13 @@ const char* read_fields(const char* p, const char* end, SimpleRequest& out) {
     }
 }
 
+// The method's verb, the usual ones without Beast's table search.
+bhttp::verb verb_of(std::string_view method) {
+    if (method == "POST") return bhttp::verb::post;
+    if (method == "GET") return bhttp::verb::get;
+    return bhttp::string_to_verb(method);
+}
+
 }  // namespace
 
 bool find_simple_request(std::string_view in, std::size_t header_limit, std::uint64_t body_limit,
@@ -126,7 +133,7 @@ bool find_simple_request(std::string_view in, std::size_t header_limit, std::uin
 
 void SimpleRequest::fill(Request& request) const {
     // As Beast's parser: a known method by its verb, any other by its text.
-    if (const auto verb = bhttp::string_to_verb(method); verb != bhttp::verb::unknown)
+    if (const auto verb = verb_of(method); verb != bhttp::verb::unknown)
         request.method(verb);
     else
         request.method_string(method);
