@@ -140,8 +140,8 @@ void close_on_hang_up(http::HangUp& hang_up, UpstreamConnection& connection) {
 
 }  // namespace
 
-Clock::duration AttemptLimits::remaining(Clock::duration limit) const {
-    return std::max<Clock::duration>(std::min(limit, total_deadline - Clock::now()),
+Clock::duration AttemptLimits::remaining(Clock::duration limit, Clock::time_point now) const {
+    return std::max<Clock::duration>(std::min(limit, total_deadline - now),
                                      Clock::duration::zero());
 }
 
@@ -152,11 +152,16 @@ http::Task<void> attempt_head(ConnectionPool& pool, http::Request& request,
     const auto started = Clock::now();
     result.started = started;
     for (bool fresh = false;; fresh = true) {
-        const auto connect_timeout = std::chrono::ceil<std::chrono::milliseconds>(
-            limits.remaining(limits.timeouts.connect));
+        // One clock read per attempt when a pooled connection is taken (no wait in between).
+        auto now = fresh ? Clock::now() : started;
         ConnectionPool::Acquired acquired;
         if (!fresh) acquired.connection = pool.take_idle(endpoint, tls);
-        if (!acquired.connection) acquired = co_await pool.connect(endpoint, tls, connect_timeout);
+        if (!acquired.connection) {
+            const auto connect_timeout = std::chrono::ceil<std::chrono::milliseconds>(
+                limits.remaining(limits.timeouts.connect, now));
+            acquired = co_await pool.connect(endpoint, tls, connect_timeout);
+            now = Clock::now();
+        }
         if (hang_up.happened()) {
             result.failure = Failure::client_gone;
             co_return;
@@ -168,7 +173,7 @@ http::Task<void> attempt_head(ConnectionPool& pool, http::Request& request,
         close_on_hang_up(hang_up, *result.connection);
         const auto exchange = co_await write_and_read_head(
             *result.connection, request, head_lines, endpoint, *result.parser,
-            Clock::now() + limits.remaining(limits.timeouts.first_byte));
+            now + limits.remaining(limits.timeouts.first_byte, now));
         hang_up.slot().clear();
         if (hang_up.happened()) {
             result.failure = Failure::client_gone;

@@ -31,8 +31,8 @@ struct AttemptHead {
 struct AttemptLimits {
     const config::BackendTimeouts& timeouts;
     Clock::time_point total_deadline;
-    // What is left of `limit` before the total deadline (never negative).
-    Clock::duration remaining(Clock::duration limit) const;
+    // What is left of `limit` before the total deadline (never negative), from `now`.
+    Clock::duration remaining(Clock::duration limit, Clock::time_point now = Clock::now()) const;
 };
 
 // Sends `request` (with `head_lines`, more header lines after its fields) to `endpoint`; while

@@ -179,11 +179,12 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
     ForwardOutcome outcome;
     // Keep-alive: HTTP/1.1 without Connection (write_head leaves it out).
     request.version(11);
+    const auto now = Clock::now();
     Try attempt{request,
                 backend,
                 relay,
                 hang_up,
-                AttemptLimits{config.timeouts, Clock::now() + config.timeouts.total},
+                AttemptLimits{config.timeouts, now + config.timeouts.total},
                 outcome,
                 context.hints,
                 context.trace,
@@ -195,7 +196,7 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
     // of the line. The plain path never enters the (coroutine) wait.
     std::optional<BackendState::Choice> choice;
     if (backend.queue() == nullptr || !backend.queue()->busy())
-        choice = backend.pick(tried, Clock::now(), context.hints);
+        choice = backend.pick(tried, now, context.hints);
     if (!choice) choice = co_await wait_for_choice(backend, tried, hang_up, context, outcome);
     for (unsigned retry = 0; choice; ++retry) {
         tried[choice->index] = true;
