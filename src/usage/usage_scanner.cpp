@@ -247,8 +247,19 @@ namespace {
 
 // The "usage" object of a JSON answer from its '{' on (OpenAI-style answers put it last; the
 // texts before it can be long), or empty.
+// Where the last "usage" key starts, or npos. Compared only where a quote and a 'u' are:
+// string_view::rfind compares all seven bytes, through memcmp, at every position, and an
+// answer's usage is near its end, after a few hundred bytes of scanning backwards.
+std::size_t rfind_usage_key(std::string_view json) {
+    constexpr std::string_view key = "\"usage\"";
+    if (json.size() < key.size()) return std::string_view::npos;
+    for (std::size_t i = json.size() - key.size() + 1; i-- > 0;)
+        if (json[i] == '"' && json[i + 1] == 'u' && json.substr(i, key.size()) == key) return i;
+    return std::string_view::npos;
+}
+
 std::string_view usage_object_on(std::string_view json) {
-    const auto key = json.rfind("\"usage\"");
+    const auto key = rfind_usage_key(json);
     if (key == std::string_view::npos) return {};
     const auto open = json.find('{', key);
     if (open == std::string_view::npos) return {};
