@@ -2,7 +2,8 @@
 # Every Prometheus metric the code registers must have a row in docs/observability.md's metric
 # tables with the same type, and every row must name a registered metric: the docs cannot drift.
 # A metric is registered as prometheus::Build<Type>().Name("llmgw_...") (prometheus-cpp's
-# builder); a Name() whose argument is not a plain string literal fails the check, so a name
+# builder), or as BuildShardedHistogram().Name("llmgw_...") (llmgw's per-thread histogram, a
+# histogram to Prometheus); a Name() whose argument is not a plain string literal fails the check, so a name
 # built at run time cannot slip past it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,9 +22,9 @@ for my $file (@sources) {
         }
         my $name = $1;
         # The builder this Name() belongs to: the last Build<Type>() before it.
-        my ($type) = $before =~ /.*Build(Counter|Gauge|Histogram|Summary|Info)\s*\(\s*\)\s*$/s;
+        my ($type) = $before =~ /.*Build(Counter|Gauge|Histogram|Summary|Info|ShardedHistogram)\s*\(\s*\)\s*$/s;
         if (!defined $type) { push @errors, "$file: $name: no Build<Type>() right before .Name()"; next; }
-        $code{$name} = lc $type;
+        $code{$name} = $type eq "ShardedHistogram" ? "histogram" : lc $type;
     }
     # Any other llmgw_ string literal is a metric name registered some other way.
     while ($text =~ /"(llmgw_[a-z0-9_]+)"/g) {

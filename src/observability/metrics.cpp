@@ -85,19 +85,24 @@ struct Metrics::Families {
     prometheus::Gauge& in_flight;
     std::uint64_t owner = next_metrics_owner();  // keys the per-thread handle caches
     // The histograms observed for every request: sharded per thread (sharded_histogram.hpp).
-    ShardedHistogramFamily duration{"llmgw_request_duration_seconds",
-                                    "Time from the request's arrival to the last byte of the answer, by route",
-                                    latency_buckets()};
+    ShardedHistogramFamily duration{
+        BuildShardedHistogram()
+            .Name("llmgw_request_duration_seconds")
+            .Help("Time from the request's arrival to the last byte of the answer, by route")
+            .Buckets(latency_buckets())};
     ShardedHistogramFamily first_byte{
-        "llmgw_upstream_first_byte_seconds",
-        "Time from forwarding to the upstream's response head (time to first token), by backend",
-        latency_buckets()};
+        BuildShardedHistogram()
+            .Name("llmgw_upstream_first_byte_seconds")
+            .Help("Time from forwarding to the upstream's response head (time to first token), "
+                  "by backend")
+            .Buckets(latency_buckets())};
     ShardedHistogramFamily overhead{
-        "llmgw_gateway_overhead_seconds",
-        "Time a request spent in llmgw itself: from its body read to the upstream request, less "
-        "the waits on Redis and the queue, plus the relay's own time (answers without an "
-        "upstream: to their end)",
-        overhead_buckets()};
+        BuildShardedHistogram()
+            .Name("llmgw_gateway_overhead_seconds")
+            .Help("Time a request spent in llmgw itself: from its body read to the upstream "
+                  "request, less the waits on Redis and the queue, plus the relay's own time "
+                  "(answers without an upstream: to their end)")
+            .Buckets(overhead_buckets())};
 };
 
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {

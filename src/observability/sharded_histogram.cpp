@@ -9,9 +9,8 @@
 
 namespace llmgw::observability {
 
-ShardedHistogramFamily::ShardedHistogramFamily(std::string name, std::string help,
-                                               std::vector<double> bounds)
-    : name_(std::move(name)), help_(std::move(help)), bounds_(std::move(bounds)) {}
+ShardedHistogramFamily::ShardedHistogramFamily(ShardedHistogramSpec spec)
+    : name_(std::move(spec.name)), help_(std::move(spec.help)), bounds_(std::move(spec.bounds)) {}
 
 ShardedHistogramFamily::Shard::Shard(const std::vector<double>& bounds)
     : bounds_(bounds), counts_(new std::atomic<std::uint64_t>[bounds.size() + 1]) {

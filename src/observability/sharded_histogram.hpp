@@ -23,10 +23,24 @@
 
 namespace llmgw::observability {
 
+// What a family is made from, built as prometheus-cpp's families are (so that
+// scripts/check-metrics-documented.sh finds its name): BuildShardedHistogram().Name(...)...
+struct ShardedHistogramSpec {
+    std::string name;
+    std::string help;
+    std::vector<double> bounds;  // the buckets' upper bounds, ascending (+Inf is added)
+
+    ShardedHistogramSpec& Name(std::string text) { return name = std::move(text), *this; }
+    ShardedHistogramSpec& Help(std::string text) { return help = std::move(text), *this; }
+    ShardedHistogramSpec& Buckets(std::vector<double> upper_bounds) {
+        return bounds = std::move(upper_bounds), *this;
+    }
+};
+inline ShardedHistogramSpec BuildShardedHistogram() { return {}; }
+
 class ShardedHistogramFamily : public prometheus::Collectable {
 public:
-    // `bounds`: the buckets' upper bounds, ascending (+Inf is added).
-    ShardedHistogramFamily(std::string name, std::string help, std::vector<double> bounds);
+    explicit ShardedHistogramFamily(ShardedHistogramSpec spec);
 
     // One thread's counts for one child. Written by that thread only.
     class Shard {
