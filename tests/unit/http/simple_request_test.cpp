@@ -92,8 +92,9 @@ TEST(SimpleRequest, AnUnknownMethodAndHttp10AreKeptAsBeastKeepsThem) {
 
 TEST(SimpleRequest, APipelinedNextRequestIsNotTaken) {
     const std::string first = "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc";
+    const auto in = first + "GET /b HTTP/1.1\r\nHost: h\r\n\r\n";  // found's views are into it
     SimpleRequest found;
-    ASSERT_TRUE(simple(first + "GET /b HTTP/1.1\r\nHost: h\r\n\r\n", found));
+    ASSERT_TRUE(simple(in, found));
     EXPECT_EQ(found.size, first.size());
     EXPECT_EQ(found.body, "abc");
 }
