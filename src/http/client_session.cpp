@@ -140,8 +140,20 @@ using RequestParser = bhttp::request_parser<bhttp::string_body>;
 // either way.
 struct RequestRead {
     RequestParser parser;
+    ChunkGuard guard;  // the parser calls it for each chunk: it lives beside the parser
     bool simple = false;
     std::optional<std::uint64_t> simple_length;  // a simple request's Content-Length
+
+    // Beast's parser within the limits, its chunked bodies within the body budget's `lease`.
+    RequestRead(const SessionLimits& limits, BodyBudget::Lease& lease)
+        : guard{&parser.get().body(), &lease, limits.max_body_bytes} {
+        parser.header_limit(
+            static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
+        parser.body_limit(limits.max_body_bytes);
+        parser.on_chunk_header(guard);
+    }
+    RequestRead(const RequestRead&) = delete;
+    RequestRead& operator=(const RequestRead&) = delete;
 
     // The whole request, body included, has been read.
     bool done() const { return simple || parser.is_done(); }
@@ -224,8 +236,9 @@ bool reserve(std::string& body, std::size_t bytes) {
 
 // Before the body's first byte is read: a body already complete, or a declared length the body
 // budget cannot take (taken before any byte is read, and before any 100 Continue).
-std::optional<BodyRead> body_before_reading(RequestParser& parser, BodyBudget::Lease& lease) {
-    if (parser.is_done()) return BodyRead{true, {}};
+std::optional<BodyRead> body_before_reading(RequestRead& read, BodyBudget::Lease& lease) {
+    if (read.done()) return BodyRead{true, {}};  // no body, or a simple request's, read whole
+    auto& parser = read.parser;
     if (const auto length = parser.content_length()) {
         if (!lease.grow_to(*length) || !reserve(parser.get().body(), *length))
             return BodyRead{false, make_error(ErrorCode::server_busy)};
@@ -260,25 +273,26 @@ bool expects_continue(const RequestParser& parser) {
 // The body, when the buffer holds all of it (a client's request usually comes whole in one
 // segment): read without a read, nor a coroutine. Nullopt when bytes must be read (read_body
 // then goes on from where the parser got) or a 100 Continue must go first.
-std::optional<BodyRead> read_body_now(beast::flat_buffer& buffer, RequestParser& parser,
-                                      const SessionLimits& limits, BodyBudget::Lease& lease,
-                                      const ChunkGuard& guard) {
-    if (auto decided = body_before_reading(parser, lease)) return decided;
+std::optional<BodyRead> read_body_now(beast::flat_buffer& buffer, RequestRead& read,
+                                      const SessionLimits& limits, BodyBudget::Lease& lease) {
+    if (auto decided = body_before_reading(read, lease)) return decided;
+    auto& parser = read.parser;
     if (expects_continue(parser)) return std::nullopt;
     const auto fields_in_head = field_count(parser.get().base());
     boost::system::error_code ec;
     if (!parse_buffered(parser, buffer, /*eager=*/true, ec)) return std::nullopt;
-    return body_outcome(ec, false, guard, limits, parser, fields_in_head);
+    return body_outcome(ec, false, read.guard, limits, parser, fields_in_head);
 }
 
-// Reads the body of the request whose head `parser` holds, within max_body_bytes, body_timeout
+// Reads the body of the request whose head `read` holds, within max_body_bytes, body_timeout
 // and the body budget: a declared length is taken from the budget before the first body byte
 // is read (and before any 100 Continue), a chunked body chunk by chunk (ChunkGuard).
 template <typename Stream>  // tcp::socket or TlsSocket
-Task<BodyRead> read_body(Stream& socket, beast::flat_buffer& buffer, RequestParser& parser,
+Task<BodyRead> read_body(Stream& socket, beast::flat_buffer& buffer, RequestRead& read,
                          ConnectionDeadline& deadline, const SessionLimits& limits,
-                         BodyBudget::Lease& lease, const ChunkGuard& guard) {
-    if (auto decided = body_before_reading(parser, lease)) co_return *decided;
+                         BodyBudget::Lease& lease) {
+    if (auto decided = body_before_reading(read, lease)) co_return *decided;
+    auto& parser = read.parser;
     const auto fields_in_head = field_count(parser.get().base());
     if (expects_continue(parser)) {
         static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -296,7 +310,7 @@ Task<BodyRead> read_body(Stream& socket, beast::flat_buffer& buffer, RequestPars
         expired = deadline.expired();
         deadline.never();
     }
-    co_return body_outcome(ec, expired, guard, limits, parser, fields_in_head);
+    co_return body_outcome(ec, expired, read.guard, limits, parser, fields_in_head);
 }
 
 // Reads one request head within the limits; a refusal when it cannot be served (the
@@ -333,6 +347,15 @@ Task<bool> call_handler(const ConnectionHandlers& handlers, Request& request,
     co_return false;
 }
 
+// Absolute-form: its authority replaces Host (RFC 9112 §3.2.2), so x-forwarded-host names the
+// host the client asked for; routes match paths.
+void to_origin_form(Request& request) {
+    const auto target = std::string_view(request.target());
+    if (target.starts_with('/')) return;
+    request.set(bhttp::field::host, std::string(target_authority(target)));
+    request.target(origin_form(target));
+}
+
 // What reads the first bytes of each next request. Plain TCP reads without a try that would
 // find nothing when the last read drained the socket (draining_read.hpp); TLS reads its records.
 DrainingReader next_request_reader(tcp::socket& socket) { return DrainingReader(socket); }
@@ -367,13 +390,7 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
         const auto started = std::chrono::steady_clock::now();
         BodyBudget::Lease lease = limits.body_budget ? BodyBudget::Lease(*limits.body_budget)
                                                      : BodyBudget::Lease();
-        RequestRead read;
-        auto& parser = read.parser;
-        parser.header_limit(
-            static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
-        parser.body_limit(limits.max_body_bytes);
-        ChunkGuard guard{&parser.get().body(), &lease, limits.max_body_bytes};
-        parser.on_chunk_header(guard);
+        RequestRead read(limits, lease);
         boost::system::error_code ec;
         if (buffer.size() == 0) {
             // A connection's first bytes, read as each next request's are: one read, and a
@@ -385,9 +402,9 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
         }
         std::size_t head_bytes = 0;
         if (!ec && !read_simple_request(buffer, limits, lease, read) &&
-            !parse_buffered(parser, buffer, /*eager=*/false, ec, &head_bytes)) {
+            !parse_buffered(read.parser, buffer, /*eager=*/false, ec, &head_bytes)) {
             auto [read_ec, n] = co_await bhttp::async_read_header(
-                socket, buffer, parser, net::as_tuple(http::use_awaitable));
+                socket, buffer, read.parser, net::as_tuple(http::use_awaitable));
             ec = read_ec;
             head_bytes += n;
         }
@@ -395,19 +412,14 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
         // whole field lines it got: a head that came in pieces can pass it by up to its size.
         if (!ec && head_bytes > limits.max_header_bytes) ec = bhttp::error::header_limit;
         if (auto refusal = check_head(ec, read, deadline, limits)) {
-            co_await refuse(socket, deadline, limits, handlers, client_ip, parser, started,
+            co_await refuse(socket, deadline, limits, handlers, client_ip, read.parser, started,
                             *refusal);
             co_return;
         }
         if (ec) co_return;  // the client went away
         deadline.never();
-        auto& request = parser.get();
-        if (const auto target = std::string_view(request.target()); !target.starts_with('/')) {
-            // Absolute-form: its authority replaces Host (RFC 9112 §3.2.2), so x-forwarded-host
-            // names the host the client asked for; routes match paths.
-            request.set(bhttp::field::host, std::string(target_authority(target)));
-            request.target(origin_form(target));
-        }
+        auto& request = read.parser.get();
+        to_origin_form(request);
         ResponseWriter writer(tcp_layer(socket), tls_of(socket), deadline, limits.idle_timeout,
                               request.version(), request.keep_alive(),
                               request.method() == bhttp::verb::head);
@@ -420,16 +432,12 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
                 deadline.watch_peer(writer.hang_up(), kWatchPeerAfter, tls_of(socket) != nullptr);
         };
         auto read_now = [&]() -> std::optional<BodyRead> {
-            // A simple request was read whole, its body with its head.
-            auto result = read.simple ? std::optional<BodyRead>(BodyRead{true, {}})
-                                      : read_body_now(buffer, parser, limits, lease, guard);
+            auto result = read_body_now(buffer, read, limits, lease);
             if (result) body_read(*result);
             return result;
         };
         auto read_later = [&]() -> Task<BodyRead> {
-            BodyRead result{true, {}};
-            if (!read.simple)
-                result = co_await read_body(socket, buffer, parser, deadline, limits, lease, guard);
+            auto result = co_await read_body(socket, buffer, read, deadline, limits, lease);
             body_read(result);
             co_return result;
         };
