@@ -2,7 +2,6 @@
 #include "llmgw/upstream/answer_parser.hpp"
 
 #include <algorithm>
-#include <array>
 #include <boost/beast/http/error.hpp>
 #include <cstring>
 #include <string>
