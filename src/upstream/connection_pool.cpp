@@ -118,10 +118,18 @@ std::string pool_key(const config::Endpoint& endpoint, const tls::ClientContext*
     return endpoint.url + "|" + tls->identity();
 }
 
-std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(std::string_view key) {
+ConnectionPool::IdleList& ConnectionPool::list_for(std::string_view key) {
+    if (last_list_ != nullptr && key == last_key_) return *last_list_;
     auto it = idle_.find(key);
-    if (it == idle_.end()) return nullptr;
-    auto& idle = it->second;
+    if (it == idle_.end()) it = idle_.emplace(std::string(key), IdleList{}).first;
+    last_key_.assign(key);
+    last_list_ = &it->second;
+    return *last_list_;
+}
+
+std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(std::string_view key) {
+    auto& idle = list_for(key);
+    if (idle.empty()) return nullptr;
     const auto now = std::chrono::steady_clock::now();
     while (!idle.empty()) {
         // Most recently used first: it is the least likely to have been closed by the server.
@@ -167,7 +175,7 @@ void ConnectionPool::release(std::unique_ptr<UpstreamConnection> connection,
     // read as the start of the next answer.
     if (connection->buffer.size() != 0) return;
     connection->backend = backend.name;  // no allocation once it holds the same name
-    auto& idle = idle_[connection->pool_key];
+    auto& idle = list_for(connection->pool_key);
     const auto& keepalive = backend.keepalive;
     while (!idle.empty() && idle.size() >= keepalive.max_idle) {
         count_closed(*idle.front(), "overflow");
