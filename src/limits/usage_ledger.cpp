@@ -24,6 +24,10 @@ void UsageLedger::record(const std::string& consumer, std::chrono::system_clock:
                          const UsageRecord& record) {
     const auto day = day_of(when);
     std::lock_guard lock(mutex_);
+    if (last_usage_ != nullptr && consumer == last_consumer_ && day == last_day_) {
+        last_usage_->add(record);
+        return;
+    }
     if (pruned_on_ != day) {
         // Once a day, the days older than kept_days go: the ledger stays bounded.
         pruned_on_ = day;
@@ -33,6 +37,11 @@ void UsageLedger::record(const std::string& consumer, std::chrono::system_clock:
     auto& usage = days_[{consumer, day}];
     usage.day = day;
     usage.add(record);
+    // A map's entries stay put; they go only when pruned, above, and that is always followed
+    // by this.
+    last_consumer_ = consumer;
+    last_day_ = day;
+    last_usage_ = &usage;
 }
 
 void DayUsage::add(const UsageRecord& record) {

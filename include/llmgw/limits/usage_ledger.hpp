@@ -56,6 +56,10 @@ private:
     mutable std::mutex mutex_;
     std::map<std::pair<std::string, std::string>, DayUsage> days_;  // (consumer, day)
     std::string pruned_on_;  // the day the ledger last dropped expired days
+    // The entry recorded into last, and whose it is: the next request is nearly always of the
+    // same consumer and day, found without building a key and walking the map.
+    std::string last_consumer_, last_day_;
+    DayUsage* last_usage_ = nullptr;
 };
 
 }  // namespace llmgw::limits

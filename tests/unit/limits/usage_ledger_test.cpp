@@ -46,3 +46,37 @@ TEST(UsageLedger, DayOfFollowsEveryChangeOfDay) {
     EXPECT_EQ(UsageLedger::day_of(first), "2026-12-31");
     EXPECT_EQ(UsageLedger::day_of(sys_days{1970y / January / 1}), "1970-01-01");
 }
+
+// The entry recorded into last is kept for the next record: whatever comes in between (another
+// consumer, another day, a day pruned), each record lands on its own consumer and day.
+TEST(UsageLedger, EachRecordLandsOnItsConsumerAndDayWhateverCameBefore) {
+    UsageLedger ledger;
+    const auto day1 = sys_days{2026y / November / 24} + 1h;
+    const auto day2 = day1 + days(1);
+    ledger.record("acme", day1, 1, 0, false, false);
+    ledger.record("acme", day1, 2, 0, false, false);
+    ledger.record("beta", day1, 4, 0, false, false);
+    ledger.record("acme", day1, 8, 0, false, false);
+    ledger.record("acme", day2, 16, 0, false, false);
+    ledger.record("acme", day1, 32, 0, false, false);
+    ledger.record("beta", day2, 64, 0, false, false);
+    const auto acme = ledger.query("acme", "2026-11-01", "2026-11-30");
+    ASSERT_EQ(acme.size(), 2u);
+    EXPECT_EQ(acme[0].prompt_tokens, 1u + 2 + 8 + 32);
+    EXPECT_EQ(acme[0].requests, 4u);
+    EXPECT_EQ(acme[1].prompt_tokens, 16u);
+    const auto beta = ledger.query("beta", "2026-11-01", "2026-11-30");
+    ASSERT_EQ(beta.size(), 2u);
+    EXPECT_EQ(beta[0].prompt_tokens, 4u);
+    EXPECT_EQ(beta[1].prompt_tokens, 64u);
+
+    // A record far later prunes the day, which is then recorded again: it starts anew.
+    const auto later = day1 + days(UsageLedger::kept_days + 1);
+    ledger.record("beta", later, 1, 0, false, false);
+    ledger.record("acme", day1, 128, 0, false, false);
+    ledger.record("acme", day1, 256, 0, false, false);
+    const auto again = ledger.query("acme", "2026-11-24", "2026-11-24");
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].prompt_tokens, 128u + 256);
+    EXPECT_EQ(again[0].requests, 2u);
+}
