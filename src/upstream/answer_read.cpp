@@ -30,21 +30,25 @@ boost::system::error_code timed_out(UpstreamConnection& connection) {
 
 }  // namespace
 
-http::Task<AnswerRead> read_answer(UpstreamConnection& connection, net::mutable_buffer buffer,
-                                   std::chrono::steady_clock::time_point deadline) {
+http::Task<std::tuple<error_code, std::size_t>> read_answer(
+    UpstreamConnection& connection, net::mutable_buffer buffer,
+    std::chrono::steady_clock::time_point deadline) {
     if (connection.tls) {
         connection.stream.expires_at(deadline);
-        auto [ec, n] = co_await connection.tls->async_read_some(buffer,
-                                                                 net::as_tuple(http::use_awaitable));
-        co_return AnswerRead{ec, n};
+        return connection.tls->async_read_some(buffer, net::as_tuple(http::use_awaitable));
     }
     connection.read_deadline.expires_at(deadline);
-    auto [ec, n] = co_await connection.reader.async_read_some(buffer,
-                                                              net::as_tuple(http::use_awaitable));
-    // Cancelled by the deadline, not by a hang-up (which closes the socket).
-    if (ec == net::error::operation_aborted && connection.read_deadline.expired())
+    return connection.reader.async_read_some(buffer, net::as_tuple(http::use_awaitable));
+}
+
+AnswerRead answer_read_result(UpstreamConnection& connection,
+                              const std::tuple<error_code, std::size_t>& read) {
+    auto [ec, n] = read;
+    // Over plain TCP: cancelled by the deadline, not by a hang-up (which closes the socket).
+    // Over TLS the stream reports its own timeout.
+    if (!connection.tls && ec == net::error::operation_aborted && connection.read_deadline.expired())
         ec = timed_out(connection);
-    co_return AnswerRead{ec, n};
+    return AnswerRead{ec, n};
 }
 
 }  // namespace llmgw::upstream

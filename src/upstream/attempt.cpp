@@ -111,7 +111,8 @@ http::Task<Exchange> write_and_read_head(UpstreamConnection& connection, http::R
             exchange.ec = bhttp::error::header_limit;
             break;
         }
-        const auto [read_ec, n] = co_await read_answer(connection, buffer.prepare(size), deadline);
+        const auto raw = co_await read_answer(connection, buffer.prepare(size), deadline);
+        const auto [read_ec, n] = answer_read_result(connection, raw);
         buffer.commit(n);
         // As Beast's read: a close before any byte of the answer is the end of the stream.
         exchange.ec = read_ec != net::error::eof ? read_ec

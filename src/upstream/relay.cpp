@@ -88,10 +88,11 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
             const auto size = beast::read_size(buffer, kMaxReadBytes);
             if (size == 0) ec = bhttp::error::buffer_overflow;
             if (!ec) {
-                const auto [read_ec, n] =
+                const auto raw =
                     co_await read_answer(connection, buffer.prepare(size), Clock::now() + idle_limit);
-                buffer.commit(n);
-                ec = read_ec;
+                const auto read = answer_read_result(connection, raw);
+                buffer.commit(read.bytes);
+                ec = read.ec;
             }
             // The end of a close-delimited body (a TLS server that ends it without close_notify
             // too); for any other framing the parser calls it partial.

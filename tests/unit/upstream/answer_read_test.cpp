@@ -63,15 +63,17 @@ struct Upstream {
         AnswerRead result;
         std::string bytes;
     };
-    // One read_answer with `deadline_in` to go, run to its end.
+    // One read_answer with `deadline_in` to go, run to its end and read by answer_read_result.
     std::optional<Read> read(std::chrono::milliseconds deadline_in) {
         auto storage = std::make_shared<std::string>(64, '\0');
         std::optional<Read> read;
         net::co_spawn(io,
                       read_answer(*connection, net::buffer(*storage),
                                   std::chrono::steady_clock::now() + deadline_in),
-                      [&, storage](std::exception_ptr error, AnswerRead result) {
+                      [&, storage](std::exception_ptr error,
+                                   std::tuple<boost::system::error_code, std::size_t> raw) {
                           if (error) std::rethrow_exception(error);
+                          const auto result = answer_read_result(*connection, raw);
                           read = Read{result, storage->substr(0, result.bytes)};
                       });
         EXPECT_TRUE(run_until(io, [&] { return read.has_value(); }));
