@@ -386,8 +386,8 @@ Task<void> read_requests(Stream& socket, ConnectionDeadline& deadline, const Ses
             if (ec) co_return;
             buffer.commit(n);
         }
-        deadline.expires_after(limits.header_timeout);
         const auto started = std::chrono::steady_clock::now();
+        deadline.expires_at(started + limits.header_timeout);
         BodyBudget::Lease lease = limits.body_budget ? BodyBudget::Lease(*limits.body_budget)
                                                      : BodyBudget::Lease();
         RequestRead read(limits, lease);

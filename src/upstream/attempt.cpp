@@ -156,7 +156,7 @@ http::Task<void> attempt_head(ConnectionPool& pool, http::Request& request,
         // One clock read per attempt when a pooled connection is taken (no wait in between).
         auto now = fresh ? Clock::now() : started;
         ConnectionPool::Acquired acquired;
-        if (!fresh) acquired.connection = pool.take_idle(endpoint, tls);
+        if (!fresh) acquired.connection = pool.take_idle(endpoint, tls, now);
         if (!acquired.connection) {
             const auto connect_timeout = std::chrono::ceil<std::chrono::milliseconds>(
                 limits.remaining(limits.timeouts.connect, now));

@@ -127,10 +127,10 @@ ConnectionPool::IdleList& ConnectionPool::list_for(std::string_view key) {
     return *last_list_;
 }
 
-std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(std::string_view key) {
+std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(std::string_view key,
+                                                              std::chrono::steady_clock::time_point now) {
     auto& idle = list_for(key);
     if (idle.empty()) return nullptr;
-    const auto now = std::chrono::steady_clock::now();
     while (!idle.empty()) {
         // Most recently used first: it is the least likely to have been closed by the server.
         auto connection = std::move(idle.back());
@@ -157,9 +157,11 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(std::string_view k
 }
 
 std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(const config::Endpoint& endpoint,
-                                                              tls::ClientContext* tls) {
+                                                              tls::ClientContext* tls,
+                                                              std::chrono::steady_clock::time_point now) {
     // A plain endpoint's key is its URL: looked up as it is, no string made per request.
-    return endpoint.tls && tls != nullptr ? take_idle(pool_key(endpoint, tls)) : take_idle(endpoint.url);
+    return endpoint.tls && tls != nullptr ? take_idle(pool_key(endpoint, tls), now)
+                                          : take_idle(endpoint.url, now);
 }
 
 http::Task<ConnectionPool::Acquired> ConnectionPool::connect(const config::Endpoint& endpoint,
@@ -170,7 +172,8 @@ http::Task<ConnectionPool::Acquired> ConnectionPool::connect(const config::Endpo
 }
 
 void ConnectionPool::release(std::unique_ptr<UpstreamConnection> connection,
-                             const config::Backend& backend) {
+                             const config::Backend& backend,
+                             std::chrono::steady_clock::time_point now) {
     // Bytes beyond the answer (a server that sent a body with a HEAD answer, say) would be
     // read as the start of the next answer.
     if (connection->buffer.size() != 0) return;
@@ -185,7 +188,6 @@ void ConnectionPool::release(std::unique_ptr<UpstreamConnection> connection,
         count_closed(*connection, "overflow");
         return;
     }
-    const auto now = std::chrono::steady_clock::now();
     connection->idle_since = now;
     connection->idle_until = now + keepalive.idle;
     connection->idle_id = ++next_idle_id_;

@@ -202,9 +202,9 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
         tried[choice->index] = true;
         if (retry > 0) metrics_.retry(config.name, "attempt");
         auto standing = [&] {
-            return RetryStanding{retry + 1, backend.has_candidate(tried, Clock::now()),
-                                 holds_budget, backend.retry_budget_left(),
-                                 attempt.limits.total_deadline - Clock::now()};
+            const auto now = Clock::now();
+            return RetryStanding{retry + 1, backend.has_candidate(tried, now), holds_budget,
+                                 backend.retry_budget_left(), attempt.limits.total_deadline - now};
         };
         attempt.endpoint = &backend.endpoint(choice->index);
         attempt.ticket = &choice->ticket;
@@ -324,15 +324,16 @@ http::Task<Forwarder::TryResult> Forwarder::relay_answer(Try& attempt, AttemptHe
     const auto head_now = attempt.relay.head_now(std::move(answer_head), length, timing);
     bool head_sent = head_now.value_or(false);
     if (!head_now) head_sent = co_await attempt.relay.flush();
-    outcome.relay_time += Clock::now() - head.head_read;
+    auto now = Clock::now();
+    outcome.relay_time += now - head.head_read;
     if (!head_sent) {
         outcome.error_kind = "client_closed";
         co_return TryResult{true};
     }
     const auto failure = co_await relay_body(head, attempt.relay, attempt.limits, attempt.hang_up,
-                                             attempt.slot, outcome.relay_time);
+                                             attempt.slot, outcome.relay_time, now);
     if (failure == Failure::none) {
-        if (reusable) pool_.release(std::move(head.connection), attempt.backend.config());
+        if (reusable) pool_.release(std::move(head.connection), attempt.backend.config(), now);
         co_return TryResult{true};
     }
     if (failure == Failure::client_gone) co_return TryResult{true};

@@ -66,7 +66,8 @@ std::size_t parse_buffered(AnswerParser& parser, beast::flat_buffer& buffer, Pie
 
 http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
                                const AttemptLimits& limits, http::HangUp& hang_up,
-                               EndpointSlot* slot, Clock::duration& own_time) {
+                               EndpointSlot* slot, Clock::duration& own_time,
+                               Clock::time_point& now) {
     auto& connection = *attempt.connection;
     auto& parser = *attempt.parser;
     auto& buffer = connection.buffer;
@@ -81,15 +82,16 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
     while (!parser.done()) {
         boost::system::error_code ec;
         bool total_bound = false;
-        if (need_read) {
-            const auto idle_limit = limits.remaining(limits.timeouts.idle);
+        const bool reads = need_read;
+        if (reads) {
+            const auto idle_limit = limits.remaining(limits.timeouts.idle, now);
             total_bound = idle_limit < Clock::duration(limits.timeouts.idle);
             // Zero: max_read_ahead_bytes buffered and the parser still wants more.
             const auto size = beast::read_size(buffer, kMaxReadBytes);
             if (size == 0) ec = bhttp::error::buffer_overflow;
             if (!ec) {
                 const auto raw =
-                    co_await read_answer(connection, buffer.prepare(size), Clock::now() + idle_limit);
+                    co_await read_answer(connection, buffer.prepare(size), now + idle_limit);
                 const auto read = answer_read_result(connection, raw);
                 buffer.commit(read.bytes);
                 ec = read.ec;
@@ -99,7 +101,8 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
             if (ec == net::error::eof || (ec == net::ssl::error::stream_truncated && connection.tls))
                 parser.put_eof(ec);
         }
-        const auto read_at = Clock::now();
+        // A read waited; bytes already buffered did not.
+        const auto read_at = reads ? Clock::now() : now;
         if (hang_up.happened()) {
             failure = Failure::client_gone;
             break;
@@ -107,10 +110,11 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
         const std::size_t got = ec ? 0 : parse_buffered(parser, buffer, piece, ec, need_read);
         if (slot != nullptr && parser.done()) slot->release();
         // Written at once when the client's socket takes it (nearly always).
-        const auto now = got > 0 ? relay.body_now(piece.first(got)) : std::optional<bool>(true);
-        bool relayed = now.value_or(false);
-        if (!now) relayed = co_await relay.flush();
-        own_time += Clock::now() - read_at;
+        const auto written = got > 0 ? relay.body_now(piece.first(got)) : std::optional<bool>(true);
+        bool relayed = written.value_or(false);
+        if (!written) relayed = co_await relay.flush();
+        now = Clock::now();
+        own_time += now - read_at;
         if (!relayed) {
             failure = Failure::client_gone;
             break;
@@ -122,11 +126,12 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
     }
     hang_up.slot().clear();
     if (failure != Failure::none) co_return failure;
-    const auto finish_at = Clock::now();
+    const auto finish_at = now;
     const auto finished_now = relay.finish_now();
     bool finished = finished_now.value_or(false);
     if (!finished_now) finished = co_await relay.flush();
-    own_time += Clock::now() - finish_at;
+    now = Clock::now();
+    own_time += now - finish_at;
     co_return finished ? Failure::none : Failure::client_gone;
 }
 

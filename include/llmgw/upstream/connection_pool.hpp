@@ -102,24 +102,29 @@ public:
     ConnectionPool& operator=(const ConnectionPool&) = delete;
 
     using Acquired = ConnectResult;
-    // An idle pooled connection to `endpoint`, if one is usable: taken at once, without a trip
-    // through a coroutine (the steady state of a busy route).
+    // An idle pooled connection to `endpoint`, if one is usable at `now` (the caller's last
+    // clock read): taken at once, without a trip through a coroutine (the steady state of a
+    // busy route).
     std::unique_ptr<UpstreamConnection> take_idle(const config::Endpoint& endpoint,
-                                                  tls::ClientContext* tls);
+                                                  tls::ClientContext* tls,
+                                                  std::chrono::steady_clock::time_point now);
     // A new connection (over TLS with `tls` for an https:// endpoint).
     http::Task<Acquired> connect(const config::Endpoint& endpoint, tls::ClientContext* tls,
                                  std::chrono::milliseconds connect_timeout);
     // Returns a connection whose last exchange ended cleanly and may be reused (to the idle
     // list it was made for), kept as `backend.keepalive` says: closed after `idle`, the oldest
     // closed beyond `max_idle`, and closed at once when the server closes it or sends anything.
-    void release(std::unique_ptr<UpstreamConnection> connection, const config::Backend& backend);
+    // Idle from `now` (the caller's last clock read).
+    void release(std::unique_ptr<UpstreamConnection> connection, const config::Backend& backend,
+                 std::chrono::steady_clock::time_point now);
 
     std::size_t idle_count(const config::Endpoint& endpoint) const;
     const http::Executor& executor() const { return executor_; }
 
 private:
     using IdleList = std::deque<std::unique_ptr<UpstreamConnection>>;
-    std::unique_ptr<UpstreamConnection> take_idle(std::string_view key);
+    std::unique_ptr<UpstreamConnection> take_idle(std::string_view key,
+                                                  std::chrono::steady_clock::time_point now);
     // The idle list of `key`, made when there is none. The one asked for last is kept: a
     // worker's requests nearly always go where the one before went, and a key compares in
     // fewer instructions than it hashes (a take and a release per request).
