@@ -181,10 +181,11 @@ StepResult Pipeline::authenticate(RequestContext& context) {
         return std::string_view(it->value());
     };
     const auto& authenticator = context.snapshot->authenticator();
-    // Without authentication every request is anonymous: no header to look up, no clock.
+    // Without authentication every request is anonymous: no header to look up. Expiry is
+    // checked at the request's arrival (record.time, read microseconds ago): no clock read.
     auto result = authenticator.enabled()
                       ? authenticator.authenticate(header("authorization"), header("x-api-key"),
-                                                   std::chrono::system_clock::now())
+                                                   context.record.time)
                       : authenticator.authenticate(std::nullopt, std::nullopt, {});
     if (authenticator.enabled()) {
         // The client's credentials are for the gateway, never for the upstream; a route
