@@ -217,6 +217,29 @@ TEST(Resilience, IdleTimeoutCutsAStreamAtTheConfiguredTime) {
     EXPECT_EQ(nlohmann::json::parse(events.back())["error"]["code"], "upstream_timeout");
 }
 
+// The idle timeout runs from each read's end, not from the answer's head: a stream whose
+// events come more often than it never ends by it, however long it lasts in all.
+TEST(Resilience, AStreamWhoseEventsComeMoreOftenThanTheIdleTimeoutRunsToItsEnd) {
+    auto model = FakeModel::start("steady");
+    auto gateway = RunningGateway::start(
+        one_route(endpoint_list({model.url()}) + "    timeouts: { idle: 400ms }\n"));
+    const auto response =
+        http_stream(gateway.port(),
+                    {"POST",
+                     "/v1/chat/completions",
+                     {{"x-fake-chunks", "6"}, {"x-fake-chunk-interval-ms", "200"}},
+                     chat_body("fake-model", true).dump()},
+                    5s);
+    EXPECT_EQ(response.status, 200);
+    EXPECT_TRUE(response.complete);
+    ASSERT_GE(response.chunks.size(), 2u);
+    // Five gaps of 200 ms: three times the idle timeout in all.
+    EXPECT_GE(response.chunks.back().arrived_after - response.chunks.front().arrived_after, 900ms);
+    const auto events = sse_data_lines(response.body());
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back(), "[DONE]");
+}
+
 TEST(Resilience, AClientThatLeavesCancelsTheUpstreamRequest) {
     auto model = FakeModel::start("m1");
     auto gateway = RunningGateway::start(one_route(endpoint_list({model.url()})));
