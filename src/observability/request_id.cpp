@@ -2,8 +2,8 @@
 #include "llmgw/observability/request_id.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
+#include <cstring>
 #include <random>
 
 namespace llmgw::observability {
@@ -29,29 +29,28 @@ std::uint64_t next_random() {
     return z ^ (z >> 31);
 }
 
-// "00" to "ff": two hex digits per byte.
-constexpr auto hex_pairs = [] {
-    std::array<char, 512> pairs{};
-    constexpr char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 256; ++i) {
-        pairs[2 * i] = hex[i >> 4];
-        pairs[2 * i + 1] = hex[i & 0xf];
+// Sixteen hex digits of `bits`, eight bytes written at once: each nibble spread into a byte of
+// its own, then made a digit (0-9 -> '0'-'9', 10-15 -> 'a'-'f') in all bytes together. An id's
+// digits need no particular order, only every bit of the random number.
+void write_hex16(std::uint64_t bits, char* out) {
+    for (int half = 0; half < 2; ++half, bits >>= 32, out += 8) {
+        std::uint64_t v = bits & 0xffffffffULL;
+        v = (v | (v << 16)) & 0x0000ffff0000ffffULL;
+        v = (v | (v << 8)) & 0x00ff00ff00ff00ffULL;
+        v = (v | (v << 4)) & 0x0f0f0f0f0f0f0f0fULL;
+        // 1 in each byte whose nibble is 10 or more.
+        const std::uint64_t letters = ((v + 0x0606060606060606ULL) >> 4) & 0x0101010101010101ULL;
+        v += 0x3030303030303030ULL + letters * static_cast<std::uint64_t>('a' - '0' - 10);
+        std::memcpy(out, &v, sizeof v);
     }
-    return pairs;
-}();
+}
 
 }  // namespace
 
 std::string generate_request_id() {
     std::string id(32, '0');
-    for (std::size_t half = 0; half < 2; ++half) {
-        std::uint64_t bits = next_random();
-        for (std::size_t i = 0; i < 8; ++i, bits >>= 8) {
-            const auto byte = static_cast<std::size_t>(bits & 0xff);
-            id[half * 16 + 2 * i] = hex_pairs[2 * byte];
-            id[half * 16 + 2 * i + 1] = hex_pairs[2 * byte + 1];
-        }
-    }
+    write_hex16(next_random(), id.data());
+    write_hex16(next_random(), id.data() + 16);
     return id;
 }
 
