@@ -190,6 +190,7 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
                 context.trace,
                 context.head_lines,
                 context.traceparent};
+    auto picked_at = now;  // the clock as last read, with nothing waited for since
     std::vector<bool> tried(backend.size(), false);
     bool holds_budget = false;
     // Nobody passes those already waiting: while anyone does, a free slot goes to the head
@@ -197,23 +198,25 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
     std::optional<BackendState::Choice> choice;
     if (backend.queue() == nullptr || !backend.queue()->busy())
         choice = backend.pick(tried, now, context.hints);
-    if (!choice) choice = co_await wait_for_choice(backend, tried, hang_up, context, outcome);
+    if (!choice) {
+        choice = co_await wait_for_choice(backend, tried, hang_up, context, outcome);
+        picked_at = Clock::now();
+    }
     for (unsigned retry = 0; choice; ++retry) {
         tried[choice->index] = true;
         if (retry > 0) metrics_.retry(config.name, "attempt");
-        auto standing = [&] {
-            const auto now = Clock::now();
-            return RetryStanding{retry + 1, backend.has_candidate(tried, now), holds_budget,
-                                 backend.retry_budget_left(), attempt.limits.total_deadline - now};
+        auto standing = [&](Clock::time_point at) {
+            return RetryStanding{retry + 1, backend.has_candidate(tried, at), holds_budget,
+                                 backend.retry_budget_left(), attempt.limits.total_deadline - at};
         };
         attempt.endpoint = &backend.endpoint(choice->index);
         attempt.ticket = &choice->ticket;
         attempt.slot = &choice->slot;
-        attempt.hold_back_answer = may_hold_back_answer(config.retries, standing());
+        attempt.hold_back_answer = may_hold_back_answer(config.retries, standing(picked_at));
         const auto result = co_await try_endpoint(attempt);
         choice->slot.release();  // the attempt is over: its slot goes to the next one
         if (result.done) break;
-        const auto verdict = decide_retry(config.retries, standing(), result.condition);
+        const auto verdict = decide_retry(config.retries, standing(Clock::now()), result.condition);
         if (verdict == RetryVerdict::budget_exhausted) metrics_.retry(config.name, "budget_exhausted");
         if (verdict != RetryVerdict::retry) break;
         if (!holds_budget && !backend.try_start_retry()) {
@@ -222,7 +225,8 @@ http::Task<ForwardOutcome> Forwarder::forward(http::Request& request, BackendSta
         }
         holds_budget = true;
         if (!co_await pause_before_retry(retry, attempt.limits.total_deadline, hang_up)) break;
-        choice = backend.pick(tried, Clock::now(), context.hints);
+        picked_at = Clock::now();
+        choice = backend.pick(tried, picked_at, context.hints);
         if (!choice && !outcome.error) {
             metrics_.upstream_error(config.name, "no_endpoint");
             outcome.error = no_endpoint_error(backend);
