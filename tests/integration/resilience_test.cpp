@@ -194,17 +194,23 @@ TEST(Resilience, AnEndpointThatAcceptsButNeverAnswersGives504) {
     EXPECT_LT(clock_type::now() - started, 1s);
 }
 
-TEST(Resilience, IdleTimeoutCutsAStreamAtTheConfiguredTime) {
-    auto slow = FakeModel::start("slow");
+// A streamed chat completion of `chunks` words `interval_ms` apart, through a gateway whose
+// backend's idle timeout is 400 ms.
+StreamedResponse stream_under_idle_timeout(int chunks, int interval_ms) {
+    auto model = FakeModel::start("paced");
     auto gateway = RunningGateway::start(
-        one_route(endpoint_list({slow.url()}) + "    timeouts: { idle: 400ms }\n"));
-    const auto response =
-        http_stream(gateway.port(),
-                    {"POST",
-                     "/v1/chat/completions",
-                     {{"x-fake-chunks", "5"}, {"x-fake-chunk-interval-ms", "2000"}},
-                     chat_body("fake-model", true).dump()},
-                    5s);
+        one_route(endpoint_list({model.url()}) + "    timeouts: { idle: 400ms }\n"));
+    return http_stream(gateway.port(),
+                       {"POST",
+                        "/v1/chat/completions",
+                        {{"x-fake-chunks", std::to_string(chunks)},
+                         {"x-fake-chunk-interval-ms", std::to_string(interval_ms)}},
+                        chat_body("fake-model", true).dump()},
+                       5s);
+}
+
+TEST(Resilience, IdleTimeoutCutsAStreamAtTheConfiguredTime) {
+    const auto response = stream_under_idle_timeout(5, 2000);
     EXPECT_EQ(response.status, 200);
     EXPECT_FALSE(response.complete);
     ASSERT_GE(response.chunks.size(), 2u);
@@ -220,16 +226,7 @@ TEST(Resilience, IdleTimeoutCutsAStreamAtTheConfiguredTime) {
 // The idle timeout runs from each read's end, not from the answer's head: a stream whose
 // events come more often than it never ends by it, however long it lasts in all.
 TEST(Resilience, AStreamWhoseEventsComeMoreOftenThanTheIdleTimeoutRunsToItsEnd) {
-    auto model = FakeModel::start("steady");
-    auto gateway = RunningGateway::start(
-        one_route(endpoint_list({model.url()}) + "    timeouts: { idle: 400ms }\n"));
-    const auto response =
-        http_stream(gateway.port(),
-                    {"POST",
-                     "/v1/chat/completions",
-                     {{"x-fake-chunks", "6"}, {"x-fake-chunk-interval-ms", "200"}},
-                     chat_body("fake-model", true).dump()},
-                    5s);
+    const auto response = stream_under_idle_timeout(6, 200);
     EXPECT_EQ(response.status, 200);
     EXPECT_TRUE(response.complete);
     ASSERT_GE(response.chunks.size(), 2u);
