@@ -104,6 +104,7 @@ http::Task<Failure> relay_body(AttemptHead& attempt, http::AnswerRelay& relay,
         // A read waited; bytes already buffered did not.
         const auto read_at = reads ? Clock::now() : now;
         if (hang_up.happened()) {
+            now = read_at;  // the reading on return is when the relay ended, whatever its end
             failure = Failure::client_gone;
             break;
         }
