@@ -130,7 +130,6 @@ ConnectionPool::IdleList& ConnectionPool::list_for(std::string_view key) {
 std::unique_ptr<UpstreamConnection> ConnectionPool::take_idle(std::string_view key,
                                                               std::chrono::steady_clock::time_point now) {
     auto& idle = list_for(key);
-    if (idle.empty()) return nullptr;
     while (!idle.empty()) {
         // Most recently used first: it is the least likely to have been closed by the server.
         auto connection = std::move(idle.back());
