@@ -24,8 +24,9 @@
 # measured seconds apart; wrk and the fake server share CPU 1, so the load side does not eat
 # into the proxy's core. The redis-servers of llmgw+redis and llmgw+redis-lease run on CPU 1 too.
 # Four more setups, in the same run:
-#   concurrency 1  wrk -c1 on direct, llmgw, nginx and HAProxy, in ROUNDS interleaved rounds:
-#                  latency added over direct within each round
+#   concurrency 1  one request at a time to direct, llmgw, nginx and HAProxy in turn
+#                  (llmgw-bench-client alternate), in ROUNDS rounds: latency added over direct
+#                  within each round
 #   half load      plain llmgw at a fixed rate of half its measured maximum (llmgw-bench-client):
 #                  llmgw_gateway_overhead_seconds p50/p99 over that run
 #   two cores      llmgw-2w (server.workers: 2) and nginx-2w (worker_processes 2), nothing
@@ -43,7 +44,8 @@
 #                    median of its per-round ratios, with their range
 #   CONNECTIONS=32   wrk connections
 #   LLMGW_BIN=PATH   another llmgw build to measure (a before/after pair: the same run.sh twice)
-#   C1_DURATION=10   seconds of concurrency 1 per setup, split into ROUNDS rounds (at least 1 s each)
+#   C1_DURATION=10   seconds of concurrency 1 per setup (its share of the turns), split into
+#                    ROUNDS rounds (at least 1 s each)
 #   STREAMS=10000    streams held at once (capped by the open-files limit: two per stream)
 #   STREAM_HOLD_MS=25000  pause after each stream's first event (all open before events flow);
 #                    the streaming setup's proxies wait up to 150 s for the next upstream byte
@@ -242,7 +244,6 @@ CLK_TCK=$(getconf CLK_TCK)
 SETUPS=()
 
 WRK_API_KEY= # set around the measurement of a setup with authentication: chat.lua sends it
-WRK_CONNECTIONS= # set around a measurement with other than $CONNECTIONS connections (concurrency 1)
 WRK_THREADS=1
 WRK_PIN=(taskset -c "$LOAD_CPU") # empty in the two-core setup: wrk runs where the kernel puts it
 run_wrk() { # run_wrk NAME PORT SECONDS OUTFILE: wrk pinned to the load core; fails on any error
@@ -250,7 +251,7 @@ run_wrk() { # run_wrk NAME PORT SECONDS OUTFILE: wrk pinned to the load core; fa
   # In the background + wait, so Ctrl-C reaches the trap at once instead of after wrk.
   # The key goes through the environment (always set, empty when unused, so one in the
   # caller's environment cannot leak into the other setups).
-  BENCH_API_KEY=$WRK_API_KEY "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c"${WRK_CONNECTIONS:-$CONNECTIONS}" -d"${seconds}s" --latency -s "$LUA_SCRIPT" \
+  BENCH_API_KEY=$WRK_API_KEY "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${seconds}s" --latency -s "$LUA_SCRIPT" \
     "http://$HOST:$port/v1/chat/completions" >"$out" 2>&1 &
   pid=$!
   PIDS+=("$pid")
@@ -290,7 +291,7 @@ measure() { # measure NAME PORT [PID]: warm-up, then the measured run; PID: the 
   local name=$1 port=$2 pid=${3-} t0=0 t1=0
   log "$name: warm-up ${WARMUP_SECONDS}s"
   run_wrk "$name" "$port" "$WARMUP_SECONDS" "$WORK_DIR/$name.warmup.txt"
-  log "$name: measuring ${DURATION}s with ${WRK_CONNECTIONS:-$CONNECTIONS} connections"
+  log "$name: measuring ${DURATION}s with $CONNECTIONS connections"
   [[ -n $pid ]] && t0=$(cpu_ticks "$pid")
   run_wrk "$name" "$port" "$DURATION" "$WORK_DIR/$name.wrk.txt"
   [[ -n $pid ]] && t1=$(cpu_ticks "$pid")
@@ -732,39 +733,38 @@ check_others() {
 }
 
 # ---------------------------------------------------------------------------
-# Concurrency 1: one connection, one request after the other (wrk -c1). What each proxy adds
-# to the direct backend's p50 and p99 is its latency on an idle path.
+# Concurrency 1: one request at a time. What each proxy adds to the direct backend's p50 and p99
+# is its latency on an idle path.
 # ---------------------------------------------------------------------------
-declare -A C1_RPS C1_P50 C1_P99 C1_R_P50 C1_R_P99
+declare -A C1_REQUESTS C1_P50 C1_P99 C1_P999 C1_R_P50 C1_R_P99
 C1_SETUPS=(direct llmgw nginx haproxy)
-C1_ROUND_SECONDS=$(((C1_DURATION + ROUNDS - 1) / ROUNDS)) # each round's seconds, at least 1
-measure_c1() { # measure_c1 NAME ROUND: one round on the already running (and warm) proxy
-  local name=$1 r=$2
-  WRK_CONNECTIONS=1
-  run_wrk "$name" "${PORT_OF[$name]}" "$C1_ROUND_SECONDS" "$WORK_DIR/$name.c1.r$r.wrk.txt"
-  WRK_CONNECTIONS=
-  C1_R_P50[$name#$r]=$(field p50_us "$BENCH_LINE")
-  C1_R_P99[$name#$r]=$(field p99_us "$BENCH_LINE")
-  C1_RPS[$name#$r]=$(field rps "$BENCH_LINE")
-}
+C1_ROUND_SECONDS=$(((C1_DURATION + ROUNDS - 1) / ROUNDS)) # each setup's share of a round, at least 1 s
 
-# In rounds too, right after the throughput rounds: a p99 of one request at a time is the
-# machine's own scheduling hiccups as much as the proxy's (a 5 s run once per proxy measured
-# 14 ms for nginx in one run, 0.3 ms in the next). Each round measures the direct backend and
-# the three proxies seconds apart, in a rotating order; a proxy's added latency is taken within
-# the round, against that round's direct figure.
+# A p99 of one request at a time is the machine's own scheduling hiccups as much as the proxy's:
+# measured one setup after the other (wrk -c1, 2 s each, in rotating rounds), the added p99 of
+# the same llmgw and nginx binaries landed between 0.49x and 1.37x of each other from run to
+# run. So the bench client sends one request at a time to each setup in turn (the direct
+# backend and the three proxies, each cycle starting one further along), and every setup meets
+# the same hiccups, request by request. ROUNDS rounds give the spread; a proxy's added latency
+# is taken within the round, against that round's direct figure.
 run_c1_rounds() {
-  local r i s n=${#C1_SETUPS[@]} rps p50 p99
-  log "concurrency 1: $ROUNDS rounds of ${C1_ROUND_SECONDS}s per setup"
-  for ((r = 1; r <= ROUNDS; r++)); do
-    for ((i = 0; i < n; i++)); do measure_c1 "${C1_SETUPS[(i + r - 1) % n]}" "$r"; done
-  done
+  local out=$WORK_DIR/c1.txt targets=() s r line rc=0 p50 p99
+  for s in "${C1_SETUPS[@]}"; do targets+=(--target "$s=$HOST:${PORT_OF[$s]}"); done
+  log "concurrency 1: ${#C1_SETUPS[@]} setups in turn, request by request, $ROUNDS rounds of $((C1_ROUND_SECONDS * ${#C1_SETUPS[@]}))s"
+  start_client "$out" alternate "${targets[@]}" --body "$REQUEST_BODY" \
+    --duration $((C1_ROUND_SECONDS * ${#C1_SETUPS[@]} * ROUNDS)) --rounds "$ROUNDS"
+  wait_client || rc=$?
+  ((rc == 0)) || { sed 's/^/    /' "$out" >&2; die "concurrency 1: errors or non-2xx answers"; }
   for s in "${C1_SETUPS[@]}"; do
-    rps=() p50=() p99=()
+    p50=() p99=()
     for ((r = 1; r <= ROUNDS; r++)); do
-      rps+=("${C1_RPS[$s#$r]}") p50+=("${C1_R_P50[$s#$r]}") p99+=("${C1_R_P99[$s#$r]}")
+      line=$(grep "^ROUND round=$r name=$s " "$out") || die "concurrency 1: no round $r for $s"
+      C1_R_P50[$s#$r]=$(field p50_us "$line") C1_R_P99[$s#$r]=$(field p99_us "$line")
+      p50+=("${C1_R_P50[$s#$r]}") p99+=("${C1_R_P99[$s#$r]}")
     done
-    C1_RPS[$s]=$(median "${rps[@]}") C1_P50[$s]=$(median "${p50[@]}") C1_P99[$s]=$(median "${p99[@]}")
+    line=$(grep "^ALL round=0 name=$s " "$out") || die "concurrency 1: no total for $s"
+    C1_REQUESTS[$s]=$(field requests "$line") C1_P999[$s]=$(field p999_us "$line")
+    C1_P50[$s]=$(median "${p50[@]}") C1_P99[$s]=$(median "${p99[@]}")
     log "$s: concurrency 1: p50 ${C1_P50[$s]} us, p99 ${C1_P99[$s]} us (medians of $ROUNDS rounds)"
   done
 }
@@ -897,7 +897,7 @@ measure_streams() { # measure_streams NAME PORT PID
     --timeout "$STREAM_TIMEOUT"
   # Memory and CPU time are read as soon as every stream has its first event.
   for ((i = 0; ; i++)); do
-    grep -q '^OPEN ' "$out" && break
+    grep -qs '^OPEN ' "$out" && break
     kill -0 "$CLIENT_PID" 2>/dev/null || break
     sleep 0.05
   done
@@ -1016,21 +1016,22 @@ report() {
   echo
   echo "## Concurrency 1: added latency over direct"
   echo
-  echo "| setup | requests/s | p50 (ms) | p99 (ms) | added p50 (us) | added p99 (us) |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+  echo "| setup | requests | p50 (ms) | p99 (ms) | p99.9 (ms), all rounds | added p50 (us) | added p99 (us) |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
   for s in "${C1_SETUPS[@]}"; do
     if [[ $s == direct ]]; then
-      printf '| c1 %s | %.0f | %s | %s | — | — |\n' "$s" "${C1_RPS[$s]}" "$(ms "${C1_P50[$s]}")" "$(ms "${C1_P99[$s]}")"
+      printf '| c1 %s | %s | %s | %s | %s | — | — |\n' "$s" "${C1_REQUESTS[$s]}" "$(ms "${C1_P50[$s]}")" "$(ms "${C1_P99[$s]}")" "$(ms "${C1_P999[$s]}")"
       continue
     fi
-    printf '| c1 %s | %.0f | %s | %s | %s | %s |\n' "$s" "${C1_RPS[$s]}" "$(ms "${C1_P50[$s]}")" "$(ms "${C1_P99[$s]}")" \
-      "$(c1_summary "$s" 50)" "$(c1_summary "$s" 99)"
+    printf '| c1 %s | %s | %s | %s | %s | %s | %s |\n' "$s" "${C1_REQUESTS[$s]}" "$(ms "${C1_P50[$s]}")" "$(ms "${C1_P99[$s]}")" \
+      "$(ms "${C1_P999[$s]}")" "$(c1_summary "$s" 50)" "$(c1_summary "$s" 99)"
   done
   echo
-  echo "wrk -t1 -c1 on each setup, ${C1_ROUND_SECONDS}s per round in $ROUNDS interleaved rounds right after the"
-  echo "throughput rounds (same processes, warm from them, same pinning): one request at a time, so the"
-  echo "latency is the path's own, with no queue. Requests/s, p50 and p99 are medians over the rounds;"
-  echo "added = the proxy's percentile minus the direct backend's in the same round, median (min to max)."
+  echo "llmgw-bench-client alternate, right after the throughput rounds (same processes, warm from"
+  echo "them, same pinning): one request at a time, to each setup in turn, for ${C1_ROUND_SECONDS}s per setup in each"
+  echo "of $ROUNDS rounds, so that every setup meets the machine's hiccups alike. The latency is the path's"
+  echo "own, with no queue. p50 and p99 are medians over the rounds; added = the proxy's percentile minus"
+  echo "the direct backend's in the same round, median (min to max)."
   echo "Llmgw's median added p99 / nginx's: $(ratio "$(median $(c1_added llmgw 99))" "$(median $(c1_added nginx 99))")"
   echo "(lower is better; target at most 1.00), llmgw's at most nginx's in $(c1_rounds_not_worse llmgw nginx) of $ROUNDS rounds;"
   echo "/ HAProxy's: $(ratio "$(median $(c1_added llmgw 99))" "$(median $(c1_added haproxy 99))"), at most HAProxy's in $(c1_rounds_not_worse llmgw haproxy) of $ROUNDS rounds."

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <string>
 
+#include "bench_client_binary.hpp"
 #include "harness.hpp"
 
 using namespace std::chrono_literals;
@@ -24,13 +25,6 @@ long rss_kib(pid_t pid) {
     for (std::string line; std::getline(status, line);)
         if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
     return 0;
-}
-
-// The bench client is built beside the fake model server (tools/).
-std::string bench_client_path() {
-    return (std::filesystem::path(FAKE_MODEL_BINARY).parent_path().parent_path() / "bench_client" /
-            "llmgw-bench-client")
-        .string();
 }
 
 }  // namespace
@@ -50,7 +44,7 @@ TEST(StreamMemory, AHeldStreamCostsLessThanNginxsSeventeenAndAHalfKibibytes) {
     limit.rlim_cur = limit.rlim_max;
     setrlimit(RLIMIT_NOFILE, &limit);
     ASSERT_GE(limit.rlim_cur, rlim_t{2 * kStreams + 200}) << "the open-file hard limit is too low";
-    ASSERT_TRUE(std::filesystem::exists(bench_client_path())) << bench_client_path();
+    ASSERT_TRUE(std::filesystem::exists(bench_client_binary())) << bench_client_binary();
 
     auto model = FakeModel::start("memory");
     GatewayOptions options;
@@ -69,7 +63,7 @@ TEST(StreamMemory, AHeldStreamCostsLessThanNginxsSeventeenAndAHalfKibibytes) {
     const long before = rss_kib(pid);
 
     auto client = Process::start(
-        bench_client_path(),
+        bench_client_binary(),
         {"streams", "--target", "127.0.0.1:" + std::to_string(gateway.port()), "--body",
          chat_body("fake-model", true).dump(), "--streams", std::to_string(kStreams), "--header",
          "x-fake-chunks: 2", "--header", "x-fake-chunk-interval-ms: 10", "--header",

@@ -4,12 +4,20 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <string>
+#include <vector>
 
 namespace bench_client {
 
+// A target of the alternate mode: `--target NAME=HOST:PORT`.
+struct NamedTarget {
+    std::string name;
+    boost::asio::ip::tcp::endpoint endpoint;
+};
+
 struct Options {
-    std::string mode;  // "streams" or "rate"
+    std::string mode;  // "streams", "rate" or "alternate"
     boost::asio::ip::tcp::endpoint target;
+    std::vector<NamedTarget> endpoints;  // every --target given, in order
     std::string path = "/v1/chat/completions";
     std::string body;
     std::string headers;  // extra header lines, each ending in \r\n
@@ -21,6 +29,8 @@ struct Options {
     double rate = 1000;  // requests per second, on a fixed schedule
     int connections = 16;
     int duration_s = 10;
+    // alternate (duration_s too)
+    int rounds = 1;
 };
 
 // The HTTP/1.1 request both modes send, head and body.
@@ -34,5 +44,10 @@ int run_streams(boost::asio::io_context& context, const Options& options);
 // Sends options.rate requests a second on a fixed schedule over options.connections
 // keep-alive connections for options.duration_s; prints a RATE line. Returns the exit code.
 int run_rate(boost::asio::io_context& context, const Options& options);
+
+// Sends one request at a time, to each of options.endpoints in turn (each cycle starting one
+// further along), for options.duration_s split into options.rounds rounds; prints a ROUND line
+// per target and round, then an ALL line per target. Returns the exit code.
+int run_alternate(boost::asio::io_context& context, const Options& options);
 
 }  // namespace bench_client

@@ -26,9 +26,17 @@ Modes:
             over --connections C keep-alive connections for --duration S seconds. Latency
             counts from the scheduled time, so a late send shows in it. Prints "RATE
             requests=N rps=X p50_us=N p99_us=N max_us=N late=N non2xx=N errors=N".
+  alternate one request at a time, to each --target NAME=HOST:PORT in turn (each cycle
+            starting one target further along), for --duration S seconds split into
+            --rounds R rounds, on one keep-alive connection per target: concurrency 1, with
+            the targets sharing the machine's hiccups request by request. Latency counts
+            from the write of the request to the end of its answer. Prints per target
+            "ROUND round=R name=NAME requests=N p50_us=N p90_us=N p99_us=N p999_us=N
+            max_us=N non2xx=N errors=N" for each round, then the same as "ALL round=0"
+            over every round.
 
 Options:
-  --target HOST:PORT   the server (required)
+  --target HOST:PORT   the server (required); alternate: NAME=HOST:PORT, repeated
   --path PATH          request path (default /v1/chat/completions)
   --body TEXT          JSON body of the POST (required)
   --header 'Name: v'   an extra request header (repeatable)
@@ -38,7 +46,8 @@ Options:
   --timeout S          streams: streams not ended after S seconds are lost (default 120)
   --rate R             rate: requests per second (default 1000)
   --connections C      rate: connections (default 16)
-  --duration S         rate: seconds (default 10)
+  --duration S         rate, alternate: seconds (default 10)
+  --rounds R           alternate: rounds (default 1)
 )";
 
 [[noreturn]] void fail(const std::string& message) {
@@ -68,7 +77,12 @@ boost::asio::ip::tcp::endpoint parse_target(std::string_view text) {
 
 // One option of the command line into options; false when the flag is unknown.
 bool apply(bench_client::Options& options, std::string_view flag, std::string_view value) {
-    if (flag == "--target") options.target = parse_target(value);
+    if (flag == "--target") {
+        const auto equals = value.find('=');
+        const auto name = equals == std::string_view::npos ? value : value.substr(0, equals);
+        options.target = parse_target(equals == std::string_view::npos ? value : value.substr(equals + 1));
+        options.endpoints.push_back({std::string(name), options.target});
+    }
     else if (flag == "--path") options.path = value;
     else if (flag == "--body") options.body = value;
     else if (flag == "--header") options.headers.append(value).append("\r\n");
@@ -78,6 +92,7 @@ bool apply(bench_client::Options& options, std::string_view flag, std::string_vi
     else if (flag == "--rate") options.rate = number(flag, value, 1);
     else if (flag == "--connections") options.connections = static_cast<int>(number(flag, value, 1));
     else if (flag == "--duration") options.duration_s = static_cast<int>(number(flag, value, 1));
+    else if (flag == "--rounds") options.rounds = static_cast<int>(number(flag, value, 1));
     else return false;
     return true;
 }
@@ -91,7 +106,8 @@ int main(int argc, char** argv) {
     }
     bench_client::Options options;
     options.mode = argv[1];
-    if (options.mode != "streams" && options.mode != "rate") fail("unknown mode '" + options.mode + "'");
+    if (options.mode != "streams" && options.mode != "rate" && options.mode != "alternate")
+        fail("unknown mode '" + options.mode + "'");
     bool target_given = false;
     for (int i = 2; i < argc; i += 2) {
         const std::string_view flag = argv[i];
@@ -102,6 +118,7 @@ int main(int argc, char** argv) {
     if (!target_given) fail("--target HOST:PORT is required");
     if (options.body.empty()) fail("--body is required");
     boost::asio::io_context context(1);  // one thread: no locking inside Asio
-    return options.mode == "streams" ? bench_client::run_streams(context, options)
-                                     : bench_client::run_rate(context, options);
+    if (options.mode == "streams") return bench_client::run_streams(context, options);
+    if (options.mode == "alternate") return bench_client::run_alternate(context, options);
+    return bench_client::run_rate(context, options);
 }
