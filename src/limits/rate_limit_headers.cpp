@@ -3,6 +3,7 @@
 
 #include "llmgw/headers/header_names.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace llmgw::limits {
@@ -55,6 +56,21 @@ std::string describe(const config::Limit& limit) {
 }
 
 }  // namespace
+
+void append_header_lines(const HeaderFigures& figures, std::string& lines) {
+    // Nine lines at most, each at most a 30-byte name, ": ", 20 digits, "s" and CRLF.
+    char text[9 * 56];
+    char* out = text;
+    write_headers(figures, [&](std::string_view name, std::string_view value) {
+        out = std::copy(name.begin(), name.end(), out);
+        *out++ = ':';
+        *out++ = ' ';
+        out = std::copy(value.begin(), value.end(), out);
+        *out++ = '\r';
+        *out++ = '\n';
+    });
+    lines.append(text, static_cast<std::size_t>(out - text));
+}
 
 std::string limit_name(const config::Limit& limit) {
     return unit_name(limit.unit) + (limit.kind == config::Limit::Kind::rate ? "_rate" : "_quota");

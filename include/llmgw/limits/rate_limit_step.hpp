@@ -14,9 +14,7 @@ public:
             return;
         // An upstream's own figures of the same names (another gateway, a hosted API) give way.
         head.drop_fields([&](std::string_view name) { return writes_header(figures_, name); });
-        write_headers(figures_, [&](std::string_view name, std::string_view value) {
-            head.add(name, value);
-        });
+        append_header_lines(figures_, head.lines);
     }
 
 private:
