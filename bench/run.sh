@@ -36,12 +36,14 @@
 #
 # Usage: bench/run.sh [--quick]
 #   --quick          2 s measurements and 1000 short streams (a smoke check, not a result)
-#   DURATION=10      seconds measured per setup, split into ROUNDS rounds (after a 2 s warm-up,
+#   DURATION=20      seconds measured per setup, split into ROUNDS rounds (after a 2 s warm-up,
 #                    and 1 s before each later round)
-#   ROUNDS=5         the single-core setups are measured in ROUNDS interleaved rounds (each
+#   ROUNDS=10        the single-core setups are measured in ROUNDS interleaved rounds (each
 #                    setup once per round, in a rotating order), so that two setups compared are
 #                    measured seconds apart, not minutes: the report gives each ratio as the
-#                    median of its per-round ratios, with their range
+#                    median of its per-round ratios, with their range. On the 2-core VM a round's
+#                    ratio lands up to 0.3 either side of the median now and then (a neighbour's
+#                    burst in one setup's 2 s): 10 rounds keep the median steadier than 5 did
 #   CONNECTIONS=32   wrk connections
 #   LLMGW_BIN=PATH   another llmgw build to measure (a before/after pair: the same run.sh twice)
 #   C1_DURATION=10   seconds of concurrency 1 per setup (its share of the turns), split into
@@ -72,8 +74,8 @@ LOAD_CPU=1           # wrk and the fake model server
 WARMUP_SECONDS=2
 FAKE_ID="llmgw-bench-$$" # x-fake-server header: proves an answer came from *our* fake server
 
-DURATION=${DURATION:-10}
-ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-20}
+ROUNDS=${ROUNDS:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 QUICK=0
 
