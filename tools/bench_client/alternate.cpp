@@ -90,6 +90,8 @@ asio::awaitable<void> alternate(const Options& options, Targets& targets, int& e
             for (std::size_t i = 0; i < n; ++i) {
                 auto& target = *targets[(cycle + i) % n];
                 if (!co_await exchange(target)) {
+                    std::fprintf(stderr, "llmgw-bench-client: %s: the request failed\n",
+                                 target.name.c_str());
                     ++target.errors;
                     exit_code = 1;
                     co_return;
