@@ -22,11 +22,10 @@ namespace {
 
 struct Target {
     Target(asio::io_context& context, const Options& options, const NamedTarget& named)
-        : name(named.name), endpoint(named.endpoint), socket(context) {
-        Options own = options;
-        own.target = named.endpoint;
-        request = make_request(own);
-    }
+        : name(named.name),
+          endpoint(named.endpoint),
+          request(make_request(options, named.endpoint)),
+          socket(context) {}
     std::string name;
     tcp::endpoint endpoint;
     std::string request;
@@ -39,14 +38,8 @@ struct Target {
 };
 using Targets = std::vector<std::unique_ptr<Target>>;
 
-std::uint32_t percentile(std::vector<std::uint32_t> values, double q) {
-    if (values.empty()) return 0;
-    const auto index = static_cast<std::size_t>(q * static_cast<double>(values.size() - 1));
-    std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(index), values.end());
-    return values[index];
-}
 
-void print(const char* what, int round, const Target& target, const std::vector<std::uint32_t>& values) {
+void print(const char* what, int round, const Target& target, std::vector<std::uint32_t>& values) {
     const auto max = values.empty() ? 0u : *std::max_element(values.begin(), values.end());
     std::printf("%s round=%d name=%s requests=%zu p50_us=%u p90_us=%u p99_us=%u p999_us=%u "
                 "max_us=%u non2xx=%llu errors=%llu\n",

@@ -3,6 +3,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -33,8 +34,12 @@ struct Options {
     int rounds = 1;
 };
 
-// The HTTP/1.1 request both modes send, head and body.
+// The HTTP/1.1 request the modes send, head and body, to options.target or to `target`.
 std::string make_request(const Options& options);
+std::string make_request(const Options& options, const boost::asio::ip::tcp::endpoint& target);
+
+// The q-quantile (0 to 1) of latencies: the value at that rank. Reorders `values`.
+std::uint32_t percentile(std::vector<std::uint32_t>& values, double q);
 
 // Opens options.streams SSE streams at once and reads each to its end; prints an OPEN line
 // when every stream has its first event (or failed) and a STREAMS line at the end.

@@ -69,12 +69,6 @@ asio::awaitable<void> connection(const Options& options, const std::string& requ
     }
 }
 
-std::uint32_t percentile(std::vector<std::uint32_t>& values, double q) {
-    if (values.empty()) return 0;
-    const auto index = static_cast<std::size_t>(q * static_cast<double>(values.size() - 1));
-    std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(index), values.end());
-    return values[index];
-}
 
 }  // namespace
 
